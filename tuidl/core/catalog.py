@@ -1,0 +1,215 @@
+"""The datasets a preset can name, their parameters, and what they look like.
+
+Pure Python (numpy at most, no torch): the dashboard uses this to show input shapes
+and classes before any data is loaded. ``tuidl.core.data`` does the loading.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from .schema import ConfigError, Problem, opt, read
+
+PLAYGROUND_FEATURES = ("x1", "x2", "x1_sq", "x2_sq", "x1x2", "sin_x1", "sin_x2")
+TASKS = ("auto", "classification", "regression")
+
+
+def cache_dir() -> Path:
+    """Where downloaded and generated datasets live (``TUIDL_DATA`` overrides)."""
+    env = os.environ.get("TUIDL_DATA")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("tuidl")) / "datasets"
+
+
+@dataclass
+class PlaygroundParams:
+    n_samples: int = opt(500, help="points generated", min=10, max=1_000_000)
+    noise: float = opt(0.0, help="noise level, as Playground's slider / 100", min=0.0, max=0.5)
+    features: list[str] = opt(factory=lambda: ["x1", "x2"], help="input features",
+                              choices=PLAYGROUND_FEATURES)
+
+    def validate(self, path, problems):
+        if not self.features:
+            problems.append(Problem(f"{path}.features", "pick at least one feature"))
+        if len(set(self.features)) != len(self.features):
+            problems.append(Problem(f"{path}.features", "a feature is listed twice"))
+
+
+@dataclass
+class DigitsParams:
+    pass
+
+
+@dataclass
+class Mnist1dParams:
+    n_samples: int = opt(5000, help="sequences generated (mnist1d's generator)", min=100, max=1_000_000)
+    noise_scale: float = opt(0.25, help="correlated noise scale", min=0.0, max=10.0)
+    shuffle_seq: bool = opt(False, help="shuffle time steps (breaks spatial structure)")
+
+
+@dataclass
+class TorchvisionParams:
+    root: str = opt("", help="folder with the files (empty = the tuidl data cache)")
+    download: bool = opt(True, help="download on first use if the files are missing")
+    limit: int = opt(0, help="use only the first N training images (0 = all)", min=0, max=10_000_000)
+
+
+@dataclass
+class ImageFolderParams:
+    path: str = opt(help="folder with one subfolder of images per class")
+    image_size: list[int] = opt(factory=lambda: [32, 32], help="resize to [height, width]", min=4, max=1024)
+    grayscale: bool = opt(False, help="convert to one channel")
+
+    def validate(self, path, problems):
+        if len(self.image_size) != 2:
+            problems.append(Problem(f"{path}.image_size", "expected [height, width]"))
+
+
+@dataclass
+class TableParams:
+    path: str = opt(help="the file")
+    label: str = opt("", help="label column (CSV) or array name (NPZ); empty = last column / 'y'")
+    features: str = opt("x", help="NPZ only: the array of features")
+    task: str = opt("auto", help="classification, regression, or auto (integer or text labels = classes)",
+                    choices=TASKS)
+
+
+@dataclass
+class DatasetKind:
+    name: str
+    params: type
+    group: str
+    description: str
+    task: str = "classification"
+    official_test: bool = False
+    downloads: bool = False
+
+
+DATASETS: dict[str, DatasetKind] = {
+    d.name: d
+    for d in [
+        DatasetKind("circle", PlaygroundParams, "playground", "one class inside a circle, one outside"),
+        DatasetKind("xor", PlaygroundParams, "playground", "classes by the sign of x1·x2"),
+        DatasetKind("gauss", PlaygroundParams, "playground", "two Gaussian blobs"),
+        DatasetKind("spiral", PlaygroundParams, "playground", "two interleaved spirals"),
+        DatasetKind("plane", PlaygroundParams, "playground", "regression: a tilted plane", task="regression"),
+        DatasetKind("multi-gauss", PlaygroundParams, "playground", "regression: a sum of Gaussians",
+                    task="regression"),
+        DatasetKind("digits", DigitsParams, "bundled", "scikit-learn's 1,797 8×8 handwritten digits"),
+        DatasetKind("mnist1d", Mnist1dParams, "generated", "MNIST-1D: 40-step sequences, 10 classes",
+                    official_test=True),
+        DatasetKind("mnist", TorchvisionParams, "torchvision", "MNIST 28×28 digits (downloads 11 MB)",
+                    official_test=True, downloads=True),
+        DatasetKind("fashion-mnist", TorchvisionParams, "torchvision",
+                    "Fashion-MNIST 28×28 clothing (downloads 30 MB)", official_test=True, downloads=True),
+        DatasetKind("kmnist", TorchvisionParams, "torchvision", "Kuzushiji-MNIST 28×28 (downloads 20 MB)",
+                    official_test=True, downloads=True),
+        DatasetKind("cifar10", TorchvisionParams, "torchvision", "CIFAR-10 32×32 colour (downloads 163 MB)",
+                    official_test=True, downloads=True),
+        DatasetKind("cifar100", TorchvisionParams, "torchvision", "CIFAR-100 32×32 colour (downloads 161 MB)",
+                    official_test=True, downloads=True),
+        DatasetKind("image-folder", ImageFolderParams, "custom", "your images, one subfolder per class"),
+        DatasetKind("csv", TableParams, "custom", "a CSV file of features and a label column", task="auto"),
+        DatasetKind("npz", TableParams, "custom", "a NumPy .npz with features and labels", task="auto"),
+    ]
+}
+
+TORCHVISION_SHAPES = {
+    "mnist": ((1, 28, 28), 10),
+    "fashion-mnist": ((1, 28, 28), 10),
+    "kmnist": ((1, 28, 28), 10),
+    "cifar10": ((3, 32, 32), 10),
+    "cifar100": ((3, 32, 32), 100),
+}
+FASHION = ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot"]
+CIFAR10 = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+@dataclass
+class DataInfo:
+    """What the model sees: input shape, task, and the classes (for classification)."""
+
+    dataset: str
+    task: str  # "classification" or "regression"
+    input_shape: tuple[int, ...]
+    classes: list[str]
+    targets: int = 1  # regression outputs
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+
+def parse_params(dataset: str, params: Any, path: str, problems: list[Problem]) -> Any:
+    kind = DATASETS.get(dataset)
+    if kind is None:
+        problems.append(Problem(path.rsplit(".", 1)[0] + ".dataset",
+                                f"unknown dataset {dataset!r} (known: {', '.join(DATASETS)})"))
+        return None
+    out = read(kind.params, params if params is not None else {}, path, problems)
+    return out
+
+
+def resolve_path(path: str, base: Path | None) -> Path:
+    p = Path(path).expanduser()
+    if not p.is_absolute() and base is not None:
+        p = base / p
+    return p
+
+
+def _table_info(name: str, params: TableParams, base: Path | None) -> DataInfo:
+    import numpy as np
+
+    path = resolve_path(params.path, base)
+    if not path.is_file():
+        raise ConfigError([Problem("data.params.path", f"file not found: {path}")])
+    if name == "csv":
+        from .tables import read_csv
+
+        x, y, labels, _ = read_csv(path, params.label, params.task)
+    else:
+        from .tables import read_npz
+
+        x, y, labels = read_npz(path, params.features, params.label or "y", params.task)
+    if labels is not None:
+        return DataInfo(name, "classification", tuple(x.shape[1:]), labels)
+    targets = 1 if y.ndim == 1 else int(np.prod(y.shape[1:]))
+    return DataInfo(name, "regression", tuple(x.shape[1:]), [], targets)
+
+
+def _image_folder_info(params: ImageFolderParams, base: Path | None) -> DataInfo:
+    root = resolve_path(params.path, base)
+    if not root.is_dir():
+        raise ConfigError([Problem("data.params.path", f"folder not found: {root}")])
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if len(classes) < 2:
+        raise ConfigError([Problem("data.params.path",
+                                   f"{root} needs at least two class subfolders, found {len(classes)}")])
+    h, w = params.image_size
+    return DataInfo("image-folder", "classification", (1 if params.grayscale else 3, h, w), classes)
+
+
+def info(dataset: str, params: Any, base: Path | None = None) -> DataInfo:
+    """Input shape, task and classes of a dataset, without loading it (files are peeked)."""
+    kind = DATASETS[dataset]
+    if kind.group == "playground":
+        classes = ["negative", "positive"] if kind.task == "classification" else []
+        return DataInfo(dataset, kind.task, (len(params.features),), classes)
+    if dataset == "digits":
+        return DataInfo(dataset, "classification", (1, 8, 8), [str(i) for i in range(10)])
+    if dataset == "mnist1d":
+        return DataInfo(dataset, "classification", (1, 40), [str(i) for i in range(10)])
+    if dataset in TORCHVISION_SHAPES:
+        shape, n = TORCHVISION_SHAPES[dataset]
+        names = {"fashion-mnist": FASHION, "cifar10": CIFAR10}.get(dataset, [str(i) for i in range(n)])
+        return DataInfo(dataset, "classification", shape, list(names))
+    if dataset == "image-folder":
+        return _image_folder_info(params, base)
+    return _table_info(dataset, params, base)

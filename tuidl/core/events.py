@@ -1,0 +1,135 @@
+"""The event stream: ``events.jsonl`` in a run directory, one JSON object a line.
+
+Everything a run produces goes through it; the dashboard, ``tuidl attach``, replays
+and tests are all readers. The schema is documented in ``docs/events.md``.
+
+Writers append whole lines with one ``write`` on an ``O_APPEND`` descriptor. Readers
+tolerate a torn last line (a writer killed mid-write): it is held back until it is
+complete, and ignored if it never completes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+SCHEMA_VERSION = 1
+
+# Event types, in the order a run emits them.
+RUN_STARTED = "run_started"  # schema, preset name, model summary, data/split info, device
+STEP = "step"  # aggregated step metrics, a few per second at most
+EPOCH = "epoch"  # train / val metrics, lr, samples/s at each epoch end
+BOUNDARY = "boundary"  # 2-D datasets: model output over the input plane
+CHECKPOINT = "checkpoint"  # a checkpoint was saved
+CONTROL = "control"  # paused / resumed / stop requested / checkpoint requested
+NOTE = "note"  # early stop, plateau lr drop, divergence, warnings
+TELEMETRY = "telemetry"  # GPU / host samples
+TEST = "test"  # final test metrics, confusion matrix, sample predictions
+RUN_ENDED = "run_ended"  # status + message (+ test metrics)
+
+END_STATUSES = ("completed", "stopped", "diverged", "failed")
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no NaN/inf: write them as strings so lines stay standard JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if value != value else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def event(kind: str, **fields: Any) -> dict[str, Any]:
+    return {"type": kind, "time": round(time.time(), 4), **fields}
+
+
+class EventWriter:
+    """Appends events to a file. Safe to share between threads of one process."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def write(self, ev: dict[str, Any], sync: bool = False) -> dict[str, Any]:
+        line = json.dumps(_clean(ev), separators=(",", ":"), allow_nan=False) + "\n"
+        data = line.encode("utf-8")
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        if sync:
+            os.fsync(self._fd)
+        return ev
+
+    def emit(self, kind: str, sync: bool = False, **fields: Any) -> dict[str, Any]:
+        return self.write(event(kind, **fields), sync=sync)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> "EventWriter":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class EventTail:
+    """Incremental reader: each :meth:`poll` returns the complete events appended since
+    the last call. Works before the file exists, and on a file still being written."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._offset = 0
+        self._partial = b""
+        self.bad_lines = 0
+
+    def poll(self, max_bytes: int = 8 << 20) -> list[dict[str, Any]]:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                chunk = f.read(max_bytes)
+        except FileNotFoundError:
+            return []
+        if not chunk:
+            return []
+        self._offset += len(chunk)
+        data = self._partial + chunk
+        lines = data.split(b"\n")
+        self._partial = lines.pop()  # b"" when data ended with a newline
+        out = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                self.bad_lines += 1
+        return out
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        while True:
+            batch = self.poll()
+            if not batch:
+                return
+            yield from batch
+
+
+def read_events(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Every complete event in a file; a torn last line is skipped."""
+    return list(EventTail(path))
+
+
+def number(value: Any) -> float:
+    """A metric from an event as a float (``"nan"``/``"inf"`` strings included)."""
+    if isinstance(value, str):
+        return float(value)
+    return float("nan") if value is None else float(value)

@@ -1,0 +1,347 @@
+"""Presets: one TOML file describes a whole run.
+
+``load(path_or_name, overrides)`` reads TOML (stdlib ``tomllib``), applies ``--set``
+overrides, validates everything (types, ranges, unknown keys, split fractions, the
+dataset, the layer stack's shapes) and returns a fully resolved :class:`Preset`.
+``dumps(preset)`` writes it back as TOML with every default filled in: that is what a
+run saves, so any run can be re-run. Every error names the file and the key path.
+
+No torch here: the dashboard validates presets as you type.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+import tomli_w
+
+from . import catalog
+from .layers import Layer, Summary, check_stack, layer_to_dict, parse_layers
+from .schema import ConfigError, Problem, opt, read, to_dict
+
+PRESETS_DIR = Path(__file__).resolve().parents[1] / "presets"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+LOSSES = ("auto", "mse", "bce", "cce")
+OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw")
+SCHEDULES = ("constant", "step", "cosine", "onecycle", "plateau")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("fp32", "bf16", "fp16")
+NORMALIZE = ("none", "standard", "minmax")
+MONITORS = ("val_loss", "val_acc", "val_mae")
+
+
+@dataclass
+class Split:
+    train: float = opt(0.7, help="fraction used to fit the weights", min=0.0, max=1.0)
+    val: float = opt(0.15, help="fraction for validation (early stopping, best checkpoint)", min=0.0, max=1.0)
+    test: float = opt(0.15, help="fraction held out until the end", min=0.0, max=1.0)
+    stratify: bool = opt(True, help="keep class balance equal across splits")
+    official_test: bool = opt(False, help="use the dataset's own test set as the test split")
+
+    def validate(self, path, problems):
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            problems.append(Problem(path, f"train + val + test must sum to 1, got "
+                                          f"{self.train:g} + {self.val:g} + {self.test:g} = {total:g}"))
+        if self.train <= 0:
+            problems.append(Problem(f"{path}.train", "must be greater than 0"))
+
+
+@dataclass
+class Data:
+    dataset: str = opt("spiral", help="which dataset", choices=tuple(catalog.DATASETS))
+    params: Any = opt(factory=dict, help="the dataset's own parameters")
+    batch_size: int = opt(32, help="samples per gradient step (minibatch)", min=1, max=1_000_000)
+    normalize: str = opt("standard", help="input scaling fitted on the training split", choices=NORMALIZE)
+    split: Split = opt(factory=Split, help="train / validation / test fractions")
+    workers: int = opt(0, help="DataLoader workers for datasets streamed from disk", min=0, max=64)
+
+    def validate(self, path, problems):
+        parsed = catalog.parse_params(self.dataset, self.params, f"{path}.params", problems)
+        if parsed is not None:
+            self.params = parsed
+        kind = catalog.DATASETS.get(self.dataset)
+        if kind is not None and self.split.official_test and not kind.official_test:
+            problems.append(Problem(f"{path}.split.official_test",
+                                    f"dataset {self.dataset!r} has no official test set"))
+
+
+@dataclass
+class Model:
+    layers: list[Any] = opt(factory=list, help="the layer stack, input to output")
+
+    def validate(self, path, problems):
+        self.layers = parse_layers(self.layers, f"{path}.layers", problems)
+
+
+@dataclass
+class Optimizer:
+    name: str = opt("adam", help="update rule", choices=OPTIMIZERS)
+    lr: float = opt(0.001, help="learning rate", gt=0.0, max=10.0)
+    momentum: float = opt(0.0, help="SGD / RMSprop momentum", min=0.0, lt=1.0)
+    nesterov: bool = opt(False, help="Nesterov momentum (SGD)")
+    beta1: float = opt(0.9, help="Adam β1", min=0.0, lt=1.0)
+    beta2: float = opt(0.999, help="Adam β2", min=0.0, lt=1.0)
+    rho: float = opt(0.99, help="RMSprop decay of the squared-gradient average", min=0.0, lt=1.0)
+    eps: float = opt(1e-8, help="numerical stability term", gt=0.0, max=1.0)
+    weight_decay: float = opt(0.0, help="decay of the weights each step (decoupled for AdamW)", min=0.0, max=1.0)
+
+    def validate(self, path, problems):
+        if self.nesterov and (self.name != "sgd" or self.momentum <= 0):
+            problems.append(Problem(f"{path}.nesterov", "needs optimizer 'sgd' with momentum > 0"))
+
+
+@dataclass
+class Schedule:
+    name: str = opt("constant", help="learning-rate schedule", choices=SCHEDULES)
+    warmup_epochs: int = opt(0, help="linear warmup from lr/100 over these epochs", min=0, max=10_000)
+    step_size: int = opt(10, help="step: epochs between drops", min=1, max=100_000)
+    gamma: float = opt(0.1, help="step: factor at each drop", gt=0.0, max=1.0)
+    min_lr: float = opt(0.0, help="cosine / plateau: the floor", min=0.0, max=10.0)
+    max_lr: float = opt(0.0, help="onecycle: peak lr (0 = 10 × lr)", min=0.0, max=10.0)
+    factor: float = opt(0.1, help="plateau: factor on a plateau", gt=0.0, lt=1.0)
+    patience: int = opt(5, help="plateau: epochs without improvement first", min=0, max=100_000)
+
+
+@dataclass
+class EarlyStopping:
+    enabled: bool = opt(False, help="stop when the monitored metric stops improving")
+    monitor: str = opt("val_loss", help="what to watch", choices=MONITORS)
+    patience: int = opt(5, help="epochs without improvement before stopping", min=1, max=100_000)
+    min_delta: float = opt(0.0, help="smallest change that counts", min=0.0)
+    restore_best: bool = opt(True, help="end with the best epoch's weights")
+
+
+@dataclass
+class Train:
+    epochs: int = opt(20, help="passes over the training split", min=1, max=1_000_000)
+    loss: str = opt("auto", help="mse, bce, cce, or auto from the task and output size", choices=LOSSES)
+    label_smoothing: float = opt(0.0, help="cce: spread this much target mass over all classes",
+                                 min=0.0, lt=1.0)
+    optimizer: Optimizer = opt(factory=Optimizer)
+    schedule: Schedule = opt(factory=Schedule)
+    early_stopping: EarlyStopping = opt(factory=EarlyStopping)
+    l1: float = opt(0.0, help="L1 penalty on weights, added to the loss", min=0.0, max=10.0)
+    l2: float = opt(0.0, help="L2 penalty on weights, added to the loss", min=0.0, max=10.0)
+    grad_clip: float = opt(0.0, help="clip the gradient norm to this (0 = off)", min=0.0)
+    device: str = opt("auto", help="auto, cpu, cuda, cuda:N or mps")
+    precision: str = opt("fp32", help="fp32, or bf16 / fp16 autocast on CUDA", choices=PRECISIONS)
+    channels_last: bool = opt(False, help="channels-last memory format for conv2d models on CUDA")
+    compile: bool = opt(False, help="torch.compile the model")
+    checkpoint_every: int = opt(1, help="save 'last' every N epochs", min=1, max=1_000_000)
+    deterministic: bool = opt(True, help="deterministic algorithms where PyTorch has them")
+
+    def validate(self, path, problems):
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
+            problems.append(Problem(f"{path}.device", f"expected auto, cpu, cuda, cuda:N or mps, got {self.device!r}"))
+
+
+@dataclass
+class Preset:
+    name: str = opt("untitled", help="short name; used in run ids")
+    description: str = opt("", help="one line about the run")
+    seed: int = opt(0, help="seeds the split, the weights and the batches", min=0, max=2**32 - 1)
+    data: Data = opt(factory=Data)
+    model: Model = opt(factory=Model)
+    train: Train = opt(factory=Train)
+
+    def validate(self, path, problems):
+        if not NAME_RE.match(self.name):
+            problems.append(Problem("name", "use 1-64 letters, digits, '.', '_' or '-' (no slashes), "
+                                            f"starting with a letter or digit; got {self.name!r}"))
+
+    # Filled by resolve(): not part of the TOML.
+    source: str = dataclasses.field(default="", init=False, compare=False)
+
+
+# ---------------------------------------------------------------------------
+# Resolution: the checks that need more than one section.
+
+@dataclass
+class Resolved:
+    preset: Preset
+    info: catalog.DataInfo
+    summary: Summary
+    loss: str
+
+
+def output_problem(info: catalog.DataInfo, out: tuple[int, ...], loss: str) -> str:
+    if info.task == "classification":
+        k = info.num_classes
+        if loss == "bce":
+            if k != 2 or out != (1,):
+                return f"loss 'bce' needs 2 classes and an output of (1,), got {k} classes and {out}"
+        elif loss == "cce":
+            if out != (k,):
+                return f"the last layer must output ({k},) for {k} classes, got {out}"
+        else:
+            return f"loss {loss!r} is for regression; use 'cce' or 'bce' for classification"
+    else:
+        if loss != "mse":
+            return f"loss {loss!r} is for classification; use 'mse' for regression"
+        if out != (info.targets,):
+            return f"the last layer must output ({info.targets},) for {info.targets} target(s), got {out}"
+    return ""
+
+
+def pick_loss(info: catalog.DataInfo, out: tuple[int, ...] | None, loss: str) -> str:
+    if loss != "auto":
+        return loss
+    if info.task == "regression":
+        return "mse"
+    return "bce" if out == (1,) and info.num_classes == 2 else "cce"
+
+
+def base_dir(preset: Preset) -> Optional[Path]:
+    return Path(preset.source).parent if preset.source else None
+
+
+def resolve(preset: Preset) -> Resolved:
+    """Check the parts that depend on each other; return the data info and model summary."""
+    src = preset.source
+    try:
+        info = catalog.info(preset.data.dataset, preset.data.params, base_dir(preset))
+        summary = check_stack(preset.model.layers, info.input_shape)
+    except ConfigError as e:
+        raise e.with_source(src) from None
+    summary.name = preset.name
+    loss = pick_loss(info, summary.output_shape, preset.train.loss)
+    problem = output_problem(info, summary.output_shape, loss)
+    if problem:
+        raise ConfigError([Problem(f"model.layers[{len(summary.rows) - 1}]", problem, src)])
+    es = preset.train.early_stopping
+    if es.enabled and es.monitor == "val_acc" and info.task != "classification":
+        raise ConfigError([Problem("train.early_stopping.monitor", "val_acc needs a classification task", src)])
+    if es.enabled and es.monitor == "val_mae" and info.task != "regression":
+        raise ConfigError([Problem("train.early_stopping.monitor", "val_mae needs a regression task", src)])
+    if preset.data.split.val <= 0 and (es.enabled or preset.train.schedule.name == "plateau"):
+        raise ConfigError([Problem("data.split.val", "early stopping and the plateau schedule need a "
+                                                     "validation split > 0", src)])
+    return Resolved(preset, info, summary, loss)
+
+
+# ---------------------------------------------------------------------------
+# Reading and writing
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value: TOML syntax if it parses (numbers, booleans, lists, quoted
+    strings), else the bare text as a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_override(data: dict, assignment: str) -> None:
+    if "=" not in assignment:
+        raise ConfigError([Problem("--set", f"expected path.to.key=value, got {assignment!r}")])
+    key, _, text = assignment.partition("=")
+    key = key.strip()
+    parts = key.split(".")
+    if not key or any(not p for p in parts):
+        raise ConfigError([Problem("--set", f"bad key path {key!r}")])
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ConfigError([Problem(f"--set {key}", f"{'.'.join(parts[:i]) or 'root'} has no item {part!r}")])
+            node = node[int(part)]
+            continue
+        if not isinstance(node, dict):
+            raise ConfigError([Problem(f"--set {key}", f"{'.'.join(parts[:i])} is not a table")])
+        node = node.setdefault(part, {})
+    last = parts[-1]
+    if isinstance(node, list):
+        if not last.isdigit() or int(last) >= len(node):
+            raise ConfigError([Problem(f"--set {key}", f"no list item {last!r}")])
+        node[int(last)] = parse_value(text)
+    elif isinstance(node, dict):
+        node[last] = parse_value(text)
+    else:
+        raise ConfigError([Problem(f"--set {key}", f"{'.'.join(parts[:-1])} is not a table")])
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+
+
+def find(name_or_path: str | Path) -> Path:
+    """A path to a .toml file, or the name of a built-in preset."""
+    p = Path(name_or_path).expanduser()
+    if p.suffix == ".toml" or p.exists() or "/" in str(name_or_path):
+        if not p.is_file():
+            raise ConfigError(f"preset file not found: {p}")
+        return p
+    builtin = PRESETS_DIR / f"{name_or_path}.toml"
+    if builtin.is_file():
+        return builtin
+    raise ConfigError(f"no preset named {str(name_or_path)!r}; built-in presets: {', '.join(builtin_names())}")
+
+
+def from_dict(data: dict, source: str = "") -> Preset:
+    try:
+        preset = read(Preset, data)
+    except ConfigError as e:
+        raise e.with_source(source) from None
+    preset.source = source
+    return preset
+
+
+def load_text(text: str, source: str = "<text>", overrides: list[str] | tuple[str, ...] = ()) -> Preset:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([Problem("", f"not valid TOML: {e}", source)]) from None
+    try:
+        for assignment in overrides:
+            apply_override(data, assignment)
+    except ConfigError as e:
+        raise e.with_source(source) from None
+    return from_dict(data, source)
+
+
+def load(name_or_path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Preset:
+    path = find(name_or_path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError([Problem("", "not a TOML file (not UTF-8 text)", str(path))]) from None
+    return load_text(text, str(path), overrides)
+
+
+def to_data(preset: Preset) -> dict:
+    data = to_dict(preset)
+    data.pop("source", None)
+    data["model"]["layers"] = [_layer_dict(layer) for layer in preset.model.layers]
+    return data
+
+
+def _layer_dict(layer: Layer) -> dict:
+    out = layer_to_dict(layer)
+    if layer.kind == "residual":
+        out["layers"] = [_layer_dict(inner) for inner in layer.inner]  # type: ignore[attr-defined]
+    return out
+
+
+def dumps(preset: Preset) -> str:
+    return tomli_w.dumps(to_data(preset))
+
+
+def copy_preset(preset: Preset) -> Preset:
+    """A deep, re-validated copy (what the dashboard edits)."""
+    return from_dict(copy.deepcopy(to_data(preset)), preset.source)

@@ -1,0 +1,246 @@
+"""The run directory: ``<runs root>/<id>/``, the one place a run keeps what it makes.
+
+::
+
+    preset.toml        the resolved preset (every default filled in)
+    events.jsonl       the event stream (see tuidl.core.events, docs/events.md)
+    status.json        status, pid, epoch, best metric; written atomically
+    checkpoints/       last.pt and best.pt, written atomically
+    control/           commands for the trainer (pause, resume, stop, checkpoint)
+    trainer.out/.err   the trainer process's stdout and stderr
+
+A run is identified by its directory. Ids are checked so they can never point outside
+the runs root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .schema import ConfigError
+
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+COMMANDS = ("pause", "resume", "stop", "checkpoint")
+LIVE = ("starting", "running", "paused")
+
+
+def runs_root(override: str | os.PathLike | None = None) -> Path:
+    """The runs root: ``--runs-dir``, else ``$TUIDL_RUNS``, else a per-user data folder."""
+    if override:
+        return Path(override).expanduser()
+    env = os.environ.get("TUIDL_RUNS")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("tuidl")) / "runs"
+
+
+def fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder, fsync, rename.
+    Readers see the old file or the new one, never a half-written one. On failure
+    (a full disk, say) the old file is left as it was and the error is raised."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    fsync_dir(path.parent)
+
+
+def write_json(path: str | os.PathLike, data: Any) -> None:
+    write_atomic(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (our own exited child not yet reaped) is not alive
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+@dataclass
+class RunDir:
+    path: Path
+
+    def __post_init__(self):
+        self.path = Path(self.path)
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def preset_path(self) -> Path:
+        return self.path / "preset.toml"
+
+    @property
+    def events_path(self) -> Path:
+        return self.path / "events.jsonl"
+
+    @property
+    def status_path(self) -> Path:
+        return self.path / "status.json"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def control_dir(self) -> Path:
+        return self.path / "control"
+
+    def checkpoint(self, which: str = "last") -> Path:
+        return self.checkpoints / f"{which}.pt"
+
+    # -- status ---------------------------------------------------------------
+    def read_status(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.status_path.read_text())
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def write_status(self, **fields: Any) -> dict[str, Any]:
+        data = self.read_status()
+        data.update(fields, updated=time.time())
+        write_json(self.status_path, data)
+        return data
+
+    def status(self) -> dict[str, Any]:
+        """The status file, with a live status whose process is gone reported as
+        ``interrupted`` (killed, machine rebooted, ...)."""
+        data = self.read_status()
+        state = data.get("status", "unknown")
+        if state in LIVE:
+            same_host = data.get("host") in (None, socket.gethostname())
+            if same_host and not pid_alive(int(data.get("pid", 0) or 0)):
+                data = {**data, "status": "interrupted",
+                        "message": data.get("message") or "the trainer process is gone"}
+        return data
+
+    def is_live(self) -> bool:
+        return self.status().get("status") in LIVE
+
+    # -- control --------------------------------------------------------------
+    def send(self, command: str) -> None:
+        if command not in COMMANDS:
+            raise ValueError(f"unknown command {command!r}")
+        self.control_dir.mkdir(exist_ok=True)
+        name = f"{time.time_ns():020d}-{secrets.token_hex(3)}-{command}"
+        write_atomic(self.control_dir / name, b"")
+
+    def take_commands(self) -> list[str]:
+        try:
+            names = sorted(os.listdir(self.control_dir))
+        except FileNotFoundError:
+            return []
+        out = []
+        for name in names:
+            if name.startswith("."):
+                continue
+            try:
+                os.unlink(self.control_dir / name)
+            except FileNotFoundError:
+                continue  # another reader took it
+            command = name.rsplit("-", 1)[-1]
+            if command in COMMANDS:
+                out.append(command)
+        return out
+
+
+def new_id(name: str) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    safe = re.sub(r"[^A-Za-z0-9._-]", "-", name)[:48].strip(".-") or "run"
+    return f"{stamp}-{safe}-{secrets.token_hex(2)}"
+
+
+def create(root: str | os.PathLike, name: str, preset_toml: str) -> RunDir:
+    """Create a run directory atomically: it appears complete (with its preset) or not at all."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    for _ in range(10):
+        run_id = new_id(name)
+        final = root / run_id
+        if final.exists():
+            continue
+        tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=root))
+        (tmp / "checkpoints").mkdir()
+        (tmp / "control").mkdir()
+        write_atomic(tmp / "preset.toml", preset_toml.encode())
+        write_json(tmp / "status.json", {"status": "created", "created": time.time(), "preset": name,
+                                         "host": socket.gethostname()})
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            continue
+        fsync_dir(root)
+        return RunDir(final)
+    raise OSError(f"could not create a run directory under {root}")
+
+
+def open_run(ref: str | os.PathLike, root: str | os.PathLike | None = None) -> RunDir:
+    """A run by id (inside the runs root) or by path to its directory."""
+    ref_s = str(ref)
+    base = runs_root(root)
+    p = Path(ref_s).expanduser()
+    if ID_RE.match(ref_s) and (base / ref_s).is_dir():
+        p = base / ref_s
+    elif not p.is_dir():
+        if ID_RE.match(ref_s):
+            raise ConfigError(f"no run {ref_s!r} in {base}")
+        if "/" not in ref_s and ".." not in ref_s:
+            raise ConfigError(f"bad run id {ref_s!r}")
+        raise ConfigError(f"no run directory at {p}")
+    if not (p / "preset.toml").is_file():
+        raise ConfigError(f"{p} is not a run directory (it has no preset.toml)")
+    return RunDir(p.resolve())
+
+
+def list_runs(root: str | os.PathLike | None = None) -> list[RunDir]:
+    base = runs_root(root)
+    if not base.is_dir():
+        return []
+    runs = [RunDir(p) for p in base.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and (p / "preset.toml").is_file()]
+    return sorted(runs, key=lambda r: r.id)
