@@ -1,0 +1,27 @@
+"""Messages that panes post to the app. Panes never reach into core state: they get
+typed values (a Preset, event dicts) and post these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+from ..core.preset import Preset
+
+
+@dataclass
+class PresetEdited(Message):
+    """A pane changed the preset. ``preset`` is the whole new, validated preset."""
+
+    preset: Preset
+    origin: str = ""  # which pane: "builder", "dataset", "training"
+
+
+@dataclass
+class RunEvents(Message):
+    """A batch of events read from the current run's events.jsonl."""
+
+    run_id: str
+    events: list[dict[str, Any]]
