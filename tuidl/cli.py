@@ -1,0 +1,211 @@
+"""The ``tuidl`` command. Thin: parsing, messages and exit codes; the work is in core.
+
+Exit codes: 0 success, 1 training failed (or diverged), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .core import preset as P
+from .core.schema import ConfigError
+
+COMMANDS = ("presets", "train", "show", "summary", "runs", "attach", "replay", "export")
+EXAMPLES = """\
+examples:
+  tuidl                                   open the dashboard on the default preset (spiral)
+  tuidl digits-cnn                        open the dashboard on a preset (name or .toml path)
+  tuidl presets                           list the built-in presets
+  tuidl train spiral                      train headless, Keras-style progress
+  tuidl train digits-cnn --set train.epochs=3 --set train.optimizer.lr=0.01
+  tuidl train my.toml --device cuda --precision bf16
+  tuidl train --resume RUN                continue a stopped or interrupted run
+  tuidl show digits-cnn                   the fully resolved preset as TOML
+  tuidl summary digits-cnn                the model summary, without training
+  tuidl runs                              the runs so far
+"""
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # exit 2 with one clear line, as for bad presets
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def add_preset_args(p: argparse.ArgumentParser, optional: bool = False) -> None:
+    p.add_argument("preset", nargs="?" if optional else None, help="built-in preset name or path to a .toml")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a preset key, e.g. --set train.epochs=3 (repeatable)")
+
+
+def parser_for(command: str) -> Parser:
+    prog = f"tuidl {command}"
+    p = Parser(prog=prog)
+    if command == "train":
+        add_preset_args(p, optional=True)
+        p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (overrides train.device)")
+        p.add_argument("--precision", choices=P.PRECISIONS, help="overrides train.precision")
+        p.add_argument("--epochs", type=int, help="overrides train.epochs")
+        p.add_argument("--resume", metavar="RUN", help="continue a run (id or directory) from its last checkpoint")
+        p.add_argument("--telemetry", action="store_true", help="write GPU / host telemetry into the event stream")
+        p.add_argument("--runs-dir", help="runs root (default: $TUIDL_RUNS or a per-user folder)")
+        p.add_argument("--quiet", action="store_true", help="only the final line")
+    elif command in ("show", "summary"):
+        add_preset_args(p)
+    elif command == "runs":
+        p.add_argument("--runs-dir", help="runs root")
+    return p
+
+
+def load_preset(args) -> P.Preset:
+    overrides = list(args.overrides)
+    for flag, key in (("device", "train.device"), ("precision", "train.precision"), ("epochs", "train.epochs")):
+        value = getattr(args, flag, None)
+        if value is not None:
+            overrides.append(f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}")
+    return P.load(args.preset, overrides)
+
+
+def cmd_presets(args) -> int:
+    names = P.builtin_names()
+    width = max(len(n) for n in names)
+    for name in names:
+        try:
+            preset = P.load(name)
+            print(f"{name:<{width}}  {preset.description}")
+        except ConfigError as e:
+            print(f"{name:<{width}}  (invalid: {e})")
+    return 0
+
+
+def cmd_show(args) -> int:
+    preset = load_preset(args)
+    P.resolve(preset)
+    sys.stdout.write(P.dumps(preset))
+    return 0
+
+
+def cmd_summary(args) -> int:
+    preset = load_preset(args)
+    resolved = P.resolve(preset)
+    print(resolved.summary.render())
+    info = resolved.info
+    what = f"{info.num_classes} classes" if info.task == "classification" else f"{info.targets} target(s)"
+    print(f" Data: {preset.data.dataset}, input {tuple(info.input_shape)}, {what}; loss {resolved.loss}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .core import rundir as R
+    from .progress import ConsoleProgress
+
+    if args.resume:
+        if args.preset or args.overrides:
+            raise UsageError("tuidl train: --resume continues a run with its own saved preset; "
+                             "don't also give a preset or --set")
+        run = R.open_run(args.resume, args.runs_dir)
+        state = run.status().get("status")
+        if state in R.LIVE:
+            raise ConfigError(f"run {run.id} is still running (pid {run.status().get('pid')})")
+        if state == "completed":
+            raise ConfigError(f"run {run.id} already completed; nothing to resume")
+        if not run.checkpoint("last").is_file():
+            raise ConfigError(f"run {run.id} has no checkpoint to resume from")
+        preset = P.load(run.preset_path)
+        if args.device or args.precision:
+            raise UsageError("tuidl train: --resume keeps the run's device and precision")
+    else:
+        if not args.preset:
+            raise UsageError("tuidl train: give a preset name or .toml path (see `tuidl presets`), or --resume RUN")
+        preset = load_preset(args)
+        P.resolve(preset)
+        run = R.create(R.runs_root(args.runs_dir), preset.name, P.dumps(preset))
+    from .core.engine import Trainer
+
+    listeners = [] if args.quiet else [ConsoleProgress()]
+    trainer = Trainer(preset, run, resume=bool(args.resume), listeners=listeners, telemetry=args.telemetry)
+    status = trainer.run()
+    print(f"Run directory: {run.path}")
+    if status == "stopped":
+        print(f"Resume with: tuidl train --resume {run.path}")
+    return 0 if status in ("completed", "stopped") else 1
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
+def cmd_runs(args) -> int:
+    from .core import rundir as R
+
+    runs = R.list_runs(args.runs_dir)
+    if not runs:
+        print(f"no runs yet in {R.runs_root(args.runs_dir)}")
+        return 0
+    rows = [("ID", "PRESET", "STATUS", "EPOCHS", "BEST VAL", "DURATION", "STARTED")]
+    for run in runs:
+        st = run.status()
+        best = st.get("best") or {}
+        best_s = f"{best['monitor']}={best['value']:.4g}" if best.get("value") is not None else "—"
+        started = st.get("started") or st.get("created")
+        ended = st.get("ended") or (time.time() if st.get("status") in R.LIVE else st.get("updated"))
+        duration = (ended - started) if started and ended else None
+        rows.append((run.id, str(st.get("preset", "?")), str(st.get("status", "?")),
+                     f"{st.get('epoch', 0)}/{st.get('epochs', '?')}", best_s, fmt_duration(duration),
+                     time.strftime("%Y-%m-%d %H:%M", time.localtime(started)) if started else "—"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    return 0
+
+
+def cmd_dashboard(argv: list[str]) -> int:
+    p = Parser(prog="tuidl", description="A terminal workbench for training neural networks.",
+               epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_preset_args(p, optional=True)
+    p.add_argument("--runs-dir", help="runs root (default: $TUIDL_RUNS or a per-user folder)")
+    p.add_argument("--low-bandwidth", action="store_true", help="fewer frames, no animations (slow SSH links)")
+    args = p.parse_args(argv)
+    preset = P.load(args.preset or "spiral", args.overrides)
+    P.resolve(preset)
+    from .ui.app import run
+
+    return run(preset, runs_root=args.runs_dir, low_bandwidth=args.low_bandwidth) or 0
+
+
+HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "train": cmd_train,
+            "runs": cmd_runs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if argv and argv[0] in HANDLERS:
+            args = parser_for(argv[0]).parse_args(argv[1:])
+            return HANDLERS[argv[0]](args)
+        return cmd_dashboard(argv)
+    except (ConfigError, UsageError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

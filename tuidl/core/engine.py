@@ -1,0 +1,788 @@
+"""The training loop. One class, readable top to bottom.
+
+``Trainer(preset, run).run()`` trains a resolved preset, writing everything it does
+into the run directory's event stream (``docs/events.md``), checkpoints and status
+file. Listeners (the console printer of ``tuidl train``) get the same events.
+
+Metrics never force a host–device sync per step: losses and correct counts are summed
+on the device and read (one ``.item()``) only when a ``step`` event is due, a few
+times a second.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import pickle
+import random
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import events as E
+from . import preset as P
+from .faults import Faults, InjectedFault
+from .model import build
+from .rundir import RunDir, write_atomic
+from .schema import ConfigError
+
+REPORT_EVERY_S = 0.5  # step events: at most two a second
+CONTROL_EVERY_S = 0.25  # how often the control folder is looked at
+BOUNDARY_EVERY_S = 1.0
+BOUNDARY_GRID = 40
+
+Listener = Callable[[dict], None]
+
+
+class Diverged(Exception):
+    pass
+
+
+class StopRun(Exception):
+    pass
+
+
+def pick_device(name: str) -> torch.device:
+    """The device a preset asks for; a clear error when it is not there."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            why = "PyTorch was built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+            raise ConfigError(f"train.device: {name!r} requested, but {why}; use --device cpu")
+        index = int(name.split(":")[1]) if ":" in name else 0
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"train.device: {name!r} requested, but only "
+                              f"{torch.cuda.device_count()} CUDA device(s) are visible")
+        return torch.device("cuda", index)
+    if name == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise ConfigError("train.device: 'mps' requested, but Apple's MPS is not available here")
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple MPS"
+    import platform
+
+    return platform.processor() or platform.machine() or "CPU"
+
+
+def seed_everything(seed: int, deterministic: bool) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+
+def rng_state() -> dict:
+    np_state = np.random.get_state()
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                  "has_gauss": int(np_state[3]), "gauss": float(np_state[4])},
+        "python": [list(x) if isinstance(x, tuple) else x for x in random.getstate()],
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# ---------------------------------------------------------------------------
+# Loss and metrics
+
+def make_loss(kind: str, label_smoothing: float) -> nn.Module:
+    if kind == "cce":
+        return nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    if kind == "bce":
+        return nn.BCEWithLogitsLoss()
+    return nn.MSELoss()
+
+
+def loss_target(kind: str, y: torch.Tensor) -> torch.Tensor:
+    if kind == "bce":
+        return y.float().unsqueeze(1)
+    return y
+
+
+@dataclass
+class Meter:
+    """Sums kept on the device; read with :meth:`read` (one sync)."""
+
+    task: str
+    loss_kind: str
+    top5: bool
+    device: torch.device
+    n: int = 0
+    sums: Optional[torch.Tensor] = None  # [loss_sum, correct_or_abs_err, top5_correct]
+
+    def add(self, out: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> None:
+        bs = y.shape[0]
+        with torch.no_grad():
+            out = out.detach().float()
+            if self.task == "classification":
+                if self.loss_kind == "bce":
+                    pred = (out[:, 0] > 0).long()
+                else:
+                    pred = out.argmax(dim=1)
+                second = (pred == y).sum()
+                if self.top5:
+                    top = out.topk(5, dim=1).indices
+                    third = (top == y.unsqueeze(1)).any(dim=1).sum()
+                else:
+                    third = torch.zeros((), device=out.device)
+            else:
+                second = (out - y).abs().mean(dim=tuple(range(1, out.dim()))).sum() if out.dim() > 1 \
+                    else (out - y).abs().sum()
+                third = torch.zeros((), device=out.device)
+            row = torch.stack([loss.detach().float() * bs, second.float(), third.float()])
+        self.sums = row if self.sums is None else self.sums + row
+        self.n += bs
+
+    def read(self) -> dict[str, float]:
+        if self.n == 0 or self.sums is None:
+            return {}
+        loss_sum, second, third = (float(v) for v in self.sums.tolist())
+        out = {"loss": loss_sum / self.n}
+        if self.task == "classification":
+            out["acc"] = second / self.n
+            if self.top5:
+                out["top5"] = third / self.n
+        else:
+            out["mae"] = second / self.n
+        return out
+
+    def reset(self) -> None:
+        self.n, self.sums = 0, None
+
+    def state(self) -> dict:
+        return {"n": self.n, "sums": None if self.sums is None else self.sums.cpu()}
+
+    def load(self, state: dict) -> None:
+        self.n = state["n"]
+        self.sums = None if state["sums"] is None else state["sums"].to(self.device)
+
+
+# ---------------------------------------------------------------------------
+# Optimizer and schedule
+
+def make_optimizer(cfg: P.Optimizer, params) -> torch.optim.Optimizer:
+    if cfg.name == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
+                               weight_decay=cfg.weight_decay)
+    if cfg.name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr, alpha=cfg.rho, eps=cfg.eps, momentum=cfg.momentum,
+                                   weight_decay=cfg.weight_decay)
+    cls = torch.optim.AdamW if cfg.name == "adamw" else torch.optim.Adam
+    return cls(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, weight_decay=cfg.weight_decay)
+
+
+class Schedule:
+    """The preset's learning-rate schedule on top of PyTorch's schedulers, with an
+    optional linear warmup. ``after_step`` runs after every optimizer step,
+    ``after_epoch`` after each epoch's validation."""
+
+    def __init__(self, opt: torch.optim.Optimizer, cfg: P.Schedule, lr: float, epochs: int, steps: int):
+        S = torch.optim.lr_scheduler
+        self.cfg, self.opt, self.base_lr = cfg, opt, lr
+        warm = min(cfg.warmup_epochs, epochs)
+        self.per_step = cfg.name == "onecycle"
+        self.plateau = None
+        self.sched: Any = None
+        if cfg.name == "onecycle":
+            pct = warm / epochs if warm else 0.3
+            self.sched = S.OneCycleLR(opt, max_lr=cfg.max_lr or lr * 10, total_steps=max(1, epochs * steps),
+                                      pct_start=min(max(pct, 0.01), 0.99))
+            return
+        if cfg.name == "plateau":
+            self.warm = warm
+            self.plateau = S.ReduceLROnPlateau(opt, mode="min", factor=cfg.factor, patience=cfg.patience,
+                                               min_lr=cfg.min_lr)
+            if warm:
+                self._set_lr(lr * 0.01)
+            return
+        if cfg.name == "step":
+            main = S.StepLR(opt, step_size=cfg.step_size, gamma=cfg.gamma)
+        elif cfg.name == "cosine":
+            main = S.CosineAnnealingLR(opt, T_max=max(1, epochs - warm), eta_min=cfg.min_lr)
+        else:
+            main = S.ConstantLR(opt, factor=1.0, total_iters=0)
+        if warm:
+            ramp = S.LinearLR(opt, start_factor=0.01, end_factor=1.0, total_iters=warm)
+            self.sched = S.SequentialLR(opt, [ramp, main], milestones=[warm])
+        else:
+            self.sched = main
+
+    def _set_lr(self, lr: float) -> None:
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+
+    def lr(self) -> float:
+        return float(self.opt.param_groups[0]["lr"])
+
+    def after_step(self) -> None:
+        if self.per_step:
+            self.sched.step()
+
+    def after_epoch(self, epoch: int, metric: float | None) -> None:
+        if self.per_step:
+            return
+        if self.plateau is not None:
+            if epoch < self.warm:
+                self._set_lr(self.base_lr * (0.01 + 0.99 * epoch / self.warm))
+            elif epoch == self.warm and self.warm:
+                self._set_lr(self.base_lr)
+            elif metric is not None and math.isfinite(metric):
+                self.plateau.step(metric)
+            return
+        self.sched.step()
+
+    def state_dict(self) -> dict:
+        target = self.plateau if self.plateau is not None else self.sched
+        return {"sched": target.state_dict(), "lr": [g["lr"] for g in self.opt.param_groups]}
+
+    def load_state_dict(self, state: dict) -> None:
+        target = self.plateau if self.plateau is not None else self.sched
+        target.load_state_dict(state["sched"])
+        for group, lr in zip(self.opt.param_groups, state["lr"]):
+            group["lr"] = lr
+
+
+def penalty(model: nn.Module, l1: float, l2: float) -> torch.Tensor | float:
+    """L1 / L2 penalties on weight matrices and kernels (not biases or norm scales)."""
+    total: torch.Tensor | float = 0.0
+    for p in model.parameters():
+        if p.dim() < 2:
+            continue
+        if l1:
+            total = total + l1 * p.abs().sum()
+        if l2:
+            total = total + l2 * p.pow(2).sum()
+    return total
+
+
+# ---------------------------------------------------------------------------
+# Checkpoints
+
+def save_checkpoint(path: os.PathLike, state: dict, faults: Faults | None = None) -> None:
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    if faults is not None:
+        faults.check("diskfull")
+    write_atomic(path, buf.getvalue())
+
+
+def load_checkpoint(path: os.PathLike, device: torch.device | str = "cpu") -> dict:
+    """Load a checkpoint with ``weights_only=True``: a file that needs arbitrary code to
+    unpickle is refused."""
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise ConfigError(f"no checkpoint at {path}") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError, TypeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConfigError(f"refusing checkpoint {path}: it does not load as plain weights "
+                          f"(weights_only=True): {first}") from None
+
+
+# ---------------------------------------------------------------------------
+
+@dataclass
+class Progress:
+    """Where a run is; saved in every checkpoint so a resumed run continues exactly."""
+
+    epoch: int = 0  # completed epochs
+    step: int = 0  # optimizer steps so far
+    batch: int = 0  # batches done in the epoch in progress (mid-epoch checkpoint)
+    best_value: float | None = None
+    best_epoch: int = 0
+    bad_epochs: int = 0  # epochs without improvement (early stopping)
+
+
+class Trainer:
+    def __init__(self, preset: P.Preset, run: RunDir, *, resume: bool = False,
+                 listeners: list[Listener] | None = None, telemetry: bool = False,
+                 device: str | None = None, handle_signals: bool = True):
+        self.preset = preset
+        self.run_dir = run
+        self.resume = resume
+        self.listeners = list(listeners or [])
+        self.telemetry = telemetry
+        self.device_request = device or preset.train.device
+        self.handle_signals = handle_signals
+        self.writer: E.EventWriter | None = None
+        self.faults = Faults.from_env()
+        self._stop = threading.Event()
+        self._stop_reason = ""
+        self._checkpoint_now = False
+        self.paused = False
+        self.status = "starting"
+
+    # -- events ---------------------------------------------------------------
+    def emit(self, kind: str, sync: bool = False, **fields: Any) -> dict:
+        ev = E.event(kind, **fields)
+        if self.writer is not None:
+            self.writer.write(ev, sync=sync)
+        for listener in self.listeners:
+            listener(ev)
+        return ev
+
+    def note(self, kind: str, message: str, level: str = "info", **extra: Any) -> None:
+        self.emit(E.NOTE, level=level, kind=kind, message=message, **extra)
+
+    # -- control --------------------------------------------------------------
+    def request_stop(self, reason: str = "stop requested") -> None:
+        self._stop_reason = reason
+        self._stop.set()
+
+    def _on_signal(self, signum, frame) -> None:
+        name = signal.Signals(signum).name
+        if self._stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.request_stop(f"{name} received")
+
+    def _poll_control(self) -> None:
+        for command in self.run_dir.take_commands():
+            if command == "stop":
+                self.request_stop("stop requested")
+                self.emit(E.CONTROL, action="stop_requested")
+            elif command == "pause" and not self.paused:
+                self.paused = True
+                self.emit(E.CONTROL, action="paused")
+                self.run_dir.write_status(status="paused")
+            elif command == "resume" and self.paused:
+                self.paused = False
+                self.emit(E.CONTROL, action="resumed")
+                self.run_dir.write_status(status="running")
+            elif command == "checkpoint":
+                self._checkpoint_now = True
+                self.emit(E.CONTROL, action="checkpoint_requested")
+
+    def _wait_while_paused(self) -> None:
+        while self.paused and not self._stop.is_set():
+            time.sleep(0.1)
+            self._poll_control()
+            if self._checkpoint_now:
+                self._save("last", "requested")
+
+    # -- setup ----------------------------------------------------------------
+    def _setup(self) -> None:
+        from . import data as D
+
+        p = self.preset
+        self.resolved = P.resolve(p)
+        self.device = pick_device(self.device_request)
+        seed_everything(p.seed, p.train.deterministic)
+        self.data = D.load(p, self.device)
+        info = self.data.info
+        self.task, self.loss_kind = info.task, self.resolved.loss
+        self.model = build(p.model.layers, info.input_shape).to(self.device)
+        self.channels_last = (p.train.channels_last and self.device.type == "cuda"
+                              and len(info.input_shape) == 3)
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.forward = torch.compile(self.model) if p.train.compile else self.model
+        self.loss_fn = make_loss(self.loss_kind, p.train.label_smoothing)
+        self.optimizer = make_optimizer(p.train.optimizer, self.model.parameters())
+        bs = p.data.batch_size
+        self.steps_per_epoch = self.data.train.num_batches(bs)
+        self.schedule = Schedule(self.optimizer, p.train.schedule, p.train.optimizer.lr, p.train.epochs,
+                                 self.steps_per_epoch)
+        self.precision = p.train.precision if self.device.type == "cuda" else "fp32"
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
+        self.top5 = self.task == "classification" and info.num_classes > 5
+        self.shuffle_gen = torch.Generator().manual_seed(p.seed + 1)
+        self.progress = Progress()
+        es = p.train.early_stopping
+        self.monitor = es.monitor if self.data.val is not None else "train_loss"
+        self.monitor_max = self.monitor == "val_acc"
+        self.epoch_gen_state = self.shuffle_gen.get_state()
+        self.epoch_meter = self._meter()
+        self.best_state: dict | None = None
+
+    def _meter(self) -> Meter:
+        return Meter(self.task, self.loss_kind, self.top5, self.device)
+
+    # -- checkpoints ----------------------------------------------------------
+    def _state(self) -> dict:
+        return {
+            "format": 1,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "progress": vars(self.progress).copy(),
+            "rng": rng_state(),
+            "shuffle": self.shuffle_gen.get_state(),
+            "epoch_shuffle": self.epoch_gen_state,
+            "epoch_meter": self.epoch_meter.state(),
+            "best_state": self.best_state,
+        }
+
+    def _save(self, kind: str, reason: str) -> None:
+        self._checkpoint_now = False
+        path = self.run_dir.checkpoint(kind)
+        state = self._state() if kind == "last" else {"format": 1, "model": self.model.state_dict(),
+                                                      "progress": vars(self.progress).copy()}
+        try:
+            save_checkpoint(path, state, self.faults)
+        except OSError as e:
+            self.note("checkpoint_failed", f"could not write the {kind} checkpoint ({e.strerror or e}); "
+                      "the previous one is kept", level="error")
+            return
+        self.emit(E.CHECKPOINT, epoch=self.progress.epoch, kind=kind, reason=reason,
+                  path=str(path.relative_to(self.run_dir.path)), batch=self.progress.batch)
+
+    def _restore(self) -> None:
+        state = load_checkpoint(self.run_dir.checkpoint("last"), self.device)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.progress = Progress(**state["progress"])
+        set_rng_state(state["rng"])
+        self.shuffle_gen.set_state(state["shuffle"])
+        self.epoch_gen_state = state["epoch_shuffle"]
+        self.epoch_meter.load(state["epoch_meter"])
+        self.best_state = state.get("best_state")
+
+    # -- evaluation -----------------------------------------------------------
+    def _out(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+            return self.forward(x)
+
+    @torch.no_grad()
+    def evaluate(self, part, collect: bool = False):
+        self.model.eval()
+        meter = self._meter()
+        preds = []
+        for x, y in part.batches(max(self.preset.data.batch_size, 256), shuffle=False):
+            out = self._out(x)
+            loss = self.loss_fn(out.float(), loss_target(self.loss_kind, y))
+            meter.add(out, y, loss)
+            if collect:
+                preds.append(out.float())
+        self.model.train()
+        return meter.read(), (torch.cat(preds) if collect and preds else None)
+
+    def _boundary(self, force: bool = False) -> None:
+        d = self.data
+        if d.raw_points is None or d.info.input_shape[0] < 1:
+            return
+        now = time.monotonic()
+        if not force and now - getattr(self, "_last_boundary", 0.0) < BOUNDARY_EVERY_S:
+            return
+        self._last_boundary = now
+        from .playground import features_of
+
+        xmin, xmax, ymin, ymax = d.raw_extent
+        n = BOUNDARY_GRID
+        gx, gy = np.meshgrid(np.linspace(xmin, xmax, n), np.linspace(ymin, ymax, n))
+        pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
+        x = d.transform(features_of(pts, self.preset.data.params.features)).to(self.device)
+        with torch.no_grad():
+            self.model.eval()
+            out = self._out(x).float()
+            self.model.train()
+        if self.task == "regression":
+            values = out[:, 0]
+        elif self.loss_kind == "bce":
+            values = torch.sigmoid(out[:, 0])
+        else:
+            values = torch.softmax(out, dim=1)[:, 1]
+        grid = np.round(values.cpu().numpy().reshape(n, n), 3).tolist()
+        if getattr(self, "_boundary_points", None) is None:
+            rng = np.random.default_rng(self.preset.seed)
+            idx = rng.permutation(len(d.raw_points))[:200]
+            ys = d.train.y.cpu().numpy()
+            self._boundary_points = [[round(float(d.raw_points[i, 0]), 3), round(float(d.raw_points[i, 1]), 3),
+                                      round(float(np.ravel(ys[i])[0]), 3)] for i in idx]
+        self.emit(E.BOUNDARY, epoch=self.progress.epoch, extent=[xmin, xmax, ymin, ymax], size=n, values=grid,
+                  points=self._boundary_points)
+
+    def _test(self) -> dict | None:
+        part = self.data.test
+        if part is None or len(part) == 0:
+            return None
+        metrics, out = self.evaluate(part, collect=True)
+        fields: dict[str, Any] = {"metrics": metrics}
+        y = part.y
+        if self.task == "classification":
+            pred = (out[:, 0] > 0).long() if self.loss_kind == "bce" else out.argmax(dim=1)
+            k = self.data.info.num_classes
+            conf = torch.bincount(y.to(pred.device) * k + pred, minlength=k * k).reshape(k, k)
+            fields["confusion"] = conf.cpu().tolist()
+        else:
+            pred = out
+        samples = []
+        for i in range(min(8, len(part))):
+            xi = part.x[i].float().cpu()
+            if xi.numel() > 3 * 32 * 32:
+                xi = xi[:, ::2, ::2] if xi.dim() == 3 else xi.flatten()[:256]
+            t = y[i]
+            samples.append({
+                "true": int(t) if self.task == "classification" else [round(float(v), 4) for v in t.flatten()],
+                "pred": int(pred[i]) if self.task == "classification"
+                else [round(float(v), 4) for v in pred[i].flatten()],
+                "input": np.round(xi.numpy(), 3).tolist(),
+            })
+        fields["samples"] = samples
+        self.emit(E.TEST, **fields)
+        return metrics
+
+    # -- main loop ------------------------------------------------------------
+    def _improved(self, value: float) -> bool:
+        best = self.progress.best_value
+        if best is None or not math.isfinite(best):
+            return math.isfinite(value)
+        delta = self.preset.train.early_stopping.min_delta
+        return value > best + delta if self.monitor_max else value < best - delta
+
+    def _train_epoch(self, epoch: int) -> None:
+        p = self.preset
+        bs = p.data.batch_size
+        clip = p.train.grad_clip
+        l1, l2 = p.train.l1, p.train.l2
+        window = self._meter()
+        window_t = last_control = time.monotonic()
+        window_n = 0
+        gen = torch.Generator().manual_seed(0)
+        gen.set_state(self.epoch_gen_state)
+        skip = self.progress.batch
+        self.model.train()
+        for i, (x, y) in enumerate(self.data.train.batches(bs, shuffle=True, generator=gen)):
+            if i < skip:
+                continue
+            self.faults.at_step(self.progress.step + 1)
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+                out = self.forward(x)
+                loss = self.loss_fn(out.float(), loss_target(self.loss_kind, y))
+            if self.faults.nan_now:
+                loss = loss * float("nan")
+            total = loss + penalty(self.model, l1, l2) if (l1 or l2) else loss
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(total).backward()
+            if clip:
+                self.scaler.unscale_(self.optimizer)
+                nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.schedule.after_step()
+            window.add(out, y, loss)
+            self.epoch_meter.add(out, y, loss)
+            window_n += y.shape[0]
+            self.progress.step += 1
+            self.progress.batch = i + 1
+            now = time.monotonic()
+            if now - window_t >= REPORT_EVERY_S:
+                metrics = window.read()
+                if not math.isfinite(metrics.get("loss", 0.0)):
+                    raise Diverged(f"the loss became {metrics['loss']} at step {self.progress.step}")
+                self.emit(E.STEP, epoch=epoch, step=self.progress.step, epoch_step=i + 1,
+                          lr=self.schedule.lr(), samples_per_s=round(window_n / (now - window_t), 1), **metrics)
+                window.reset()
+                window_t, window_n = now, 0
+                self._boundary()
+            if now - last_control >= CONTROL_EVERY_S:
+                last_control = now
+                self._poll_control()
+                if self._checkpoint_now:
+                    self._save("last", "requested")
+                self._wait_while_paused()
+            if self._stop.is_set():
+                raise StopRun(self._stop_reason)
+        # the window of the last steps is reported by the epoch event
+
+    def _fit(self) -> str:
+        p = self.preset
+        es = p.train.early_stopping
+        epochs = p.train.epochs
+        while self.progress.epoch < epochs:
+            epoch = self.progress.epoch + 1
+            t0 = time.monotonic()
+            if self.progress.batch == 0:
+                self.epoch_gen_state = self.shuffle_gen.get_state()
+                # advance the run's generator once per epoch, independent of batching
+                torch.randperm(8, generator=self.shuffle_gen)
+                self.epoch_meter.reset()
+            done_before = self.progress.batch
+            self._train_epoch(epoch)
+            train = self.epoch_meter.read()
+            if not math.isfinite(train.get("loss", 0.0)):
+                raise Diverged(f"the loss became {train['loss']} in epoch {epoch}")
+            val = self.evaluate(self.data.val)[0] if self.data.val is not None else None
+            seconds = time.monotonic() - t0
+            trained = (self.progress.batch - done_before) * p.data.batch_size
+            trained = min(trained, len(self.data.train))
+            self.progress.epoch = epoch
+            self.progress.batch = 0
+            watch = {"val_loss": (val or {}).get("loss"), "val_acc": (val or {}).get("acc"),
+                     "val_mae": (val or {}).get("mae"), "train_loss": train.get("loss")}[self.monitor]
+            lr_before = self.schedule.lr()
+            self.schedule.after_epoch(epoch, (val or train).get("loss"))
+            if self.schedule.plateau is not None and self.schedule.lr() < lr_before - 1e-15:
+                self.note("lr_drop", f"validation loss plateaued: learning rate {lr_before:.3g} → "
+                          f"{self.schedule.lr():.3g}")
+            best = watch is not None and self._improved(watch)
+            if best:
+                self.progress.best_value, self.progress.best_epoch, self.progress.bad_epochs = watch, epoch, 0
+            else:
+                self.progress.bad_epochs += 1
+            self.emit(E.EPOCH, epoch=epoch, step=self.progress.step, train=train, val=val, lr=lr_before,
+                      samples_per_s=round(trained / max(seconds, 1e-9), 1), duration=round(seconds, 4), best=best)
+            self._boundary(force=True)
+            if best:
+                self.best_state = {k: v.detach().clone().cpu() for k, v in self.model.state_dict().items()}
+                self._save("best", "epoch")
+            if epoch % p.train.checkpoint_every == 0 or epoch == epochs:
+                self._save("last", "epoch")
+            self.run_dir.write_status(epoch=epoch, best=self._best_dict())
+            if es.enabled and self.progress.bad_epochs >= es.patience:
+                self.note("early_stop", f"early stopping: {self.monitor} did not improve for {es.patience} epochs "
+                          f"(best {self.progress.best_value:.4g} at epoch {self.progress.best_epoch})",
+                          epoch=epoch)
+                return "early_stop"
+        return "done"
+
+    def _best_dict(self) -> dict | None:
+        if self.progress.best_value is None:
+            return None
+        return {"epoch": self.progress.best_epoch, "monitor": self.monitor, "value": self.progress.best_value}
+
+    def run(self) -> str:
+        """Train to the end. Returns the final status. Raises ConfigError for bad input
+        found before training starts (nothing is written to the run then but a status)."""
+        started = time.time()
+        old_handlers = {}
+        if self.handle_signals and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                old_handlers[sig] = signal.signal(sig, self._on_signal)
+        try:
+            try:
+                self._setup()
+                if self.resume:
+                    self._restore()
+            except ConfigError as e:
+                self.run_dir.write_status(status="failed", message=str(e), ended=time.time())
+                raise
+            self.writer = E.EventWriter(self.run_dir.events_path)
+            telemetry = self._start_telemetry() if self.telemetry else None
+            try:
+                return self._run_started(started)
+            finally:
+                if telemetry is not None:
+                    telemetry.stop()
+                self.writer.close()
+        finally:
+            for sig, handler in old_handlers.items():
+                signal.signal(sig, handler)
+
+    def _start_telemetry(self):
+        try:
+            from .telemetry import TelemetryThread
+        except ImportError:
+            return None
+        device = self.device
+
+        def emit(payload: dict) -> None:
+            self.emit(E.TELEMETRY, **payload)
+
+        thread = TelemetryThread(emit, device=device)
+        thread.start()
+        return thread
+
+    def _run_started(self, started: float) -> str:
+        p = self.preset
+        desc = self.data.describe()
+        self.run_dir.write_status(status="running", pid=os.getpid(), host=socket.gethostname(),
+                                  started=self.run_dir.read_status().get("started", started),
+                                  epochs=p.train.epochs, epoch=self.progress.epoch, preset=p.name, message="")
+        metrics = ["loss"] + (["acc"] + (["top5"] if self.top5 else []) if self.task == "classification" else ["mae"])
+        self.emit(E.RUN_STARTED, sync=True, schema=E.SCHEMA_VERSION, run_id=self.run_dir.id, preset=p.name,
+                  resumed_from=self.progress.epoch, epochs=p.train.epochs, steps_per_epoch=self.steps_per_epoch,
+                  batch_size=p.data.batch_size, task=self.task, loss=self.loss_kind, metrics=metrics,
+                  summary=self.resolved.summary.to_dict(), data=desc, device=str(self.device),
+                  device_name=device_name(self.device), precision=self.precision, pid=os.getpid(),
+                  world_size=1, torch_cuda=torch.version.cuda is not None)
+        if self.progress.epoch == 0 and self.progress.step == 0 and not self.run_dir.checkpoint("last").exists():
+            self._save("last", "start")
+        status, message = "completed", ""
+        try:
+            outcome = self._fit()
+            message = f"trained {self.progress.epoch} epochs"
+            if outcome == "early_stop":
+                message = f"stopped early after {self.progress.epoch} epochs"
+        except StopRun as e:
+            status, message = "stopped", f"{e}; stopped at epoch {self.progress.epoch + 1}, " \
+                                         f"batch {self.progress.batch}"
+            self._save("last", "stop")
+        except Diverged as e:
+            status, message = "diverged", f"{e}; the last good checkpoint is kept"
+            self.note("divergence", message, level="error")
+        except InjectedFault as e:
+            status, message = "failed", str(e)
+            self._failure_checkpoint()
+        except torch.cuda.OutOfMemoryError as e:
+            status = "failed"
+            message = (f"out of GPU memory with batch size {p.data.batch_size}: try a smaller batch size, e.g. "
+                       f"--set data.batch_size={max(1, p.data.batch_size // 2)} ({str(e).splitlines()[0]})")
+            self.note("oom", message, level="error")
+        except Exception as e:  # noqa: BLE001 - a run ends with a truthful status, whatever happened
+            status, message = "failed", f"{type(e).__name__}: {e}"
+            self.note("error", message, level="error")
+            self._failure_checkpoint()
+        test = None
+        if status == "completed":
+            es = p.train.early_stopping
+            if es.enabled and es.restore_best and self.best_state is not None \
+                    and self.progress.best_epoch != self.progress.epoch:
+                self.model.load_state_dict(self.best_state)
+                self.note("restore_best", f"restored the weights of epoch {self.progress.best_epoch}")
+            test = self._test()
+        self.status = status
+        duration = round(time.time() - started, 3)
+        self.emit(E.RUN_ENDED, sync=True, status=status, message=message, epochs_completed=self.progress.epoch,
+                  best=self._best_dict(), test=test, duration=duration)
+        self.run_dir.write_status(status=status, message=message, ended=time.time(), epoch=self.progress.epoch,
+                                  best=self._best_dict(), test=test)
+        return status
+
+    def _failure_checkpoint(self) -> None:
+        """After an error mid-epoch the in-memory weights may be half-updated: keep the
+        last epoch checkpoint as it is instead of overwriting it."""
+        self.note("checkpoint_kept", f"kept the checkpoint of epoch {self.progress.epoch}")
+

@@ -1,0 +1,94 @@
+"""Keras-style progress for ``tuidl train``: one line per epoch, and a live bar when
+stdout is a terminal. A listener on the trainer's events."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from .core.events import number
+
+METRIC_ORDER = ("loss", "acc", "top5", "mae")
+
+
+def fmt_metrics(metrics: dict | None, prefix: str = "") -> list[str]:
+    if not metrics:
+        return []
+    out = []
+    for key in METRIC_ORDER:
+        if key in metrics:
+            out.append(f"{prefix}{key}: {number(metrics[key]):.4f}")
+    return out
+
+
+def fmt_rate(rate: float) -> str:
+    return f"{rate / 1000:,.1f}k samples/s" if rate >= 10_000 else f"{rate:,.0f} samples/s"
+
+
+def bar(done: int, total: int, width: int = 24) -> str:
+    total = max(total, 1)
+    filled = min(width, int(width * done / total))
+    if filled >= width:
+        return "[" + "=" * width + "]"
+    return "[" + "=" * filled + ">" + "." * (width - filled - 1) + "]"
+
+
+class ConsoleProgress:
+    def __init__(self, stream: TextIO | None = None, live: bool | None = None):
+        self.stream = stream or sys.stdout
+        self.live = self.stream.isatty() if live is None else live
+        self.epochs = 0
+        self.steps = 0
+        self.width = len(str(1))
+        self._bar_shown = False
+        self._epoch_t0 = time.monotonic()
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+    def _clear_bar(self) -> None:
+        if self._bar_shown:
+            self._write("\r\033[K")
+            self._bar_shown = False
+
+    def __call__(self, ev: dict) -> None:
+        kind = ev.get("type")
+        if kind == "run_started":
+            self.epochs, self.steps = ev["epochs"], ev["steps_per_epoch"]
+            sizes = ev["data"].get("sizes", {})
+            resumed = f", resuming after epoch {ev['resumed_from']}" if ev.get("resumed_from") else ""
+            self._write(f"Run {ev['run_id']}: {ev['preset']} on {ev['device']} ({ev['device_name']}, "
+                        f"{ev['precision']}){resumed}\n"
+                        f"Data {ev['data']['dataset']}: train {sizes.get('train', 0):,}, "
+                        f"val {sizes.get('val', 0):,}, test {sizes.get('test', 0):,}; "
+                        f"{ev['summary']['total']:,} parameters; loss {ev['loss']}\n")
+        elif kind == "step" and self.live:
+            done = ev["epoch_step"]
+            rate = number(ev.get("samples_per_s", 0))
+            left = (self.steps - done) * (time.monotonic() - self._epoch_t0) / max(done, 1)
+            metrics = " - ".join(fmt_metrics(ev))
+            self._write(f"\r\033[KEpoch {ev['epoch']}/{self.epochs} {done:>{len(str(self.steps))}}/{self.steps} "
+                        f"{bar(done, self.steps)} ETA {left:.0f}s - {metrics} - {fmt_rate(rate)}")
+            self._bar_shown = True
+        elif kind == "epoch":
+            self._clear_bar()
+            parts = fmt_metrics(ev.get("train")) + fmt_metrics(ev.get("val"), "val_")
+            star = " *" if ev.get("best") else ""
+            self._write(f"Epoch {ev['epoch']}/{self.epochs} {bar(1, 1)} {number(ev['duration']):.1f}s "
+                        f"{fmt_rate(number(ev['samples_per_s']))} - " + " - ".join(parts)
+                        + f" - lr: {number(ev['lr']):.3g}{star}\n")
+            self._epoch_t0 = time.monotonic()
+        elif kind == "note":
+            self._clear_bar()
+            self._write(f"{ev.get('level', 'info')}: {ev.get('message', '')}\n")
+        elif kind == "control":
+            self._clear_bar()
+            self._write(f"[{ev.get('action')}]\n")
+        elif kind == "test":
+            self._clear_bar()
+            self._write("Test: " + " - ".join(fmt_metrics(ev.get("metrics"), "test_")) + "\n")
+        elif kind == "run_ended":
+            self._clear_bar()
+            self._write(f"Run {ev['status']}: {ev.get('message', '')} ({number(ev['duration']):.1f}s)\n")
