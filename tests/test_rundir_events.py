@@ -1,0 +1,98 @@
+"""The event stream and the run directory contracts."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tuidl.core import events as E
+from tuidl.core import rundir as R
+from tuidl.core.schema import ConfigError
+
+
+def test_events_round_trip_and_nan(tmp_path):
+    path = tmp_path / "events.jsonl"
+    with E.EventWriter(path) as w:
+        w.emit("run_started", schema=1)
+        w.emit("step", loss=float("nan"), acc=0.5, big=float("inf"))
+    evs = E.read_events(path)
+    assert [e["type"] for e in evs] == ["run_started", "step"]
+    assert evs[1]["loss"] == "nan" and E.number(evs[1]["loss"]) != E.number(evs[1]["loss"])
+    assert E.number(evs[1]["big"]) == float("inf")
+    for line in path.read_text().splitlines():
+        json.loads(line)  # standard JSON, no NaN literals
+
+
+def test_tail_holds_back_a_torn_last_line(tmp_path):
+    path = tmp_path / "events.jsonl"
+    tail = E.EventTail(path)
+    assert tail.poll() == []  # before the file exists
+    with open(path, "wb") as f:
+        f.write(b'{"type":"a","time":1}\n{"type":"b","ti')
+    assert [e["type"] for e in tail.poll()] == ["a"]
+    with open(path, "ab") as f:
+        f.write(b'me":2}\n')
+    assert [e["type"] for e in tail.poll()] == ["b"]
+    with open(path, "ab") as f:
+        f.write(b'garbage\n{"type":"c","time":3}\n{"type":"d"')
+    assert [e["type"] for e in tail.poll()] == ["c"] and tail.bad_lines == 1
+    assert [e["type"] for e in E.read_events(path)] == ["a", "b", "c"]
+
+
+def test_run_dir_is_created_whole(tmp_path):
+    run = R.create(tmp_path, "spiral", 'name = "spiral"\n')
+    assert run.path.parent == tmp_path and run.preset_path.read_text() == 'name = "spiral"\n'
+    assert run.checkpoints.is_dir() and run.read_status()["status"] == "created"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    other = R.create(tmp_path, "spiral", "")
+    assert other.path != run.path
+    assert [r.id for r in R.list_runs(tmp_path)] == sorted([run.id, other.id])
+
+
+def test_status_of_a_dead_process_reads_interrupted(tmp_path):
+    run = R.create(tmp_path, "x", "")
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    run.write_status(status="running", pid=proc.pid)
+    assert run.status()["status"] == "interrupted"
+    run.write_status(status="running", pid=os.getpid())
+    assert run.status()["status"] == "running"
+
+
+def test_control_commands_are_taken_once_in_order(tmp_path):
+    run = R.create(tmp_path, "x", "")
+    run.send("pause")
+    run.send("resume")
+    run.send("stop")
+    assert run.take_commands() == ["pause", "resume", "stop"]
+    assert run.take_commands() == []
+    with pytest.raises(ValueError):
+        run.send("rm -rf")
+
+
+@pytest.mark.parametrize("ref", ["../etc", "../../x", "/etc", "a/../../b", ".hidden"])
+def test_ids_cannot_escape_the_runs_root(tmp_path, ref):
+    with pytest.raises(ConfigError):
+        R.open_run(ref, tmp_path)
+
+
+def test_open_by_id_and_by_path(tmp_path):
+    run = R.create(tmp_path, "x", "")
+    assert R.open_run(run.id, tmp_path).path == run.path.resolve()
+    assert R.open_run(str(run.path), tmp_path / "elsewhere").path == run.path.resolve()
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "status.json"
+    R.write_atomic(target, b"old")
+
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        R.write_atomic(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["status.json"]
