@@ -128,3 +128,10 @@ def test_every_problem_is_reported_at_once(tmp_path):
     with pytest.raises(ConfigError) as e:
         P.load(path, ["train.epochs=0", "data.batch_size=0", "train.optimizer.lr=-1"])
     assert len(e.value.problems) == 3
+
+
+def test_reference_docs_are_current():
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "presets.md"
+    assert doc.read_text() == P.reference_markdown(), "run: python -m tuidl.core.preset > docs/presets.md"

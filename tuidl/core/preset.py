@@ -345,3 +345,61 @@ def dumps(preset: Preset) -> str:
 def copy_preset(preset: Preset) -> Preset:
     """A deep, re-validated copy (what the dashboard edits)."""
     return from_dict(copy.deepcopy(to_data(preset)), preset.source)
+
+
+# ---------------------------------------------------------------------------
+# Reference documentation, generated from the dataclasses (docs/presets.md).
+
+def _field_rows(cls: type, prefix: str) -> list[str]:
+    rows = []
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        path = f"{prefix}{f.name}"
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)  # type: ignore[misc]
+        if dataclasses.is_dataclass(default):
+            rows += _field_rows(type(default), f"{path}.")
+            continue
+        meta = dict(f.metadata)
+        checks = []
+        if "choices" in meta:
+            checks.append(" / ".join(f"`{c}`" for c in meta["choices"]))
+        for key, sym in (("min", "≥"), ("gt", ">"), ("max", "≤"), ("lt", "<")):
+            if key in meta:
+                checks.append(f"{sym} {meta[key]:,}" if isinstance(meta[key], int) else f"{sym} {meta[key]}")
+        shown = "required" if default is None and f.default is dataclasses.MISSING else \
+            f"`{tomli_w.dumps({'v': default})[4:].strip()}`" if default not in ({}, []) else "—"
+        rows.append(f"| `{path}` | {shown} | {', '.join(checks)} | {meta.get('help', '')} |")
+    return rows
+
+
+def reference_markdown() -> str:
+    from .layers import LAYER_TYPES
+
+    out = ["# The preset format", "",
+           "Generated from `tuidl/core/preset.py` by `python -m tuidl.core.preset` (a test checks it is current).",
+           "", "A preset is one TOML file. Every key has a default except the layer list; `tuidl show PRESET` "
+           "prints a preset with every default filled in. Override any key with `--set path.to.key=value` "
+           "(values in TOML syntax; list items by index, e.g. `--set model.layers.0.units=64`).", "",
+           "## Top level, data and training", "", "| key | default | allowed | meaning |", "|---|---|---|---|"]
+    out += _field_rows(Preset, "")
+    out += ["", "## Datasets (`data.dataset`) and their `data.params`", ""]
+    for name, kind in catalog.DATASETS.items():
+        out += [f"### `{name}`", "", kind.description + ".", ""]
+        rows = _field_rows(kind.params, "data.params.")
+        out += (["| key | default | allowed | meaning |", "|---|---|---|---|"] + rows) if rows else ["No parameters."]
+        out.append("")
+    out += ["## Layers (`[[model.layers]]`, each with `type = ...`)", "",
+            "Shapes leave out the batch axis and are channel-first: features `(F,)`, sequences `(C, L)`, "
+            "images `(C, H, W)`.", ""]
+    for kind, cls in LAYER_TYPES.items():
+        out += [f"### `{kind}`", "", cls.doc, ""]
+        rows = _field_rows(cls, "")
+        out += (["| key | default | allowed | meaning |", "|---|---|---|---|"] + rows) if rows else []
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(reference_markdown(), end="")
