@@ -348,8 +348,8 @@ class Trainer:
         self.status = "starting"
 
     # -- events ---------------------------------------------------------------
-    def emit(self, kind: str, sync: bool = False, **fields: Any) -> dict:
-        ev = E.event(kind, **fields)
+    def emit(self, type_: str, /, sync: bool = False, **fields: Any) -> dict:
+        ev = E.event(type_, **fields)
         if self.writer is not None:
             self.writer.write(ev, sync=sync)
         for listener in self.listeners:

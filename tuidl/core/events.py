@@ -45,8 +45,8 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def event(kind: str, **fields: Any) -> dict[str, Any]:
-    return {"type": kind, "time": round(time.time(), 4), **fields}
+def event(type_: str, /, **fields: Any) -> dict[str, Any]:
+    return {"type": type_, "time": round(time.time(), 4), **fields}
 
 
 class EventWriter:
@@ -67,8 +67,8 @@ class EventWriter:
             os.fsync(self._fd)
         return ev
 
-    def emit(self, kind: str, sync: bool = False, **fields: Any) -> dict[str, Any]:
-        return self.write(event(kind, **fields), sync=sync)
+    def emit(self, type_: str, /, sync: bool = False, **fields: Any) -> dict[str, Any]:
+        return self.write(event(type_, **fields), sync=sync)
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -1,0 +1,767 @@
+"""Loading a preset's dataset: split, normalise, and hand it to the trainer as tensors.
+
+``load(preset, device)`` returns a :class:`Loaded`: the data info, the train / val /
+test :class:`Part` s and the normalisation fitted on the training split only.
+
+* Datasets that fit in memory (Playground, digits, MNIST-1D, the torchvision sets, CSV,
+  NPZ) become float32 tensors on ``device``; :meth:`Part.batches` batches them by index
+  (airbench style, no DataLoader). The permutation is drawn on the CPU from a CPU
+  ``torch.Generator`` and then moved, so a checkpoint can save and restore the generator
+  whatever the device.
+* ``image-folder`` reads from disk through a DataLoader with ``data.workers`` workers
+  behind the same interface (:class:`FolderPart`).
+
+Splits come from scikit-learn's ``train_test_split`` (stratified when asked and the task
+is classification), seeded by ``preset.seed``. With ``split.official_test`` the dataset's
+own test set is the test split and train / val are split from its training part with the
+train : val ratio of the preset. Without it, MNIST-1D splits all generated sequences and
+the torchvision sets split their (``limit``-ed) training images, leaving the official
+test images unused.
+
+Image pixels count as values in [0, 1] (uint8 / 255), as ``ToTensor`` gives them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import os
+import random
+import shutil
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import numpy as np
+import torch
+
+from . import catalog, playground
+from .preset import Preset, base_dir
+from .schema import ConfigError, Problem
+
+_CHUNK_BYTES = 64 << 20  # how much float32 data one conversion step builds at most
+
+
+# ---------------------------------------------------------------------------
+# Splits as tensors
+
+
+def _batch_count(n: int, batch_size: int, drop_last: bool) -> int:
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    return n // batch_size if drop_last else -(-n // batch_size)
+
+
+def _permutation(n: int, generator: Optional[torch.Generator]) -> torch.Tensor:
+    """A random order of ``n`` indices, drawn where the generator lives (the CPU for a
+    CPU generator), returned on the CPU."""
+    gen_device = generator.device if generator is not None else torch.device("cpu")
+    return torch.randperm(n, generator=generator, device=gen_device).cpu()
+
+
+@dataclass(eq=False)
+class Part:
+    """One split held in memory: inputs ``x`` (float32, normalised) and targets ``y``
+    (int64 ``(N,)`` for classification, float32 ``(N, targets)`` for regression)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    @property
+    def device(self) -> torch.device:
+        return self.x.device
+
+    def num_batches(self, batch_size: int, drop_last: bool = False) -> int:
+        return _batch_count(len(self), batch_size, drop_last)
+
+    def batches(self, batch_size: int, shuffle: bool, generator: Optional[torch.Generator] = None,
+                drop_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Minibatches covering every sample once (the last one smaller unless
+        ``drop_last``); a new random order per call when ``shuffle``."""
+        n = len(self)
+        stop = batch_size * self.num_batches(batch_size, drop_last) if drop_last else n
+        if not shuffle:
+            for i in range(0, stop, batch_size):
+                j = min(i + batch_size, stop)
+                yield self.x[i:j], self.y[i:j]
+            return
+        perm = _permutation(n, generator).to(self.x.device)
+        for i in range(0, stop, batch_size):
+            idx = perm[i:i + batch_size]
+            yield self.x.index_select(0, idx), self.y.index_select(0, idx)
+
+    def take(self, indices: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """The samples at ``indices`` (for previews), on the part's device."""
+        idx = torch.as_tensor(indices, dtype=torch.long).reshape(-1).to(self.x.device)
+        return self.x.index_select(0, idx), self.y.index_select(0, idx)
+
+
+class _FolderImages:
+    """``FolderPart.x``: the split's images, read from disk when indexed."""
+
+    def __init__(self, part: "FolderPart"):
+        self._part = part
+
+    def __len__(self) -> int:
+        return len(self._part)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self._part),) + tuple(self._part.input_shape)
+
+    def __getitem__(self, key: Any) -> torch.Tensor:
+        if isinstance(key, (int, np.integer)):
+            i = int(key) + (len(self) if key < 0 else 0)
+            if not 0 <= i < len(self):
+                raise IndexError(f"index {key} is out of range for {len(self)} images")
+            return self._part.take([i])[0][0]
+        if isinstance(key, slice):
+            return self._part.take(list(range(len(self)))[key])[0]
+        return self._part.take(key)[0]
+
+
+class FolderPart:
+    """One split of an image folder, read from disk through a DataLoader. It offers the
+    methods of :class:`Part` (``len``, ``num_batches``, ``batches``, ``take``) and its
+    ``y``; ``x`` reads images from disk when indexed (``part.x[i]``) and is not held in
+    memory."""
+
+    def __init__(self, dataset: Any, indices: np.ndarray, y: torch.Tensor, norm: dict,
+                 device: torch.device, workers: int, input_shape: tuple[int, ...]):
+        self.dataset = dataset
+        self.input_shape = tuple(input_shape)
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.y = y
+        self.norm = norm
+        self._device = torch.device(device)
+        self.workers = workers
+        shift, scale = _affine(norm, 4)
+        self._shift = None if shift is None else torch.from_numpy(shift).to(self._device)
+        self._scale = None if scale is None else torch.from_numpy(scale).to(self._device)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    @property
+    def x(self) -> _FolderImages:
+        return _FolderImages(self)
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    def num_batches(self, batch_size: int, drop_last: bool = False) -> int:
+        return _batch_count(len(self), batch_size, drop_last)
+
+    def _loader(self, batches: list[list[int]]) -> Any:
+        from torch.utils.data import DataLoader
+
+        return DataLoader(self.dataset, batch_sampler=batches, num_workers=self.workers,
+                          pin_memory=self._device.type == "cuda")
+
+    def _finish(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        xb = xb.to(self._device, non_blocking=True).float()
+        if self._shift is not None:
+            xb = (xb - self._shift) / self._scale
+        return xb, yb.to(self._device, non_blocking=True).long()
+
+    def batches(self, batch_size: int, shuffle: bool, generator: Optional[torch.Generator] = None,
+                drop_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self)
+        order = _permutation(n, generator).numpy() if shuffle else np.arange(n)
+        stop = batch_size * self.num_batches(batch_size, drop_last) if drop_last else n
+        chosen = self.indices[order[:stop]]
+        groups = [chosen[i:i + batch_size].tolist() for i in range(0, stop, batch_size)]
+        if not groups:
+            return
+        for xb, yb in self._loader(groups):
+            yield self._finish(xb, yb)
+
+    def take(self, indices: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = np.asarray(torch.as_tensor(indices, dtype=torch.long).reshape(-1).cpu().numpy())
+        items = [self.dataset[int(i)] for i in self.indices[idx]]
+        xb = torch.stack([img for img, _ in items]) if items else torch.zeros((0,) + self.input_shape)
+        yb = torch.tensor([t for _, t in items], dtype=torch.long)
+        return self._finish(xb, yb)
+
+
+@dataclass(eq=False)
+class Loaded:
+    info: catalog.DataInfo
+    train: Any  # Part or FolderPart
+    val: Any = None
+    test: Any = None
+    norm: dict = field(default_factory=lambda: {"kind": "none"})
+    raw_points: Optional[np.ndarray] = None  # Playground: raw 2-D coords of the train split
+    raw_extent: Optional[list[float]] = None  # Playground: [xmin, xmax, ymin, ymax]
+    notes: list[str] = field(default_factory=list)  # things worth telling the user
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    def parts(self) -> dict[str, Any]:
+        return {"train": self.train, "val": self.val, "test": self.test}
+
+    def describe(self) -> dict:
+        sizes = {k: (len(p) if p is not None else 0) for k, p in self.parts().items()}
+        balance: dict[str, list[int]] = {}
+        for k, p in self.parts().items():
+            if p is None or self.info.task != "classification":
+                balance[k] = []
+            else:
+                counts = torch.bincount(p.y.detach().cpu().long(), minlength=self.info.num_classes)
+                balance[k] = [int(c) for c in counts.tolist()]
+        return {
+            "dataset": self.info.dataset,
+            "input_shape": list(self.info.input_shape),
+            "classes": list(self.info.classes),
+            "sizes": sizes,
+            "balance": balance,
+            "normalize": self.norm.get("kind", "none"),
+        }
+
+    def transform(self, x: np.ndarray) -> torch.Tensor:
+        """New raw inputs ``(N, *input_shape)`` → normalised float32 on the data's device
+        (uint8 images count as pixels / 255)."""
+        arr = np.asarray(x)
+        shape = tuple(self.info.input_shape)
+        if arr.shape[1:] != shape:
+            raise ValueError(f"expected inputs of shape (N, {', '.join(map(str, shape))}), got {arr.shape}")
+        return _to_tensor(arr, np.arange(len(arr)), self.norm, self.device)
+
+
+# ---------------------------------------------------------------------------
+# Normalisation
+
+
+def _raw_float(chunk: np.ndarray) -> np.ndarray:
+    if chunk.dtype == np.uint8:
+        return chunk.astype(np.float32) / np.float32(255.0)
+    return chunk.astype(np.float32, copy=False)
+
+
+def _axes(ndim: int) -> tuple[int, ...]:
+    """Axes reduced when fitting: all but the feature axis (tabular ``(N, F)``) or the
+    channel axis (images ``(N, C, H, W)``, sequences ``(N, C, L)``)."""
+    return (0,) if ndim == 2 else (0,) + tuple(range(2, ndim))
+
+
+def _rows_per_chunk(x: np.ndarray) -> int:
+    per_row = int(np.prod(x.shape[1:], dtype=np.int64)) * 4
+    return max(1, _CHUNK_BYTES // max(1, per_row))
+
+
+def _chunks(x: np.ndarray, idx: np.ndarray) -> Iterator[np.ndarray]:
+    idx = np.sort(idx)  # statistics do not care about order; memory does
+    step = _rows_per_chunk(x)
+    for a in range(0, len(idx), step):
+        yield _raw_float(x[idx[a:a + step]])
+
+
+def _fit_norm(kind: str, x: np.ndarray, idx: np.ndarray) -> dict:
+    """Normalisation parameters fitted on the rows ``idx`` of ``x`` (the training split)."""
+    if kind == "none" or x.ndim < 2:
+        return {"kind": "none"}
+    axes = _axes(x.ndim)
+    per = "feature" if x.ndim == 2 else "channel"
+    c = x.shape[1]
+    bshape = (1, c) + (1,) * (x.ndim - 2)
+    if kind == "standard":
+        total = np.zeros(c, np.float64)
+        count = 0
+        for chunk in _chunks(x, idx):
+            total += chunk.sum(axis=axes, dtype=np.float64)
+            count += chunk.size // c
+        mean = total / max(count, 1)
+        sq = np.zeros(c, np.float64)
+        m = mean.reshape(bshape).astype(np.float32)
+        for chunk in _chunks(x, idx):
+            chunk -= m
+            sq += np.square(chunk, out=chunk).sum(axis=axes, dtype=np.float64)
+        std = np.sqrt(sq / max(count, 1))
+        return {"kind": "standard", "per": per, "mean": mean.tolist(), "std": std.tolist()}
+    lo = np.full(c, np.inf)
+    hi = np.full(c, -np.inf)
+    for chunk in _chunks(x, idx):
+        lo = np.minimum(lo, chunk.min(axis=axes))
+        hi = np.maximum(hi, chunk.max(axis=axes))
+    return {"kind": "minmax", "per": per, "min": lo.tolist(), "max": hi.tolist()}
+
+
+def _affine(norm: dict, ndim: int) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """``(shift, scale)`` shaped to broadcast over ``(N, C, ...)``: x → (x - shift) / scale.
+    A constant feature or channel keeps scale 1."""
+    kind = norm.get("kind", "none")
+    if kind == "standard":
+        shift = np.asarray(norm["mean"], np.float64)
+        scale = np.asarray(norm["std"], np.float64)
+    elif kind == "minmax":
+        shift = np.asarray(norm["min"], np.float64)
+        scale = np.asarray(norm["max"], np.float64) - shift
+    else:
+        return None, None
+    scale = np.where(scale > 1e-12, scale, 1.0)
+    bshape = (1, len(shift)) + (1,) * (ndim - 2)
+    return shift.astype(np.float32).reshape(bshape), scale.astype(np.float32).reshape(bshape)
+
+
+def _to_tensor(x: np.ndarray, idx: np.ndarray, norm: dict, device: torch.device) -> torch.Tensor:
+    """Rows ``idx`` of ``x`` as a normalised float32 tensor on ``device``, converted a
+    chunk at a time (a uint8 image set is never held in float on the CPU as a whole)."""
+    out = torch.empty((len(idx),) + tuple(x.shape[1:]), dtype=torch.float32, device=device)
+    shift, scale = _affine(norm, x.ndim)
+    t_shift = None if shift is None else torch.from_numpy(shift).to(device)
+    t_scale = None if scale is None else torch.from_numpy(scale).to(device)
+    step = _rows_per_chunk(x)
+    for a in range(0, len(idx), step):
+        rows = np.ascontiguousarray(x[idx[a:a + step]])
+        dst = out[a:a + len(rows)]
+        dst.copy_(torch.from_numpy(rows).to(device))  # converts to float32 in place
+        if rows.dtype == np.uint8:
+            dst.div_(255.0)
+        if t_shift is not None:
+            dst.sub_(t_shift).div_(t_scale)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Splitting
+
+
+def _count(n: int, fraction: float) -> int:
+    return 0 if fraction <= 0 else max(1, int(round(n * fraction)))
+
+
+def _split(n: int, strat: Optional[np.ndarray], val: float, test: float, seed: int,
+           notes: list[str]) -> tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
+    """Indices of train / val / test over ``n`` samples; ``val`` and ``test`` are fractions
+    of ``n``. ``strat``: class labels to stratify on, or None."""
+    from sklearn.model_selection import train_test_split
+
+    n_test, n_val = _count(n, test), _count(n, val)
+    if n - n_test - n_val < 1:
+        raise ConfigError([Problem("data.split", f"{n} samples are too few for this split "
+                                                 f"({n_val} for validation, {n_test} for test)")])
+    rng = np.random.RandomState(seed)
+    idx = np.arange(n)
+
+    def cut(pool: np.ndarray, size: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+        labels = None if strat is None else strat[pool]
+        state = rng.get_state()
+        if labels is not None:
+            try:
+                return train_test_split(pool, test_size=size, random_state=rng, stratify=labels)
+            except ValueError as e:
+                notes.append(f"the {what} split is not stratified: {e}")
+                rng.set_state(state)
+        return train_test_split(pool, test_size=size, random_state=rng)
+
+    test_idx = val_idx = None
+    rest = idx
+    if n_test:
+        rest, test_idx = cut(rest, n_test, "test")
+    if n_val:
+        rest, val_idx = cut(rest, n_val, "validation")
+    elif not n_test:
+        rest = rng.permutation(n)
+    return rest, val_idx, test_idx
+
+
+# ---------------------------------------------------------------------------
+# Sources: what a dataset gives before splitting
+
+
+@dataclass
+class _Source:
+    info: catalog.DataInfo
+    x: Optional[np.ndarray]  # (N, *shape): float or uint8 pixels; None for image folders
+    y: np.ndarray  # int64 (N,) or float32 (N, k)
+    test_x: Optional[np.ndarray] = None  # the official test set, if any
+    test_y: Optional[np.ndarray] = None
+    pool_includes_test: bool = False  # without official_test, split train + test together
+    points: Optional[np.ndarray] = None  # Playground raw 2-D coords
+    folder: Any = None  # an ImageFolder
+
+
+def _playground(name: str, params: catalog.PlaygroundParams, seed: int) -> _Source:
+    data = playground.make(name, params.n_samples, params.noise, params.features, seed)
+    info = catalog.info(name, params)
+    return _Source(info, data.x, data.y, points=data.points)
+
+
+def _digits() -> _Source:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = d.images.astype(np.float32)[:, None, :, :]
+    y = d.target.astype(np.int64)
+    return _Source(catalog.info("digits", None), x, y)
+
+
+def _mnist1d_arrays(params: catalog.Mnist1dParams, seed: int) -> dict[str, np.ndarray]:
+    """MNIST-1D generated by its own ``make_dataset`` (never downloaded), cached as .npz
+    under the data cache, keyed by the parameters."""
+    key = {"n": params.n_samples, "noise": params.noise_scale, "shuffle": params.shuffle_seq,
+           "seed": int(seed), "format": 1}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    path = catalog.cache_dir() / "mnist1d" / f"mnist1d-{params.n_samples}-{digest}.npz"
+    names = ("x", "y", "x_test", "y_test")
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return {k: z[k] for k in names}
+        except Exception:  # a damaged cache file: build it again
+            pass
+    os.environ.setdefault("MPLBACKEND", "Agg")  # mnist1d.utils imports matplotlib.pyplot
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.num_samples = params.n_samples
+    args.corr_noise_scale = params.noise_scale
+    args.shuffle_seq = params.shuffle_seq
+    args.seed = int(seed)
+    np_state, py_state = np.random.get_state(), random.getstate()
+    try:  # make_dataset seeds the global generators; leave them as they were
+        made = make_dataset(args)
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+    arrays = {"x": np.asarray(made["x"], np.float32), "y": np.asarray(made["y"], np.int64),
+              "x_test": np.asarray(made["x_test"], np.float32),
+              "y_test": np.asarray(made["y_test"], np.int64)}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # no cache: generate again next time
+    return arrays
+
+
+def _mnist1d(params: catalog.Mnist1dParams, seed: int) -> _Source:
+    a = _mnist1d_arrays(params, seed)
+    return _Source(catalog.info("mnist1d", params), a["x"][:, None, :], a["y"],
+                   a["x_test"][:, None, :], a["y_test"], pool_includes_test=True)
+
+
+# -- torchvision --------------------------------------------------------------
+
+_TORCHVISION = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST",
+                "cifar10": "CIFAR10", "cifar100": "CIFAR100"}
+_CIFAR_CLASSES: dict[str, type] = {}
+
+
+def _torchvision_class(name: str) -> type:
+    """The torchvision dataset class. For CIFAR, a subclass that checks the batch files
+    exist instead of comparing their MD5 sums, so copies from any mirror (or re-pickled
+    ones) load; a damaged file still fails to unpickle and is reported."""
+    import torchvision.datasets as tvd
+
+    base = getattr(tvd, _TORCHVISION[name])
+    if name not in ("cifar10", "cifar100"):
+        return base
+    if name not in _CIFAR_CLASSES:
+        _CIFAR_CLASSES[name] = type(base.__name__, (base,), {
+            "__module__": base.__module__,
+            "train_list": [[f, None] for f, _ in base.train_list],
+            "test_list": [[f, None] for f, _ in base.test_list],
+            "meta": {**base.meta, "md5": None},
+        })
+    return _CIFAR_CLASSES[name]
+
+
+def _expected(name: str, cls: type, root: Path) -> tuple[Path, list[str], str]:
+    """The folder torchvision reads, the files it needs there, and an alternative."""
+    if name.startswith("cifar"):
+        files = [f for f, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
+        return root / cls.base_folder, files, f"or the archive {cls.filename} in {root}"
+    folder = root / cls.__name__ / "raw"
+    files = [os.path.splitext(f)[0] for f, _ in cls.resources]
+    return folder, files, "(or the same files gzipped, with .gz)"
+
+
+def _present(name: str, cls: type, root: Path) -> bool:
+    folder, files, _ = _expected(name, cls, root)
+    if all((folder / f).is_file() for f in files):
+        return True
+    if not name.startswith("cifar"):  # torchvision's legacy processed/*.pt files
+        processed = root / cls.__name__ / "processed"
+        return (processed / "training.pt").is_file() and (processed / "test.pt").is_file()
+    return False
+
+
+def _unpack_local(name: str, cls: type, root: Path) -> None:
+    """Use archives the user put in place: gunzip MNIST-family .gz files next to
+    themselves; extract a CIFAR .tar.gz into the root."""
+    folder, files, _ = _expected(name, cls, root)
+    try:
+        if name.startswith("cifar"):
+            archive = root / cls.filename
+            if not all((folder / f).is_file() for f in files) and archive.is_file():
+                from torchvision.datasets.utils import extract_archive
+
+                extract_archive(str(archive), str(root))
+            return
+        for f in files:
+            gz = folder / (f + ".gz")
+            if not (folder / f).is_file() and gz.is_file():
+                tmp = folder / f".{f}.{os.getpid()}.tmp"
+                with gzip.open(gz, "rb") as src, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                os.replace(tmp, folder / f)
+    except (OSError, EOFError, ValueError) as e:
+        raise ConfigError([Problem("data.params.root", f"cannot unpack the {name} archive in "
+                                                       f"{folder if not name.startswith('cifar') else root}: {e}")]) from None
+
+
+@contextlib.contextmanager
+def _network_timeout(seconds: float) -> Iterator[None]:
+    old = socket.getdefaulttimeout()
+    if old is None:
+        socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def _missing(name: str, cls: type, root: Path, reason: str) -> ConfigError:
+    folder, files, alt = _expected(name, cls, root)
+    listed = ", ".join(files[:-1]) + " and " + files[-1]
+    return ConfigError([Problem("data.params.root",
+                                f"{reason}. Put {listed} in {folder} {alt}, or set data.params.root "
+                                f"to a folder that holds them")])
+
+
+def _torchvision(name: str, params: catalog.TorchvisionParams, base: Optional[Path]) -> _Source:
+    root = catalog.resolve_path(params.root, base) if params.root else catalog.cache_dir() / name
+    cls = _torchvision_class(name)
+    _unpack_local(name, cls, root)
+    if not _present(name, cls, root):
+        if not params.download:
+            raise _missing(name, cls, root, f"the {name} files are missing and data.params.download "
+                                            "is false")
+        try:
+            with _network_timeout(60):
+                cls(str(root), train=True, download=True)
+        except Exception as e:  # no network, a firewall, a bad mirror...
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            if not _present(name, cls, root):
+                raise _missing(name, cls, root, f"could not download {name} ({reason})") from None
+        if not _present(name, cls, root):
+            raise _missing(name, cls, root, f"the {name} download left no usable files")
+    folder = _expected(name, cls, root)[0]
+    try:
+        train = cls(str(root), train=True, download=False)
+        test = cls(str(root), train=False, download=False)
+        x, y = _tv_arrays(train)
+        tx, ty = _tv_arrays(test)
+    except ConfigError:
+        raise
+    except Exception as e:
+        raise ConfigError([Problem("data.params.root", f"cannot read the {name} files in {folder}: "
+                                                       f"{type(e).__name__}: {e}")]) from None
+    info = catalog.info(name, params)
+    if name == "cifar100" and len(getattr(train, "classes", [])) == info.num_classes:
+        info = catalog.DataInfo(name, info.task, info.input_shape, [str(c) for c in train.classes])
+    for what, xs, ys in (("training", x, y), ("test", tx, ty)):
+        if tuple(xs.shape[1:]) != tuple(info.input_shape):
+            raise ConfigError([Problem("data.params.root", f"the {name} {what} images in {folder} have "
+                                                           f"shape {tuple(xs.shape[1:])}, expected "
+                                                           f"{tuple(info.input_shape)}")])
+        if len(ys) != len(xs) or (len(ys) and (ys.min() < 0 or ys.max() >= info.num_classes)):
+            raise ConfigError([Problem("data.params.root", f"the {name} {what} labels in {folder} do not "
+                                                           f"match the images (need {len(xs)} labels in "
+                                                           f"0..{info.num_classes - 1})")])
+    if params.limit:
+        x, y = x[:params.limit], y[:params.limit]
+    return _Source(info, x, y, tx, ty)
+
+
+def _tv_arrays(ds: Any) -> tuple[np.ndarray, np.ndarray]:
+    data = ds.data
+    if isinstance(data, torch.Tensor):
+        arr = data.numpy()
+    else:
+        arr = np.asarray(data)
+    if arr.ndim == 3:  # MNIST family: (N, H, W)
+        arr = arr[:, None, :, :]
+    elif arr.ndim == 4 and arr.shape[-1] in (1, 3):  # CIFAR: (N, H, W, C)
+        arr = arr.transpose(0, 3, 1, 2)
+    targets = ds.targets
+    y = targets.numpy() if isinstance(targets, torch.Tensor) else np.asarray(targets)
+    return np.ascontiguousarray(arr, dtype=np.uint8), y.astype(np.int64)
+
+
+# -- image folder -------------------------------------------------------------
+
+def _is_image_file(path: str) -> bool:
+    name = os.path.basename(path)
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in catalog.IMAGE_SUFFIXES
+
+
+def _image_folder(params: catalog.ImageFolderParams, base: Optional[Path]) -> _Source:
+    from torchvision import datasets, transforms
+
+    info = catalog.info("image-folder", params, base)
+    root = catalog.resolve_path(params.path, base)
+    h, w = params.image_size
+    steps: list[Any] = [transforms.Resize((h, w))]
+    if params.grayscale:
+        steps.append(transforms.Grayscale(num_output_channels=1))
+    steps.append(transforms.ToTensor())
+    try:
+        ds = datasets.ImageFolder(str(root), transform=transforms.Compose(steps),
+                                  is_valid_file=_is_image_file, allow_empty=True)
+    except (OSError, ValueError) as e:
+        raise ConfigError([Problem("data.params.path", f"cannot read the image folder {root}: {e}")]) from None
+    # Hidden folders (.ipynb_checkpoints, ...) are not classes: map onto the catalog's.
+    new_index = {c: i for i, c in enumerate(info.classes)}
+    old_to_new = {i: new_index[c] for c, i in ds.class_to_idx.items() if c in new_index}
+    samples = [(p, old_to_new[t]) for p, t in ds.samples if t in old_to_new]
+    counts = np.bincount(np.array([t for _, t in samples], dtype=np.int64), minlength=len(info.classes))
+    empty = [c for c, k in zip(info.classes, counts) if k == 0]
+    if empty:
+        suffixes = ", ".join(sorted(catalog.IMAGE_SUFFIXES))
+        raise ConfigError([Problem("data.params.path",
+                                   f"no images in {', '.join(str(root / c) for c in empty)} "
+                                   f"(looked for {suffixes})")])
+    ds.classes = list(info.classes)
+    ds.class_to_idx = new_index
+    ds.samples = ds.imgs = samples
+    ds.targets = [t for _, t in samples]
+    return _Source(info, None, np.asarray(ds.targets, np.int64), folder=ds)
+
+
+def _folder_norm(kind: str, ds: Any, idx: np.ndarray, channels: int, workers: int) -> dict:
+    """Per-channel statistics of the training images (one pass through a DataLoader)."""
+    if kind == "none":
+        return {"kind": "none"}
+    from torch.utils.data import DataLoader
+
+    groups = [idx[i:i + 64].tolist() for i in range(0, len(idx), 64)]
+    total = np.zeros(channels, np.float64)
+    sq = np.zeros(channels, np.float64)
+    lo = np.full(channels, np.inf)
+    hi = np.full(channels, -np.inf)
+    count = 0
+    try:
+        for xb, _ in DataLoader(ds, batch_sampler=groups, num_workers=workers):
+            arr = xb.numpy().astype(np.float64)
+            total += arr.sum(axis=(0, 2, 3))
+            sq += np.square(arr).sum(axis=(0, 2, 3))
+            lo = np.minimum(lo, arr.min(axis=(0, 2, 3)))
+            hi = np.maximum(hi, arr.max(axis=(0, 2, 3)))
+            count += arr.shape[0] * arr.shape[2] * arr.shape[3]
+    except (OSError, ValueError) as e:
+        raise ConfigError([Problem("data.params.path", f"cannot read an image: {e}")]) from None
+    if kind == "standard":
+        mean = total / max(count, 1)
+        std = np.sqrt(np.maximum(sq / max(count, 1) - mean * mean, 0.0))
+        return {"kind": "standard", "per": "channel", "mean": mean.tolist(), "std": std.tolist()}
+    return {"kind": "minmax", "per": "channel", "min": lo.tolist(), "max": hi.tolist()}
+
+
+# -- tables ---------------------------------------------------------------------
+
+def _table(name: str, params: catalog.TableParams, base: Optional[Path]) -> _Source:
+    from .tables import read_csv, read_npz
+
+    path = catalog.resolve_path(params.path, base)
+    if not path.is_file():
+        raise ConfigError([Problem("data.params.path", f"file not found: {path}")])
+    if name == "csv":
+        x, y, labels, _ = read_csv(path, params.label, params.task)
+    else:
+        x, y, labels = read_npz(path, params.features, params.label or "y", params.task)
+    if labels is not None:
+        info = catalog.DataInfo(name, "classification", tuple(x.shape[1:]), list(labels))
+        return _Source(info, x, y.astype(np.int64))
+    y2 = y.reshape(len(y), -1).astype(np.float32)
+    info = catalog.DataInfo(name, "regression", tuple(x.shape[1:]), [], int(y2.shape[1]))
+    return _Source(info, x, y2)
+
+
+def _source(preset: Preset) -> _Source:
+    d = preset.data
+    name, params = d.dataset, d.params
+    base = base_dir(preset)
+    kind = catalog.DATASETS[name]
+    if kind.group == "playground":
+        return _playground(name, params, preset.seed)
+    if name == "digits":
+        return _digits()
+    if name == "mnist1d":
+        return _mnist1d(params, preset.seed)
+    if name in _TORCHVISION:
+        return _torchvision(name, params, base)
+    if name == "image-folder":
+        return _image_folder(params, base)
+    return _table(name, params, base)
+
+
+# ---------------------------------------------------------------------------
+
+
+def load(preset: Preset, device: str | torch.device = "cpu") -> Loaded:
+    """Load, split and normalise the preset's dataset; the parts live on ``device``."""
+    dev = torch.device(device)
+    d = preset.data
+    split = d.split
+    src = _source(preset)
+    notes: list[str] = []
+    classification = src.info.task == "classification"
+    official = split.official_test and src.test_x is not None
+
+    x, y = src.x, src.y
+    if not official and src.pool_includes_test and src.test_x is not None:
+        x = np.concatenate([x, src.test_x])
+        y = np.concatenate([y, src.test_y])
+    n = len(y)
+    strat = y if (split.stratify and classification) else None
+    if official:
+        val_frac = split.val / (split.train + split.val)
+        train_idx, val_idx, test_idx = _split(n, strat, val_frac, 0.0, preset.seed, notes)
+    else:
+        train_idx, val_idx, test_idx = _split(n, strat, split.val, split.test, preset.seed, notes)
+
+    if src.folder is not None:
+        ds = src.folder
+        norm = _folder_norm(d.normalize, ds, train_idx, src.info.input_shape[0], d.workers)
+        y_all = torch.from_numpy(y)
+
+        def folder_part(idx: Optional[np.ndarray]) -> Optional[FolderPart]:
+            if idx is None:
+                return None
+            return FolderPart(ds, idx, y_all[torch.from_numpy(idx)].to(dev), norm, dev, d.workers,
+                              src.info.input_shape)
+
+        return Loaded(src.info, folder_part(train_idx), folder_part(val_idx), folder_part(test_idx),
+                      norm, notes=notes, device=dev)
+
+    assert x is not None
+    norm = _fit_norm(d.normalize, x, train_idx)
+
+    def part(xs: np.ndarray, ys: np.ndarray, idx: Optional[np.ndarray]) -> Optional[Part]:
+        if idx is None:
+            return None
+        return Part(_to_tensor(xs, idx, norm, dev), torch.from_numpy(np.ascontiguousarray(ys[idx])).to(dev))
+
+    train = part(x, y, train_idx)
+    val = part(x, y, val_idx)
+    if official:
+        assert src.test_x is not None and src.test_y is not None
+        test = part(src.test_x, src.test_y, np.arange(len(src.test_y)))
+    else:
+        test = part(x, y, test_idx)
+    points = extent = None
+    if src.points is not None:
+        points = src.points[train_idx]
+        extent = list(playground.EXTENT)
+    return Loaded(src.info, train, val, test, norm, points, extent, notes, dev)

@@ -1,0 +1,417 @@
+"""Metric line charts: plotext drawn into a Textual widget, on a timer, at the widget's size.
+
+A ``MetricChart`` holds references to ``Series`` (one per line). Whoever appends to a
+series calls ``mark_dirty()``; the chart redraws on its own timer (``fps`` times a
+second at most, default 4) and only when something changed (data, settings or its
+size), never once per event. Each redraw asks every series for at most ~2 points per
+plot column (``Series.view``), so it costs the same for 100 points or 1,000,000.
+
+plotext is the classic 5.x module API (global figure state), so every draw holds one
+module lock; the result is ANSI text, converted once to a Rich ``Text`` and cached:
+``render()`` only returns the cache.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from .series import Series
+
+__all__ = ["MetricChart", "chart_cost", "CHART_COLORS"]
+
+# plotext colour names (16-colour safe); plotext's "orange" is ANSI colour 3.
+CHART_COLORS = (
+    "cyan",
+    "orange",
+    "green",
+    "magenta",
+    "red",
+    "blue",
+    "cyan+",
+    "orange+",
+    "green+",
+    "magenta+",
+    "red+",
+    "blue+",
+    "gray",
+    "gray+",
+    "white",
+)
+_ALIASES = {"yellow": "orange", "grey": "gray", "purple": "magenta", "violet": "magenta"}
+_SUBCOLUMNS = {"hd": 2, "fhd": 2, "braille": 2}
+_WAITING = "waiting for data…"
+_MIN_W, _MIN_H = 24, 6
+
+_PLT_LOCK = threading.RLock()
+_plt = None
+
+
+def _plotext():
+    global _plt
+    if _plt is None:
+        import plotext
+
+        _plt = plotext
+    return _plt
+
+
+def _color(color, index: int):
+    """A colour plotext accepts: one of its 16-colour names or a 0–255 index."""
+    if isinstance(color, int) and 0 <= color <= 255:
+        return color
+    name = str(color).strip().lower()
+    name = _ALIASES.get(name, name)
+    if name in CHART_COLORS or name == "black":
+        return name
+    return CHART_COLORS[index % 5]
+
+
+# -- ticks ---------------------------------------------------------------------
+
+
+def _nice_step(span: float, target: int, integer: bool) -> float:
+    raw = span / max(1, target)
+    mag = 10.0 ** math.floor(math.log10(raw))
+    mults = (1, 2, 5, 10) if integer or mag >= 1 else (1, 2, 2.5, 5, 10)
+    for m in mults:
+        if raw <= m * mag * (1 + 1e-9):
+            step = m * mag
+            break
+    else:  # pragma: no cover - the loop always breaks at 10
+        step = 10 * mag
+    if integer:
+        step = max(1.0, round(step))
+    return step
+
+
+def _decimals(step: float) -> int:
+    dec = max(0, -int(math.floor(math.log10(step) + 1e-9)))
+    while dec < 12 and abs(round(step, dec) - step) > step * 1e-6:
+        dec += 1
+    return dec
+
+
+def _labels(ticks: list[float], step: float) -> list[str]:
+    top = max(abs(t) for t in ticks)
+    if top >= 1e4 or (step >= 1000 and top >= 1000):
+        for unit, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+            if top >= unit:
+                dec = 0 if step >= unit else _decimals(step / unit)
+                return [f"{t / unit:.{dec}f}{suffix}" if t else "0" for t in ticks]
+    if step < 1e-4:
+        return [f"{t:.2g}" if t else "0" for t in ticks]
+    dec = _decimals(step)
+    return [f"{t:.{dec}f}" for t in ticks]
+
+
+def _linear_ticks(lo: float, hi: float, target: int, integer: bool = False):
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return None
+    step = _nice_step(hi - lo, target, integer)
+    first = math.ceil(lo / step - 1e-9) * step
+    ticks = []
+    t = first
+    while t <= hi + step * 1e-9 and len(ticks) < 50:
+        ticks.append(0.0 if abs(t) < step * 1e-9 else t)
+        t = first + step * len(ticks)
+    if len(ticks) < 2:
+        return None
+    return ticks, _labels(ticks, step)
+
+
+def _log_label(t: float) -> str:
+    if t >= 1e4:
+        return _labels([t], t)[0]
+    return f"{t:g}"
+
+
+def _log_ticks(lo: float, hi: float, target: int):
+    if not (lo > 0 and math.isfinite(hi)) or hi <= lo:
+        return None
+    k0, k1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    decades = [10.0**k for k in range(k0, k1 + 1) if lo <= 10.0**k <= hi]
+    if len(decades) >= 2:
+        every = max(1, math.ceil(len(decades) / max(2, target)))
+        ticks = decades[::every]
+    else:
+        ticks = [m * 10.0**k for k in range(k0, k1 + 1) for m in (1, 2, 5) if lo <= m * 10.0**k <= hi]
+        if len(ticks) < 2:
+            return None
+    return ticks, [_log_label(t) for t in ticks]
+
+
+# -- the widget ----------------------------------------------------------------
+
+
+@dataclass
+class _Line:
+    series: Series
+    label: str
+    color: object
+
+
+class MetricChart(Widget):
+    """A line chart of one or more ``Series``.
+
+    ``set_series(key, series, label, color)`` adds or updates a line; append to the
+    series, then call ``mark_dirty()``. ``log_y``, ``smooth`` (TensorBoard EMA weight,
+    0–0.99), ``x_label`` and ``x_range`` are reactive and trigger a redraw at the next
+    tick. ``redraws`` counts actual redraws (tests and benchmarks read it)."""
+
+    DEFAULT_CSS = """
+    MetricChart {
+        width: 1fr;
+        height: 1fr;
+        min-height: 6;
+        text-wrap: nowrap;
+        text-overflow: clip;
+    }
+    """
+
+    fps: float = 4
+    """Redraws per second at most; set 1 (or less) for low-bandwidth links."""
+    marker: str = "hd"
+    """plotext marker: "hd" (2×2 block quadrants, widely supported), "braille", "dot"…"""
+    plot_theme: str = "clear"
+    """plotext theme: "clear" draws on the terminal's own background."""
+
+    log_y: reactive[bool] = reactive(False)
+    smooth: reactive[float] = reactive(0.0)
+    x_label: reactive[str] = reactive("")
+    x_range: reactive[tuple | None] = reactive(None)
+
+    def __init__(
+        self,
+        title: str,
+        *,
+        y_label: str = "",
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.title = title
+        self.y_label = y_label
+        self.redraws = 0
+        self._lines: dict[str, _Line] = {}
+        self._dirty = True
+        self._rendered: Text = Text("", no_wrap=True, overflow="crop", end="")
+        self._rendered_size: tuple[int, int] | None = None
+        self._timer = None
+        self._timer_fps: float | None = None
+
+    # -- public API -----------------------------------------------------------
+
+    def set_series(self, key: str, series: Series, label: str, color: str) -> None:
+        """Register a line, or update its series, label or colour."""
+        self._lines[key] = _Line(series, str(label), _color(color, len(self._lines)))
+        self.mark_dirty()
+
+    def remove_series(self, key: str) -> None:
+        if self._lines.pop(key, None) is not None:
+            self.mark_dirty()
+
+    def series_keys(self) -> list[str]:
+        return list(self._lines)
+
+    def mark_dirty(self) -> None:
+        """Something changed: redraw at the next tick (cheap; call it per event)."""
+        self._dirty = True
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    def set_title(self, title: str) -> None:
+        self.title = title
+        self.mark_dirty()
+
+    def render_text(self, width: int, height: int) -> str:
+        """The chart as plain text (no colour) at ``width``×``height``, for reports."""
+        width, height = max(1, int(width)), max(1, int(height))
+        return self._render_text_rich(width, height).plain
+
+    def redraw(self) -> None:
+        """Draw now at the widget's current size (the timer calls this when needed)."""
+        w, h = self.size
+        if w <= 0 or h <= 0:
+            return
+        self._rendered = self._render_text_rich(w, h)
+        self._rendered_size = (w, h)
+        self._dirty = False
+        self.redraws += 1
+        self.refresh()
+
+    # -- Textual --------------------------------------------------------------
+
+    def watch_log_y(self, _old, _new) -> None:
+        self.mark_dirty()
+
+    def validate_smooth(self, value) -> float:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            return 0.0
+        if not math.isfinite(v) or v <= 0:
+            return 0.0
+        return min(v, 0.99)
+
+    def watch_smooth(self, _old, _new) -> None:
+        self.mark_dirty()
+
+    def watch_x_label(self, _old, _new) -> None:
+        self.mark_dirty()
+
+    def watch_x_range(self, _old, _new) -> None:
+        self.mark_dirty()
+
+    def on_mount(self) -> None:
+        self._start_timer()
+
+    def on_resize(self) -> None:
+        if self._rendered_size is None:
+            self.redraw()  # first size known: don't wait a tick to show something
+
+    def render(self) -> Text:
+        return self._rendered
+
+    def _start_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        fps = self.fps if self.fps and self.fps > 0 else 1
+        self._timer_fps = self.fps
+        self._timer = self.set_interval(1.0 / fps, self._tick, name="chart-redraw")
+
+    def _tick(self) -> None:
+        if self.fps != self._timer_fps:
+            self._start_timer()
+        w, h = self.size
+        if w <= 0 or h <= 0 or not self.display:
+            return
+        if not self._dirty and self._rendered_size == (w, h):
+            return
+        if not self.is_on_screen:
+            return  # hidden (another tab, scrolled away): draw when it is back
+        self.redraw()
+
+    # -- drawing --------------------------------------------------------------
+
+    def _placeholder(self, width: int, height: int) -> Text:
+        lines = [""] * height
+        lines[0] = self.title.center(width)[:width]
+        if height >= 3:
+            lines[height // 2] = _WAITING.center(width)[:width]
+        elif height == 2:
+            lines[1] = _WAITING.center(width)[:width]
+        text = Text("\n".join(lines), no_wrap=True, overflow="crop", end="")
+        if self.title:
+            text.stylize("bold", 0, len(lines[0]))
+        text.highlight_words([_WAITING], "dim italic")
+        return text
+
+    def _compact(self, width: int, height: int) -> Text:
+        """Too small for axes: the title and each line's latest value."""
+        parts = [self.title] if self.title else []
+        for line in self._lines.values():
+            last = line.series.last_finite()
+            if last is not None:
+                parts.append(f"{line.label} {last[1]:.4g}")
+        body = "  ".join(parts) if parts else _WAITING
+        lines = [body[:width]] + [""] * (height - 1)
+        return Text("\n".join(lines), no_wrap=True, overflow="crop", end="")
+
+    def _render_text_rich(self, width: int, height: int) -> Text:
+        if width < _MIN_W or height < _MIN_H:
+            if not any(len(line.series) for line in self._lines.values()):
+                return self._placeholder(width, height)
+            return self._compact(width, height)
+        try:
+            ansi = self._plot_ansi(width, height)
+        except Exception as exc:  # plotext corner cases must never take the UI down
+            return Text(f"{self.title}: cannot draw ({type(exc).__name__})", no_wrap=True)
+        if ansi is None:
+            return self._placeholder(width, height)
+        return Text.from_ansi(ansi, no_wrap=True, overflow="crop", end="")
+
+    def _plot_ansi(self, width: int, height: int) -> str | None:
+        """plotext's ANSI output, or None when no line has a drawable point."""
+        log_y = bool(self.log_y)
+        smooth = float(self.smooth)
+        x_range = self.x_range
+        columns = max(1, width - 8) * _SUBCOLUMNS.get(self.marker, 1)
+        views = []
+        for line in self._lines.values():
+            xs, ys = line.series.view(columns, x_range=x_range, smooth=smooth, log_y=log_y)
+            if xs.size:
+                views.append((line, xs, ys))
+        if not views:
+            return None
+        x_lo = min(float(v[1][0]) for v in views)
+        x_hi = max(float(v[1][-1]) for v in views)
+        y_lo = min(float(v[2].min()) for v in views)
+        y_hi = max(float(v[2].max()) for v in views)
+        integer_x = all(
+            float(np.max(np.abs(v[1] - np.round(v[1])), initial=0.0)) == 0.0 for v in views
+        )
+        plt = _plotext()
+        with _PLT_LOCK:
+            plt.clf()
+            plt.limitsize(False, False)  # else plotext caps the size at the terminal's
+            plt.plotsize(width, height)
+            plt.theme(self.plot_theme)
+            legend = len(views) > 1
+            for line, xs, ys in views:
+                plt.plot(
+                    xs.tolist(),
+                    ys.tolist(),
+                    label=line.label if legend else None,
+                    color=line.color,
+                    marker=self.marker,
+                )
+            if log_y:
+                plt.yscale("log")
+            xt = _linear_ticks(x_lo, x_hi, max(2, width // 16), integer=integer_x)
+            if xt:
+                plt.xticks(*xt)
+            rows = max(2, (height - 4) // 3)
+            yt = _log_ticks(y_lo, y_hi, rows) if log_y else _linear_ticks(y_lo, y_hi, rows)
+            if yt:
+                plt.yticks(*yt)
+            if self.title:
+                plt.title(self.title)
+            if self.x_label:
+                plt.xlabel(self.x_label)
+            if self.y_label:
+                plt.ylabel(self.y_label)
+            out = plt.build()
+        lines = out.rstrip("\n").split("\n")[:height]
+        return "\n".join(lines)
+
+
+def chart_cost(n_points: int, width: int = 120, height: int = 40) -> float:
+    """Seconds one redraw of a ``width``×``height`` chart takes with ``n_points`` points:
+    the median of three redraws after a warm-up (the series is built before timing)."""
+    n = max(1, int(n_points))
+    rng = np.random.default_rng(0)
+    x = np.arange(n, dtype=np.float64)
+    y = np.exp(-x / max(1.0, n / 4)) + 0.05 * np.abs(np.cumsum(rng.normal(size=n))) / math.sqrt(n)
+    series = Series()
+    series.extend(x, y)
+    chart = MetricChart("loss", y_label="loss")
+    chart.x_label = "step"
+    chart.set_series("train", series, "train", "cyan")
+    chart._render_text_rich(width, height)  # warm-up: imports, caches
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        chart._render_text_rich(width, height)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[1]
