@@ -26,6 +26,10 @@ def fmt_rate(rate: float) -> str:
     return f"{rate / 1000:,.1f}k samples/s" if rate >= 10_000 else f"{rate:,.0f} samples/s"
 
 
+def fmt_seconds(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.1f}s"
+
+
 def bar(done: int, total: int, width: int = 24) -> str:
     total = max(total, 1)
     filled = min(width, int(width * done / total))
@@ -76,7 +80,7 @@ class ConsoleProgress:
             self._clear_bar()
             parts = fmt_metrics(ev.get("train")) + fmt_metrics(ev.get("val"), "val_")
             star = " *" if ev.get("best") else ""
-            self._write(f"Epoch {ev['epoch']}/{self.epochs} {bar(1, 1)} {number(ev['duration']):.1f}s "
+            self._write(f"Epoch {ev['epoch']}/{self.epochs} {bar(1, 1)} {fmt_seconds(number(ev['duration']))} "
                         f"{fmt_rate(number(ev['samples_per_s']))} - " + " - ".join(parts)
                         + f" - lr: {number(ev['lr']):.3g}{star}\n")
             self._epoch_t0 = time.monotonic()

@@ -623,6 +623,9 @@ class Trainer:
                 if self._checkpoint_now:
                     self._save("last", "requested")
                 self._wait_while_paused()
+            if self.faults.stop_now:
+                self.faults.stop_now = False
+                self.request_stop("SIGTERM received (injected)")
             if self._stop.is_set():
                 raise StopRun(self._stop_reason)
         # the window of the last steps is reported by the epoch event
@@ -738,6 +741,8 @@ class Trainer:
                   summary=self.resolved.summary.to_dict(), data=desc, device=str(self.device),
                   device_name=device_name(self.device), precision=self.precision, pid=os.getpid(),
                   world_size=1, torch_cuda=torch.version.cuda is not None)
+        for message in getattr(self.data, "notes", []):
+            self.note("data", message)
         if self.progress.epoch == 0 and self.progress.step == 0 and not self.run_dir.checkpoint("last").exists():
             self._save("last", "start")
         status, message = "completed", ""

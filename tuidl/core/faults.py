@@ -3,7 +3,8 @@ purpose at a chosen point, the same way the real fault would.
 
 ``TUIDL_FAULT="oom@5"`` raises CUDA's out-of-memory error at step 5 (on any device),
 ``"error@5"`` an ordinary exception at step 5, ``"nan@5"`` makes the loss NaN from
-step 5 on, ``"diskfull@2"`` makes the 2nd checkpoint write fail with ENOSPC. Several
+step 5 on, ``"diskfull@2"`` makes the 2nd checkpoint write fail with ENOSPC, ``"stop@5"`` acts as
+if SIGTERM arrived during step 5. Several
 can be given, separated by commas. Unset, every check is a no-op.
 """
 
@@ -13,7 +14,7 @@ import errno
 import os
 from dataclasses import dataclass, field
 
-KINDS = ("oom", "error", "nan", "diskfull")
+KINDS = ("oom", "error", "nan", "diskfull", "stop")
 
 
 class InjectedFault(RuntimeError):
@@ -24,6 +25,7 @@ class InjectedFault(RuntimeError):
 class Faults:
     at: dict[str, int] = field(default_factory=dict)
     nan_now: bool = False
+    stop_now: bool = False
     counts: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -46,6 +48,8 @@ class Faults:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (injected fault)")
         if self.at.get("error") == step:
             raise InjectedFault(f"injected failure at step {step}")
+        if self.at.get("stop") == step:
+            self.stop_now = True
         if "nan" in self.at and step >= self.at["nan"]:
             self.nan_now = True
 
