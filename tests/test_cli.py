@@ -1,0 +1,131 @@
+"""The `tuidl` command as a user runs it: real subprocesses, real exit codes."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tuidl.core import events as E
+from tuidl.core import launch
+from tuidl.core import preset as P
+from tuidl.core import rundir as R
+
+
+def tuidl(*args, env=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "tuidl", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def test_presets_lists_every_builtin():
+    out = tuidl("presets")
+    assert out.returncode == 0
+    lines = out.stdout.strip().splitlines()
+    assert [line.split()[0] for line in lines] == P.builtin_names()
+    assert any("download" in line.lower() for line in lines if line.startswith("cifar10-cnn"))
+
+
+def test_show_prints_the_resolved_preset():
+    out = tuidl("show", "digits-cnn", "--set", "train.epochs=3")
+    assert out.returncode == 0
+    again = P.load_text(out.stdout, "shown")
+    assert again.train.epochs == 3 and again.train.optimizer.beta2 == 0.999
+
+
+def test_summary():
+    out = tuidl("summary", "digits-cnn")
+    assert out.returncode == 0
+    assert 'Model: "digits-cnn"' in out.stdout and "Total params:" in out.stdout
+    assert "global_avg_pool_1 (global_avg_pool)" in out.stdout
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["train", "nope"], "no preset named 'nope'"),
+    (["train", "spiral", "--set", "train.epochs=0"], "train.epochs: must be at least 1"),
+    (["train", "spiral", "--set", "model.layers.0.type=conv2d"], "model.layers[0].filters: missing"),
+    (["train", "spiral", "--device", "tpu"], "train.device"),
+    (["train", "spiral", "--precision", "fp8"], "invalid choice"),
+    (["show", "spiral", "--set", "nodot"], "expected path.to.key=value"),
+    (["train"], "give a preset"),
+    (["train", "--resume", "../../etc"], "run"),
+    (["bogus-preset-name"], "no preset named"),
+])
+def test_bad_input_exits_2_without_traceback(args, needle):
+    out = tuidl(*args)
+    assert out.returncode == 2, out.stderr
+    assert needle in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+
+
+def test_bad_toml_names_the_file(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text("name = 'x'\n[train\nepochs = 3\n")
+    out = tuidl("train", str(path))
+    assert out.returncode == 2 and str(path) in out.stderr and "not valid TOML" in out.stderr
+
+
+def test_train_prints_keras_style_and_runs_lists_it(tmp_path):
+    runs = tmp_path / "runs"
+    out = tuidl("train", "xor", "--set", "train.epochs=2", "--set", "data.params.n_samples=100", "--runs-dir",
+                str(runs))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    epoch_lines = [line for line in lines if line.startswith("Epoch ")]
+    assert len(epoch_lines) == 2
+    for key in ("loss:", "acc:", "val_loss:", "val_acc:", "samples/s"):
+        assert key in epoch_lines[0]
+    assert any(line.startswith("Test: test_loss:") for line in lines)
+    listing = tuidl("runs", "--runs-dir", str(runs))
+    assert listing.returncode == 0
+    row = listing.stdout.splitlines()[1].split()
+    assert row[1:4] == ["xor", "completed", "2/2"] and row[4].startswith("val_loss=")
+
+
+def test_diverging_run_exits_1(tmp_path):
+    out = tuidl("train", "xor", "--set", "train.epochs=2", "--runs-dir", str(tmp_path),
+                env={"TUIDL_FAULT": "nan@3"})
+    assert out.returncode == 1 and "Run diverged" in out.stdout
+
+
+def wait_for(predicate, timeout=60.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_trainer_process_survives_sigterm_and_resumes(tmp_path):
+    """The real detached trainer: SIGTERM checkpoints and stops; resume completes it."""
+    preset = P.load("spiral", ["train.epochs=40", "data.params.n_samples=2000", "train.device='cpu'"])
+    run = launch.start(preset, runs_root=tmp_path, telemetry=False)
+    proc = run.process
+    assert os.getsid(proc.pid) == proc.pid  # own session: a closing terminal does not end it
+    tail = E.EventTail(run.events_path)
+    seen = []
+    assert wait_for(lambda: seen.extend(tail.poll()) or any(e["type"] == "epoch" for e in seen))
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    seen += tail.poll()
+    assert seen[-1]["type"] == "run_ended" and seen[-1]["status"] == "stopped"
+    assert "SIGTERM" in seen[-1]["message"]
+    assert run.status()["status"] == "stopped"
+    done = len([e for e in seen if e["type"] == "epoch"])
+    out = tuidl("train", "--resume", str(run.path), "--quiet")
+    assert out.returncode == 0, out.stderr
+    evs = E.read_events(run.events_path)
+    assert [e["epoch"] for e in evs if e["type"] == "epoch"] == list(range(1, 41))
+    assert evs[-1]["status"] == "completed"
+    assert [e["resumed_from"] for e in evs if e["type"] == "run_started"][1] in (done, done - 1, done + 1)
+    assert (run.path / "trainer.err").exists()
+
+
+def test_resume_refuses_a_completed_run(tmp_path):
+    out = tuidl("train", "xor", "--set", "train.epochs=1", "--runs-dir", str(tmp_path), "--quiet")
+    run = R.list_runs(tmp_path)[0]
+    again = tuidl("train", "--resume", str(run.path))
+    assert again.returncode == 2 and "already completed" in again.stderr
