@@ -34,7 +34,7 @@ from .model import build
 from .rundir import RunDir, write_atomic
 from .schema import ConfigError
 
-REPORT_EVERY_S = 0.5  # step events: at most two a second
+REPORT_EVERY_S = 0.25  # step events: at most four a second
 CONTROL_EVERY_S = 0.25  # how often the control folder is looked at
 BOUNDARY_EVERY_S = 1.0
 BOUNDARY_GRID = 40
@@ -667,7 +667,7 @@ class Trainer:
                 self.progress.bad_epochs += 1
             self.emit(E.EPOCH, epoch=epoch, step=self.progress.step, train=train, val=val, lr=lr_before,
                       samples_per_s=round(trained / max(seconds, 1e-9), 1), duration=round(seconds, 4), best=best)
-            self._boundary(force=True)
+            self._boundary(force=epoch == epochs)
             if best:
                 self.best_state = {k: v.detach().clone().cpu() for k, v in self.model.state_dict().items()}
                 self._save("best", "epoch")
