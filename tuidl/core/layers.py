@@ -344,7 +344,7 @@ def parse_layer(data: Any, path: str, problems: list[Problem]) -> Layer | None:
         problems.append(Problem(path, f"expected a layer table, got {data!r}"))
         return None
     kind = data.get("type")
-    if kind not in LAYER_TYPES:
+    if not isinstance(kind, str) or kind not in LAYER_TYPES:
         known = ", ".join(LAYER_TYPES)
         got = "no type" if kind is None else f"{kind!r}"
         problems.append(Problem(f"{path}.type", f"unknown layer type {got} (known: {known})"))

@@ -157,6 +157,8 @@ class Preset:
     train: Train = opt(factory=Train)
 
     def validate(self, path, problems):
+        if not self.model.layers and not any(p.path.startswith("model.layers") for p in problems):
+            problems.append(Problem("model.layers", "the layer list is empty; add at least one layer"))
         if not NAME_RE.match(self.name):
             problems.append(Problem("name", "use 1-64 letters, digits, '.', '_' or '-' (no slashes), "
                                             f"starting with a letter or digit; got {self.name!r}"))
