@@ -27,6 +27,9 @@ examples:
   tuidl show digits-cnn                   the fully resolved preset as TOML
   tuidl summary digits-cnn                the model summary, without training
   tuidl runs                              the runs so far
+  tuidl attach [RUN]                      reattach the dashboard to a live run
+  tuidl replay RUN [--speed N] [--headless]  play a finished run's events
+  tuidl export RUN                        metrics as CSV and a Markdown report
 """
 
 
@@ -61,6 +64,20 @@ def parser_for(command: str) -> Parser:
         add_preset_args(p)
     elif command == "runs":
         p.add_argument("--runs-dir", help="runs root")
+    elif command == "export":
+        p.add_argument("run", help="run id or directory")
+        p.add_argument("--out", help="folder for the CSV and the Markdown report (default: the run directory)")
+        p.add_argument("--runs-dir", help="runs root")
+    elif command == "replay":
+        p.add_argument("run", help="run id or directory")
+        p.add_argument("--speed", type=float, default=0.0, help="N× real time (default: as fast as possible)")
+        p.add_argument("--headless", action="store_true", help="no dashboard: read the events, print the summary")
+        p.add_argument("--runs-dir", help="runs root")
+        p.add_argument("--low-bandwidth", action="store_true", help="fewer frames, no animations")
+    elif command == "attach":
+        p.add_argument("run", nargs="?", help="run id or directory (default: the newest live run)")
+        p.add_argument("--runs-dir", help="runs root")
+        p.add_argument("--low-bandwidth", action="store_true", help="fewer frames, no animations")
     return p
 
 
@@ -171,6 +188,49 @@ def cmd_runs(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .core import report
+    from .core import rundir as R
+
+    run = R.open_run(args.run, args.runs_dir)
+    csv_path, md_path = report.export(run, args.out)
+    print(f"wrote {csv_path}\nwrote {md_path}")
+    return 0
+
+
+def cmd_replay(args) -> int:
+    from .core import report
+    from .core import rundir as R
+
+    run = R.open_run(args.run, args.runs_dir)
+    if args.speed < 0:
+        raise UsageError("tuidl replay: --speed must be 0 (as fast as possible) or more")
+    if args.headless:
+        print(report.summary_text(run, report.load_history(run)))
+        return 0
+    from .ui.app import run as run_app
+
+    preset = P.load(run.preset_path)
+    return run_app(preset, runs_root=args.runs_dir, replay=run, replay_speed=args.speed,
+                   low_bandwidth=args.low_bandwidth) or 0
+
+
+def cmd_attach(args) -> int:
+    from .core import rundir as R
+
+    if args.run:
+        run = R.open_run(args.run, args.runs_dir)
+    else:
+        live = [r for r in R.list_runs(args.runs_dir) if r.is_live()]
+        if not live:
+            raise ConfigError(f"no live runs in {R.runs_root(args.runs_dir)}; `tuidl runs` lists them all")
+        run = live[-1]
+    from .ui.app import run as run_app
+
+    preset = P.load(run.preset_path)
+    return run_app(preset, runs_root=args.runs_dir, attach=run, low_bandwidth=args.low_bandwidth) or 0
+
+
 def cmd_dashboard(argv: list[str]) -> int:
     p = Parser(prog="tuidl", description="A terminal workbench for training neural networks.",
                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -186,7 +246,7 @@ def cmd_dashboard(argv: list[str]) -> int:
 
 
 HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "train": cmd_train,
-            "runs": cmd_runs}
+            "runs": cmd_runs, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,206 @@
+"""What a run did, read back from its event stream: the history behind ``tuidl replay
+--headless``, ``tuidl export`` (CSV of metrics, a Markdown report) and the runs list."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import events as E
+from .layers import render_summary
+from .rundir import RunDir
+
+METRICS = ("loss", "acc", "top5", "mae")
+
+
+@dataclass
+class History:
+    started: dict | None = None  # the first run_started
+    epochs: dict[int, dict] = field(default_factory=dict)  # epoch -> the latest epoch event for it
+    steps: list[dict] = field(default_factory=list)
+    test: dict | None = None
+    ended: dict | None = None
+    notes: list[dict] = field(default_factory=list)
+    checkpoints: int = 0
+    restarts: int = 0  # run_started events after the first (resumes)
+
+    def add(self, ev: dict) -> None:
+        kind = ev.get("type")
+        if kind == E.RUN_STARTED:
+            if self.started is None:
+                self.started = ev
+            else:
+                self.restarts += 1
+                self.ended = None  # a resumed run is live again
+        elif kind == E.EPOCH:
+            self.epochs[int(ev["epoch"])] = ev
+        elif kind == E.STEP:
+            self.steps.append(ev)
+        elif kind == E.TEST:
+            self.test = ev
+        elif kind == E.RUN_ENDED:
+            self.ended = ev
+        elif kind == E.NOTE:
+            self.notes.append(ev)
+        elif kind == E.CHECKPOINT:
+            self.checkpoints += 1
+
+    @property
+    def metric_names(self) -> list[str]:
+        if self.started:
+            return list(self.started.get("metrics", ["loss"]))
+        first = next(iter(self.epochs.values()), None)
+        return [m for m in METRICS if first and m in (first.get("train") or {})]
+
+    @property
+    def status(self) -> str:
+        return self.ended["status"] if self.ended else ("running" if self.started else "empty")
+
+    def best(self) -> dict | None:
+        return (self.ended or {}).get("best")
+
+
+def load_history(run: RunDir) -> History:
+    history = History()
+    for ev in E.read_events(run.events_path):
+        history.add(ev)
+    return history
+
+
+def to_csv(history: History) -> str:
+    """One row per epoch: epoch, step, lr, samples/s, duration, train_* and val_* metrics."""
+    names = history.metric_names
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["epoch", "step", "lr", "samples_per_s", "duration"] + [f"train_{m}" for m in names]
+                    + [f"val_{m}" for m in names])
+    for epoch in sorted(history.epochs):
+        ev = history.epochs[epoch]
+        train, val = ev.get("train") or {}, ev.get("val") or {}
+        writer.writerow([epoch, ev.get("step", ""), ev.get("lr", ""), ev.get("samples_per_s", ""),
+                         ev.get("duration", "")] + [train.get(m, "") for m in names]
+                        + [val.get(m, "") for m in names])
+    return out.getvalue()
+
+
+def fmt_metrics(metrics: dict | None) -> str:
+    if not metrics:
+        return "—"
+    return ", ".join(f"{k} {E.number(v):.4f}" for k, v in metrics.items())
+
+
+def text_chart(series: dict[str, tuple[list[float], list[float]]], title: str, width: int = 72,
+               height: int = 16) -> str:
+    """A plain-text line chart (plotext, no colour) for reports."""
+    import plotext as plt
+
+    plt.clf()
+    plt.plotsize(width, height)
+    plt.theme("clear")
+    plt.title(title)
+    plotted = False
+    for (label, (xs, ys)), marker in zip(series.items(), ("dot", "x", "+", "*")):
+        pts = [(x, y) for x, y in zip(xs, ys) if y == y and abs(y) != float("inf")]
+        if pts:
+            plt.plot([p[0] for p in pts], [p[1] for p in pts], label=label, marker=marker)
+            plotted = True
+    if not plotted:
+        return f"{title}: no data"
+    plt.xlabel("epoch")
+    return plt.uncolorize(plt.build())
+
+
+def epoch_series(history: History, metric: str) -> dict[str, tuple[list[float], list[float]]]:
+    epochs = sorted(history.epochs)
+    out = {}
+    for split in ("train", "val"):
+        xs, ys = [], []
+        for e in epochs:
+            value = (history.epochs[e].get(split) or {}).get(metric)
+            if value is not None:
+                xs.append(e)
+                ys.append(E.number(value))
+        if xs:
+            out[split] = (xs, ys)
+    return out
+
+
+def summary_text(run: RunDir, history: History) -> str:
+    """The few lines ``tuidl replay --headless`` prints."""
+    st = history.started or {}
+    lines = [f"Run {run.id}: preset {st.get('preset', '?')}, {st.get('device', '?')}, "
+             f"{len(history.epochs)}/{st.get('epochs', '?')} epochs, status {history.status}"]
+    if history.epochs:
+        last = history.epochs[max(history.epochs)]
+        lines.append(f"Last epoch {last['epoch']}: train {fmt_metrics(last.get('train'))}; "
+                     f"val {fmt_metrics(last.get('val'))}")
+    best = history.best()
+    if best:
+        lines.append(f"Best: {best['monitor']} {E.number(best['value']):.4f} at epoch {best['epoch']}")
+    if history.test:
+        lines.append(f"Test: {fmt_metrics(history.test.get('metrics'))}")
+    if history.ended:
+        lines.append(f"Ended {history.ended['status']}: {history.ended.get('message', '')}")
+    for note in history.notes:
+        if note.get("level") in ("warning", "error") or note.get("kind") == "early_stop":
+            lines.append(f"{note.get('level', 'info')}: {note.get('message', '')}")
+    return "\n".join(lines)
+
+
+def to_markdown(run: RunDir, history: History) -> str:
+    st = history.started or {}
+    parts = [f"# Run {run.id}", "", summary_text(run, history).replace("\n", "  \n"), ""]
+    if st.get("data"):
+        d = st["data"]
+        sizes = d.get("sizes", {})
+        parts += ["## Data", "", f"- dataset: `{d.get('dataset')}`, input {tuple(d.get('input_shape', []))}",
+                  f"- split: train {sizes.get('train', 0):,}, validation {sizes.get('val', 0):,}, "
+                  f"test {sizes.get('test', 0):,}", ""]
+    if st.get("summary"):
+        parts += ["## Model", "", "```", render_summary(st["summary"]), "```", ""]
+    if history.epochs:
+        parts += ["## Curves", ""]
+        for metric in history.metric_names:
+            parts += ["```", text_chart(epoch_series(history, metric), metric), "```", ""]
+        parts += ["## Final metrics", "", "| split | " + " | ".join(history.metric_names) + " |",
+                  "|---|" + "---|" * len(history.metric_names)]
+        last = history.epochs[max(history.epochs)]
+        rows = [("train", last.get("train")), ("validation", last.get("val"))]
+        if history.test:
+            rows.append(("test", history.test.get("metrics")))
+        for label, metrics in rows:
+            if metrics:
+                parts.append(f"| {label} | " + " | ".join(f"{E.number(metrics[m]):.4f}" if m in metrics else "—"
+                                                       for m in history.metric_names) + " |")
+        parts.append("")
+    if history.test and history.test.get("confusion"):
+        classes = (st.get("data") or {}).get("classes") or []
+        conf = history.test["confusion"]
+        names = [str(c) for c in classes] if len(classes) == len(conf) else [str(i) for i in range(len(conf))]
+        parts += ["## Confusion matrix (rows: true, columns: predicted)", "",
+                  "| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        for name, row in zip(names, conf):
+            parts.append(f"| **{name}** | " + " | ".join(str(v) for v in row) + " |")
+        parts.append("")
+    preset_text = run.preset_path.read_text() if run.preset_path.exists() else ""
+    parts += ["## Preset", "", "```toml", preset_text.rstrip(), "```", "",
+              f"_Exported {time.strftime('%Y-%m-%d %H:%M')} by tuidl._", ""]
+    return "\n".join(parts)
+
+
+def export(run: RunDir, directory: Any = None) -> tuple[Any, Any]:
+    """Write ``metrics.csv`` and ``report.md`` (into the run directory by default)."""
+    from pathlib import Path
+
+    from .rundir import write_atomic
+
+    target = Path(directory) if directory else run.path
+    target.mkdir(parents=True, exist_ok=True)
+    history = load_history(run)
+    csv_path, md_path = target / f"{run.id}-metrics.csv", target / f"{run.id}-report.md"
+    write_atomic(csv_path, to_csv(history).encode())
+    write_atomic(md_path, to_markdown(run, history).encode())
+    return csv_path, md_path
