@@ -181,7 +181,8 @@ def test_stratify_impossible_falls_back_with_a_note(tmp_path):
     np.savez(tmp_path / "t.npz", x=x, y=y)
     L = D.load(make_preset(tmp_path, "npz", {"path": "t.npz"}, normalize="none"))
     assert len(L.train) + len(L.val) + len(L.test) == 20
-    assert L.notes and "not stratified" in L.notes[0]
+    assert L.notes and "too few samples to stratify class(es) 2 (1)" in L.notes[0]
+    assert 2 in L.train.y.tolist()  # the lone sample is kept for training
 
 
 def test_regression_is_not_stratified_and_too_small_split_is_an_error(tmp_path):

@@ -336,39 +336,56 @@ def _count(n: int, fraction: float) -> int:
     return 0 if fraction <= 0 else max(1, int(round(n * fraction)))
 
 
+def _allocate(sizes: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
+    """Split ``total`` over classes in proportion to ``sizes`` (largest remainder, ties
+    broken at random): every class gets its exact share rounded up or down. A class
+    keeps at least one sample back for training where the total allows."""
+    cap = np.where(sizes > 1, sizes - 1, 0)
+    quota = sizes * (total / max(int(sizes.sum()), 1))
+    out = np.minimum(np.floor(quota).astype(np.int64), cap)
+    left = total - int(out.sum())
+    order = np.lexsort((rng.random(len(sizes)), -(quota - out)))
+    for limit in (cap, sizes):  # first within the caps, then (tiny classes) beyond them
+        while left > 0 and (out < limit).any():
+            for c in order:
+                if left > 0 and out[c] < limit[c]:
+                    out[c] += 1
+                    left -= 1
+    return out
+
+
 def _split(n: int, strat: Optional[np.ndarray], val: float, test: float, seed: int,
            notes: list[str]) -> tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
     """Indices of train / val / test over ``n`` samples; ``val`` and ``test`` are fractions
-    of ``n``. ``strat``: class labels to stratify on, or None."""
-    from sklearn.model_selection import train_test_split
+    of ``n``. ``strat``: class labels to stratify on, or None. Stratified, every split
+    holds each class's share of it to within one sample.
 
+    (Written here with numpy rather than scikit-learn's ``train_test_split``: importing
+    scikit-learn costs about 2 s, which every run would pay before its first step.)"""
     n_test, n_val = _count(n, test), _count(n, val)
     if n - n_test - n_val < 1:
         raise ConfigError([Problem("data.split", f"{n} samples are too few for this split "
                                                  f"({n_val} for validation, {n_test} for test)")])
-    rng = np.random.RandomState(seed)
-    idx = np.arange(n)
-
-    def cut(pool: np.ndarray, size: int, what: str) -> tuple[np.ndarray, np.ndarray]:
-        labels = None if strat is None else strat[pool]
-        state = rng.get_state()
-        if labels is not None:
-            try:
-                return train_test_split(pool, test_size=size, random_state=rng, stratify=labels)
-            except ValueError as e:
-                notes.append(f"the {what} split is not stratified: {e}")
-                rng.set_state(state)
-        return train_test_split(pool, test_size=size, random_state=rng)
-
-    test_idx = val_idx = None
-    rest = idx
-    if n_test:
-        rest, test_idx = cut(rest, n_test, "test")
-    if n_val:
-        rest, val_idx = cut(rest, n_val, "validation")
-    elif not n_test:
-        rest = rng.permutation(n)
-    return rest, val_idx, test_idx
+    rng = np.random.default_rng(seed)
+    if strat is None:
+        perm = rng.permutation(n)
+        test_idx, val_idx, rest = perm[:n_test], perm[n_test:n_test + n_val], perm[n_test + n_val:]
+    else:
+        classes, inverse = np.unique(strat, return_inverse=True)
+        members = [rng.permutation(np.flatnonzero(inverse == c)) for c in range(len(classes))]
+        sizes = np.array([len(m) for m in members])
+        n_te = _allocate(sizes, n_test, rng)
+        n_va = _allocate(sizes - n_te, n_val, rng)
+        test_idx = np.concatenate([m[:a] for m, a in zip(members, n_te)])
+        val_idx = np.concatenate([m[a:a + b] for m, a, b in zip(members, n_te, n_va)])
+        rest = np.concatenate([m[a + b:] for m, a, b in zip(members, n_te, n_va)])
+        test_idx, val_idx, rest = rng.permutation(test_idx), rng.permutation(val_idx), rng.permutation(rest)
+        splits = 1 + (n_val > 0) + (n_test > 0)
+        short = [f"{c} ({size})" for c, size in zip(classes, sizes) if size < splits]
+        if short:
+            notes.append(f"too few samples to stratify class(es) {', '.join(short)} across all {splits} splits; "
+                         "the other classes are stratified")
+    return rest, (val_idx if n_val else None), (test_idx if n_test else None)
 
 
 # ---------------------------------------------------------------------------
@@ -394,11 +411,24 @@ def _playground(name: str, params: catalog.PlaygroundParams, seed: int) -> _Sour
 
 
 def _digits() -> _Source:
-    from sklearn.datasets import load_digits
+    """scikit-learn's bundled 8×8 digits, read straight from the file the package ships
+    (``sklearn/datasets/data/digits.csv.gz``: 64 pixels and the label per row), so that
+    loading them does not import scikit-learn (about 2 s)."""
+    import importlib.util
 
-    d = load_digits()
-    x = d.images.astype(np.float32)[:, None, :, :]
-    y = d.target.astype(np.int64)
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError([Problem("data.dataset", "the digits dataset needs scikit-learn installed")])
+    path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "digits.csv.gz"
+    if not path.is_file():  # a future layout: fall back to the public loader
+        from sklearn.datasets import load_digits
+
+        d = load_digits()
+        table = np.column_stack([d.data, d.target])
+    else:
+        table = np.loadtxt(path, delimiter=",", dtype=np.float32)
+    x = table[:, :64].reshape(-1, 1, 8, 8).astype(np.float32)
+    y = table[:, 64].astype(np.int64)
     return _Source(catalog.info("digits", None), x, y)
 
 

@@ -82,7 +82,7 @@ class Model:
     layers: list[Any] = opt(factory=list, help="the layer stack, input to output")
 
     def validate(self, path, problems):
-        self.layers = parse_layers(self.layers, f"{path}.layers", problems)
+        self.layers = parse_layers(self.layers, f"{path}.layers", problems, allow_empty=True)
 
 
 @dataclass
@@ -157,8 +157,6 @@ class Preset:
     train: Train = opt(factory=Train)
 
     def validate(self, path, problems):
-        if not self.model.layers and not any(p.path.startswith("model.layers") for p in problems):
-            problems.append(Problem("model.layers", "the layer list is empty; add at least one layer"))
         if not NAME_RE.match(self.name):
             problems.append(Problem("name", "use 1-64 letters, digits, '.', '_' or '-' (no slashes), "
                                             f"starting with a letter or digit; got {self.name!r}"))
@@ -212,6 +210,8 @@ def base_dir(preset: Preset) -> Optional[Path]:
 def resolve(preset: Preset) -> Resolved:
     """Check the parts that depend on each other; return the data info and model summary."""
     src = preset.source
+    if not preset.model.layers:
+        raise ConfigError([Problem("model.layers", "the layer list is empty; add at least one layer", src)])
     try:
         info = catalog.info(preset.data.dataset, preset.data.params, base_dir(preset))
         summary = check_stack(preset.model.layers, info.input_shape)
