@@ -11,8 +11,8 @@ test :class:`Part` s and the normalisation fitted on the training split only.
 * ``image-folder`` reads from disk through a DataLoader with ``data.workers`` workers
   behind the same interface (:class:`FolderPart`).
 
-Splits come from scikit-learn's ``train_test_split`` (stratified when asked and the task
-is classification), seeded by ``preset.seed``. With ``split.official_test`` the dataset's
+Splits are seeded by ``preset.seed`` and stratified when asked and the task is
+classification (each split holds each class's share to within one sample). With ``split.official_test`` the dataset's
 own test set is the test split and train / val are split from its training part with the
 train : val ratio of the preset. Without it, MNIST-1D splits all generated sequences and
 the torchvision sets split their (``limit``-ed) training images, leaving the official
