@@ -1,0 +1,714 @@
+"""Small form widgets that edit the fields of a :mod:`tuidl.core.schema` dataclass.
+
+:class:`FieldEditor` edits one field: ``bool`` → :class:`~textual.widgets.Switch`,
+``choices`` / ``Literal`` → :class:`~textual.widgets.Select`, a list with choices →
+:class:`~textual.widgets.SelectionList`, numbers, strings and other lists →
+:class:`~textual.widgets.Input`. It reads the help line and the checks (``min``, ``max``,
+``gt``, ``lt``, ``choices``) from the field metadata. A bad value shows inline under the
+field, in red, and is not applied; a good one posts :class:`FieldEditor.Changed` with the
+field's dotted key path. Text inputs apply on Enter or when focus leaves them; switches
+and selects apply at once.
+
+:class:`DataclassForm` lays out one editor per field of a dataclass instance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import MISSING
+from typing import Any, Iterable, Union
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widget import Widget
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Input, Label, Select, SelectionList, Static, Switch
+
+from ..core.schema import checks_of, help_of, join
+
+_SCALARS = (bool, int, float, str)
+
+
+# ---------------------------------------------------------------------------
+# Pure helpers (also used by the panes)
+
+
+def field_type(cls: type, name: str) -> Any:
+    """The resolved annotation of ``cls.name``."""
+    return typing.get_type_hints(cls)[name]
+
+
+def _union_args(tp: Any) -> tuple[Any, ...] | None:
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        return typing.get_args(tp)
+    return None
+
+
+def kind_of(tp: Any, checks: dict) -> str:
+    """How a field of type ``tp`` is edited: ``bool``, ``choice``, ``multi`` (a list with
+    choices), ``list`` (a list of scalars), ``int``, ``float``, ``str``, ``union`` or
+    ``""`` (not editable here: nested dataclasses, ``Any``, lists of tables)."""
+    args = _union_args(tp)
+    if args is not None:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1:
+            return kind_of(rest[0], checks)
+        return "union" if all(a in _SCALARS for a in rest) else ""
+    origin = typing.get_origin(tp)
+    if origin is list:
+        (inner,) = typing.get_args(tp) or (Any,)
+        if inner not in _SCALARS or inner is bool:
+            return ""
+        return "multi" if "choices" in checks else "list"
+    if origin is typing.Literal:
+        return "choice"
+    if tp is bool:
+        return "bool"
+    if "choices" in checks and tp in _SCALARS:
+        return "choice"
+    if tp is int:
+        return "int"
+    if tp is float:
+        return "float"
+    if tp is str:
+        return "str"
+    return ""
+
+
+def editable(cls: type, name: str, lists: bool = False) -> bool:
+    """Whether :class:`FieldEditor` can edit ``cls.name`` (lists only when ``lists``)."""
+    kind = kind_of(field_type(cls, name), checks_of(cls, name))
+    if kind in ("multi", "list"):
+        return lists
+    return bool(kind)
+
+
+def is_required(cls: type, name: str) -> bool:
+    for f in dataclasses.fields(cls):
+        if f.name == name:
+            return f.default is MISSING and f.default_factory is MISSING  # type: ignore[misc]
+    return False
+
+
+def check_value(value: Any, checks: dict) -> str:
+    """The first problem with ``value`` under ``checks`` (same rules as the schema), or ""."""
+    values = value if isinstance(value, list) else [value]
+    for v in values:
+        if v is None:
+            continue
+        if "choices" in checks and v not in checks["choices"]:
+            return "expected one of " + ", ".join(str(c) for c in checks["choices"])
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            continue
+        if isinstance(v, float) and not math.isfinite(v):
+            return "expected a finite number"
+        if "min" in checks and v < checks["min"]:
+            return f"must be at least {checks['min']:,}"
+        if "max" in checks and v > checks["max"]:
+            return f"must be at most {checks['max']:,}"
+        if "gt" in checks and not v > checks["gt"]:
+            return f"must be greater than {checks['gt']}"
+        if "lt" in checks and not v < checks["lt"]:
+            return f"must be less than {checks['lt']}"
+    return ""
+
+
+def parse_int(text: str) -> int:
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError("expected a whole number") from None
+    if not math.isfinite(number) or not number.is_integer():
+        raise ValueError("expected a whole number")
+    return int(number)
+
+
+def parse_float(text: str) -> float:
+    try:
+        number = float(text.strip())
+    except ValueError:
+        raise ValueError("expected a number") from None
+    if not math.isfinite(number):
+        raise ValueError("expected a finite number")
+    return number
+
+
+def _parse_scalar(text: str, tp: Any) -> Any:
+    if tp is int:
+        return parse_int(text)
+    if tp is float:
+        return parse_float(text)
+    if tp is bool:
+        low = text.strip().lower()
+        if low in ("true", "yes", "on", "1"):
+            return True
+        if low in ("false", "no", "off", "0"):
+            return False
+        raise ValueError("expected true or false")
+    return text.strip()
+
+
+def format_value(value: Any) -> str:
+    """A value as an Input shows it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list):
+        return ", ".join(format_value(v) for v in value)
+    return str(value)
+
+
+def parse_text(text: str, tp: Any, checks: dict, required: bool = False) -> Any:
+    """Parse an Input's text for a field of type ``tp``; raise ``ValueError`` with a
+    short message saying what is expected."""
+    args = _union_args(tp)
+    optional = args is not None and type(None) in args
+    if not text.strip():
+        if optional:
+            return None
+        if tp is str and not required:
+            return ""
+        if tp is str:
+            raise ValueError("required: enter a value")
+    if args is not None:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1:
+            value = parse_text(text, rest[0], checks, required)
+        else:
+            value = MISSING
+            for arm in sorted(rest, key=lambda a: {int: 0, float: 1, bool: 2, str: 3}.get(a, 4)):
+                try:
+                    value = _parse_scalar(text, arm)
+                    break
+                except ValueError:
+                    continue
+            if value is MISSING:
+                from ..core.schema import type_name
+
+                raise ValueError(f"expected {type_name(tp)}")
+    elif typing.get_origin(tp) is list:
+        (inner,) = typing.get_args(tp) or (str,)
+        parts = [p for p in text.replace(";", ",").split(",")]
+        if len(parts) == 1 and not parts[0].strip():
+            parts = []
+        try:
+            value = [_parse_scalar(p, inner) for p in parts]
+        except ValueError as e:
+            raise ValueError(f"expected a comma-separated list; {e}") from None
+    else:
+        value = _parse_scalar(text, tp)
+    problem = check_value(value, checks)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def set_path(data: dict, path: str, value: Any) -> None:
+    """Set ``data[...]`` at a dotted key path with ``[i]`` list indexes
+    (``model.layers[2].layers[0].units``)."""
+    node: Any = data
+    parts = _split_path(path)
+    for part in parts[:-1]:
+        if isinstance(part, int):
+            node = node[part]
+        else:
+            if not isinstance(node.get(part), (dict, list)):
+                node[part] = {}
+            node = node[part]
+    node[parts[-1]] = value
+
+
+def _split_path(path: str) -> list[str | int]:
+    out: list[str | int] = []
+    for dotted in path.split("."):
+        name, _, rest = dotted.partition("[")
+        if name:
+            out.append(name)
+        while rest:
+            index, _, rest = rest.partition("]")
+            out.append(int(index))
+            rest = rest.lstrip("[")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Widgets
+
+
+class _FieldValidator(Validator):
+    """Lets the Input mark itself invalid (the ``-invalid`` class) by the field's rules."""
+
+    def __init__(self, editor: "FieldEditor") -> None:
+        super().__init__()
+        self.editor = editor
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            parse_text(value, self.editor.type, self.editor.checks, self.editor.required)
+        except ValueError as e:
+            return self.failure(str(e))
+        return self.success()
+
+
+class FieldEditor(Widget):
+    """Edits one field of a schema dataclass: a label, a control, and one line under it
+    with the help text or, in red, what is wrong with the value typed.
+
+    ``show_help``: ``True`` (under the field), ``False`` (never) or ``"focus"`` (the
+    :class:`DataclassForm` shows the focused field's help in one line at its end).
+    Errors always show under the field."""
+
+    DEFAULT_CSS = """
+    FieldEditor {
+        height: auto;
+        width: 1fr;
+        layout: vertical;
+    }
+    FieldEditor > .fe-row {
+        height: auto;
+        width: 1fr;
+    }
+    FieldEditor .fe-label {
+        width: 18;
+        height: 1;
+        padding: 0 1 0 0;
+        text-overflow: ellipsis;
+        text-wrap: nowrap;
+    }
+    FieldEditor.-narrow .fe-label {
+        width: auto;
+    }
+    FieldEditor Input.fe-control {
+        width: 1fr;
+        min-width: 6;
+    }
+    FieldEditor Select.fe-control {
+        width: 1fr;
+        min-width: 10;
+    }
+    FieldEditor Switch.fe-control {
+        border: none;
+        height: 1;
+        width: auto;
+        padding: 0 1;
+        background: transparent;
+    }
+    FieldEditor Switch.fe-control:focus {
+        background: $accent;
+    }
+    FieldEditor .fe-state {
+        width: auto;
+        height: 1;
+        padding: 0 1;
+        color: $text-muted;
+    }
+    FieldEditor SelectionList.fe-control {
+        width: 1fr;
+        height: auto;
+        max-height: 8;
+    }
+    FieldEditor .fe-msg {
+        height: auto;
+        padding: 0 0 0 18;
+        color: $text-muted;
+    }
+    FieldEditor.-narrow .fe-msg {
+        padding: 0;
+    }
+    FieldEditor .fe-msg.-error {
+        color: $text-error;
+        text-style: bold;
+    }
+    FieldEditor .fe-msg.-hidden {
+        display: none;
+    }
+    FieldEditor:disabled .fe-label {
+        color: $text-disabled;
+    }
+    """
+
+    class Changed(Message):
+        """A field got a new, valid value."""
+
+        def __init__(self, editor: "FieldEditor", path: str, value: Any) -> None:
+            super().__init__()
+            self.editor = editor
+            self.path = path
+            self.value = value
+
+        @property
+        def control(self) -> "FieldEditor":
+            return self.editor
+
+    def __init__(
+        self,
+        cls: type,
+        name: str,
+        value: Any,
+        path: str | None = None,
+        *,
+        label: str | None = None,
+        show_help: bool | str = True,
+        narrow: bool = False,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(id=id, classes=classes, disabled=disabled)
+        self.cls = cls
+        self.field_name = name
+        self.path = path if path is not None else name
+        self.type = field_type(cls, name)
+        self.checks = checks_of(cls, name)
+        self.help = help_of(cls, name)
+        self.required = is_required(cls, name)
+        self.kind = kind_of(self.type, self.checks)
+        if not self.kind:
+            raise TypeError(f"{cls.__name__}.{name} cannot be edited by a FieldEditor")
+        self.label = label if label is not None else name.replace("_", " ")
+        self.show_help = show_help
+        self.value = value
+        self.error = ""
+        self._ctl: Widget | None = None
+        self._msg: Static | None = None
+        self._state: Label | None = None
+        if narrow:
+            self.add_class("-narrow")
+
+    # -- composition -------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="fe-row"):
+            yield Label(Text(self.label), classes="fe-label")
+            yield from self._control()
+        self._msg = Static(Text(self.help), classes="fe-msg" + ("" if self._help_visible() else " -hidden"))
+        yield self._msg
+        if self.error:
+            self.set_error(self.error)
+
+    def _control(self) -> Iterable[Widget]:
+        tooltip = Text(self.help) if self.help else None
+        if self.kind == "bool":
+            switch = Switch(bool(self.value), classes="fe-control")
+            switch.tooltip = tooltip
+            self._ctl = switch
+            self._state = Label(self._state_text(bool(self.value)), classes="fe-state")
+            yield switch
+            yield self._state
+        elif self.kind == "choice":
+            choices = self._choices()
+            select: Select[Any] = Select(
+                [(str(c), c) for c in choices],
+                value=self.value if self.value in choices else choices[0],
+                allow_blank=False,
+                compact=True,
+                classes="fe-control",
+            )
+            select.tooltip = tooltip
+            self._ctl = select
+            yield select
+        elif self.kind == "multi":
+            chosen = list(self.value or [])
+            selection: SelectionList[Any] = SelectionList(
+                *[(str(c), c, c in chosen) for c in self.checks["choices"]],
+                compact=True,
+                classes="fe-control",
+            )
+            selection.tooltip = tooltip
+            self._ctl = selection
+            yield selection
+        else:
+            placeholder = "(required)" if self.required else ""
+            text_input = Input(format_value(self.value), placeholder=placeholder, compact=True,
+                               classes="fe-control", select_on_focus=True,
+                               validators=[_FieldValidator(self)], validate_on=["changed", "submitted"])
+            text_input.tooltip = tooltip
+            self._ctl = text_input
+            yield text_input
+
+    def _choices(self) -> list[Any]:
+        if typing.get_origin(self.type) is typing.Literal:
+            return list(typing.get_args(self.type))
+        return list(self.checks["choices"])
+
+    @staticmethod
+    def _state_text(on: bool) -> str:
+        return "on" if on else "off"
+
+    @property
+    def control(self) -> Widget:
+        """The focusable widget that edits the value."""
+        if self._ctl is None:
+            raise LookupError("the editor has not been composed yet")
+        return self._ctl
+
+    # -- reading -----------------------------------------------------------
+
+    def parsed(self) -> tuple[bool, Any]:
+        """``(True, value)`` for what the control holds now, or ``(False, message)``."""
+        control = self._ctl
+        if control is None:
+            return True, self.value
+        if isinstance(control, Switch):
+            return True, control.value
+        if isinstance(control, Select):
+            return True, control.value
+        if isinstance(control, SelectionList):
+            return True, self._ordered(control.selected)
+        assert isinstance(control, Input)
+        try:
+            return True, parse_text(control.value, self.type, self.checks, self.required)
+        except ValueError as e:
+            return False, str(e)
+
+    def _ordered(self, selected: list[Any]) -> list[Any]:
+        before = [v for v in (self.value or []) if v in selected]
+        return before + [v for v in self.checks["choices"] if v in selected and v not in before]
+
+    # -- showing -----------------------------------------------------------
+
+    def set_error(self, message: str) -> None:
+        """Show ``message`` in red under the field (an empty message restores the help)."""
+        self.error = message
+        self.set_class(bool(message), "-invalid")
+        msg = self._msg
+        if msg is None:
+            return
+        if message:
+            msg.update(Text("✗ " + message))
+            msg.set_class(True, "-error")
+            msg.set_class(False, "-hidden")
+        else:
+            msg.update(Text(self.help))
+            msg.set_class(False, "-error")
+            msg.set_class(not self._help_visible(), "-hidden")
+
+    def _help_visible(self) -> bool:
+        # "focus": the form shows the focused field's help in one shared line instead,
+        # so nothing moves under the mouse when focus changes.
+        return bool(self.help) and self.show_help is True
+
+    def set_value(self, value: Any) -> None:
+        """Show ``value`` without posting :class:`Changed`; clears any error."""
+        self.value = value
+        control = self._ctl
+        if control is not None:
+            if isinstance(control, Switch):
+                with control.prevent(Switch.Changed):
+                    control.value = bool(value)
+                if self._state is not None:
+                    self._state.update(self._state_text(bool(value)))
+            elif isinstance(control, Select):
+                with control.prevent(Select.Changed):
+                    if value in self._choices():
+                        control.value = value
+            elif isinstance(control, SelectionList):
+                chosen = list(value or [])
+                with control.prevent(SelectionList.SelectedChanged, SelectionList.SelectionToggled):
+                    for choice in self.checks["choices"]:
+                        if choice in chosen:
+                            control.select(choice)
+                        else:
+                            control.deselect(choice)
+            elif isinstance(control, Input):
+                text = format_value(value)
+                if control.value != text:
+                    with control.prevent(Input.Changed):
+                        control.value = text
+        self.set_error("")
+
+    def focus_control(self) -> None:
+        self.control.focus()
+
+    # -- events ------------------------------------------------------------
+
+    def _apply(self) -> None:
+        ok, value = self.parsed()
+        if not ok:
+            self.set_error(value)
+            return
+        self.set_error("")
+        if value == self.value and type(value) is type(self.value):
+            return
+        self.value = value
+        self.post_message(self.Changed(self, self.path, value))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        ok, value = self.parsed()
+        self.set_error("" if ok else value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._apply()
+
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        event.stop()
+        if self.is_attached:
+            self._apply()
+
+    def on_switch_changed(self, event: Switch.Changed) -> None:
+        event.stop()
+        if self._state is not None:
+            self._state.update(self._state_text(event.value))
+        self._apply()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self._apply()
+
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+        event.stop()
+        self._apply()
+
+
+class DataclassForm(Widget):
+    """One :class:`FieldEditor` per field of a dataclass instance, with paths
+    ``prefix.field``. Nested dataclasses, ``Any`` fields and lists are skipped unless
+    named in ``fields`` (lists of plain values are shown when ``lists`` is true)."""
+
+    DEFAULT_CSS = """
+    DataclassForm {
+        height: auto;
+        layout: vertical;
+    }
+    DataclassForm > .df-empty {
+        color: $text-muted;
+        height: auto;
+    }
+    DataclassForm > .df-help {
+        color: $text-muted;
+        height: auto;
+        min-height: 1;
+    }
+    """
+
+    def __init__(
+        self,
+        obj: Any,
+        prefix: str = "",
+        *,
+        fields: Iterable[str] | None = None,
+        exclude: Iterable[str] = (),
+        lists: bool = False,
+        empty: str = "No parameters to set.",
+        show_help: bool | str = True,
+        narrow: bool = False,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
+            raise TypeError("DataclassForm needs a dataclass instance")
+        self.obj = obj
+        self.cls = type(obj)
+        self._prefix = prefix
+        self.only = list(fields) if fields is not None else None
+        self.exclude = set(exclude)
+        self.lists = lists
+        self.empty = empty
+        self.show_help = show_help
+        self.narrow = narrow
+
+    def field_names(self) -> list[str]:
+        names = []
+        for f in dataclasses.fields(self.cls):
+            if not f.init or f.name in self.exclude:
+                continue
+            if self.only is not None:
+                if f.name in self.only and kind_of(field_type(self.cls, f.name), checks_of(self.cls, f.name)):
+                    names.append(f.name)
+            elif editable(self.cls, f.name, self.lists):
+                names.append(f.name)
+        return names
+
+    def compose(self) -> ComposeResult:
+        names = self.field_names()
+        if not names:
+            yield Static(Text(self.empty), classes="df-empty")
+        for name in names:
+            yield FieldEditor(self.cls, name, getattr(self.obj, name), join(self._prefix, name),
+                              show_help=self.show_help, narrow=self.narrow)
+        if names and self.show_help == "focus":
+            yield Static(self.HELP_HINT, classes="df-help")
+
+    HELP_HINT = "Tab / Shift+Tab: next / previous field · Enter: apply"
+
+    def on_descendant_focus(self, event: Any) -> None:
+        if self.show_help != "focus":
+            return
+        node = getattr(event, "widget", None)
+        while node is not None and node is not self and not isinstance(node, FieldEditor):
+            node = node.parent
+        helps = self.query_children(".df-help")
+        if isinstance(node, FieldEditor) and helps:
+            helps.first(Static).update(Text.assemble((node.label, "bold"), ": ", node.help or ""))
+
+    def on_descendant_blur(self, event: Any) -> None:
+        if self.show_help == "focus":
+            helps = self.query_children(".df-help")
+            if helps:
+                helps.first(Static).update(self.HELP_HINT)
+
+    @property
+    def editors(self) -> list[FieldEditor]:
+        return list(self.query_children(FieldEditor))
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    @prefix.setter
+    def prefix(self, prefix: str) -> None:
+        self._prefix = prefix
+        for editor in self.editors:
+            editor.path = join(prefix, editor.field_name)
+
+    def editor(self, path: str) -> FieldEditor | None:
+        for editor in self.editors:
+            if editor.path == path:
+                return editor
+        return None
+
+    def set_values(self, obj: Any) -> None:
+        """Show the values of ``obj`` (same dataclass) without re-mounting; clears errors."""
+        if type(obj) is not self.cls:
+            raise TypeError(f"expected a {self.cls.__name__}, got {type(obj).__name__}")
+        self.obj = obj
+        for editor in self.editors:
+            editor.set_value(getattr(obj, editor.field_name))
+
+    def values(self) -> dict[str, Any]:
+        """The valid values the editors hold now, by field name (bad ones left out)."""
+        out = {}
+        for editor in self.editors:
+            ok, value = editor.parsed()
+            if ok:
+                out[editor.field_name] = value
+        return out
+
+    def show_errors(self, errors: dict[str, str]) -> list[str]:
+        """Show ``{path: message}`` on the matching editors; return the paths shown."""
+        shown = []
+        for editor in self.editors:
+            if editor.path in errors:
+                editor.set_error(errors[editor.path])
+                shown.append(editor.path)
+        return shown
+
+    def clear_errors(self) -> None:
+        for editor in self.editors:
+            editor.set_error("")
