@@ -1,0 +1,80 @@
+"""Write one SVG screenshot per dashboard pane into this folder.
+
+    python screenshots/make_screenshots.py [--run tests/fixtures/runs/spiral-demo] [--size 120x40]
+
+The dashboard replays a recorded run (so the Training pane shows real curves, the
+decision boundary and the test results) and saves each pane with Textual's own
+``save_screenshot``: builder.svg, dataset.svg, training.svg, system.svg.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from tuidl.core import preset as P  # noqa: E402
+from tuidl.core.rundir import RunDir  # noqa: E402
+from tuidl.ui.app import PANES, TuidlApp  # noqa: E402
+
+DEFAULT_RUN = ROOT / "tests" / "fixtures" / "runs" / "spiral-demo"
+
+
+async def shoot(run_path: Path, out: Path, size: tuple[int, int]) -> list[Path]:
+    run = RunDir(run_path)
+    app = TuidlApp(P.load(run.preset_path), replay=run, system_interval=None, telemetry=False)
+    written: list[Path] = []
+    async with app.run_test(size=size) as pilot:
+        end = time.monotonic() + 60
+
+        async def until(condition, what: str) -> None:
+            while not condition():
+                if time.monotonic() > end:
+                    raise SystemExit(f"timed out waiting for {what}")
+                await pilot.pause(0.05)
+
+        dataset = app.panes["dataset"]
+        await until(lambda: app.training.run_state == "ended", "the replay")
+        for n, (pane_id, _title, _widget) in enumerate(PANES, 1):
+            await pilot.press(str(n))
+            if pane_id == "dataset":  # it loads its data when first shown
+                await until(lambda: dataset.result is not None and not dataset.loading, "the data")
+            await pilot.pause(0.3)
+            app.training.redraw_now()
+            app.set_focus(None)
+            await pilot.pause(0.3)
+            name = f"{pane_id}.svg"
+            app.save_screenshot(name, str(out))
+            written.append(out / name)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, default=DEFAULT_RUN, help="run directory to replay")
+    parser.add_argument("--out", type=Path, default=HERE, help="folder for the SVG files")
+    parser.add_argument("--size", default="120x40", help="terminal size, COLUMNSxROWS")
+    args = parser.parse_args(argv)
+    try:
+        cols, rows = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        parser.error(f"--size: expected COLUMNSxROWS, got {args.size!r}")
+    if not (args.run / "events.jsonl").is_file():
+        parser.error(f"--run: {args.run} has no events.jsonl")
+    os.environ.setdefault("TZ", "UTC")  # times in the system pane: the same wherever this runs
+    time.tzset()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path in asyncio.run(shoot(args.run, args.out, (cols, rows))):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

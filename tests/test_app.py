@@ -1,0 +1,195 @@
+"""The dashboard shell: layout (grid or tabs), pane keys, help, command palette, saving
+the preset, the quit dialog, and one end-to-end run of the real trainer."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, TabbedContent
+
+from tuidl.core import preset as P
+from tuidl.core import rundir as R
+from tuidl.core.events import EventWriter, read_events
+from tuidl.ui.app import WIDE_AT, PaneDeck, QuitScreen, SavePresetScreen, TuidlApp
+from tuidl.ui.help import HelpScreen
+
+
+class App(TuidlApp):
+    """The real app, counting bells (a headless app has no terminal to ring)."""
+
+    def __init__(self, preset: P.Preset, **kwargs):
+        kwargs.setdefault("system_interval", None)
+        super().__init__(preset, **kwargs)
+        self.bells = 0
+
+    def bell(self) -> None:
+        self.bells += 1
+
+
+async def wait_for(pilot, condition, timeout: float = 15.0, what: str = "condition") -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def shown_panes(app: TuidlApp) -> list[str]:
+    return [pane_id for pane_id in ("builder", "dataset", "training", "system")
+            if app.query_one(f"#{pane_id}").display]
+
+
+async def test_layout_keys_help_palette_and_saving(tmp_path):
+    app = App(P.load("spiral"), telemetry=False)
+    async with app.run_test(size=(WIDE_AT + 20, 50)) as pilot:
+        deck = app.query_one(PaneDeck)
+        # wide: all four panes side by side, no tab strip
+        assert deck.wide and shown_panes(app) == ["builder", "dataset", "training", "system"]
+        assert not deck.query_one("ContentTabs").display
+        await pilot.press("3")
+        assert shown_panes(app) == ["builder", "dataset", "training", "system"]
+        assert app.focused is app.query_one("#btn-start")  # keys s/p/x/c reach the app from here
+
+        # narrow: tabs, one pane at a time; 1-4 switch
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not deck.wide and deck.query_one("ContentTabs").display
+        assert isinstance(deck, TabbedContent)
+        for key, pane in (("1", "builder"), ("2", "dataset"), ("4", "system"), ("3", "training")):
+            await pilot.press(key)
+            assert deck.active == pane and shown_panes(app) == [pane], key
+
+        # help, with keys and the ideas behind the curves
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        from tuidl.ui.help import HELP_MD, KEYS
+
+        for word in ("Overfitting", "Underfitting", "Learning rate", "Optimizer", "Regularization", "Loss"):
+            assert f"**{word}**" in HELP_MD
+        assert {k for k, _ in KEYS} >= {"s", "p", "x", "c", "e", "l", "m", "ctrl+s", "?"}
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+        # the command palette has every action
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        for title in ("Start training", "Pause / resume", "Stop the run", "Checkpoint now", "Save preset",
+                      "Help", "Charts: steps / epochs", "Charts: log scale", "Charts: smoothing",
+                      "Show Model builder", "Show Dataset & split", "Show Training", "Show GPU / system",
+                      "Hyperparameters", "Quit"):
+            assert title in titles, title
+
+        # ctrl+s: a dialog with ./<name>.toml; the file loads back to an equal preset
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, SavePresetScreen)
+        field = app.screen.query_one(Input)
+        assert field.value == "./spiral.toml"
+        target = tmp_path / "saved.toml"
+        field.value = str(target)
+        await pilot.press("enter")
+        assert target.is_file()
+        assert P.load(target) == app.preset
+        # errors are notifications, not tracebacks
+        for bad in (tmp_path / "no" / "such" / "dir.toml", tmp_path):
+            await pilot.press("ctrl+s")
+            app.screen.query_one(Input).value = str(bad)
+            await pilot.press("enter")
+            assert app._notifications and list(app._notifications)[-1].severity == "error"
+        await pilot.press("ctrl+s", "escape")
+        assert not isinstance(app.screen, SavePresetScreen)
+
+        # no run: q quits at once
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_quit_asks_while_a_run_is_live_and_bells_on_divergence(tmp_path):
+    preset = P.load("spiral")
+    run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
+    run.write_status(status="running", pid=os.getpid(), host=socket.gethostname())  # alive: this process
+    with EventWriter(run.events_path) as w:
+        w.emit("run_started", schema=1, run_id=run.id, preset="spiral", resumed_from=0, epochs=3,
+               steps_per_epoch=5, batch_size=16, task="classification", loss="cce", metrics=["loss", "acc"],
+               summary={}, data={}, device="cpu", device_name="cpu", precision="fp32", pid=os.getpid(),
+               world_size=1)
+        app = App(preset, attach=run, telemetry=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.training.progress.epochs == 3, what="run_started")
+            await pilot.press("q")
+            assert isinstance(app.screen, QuitScreen)
+            await pilot.press("escape")
+            assert not isinstance(app.screen, QuitScreen) and app.is_running
+
+            w.emit("note", level="error", kind="divergence", message="the loss became nan at step 7")
+            await wait_for(pilot, lambda: app.bells == 1, what="the bell")
+            assert "DIVERGED" in app.title and "nan" in app.sub_title
+
+            await pilot.press("q")
+            assert isinstance(app.screen, QuitScreen)
+            await pilot.press("l")  # leave it running
+            await pilot.pause()
+    assert app.return_code == 0
+    assert "keeps training" in app.exit_message and f"tuidl attach {run.id}" in app.exit_message
+    assert not os.listdir(run.control_dir)  # nothing was sent to the run
+
+
+@pytest.mark.e2e
+async def test_end_to_end_with_the_real_trainer(tmp_path):
+    """Start (s) launches the real trainer; the dashboard follows it live, keys answer
+    while it trains, pause/checkpoint reach it, and quitting asks; "stop" ends it."""
+    preset = P.load("spiral", ["train.epochs=2", "data.params.n_samples=6000"])
+    app = App(preset, runs_root=tmp_path / "runs", telemetry=False)
+    latencies: list[float] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.run_dir is not None, timeout=30, what="the launch")
+        run = app.run_dir
+        pane = app.training
+        await wait_for(pilot, lambda: pane.progress.step > 0, timeout=60, what="training steps")
+        assert app.run_live and pane.run_state == "live" and run.is_live()
+
+        # while it trains at full speed, keys are handled promptly
+        toggle = pane.toggle_x_axis
+        done: list[float] = []
+
+        def timed_toggle():
+            done.append(time.monotonic())
+            return toggle()
+
+        pane.toggle_x_axis = timed_toggle
+        for _ in range(4):
+            if not app.run_live:
+                break
+            t0 = time.monotonic()
+            await pilot.press("e")
+            latencies.append(done[-1] - t0)
+        pane.toggle_x_axis = toggle
+
+        await pilot.press("p")
+        await wait_for(pilot, lambda: pane.run_state == "paused", timeout=20, what="the pause")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: any(e.get("type") == "checkpoint" and e.get("reason") == "requested"
+                                          for e in read_events(run.events_path)), timeout=20,
+                       what="the requested checkpoint")
+        await pilot.press("q")
+        assert isinstance(app.screen, QuitScreen)
+        await pilot.press("s")  # stop the run and quit
+        await pilot.pause()
+    assert app.return_code == 0
+    proc = run.process
+    assert proc.wait(timeout=60) == 0
+    status = run.status()
+    assert status["status"] == "stopped", status
+    events = read_events(run.events_path)
+    kinds = [e["type"] for e in events]
+    assert kinds[0] in ("run_started", "telemetry") and kinds[-1] == "run_ended"
+    actions = [e["action"] for e in events if e["type"] == "control"]
+    assert actions[:3] == ["paused", "checkpoint_requested", "stop_requested"], actions
+    # within 100 ms as a rule; a slow shared CI machine gets some slack for the worst one
+    assert latencies and sorted(latencies)[len(latencies) // 2] < 0.1 and max(latencies) < 0.5, latencies
+    assert Path(run.checkpoint("last")).is_file()

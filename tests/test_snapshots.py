@@ -1,0 +1,63 @@
+"""SVG snapshots of each pane at 120×40, on a replayed recorded run (deterministic: the
+replay carries its own times, the system pane reads the run's events instead of this
+machine, and local times are shown in UTC)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tuidl.core import preset as P
+from tuidl.core.rundir import RunDir
+from tuidl.ui.app import TuidlApp
+
+RUN = Path(__file__).parent / "fixtures" / "runs" / "spiral-demo"
+SIZE = (120, 40)
+
+
+@pytest.fixture(autouse=True)
+def _utc(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def replay_app() -> TuidlApp:
+    run = RunDir(RUN)
+    return TuidlApp(P.load(run.preset_path), replay=run, system_interval=None, telemetry=False)
+
+
+async def settle(pilot, key: str) -> None:
+    """Replay to the end, show one pane, let it load (the dataset pane loads its data
+    when first shown), draw the charts."""
+    app: TuidlApp = pilot.app
+    dataset = app.panes["dataset"]
+    end = time.monotonic() + 30
+
+    async def until(condition) -> None:
+        while not condition():
+            if time.monotonic() > end:
+                raise AssertionError("the app did not settle")
+            await pilot.pause(0.05)
+
+    await until(lambda: app.training.run_state == "ended")
+    await pilot.press(key)
+    if key == "2":
+        await until(lambda: dataset.result is not None and not dataset.loading)
+    await pilot.pause(0.3)
+    app.training.redraw_now()
+    app.set_focus(None)
+    await pilot.pause(0.2)
+
+
+@pytest.mark.parametrize("key,pane", [("1", "builder"), ("2", "dataset"), ("3", "training"), ("4", "system")])
+def test_pane_snapshot(snap_compare, key, pane):
+    async def run_before(pilot) -> None:
+        await settle(pilot, key)
+        assert pilot.app.query_one("PaneDeck").active == pane
+
+    assert snap_compare(replay_app(), terminal_size=SIZE, run_before=run_before)

@@ -1,0 +1,516 @@
+"""The Training pane inside the real app: controls and their keys, the hyperparameter
+form, the event stream (every type, garbage included), charts and test results.
+
+Runs are replayed from recorded fixtures or are "live" runs whose trainer is this test
+process (a real run directory whose status names our pid): the controls write real
+command files, and events are appended with the real EventWriter. The one test that
+launches the real trainer is in test_app.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import Button, Input, RichLog
+
+from tuidl.core import preset as P
+from tuidl.core import rundir as R
+from tuidl.core.events import EventWriter, read_events
+from tuidl.ui.app import TuidlApp
+from tuidl.ui.charts import MetricChart
+from tuidl.ui.follow import Follower, FollowEnded
+from tuidl.ui.form import FieldEditor
+from tuidl.ui.messages import RunEvents
+from tuidl.ui.results import ResultsView, confusion_renderable, samples_renderable
+from tuidl.ui.training import RunProgress, fmt_duration, progress_text
+
+FIXTURES = Path(__file__).parent / "fixtures" / "runs"
+SIZE = (120, 40)
+
+
+def fixture_run(name: str) -> R.RunDir:
+    path = FIXTURES / name
+    if not (path / "events.jsonl").is_file():
+        pytest.skip(f"fixture run {name} is not recorded yet")
+    return R.RunDir(path)
+
+
+def make_app(preset: P.Preset | None = None, **kwargs) -> TuidlApp:
+    kwargs.setdefault("system_interval", None)
+    kwargs.setdefault("telemetry", False)
+    return TuidlApp(preset or P.load("spiral"), **kwargs)
+
+
+async def wait_for(pilot, condition, timeout: float = 15.0, what: str = "condition") -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def live_run(tmp_path: Path, preset: P.Preset, epochs: int = 5, steps: int = 10) -> tuple[R.RunDir, EventWriter]:
+    """A run directory whose 'trainer' is this process: live for as long as the test."""
+    run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
+    run.write_status(status="running", pid=os.getpid(), host=socket.gethostname())
+    writer = EventWriter(run.events_path)
+    writer.emit("run_started", schema=1, run_id=run.id, preset=preset.name, resumed_from=0, epochs=epochs,
+                steps_per_epoch=steps, batch_size=16, task="classification", loss="cce",
+                metrics=["loss", "acc"], summary={"total": 182}, device="cpu", device_name="test cpu",
+                precision="fp32", pid=os.getpid(), world_size=1,
+                data={"dataset": "spiral", "input_shape": [4], "classes": ["negative", "positive"],
+                      "sizes": {"train": 350, "val": 75, "test": 75}})
+    return run, writer
+
+
+def text_of(widget) -> str:
+    """What a Static shows, as plain text (Rich renderables included)."""
+    from rich.console import Console
+
+    console = Console(width=120, record=True, file=open(os.devnull, "w"), color_system=None)
+    console.print(widget.content)
+    return console.export_text()
+
+
+def commands(run: R.RunDir) -> list[str]:
+    return sorted(name.rsplit("-", 1)[-1] for name in os.listdir(run.control_dir) if not name.startswith("."))
+
+
+async def replayed(pilot, app: TuidlApp) -> None:
+    await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay to end")
+
+
+# -- controls ------------------------------------------------------------------------
+
+
+class BellCounter(TuidlApp):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bells = 0
+
+    def bell(self) -> None:
+        self.bells += 1
+
+
+async def test_attach_follow_live_and_every_control(tmp_path):
+    """Attach shows the history, then live events; each control has a button and a key
+    and writes the real command file; the end of the run rings the bell."""
+    preset = P.load("spiral")
+    run, writer = live_run(tmp_path, preset)
+    writer.emit("epoch", epoch=1, step=10, train={"loss": 0.9, "acc": 0.5}, val={"loss": 0.95, "acc": 0.5},
+                lr=0.03, samples_per_s=100.0, duration=1.0, best=True)
+    app = BellCounter(preset, attach=run, system_interval=None, telemetry=False)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.training
+        await wait_for(pilot, lambda: len(pane.curves.epoch["loss"]) == 1, what="the history")
+        assert pane.run_state == "live" and app.run_live
+        assert pane.query_one("#btn-start", Button).disabled
+        assert not pane.query_one("#btn-pause", Button).disabled
+        assert pane.query_one("#train-settings").disabled  # no edits while a run trains
+        writer.emit("step", epoch=2, step=15, epoch_step=5, loss=0.8, acc=0.6, lr=0.03, samples_per_s=120.0)
+        await wait_for(pilot, lambda: pane.progress.step == 15, what="a live step")
+        assert "epoch 2/5 · step 5/10" in text_of(pane.query_one("#train-progress"))
+
+        # keyboard paths
+        await pilot.press("p", "c")
+        assert commands(run) == ["checkpoint", "pause"]
+        for name in os.listdir(run.control_dir):
+            os.unlink(run.control_dir / name)
+
+        # the trainer confirms the pause: the button turns into Resume
+        writer.emit("control", action="paused")
+        await wait_for(pilot, lambda: pane.run_state == "paused", what="paused state")
+        assert str(pane.query_one("#btn-pause", Button).label) == "Resume [p]"
+        await pilot.click("#btn-pause")
+        assert commands(run) == ["resume"]
+        writer.emit("control", action="resumed")
+        await wait_for(pilot, lambda: pane.run_state == "live", what="resumed state")
+        assert str(pane.query_one("#btn-pause", Button).label) == "Pause [p]"
+
+        await pilot.click("#btn-checkpoint")
+        await pilot.click("#btn-stop")
+        await pilot.press("x")
+        assert commands(run) == ["checkpoint", "resume", "stop", "stop"]
+
+        # the run ends: controls go back, the form is editable again, the log says so
+        writer.emit("control", action="stop_requested")
+        writer.emit("checkpoint", epoch=1, kind="last", reason="stop", path="checkpoints/last.pt")
+        writer.emit("run_ended", status="stopped", message="stop requested", epochs_completed=1, best=None,
+                    test=None, duration=3.0)
+        await wait_for(pilot, lambda: pane.run_state == "ended", what="ended state")
+        assert app.bells == 1 and "stopped" in app.title
+        assert not pane.query_one("#btn-start", Button).disabled
+        assert pane.query_one("#btn-pause", Button).disabled
+        assert pane.query_one("#btn-stop", Button).disabled
+        assert not pane.query_one("#train-settings").disabled
+        log = "\n".join(line.text for line in pane.query_one("#event-log", RichLog).lines)
+        assert "stop requested" in log and "run ended: stopped" in log and "checkpoint last saved" in log
+        assert not app.run_live
+        # nothing to control now: the keys are off (the footer greys them)
+        await pilot.press("p")
+        assert commands(run) == ["checkpoint", "resume", "stop", "stop"]
+        assert app.check_action("pause", ()) is None and app.check_action("start", ()) is True
+    writer.close()
+
+
+async def test_a_trainer_that_dies_silently_is_reported(tmp_path):
+    preset = P.load("spiral")
+    run, writer = live_run(tmp_path, preset)
+    writer.close()
+    app = BellCounter(preset, attach=run, system_interval=None, telemetry=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.training.progress.epochs == 5, what="run_started")
+        assert app.run_live
+        (run.path / "trainer.err").write_text("Traceback (most recent call last):\nRuntimeError: boom\n")
+        run.write_status(status="running", pid=99_999_999)  # no such process
+        await wait_for(pilot, lambda: not app.run_live, timeout=10, what="the follower to notice")
+        assert app.training.run_state == "ended" and app.bells == 1
+        assert any("gone" in n.message for n in app._notifications)
+        log = "\n".join(line.text for line in app.training.event_log.lines)
+        assert "ended without a word: interrupted" in log and "RuntimeError: boom" in log
+
+
+async def test_hyperparameter_form(tmp_path):
+    """Bad values show an error and leave the preset alone; good ones reach every pane;
+    edits from other panes show in the form; a preset that cannot train says why."""
+    app = make_app(runs_root=tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        pane = app.training
+        original = app.preset
+        lr = next(e for e in pane.query(FieldEditor) if e.path == "train.optimizer.lr")
+        field = lr.query_one(Input)
+
+        async def type_into(editor: FieldEditor, text: str, keys: bool = False) -> None:
+            editor.control.focus()
+            editor.control.value = "" if keys else text
+            await pilot.press(*(text if keys else ""), "enter")
+
+        for n, bad in enumerate(("abc", "-1", "0", "100")):
+            await type_into(lr, bad, keys=n == 0)
+            assert lr.error, bad
+            assert "✗" in text_of(lr.query_one(".fe-msg"))
+            assert app.preset is original and app.preset.train.optimizer.lr == 0.03
+        assert field.has_class("-invalid")
+
+        await type_into(lr, "0.01")
+        assert not lr.error
+        assert app.preset is not original and app.preset.train.optimizer.lr == 0.01
+        assert app.query_one("#builder-pane").preset.train.optimizer.lr == 0.01  # passed on
+        assert "learning rate" in text_of(pane.query_one("#field-help"))  # focused field's help
+
+        # fine alone but not with the rest: Nesterov momentum needs SGD with momentum
+        pane.open_section("Optimizer details")
+        await pilot.pause()
+        nesterov = next(e for e in pane.query(FieldEditor) if e.path == "train.optimizer.nesterov")
+        before = app.preset
+        nesterov.control.value = True
+        await pilot.pause()
+        assert nesterov.error and "sgd" in nesterov.error
+        assert app.preset is before
+        # fixing it elsewhere applies the pending change
+        next(e for e in pane.query(FieldEditor) if e.path == "train.optimizer.name").control.value = "sgd"
+        await pilot.pause()
+        momentum = next(e for e in pane.query(FieldEditor) if e.path == "train.optimizer.momentum")
+        await type_into(momentum, "0.9")
+        opt = app.preset.train.optimizer
+        assert (opt.name, opt.momentum, opt.nesterov) == ("sgd", 0.9, True)
+        assert not nesterov.error
+
+        batch = next(e for e in pane.query(FieldEditor) if e.path == "data.batch_size")
+        await type_into(batch, "64")
+        assert app.preset.data.batch_size == 64
+
+        # an edit from another pane shows here
+        from tuidl.ui.messages import PresetEdited
+
+        edited = P.load("spiral", ["train.epochs=7", "train.optimizer.lr=0.2", "train.early_stopping.enabled=true",
+                                   "model.layers.2.units=3"])
+        app.query_one("#builder-pane").post_message(PresetEdited(edited, origin="builder"))
+        await pilot.pause()
+        assert app.preset is edited
+        pane.open_section("Early stopping")
+        await pilot.pause()
+        values = {e.path: e.value for e in pane.query(FieldEditor)}
+        assert values["train.epochs"] == 7 and values["train.optimizer.lr"] == 0.2
+        assert values["train.early_stopping.enabled"] is True
+
+        # that preset cannot train (3 outputs for 2 classes): the pane and Start say why
+        note = pane.query_one("#train-settings-problem")
+        assert note.display and "cannot start yet" in text_of(note)
+        await pilot.click("#btn-start")
+        await wait_for(pilot, lambda: not app.launching and app._notifications, what="the error")
+        assert any("model.layers[2]" in n.message for n in app._notifications)
+        assert app.run_dir is None and pane.run_state == "idle"
+        assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+# -- replays ---------------------------------------------------------------------------
+
+
+async def test_replay_fills_the_charts_and_shows_the_test_results():
+    run = fixture_run("spiral-demo")
+    events = read_events(run.events_path)
+    epochs = [e for e in events if e["type"] == "epoch"]
+    test = next(e for e in events if e["type"] == "test")
+    app = make_app(P.load(run.preset_path), replay=run, low_bandwidth=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await replayed(pilot, app)
+        pane = app.training
+        c = pane.curves
+        assert len(c.epoch["loss"]) == len(epochs) == len(c.epoch["val_loss"]) == len(c.epoch["val_metric"])
+        assert list(c.epoch["loss"].xs) == [float(e["epoch"]) for e in epochs]
+        assert list(c.epoch["val_loss"].ys) == pytest.approx([e["val"]["loss"] for e in epochs])
+        assert len(c.step["val_loss"]) == len(epochs)
+        assert c.step["val_loss"].xs[-1] == epochs[-1]["step"]
+        assert pane.progress.status == "completed" and pane.progress.fraction == 1.0
+        assert "100%" in text_of(pane.query_one("#train-progress"))
+        # charts draw on their own timers
+        await wait_for(pilot, lambda: pane.query_one("#loss-chart", MetricChart).redraws > 0, what="a redraw")
+        assert "waiting" not in pane.query_one("#loss-chart", MetricChart).render_text(60, 16)
+        # the results: metrics, confusion matrix, samples
+        results = pane.query_one(ResultsView)
+        assert results.test_event == test
+        assert pane.query_one("#train-tabs").active == "tab-results"
+        metrics = text_of(results.query_one("#test-metrics"))
+        assert f"{100 * test['metrics']['acc']:.1f}%" in metrics
+        conf = test["confusion"]
+        shown = text_of(results.query_one("#test-confusion"))
+        assert "Confusion matrix" in shown
+        for row in conf:
+            for v in row:
+                assert str(v) in shown
+        assert "true" in text_of(results.query_one("#test-samples"))
+        # the boundary plot got the run's boundary events
+        assert pane.query_one("BoundaryPlot").display
+        assert pane.query_one("BoundaryPlot").epoch == [e for e in events if e["type"] == "boundary"][-1]["epoch"]
+
+        # chart toggles
+        loss = pane.query_one("#loss-chart", MetricChart)
+        lr = pane.query_one("#lr-chart", MetricChart)
+        assert loss.fps == 1 and app.animation_level == "none"  # --low-bandwidth
+        assert loss.x_label == "step"
+        await pilot.press("e")
+        assert loss.x_label == "epoch" and pane.x_axis == "epoch"
+        assert loss._lines["train"].series is c.epoch["loss"]
+        await pilot.press("e", "l")
+        assert loss._lines["train"].series is c.step["loss"]
+        assert loss.log_y and lr.log_y
+        await pilot.press("l", "m")
+        assert not loss.log_y
+        assert loss.smooth == pytest.approx(0.6) and lr.smooth == 0
+        await pilot.press("m")
+        assert loss.smooth == 0
+        assert "x: steps [e]" in text_of(pane.query_one("#chart-modes"))
+        # hyperparameters fold away and come back
+        assert pane.settings_visible()
+        await pilot.press("h")
+        assert not pane.settings_visible() and not pane.query_one("#train-settings").display
+        await pilot.press("h")
+        assert pane.query_one("#train-settings").display
+
+
+async def test_replay_of_an_image_classifier_shows_a_10x10_matrix_and_images():
+    run = fixture_run("digits-demo")
+    events = read_events(run.events_path)
+    test = next(e for e in events if e["type"] == "test")
+    app = make_app(P.load(run.preset_path), replay=run)
+    async with app.run_test(size=SIZE) as pilot:
+        await replayed(pilot, app)
+        pane = app.training
+        assert pane.query_one("#metric-chart", MetricChart).title == "accuracy"
+        assert not pane.query_one("BoundaryPlot").display  # not a 2-D dataset
+        results = pane.query_one(ResultsView)
+        assert results.test_event == test
+        assert len(test["confusion"]) == 10
+        shown = text_of(results.query_one("#test-confusion"))
+        assert "recall" in shown and "9" in shown
+        assert "▀" in text_of(results.query_one("#test-samples"))  # half-block images
+
+
+def test_confusion_matrix_renderers():
+    from rich.console import Console
+
+    console = Console(width=120, record=True, file=open(os.devnull, "w"))
+    console.print(confusion_renderable([[5, 1], [0, 4]], ["cat", "dog"]))
+    text = console.export_text()
+    assert "cat" in text and "dog" in text and "83%" in text and "100%" in text
+    # many classes: one shaded cell per pair, the worst confusions listed
+    k = 20
+    m = [[(30 if i == j else (7 if (i, j) == (3, 5) else 0)) for j in range(k)] for i in range(k)]
+    console.print(confusion_renderable(m, [f"c{i}" for i in range(k)]))
+    text = console.export_text()
+    assert "20 classes" in text and "c3→c5 (7)" in text
+    assert "no confusion matrix" in str(confusion_renderable("garbage"))
+    regression = samples_renderable([{"true": [1.0], "pred": [0.5], "input": [0.1, 0.2]}], task="regression")
+    console.print(regression)
+    assert "err 0.5" in console.export_text()
+
+
+def test_progress_line():
+    p = RunProgress(epochs=10, steps_per_epoch=20, batch_size=10, epoch=3, epoch_step=10, epochs_done=2,
+                    samples_per_s=100.0)
+    assert p.fraction == pytest.approx(0.25)
+    assert p.eta() == pytest.approx(7.5 * 20 * 10 / 100)
+    p.epoch_seconds = [4.0, 6.0]
+    assert p.eta() == pytest.approx(7.5 * 5.0)
+    text = progress_text(p).plain
+    assert "epoch 3/10" in text and "step 10/20" in text and "25%" in text and "ETA 0:38" in text
+    assert "100 samples/s" in text
+    p.status, p.duration = "completed", 75.0
+    assert "completed in 1:15" in progress_text(p).plain
+    assert fmt_duration(4000) == "1h06m" and fmt_duration(float("nan")) == "–"
+    assert "No run yet" in progress_text(RunProgress()).plain
+
+
+async def test_every_event_type_garbage_and_unknown_types(tmp_path):
+    """Each documented type is handled; unknown types, junk and a torn line are not fatal."""
+    preset = P.load("spiral")
+    run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
+    lines = [
+        {"type": "run_started", "time": 100.0, "schema": 1, "run_id": run.id, "preset": "spiral",
+         "resumed_from": 0, "epochs": 2, "steps_per_epoch": 4, "batch_size": 8, "task": "classification",
+         "loss": "cce", "metrics": ["loss", "acc"], "summary": {"total": 10}, "device": "cpu",
+         "device_name": "cpu", "precision": "fp32", "pid": 1, "world_size": 1,
+         "data": {"classes": ["negative", "positive"], "input_shape": [2], "sizes": {"train": 32}}},
+        {"type": "telemetry", "time": 100.5, "gpus": [], "host": {"cpu": 5}, "problem": "no GPU here"},
+        {"type": "step", "time": 101.0, "epoch": 1, "step": 2, "epoch_step": 2, "loss": 0.7, "acc": 0.5,
+         "lr": 0.1, "samples_per_s": 80.0},
+        {"type": "step", "time": 101.2, "epoch": 1, "step": "three"},  # malformed: logged once
+        {"type": "step", "time": 101.5, "epoch": 1, "step": 3, "epoch_step": 3, "loss": "nan", "acc": 0.5,
+         "lr": 0.1, "samples_per_s": 80.0},
+        {"type": "epoch", "time": 102.0, "epoch": 1, "step": 4, "train": {"loss": 0.6, "acc": 0.6},
+         "val": None, "lr": 0.1, "samples_per_s": 90.0, "duration": 2.0, "best": False},
+        {"type": "boundary", "time": 102.1, "epoch": 1, "extent": [-1, 1, -1, 1], "size": 2,
+         "values": [[0.1, 0.9], [0.4, 0.6]], "points": [[0, 0, 1]]},
+        {"type": "checkpoint", "time": 102.2, "epoch": 1, "kind": "best", "reason": "epoch",
+         "path": "checkpoints/best.pt"},
+        {"type": "control", "time": 102.3, "action": "paused"},
+        {"type": "control", "time": 102.4, "action": "resumed"},
+        {"type": "control", "time": 102.5, "action": "checkpoint_requested"},
+        {"type": "note", "time": 102.6, "level": "warning", "kind": "lr_drop", "message": "lr 0.1 → 0.01"},
+        {"type": "note", "time": 102.7, "level": "info", "kind": "early_stop", "message": "early stopping: done"},
+        {"type": "note", "time": 102.8, "level": "error", "kind": "divergence", "message": "the loss became nan"},
+        {"type": "something_new", "time": 103.0, "whatever": [1, 2, 3]},
+        {"type": "test", "time": 104.0, "metrics": {"loss": 0.5, "acc": 0.75},
+         "confusion": [[3, 1], [1, 3]], "samples": [{"true": 1, "pred": 0, "input": [0.5, -0.5]}]},
+        {"type": "run_ended", "time": 105.0, "status": "diverged", "message": "the loss became nan",
+         "epochs_completed": 1, "best": {"epoch": 1, "monitor": "val_acc", "value": 0.75}, "test": None,
+         "duration": 5.0},
+    ]
+    with open(run.events_path, "w") as f:
+        for ev in lines[:5]:
+            f.write(json.dumps(ev) + "\n")
+        f.write("{this is not json\n")
+        f.write("[1, 2, 3]\n")
+        for ev in lines[5:]:
+            f.write(json.dumps(ev) + "\n")
+        f.write('{"type": "step", "time": 106, "ep')  # torn last line
+    run.write_status(status="diverged")
+    app = make_app(preset, replay=run)
+    async with app.run_test(size=SIZE) as pilot:
+        await replayed(pilot, app)
+        pane = app.training
+        log = "\n".join(line.text for line in pane.query_one("#event-log", RichLog).lines)
+        for expected in ("run started", "epoch 1: loss 0.6000", "checkpoint best saved", "paused", "resumed",
+                         "checkpoint requested", "lr 0.1 → 0.01", "early stopping: done",
+                         "DIVERGED: the loss became nan", "Test  loss 0.5000", "run ended: diverged",
+                         "best val_acc 75.0%", "telemetry: no GPU here", "ignored a malformed step event"):
+            assert expected in log, expected
+        assert pane.bad_events == 1
+        assert len(pane.curves.step["loss"]) == 3  # two step events + the epoch mean
+        assert pane.query_one("BoundaryPlot").epoch == 1
+        assert pane.query_one(ResultsView).test_event is not None
+        assert pane.progress.status == "diverged"
+        assert "+0:05" in log  # times are relative to the run's start
+
+
+# -- following -----------------------------------------------------------------------------
+
+
+async def test_follower_batches_and_replays_in_real_time(tmp_path):
+    """Events travel in batches; speed N replays N× faster than they were written."""
+    from textual.app import App
+
+    run = R.create(tmp_path / "runs", "x", P.dumps(P.load("spiral")))
+    with EventWriter(run.events_path) as w:
+        for i in range(300):
+            w.write({"type": "step", "time": 1000.0 + i * 0.01, "step": i, "loss": 1.0})
+        w.write({"type": "run_ended", "time": 1003.0, "status": "completed", "message": "done"})
+
+    class Sink(App):
+        def __init__(self):
+            super().__init__()
+            self.batches: list[int] = []
+            self.ended: FollowEnded | None = None
+
+        def on_run_events(self, m: RunEvents) -> None:
+            self.batches.append(len(m.events))
+
+        def on_follow_ended(self, m: FollowEnded) -> None:
+            self.ended = m
+
+    from tuidl.ui.follow import follow
+
+    sink = Sink()
+    async with sink.run_test() as pilot:
+        follow(sink, run, replay=True, speed=0)
+        await wait_for(pilot, lambda: sink.ended is not None, what="fast replay")
+        assert sum(sink.batches) == 301 and len(sink.batches) == 1
+        assert sink.ended.status == "completed" and sink.ended.replay
+
+        sink.batches.clear()
+        sink.ended = None
+        t0 = time.monotonic()
+        follow(sink, run, replay=True, speed=3.0)  # 3 s of events in about 1 s
+        await wait_for(pilot, lambda: sink.ended is not None, what="timed replay")
+        took = time.monotonic() - t0
+        assert 0.8 < took < 3.0, took
+        assert sum(sink.batches) == 301
+        assert 3 <= len(sink.batches) <= 20  # grouped per tick, not one message per event
+
+
+def test_follower_survives_a_missing_file(tmp_path):
+    """Polling before the trainer wrote anything is fine (and posts nothing)."""
+    run = R.RunDir(tmp_path / "nothing-yet")
+
+    class Target:
+        def __init__(self):
+            self.messages = []
+
+        def post_message(self, m):
+            self.messages.append(m)
+            return True
+
+    target = Target()
+    follower = Follower(run, target, replay=True)  # type: ignore[arg-type]
+    assert follower() in ("unknown", "detached")
+    assert [type(m).__name__ for m in target.messages] == ["FollowEnded"]
+
+
+def test_no_torch_at_import_nor_before_the_first_frame():
+    """The trainer is another process: the dashboard starts without importing torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio, sys\n"
+        "import tuidl.ui.app, tuidl.ui.training, tuidl.ui.follow, tuidl.ui.results\n"
+        "print('torch' in sys.modules)\n"
+        "from tuidl.core import preset as P\n"
+        "async def main():\n"
+        "    app = tuidl.ui.app.TuidlApp(P.load('spiral'))\n"
+        "    async with app.run_test(size=(80, 24)) as pilot:\n"
+        "        await pilot.pause()\n"
+        "        print('torch' in sys.modules)\n"
+        "asyncio.run(main())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False"]

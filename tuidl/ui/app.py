@@ -1,0 +1,643 @@
+"""The dashboard: four panes (Model builder, Dataset & split, Training, GPU / system)
+around one current :class:`~tuidl.core.preset.Preset`.
+
+On a wide terminal (``WIDE_AT`` columns or more) the panes sit side by side in a grid;
+on narrower ones they are tabs. Keys ``1``-``4`` jump to a pane. A ``PresetEdited``
+from any pane replaces the current preset and is handed to the other panes.
+
+The app owns the run: it starts one (``launch.start`` in a thread, so the UI never
+waits), follows its ``events.jsonl`` (:mod:`tuidl.ui.follow`), sends control commands,
+and on the way out asks whether a live run should stop or keep training detached.
+``tuidl`` imports no torch here: the trainer is another process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Header, Input, Label, Static, TabbedContent, TabPane
+from textual.widgets._tabbed_content import ContentTabs
+
+from ..core.events import RUN_ENDED
+from ..core.preset import Preset, dumps
+from ..core.rundir import LIVE, RunDir
+from ..core.schema import ConfigError
+from .builder import ModelBuilderPane
+from .dataset import DatasetPane
+from .follow import Follower, FollowEnded, follow
+from .help import HelpScreen
+from .messages import PresetEdited, RunEvents
+from .system import SystemPane
+from .training import TrainingPane
+
+WIDE_AT = 140  # columns from which the panes sit side by side
+
+PANES = (
+    ("builder", "Model builder", "builder-pane"),
+    ("dataset", "Dataset & split", "dataset-pane"),
+    ("training", "Training", "training-pane"),
+    ("system", "GPU / system", "system-pane"),
+)
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class PaneDeck(TabbedContent):
+    """The four panes: tabs on narrow terminals, a grid (every pane shown) on wide ones.
+
+    In the grid the tab strip is hidden by the stylesheet and every pane is kept
+    displayed, whichever is "active" (the one last focused)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.wide = False
+
+    def set_wide(self, wide: bool) -> None:
+        self.wide = wide
+        self.set_class(wide, "-grid")
+        self._show_panes()
+
+    def _show_panes(self) -> None:
+        if not self.is_mounted:
+            return
+        for pane in self.query_children("ContentSwitcher").first().query_children(TabPane):
+            if self.wide:
+                pane.display = True
+            else:
+                pane.display = pane.id == self.active
+
+    def watch_active(self, active: str) -> None:
+        # Runs after TabbedContent's own watcher (which shows only the active pane).
+        if self.wide:
+            self._show_panes()
+
+    def on_resize(self) -> None:
+        self.set_wide(self.app.size.width >= WIDE_AT)
+
+
+class SavePresetScreen(ModalScreen[str | None]):
+    """Asks where to save the preset; returns the path typed, or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, default: str) -> None:
+        super().__init__()
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="save-box", classes="dialog"):
+            yield Label("Save the preset as TOML", classes="dialog-title")
+            yield Input(self.default, id="save-path", select_on_focus=False)
+            yield Static("Enter saves, escape cancels. The file is overwritten if it exists.",
+                         classes="dialog-hint")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save", id="save-ok", variant="primary")
+                yield Button("Cancel", id="save-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#save-path", Input).focus()
+
+    @on(Input.Submitted, "#save-path")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value.strip() or None)
+
+    @on(Button.Pressed, "#save-ok")
+    def _ok(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(self.query_one("#save-path", Input).value.strip() or None)
+
+    @on(Button.Pressed, "#save-cancel")
+    def _cancel_button(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class QuitScreen(ModalScreen[str | None]):
+    """A run is training: stop it, leave it running, or stay. Returns "stop", "leave"
+    or None."""
+
+    BINDINGS = [
+        Binding("escape", "choose('')", "Cancel"),
+        Binding("s", "choose('stop')", "Stop the run"),
+        Binding("l", "choose('leave')", "Leave it running"),
+    ]
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="quit-box", classes="dialog"):
+            yield Label("A run is still training", classes="dialog-title")
+            yield Static(Text.assemble(
+                ("Run ", ""), (self.run_id, "bold"), (" keeps training after the dashboard closes, unless you "
+                                                      "stop it. Reattach later with ", ""),
+                (f"tuidl attach {self.run_id}", "bold"), (".", "")), classes="dialog-text")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Stop run & quit [s]", id="quit-stop", variant="error")
+                yield Button("Leave it running [l]", id="quit-leave", variant="primary")
+                yield Button("Cancel", id="quit-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#quit-leave", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss({"quit-stop": "stop", "quit-leave": "leave"}.get(event.button.id or ""))
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice or None)
+
+
+class TuidlApp(App[int]):
+    """The tuidl dashboard."""
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too
+    TITLE = "tuidl"
+    AUTO_FOCUS = None
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (WIDE_AT, "-wide")]
+
+    BINDINGS = [
+        Binding("1", "show_pane('builder')", "Model", key_display="1"),
+        Binding("2", "show_pane('dataset')", "Data", key_display="2"),
+        Binding("3", "show_pane('training')", "Train", key_display="3"),
+        Binding("4", "show_pane('system')", "System", key_display="4"),
+        Binding("s", "start", "Start"),
+        Binding("p", "pause", "Pause"),
+        Binding("x", "stop", "Stop"),
+        Binding("c", "checkpoint", "Ckpt"),
+        Binding("e", "toggle_x_axis", "Steps/epochs", show=False),
+        Binding("l", "toggle_log", "Log y", show=False),
+        Binding("m", "toggle_smooth", "Smooth", show=False),
+        Binding("h", "toggle_settings", "Hyperparams", show=False),
+        Binding("ctrl+s", "save_preset", "Save"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        preset: Preset,
+        *,
+        runs_root: str | os.PathLike | None = None,
+        attach: RunDir | None = None,
+        replay: RunDir | None = None,
+        replay_speed: float = 0.0,
+        low_bandwidth: bool = False,
+        telemetry: bool = True,
+        system_source_factory: Any = None,
+        system_interval: float | None = 1.0,
+    ) -> None:
+        super().__init__()
+        self.preset = preset
+        self.runs_root = runs_root
+        self.attach_run = attach
+        self.replay_run = replay
+        self.replay_speed = replay_speed
+        self.low_bandwidth = low_bandwidth
+        self.telemetry = telemetry
+        self.system_source_factory = system_source_factory
+        self.system_interval = system_interval
+        self.run_dir: RunDir | None = None
+        self.run_mode = ""  # "", "live" (started or attached) or "replay"
+        self.run_live = False
+        self.run_ended: dict[str, Any] | None = None
+        self.follower: Follower | None = None
+        self.launching = False
+        self.exit_message = ""
+        self.events_received = 0
+        if low_bandwidth:
+            self.animation_level = "none"
+
+    # -- layout ----------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        # The panes are kept by name: events arrive many times a second and a DOM query
+        # for each batch would cost more than the batch.
+        self.panes: dict[str, Any] = {
+            "builder": ModelBuilderPane(self.preset, id="builder-pane"),
+            "dataset": DatasetPane(self.preset, id="dataset-pane"),
+            "training": TrainingPane(self.preset, low_bandwidth=self.low_bandwidth, id="training-pane"),
+            "system": SystemPane(source_factory=self.system_source_factory, interval=self.system_interval,
+                                 id="system-pane"),
+        }
+        yield Header(icon="◆")
+        initial = "training" if (self.attach_run or self.replay_run) else "builder"
+        with PaneDeck(id="panes", initial=initial):
+            for n, (pane_id, title, _widget_id) in enumerate(PANES, 1):
+                with TabPane(f"{title} [{n}]", id=pane_id):
+                    yield self.panes[pane_id]
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for n, (pane_id, title, _) in enumerate(PANES, 1):
+            self.query_one(f"#{pane_id}", TabPane).border_title = f"{title} [{n}]"
+        self.sub_title = self.preset.name
+        if self.replay_run is not None:
+            self.call_after_refresh(self.start_replay, self.replay_run, self.replay_speed)
+        elif self.attach_run is not None:
+            self.call_after_refresh(self.start_attach, self.attach_run)
+        self.call_after_refresh(self._initial_focus)
+
+    def _initial_focus(self) -> None:
+        self.action_show_pane(self.query_one(PaneDeck).active or "builder")
+
+    @property
+    def training(self) -> TrainingPane:
+        return self.panes["training"]
+
+    def _pane_widgets(self) -> dict[str, Any]:
+        return self.panes
+
+    def action_show_pane(self, pane: str) -> None:
+        deck = self.query_one(PaneDeck)
+        deck.active = pane
+        target = self.query_one(f"#{pane}", TabPane)
+        widget = self._pane_widgets().get(pane)
+        if widget is not None and hasattr(widget, "focus_default"):
+            widget.focus_default()
+            return
+        # Not a text field: a letter typed right after the jump should reach the app.
+        focusable = [w for w in target.query("*") if w.focusable and not isinstance(w, Input)]
+        if focusable:
+            focusable[0].focus()
+        elif not deck.wide:
+            deck.query_one(ContentTabs).focus()
+
+    # -- the preset ----------------------------------------------------------------
+    def on_preset_edited(self, message: PresetEdited) -> None:
+        message.stop()
+        self.preset = message.preset
+        for pane_id, widget in self._pane_widgets().items():
+            if pane_id == message.origin or not hasattr(widget, "load_preset"):
+                continue
+            try:
+                widget.load_preset(message.preset)
+            except Exception as e:  # one pane failing to show an edit must not lose it
+                self.notify(f"{pane_id} pane could not show the edit: {e}", severity="warning")
+        if not self.run_live:
+            self.sub_title = self.preset.name
+
+    def load_preset(self, preset: Preset) -> None:
+        """Replace the current preset everywhere (all panes)."""
+        self.preset = preset
+        for widget in self._pane_widgets().values():
+            if hasattr(widget, "load_preset"):
+                widget.load_preset(preset)
+
+    def action_save_preset(self) -> None:
+        default = f"./{self.preset.name}.toml"
+        self.push_screen(SavePresetScreen(default), self._save_to)
+
+    def _save_to(self, path: str | None) -> None:
+        if not path:
+            return
+        self.save_preset(path)
+
+    def save_preset(self, path: str | os.PathLike) -> Path | None:
+        """Write the current preset as TOML; problems become notifications."""
+        target = Path(path).expanduser()
+        if target.suffix != ".toml" and not target.is_dir():
+            target = target.with_name(target.name + ".toml") if target.name else target
+        try:
+            if target.is_dir():
+                raise IsADirectoryError(21, "is a folder", str(target))
+            text = dumps(self.preset)
+            target.write_text(text, encoding="utf-8")
+        except OSError as e:
+            self.notify(f"could not save {target}: {e.strerror or e}", title="Save failed", severity="error",
+                        timeout=8)
+            return None
+        except (ValueError, TypeError) as e:
+            self.notify(f"could not write the preset: {e}", title="Save failed", severity="error", timeout=8)
+            return None
+        self.notify(f"saved {target}", title="Preset saved")
+        return target
+
+    # -- runs -------------------------------------------------------------------------
+    def _set_state(self, state: str, detail: str = "") -> None:
+        self.training.set_run_state(state, detail)
+        self.refresh_bindings()
+
+    def _begin(self, run: RunDir, mode: str, *, replay_speed: float = 0.0) -> None:
+        self.run_dir = run
+        self.run_mode = mode
+        self.run_ended = None
+        self.events_received = 0
+        self.training.reset()
+        system = self._pane_widgets().get("system")
+        if system is not None and hasattr(system, "clear_run"):
+            system.clear_run()  # figures of an earlier run do not describe this one
+        if mode == "live":
+            self.run_live = True
+            # A run this dashboard launched is measured here; an attached one may live on
+            # another machine: the system pane tells from its run_started event.
+            pid = getattr(getattr(run, "process", None), "pid", None)
+            if system is not None and pid and hasattr(system, "set_trainer_pid"):
+                system.set_trainer_pid(int(pid))
+            self._set_state("live", run.id)
+            self.follower, _ = follow(self, run)
+        else:
+            self.run_live = False
+            self._set_state("replay", run.id)
+            self.follower, _ = follow(self, run, replay=True, speed=replay_speed)
+        self.title = f"tuidl: {run.id}"
+
+    def start_replay(self, run: RunDir, speed: float = 0.0) -> None:
+        """Play a finished (or any) run's events back; nothing is controlled."""
+        self._begin(run, "replay", replay_speed=speed)
+
+    def start_attach(self, run: RunDir) -> None:
+        """Follow a run started elsewhere: its whole history, then live."""
+        self._begin(run, "live")
+        if not run.is_live():
+            self.run_live = False
+            self._set_state("ended", run.id)
+
+    def action_start(self) -> None:
+        if self.run_live:
+            self.notify("A run is already training: stop it first (x).", severity="warning")
+            return
+        if self.launching:
+            return
+        self.launching = True
+        self._set_state("launching", self.preset.name)
+        preset = self.preset
+        self.run_worker(lambda: self._launch(preset), name="launch", group="launch", thread=True,
+                        exit_on_error=False)
+
+    def _launch(self, preset: Preset) -> None:
+        """Thread worker: create the run directory and start the trainer process."""
+        from ..core import launch
+
+        try:
+            run = launch.start(preset, runs_root=self.runs_root, telemetry=self.telemetry)
+        except ConfigError as e:
+            self.call_from_thread(self._launch_failed, str(e))
+            return
+        except OSError as e:
+            self.call_from_thread(self._launch_failed, f"cannot start the trainer: {e}")
+            return
+        except Exception as e:  # noqa: BLE001 - show it, never crash the dashboard
+            self.call_from_thread(self._launch_failed, f"{type(e).__name__}: {e}")
+            return
+        self.call_from_thread(self._launched, run)
+
+    def _launch_failed(self, message: str) -> None:
+        self.launching = False
+        self._set_state("ended" if self.run_dir is not None else "idle")
+        self.notify(message, title="Cannot start", severity="error", timeout=10)
+
+    def _launched(self, run: RunDir) -> None:
+        self.launching = False
+        self._begin(run, "live")
+        self.notify(f"training {run.id}", title="Run started")
+
+    def _send(self, command: str) -> bool:
+        if self.run_dir is None or self.run_mode != "live" or not self.run_live:
+            what = "a replay cannot be controlled" if self.run_mode == "replay" else "no run is training"
+            self.notify(f"{command}: {what}", severity="warning")
+            return False
+        try:
+            self.run_dir.send(command)
+        except OSError as e:
+            self.notify(f"could not send {command} to {self.run_dir.id}: {e.strerror or e}", severity="error")
+            return False
+        return True
+
+    def action_pause(self) -> None:
+        paused = self.training.progress.paused or self.training.run_state == "paused"
+        if self._send("resume" if paused else "pause"):
+            self.notify("resuming…" if paused else "pausing…", timeout=2)
+
+    def action_stop(self) -> None:
+        if self._send("stop"):
+            self.notify("stopping: the trainer saves a checkpoint, then ends", timeout=3)
+
+    def action_checkpoint(self) -> None:
+        if self._send("checkpoint"):
+            self.notify("checkpoint requested", timeout=2)
+
+    def on_training_pane_control(self, message: TrainingPane.Control) -> None:
+        message.stop()
+        command = message.command
+        if command == "start":
+            self.action_start()
+        elif command in ("pause", "resume"):
+            if self._send(command):
+                self.notify("pausing…" if command == "pause" else "resuming…", timeout=2)
+        elif command == "stop":
+            self.action_stop()
+        elif command == "checkpoint":
+            self.action_checkpoint()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "start":
+            return None if (self.run_live or self.launching) else True
+        if action in ("pause", "stop", "checkpoint"):
+            return True if (self.run_live and self.run_mode == "live") else None
+        return True
+
+    # -- events from the follower ----------------------------------------------------
+    def on_run_events(self, message: RunEvents) -> None:
+        message.stop()
+        if self.run_dir is None or message.run_id != self.run_dir.id:
+            return  # a stale batch from a follower that was replaced
+        events = [ev for ev in message.events if isinstance(ev, dict)]
+        self.events_received += len(events)
+        self.training.handle_events(events)
+        system = self._pane_widgets().get("system")
+        if system is not None and hasattr(system, "handle_events"):
+            try:
+                system.handle_events(events)
+            except Exception as e:  # noqa: BLE001 - telemetry must never take the run view down
+                self.log.error(f"system pane: {e}")
+        for ev in events:
+            kind = ev.get("type")
+            if kind == "run_started" and self.run_mode == "live":
+                self.run_ended = None
+                if self.run_dir.is_live():
+                    self.run_live = True
+                    self._set_state("live", self.run_dir.id)
+            elif kind == "control" and self.run_mode == "live" and self.run_live:
+                if ev.get("action") == "paused":
+                    self._set_state("paused", self.run_dir.id)
+                    self.sub_title = f"{self.preset.name} · paused"
+                elif ev.get("action") == "resumed":
+                    self._set_state("live", self.run_dir.id)
+                    self.sub_title = self.preset.name
+            elif kind == "note" and ev.get("kind") == "divergence":
+                self._alert(ev, f"DIVERGED: {self.run_dir.id}", str(ev.get("message", "")))
+            elif kind == RUN_ENDED:
+                self.run_ended = ev
+                status = str(ev.get("status", "ended"))
+                if self.run_mode == "live":
+                    self.run_live = False
+                    self._set_state("ended", f"{self.run_dir.id}: {status}")
+                if status != "diverged":
+                    self._alert(ev, f"{status}: {self.run_dir.id}", str(ev.get("message", "")))
+
+    def _alert(self, ev: dict[str, Any], title: str, message: str) -> None:
+        """Ring the bell and put the news in the terminal title, for live news only
+        (not for a replay, nor for the history of an attached run)."""
+        self.title = f"tuidl: {title}"
+        self.sub_title = message[:80]
+        try:
+            recent = time.time() - float(ev.get("time", 0)) < 60
+        except (TypeError, ValueError):
+            recent = False
+        if self.run_mode == "live" and recent:
+            self.bell()
+
+    def on_follow_ended(self, message: FollowEnded) -> None:
+        message.stop()
+        if self.run_dir is None or message.run_id != self.run_dir.id:
+            return
+        if self.run_mode == "replay":
+            self._set_state("ended", f"replay of {self.run_dir.id}: {message.status}")
+            return
+        if self.run_live:
+            # The trainer is gone without a run_ended event (killed, crashed).
+            self.run_live = False
+            self._set_state("ended", f"{self.run_dir.id}: {message.status}")
+            if self.run_ended is None:
+                self.notify(f"{self.run_dir.id}: {message.message or message.status}", title="Run ended",
+                            severity="error", timeout=10)
+                self.training.log_line(f"the trainer ended without a word: {message.status}"
+                                       + (f": {message.message}" if message.message else ""), "bold red")
+                for line in _tail_lines(self.run_dir.path / "trainer.err", 8):
+                    self.training.log_line("  " + line, "red")
+                self.title = f"tuidl: {message.status}: {self.run_dir.id}"
+                self.bell()
+
+    # -- chart toggles ------------------------------------------------------------------
+    def action_toggle_x_axis(self) -> None:
+        axis = self.training.toggle_x_axis()
+        self.notify(f"x axis: {axis}s", timeout=1.5)
+
+    def action_toggle_log(self) -> None:
+        on_ = self.training.toggle_log()
+        self.notify(f"log scale {'on' if on_ else 'off'}", timeout=1.5)
+
+    def action_toggle_smooth(self) -> None:
+        smooth = self.training.toggle_smooth()
+        self.notify(f"smoothing {smooth:g}" if smooth else "smoothing off", timeout=1.5)
+
+    def action_toggle_settings(self) -> None:
+        shown = self.training.toggle_settings()
+        self.notify("hyperparameters shown" if shown else "hyperparameters hidden", timeout=1.5)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    # -- terminal title ----------------------------------------------------------------
+    def _terminal_title(self) -> None:
+        """Textual draws the title in the header only; send it to the terminal too
+        (OSC 2), so a tab or window title tells how a run went."""
+        if self.is_headless or self._driver is None:
+            return
+        text = self.title + (f" · {self.sub_title}" if self.sub_title else "")
+        text = _CONTROL_CHARS.sub(" ", text)[:120]
+        self._driver.write(f"\x1b]2;{text}\x07")
+
+    def watch_title(self, _title: str) -> None:
+        self._terminal_title()
+
+    def watch_sub_title(self, _sub_title: str) -> None:
+        self._terminal_title()
+
+    # -- quitting ----------------------------------------------------------------------
+    def live_run(self) -> RunDir | None:
+        if self.run_dir is not None and self.run_mode == "live" and self.run_live:
+            status = self.run_dir.status().get("status")
+            if status in LIVE or status in ("created", None):
+                return self.run_dir
+        return None
+
+    async def action_quit(self) -> None:
+        run = self.live_run()
+        if run is None:
+            self.exit(0)
+            return
+        if isinstance(self.screen, QuitScreen):
+            return
+        self.push_screen(QuitScreen(run.id), self._quit_choice)
+
+    def _quit_choice(self, choice: str | None) -> None:
+        run = self.run_dir
+        if choice is None or run is None:
+            return
+        if choice == "stop":
+            try:
+                run.send("stop")
+                self.exit_message = f"Asked run {run.id} to stop (it saves a checkpoint first)."
+            except OSError as e:
+                self.exit_message = f"Could not stop run {run.id}: {e}"
+        else:
+            self.exit_message = (f"Run {run.id} keeps training in the background.\n"
+                                 f"Follow it again with: tuidl attach {run.id}")
+        self.exit(0)
+
+    # -- command palette ------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for n, (pane_id, title, _) in enumerate(PANES, 1):
+            yield SystemCommand(f"Show {title}", f"Jump to the {title} pane (key {n})",
+                                lambda p=pane_id: self.action_show_pane(p))
+        yield SystemCommand("Start training", "Train the current preset in a new run (s)", self.action_start)
+        yield SystemCommand("Pause / resume", "Pause the run, or resume it (p)", self.action_pause)
+        yield SystemCommand("Stop the run", "Stop after saving a checkpoint (x)", self.action_stop)
+        yield SystemCommand("Checkpoint now", "Save the model now (c)", self.action_checkpoint)
+        yield SystemCommand("Charts: steps / epochs", "Toggle the x axis of the charts (e)",
+                            self.action_toggle_x_axis)
+        yield SystemCommand("Charts: log scale", "Toggle a logarithmic loss axis (l)", self.action_toggle_log)
+        yield SystemCommand("Charts: smoothing", "Toggle smoothing of the curves (m)", self.action_toggle_smooth)
+        yield SystemCommand("Hyperparameters", "Show / hide the Training pane's settings (h)",
+                            self.action_toggle_settings)
+        yield SystemCommand("Save preset", "Save the current preset as TOML (ctrl+s)", self.action_save_preset)
+        yield SystemCommand("Help", "Keys, panes and deep-learning basics (?)", self.action_help)
+
+
+def _tail_lines(path: Path, n: int) -> list[str]:
+    """The last ``n`` non-empty lines of a (small) text file, or none."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 8192))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return [line for line in text.splitlines() if line.strip()][-n:]
+
+
+def run(
+    preset: Preset,
+    *,
+    runs_root: str | os.PathLike | None = None,
+    attach: RunDir | None = None,
+    replay: RunDir | None = None,
+    replay_speed: float = 0.0,
+    low_bandwidth: bool = False,
+) -> int:
+    """Run the dashboard until the user quits; the exit status for the CLI."""
+    app = TuidlApp(preset, runs_root=runs_root, attach=attach, replay=replay, replay_speed=replay_speed,
+                   low_bandwidth=low_bandwidth)
+    code = app.run()
+    if app.exit_message:
+        print(app.exit_message)
+    if app.return_code:
+        return int(app.return_code)
+    return int(code or 0)

@@ -1,0 +1,246 @@
+"""Following a run: a thread worker that reads ``events.jsonl`` and posts batches.
+
+One :class:`Follower` serves three cases:
+
+* **live** (a run this dashboard started): tail the file from the start, post every
+  complete new event, stop after ``run_ended`` (or when the trainer process is gone);
+* **attach** (a run started elsewhere): the same, so the full history is replayed at
+  once and then the run is followed live;
+* **replay** (a finished run): play the events back, either as fast as the UI takes
+  them (``speed=0``) or at ``speed`` × real time using the events' ``time`` fields.
+
+Events are always posted in batches (:class:`tuidl.ui.messages.RunEvents`), a few
+per second at most when live, so a run going at full speed never floods the UI. The
+worker never touches widgets: it only posts messages, which is thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from textual.message import Message
+from textual.message_pump import MessagePump
+from textual.worker import Worker, get_current_worker
+
+from ..core.events import RUN_ENDED, RUN_STARTED, EventTail, number
+from ..core.rundir import LIVE, RunDir
+from .messages import RunEvents
+
+POLL_S = 0.15  # live tail period
+MAX_BATCH = 2000  # events per RunEvents message
+MAX_GAP_S = 2.0  # a replay waits at most this long (wall time) between two events
+STATUS_EVERY_S = 1.0  # how often a quiet live follower looks at status.json
+
+
+@dataclass
+class FollowEnded(Message):
+    """The follower has nothing more to read: the run ended, its process is gone, or
+    the replay is over. ``status`` is the run's final status as far as it is known
+    (``completed``, ``stopped``, ``diverged``, ``failed``, ``interrupted``, ...)."""
+
+    run_id: str
+    status: str
+    message: str = ""
+    replay: bool = False
+
+
+class Follower:
+    """Reads one run's events and posts them to ``target`` in batches.
+
+    ``tail`` may be an :class:`EventTail` left by an earlier follower of the same run
+    (a resumed run continues where the last follower stopped)."""
+
+    def __init__(
+        self,
+        run: RunDir,
+        target: MessagePump,
+        *,
+        replay: bool = False,
+        speed: float = 0.0,
+        poll_s: float = POLL_S,
+        tail: EventTail | None = None,
+    ) -> None:
+        self.run = run
+        self.target = target
+        self.replay = replay
+        self.speed = max(0.0, float(speed or 0.0))
+        self.poll_s = poll_s
+        self.tail = tail if tail is not None else EventTail(run.events_path)
+        self.posted = 0  # events posted so far
+        self.batches = 0  # messages posted so far
+        self.final_status = ""
+        self._stop = threading.Event()
+        self._cancelled: Callable[[], bool] = lambda: False
+
+    # -- helpers ----------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the loop to end at its next check (also done by cancelling the worker)."""
+        self._stop.set()
+
+    def stopped(self) -> bool:
+        return self._stop.is_set() or self._cancelled()
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``, waking early when stopped. True if stopped."""
+        end = time.monotonic() + max(0.0, seconds)
+        while not self.stopped():
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            self._stop.wait(min(left, 0.05))
+        return True
+
+    def _post(self, events: list[dict[str, Any]]) -> None:
+        for i in range(0, len(events), MAX_BATCH):
+            chunk = events[i:i + MAX_BATCH]
+            self.target.post_message(RunEvents(self.run.id, chunk))
+            self.posted += len(chunk)
+            self.batches += 1
+
+    def _end(self, status: str, message: str = "") -> str:
+        self.final_status = status
+        if self.stopped():  # cancelled or replaced on purpose: nobody is waiting
+            return status
+        self.target.post_message(FollowEnded(self.run.id, status, message, self.replay))
+        return status
+
+    # -- the worker body -----------------------------------------------------------
+    def __call__(self) -> str:
+        try:
+            worker = get_current_worker()
+            self._cancelled = lambda: worker.is_cancelled
+        except Exception:  # called directly, not as a worker
+            self._cancelled = lambda: False
+        if self.replay:
+            return self._replay()
+        return self._follow()
+
+    def _follow(self) -> str:
+        ended: dict[str, Any] | None = None
+        last_status_check = 0.0
+        quiet_polls = 0
+        while not self.stopped():
+            batch = [ev for ev in self.tail.poll() if isinstance(ev, dict)]
+            if batch:
+                quiet_polls = 0
+                self._post(batch)
+                for ev in batch:
+                    if ev.get("type") == RUN_ENDED:
+                        ended = ev
+                    elif ev.get("type") == RUN_STARTED:
+                        ended = None  # a resumed trainer started again
+            else:
+                quiet_polls += 1
+                if ended is not None and quiet_polls >= 2:
+                    return self._end(str(ended.get("status", "completed")), str(ended.get("message", "")))
+                now = time.monotonic()
+                if now - last_status_check >= STATUS_EVERY_S:
+                    last_status_check = now
+                    status = self.run.status()
+                    state = str(status.get("status", ""))
+                    if state not in LIVE and state not in ("created", "unknown", ""):
+                        # Drain what the trainer wrote last, then stop.
+                        rest = [ev for ev in self.tail.poll() if isinstance(ev, dict)]
+                        if rest:
+                            self._post(rest)
+                            quiet_polls = 0
+                            continue
+                        return self._end(state, str(status.get("message", "") or ""))
+            if self._wait(self.poll_s):
+                break
+        return self._end("detached", "stopped following")
+
+    def _replay(self) -> str:
+        ended: dict[str, Any] | None = None
+        if self.speed <= 0:
+            while not self.stopped():
+                batch = [ev for ev in self.tail.poll() if isinstance(ev, dict)]
+                if not batch:
+                    break
+                self._post(batch)
+                ended = _last_end(batch) or ended
+                # Let the UI breathe between big chunks.
+                if self._wait(0.01):
+                    break
+        else:
+            pending: list[dict[str, Any]] = []
+            start_wall = time.monotonic()
+            offset = 0.0  # replay clock, in wall seconds since start
+            prev_t: float | None = None
+            while not self.stopped():
+                chunk = [ev for ev in self.tail.poll() if isinstance(ev, dict)]
+                if not chunk:
+                    break
+                for ev in chunk:
+                    t = _time_of(ev)
+                    if t is not None:
+                        if prev_t is not None and t > prev_t:
+                            offset += min((t - prev_t) / self.speed, MAX_GAP_S)
+                        prev_t = t if prev_t is None else max(prev_t, t)
+                    wait = start_wall + offset - time.monotonic()
+                    if wait > self.poll_s:
+                        # Events due within one tick travel together; then sleep.
+                        if pending:
+                            self._post(pending)
+                            ended = _last_end(pending) or ended
+                            pending = []
+                        if self._wait(wait):
+                            break
+                    pending.append(ev)
+                    if len(pending) >= MAX_BATCH:
+                        self._post(pending)
+                        ended = _last_end(pending) or ended
+                        pending = []
+            if pending and not self.stopped():
+                self._post(pending)
+                ended = _last_end(pending) or ended
+        if self.stopped():
+            return self._end("detached", "replay stopped")
+        if ended is None:
+            status = self.run.status()
+            return self._end(str(status.get("status", "unknown")), "replay ended without a run_ended event")
+        return self._end(str(ended.get("status", "completed")), str(ended.get("message", "")))
+
+
+def _last_end(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    for ev in reversed(events):
+        if ev.get("type") == RUN_ENDED:
+            return ev
+    return None
+
+
+def _time_of(ev: dict[str, Any]) -> float | None:
+    try:
+        t = number(ev.get("time"))
+    except (TypeError, ValueError):
+        return None
+    return t if t == t and abs(t) != float("inf") else None
+
+
+def follow(
+    node: Any,
+    run: RunDir,
+    *,
+    target: MessagePump | None = None,
+    replay: bool = False,
+    speed: float = 0.0,
+    poll_s: float = POLL_S,
+    tail: EventTail | None = None,
+) -> tuple[Follower, Worker]:
+    """Start a follower as a thread worker of ``node`` (the app or a widget); events go
+    to ``target`` (default ``node``). Starting another follower cancels the previous
+    one (the workers share the group ``follow``)."""
+    follower = Follower(run, target or node, replay=replay, speed=speed, poll_s=poll_s, tail=tail)
+    worker = node.run_worker(
+        follower,
+        name=f"follow {run.id}",
+        group="follow",
+        description=("replay " if replay else "follow ") + str(run.path),
+        exclusive=True,
+        thread=True,
+        exit_on_error=False,
+    )
+    return follower, worker

@@ -1,0 +1,164 @@
+"""The help screen (``?``): keys, what each pane does, and the deep-learning ideas the
+dashboard shows, in a few sentences each."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from rich.table import Table
+from textual.widgets import Markdown, Static
+
+KEYS: list[tuple[str, str]] = [
+    ("1 2 3 4", "jump to Model builder, Dataset & split, Training, GPU / system"),
+    ("s", "start training the current preset"),
+    ("p", "pause / resume the run"),
+    ("x", "stop the run (it saves a checkpoint first)"),
+    ("c", "save a checkpoint now"),
+    ("e", "charts: x axis in steps or in epochs"),
+    ("l", "charts: logarithmic loss axis on / off"),
+    ("m", "charts: smoothing on / off (an exponential moving average, as TensorBoard)"),
+    ("h", "Training pane: show / hide the hyperparameters"),
+    ("ctrl+s", "save the preset as TOML"),
+    ("ctrl+p", "command palette: every action by name"),
+    ("tab, shift+tab", "move between controls; enter or space presses a button"),
+    ("?", "this help (escape closes it)"),
+    ("q, ctrl+q", "quit (asks first while a run trains)"),
+]
+
+
+def keys_table() -> Table:
+    table = Table(box=None, show_header=False, padding=(0, 2, 0, 0), pad_edge=False)
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    for key, what in KEYS:
+        table.add_row(key, what)
+    return table
+
+
+HELP_MD = """\
+A run is a separate process: quitting the dashboard, closing the terminal or losing the
+SSH link does not stop it. `tuidl attach RUN` follows it again later.
+
+# The panes
+
+**Model builder**: the layer stack from input to output, with each layer's output shape
+and parameter count computed as you edit. A layer that cannot take its input shape is
+marked with the reason.
+
+**Dataset & split**: which data the model learns from, its parameters, and how it is
+split into *training* (fits the weights), *validation* (watched during training, picks
+the best epoch) and *test* (touched once, at the end: the honest score).
+
+**Training**: the hyperparameters, the controls, the live curves, the event log and, at
+the end, the test results: metrics, the confusion matrix and some test samples.
+
+**GPU / system**: GPU utilisation, memory, temperature and power, host CPU and memory,
+and the trainer process itself.
+
+# Ideas behind the curves
+
+**Loss**: one number for how wrong the model is on a batch (mean squared error for
+regression, cross-entropy for classes). Training means nudging the weights downhill
+on the loss. The *train* curve is measured while learning; the *validation* curve on
+data the model never trains on.
+
+**Optimizer**: the rule that turns gradients into weight updates. *SGD* steps straight
+down the gradient (momentum adds inertia); *Adam* / *AdamW* scale each weight's step by
+running gradient statistics and work well with little tuning; *RMSprop* is similar.
+
+**Learning rate**: the step size. Too small: the loss falls slowly. Too large: it jumps
+around or blows up to NaN (*divergence*). Schedules lower it over time (step, cosine,
+one-cycle, or on a plateau of the validation loss); warmup starts small.
+
+**Batch size**: samples per step. Larger batches give smoother gradients and better GPU
+use but fewer updates per epoch; the best learning rate often grows with the batch.
+
+**Epoch**: one pass over the training split. A **step** is one batch and one update.
+
+**Underfitting**: training and validation loss both stay high. The model is too small,
+training too short, or the learning rate wrong.
+
+**Overfitting**: the training loss keeps falling while the validation loss turns back
+up: the model memorises the training samples instead of the pattern. Remedies:
+more data, a smaller model, regularization, or *early stopping* at the best epoch.
+
+**Regularization**: anything that discourages memorising. *L2* / *weight decay* keep
+weights small, *L1* pushes many to exactly zero, *dropout* (a layer in the builder)
+switches random units off while training, *label smoothing* keeps the model from being
+over-confident.
+
+**Early stopping**: stop when the monitored validation metric has not improved for
+*patience* epochs, and keep the best epoch's weights.
+
+**Gradient clipping**: caps the gradient's size so one bad batch cannot throw the
+weights far away.
+
+**Confusion matrix**: rows are the true classes, columns the predicted ones; the
+diagonal counts the right answers and every other cell a particular mistake.
+
+**Precision**: *fp32* is full precision; *bf16* / *fp16* autocast on a GPU is faster and
+uses less memory, with fp16 needing loss scaling.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys, panes and short explanations. ``escape``, ``q`` or ``?`` close it."""
+
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen > #help-box {
+        width: 96;
+        max-width: 100%;
+        height: 90%;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    HelpScreen #help-title {
+        height: 1;
+        text-style: bold;
+        color: $accent;
+    }
+    HelpScreen #help-scroll {
+        height: 1fr;
+    }
+    HelpScreen .help-heading {
+        text-style: bold;
+        color: $accent;
+        margin: 1 0 0 0;
+    }
+    HelpScreen #help-keys {
+        height: auto;
+        margin: 0 0 1 0;
+    }
+    HelpScreen Markdown {
+        margin: 0;
+        padding: 0;
+    }
+    HelpScreen #help-hint {
+        height: 1;
+        color: $text-muted;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("q", "dismiss", "Close", show=False),
+        Binding("question_mark", "dismiss", "Close", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-box"):
+            yield Static("tuidl help", id="help-title")
+            with VerticalScroll(id="help-scroll"):
+                yield Static("Keys", classes="help-heading")
+                yield Static(keys_table(), id="help-keys")
+                yield Markdown(HELP_MD, id="help-text")
+            yield Static("↑/↓ or page keys scroll · escape closes", id="help-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-scroll").focus()
