@@ -24,6 +24,7 @@ examples:
   tuidl train digits-cnn --set train.epochs=3 --set train.optimizer.lr=0.01
   tuidl train my.toml --device cuda --precision bf16
   tuidl train --resume RUN                continue a stopped or interrupted run
+  tuidl train digits-cnn --gpus 4         data-parallel on 4 GPUs (--nproc 2: 2 processes, CPU or GPU)
   tuidl show digits-cnn                   the fully resolved preset as TOML
   tuidl summary digits-cnn                the model summary, without training
   tuidl runs                              the runs so far
@@ -60,6 +61,15 @@ def parser_for(command: str) -> Parser:
         p.add_argument("--telemetry", action="store_true", help="write GPU / host telemetry into the event stream")
         p.add_argument("--runs-dir", help="runs root (default: $TUIDL_RUNS or a per-user folder)")
         p.add_argument("--quiet", action="store_true", help="only the final line")
+        par = p.add_argument_group("data-parallel (torchrun; the batch size is global)")
+        many = par.add_mutually_exclusive_group()
+        many.add_argument("--gpus", type=int, metavar="N", help="train on N GPUs of this machine, one process each")
+        many.add_argument("--nproc", type=int, metavar="N",
+                          help="train on N processes of this machine (one GPU each on CUDA, else the CPU)")
+        par.add_argument("--nnodes", type=int, default=1, metavar="M",
+                         help="machines in the run; each runs the same command with its own --node-rank")
+        par.add_argument("--node-rank", type=int, default=0, metavar="K", help="this machine, 0..M-1 (0 writes the run)")
+        par.add_argument("--master", metavar="ADDR:PORT", help="machine 0's address and a free port (several machines)")
     elif command in ("show", "summary"):
         add_preset_args(p)
     elif command == "runs":
@@ -119,10 +129,57 @@ def cmd_summary(args) -> int:
     return 0
 
 
+def parallel_args(args) -> int:
+    """Check the data-parallel flags; the number of processes on this machine."""
+    nproc = args.gpus if args.gpus is not None else (args.nproc if args.nproc is not None else 1)
+    if nproc < 1:
+        raise UsageError(f"tuidl train: --{'gpus' if args.gpus is not None else 'nproc'} must be at least 1")
+    if args.nnodes < 1:
+        raise UsageError("tuidl train: --nnodes must be at least 1")
+    if not 0 <= args.node_rank < args.nnodes:
+        raise UsageError(f"tuidl train: --node-rank must be 0..{args.nnodes - 1} with --nnodes {args.nnodes}")
+    if args.nnodes > 1 and not args.master:
+        raise UsageError("tuidl train: a run on several machines needs --master ADDR:PORT (machine 0's address)")
+    if args.master:
+        from .core.distributed import parse_master
+
+        try:
+            parse_master(args.master)
+        except ValueError as e:
+            raise UsageError(f"tuidl train: --master: {e}") from None
+    if args.gpus is not None and args.device and not args.device.startswith("cuda"):
+        raise UsageError("tuidl train: --gpus trains on CUDA GPUs; use --nproc N for processes on the CPU")
+    return nproc
+
+
+def check_devices(preset: P.Preset, nproc: int, gpus: bool) -> None:
+    """Enough GPUs here for one process each, when the run trains on CUDA."""
+    import torch
+
+    device = preset.train.device
+    cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+    if gpus and not cuda:
+        raise ConfigError(f"--gpus: this run trains on {device!r}; use --nproc {nproc} to run it on the CPU")
+    if cuda:
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count < nproc:
+            why = "no CUDA GPU is visible" if not count else f"only {count} CUDA GPU(s) are visible"
+            raise ConfigError(f"{'--gpus' if gpus else '--nproc'} {nproc}: one GPU per process, but {why} here"
+                              + ("" if gpus else "; add --device cpu to train on the CPU"))
+    elif device == "mps":
+        raise ConfigError("train.device: data-parallel training runs on CUDA GPUs or the CPU, not on 'mps'")
+
+
 def cmd_train(args) -> int:
     from .core import rundir as R
     from .progress import ConsoleProgress
 
+    nproc = parallel_args(args)
+    if args.gpus is not None and not args.device and not args.resume:
+        args.device = "cuda"
+    world = nproc * args.nnodes
+    if world > 1:
+        return train_parallel(args, nproc, world)
     if args.resume:
         if args.preset or args.overrides:
             raise UsageError("tuidl train: --resume continues a run with its own saved preset; "
@@ -153,6 +210,77 @@ def cmd_train(args) -> int:
     if status == "stopped":
         print(f"Resume with: tuidl train --resume {run.path}")
     return 0 if status in ("completed", "stopped") else 1
+
+
+def train_parallel(args, nproc: int, world: int) -> int:
+    """``tuidl train`` on several processes (and machines): this command runs torchrun's
+    launcher (tuidl.core.distributed.launch) and prints rank 0's events as they come."""
+    import tempfile
+
+    from .core import distributed as D
+    from .core import rundir as R
+    from .progress import ConsoleProgress
+
+    first = args.node_rank == 0
+    if args.resume:
+        if args.preset or args.overrides:
+            raise UsageError("tuidl train: --resume continues a run with its own saved preset; "
+                             "don't also give a preset or --set")
+        if args.device or args.precision:
+            raise UsageError("tuidl train: --resume keeps the run's device and precision")
+        run = R.open_run(args.resume, args.runs_dir)
+        if first:  # machine 0 owns the run; the others only read its preset
+            state = run.status().get("status")
+            if state in R.LIVE:
+                raise ConfigError(f"run {run.id} is still running (pid {run.status().get('pid')})")
+            if state == "completed":
+                raise ConfigError(f"run {run.id} already completed; nothing to resume")
+            if not run.checkpoint("last").is_file():
+                raise ConfigError(f"run {run.id} has no checkpoint to resume from")
+        preset = P.load(run.preset_path)
+    else:
+        if not args.preset:
+            raise UsageError("tuidl train: give a preset name or .toml path (see `tuidl presets`), or --resume RUN")
+        preset = load_preset(args)
+        P.resolve(preset)
+    D.check_world(preset.data.batch_size, world)
+    check_devices(preset, nproc, args.gpus is not None)
+    if not args.resume and first:
+        run = R.create(R.runs_root(args.runs_dir), preset.name, P.dumps(preset))
+    elif not args.resume:  # machine 0 writes the run; the ranks here need the preset and a place for their logs
+        run = R.RunDir(tempfile.mkdtemp(prefix=f"tuidl-node{args.node_rank}-"))
+        (run.path / "preset.toml").write_text(P.dumps(preset))
+    where = f"{nproc} process{'es' if nproc > 1 else ''}" + (f" on each of {args.nnodes} machines"
+                                                           if args.nnodes > 1 else "")
+    if not args.quiet:
+        print(f"Data-parallel: {where}, {world} ranks in all; global batch {preset.data.batch_size} "
+              f"({preset.data.batch_size // world} per rank)")
+        if not first:
+            lo, hi = args.node_rank * nproc, (args.node_rank + 1) * nproc - 1
+            print(f"Machine {args.node_rank}: rank{f's {lo}..{hi}' if hi > lo else f' {lo}'}; machine 0 "
+                  f"({args.master}) writes the run. Logs of the ranks here: {run.path}")
+    shown: list[str] = []  # the run_ended the console printed, if any
+    console = None if args.quiet else ConsoleProgress()
+
+    def listener(ev: dict) -> None:
+        if ev.get("type") == "run_ended":
+            shown.append(ev.get("status", ""))
+        if console is not None:
+            console(ev)
+
+    outcome = D.launch(run, nproc, nnodes=args.nnodes, node_rank=args.node_rank, master=args.master,
+                       resume=bool(args.resume), telemetry=args.telemetry, listener=listener, quiet=True)
+    if not first:
+        print(f"Machine {args.node_rank}: {outcome.message}")
+        return outcome.code
+    if outcome.code and (args.quiet or not shown):
+        print(f"error: {outcome.message}", file=sys.stderr)
+    print(f"Run directory: {run.path}")
+    if outcome.status == "stopped":
+        flag = f"--gpus {nproc}" if args.gpus is not None else f"--nproc {nproc}"
+        print(f"Resume with: tuidl train --resume {run.path} {flag}"
+              + (" (or any number of processes)" if args.nnodes == 1 else ""))
+    return outcome.code
 
 
 def fmt_duration(seconds: float | None) -> str:

@@ -183,6 +183,15 @@ class FolderPart:
         for xb, yb in self._loader(groups):
             yield self._finish(xb, yb)
 
+    def index_batches(self, groups: list[list[int]]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Batches of the given positions in this split, read through the DataLoader: the
+        data-parallel trainer reads each rank's share of the global batches this way."""
+        chosen = [self.indices[np.asarray(g, dtype=np.int64)].tolist() for g in groups]
+        if not chosen:
+            return
+        for xb, yb in self._loader(chosen):
+            yield self._finish(xb, yb)
+
     def take(self, indices: Any) -> tuple[torch.Tensor, torch.Tensor]:
         idx = np.asarray(torch.as_tensor(indices, dtype=torch.long).reshape(-1).cpu().numpy())
         items = [self.dataset[int(i)] for i in self.indices[idx]]

@@ -7,6 +7,12 @@ file. Listeners (the console printer of ``tuidl train``) get the same events.
 Metrics never force a host–device sync per step: losses and correct counts are summed
 on the device and read (one ``.item()``) only when a ``step`` event is due, a few
 times a second.
+
+Started by ``torchrun``, the same trainer is one rank of a data-parallel run
+(``self.dist``, see ``tuidl.core.distributed``): DDP trains, each rank reads its share of
+every global batch, and the ranks sync a few times a second to sum metrics and follow
+rank 0's control; rank 0 alone writes the run directory. Without torchrun ``self.dist``
+is None and none of that runs.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from torch import nn
 
 from . import events as E
 from . import preset as P
+from .distributed import Dist, PeerLost
 from .faults import Faults, InjectedFault
 from .model import build
 from .rundir import RunDir, write_atomic
@@ -333,7 +340,9 @@ class Trainer:
                  listeners: list[Listener] | None = None, telemetry: bool = False,
                  device: str | None = None, handle_signals: bool = True):
         self.preset = preset
-        self.run_dir = run
+        self.dist = Dist.from_env()  # one rank of a data-parallel run under torchrun, else None
+        self.is_main = self.dist is None or self.dist.main  # the process that writes the run directory
+        self.run_dir = run if self.dist is None else self.dist.prepare(run)
         self.resume = resume
         self.listeners = list(listeners or [])
         self.telemetry = telemetry
@@ -400,7 +409,10 @@ class Trainer:
 
         p = self.preset
         self.resolved = P.resolve(p)
-        self.device = pick_device(self.device_request)
+        if self.dist is None:
+            self.device = pick_device(self.device_request)
+        else:  # this rank's GPU (NCCL) or the CPU (gloo); every rank checks it trains the same preset
+            self.device = self.dist.start(self.device_request, p, self.resume)
         seed_everything(p.seed, p.train.deterministic)
         self.data = D.load(p, self.device)
         info = self.data.info
@@ -411,6 +423,11 @@ class Trainer:
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.forward = torch.compile(self.model) if p.train.compile else self.model
+        self.eval_forward = self.forward
+        if self.dist is not None:  # DDP averages the gradients; each rank reads its share of the data
+            self.forward = self.dist.wrap(self.model, p.train.compile)
+            self.data.train = self.dist.shard(self.data.train, per_batch=True)
+            self.data.val = self.dist.shard(self.data.val, per_batch=False)
         self.loss_fn = make_loss(self.loss_kind, p.train.label_smoothing)
         self.optimizer = make_optimizer(p.train.optimizer, self.model.parameters())
         bs = p.data.batch_size
@@ -434,7 +451,7 @@ class Trainer:
         return Meter(self.task, self.loss_kind, self.top5, self.device)
 
     # -- checkpoints ----------------------------------------------------------
-    def _state(self) -> dict:
+    def _state(self, epoch_meter: Meter | None = None) -> dict:
         return {
             "format": 1,
             "model": self.model.state_dict(),
@@ -445,14 +462,19 @@ class Trainer:
             "rng": rng_state(),
             "shuffle": self.shuffle_gen.get_state(),
             "epoch_shuffle": self.epoch_gen_state,
-            "epoch_meter": self.epoch_meter.state(),
+            "epoch_meter": (self.epoch_meter if epoch_meter is None else epoch_meter).state(),
             "best_state": self.best_state,
         }
 
     def _save(self, kind: str, reason: str) -> None:
         self._checkpoint_now = False
+        meter = self.epoch_meter
+        if self.dist is not None:  # rank 0 writes; mid-epoch with the epoch's sums so far from every rank
+            meter = self.dist.total(meter) if kind == "last" and self.progress.batch else meter
+            if not self.is_main:
+                return
         path = self.run_dir.checkpoint(kind)
-        state = self._state() if kind == "last" else {"format": 1, "model": self.model.state_dict(),
+        state = self._state(meter) if kind == "last" else {"format": 1, "model": self.model.state_dict(),
                                                       "progress": vars(self.progress).copy()}
         try:
             save_checkpoint(path, state, self.faults)
@@ -464,7 +486,8 @@ class Trainer:
                   path=str(path.relative_to(self.run_dir.path)), batch=self.progress.batch)
 
     def _restore(self) -> None:
-        state = load_checkpoint(self.run_dir.checkpoint("last"), self.device)
+        path = self.run_dir.checkpoint("last")
+        state = load_checkpoint(path, self.device) if self.dist is None else self.dist.load(path, load_checkpoint)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
@@ -474,6 +497,8 @@ class Trainer:
         self.shuffle_gen.set_state(state["shuffle"])
         self.epoch_gen_state = state["epoch_shuffle"]
         self.epoch_meter.load(state["epoch_meter"])
+        if not self.is_main:
+            self.epoch_meter.reset()  # rank 0 carries the epoch's sums so far; each rank adds its own
         self.best_state = state.get("best_state")
 
     # -- evaluation -----------------------------------------------------------
@@ -481,10 +506,13 @@ class Trainer:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-            return self.forward(x)
+            return self.eval_forward(x)
 
     @torch.no_grad()
     def evaluate(self, part, collect: bool = False):
+        shared = self.dist is not None and self.dist.sharded(part)  # each rank evaluates its part
+        if shared:
+            self.dist.sync_buffers(self.model)
         self.model.eval()
         meter = self._meter()
         preds = []
@@ -495,11 +523,13 @@ class Trainer:
             if collect:
                 preds.append(out.float())
         self.model.train()
+        if shared:
+            self.dist.reduce_meter(meter)
         return meter.read(), (torch.cat(preds) if collect and preds else None)
 
     def _boundary(self, force: bool = False) -> None:
         d = self.data
-        if d.raw_points is None or d.info.input_shape[0] < 1:
+        if not self.is_main or d.raw_points is None or d.info.input_shape[0] < 1:
             return
         now = time.monotonic()
         if not force and now - getattr(self, "_last_boundary", 0.0) < BOUNDARY_EVERY_S:
@@ -594,6 +624,8 @@ class Trainer:
             if self.faults.nan_now:
                 loss = loss * float("nan")
             total = loss + penalty(self.model, l1, l2) if (l1 or l2) else loss
+            if self.dist is not None:  # this rank's share of the global batch (DDP averages over ranks)
+                total, out, y = self.dist.weigh(loss, total, out, y)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(total).backward()
             if clip:
@@ -607,6 +639,10 @@ class Trainer:
             window_n += y.shape[0]
             self.progress.step += 1
             self.progress.batch = i + 1
+            if self.dist is not None:
+                if self.progress.step >= self.dist.next_sync:
+                    window_t = self._sync_ranks(epoch, i + 1, window, window_t)
+                continue
             now = time.monotonic()
             if now - window_t >= REPORT_EVERY_S:
                 metrics = window.read()
@@ -630,6 +666,42 @@ class Trainer:
                 raise StopRun(self._stop_reason)
         # the window of the last steps is reported by the epoch event
 
+    def _sync_ranks(self, epoch: int, epoch_step: int, window: Meter, window_t: float) -> float:
+        """A data-parallel run's sync, every few steps (rank 0 sets the pace, about
+        REPORT_EVERY_S apart): one collective sums the step window over the ranks and
+        carries rank 0's control state, so every rank reports, checkpoints, pauses and
+        stops at the same step. Returns the new window start."""
+        if self.is_main:
+            self._poll_control()
+        if self.faults.stop_now:
+            self.faults.stop_now = False
+            self.request_stop("SIGTERM received (injected)")
+        ctl = self.dist.exchange(window, step=self.progress.step, every_s=REPORT_EVERY_S, stop=self._stop.is_set(),
+                                 checkpoint=self._checkpoint_now, paused=self.paused)
+        now = time.monotonic()
+        metrics = window.read()
+        if not math.isfinite(metrics.get("loss", 0.0)):
+            raise Diverged(f"the loss became {metrics['loss']} at step {self.progress.step}")
+        self.emit(E.STEP, epoch=epoch, step=self.progress.step, epoch_step=epoch_step, lr=self.schedule.lr(),
+                  samples_per_s=round(window.n / max(now - window_t, 1e-9), 1), **metrics)
+        window.reset()
+        self._boundary()
+        while True:
+            if ctl.checkpoint:
+                self._save("last", "requested")
+            if ctl.stop or not ctl.paused:
+                break
+            time.sleep(0.1)  # paused: keep syncing a few times a second, so no collective times out
+            if self.is_main:
+                self._poll_control()
+            ctl = self.dist.exchange(None, step=self.progress.step, every_s=REPORT_EVERY_S,
+                                     stop=self._stop.is_set(), checkpoint=self._checkpoint_now, paused=self.paused)
+        if ctl.stop:
+            if not self._stop.is_set():
+                self.request_stop("stop requested on another rank")
+            raise StopRun(self._stop_reason)
+        return time.monotonic()
+
     def _fit(self) -> str:
         p = self.preset
         es = p.train.early_stopping
@@ -644,6 +716,8 @@ class Trainer:
                 self.epoch_meter.reset()
             done_before = self.progress.batch
             self._train_epoch(epoch)
+            if self.dist is not None:
+                self.dist.reduce_meter(self.epoch_meter)  # the epoch's sums over every rank
             train = self.epoch_meter.read()
             if not math.isfinite(train.get("loss", 0.0)):
                 raise Diverged(f"the loss became {train['loss']} in epoch {epoch}")
@@ -702,17 +776,20 @@ class Trainer:
             except ConfigError as e:
                 self.run_dir.write_status(status="failed", message=str(e), ended=time.time())
                 raise
-            self.writer = E.EventWriter(self.run_dir.events_path)
-            telemetry = self._start_telemetry() if self.telemetry else None
+            self.writer = E.EventWriter(self.run_dir.events_path) if self.is_main else None
+            telemetry = self._start_telemetry() if self.telemetry and self.is_main else None
             try:
                 return self._run_started(started)
             finally:
                 if telemetry is not None:
                     telemetry.stop()
-                self.writer.close()
+                if self.writer is not None:
+                    self.writer.close()
         finally:
             for sig, handler in old_handlers.items():
                 signal.signal(sig, handler)
+            if self.dist is not None:
+                self.dist.close()
 
     def _start_telemetry(self):
         try:
@@ -731,7 +808,9 @@ class Trainer:
     def _run_started(self, started: float) -> str:
         p = self.preset
         desc = self.data.describe()
-        self.run_dir.write_status(status="running", pid=os.getpid(), host=socket.gethostname(),
+        # under torchrun the status names its agent: the process whose end is the run's end
+        pid = os.getpid() if self.dist is None else os.getppid()
+        self.run_dir.write_status(status="running", pid=pid, host=socket.gethostname(),
                                   started=self.run_dir.read_status().get("started", started),
                                   epochs=p.train.epochs, epoch=self.progress.epoch, preset=p.name, message="")
         metrics = ["loss"] + (["acc"] + (["top5"] if self.top5 else []) if self.task == "classification" else ["mae"])
@@ -740,7 +819,8 @@ class Trainer:
                   batch_size=p.data.batch_size, task=self.task, loss=self.loss_kind, metrics=metrics,
                   summary=self.resolved.summary.to_dict(), data=desc, device=str(self.device),
                   device_name=device_name(self.device), precision=self.precision, pid=os.getpid(),
-                  world_size=1, torch_cuda=torch.version.cuda is not None)
+                  world_size=1 if self.dist is None else self.dist.world_size,
+                  torch_cuda=torch.version.cuda is not None)
         for message in getattr(self.data, "notes", []):
             self.note("data", message)
         if self.progress.epoch == 0 and self.progress.step == 0 and not self.run_dir.checkpoint("last").exists():
@@ -767,7 +847,10 @@ class Trainer:
                        f"--set data.batch_size={max(1, p.data.batch_size // 2)} ({str(e).splitlines()[0]})")
             self.note("oom", message, level="error")
         except Exception as e:  # noqa: BLE001 - a run ends with a truthful status, whatever happened
-            status, message = "failed", f"{type(e).__name__}: {e}"
+            lost = self.dist.lost_contact(e) if self.dist is not None else None
+            if lost and (self.dist.supervised or not self.is_main):
+                raise PeerLost(lost) from None  # another rank is gone: the supervisor ends the run, naming it
+            status, message = "failed", lost or f"{type(e).__name__}: {e}"
             self.note("error", message, level="error")
             self._failure_checkpoint()
         test = None
@@ -777,7 +860,9 @@ class Trainer:
                     and self.progress.best_epoch != self.progress.epoch:
                 self.model.load_state_dict(self.best_state)
                 self.note("restore_best", f"restored the weights of epoch {self.progress.best_epoch}")
-            test = self._test()
+            test = self._test() if self.is_main else None
+        if self.dist is not None and status == "failed":
+            message = self.dist.failed(message)
         self.status = status
         duration = round(time.time() - started, 3)
         self.emit(E.RUN_ENDED, sync=True, status=status, message=message, epochs_completed=self.progress.epoch,

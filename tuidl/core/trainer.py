@@ -4,15 +4,20 @@ Trains the run directory's own ``preset.toml``. Started by the dashboard (see
 ``tuidl.core.launch``) in its own session with stdin closed and stdout/stderr going to
 files in the run directory, so a closing terminal or a dropped SSH link does not end
 it. SIGTERM saves a checkpoint and ends the run as ``stopped``.
-Exit codes: 0 completed or stopped, 1 failed or diverged, 2 bad input.
+Started by ``torchrun`` it is one rank of a data-parallel run (``tuidl.core.distributed``);
+only rank 0 writes the run directory.
+Exit codes: 0 completed or stopped, 1 failed or diverged, 2 bad input, 3 (a rank of a
+data-parallel run) lost contact with another rank.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
+from . import distributed as D
 from . import preset as P
 from .rundir import RunDir
 from .schema import ConfigError
@@ -35,9 +40,15 @@ def main(argv: list[str] | None = None) -> int:
 
         status = Trainer(preset, run, resume=args.resume, telemetry=args.telemetry).run()
     except ConfigError as e:
-        run.write_status(status="failed", message=str(e), ended=time.time())
+        if D.main_process():  # under torchrun, rank 0 alone writes the run directory
+            run.write_status(status="failed", message=str(e), ended=time.time())
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except D.PeerLost as e:  # a data-parallel rank whose collective failed: another rank is gone
+        if D.main_process() and not D.supervised():  # nobody else will end the run
+            run.write_status(status="failed", message=f"rank 0: {e}", ended=time.time())
+        print(f"rank {os.environ.get('RANK', '0')} stops: {e}", file=sys.stderr)
+        return D.PEER_LOST
     return exit_code(status)
 
 
