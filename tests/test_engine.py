@@ -234,3 +234,16 @@ def test_control_pause_resume_checkpoint_stop(tmp_path):
     order = [s for s in seen if s in ("paused", "checkpoint_requested", "resumed", "stop_requested")]
     assert order == ["paused", "checkpoint_requested", "resumed", "stop_requested"]
     assert run.status()["status"] == "stopped"
+
+
+def test_short_epochs_checkpoint_at_most_every_interval(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUIDL_CHECKPOINT_INTERVAL", "3600")
+    status, run, evs = train(tmp_path, tiny(["train.epochs=6"]))
+    assert status == "completed"
+    written = [(c["kind"], c["epoch"]) for c in of(evs, "checkpoint")]
+    # the start, the first best, then nothing until the end (the pending best, the last)
+    assert written[:2] == [("last", 0), ("best", 1)]
+    assert written[-1] == ("last", 6) and len(written) <= 4
+    best_epoch = evs[-1]["best"]["epoch"]
+    assert load_checkpoint(run.checkpoint("best"))["progress"]["epoch"] == best_epoch
+    assert load_checkpoint(run.checkpoint("last"))["progress"]["epoch"] == 6

@@ -44,6 +44,7 @@ from .schema import ConfigError
 REPORT_EVERY_S = 0.25  # step events: at most four a second
 CONTROL_EVERY_S = 0.25  # how often the control folder is looked at
 BOUNDARY_EVERY_S = 1.0
+CHECKPOINT_INTERVAL_S = 5.0  # epoch-end checkpoints at most this often (see _epoch_checkpoints)
 BOUNDARY_GRID = 40
 
 Listener = Callable[[dict], None]
@@ -91,11 +92,13 @@ def device_name(device: torch.device) -> str:
     return platform.processor() or platform.machine() or "CPU"
 
 
-def seed_everything(seed: int, deterministic: bool) -> None:
+def seed_everything(seed: int, deterministic: bool, device: torch.device | None = None) -> None:
+    """Seed every generator. ``deterministic`` asks PyTorch for deterministic kernels on
+    CUDA; CPU kernels already are (and the switch costs ~2 s of imports at start-up)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    if deterministic:
+    if deterministic and device is not None and device.type == "cuda":
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -141,44 +144,70 @@ def loss_target(kind: str, y: torch.Tensor) -> torch.Tensor:
     return y
 
 
-@dataclass
 class Meter:
-    """Sums kept on the device; read with :meth:`read` (one sync)."""
+    """Running sums of a metric window: ``[loss × n, correct (or |error|), top-5 correct]``.
 
-    task: str
-    loss_kind: str
-    top5: bool
-    device: torch.device
-    n: int = 0
-    sums: Optional[torch.Tensor] = None  # [loss_sum, correct_or_abs_err, top5_correct]
+    On an accelerator the sums stay on the device and are read with :meth:`read` (one
+    sync, a few times a second at most). On the CPU there is no device to wait for, so
+    each step's figures are plain floats: that costs a fraction of what a few extra
+    tensor ops per step would.
+    """
 
-    def add(self, out: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> None:
+    def __init__(self, task: str, loss_kind: str, top5: bool, device: torch.device):
+        self.task, self.loss_kind, self.top5, self.device = task, loss_kind, top5, device
+        self.host = device.type == "cpu"
+        self.n = 0
+        self._sums: Any = None  # a list of floats (CPU) or a device tensor
+
+    @property
+    def sums(self) -> Optional[torch.Tensor]:
+        if self._sums is None or not self.host:
+            return self._sums
+        return torch.tensor(self._sums, dtype=torch.float64)
+
+    @sums.setter
+    def sums(self, value: Optional[torch.Tensor]) -> None:
+        self._sums = value.double().cpu().tolist() if (value is not None and self.host) else value
+
+    def stats(self, out: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> Any:
+        """One step's row of sums (not yet added)."""
         bs = y.shape[0]
         with torch.no_grad():
-            out = out.detach().float()
+            out = out.detach()
             if self.task == "classification":
-                if self.loss_kind == "bce":
-                    pred = (out[:, 0] > 0).long()
-                else:
-                    pred = out.argmax(dim=1)
+                pred = (out[:, 0] > 0).long() if self.loss_kind == "bce" else out.argmax(dim=1)
                 second = (pred == y).sum()
-                if self.top5:
-                    top = out.topk(5, dim=1).indices
-                    third = (top == y.unsqueeze(1)).any(dim=1).sum()
-                else:
-                    third = torch.zeros((), device=out.device)
+                third = (out.topk(5, dim=1).indices == y.unsqueeze(1)).any(dim=1).sum() if self.top5 else None
             else:
-                second = (out - y).abs().mean(dim=tuple(range(1, out.dim()))).sum() if out.dim() > 1 \
-                    else (out - y).abs().sum()
-                third = torch.zeros((), device=out.device)
-            row = torch.stack([loss.detach().float() * bs, second.float(), third.float()])
-        self.sums = row if self.sums is None else self.sums + row
-        self.n += bs
+                err = (out.float() - y).abs()
+                second = err.mean(dim=tuple(range(1, err.dim()))).sum() if err.dim() > 1 else err.sum()
+                third = None
+            if self.host:
+                return [loss.item() * bs, float(second), 0.0 if third is None else float(third)]
+            zero = torch.zeros((), device=out.device)
+            return torch.stack([loss.detach().float() * bs, second.float(), zero if third is None else third.float()])
+
+    def add_row(self, row: Any, n: int) -> None:
+        if self._sums is None:
+            self._sums = list(row) if self.host else row
+        elif self.host:
+            s = self._sums
+            s[0] += row[0]
+            s[1] += row[1]
+            s[2] += row[2]
+        else:
+            self._sums = self._sums + row
+        self.n += n
+
+    def add(self, out: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> Any:
+        row = self.stats(out, y, loss)
+        self.add_row(row, y.shape[0])
+        return row
 
     def read(self) -> dict[str, float]:
-        if self.n == 0 or self.sums is None:
+        if self.n == 0 or self._sums is None:
             return {}
-        loss_sum, second, third = (float(v) for v in self.sums.tolist())
+        loss_sum, second, third = self._sums if self.host else (float(v) for v in self._sums.tolist())
         out = {"loss": loss_sum / self.n}
         if self.task == "classification":
             out["acc"] = second / self.n
@@ -189,10 +218,11 @@ class Meter:
         return out
 
     def reset(self) -> None:
-        self.n, self.sums = 0, None
+        self.n, self._sums = 0, None
 
     def state(self) -> dict:
-        return {"n": self.n, "sums": None if self.sums is None else self.sums.cpu()}
+        sums = self.sums
+        return {"n": self.n, "sums": None if sums is None else sums.cpu()}
 
     def load(self, state: dict) -> None:
         self.n = state["n"]
@@ -308,6 +338,58 @@ def save_checkpoint(path: os.PathLike, state: dict, faults: Faults | None = None
     write_atomic(path, buf.getvalue())
 
 
+def snapshot(obj: Any) -> Any:
+    """A CPU copy of a (nested) state, so it can be written while training goes on."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        return {k: snapshot(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(snapshot(v) for v in obj)
+    return obj
+
+
+class CheckpointWriter(threading.Thread):
+    """Serialises and writes checkpoints off the training thread, in order. A state is
+    copied when it is submitted (it is the state of that moment); at most ``depth``
+    wait, after which ``submit`` blocks, so memory stays bounded. ``flush`` waits for
+    every write; errors go to ``on_error``, successes to ``on_done``."""
+
+    def __init__(self, faults: Faults | None, on_done: Callable, on_error: Callable, depth: int = 2):
+        super().__init__(name="tuidl-checkpoints", daemon=True)
+        import queue
+
+        self.faults, self.on_done, self.on_error = faults, on_done, on_error
+        self.jobs: "queue.Queue" = queue.Queue(maxsize=depth)
+        self.start()
+
+    def submit(self, path: os.PathLike, state: dict, info: dict) -> None:
+        self.jobs.put((path, state, info))
+
+    def run(self) -> None:
+        while True:
+            job = self.jobs.get()
+            try:
+                if job is None:
+                    return
+                path, state, info = job
+                try:
+                    save_checkpoint(path, state, self.faults)
+                except OSError as e:
+                    self.on_error(info, e)
+                else:
+                    self.on_done(info)
+            finally:
+                self.jobs.task_done()
+
+    def flush(self) -> None:
+        self.jobs.join()
+
+    def close(self) -> None:
+        self.jobs.put(None)
+        self.join()
+
+
 def load_checkpoint(path: os.PathLike, device: torch.device | str = "cpu") -> dict:
     """Load a checkpoint with ``weights_only=True``: a file that needs arbitrary code to
     unpickle is refused."""
@@ -349,6 +431,15 @@ class Trainer:
         self.device_request = device or preset.train.device
         self.handle_signals = handle_signals
         self.writer: E.EventWriter | None = None
+        self.writer_thread: CheckpointWriter | None = None
+        self._last_control = 0.0
+        # seconds between epoch-end checkpoint writes ($TUIDL_CHECKPOINT_INTERVAL, default 5)
+        self.checkpoint_interval = float(os.environ.get("TUIDL_CHECKPOINT_INTERVAL", CHECKPOINT_INTERVAL_S))
+        self._written = {"last": -math.inf, "best": -math.inf}
+        self._best_pending = False
+        self._best_progress: dict = {}
+        self._status_at = -math.inf
+        self.telemetry_thread: Any = None
         self.faults = Faults.from_env()
         self._stop = threading.Event()
         self._stop_reason = ""
@@ -413,7 +504,7 @@ class Trainer:
             self.device = pick_device(self.device_request)
         else:  # this rank's GPU (NCCL) or the CPU (gloo); every rank checks it trains the same preset
             self.device = self.dist.start(self.device_request, p, self.resume)
-        seed_everything(p.seed, p.train.deterministic)
+        seed_everything(p.seed, p.train.deterministic, self.device)
         self.data = D.load(p, self.device)
         info = self.data.info
         self.task, self.loss_kind = info.task, self.resolved.loss
@@ -444,11 +535,12 @@ class Trainer:
         self.monitor = es.monitor if self.data.val is not None else "train_loss"
         self.monitor_max = self.monitor == "val_acc"
         self.epoch_gen_state = self.shuffle_gen.get_state()
-        self.epoch_meter = self._meter()
+        self.epoch_meter = self._meter(train=True)
         self.best_state: dict | None = None
 
-    def _meter(self) -> Meter:
-        return Meter(self.task, self.loss_kind, self.top5, self.device)
+    def _meter(self, train: bool = False) -> Meter:
+        """Training windows report loss and accuracy; top-5 is measured on evaluation."""
+        return Meter(self.task, self.loss_kind, self.top5 and not train, self.device)
 
     # -- checkpoints ----------------------------------------------------------
     def _state(self, epoch_meter: Meter | None = None) -> dict:
@@ -474,16 +566,47 @@ class Trainer:
             if not self.is_main:
                 return
         path = self.run_dir.checkpoint(kind)
-        state = self._state(meter) if kind == "last" else {"format": 1, "model": self.model.state_dict(),
-                                                      "progress": vars(self.progress).copy()}
-        try:
-            save_checkpoint(path, state, self.faults)
-        except OSError as e:
-            self.note("checkpoint_failed", f"could not write the {kind} checkpoint ({e.strerror or e}); "
-                      "the previous one is kept", level="error")
-            return
-        self.emit(E.CHECKPOINT, epoch=self.progress.epoch, kind=kind, reason=reason,
-                  path=str(path.relative_to(self.run_dir.path)), batch=self.progress.batch)
+        self._written[kind] = time.monotonic()
+        if kind == "last":
+            state = snapshot(self._state(meter))
+        else:
+            self._best_pending = False
+            state = {"format": 1, "model": self.best_state, "progress": self._best_progress}
+        info = {"epoch": self.progress.epoch, "kind": kind, "reason": reason,
+                "path": str(path.relative_to(self.run_dir.path)), "batch": self.progress.batch}
+        if self.writer_thread is None:
+            self.writer_thread = CheckpointWriter(self.faults, self._checkpoint_done, self._checkpoint_failed)
+        self.writer_thread.submit(path, state, info)
+
+    def _epoch_checkpoints(self, epoch: int, best: bool, final: bool) -> None:
+        """Checkpoints and status at an epoch's end. Short epochs would spend much of their
+        time writing files, so the ``last`` and ``best`` files are written at most every
+        ``checkpoint_interval`` seconds (and always at the end, at a stop and on request);
+        the best weights are kept in memory meanwhile and written when due."""
+        now = time.monotonic()
+        if best:
+            self.best_state = snapshot(self.model.state_dict())
+            self._best_progress = vars(self.progress).copy()
+            self._best_pending = True
+        if self._best_pending and (final or now - self._written["best"] >= self.checkpoint_interval):
+            self._save("best", "epoch")
+        every = self.preset.train.checkpoint_every
+        if final or (epoch % every == 0 and now - self._written["last"] >= self.checkpoint_interval):
+            self._save("last", "epoch")
+        if final or now - self._status_at >= 1.0:
+            self._status_at = now
+            self.run_dir.write_status(epoch=epoch, best=self._best_dict())
+
+    def _checkpoint_done(self, info: dict) -> None:
+        self.emit(E.CHECKPOINT, **info)
+
+    def _checkpoint_failed(self, info: dict, error: OSError) -> None:
+        self.note("checkpoint_failed", f"could not write the {info['kind']} checkpoint of epoch {info['epoch']} "
+                  f"({error.strerror or error}); the previous one is kept", level="error")
+
+    def _flush_checkpoints(self) -> None:
+        if self.writer_thread is not None:
+            self.writer_thread.flush()
 
     def _restore(self) -> None:
         path = self.run_dir.checkpoint("last")
@@ -605,8 +728,8 @@ class Trainer:
         bs = p.data.batch_size
         clip = p.train.grad_clip
         l1, l2 = p.train.l1, p.train.l2
-        window = self._meter()
-        window_t = last_control = time.monotonic()
+        window = self._meter(train=True)
+        window_t = time.monotonic()
         window_n = 0
         gen = torch.Generator().manual_seed(0)
         gen.set_state(self.epoch_gen_state)
@@ -634,8 +757,8 @@ class Trainer:
             self.scaler.step(self.optimizer)
             self.scaler.update()
             self.schedule.after_step()
-            window.add(out, y, loss)
-            self.epoch_meter.add(out, y, loss)
+            row = self.epoch_meter.add(out, y, loss)
+            window.add_row(row, y.shape[0])
             window_n += y.shape[0]
             self.progress.step += 1
             self.progress.batch = i + 1
@@ -653,8 +776,8 @@ class Trainer:
                 window.reset()
                 window_t, window_n = now, 0
                 self._boundary()
-            if now - last_control >= CONTROL_EVERY_S:
-                last_control = now
+            if now - self._last_control >= CONTROL_EVERY_S:  # kept across epochs: short ones add up
+                self._last_control = now
                 self._poll_control()
                 if self._checkpoint_now:
                     self._save("last", "requested")
@@ -742,13 +865,9 @@ class Trainer:
             self.emit(E.EPOCH, epoch=epoch, step=self.progress.step, train=train, val=val, lr=lr_before,
                       samples_per_s=round(trained / max(seconds, 1e-9), 1), duration=round(seconds, 4), best=best)
             self._boundary(force=epoch == epochs)
-            if best:
-                self.best_state = {k: v.detach().clone().cpu() for k, v in self.model.state_dict().items()}
-                self._save("best", "epoch")
-            if epoch % p.train.checkpoint_every == 0 or epoch == epochs:
-                self._save("last", "epoch")
-            self.run_dir.write_status(epoch=epoch, best=self._best_dict())
-            if es.enabled and self.progress.bad_epochs >= es.patience:
+            stopping = es.enabled and self.progress.bad_epochs >= es.patience
+            self._epoch_checkpoints(epoch, best, final=epoch == epochs or stopping)
+            if stopping:
                 self.note("early_stop", f"early stopping: {self.monitor} did not improve for {es.patience} epochs "
                           f"(best {self.progress.best_value:.4g} at epoch {self.progress.best_epoch})",
                           epoch=epoch)
@@ -777,12 +896,13 @@ class Trainer:
                 self.run_dir.write_status(status="failed", message=str(e), ended=time.time())
                 raise
             self.writer = E.EventWriter(self.run_dir.events_path) if self.is_main else None
-            telemetry = self._start_telemetry() if self.telemetry and self.is_main else None
             try:
                 return self._run_started(started)
             finally:
-                if telemetry is not None:
-                    telemetry.stop()
+                if self.telemetry_thread is not None:
+                    self.telemetry_thread.stop()
+                if self.writer_thread is not None:
+                    self.writer_thread.close()
                 if self.writer is not None:
                     self.writer.close()
         finally:
@@ -821,6 +941,8 @@ class Trainer:
                   device_name=device_name(self.device), precision=self.precision, pid=os.getpid(),
                   world_size=1 if self.dist is None else self.dist.world_size,
                   torch_cuda=torch.version.cuda is not None)
+        if self.telemetry and self.is_main:
+            self.telemetry_thread = self._start_telemetry()
         for message in getattr(self.data, "notes", []):
             self.note("data", message)
         if self.progress.epoch == 0 and self.progress.step == 0 and not self.run_dir.checkpoint("last").exists():
@@ -864,6 +986,9 @@ class Trainer:
         if self.dist is not None and status == "failed":
             message = self.dist.failed(message)
         self.status = status
+        if self._best_pending:  # the best weights are good whatever ended the run
+            self._save("best", "end")
+        self._flush_checkpoints()
         duration = round(time.time() - started, 3)
         self.emit(E.RUN_ENDED, sync=True, status=status, message=message, epochs_completed=self.progress.epoch,
                   best=self._best_dict(), test=test, duration=duration)
