@@ -59,6 +59,8 @@ def parser_for(command: str) -> Parser:
         p.add_argument("--epochs", type=int, help="overrides train.epochs")
         p.add_argument("--resume", metavar="RUN", help="continue a run (id or directory) from its last checkpoint")
         p.add_argument("--telemetry", action="store_true", help="write GPU / host telemetry into the event stream")
+        p.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS",
+                       help="allow the preset's model.custom class to run (presets never run code on their own)")
         p.add_argument("--runs-dir", help="runs root (default: $TUIDL_RUNS or a per-user folder)")
         p.add_argument("--quiet", action="store_true", help="only the final line")
         par = p.add_argument_group("data-parallel (torchrun; the batch size is global)")
@@ -204,7 +206,8 @@ def cmd_train(args) -> int:
     from .core.engine import Trainer
 
     listeners = [] if args.quiet else [ConsoleProgress()]
-    trainer = Trainer(preset, run, resume=bool(args.resume), listeners=listeners, telemetry=args.telemetry)
+    trainer = Trainer(preset, run, resume=bool(args.resume), listeners=listeners, telemetry=args.telemetry,
+                      allow_code=tuple(args.allow_code))
     status = trainer.run()
     print(f"Run directory: {run.path}")
     if status == "stopped":

@@ -130,6 +130,48 @@ def set_rng_state(state: dict) -> None:
 # ---------------------------------------------------------------------------
 # Loss and metrics
 
+def custom_model(ref: str, allowed: tuple[str, ...], info, resolved: P.Resolved) -> nn.Module:
+    """A user's own ``nn.Module`` named by ``model.custom = "module:Class"``. A preset
+    alone never runs code: the same name must be given on the command line with
+    ``--allow-code``. The class is called as ``Class(input_shape, outputs)``; its output
+    shape and parameters are checked with one forward pass before training."""
+    import importlib
+    import sys
+
+    from .layers import Row
+
+    if ref not in allowed:
+        raise ConfigError(f"model.custom: the preset asks to run the code {ref!r}; a preset cannot run code "
+                          f"on its own. To allow it, add --allow-code {ref} to the command line")
+    module_name, _, class_name = ref.partition(":")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as e:
+        raise ConfigError(f"model.custom: cannot import {ref!r}: {e}") from None
+    outputs = info.num_classes if info.task == "classification" else info.targets
+    if resolved.loss == "bce":
+        outputs = 1
+    try:
+        model = cls(tuple(info.input_shape), outputs)
+        with torch.no_grad():
+            out = model.eval()(torch.zeros(2, *info.input_shape))
+        model.train()
+    except Exception as e:  # noqa: BLE001 - the user's code: report, don't crash
+        raise ConfigError(f"model.custom: {ref}(input_shape={tuple(info.input_shape)}, outputs={outputs}) "
+                          f"failed: {type(e).__name__}: {e}") from None
+    shape = tuple(out.shape[1:])
+    problem = P.output_problem(info, shape, resolved.loss)
+    if problem:
+        raise ConfigError(f"model.custom: {problem}")
+    from .model import count_params
+
+    trainable, frozen = count_params(model)
+    resolved.summary.rows = [Row(0, class_name, "custom", tuple(info.input_shape), shape, trainable, frozen)]
+    return model
+
+
 def make_loss(kind: str, label_smoothing: float) -> nn.Module:
     if kind == "cce":
         return nn.CrossEntropyLoss(label_smoothing=label_smoothing)
@@ -420,8 +462,9 @@ class Progress:
 class Trainer:
     def __init__(self, preset: P.Preset, run: RunDir, *, resume: bool = False,
                  listeners: list[Listener] | None = None, telemetry: bool = False,
-                 device: str | None = None, handle_signals: bool = True):
+                 device: str | None = None, handle_signals: bool = True, allow_code: tuple[str, ...] = ()):
         self.preset = preset
+        self.allow_code = tuple(allow_code)
         self.dist = Dist.from_env()  # one rank of a data-parallel run under torchrun, else None
         self.is_main = self.dist is None or self.dist.main  # the process that writes the run directory
         self.run_dir = run if self.dist is None else self.dist.prepare(run)
@@ -508,7 +551,10 @@ class Trainer:
         self.data = D.load(p, self.device)
         info = self.data.info
         self.task, self.loss_kind = info.task, self.resolved.loss
-        self.model = build(p.model.layers, info.input_shape).to(self.device)
+        if p.model.custom:
+            self.model = custom_model(p.model.custom, self.allow_code, info, self.resolved).to(self.device)
+        else:
+            self.model = build(p.model.layers, info.input_shape).to(self.device)
         self.channels_last = (p.train.channels_last and self.device.type == "cuda"
                               and len(info.input_shape) == 3)
         if self.channels_last:

@@ -26,7 +26,8 @@ from . import preset as P
 from . import rundir as R
 
 
-def _spawn(run: R.RunDir, resume: bool, telemetry: bool, nproc: int = 1) -> subprocess.Popen:
+def _spawn(run: R.RunDir, resume: bool, telemetry: bool, nproc: int = 1,
+           allow_code: tuple[str, ...] = ()) -> subprocess.Popen:
     if nproc > 1:
         cmd = [sys.executable, "-m", "tuidl.core.distributed", str(run.path), "--nproc", str(nproc)]
     else:
@@ -35,6 +36,8 @@ def _spawn(run: R.RunDir, resume: bool, telemetry: bool, nproc: int = 1) -> subp
         cmd.append("--resume")
     if telemetry:
         cmd.append("--telemetry")
+    for ref in allow_code:
+        cmd += ["--allow-code", ref]
     out = open(run.path / "trainer.out", "ab")
     err = open(run.path / "trainer.err", "ab")
     try:
@@ -48,13 +51,15 @@ def _spawn(run: R.RunDir, resume: bool, telemetry: bool, nproc: int = 1) -> subp
     return proc
 
 
-def start(preset: P.Preset, runs_root=None, telemetry: bool = True, nproc: int = 1) -> R.RunDir:
+def start(preset: P.Preset, runs_root=None, telemetry: bool = True, nproc: int = 1,
+          allow_code: tuple[str, ...] = ()) -> R.RunDir:
     """Validate, create the run directory (with the resolved preset) and start training,
     on ``nproc`` data-parallel processes of this machine (its GPUs, or the CPU)."""
     P.resolve(preset)
     D.check_world(preset.data.batch_size, nproc)
     run = R.create(R.runs_root(runs_root), preset.name, P.dumps(preset))
-    run.process = _spawn(run, resume=False, telemetry=telemetry, nproc=nproc)  # type: ignore[attr-defined]
+    run.process = _spawn(run, resume=False, telemetry=telemetry, nproc=nproc,  # type: ignore[attr-defined]
+                         allow_code=allow_code)
     return run
 
 

@@ -30,6 +30,7 @@ from .layers import Layer, Summary, check_stack, layer_to_dict, parse_layers
 from .schema import ConfigError, Problem, opt, read, to_dict
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "presets"
+CODE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 LOSSES = ("auto", "mse", "bce", "cce")
@@ -80,9 +81,16 @@ class Data:
 @dataclass
 class Model:
     layers: list[Any] = opt(factory=list, help="the layer stack, input to output")
+    custom: str = opt("", help="'module:Class' of your own nn.Module instead of layers; it runs only when "
+                               "the command line also says --allow-code module:Class")
 
     def validate(self, path, problems):
         self.layers = parse_layers(self.layers, f"{path}.layers", problems, allow_empty=True)
+        if self.custom and not CODE_RE.match(self.custom):
+            problems.append(Problem(f"{path}.custom", f"expected 'module:Class' (e.g. 'mymodels:SmallNet'), "
+                                                      f"got {self.custom!r}"))
+        if self.custom and self.layers:
+            problems.append(Problem(f"{path}.custom", "give either layers or a custom model class, not both"))
 
 
 @dataclass
@@ -210,16 +218,21 @@ def base_dir(preset: Preset) -> Optional[Path]:
 def resolve(preset: Preset) -> Resolved:
     """Check the parts that depend on each other; return the data info and model summary."""
     src = preset.source
-    if not preset.model.layers:
+    if not preset.model.layers and not preset.model.custom:
         raise ConfigError([Problem("model.layers", "the layer list is empty; add at least one layer", src)])
     try:
         info = catalog.info(preset.data.dataset, preset.data.params, base_dir(preset))
-        summary = check_stack(preset.model.layers, info.input_shape)
+        if preset.model.custom:  # its shapes are known only once the code runs (engine.custom_model)
+            summary = Summary(preset.name, info.input_shape, [])
+        else:
+            summary = check_stack(preset.model.layers, info.input_shape)
     except ConfigError as e:
         raise e.with_source(src) from None
     summary.name = preset.name
-    loss = pick_loss(info, summary.output_shape, preset.train.loss)
-    problem = output_problem(info, summary.output_shape, loss)
+    out = summary.output_shape if not preset.model.custom else (
+        (info.num_classes,) if info.task == "classification" else (info.targets,))
+    loss = pick_loss(info, out, preset.train.loss)
+    problem = output_problem(info, out, loss)
     if problem:
         raise ConfigError([Problem(f"model.layers[{len(summary.rows) - 1}]", problem, src)])
     es = preset.train.early_stopping

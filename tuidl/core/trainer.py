@@ -32,13 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_dir")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--telemetry", action="store_true")
+    parser.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS")
     args = parser.parse_args(argv)
     run = RunDir(args.run_dir)
     try:
         preset = P.load(run.preset_path)
         from .engine import Trainer
 
-        status = Trainer(preset, run, resume=args.resume, telemetry=args.telemetry).run()
+        status = Trainer(preset, run, resume=args.resume, telemetry=args.telemetry, allow_code=tuple(args.allow_code)).run()
     except ConfigError as e:
         if D.main_process():  # under torchrun, rank 0 alone writes the run directory
             run.write_status(status="failed", message=str(e), ended=time.time())

@@ -1,0 +1,78 @@
+"""Presets cannot run code: a model class named in a preset runs only when the command
+line names the same class with --allow-code."""
+
+import subprocess
+import sys
+import textwrap
+
+from tuidl.core import events as E
+from tuidl.core import rundir as R
+
+MODULE = textwrap.dedent("""
+    import pathlib
+    import torch
+    from torch import nn
+
+    pathlib.Path("imported.flag").write_text("the module ran")
+
+    class TwoLayer(nn.Module):
+        def __init__(self, input_shape, outputs):
+            super().__init__()
+            self.net = nn.Sequential(nn.Flatten(), nn.Linear(input_shape[0], 8), nn.Tanh(), nn.Linear(8, outputs))
+
+        def forward(self, x):
+            return self.net(x)
+
+    class WrongOutput(TwoLayer):
+        def forward(self, x):
+            return self.net(x)[:, :1].repeat(1, 3)
+""")
+
+PRESET = """
+name = "custom"
+[data]
+dataset = "xor"
+params = {{ n_samples = 100 }}
+[model]
+custom = "{ref}"
+[train]
+epochs = 2
+device = "cpu"
+"""
+
+
+def run_train(tmp_path, ref, *extra):
+    (tmp_path / "mymodels.py").write_text(MODULE)
+    (tmp_path / "p.toml").write_text(PRESET.format(ref=ref))
+    return subprocess.run([sys.executable, "-m", "tuidl", "train", "p.toml", "--runs-dir", str(tmp_path / "runs"),
+                           *extra], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+
+def test_preset_alone_never_runs_code(tmp_path):
+    out = run_train(tmp_path, "mymodels:TwoLayer")
+    assert out.returncode == 2
+    assert "a preset cannot run code on its own" in out.stderr and "--allow-code mymodels:TwoLayer" in out.stderr
+    assert not (tmp_path / "imported.flag").exists()
+    # allowing a different class does not allow this one
+    out = run_train(tmp_path, "mymodels:TwoLayer", "--allow-code", "mymodels:WrongOutput")
+    assert out.returncode == 2 and not (tmp_path / "imported.flag").exists()
+
+
+def test_allowed_custom_class_trains(tmp_path):
+    out = run_train(tmp_path, "mymodels:TwoLayer", "--allow-code", "mymodels:TwoLayer")
+    assert out.returncode == 0, out.stderr
+    run = R.list_runs(tmp_path / "runs")[0]
+    evs = E.read_events(run.events_path)
+    rows = evs[0]["summary"]["rows"]
+    assert rows[0]["type"] == "custom" and rows[0]["output_shape"] == [2] and rows[0]["params"] == 2 * 8 + 8 + 8 * 2 + 2
+    assert evs[-1]["status"] == "completed"
+
+
+def test_custom_class_with_wrong_output_is_bad_input(tmp_path):
+    out = run_train(tmp_path, "mymodels:WrongOutput", "--allow-code", "mymodels:WrongOutput")
+    assert out.returncode == 2 and "must output (2,)" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_malformed_reference_is_rejected(tmp_path):
+    out = run_train(tmp_path, "os.system('x')")
+    assert out.returncode == 2 and "model.custom: expected 'module:Class'" in out.stderr
