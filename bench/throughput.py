@@ -64,6 +64,7 @@ def plain_loop(preset: P.Preset, make_model, loaded) -> tuple[float, float, int]
     bs, n = preset.data.batch_size, len(y)
     gen = torch.Generator().manual_seed(preset.seed + 1)
     seen = 0
+    val_metrics: list[tuple[float, float]] = []
     t0 = time.perf_counter()
     for _ in range(preset.train.epochs):
         model.train()
@@ -84,7 +85,7 @@ def plain_loop(preset: P.Preset, make_model, loaded) -> tuple[float, float, int]
         model.eval()
         with torch.no_grad():
             vout = model(vx)
-            _val = (loss_fn(vout, vy).item(), (vout.argmax(1) == vy).float().mean().item())
+            val_metrics.append((loss_fn(vout, vy).item(), (vout.argmax(1) == vy).float().mean().item()))
     return time.perf_counter() - t0, train_loss, seen
 
 

@@ -9,7 +9,6 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 from .core import preset as P
 from .core.schema import ConfigError
@@ -172,6 +171,28 @@ def check_devices(preset: P.Preset, nproc: int, gpus: bool) -> None:
         raise ConfigError("train.device: data-parallel training runs on CUDA GPUs or the CPU, not on 'mps'")
 
 
+def resumable(args, check: bool = True):
+    """The run ``--resume`` names and its saved preset, refused with a clear message if
+    it cannot be resumed (still live, already completed, no checkpoint)."""
+    from .core import rundir as R
+
+    if args.preset or args.overrides:
+        raise UsageError("tuidl train: --resume continues a run with its own saved preset; "
+                         "don't also give a preset or --set")
+    if args.device or args.precision:
+        raise UsageError("tuidl train: --resume keeps the run's device and precision")
+    run = R.open_run(args.resume, args.runs_dir)
+    if check:
+        state = run.status().get("status")
+        if state in R.LIVE:
+            raise ConfigError(f"run {run.id} is still running (pid {run.status().get('pid')})")
+        if state == "completed":
+            raise ConfigError(f"run {run.id} already completed; nothing to resume")
+        if not run.checkpoint("last").is_file():
+            raise ConfigError(f"run {run.id} has no checkpoint to resume from")
+    return run, P.load(run.preset_path)
+
+
 def cmd_train(args) -> int:
     from .core import rundir as R
     from .progress import ConsoleProgress
@@ -183,20 +204,7 @@ def cmd_train(args) -> int:
     if world > 1:
         return train_parallel(args, nproc, world)
     if args.resume:
-        if args.preset or args.overrides:
-            raise UsageError("tuidl train: --resume continues a run with its own saved preset; "
-                             "don't also give a preset or --set")
-        run = R.open_run(args.resume, args.runs_dir)
-        state = run.status().get("status")
-        if state in R.LIVE:
-            raise ConfigError(f"run {run.id} is still running (pid {run.status().get('pid')})")
-        if state == "completed":
-            raise ConfigError(f"run {run.id} already completed; nothing to resume")
-        if not run.checkpoint("last").is_file():
-            raise ConfigError(f"run {run.id} has no checkpoint to resume from")
-        preset = P.load(run.preset_path)
-        if args.device or args.precision:
-            raise UsageError("tuidl train: --resume keeps the run's device and precision")
+        run, preset = resumable(args)
     else:
         if not args.preset:
             raise UsageError("tuidl train: give a preset name or .toml path (see `tuidl presets`), or --resume RUN")
@@ -226,21 +234,7 @@ def train_parallel(args, nproc: int, world: int) -> int:
 
     first = args.node_rank == 0
     if args.resume:
-        if args.preset or args.overrides:
-            raise UsageError("tuidl train: --resume continues a run with its own saved preset; "
-                             "don't also give a preset or --set")
-        if args.device or args.precision:
-            raise UsageError("tuidl train: --resume keeps the run's device and precision")
-        run = R.open_run(args.resume, args.runs_dir)
-        if first:  # machine 0 owns the run; the others only read its preset
-            state = run.status().get("status")
-            if state in R.LIVE:
-                raise ConfigError(f"run {run.id} is still running (pid {run.status().get('pid')})")
-            if state == "completed":
-                raise ConfigError(f"run {run.id} already completed; nothing to resume")
-            if not run.checkpoint("last").is_file():
-                raise ConfigError(f"run {run.id} has no checkpoint to resume from")
-        preset = P.load(run.preset_path)
+        run, preset = resumable(args, check=first)  # machine 0 owns the run; the others read its preset
     else:
         if not args.preset:
             raise UsageError("tuidl train: give a preset name or .toml path (see `tuidl presets`), or --resume RUN")

@@ -100,7 +100,6 @@ def confusion_renderable(confusion: Any, classes: Any = None, *, full_max: int =
 
 
 def _confusion_table(m: list[list[int]], names: list[str]) -> Group:
-    k = len(m)
     width = max(3, min(8, max(len(n) for n in names)), len(str(max(max(r) for r in m))))
     table = Table(box=None, pad_edge=False, padding=(0, 1), show_edge=False, collapse_padding=True)
     table.add_column("true╲pred", justify="right", style="bold", no_wrap=True)
