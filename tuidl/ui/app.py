@@ -1,14 +1,19 @@
-"""The dashboard: four panes (Model builder, Dataset & split, Training, GPU / system)
-around one current :class:`~tuidl.core.preset.Preset`.
+"""The dashboard: five panes (Model builder, Dataset & split, Training, GPU / system,
+Runs) around one current :class:`~tuidl.core.preset.Preset`.
 
 On a wide terminal (``WIDE_AT`` columns or more) the panes sit side by side in a grid;
-on narrower ones they are tabs. Keys ``1``-``4`` jump to a pane. A ``PresetEdited``
+on narrower ones they are tabs. Keys ``1``-``5`` jump to a pane. A ``PresetEdited``
 from any pane replaces the current preset and is handed to the other panes.
 
-The app owns the run: it starts one (``launch.start`` in a thread, so the UI never
-waits), follows its ``events.jsonl`` (:mod:`tuidl.ui.follow`), sends control commands,
-and on the way out asks whether a live run should stop or keep training detached.
-``tuidl`` imports no torch here: the trainer is another process.
+The app owns the run it shows: it starts one (``launch.start`` in a thread, so the UI
+never waits), attaches to one (its whole history, then live), replays one, follows its
+``events.jsonl`` (:mod:`tuidl.ui.follow`), sends control commands, and on the way out
+asks whether a live run should stop or keep training detached. The trainer is another
+process in its own session: quitting, a closed terminal or a dropped SSH link (SIGHUP)
+end the dashboard, never the run. Several dashboards may follow one run; each one's
+view comes from the run's events alone (a pause sent by one shows in all).
+The Runs pane (:mod:`tuidl.ui.runs`) lists every run and opens, resumes, re-runs,
+exports, deletes and compares them. ``tuidl`` imports no torch here.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from .dataset import DatasetPane
 from .follow import Follower, FollowEnded, follow
 from .help import HelpScreen
 from .messages import PresetEdited, RunEvents
+from .runs import RunsPane, run_label, scan_runs
 from .system import SystemPane
 from .training import TrainingPane
 
@@ -47,7 +53,9 @@ PANES = (
     ("dataset", "Dataset & split", "dataset-pane"),
     ("training", "Training", "training-pane"),
     ("system", "GPU / system", "system-pane"),
+    ("runs", "Runs", "runs-pane"),
 )
+MAX_EARLIER = 6  # earlier runs of a preset laid over the charts by "b"
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -166,6 +174,17 @@ class TuidlApp(App[int]):
     """The tuidl dashboard."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too
+    # The wide grid with the Runs pane: builder | dataset on top; the Training pane down
+    # the left, GPU / system over Runs on the right.
+    CSS = """
+    Screen PaneDeck.-grid > ContentSwitcher {
+        grid-size: 2 3;
+        grid-rows: 4fr 3fr 3fr;
+    }
+    Screen PaneDeck.-grid > ContentSwitcher > TabPane#training {
+        row-span: 2;
+    }
+    """
     TITLE = "tuidl"
     AUTO_FOCUS = None
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (WIDE_AT, "-wide")]
@@ -175,6 +194,7 @@ class TuidlApp(App[int]):
         Binding("2", "show_pane('dataset')", "Data", key_display="2"),
         Binding("3", "show_pane('training')", "Train", key_display="3"),
         Binding("4", "show_pane('system')", "System", key_display="4"),
+        Binding("5", "show_pane('runs')", "Runs", key_display="5"),
         Binding("s", "start", "Start"),
         Binding("p", "pause", "Pause"),
         Binding("x", "stop", "Stop"),
@@ -183,6 +203,7 @@ class TuidlApp(App[int]):
         Binding("l", "toggle_log", "Log y", show=False),
         Binding("m", "toggle_smooth", "Smooth", show=False),
         Binding("h", "toggle_settings", "Hyperparams", show=False),
+        Binding("b", "compare_earlier", "Earlier runs", show=False),
         Binding("ctrl+s", "save_preset", "Save"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
@@ -200,6 +221,7 @@ class TuidlApp(App[int]):
         telemetry: bool = True,
         system_source_factory: Any = None,
         system_interval: float | None = 1.0,
+        runs_interval: float | None = 2.0,
     ) -> None:
         super().__init__()
         self.preset = preset
@@ -211,6 +233,7 @@ class TuidlApp(App[int]):
         self.telemetry = telemetry
         self.system_source_factory = system_source_factory
         self.system_interval = system_interval
+        self.runs_interval = runs_interval
         self.run_dir: RunDir | None = None
         self.run_mode = ""  # "", "live" (started or attached) or "replay"
         self.run_live = False
@@ -232,6 +255,7 @@ class TuidlApp(App[int]):
             "training": TrainingPane(self.preset, low_bandwidth=self.low_bandwidth, id="training-pane"),
             "system": SystemPane(source_factory=self.system_source_factory, interval=self.system_interval,
                                  id="system-pane"),
+            "runs": RunsPane(self.runs_root, interval=self.runs_interval, id="runs-pane"),
         }
         yield Header(icon="◆")
         initial = "training" if (self.attach_run or self.replay_run) else "builder"
@@ -257,6 +281,10 @@ class TuidlApp(App[int]):
     @property
     def training(self) -> TrainingPane:
         return self.panes["training"]
+
+    @property
+    def runs(self) -> RunsPane:
+        return self.panes["runs"]
 
     def _pane_widgets(self) -> dict[str, Any]:
         return self.panes
@@ -481,6 +509,8 @@ class TuidlApp(App[int]):
             elif kind == "note" and ev.get("kind") == "divergence":
                 self._alert(ev, f"DIVERGED: {self.run_dir.id}", str(ev.get("message", "")))
             elif kind == RUN_ENDED:
+                if self.run_mode == "live" and self._restarted_since(ev):
+                    continue  # an earlier trainer's end: the run was resumed since and trains again
                 self.run_ended = ev
                 status = str(ev.get("status", "ended"))
                 if self.run_mode == "live":
@@ -501,12 +531,32 @@ class TuidlApp(App[int]):
         if self.run_mode == "live" and recent:
             self.bell()
 
+    def _restarted_since(self, ended: dict[str, Any]) -> bool:
+        """Whether the run trains again after this ``run_ended`` (resumed, by this
+        dashboard or anyone): its status is live, its process alive, and the status
+        was written after the event."""
+        if self.run_dir is None:
+            return False
+        status = self.run_dir.status()
+        if status.get("status") not in LIVE:
+            return False
+        try:
+            return float(status.get("updated", 0)) > float(ended.get("time", 0))
+        except (TypeError, ValueError):
+            return False
+
     def on_follow_ended(self, message: FollowEnded) -> None:
         message.stop()
         if self.run_dir is None or message.run_id != self.run_dir.id:
             return
         if self.run_mode == "replay":
             self._set_state("ended", f"replay of {self.run_dir.id}: {message.status}")
+            return
+        if message.status != "detached" and self.run_dir.is_live():
+            # The events so far end with a run_ended, but the run trains again (it was
+            # resumed): follow on from where this follower stopped.
+            tail = self.follower.tail if self.follower is not None else None
+            self.follower, _ = follow(self, self.run_dir, tail=tail)
             return
         if self.run_live:
             # The trainer is gone without a run_ended event (killed, crashed).
@@ -521,6 +571,197 @@ class TuidlApp(App[int]):
                     self.training.log_line("  " + line, "red")
                 self.title = f"tuidl: {message.status}: {self.run_dir.id}"
                 self.bell()
+
+    # -- the Runs pane ------------------------------------------------------------------
+    def on_runs_pane_live_runs(self, message: RunsPane.LiveRuns) -> None:
+        """At start-up: tell about runs that still train, and how to follow them."""
+        message.stop()
+        shown = {run.id for run in (self.run_dir, self.attach_run) if run is not None}
+        rows = [r for r in message.rows if r.id not in shown]
+        if not rows:
+            return
+        names = ", ".join(r.id for r in rows[:3]) + (f" and {len(rows) - 3} more" if len(rows) > 3 else "")
+        self.notify(f"{names}.\nOpen the Runs pane (5) and press enter to attach, or run "
+                    f"`tuidl attach {rows[0].id}`.",
+                    title=f"{len(rows)} run{'s' if len(rows) != 1 else ''} still training", timeout=12)
+
+    def _switching_from(self, run: RunDir) -> None:
+        """Say so when the run this dashboard showed keeps training out of sight."""
+        current = self.live_run()
+        if current is not None and current.id != run.id:
+            self.notify(f"{current.id} keeps training in the background; the Runs pane (5) reattaches to it.",
+                        timeout=6)
+
+    def _load_run_preset(self, run: RunDir) -> None:
+        """Show a run's own preset in the panes (as `tuidl attach` / `tuidl replay` do)."""
+        from ..core import preset as P
+
+        try:
+            preset = P.load(run.preset_path)
+        except (ConfigError, OSError) as e:
+            self.notify(f"{run.id}: its preset cannot be shown ({e})", severity="warning")
+            return
+        self.load_preset(preset)
+        self.sub_title = preset.name
+
+    def on_runs_pane_open_run(self, message: RunsPane.OpenRun) -> None:
+        """A live run is attached; any other is replayed at once into the Training pane."""
+        message.stop()
+        run = message.run
+        if self.launching:
+            self.notify("a run is being started: wait a moment", severity="warning")
+            return
+        if not run.events_path.exists() and not run.is_live():
+            self.notify(f"{run.id} has no events to show", severity="warning")
+            return
+        self._switching_from(run)
+        self._load_run_preset(run)
+        if run.is_live():
+            self.start_attach(run)
+            self.notify(f"attached to {run.id}", timeout=3)
+        else:
+            self.start_replay(run, 0.0)
+        self.action_show_pane("training")
+
+    def on_runs_pane_rerun_run(self, message: RunsPane.RerunRun) -> None:
+        """Load the run's preset as the current one and start a new run of it."""
+        message.stop()
+        from ..core import preset as P
+
+        if self.run_live or self.launching:
+            self.notify("A run is already training: stop it first (x).", severity="warning")
+            return
+        try:
+            preset = P.load(message.run.preset_path)
+        except (ConfigError, OSError) as e:
+            self.notify(f"cannot load the preset of {message.run.id}: {e}", title="Cannot re-run",
+                        severity="error", timeout=10)
+            return
+        self.load_preset(preset)
+        self.sub_title = preset.name
+        self.action_show_pane("training")
+        self.action_start()
+
+    def on_runs_pane_resume_run(self, message: RunsPane.ResumeRun) -> None:
+        """Continue a stopped / interrupted / failed run from its last checkpoint (a
+        trainer process of its own, like any run), then attach to it."""
+        message.stop()
+        run = message.run
+        if self.launching:
+            return
+        self.launching = True
+        self._set_state("launching", f"resuming {run.id}")
+        self.run_worker(lambda: self._resume(run), name="resume", group="launch", thread=True,
+                        exit_on_error=False)
+
+    def _resume(self, run: RunDir) -> None:
+        """Thread worker: launch.resume, after checking the run can be resumed."""
+        from ..core import launch
+
+        state = run.status().get("status")
+        if state == "completed":
+            self.call_from_thread(self._launch_failed, f"{run.id} already completed; nothing to resume")
+            return
+        try:
+            launch.resume(run, telemetry=self.telemetry)
+        except (RuntimeError, ConfigError) as e:
+            self.call_from_thread(self._launch_failed, str(e))
+            return
+        except OSError as e:
+            self.call_from_thread(self._launch_failed, f"cannot start the trainer: {e}")
+            return
+        except Exception as e:  # noqa: BLE001 - show it, never crash the dashboard
+            self.call_from_thread(self._launch_failed, f"{type(e).__name__}: {e}")
+            return
+        self.call_from_thread(self._resumed, run)
+
+    def _resumed(self, run: RunDir) -> None:
+        self.launching = False
+        self._switching_from(run)
+        self._load_run_preset(run)
+        self.start_attach(run)
+        self.action_show_pane("training")
+        self.notify(f"resuming {run.id} from its last checkpoint", title="Run resumed")
+        self.runs.refresh_runs()
+
+    def on_runs_pane_compare_runs(self, message: RunsPane.CompareRuns) -> None:
+        message.stop()
+        if not message.runs:
+            self.training.clear_overlays()
+            self.notify("comparison cleared", timeout=2)
+            return
+        self.compare(message.runs)
+
+    def on_runs_pane_compare_earlier(self, message: RunsPane.CompareEarlier) -> None:
+        message.stop()
+        self.action_compare_earlier()
+
+    def compare(self, runs: list[RunDir], what: str = "") -> None:
+        """Lay these runs' validation curves over the Training pane's charts (their
+        event streams are read in a thread)."""
+        runs = list(runs)
+
+        def work() -> None:
+            from ..core import report
+
+            histories: dict[str, Any] = {}
+            for run in runs:
+                try:
+                    history = report.load_history(run)
+                except OSError:
+                    continue
+                if not history.epochs:
+                    continue
+                preset = str((history.started or {}).get("preset", "")) or ""
+                label = run_label(run.id, preset)
+                while label in histories:
+                    label += "'"
+                histories[label] = history
+            self.call_from_thread(self._show_overlays, histories, what)
+
+        self.run_worker(work, name="compare", group="compare", exclusive=True, thread=True, exit_on_error=False)
+
+    def _show_overlays(self, histories: dict[str, Any], what: str = "") -> None:
+        if not histories:
+            self.notify("nothing to compare: the runs have no finished epoch yet", severity="warning")
+            return
+        labels = self.training.set_overlays(histories)
+        self.action_show_pane("training")
+        self.notify(", ".join(labels) + " (validation curves; e: x axis in steps or epochs)",
+                    title=f"Comparing {what or f'{len(labels)} run(s)'}", timeout=5)
+
+    def action_compare_earlier(self) -> None:
+        """Lay the earlier runs of the current preset (the run shown, or the preset being
+        edited) over the charts; again clears them."""
+        if self.training.overlays:
+            self.training.clear_overlays()
+            self.notify("comparison cleared", timeout=2)
+            return
+        current = self.run_dir
+        name = str(self.training.run_info.get("preset") or "") if current is not None else ""
+        name = name or self.preset.name
+        root = self.runs_root
+
+        def work() -> None:
+            rows = scan_runs(root)
+            limit = float("inf")
+            if current is not None:
+                mine = next((r for r in rows if r.id == current.id), None)
+                if mine is not None and mine.started:
+                    limit = mine.started
+            earlier = [r.run for r in rows
+                       if r.preset == name and (current is None or r.id != current.id)
+                       and (r.started or 0.0) <= limit][:MAX_EARLIER]
+            self.call_from_thread(self._compare_earlier, earlier, name)
+
+        self.run_worker(work, name="earlier runs", group="compare", exclusive=True, thread=True,
+                        exit_on_error=False)
+
+    def _compare_earlier(self, runs: list[RunDir], name: str) -> None:
+        if not runs:
+            self.notify(f"no earlier runs of {name} to compare with", severity="warning", timeout=4)
+            return
+        self.compare(runs, f"earlier runs of {name}")
 
     # -- chart toggles ------------------------------------------------------------------
     def action_toggle_x_axis(self) -> None:
@@ -607,6 +848,10 @@ class TuidlApp(App[int]):
         yield SystemCommand("Charts: smoothing", "Toggle smoothing of the curves (m)", self.action_toggle_smooth)
         yield SystemCommand("Hyperparameters", "Show / hide the Training pane's settings (h)",
                             self.action_toggle_settings)
+        yield SystemCommand("Compare earlier runs", "Lay the earlier runs of this preset over the charts (b)",
+                            self.action_compare_earlier)
+        yield SystemCommand("Clear comparison", "Remove the compared runs from the charts",
+                            self.training.clear_overlays)
         yield SystemCommand("Save preset", "Save the current preset as TOML (ctrl+s)", self.action_save_preset)
         yield SystemCommand("Help", "Keys, panes and deep-learning basics (?)", self.action_help)
 

@@ -7,6 +7,11 @@ it batches of events with :meth:`TrainingPane.handle_events` and tells it what s
 the run is in with :meth:`TrainingPane.set_run_state`. Every event type of
 docs/events.md is handled; unknown types are ignored and a malformed event is logged
 once, never raised.
+
+Other runs can be laid over the loss and metric charts for comparison
+(:meth:`TrainingPane.set_overlays` / :meth:`TrainingPane.clear_overlays`): each one's
+validation curve (its training curve when it has no validation split) becomes an
+extra line with its own colour and label. Overlays stay when a new run starts.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -34,10 +39,16 @@ from .messages import PresetEdited
 from .results import ResultsView, fmt_metric, metrics_text
 from .series import Series
 
+if TYPE_CHECKING:  # no torch, no core.report at import time
+    from ..core.report import History
+
 SMOOTH_ON = 0.6
 NARROW_BELOW = 96  # pane width under which the hyperparameters fold away
 
 TRAIN_COLOR, VAL_COLOR, LR_COLOR = "cyan", "orange", "green"
+# Compared runs: colours that the run's own lines (train, validation, lr) do not use.
+OVERLAY_COLORS = ("magenta", "red", "blue", "magenta+", "red+", "blue+", "green+", "cyan+", "orange+", "gray+")
+OVERLAY_PREFIX = "overlay:"
 LEVEL_STYLE = {"info": "", "warning": "yellow", "error": "bold red"}
 END_STYLE = {"completed": "bold green", "stopped": "yellow", "diverged": "bold red", "failed": "bold red",
              "interrupted": "bold red"}
@@ -141,6 +152,41 @@ def progress_text(p: RunProgress, width: int = 80) -> Text:
     return text
 
 
+@dataclass
+class Overlay:
+    """A compared run's curves: ``split`` (``val``, or ``train`` when the run had no
+    validation split) loss and metrics, by epoch and by the step each epoch ended at."""
+
+    label: str
+    color: str
+    split: str
+    loss: dict[str, Series]  # "epoch" / "step" -> Series
+    metrics: dict[str, dict[str, Series]]  # metric name -> {"epoch": Series, "step": Series}
+
+    @classmethod
+    def from_history(cls, label: str, history: Any, color: str) -> "Overlay":
+        epochs = getattr(history, "epochs", {}) or {}
+        has_val = any(isinstance(ev.get("val"), dict) for ev in epochs.values())
+        split = "val" if has_val else "train"
+        loss = {"epoch": Series(), "step": Series()}
+        metrics: dict[str, dict[str, Series]] = {}
+        for epoch in sorted(epochs):
+            ev = epochs[epoch]
+            values = ev.get(split)
+            if not isinstance(values, dict):
+                continue
+            step = _f(ev.get("step"))
+            for name, value in values.items():
+                target = loss if name == "loss" else metrics.setdefault(name, {"epoch": Series(), "step": Series()})
+                target["epoch"].append(float(epoch), value)
+                if math.isfinite(step):
+                    target["step"].append(step, value)
+        return cls(label, color, split, loss, metrics)
+
+    def line_label(self) -> str:
+        return self.label if self.split == "val" else f"{self.label} (train)"
+
+
 class Curves:
     """The Series behind the charts, by step and by epoch."""
 
@@ -225,6 +271,7 @@ class TrainingPane(Vertical):
         self._cross_errors: set[str] = set()
         self._t0: float | None = None
         self._logged_bad = False
+        self.overlays: dict[str, Overlay] = {}  # label -> a compared run's curves
 
     # -- composition -----------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -513,6 +560,44 @@ class TrainingPane(Vertical):
         metric.set_series("train", src["metric"], "train", TRAIN_COLOR)
         metric.set_series("val", src["val_metric"], "validation", VAL_COLOR)
         lr.set_series("lr", src["lr"], "learning rate", LR_COLOR)
+        self._attach_overlays()
+
+    # -- compared runs ----------------------------------------------------------------
+    def set_overlays(self, overlays: dict[str, "History"]) -> list[str]:
+        """Lay other runs over the loss and metric charts, replacing any shown before:
+        ``{label: History}`` (``tuidl.core.report.History``). Each run's validation
+        curve becomes a line of its own colour. Returns the labels shown."""
+        self.overlays = {}
+        for i, (label, history) in enumerate(overlays.items()):
+            color = OVERLAY_COLORS[i % len(OVERLAY_COLORS)]
+            self.overlays[str(label)] = Overlay.from_history(str(label), history, color)
+        self._attach_overlays()
+        return list(self.overlays)
+
+    def clear_overlays(self) -> None:
+        """Remove every compared run from the charts."""
+        self.overlays = {}
+        self._attach_overlays()
+
+    def overlay_keys(self) -> list[str]:
+        """The chart keys of the compared runs' lines (on the loss chart)."""
+        return [k for k in self.loss_chart.series_keys() if k.startswith(OVERLAY_PREFIX)]
+
+    def _attach_overlays(self) -> None:
+        """(Re)attach the compared runs' lines for the current x axis and metric."""
+        if not hasattr(self, "loss_chart"):
+            return  # not composed yet: done on mount
+        axis = "step" if self.x_axis == "step" else "epoch"
+        metric = self._metric_key()
+        for chart in (self.loss_chart, self.metric_chart):
+            for key in chart.series_keys():
+                if key.startswith(OVERLAY_PREFIX):
+                    chart.remove_series(key)
+        for overlay in self.overlays.values():
+            key = OVERLAY_PREFIX + overlay.label
+            self.loss_chart.set_series(key, overlay.loss[axis], overlay.line_label(), overlay.color)
+            if metric in overlay.metrics:
+                self.metric_chart.set_series(key, overlay.metrics[metric][axis], overlay.line_label(), overlay.color)
 
     def _apply_view(self) -> None:
         for chart in self.charts:
@@ -624,6 +709,8 @@ class TrainingPane(Vertical):
         p.status, p.message, p.paused = "", "", False
         metric = self._metric_key()
         self.metric_chart.set_title("MAE" if metric == "mae" else "accuracy")
+        if self.overlays:
+            self._attach_overlays()  # the metric shown may have changed
         task = ev.get("task")
         plot = self.boundary
         if task in ("classification", "regression"):

@@ -1,0 +1,440 @@
+"""Runs that outlive the dashboard, with the real trainer process.
+
+* a trainer killed (SIGKILL) in the middle of an epoch leaves a readable run that
+  reads as ``interrupted`` and resumes from the dashboard; two dashboards attached to
+  the resumed run both follow it, and pause / checkpoint / resume work from either;
+* SIGHUP to a dashboard (the real ``tuidl`` in a pseudo-terminal) that started a run
+  ends the dashboard, not the run; a new dashboard reattaches to the whole history;
+* a headless ``tuidl train`` (as under nohup) is attached to like any run, and what a
+  dashboard that followed it live shows equals a replay of its directory afterwards;
+* a recorded run fed live and replayed gives the same charts and results;
+* two runs at once write two separate, complete directories.
+
+Every wait has a timeout; processes started here are ended here on failure.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tuidl import cli
+from tuidl.core import events as E
+from tuidl.core import launch
+from tuidl.core import preset as P
+from tuidl.core import report
+from tuidl.core import rundir as R
+from tuidl.core.events import EventWriter, read_events
+from tuidl.ui.app import TuidlApp
+
+FIXTURES = Path(__file__).parent / "fixtures" / "runs"
+SIZE = (120, 40)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_app(preset: P.Preset, **kwargs) -> TuidlApp:
+    kwargs.setdefault("system_interval", None)
+    kwargs.setdefault("runs_interval", None)
+    kwargs.setdefault("telemetry", False)
+    return TuidlApp(preset, **kwargs)
+
+
+def diagnosis(run: R.RunDir | None) -> str:
+    """What a run directory says, for a timeout's message."""
+    if run is None:
+        return ""
+    events = read_events(run.events_path) if run.events_path.exists() else []
+    try:
+        err = (run.path / "trainer.err").read_text()[-1500:]
+    except OSError:
+        err = ""
+    last = [(e.get("type"), e.get("epoch"), e.get("action") or e.get("status")) for e in events[-8:]]
+    return f"\nstatus: {run.status()}\nlast events: {last}\ntrainer.err: {err}"
+
+
+async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "condition",
+                   run: R.RunDir | None = None) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}{diagnosis(run)}")
+        await pilot.pause(0.05)
+
+
+def wait_until(condition, timeout: float = 60.0, what: str = "condition", run: R.RunDir | None = None) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}{diagnosis(run)}")
+        time.sleep(0.05)
+
+
+def kinds(run: R.RunDir, kind: str) -> list[dict]:
+    return [e for e in read_events(run.events_path) if e.get("type") == kind]
+
+
+def end_process(pid: int | None) -> None:
+    """Clean-up after a failure: SIGKILL a process this test started, if it still runs."""
+    if pid and R.pid_alive(pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def pane_state(app: TuidlApp) -> dict:
+    """What the Training pane shows of a run: every series, progress and test results."""
+    pane = app.training
+    curves = {}
+    for axis, group in (("step", pane.curves.step), ("epoch", pane.curves.epoch)):
+        for key, series in group.items():
+            curves[f"{axis}.{key}"] = (list(series.xs), [round(float(y), 9) for y in series.ys])
+    p = pane.progress
+    return {"curves": curves, "test": (pane.last_test or {}).get("metrics"),
+            "confusion": (pane.last_test or {}).get("confusion"), "status": p.status,
+            "epochs_done": p.epochs_done, "step": p.step, "epochs": p.epochs}
+
+
+# -- SIGKILL in the middle of an epoch ----------------------------------------------------
+
+
+@pytest.mark.e2e
+async def test_sigkill_mid_epoch_then_resume_and_two_dashboards_control_it(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    preset = P.load("spiral", ["train.epochs=4", "data.params.n_samples=4000", "train.device='cpu'"])
+    run = launch.start(preset, runs_root=runs, telemetry=False)
+    proc = run.process
+    resumed_pid = None
+    try:
+        tail = E.EventTail(run.events_path)
+        seen: list[dict] = []
+
+        def two_epochs() -> bool:
+            seen.extend(tail.poll())
+            return sum(e["type"] == "epoch" for e in seen) >= 2
+
+        end = time.monotonic() + 150
+        while not two_epochs():  # a tight loop: epochs of this preset take a fraction of a second
+            assert time.monotonic() < end, f"timed out waiting for two epochs{diagnosis(run)}"
+            time.sleep(0.005)
+        time.sleep(0.1)  # into epoch 3's steps
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+
+        # the directory stays readable: every completed epoch is there, nothing after
+        events = read_events(run.events_path)
+        epochs = [e["epoch"] for e in events if e["type"] == "epoch"]
+        assert epochs == list(range(1, len(epochs) + 1)) and 2 <= len(epochs) < 4, epochs
+        assert not any(e["type"] == "run_ended" for e in events)
+        history = report.load_history(run)
+        assert sorted(history.epochs) == epochs and history.status == "running" and history.ended is None
+        # a line torn by the kill (a write cut short) is tolerated by every reader
+        torn = R.RunDir(tmp_path / "torn")
+        shutil.copytree(run.path, torn.path)
+        with open(torn.events_path, "ab") as f:
+            f.write(b'{"type":"step","time":17')
+        tail2 = E.EventTail(torn.events_path)
+        assert len(list(tail2)) == len(events) and tail2.bad_lines == 0
+        assert sorted(report.load_history(torn).epochs) == epochs
+        assert "Run torn" in report.summary_text(torn, report.load_history(torn))
+
+        # it reads as interrupted, here and in `tuidl runs`
+        assert run.status()["status"] == "interrupted"
+        capsys.readouterr()
+        assert cli.main(["runs", "--runs-dir", str(runs)]) == 0
+        row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith(run.id))
+        assert re.split(r"\s{2,}", row)[2] == "interrupted"
+
+        # resume from a dashboard's Runs pane; a second dashboard attaches to it too
+        a = make_app(preset, runs_root=runs)
+        b = make_app(preset, runs_root=runs, attach=run)
+        async with a.run_test(size=SIZE) as pa:
+            await pa.press("5")
+            await wait_for(pa, lambda: a.runs.scans > 0, what="the list")
+            assert a.runs.select(run.id) and a.runs.selected().status == "interrupted"
+            await pa.press("u")
+            await wait_for(pa, lambda: a.run_dir is not None and a.run_dir.id == run.id and a.run_live,
+                           what="the resume", run=run)
+            resumed_pid = a.run_dir.process.pid
+            # A pauses it at once: the command waits in control/ for the trainer, which
+            # takes it at its first step (so the run cannot end before the checks below)
+            await pa.press("p")
+            async with b.run_test(size=SIZE) as pb:
+                # both show the resumed run, paused (from the trainer's control event)
+                for app, pilot in ((a, pa), (b, pb)):
+                    await wait_for(pilot, lambda: app.training.run_state == "paused"
+                                   and len(kinds(run, "run_started")) == 2
+                                   and app.training.progress.epochs_done >= len(epochs) - 1
+                                   and not app.training.progress.status, timeout=120,
+                                   what="the resumed trainer, paused, in both dashboards", run=run)
+                    assert str(app.training.buttons["pause"].label) == "Resume [p]"
+                await wait_for(pb, lambda: run.status()["status"] == "paused", what="the paused status", run=run)
+                # B asks for a checkpoint while paused, then resumes; A follows
+                await pb.press("c")
+                await wait_for(pb, lambda: any(e.get("reason") == "requested" for e in kinds(run, "checkpoint")),
+                               what="the requested checkpoint", run=run)
+                await pb.press("p")
+                for app, pilot in ((a, pa), (b, pb)):
+                    await wait_for(pilot, lambda: app.training.run_state in ("live", "ended"), what="resumed",
+                                   run=run)
+                actions = [e["action"] for e in kinds(run, "control")]
+                assert actions[:3] == ["paused", "checkpoint_requested", "resumed"], actions
+                # both follow it to the end, with the whole history
+                for app, pilot in ((a, pa), (b, pb)):
+                    await wait_for(pilot, lambda: app.training.progress.status == "completed", timeout=150,
+                                   what="the run to complete", run=run)
+                    assert list(app.training.curves.epoch["loss"].xs) == [1.0, 2.0, 3.0, 4.0]
+                    assert app.training.run_state == "ended" and not app.run_live
+                assert pane_state(a)["curves"]["epoch.val_loss"] == pane_state(b)["curves"]["epoch.val_loss"]
+        assert a.run_dir.process.wait(timeout=30) == 0
+        assert run.status()["status"] == "completed"
+        history = report.load_history(run)
+        assert sorted(history.epochs) == [1, 2, 3, 4] and history.restarts == 1
+        assert history.ended["status"] == "completed" and history.test is not None
+    finally:
+        end_process(proc.pid)
+        end_process(resumed_pid)
+
+
+# -- SIGHUP to the dashboard -------------------------------------------------------------------
+
+
+class PtyReader(threading.Thread):
+    """Drains a pseudo-terminal's master side (else the dashboard blocks writing)."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__(daemon=True)
+        self.fd = fd
+        self.data = bytearray()
+
+    def run(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.data += chunk
+
+
+@pytest.mark.e2e
+async def test_sighup_ends_the_dashboard_not_the_run_and_a_new_one_reattaches(tmp_path):
+    runs = tmp_path / "runs"
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"}
+    dash = subprocess.Popen(
+        [sys.executable, "-m", "tuidl", "spiral", "--runs-dir", str(runs), "--set", "train.epochs=6",
+         "--set", "data.params.n_samples=3000", "--set", "train.device='cpu'"],
+        stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, close_fds=True, start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))  # the pty is its controlling terminal
+    os.close(slave)
+    reader = PtyReader(master)
+    reader.start()
+    trainer_pid = None
+    try:
+        wait_until(lambda: b"Training [3]" in reader.data, timeout=90, what="the dashboard's first frame")
+        time.sleep(0.5)
+        os.write(master, b"3")
+        time.sleep(0.5)
+        os.write(master, b"s")
+        wait_until(lambda: runs.is_dir() and R.list_runs(runs), timeout=30, what="the run directory")
+        run = R.list_runs(runs)[0]
+        wait_until(lambda: len(kinds(run, "epoch")) >= 1, timeout=120, what="epoch events", run=run)
+        trainer_pid = int(run.status()["pid"])
+        assert trainer_pid != dash.pid and os.getsid(trainer_pid) != os.getsid(dash.pid)
+
+        dash.send_signal(signal.SIGHUP)  # the terminal / SSH link is gone
+        hup_time = time.time()
+        code = dash.wait(timeout=20)  # the dashboard ends...
+        assert code == -signal.SIGHUP, code
+        assert R.pid_alive(trainer_pid) or run.status()["status"] == "completed"
+
+        wait_until(lambda: run.status()["status"] == "completed", timeout=150, what="the run to complete",
+                   run=run)
+        epochs = kinds(run, "epoch")
+        assert [e["epoch"] for e in epochs] == [1, 2, 3, 4, 5, 6]
+        assert any(e["time"] > hup_time for e in epochs)  # it went on training after the SIGHUP
+        assert kinds(run, "run_ended")[-1]["status"] == "completed"
+    finally:
+        if dash.poll() is None:
+            dash.kill()
+            dash.wait(timeout=10)
+        end_process(trainer_pid)
+        os.close(master)
+        reader.join(timeout=5)
+
+    # a new dashboard reattaches: the whole history is in its charts
+    app = make_app(P.load(run.preset_path), attach=run)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.training
+        await wait_for(pilot, lambda: pane.run_state == "ended" and pane.progress.status == "completed",
+                       what="the history")
+        assert list(pane.curves.epoch["loss"].xs) == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+        assert list(pane.curves.epoch["val_loss"].ys) == pytest.approx([e["val"]["loss"] for e in epochs])
+        assert pane.last_test is not None and pane.progress.fraction == 1.0
+
+
+# -- headless runs ---------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+async def test_headless_train_is_attached_like_any_run_and_replays_the_same(tmp_path):
+    runs = tmp_path / "runs"
+    out = open(tmp_path / "nohup.out", "wb")
+    proc = subprocess.Popen(  # as `nohup tuidl train ... &` would: no terminal, own session
+        [sys.executable, "-m", "tuidl", "train", "spiral", "--runs-dir", str(runs), "--set", "train.epochs=6",
+         "--set", "data.params.n_samples=1500", "--device", "cpu"],
+        stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+    out.close()
+    try:
+        wait_until(lambda: runs.is_dir() and R.list_runs(runs) and kinds(R.list_runs(runs)[0], "run_started"),
+                   timeout=120, what="the headless run to start")
+        run = R.list_runs(runs)[0]
+        assert run.status()["pid"] == proc.pid and run.is_live()  # in-process trainer: its own pid
+        # Freeze the trainer while the dashboard comes up: on an idle machine it trains
+        # this preset in a second or two, which could be over before the first key press.
+        os.kill(proc.pid, signal.SIGSTOP)
+
+        live = make_app(P.load(run.preset_path), attach=run)
+        async with live.run_test(size=SIZE) as pilot:
+            pane = live.training
+            await wait_for(pilot, lambda: live.run_live and pane.progress.epochs == 6, what="history", run=run)
+            assert pane.run_state == "live"
+            await pilot.press("p")  # control works on a headless run too
+            os.kill(proc.pid, signal.SIGCONT)
+            await wait_for(pilot, lambda: pane.run_state == "paused", what="paused", run=run)
+            await pilot.press("p")
+            await wait_for(pilot, lambda: pane.run_state in ("live", "ended"), what="resumed")
+            await wait_for(pilot, lambda: pane.run_state == "ended" and pane.progress.status == "completed",
+                           timeout=150, what="the run to complete")
+            followed = pane_state(live)
+        assert proc.wait(timeout=30) == 0
+        assert "Run completed" in (tmp_path / "nohup.out").read_text()
+    finally:
+        end_process(proc.pid)  # (SIGKILL ends a stopped process too)
+
+    # the same directory replayed afterwards: the same charts and results
+    replay = make_app(P.load(run.preset_path), replay=run)
+    async with replay.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: replay.training.run_state == "ended", what="the replay")
+        replayed = pane_state(replay)
+    assert followed["curves"]["epoch.loss"][0] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    assert followed == replayed
+    assert followed["test"] == kinds(run, "test")[0]["metrics"]
+
+
+async def test_a_recorded_run_fed_live_and_replayed_shows_the_same(tmp_path):
+    """The fixture's events written into a live run directory a few at a time, followed
+    by an attached dashboard, then the fixture replayed: same series, same results."""
+    fixture = R.RunDir(FIXTURES / "spiral-demo")
+    events = read_events(fixture.events_path)
+    preset = P.load(fixture.preset_path)
+    run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
+    run.write_status(status="running", pid=os.getpid(), host=socket.gethostname())
+    live = make_app(preset, attach=run)
+    with EventWriter(run.events_path) as w:
+        async with live.run_test(size=SIZE) as pilot:
+            for i in range(0, len(events), 40):
+                for ev in events[i:i + 40]:
+                    w.write(ev)
+                await pilot.pause(0.02)
+            run.write_status(status="completed")
+            await wait_for(pilot, lambda: live.training.progress.status == "completed"
+                           and live.training.run_state == "ended", what="the live run's end")
+            followed = pane_state(live)
+    replay = make_app(preset, replay=fixture)
+    async with replay.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: replay.training.run_state == "ended", what="the replay")
+        replayed = pane_state(replay)
+    assert followed == replayed
+    assert len(followed["curves"]["epoch.val_loss"][0]) == 30
+    assert followed["test"] == next(e for e in events if e["type"] == "test")["metrics"]
+
+
+# -- several runs at once ----------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_two_concurrent_runs_write_two_separate_complete_directories(tmp_path):
+    runs = tmp_path / "runs"
+    presets = [P.load("xor", ["train.epochs=2", "data.params.n_samples=200", "train.device='cpu'"]),
+               P.load("circle", ["train.epochs=3", "data.params.n_samples=200", "train.device='cpu'"])]
+    started = [launch.start(p, runs_root=runs, telemetry=False) for p in presets]
+    try:
+        for run in started:
+            assert run.process.wait(timeout=200) == 0
+    finally:
+        for run in started:
+            end_process(run.process.pid)
+    assert len({run.path for run in started}) == 2 and {r.path for r in R.list_runs(runs)} == \
+           {run.path for run in started}
+    pids = set()
+    for run, preset in zip(started, presets):
+        events = read_events(run.events_path)
+        first = events[0] if events[0]["type"] == "run_started" else kinds(run, "run_started")[0]
+        assert first["run_id"] == run.id and first["preset"] == preset.name
+        assert len(kinds(run, "run_started")) == 1
+        assert {e.get("pid") for e in kinds(run, "run_started")} == {run.process.pid}
+        pids.add(run.process.pid)
+        assert [e["epoch"] for e in kinds(run, "epoch")] == list(range(1, preset.train.epochs + 1))
+        assert events[-1]["type"] == "run_ended" and events[-1]["status"] == "completed"
+        assert run.status()["status"] == "completed" and run.status()["preset"] == preset.name
+        assert P.dumps(P.load(run.preset_path)) == P.dumps(preset)  # its own preset, not the other's
+        assert run.checkpoint("last").is_file()
+    assert len(pids) == 2
+
+
+async def test_attach_to_a_run_resumed_after_it_ended_keeps_following(tmp_path):
+    """The history ends with a run_ended, but the run was resumed since (its status is
+    live and newer): the dashboard does not call it ended, and follows the new trainer."""
+    preset = P.load("spiral")
+    run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
+    started = {"type": "run_started", "schema": 1, "run_id": run.id, "preset": "spiral", "epochs": 3,
+               "steps_per_epoch": 10, "batch_size": 16, "task": "classification", "loss": "cce",
+               "metrics": ["loss", "acc"], "summary": {}, "data": {}, "device": "cpu", "device_name": "cpu",
+               "precision": "fp32", "pid": os.getpid(), "world_size": 1}
+
+    def epoch(n: int) -> dict:
+        return {"type": "epoch", "time": time.time(), "epoch": n, "step": 10 * n,
+                "train": {"loss": 1.0 / n, "acc": 0.5}, "val": {"loss": 1.1 / n, "acc": 0.5}, "lr": 0.03,
+                "samples_per_s": 100.0, "duration": 1.0, "best": True}
+
+    w = EventWriter(run.events_path)
+    w.write({**started, "time": time.time() - 5, "resumed_from": 0})
+    w.write(epoch(1))
+    w.write({"type": "run_ended", "time": time.time() - 1, "status": "stopped", "message": "stop requested",
+             "epochs_completed": 1, "best": None, "test": None, "duration": 3.0})
+    # resumed: a new trainer (this process) is starting and has not written yet
+    run.write_status(status="starting", pid=os.getpid(), host=socket.gethostname())
+    app = make_app(preset, attach=run)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.training
+        await wait_for(pilot, lambda: len(pane.curves.epoch["loss"]) == 1, what="the history")
+        await pilot.pause(0.8)  # longer than a follower needs to give up on an ended stream
+        assert app.run_live and pane.run_state == "live" and app.run_ended is None
+        w.write({**started, "time": time.time(), "resumed_from": 1})
+        w.write(epoch(2))
+        await wait_for(pilot, lambda: len(pane.curves.epoch["loss"]) == 2, what="the resumed trainer's epoch")
+        assert not pane.progress.status and app.run_live
+        w.write(epoch(3))
+        w.write({"type": "run_ended", "time": time.time(), "status": "completed", "message": "trained 3 epochs",
+                 "epochs_completed": 3, "best": None, "test": None, "duration": 2.0})
+        run.write_status(status="completed")
+        await wait_for(pilot, lambda: pane.run_state == "ended" and not app.run_live, what="the end")
+        assert pane.progress.status == "completed" and list(pane.curves.epoch["loss"].xs) == [1.0, 2.0, 3.0]
+    w.close()

@@ -1,0 +1,364 @@
+"""The Runs pane inside the real app: the list (the same figures as `tuidl runs`),
+opening (replay or attach), deleting (with a confirmation, never a live run),
+exporting, comparing runs on the Training pane's charts, resuming a stopped run and
+running a preset again.
+
+Finished runs are the recorded fixtures, copied into the test's runs root under fresh
+ids; a "live" run is a run directory whose status names this test process. Only the
+resume / re-run test starts the real trainer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable
+
+from tuidl import cli
+from tuidl.core import preset as P
+from tuidl.core import report
+from tuidl.core import rundir as R
+from tuidl.core.events import EventWriter, read_events
+from tuidl.ui.app import TuidlApp
+from tuidl.ui.runs import ConfirmDeleteScreen, RunsPane, run_label, scan_runs
+from tuidl.ui.training import OVERLAY_PREFIX
+
+FIXTURES = Path(__file__).parent / "fixtures" / "runs"
+SIZE = (120, 40)
+DAY = 86400.0
+
+
+async def wait_for(pilot, condition, timeout: float = 15.0, what: str = "condition") -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def copy_fixture(root: Path, name: str, run_id: str, shift_days: float = 0.0) -> R.RunDir:
+    """A recorded run under a new id; its times moved by ``shift_days`` (so the list
+    has a defined order)."""
+    target = root / run_id
+    shutil.copytree(FIXTURES / name, target)
+    run = R.RunDir(target)
+    st = run.read_status()
+    for key in ("created", "started", "ended", "updated"):
+        if key in st:
+            st[key] += shift_days * DAY
+    R.write_json(run.status_path, st)
+    return run
+
+
+def fake_run(root: Path, run_id: str, status: dict, events: list[dict] | None = None) -> R.RunDir:
+    """A run directory with the status given (and a few events)."""
+    target = root / run_id
+    (target / "checkpoints").mkdir(parents=True)
+    (target / "control").mkdir()
+    (target / "preset.toml").write_text(P.dumps(P.load("spiral")))
+    run = R.RunDir(target)
+    R.write_json(run.status_path, {"host": socket.gethostname(), "preset": "spiral", **status})
+    if events:
+        with EventWriter(run.events_path) as w:
+            for ev in events:
+                w.write(ev)
+    return run
+
+
+def run_started(run_id: str, epochs: int = 5) -> dict:
+    return {"type": "run_started", "time": time.time(), "schema": 1, "run_id": run_id, "preset": "spiral",
+            "resumed_from": 0, "epochs": epochs, "steps_per_epoch": 10, "batch_size": 16,
+            "task": "classification", "loss": "cce", "metrics": ["loss", "acc"], "summary": {"total": 182},
+            "data": {"classes": ["negative", "positive"]}, "device": "cpu", "device_name": "cpu",
+            "precision": "fp32", "pid": os.getpid(), "world_size": 1}
+
+
+@pytest.fixture
+def runs_root(tmp_path) -> Path:
+    """Finished runs (recorded), a stopped, an interrupted and a live one."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    now = time.time()
+    copy_fixture(root, "spiral-demo", "20260101-100000-spiral-aaaa", shift_days=-3)
+    copy_fixture(root, "spiral-demo", "20260102-100000-spiral-bbbb", shift_days=-2)
+    copy_fixture(root, "digits-demo", "20260103-100000-digits-cnn-cccc", shift_days=-1)
+    fake_run(root, "20260104-100000-spiral-dddd",
+             {"status": "stopped", "started": now - 3600, "ended": now - 3500, "epoch": 4, "epochs": 60,
+              "best": {"epoch": 3, "monitor": "val_loss", "value": 0.41}, "message": "stop requested"})
+    fake_run(root, "20260105-100000-spiral-eeee",
+             {"status": "running", "pid": 99_999_999, "started": now - 1800, "epoch": 7, "epochs": 60,
+              "updated": now - 1700})
+    fake_run(root, "20260106-100000-spiral-ffff",
+             {"status": "running", "pid": os.getpid(), "started": now - 60, "epoch": 2, "epochs": 5},
+             [run_started("20260106-100000-spiral-ffff")])
+    return root
+
+
+def make_app(root: Path, **kwargs) -> TuidlApp:
+    kwargs.setdefault("system_interval", None)
+    kwargs.setdefault("telemetry", False)
+    return TuidlApp(kwargs.pop("preset", None) or P.load("spiral"), runs_root=root, **kwargs)
+
+
+async def runs_shown(pilot, app: TuidlApp) -> RunsPane:
+    await pilot.press("5")
+    pane = app.runs
+    await wait_for(pilot, lambda: pane.scans > 0, what="the first listing")
+    return pane
+
+
+def cli_rows(capsys, root: Path) -> dict[str, list[str]]:
+    """`tuidl runs` as printed, by run id."""
+    import re
+
+    capsys.readouterr()
+    assert cli.main(["runs", "--runs-dir", str(root)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["ID", "PRESET", "STATUS"]
+    return {cells[0]: cells for cells in (re.split(r"\s{2,}", line.strip()) for line in lines[1:])}
+
+
+async def test_the_list_matches_tuidl_runs_and_live_runs_are_announced(runs_root, capsys):
+    printed = cli_rows(capsys, runs_root)  # (Textual takes stdout over while the app runs)
+    app = make_app(runs_root)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await runs_shown(pilot, app)
+        assert app.query_one("PaneDeck").active == "runs"
+        assert app.focused is pane.table  # arrows and the pane's keys work at once
+        shown = {r.id: r for r in pane.rows}
+        assert set(shown) == set(printed) and len(shown) == 6
+        for run_id, cells in printed.items():
+            row = shown[run_id]
+            _id, preset, status, epochs, best, duration, started = cells
+            assert (row.preset, row.status, row.epochs_text, row.best_text, row.started_text) == \
+                   (preset, status, epochs, best, started), run_id
+            if not row.live:  # a live run's duration grows between the two looks
+                assert row.duration_text == duration, run_id
+        # newest first; statuses as `tuidl runs` says them (a dead trainer: interrupted)
+        assert [r.id[-4:] for r in pane.rows] == ["ffff", "eeee", "dddd", "cccc", "bbbb", "aaaa"]
+        assert [r.status for r in pane.rows] == ["running", "interrupted", "stopped", "completed", "completed",
+                                                 "completed"]
+        # the table shows the same, status in colour
+        table = pane.query_one(DataTable)
+        assert table.row_count == 6
+        cell = table.get_cell("20260105-100000-spiral-eeee", "status")
+        assert cell.plain.strip() == "interrupted" and "red" in str(cell.style)
+        assert "● running" in table.get_cell("20260106-100000-spiral-ffff", "status").plain
+        assert table.get_cell("20260102-100000-spiral-bbbb", "best").plain == "val_loss=0.06858"
+        assert "1 live: enter attaches" in str(pane.hint.content)
+        # start-up: a notification names the live run and how to attach to it
+        notes = [n for n in app._notifications if "still training" in (n.title or "")]
+        assert len(notes) == 1 and "20260106-100000-spiral-ffff" in notes[0].message
+        assert "tuidl attach 20260106-100000-spiral-ffff" in notes[0].message
+
+        # the list follows the runs root on its own (every couple of seconds, in a thread)
+        scans = pane.scans
+        fake_run(runs_root, "20260107-100000-xor-abcd", {"status": "completed", "preset": "xor",
+                                                         "started": time.time(), "epoch": 2, "epochs": 2})
+        pane.refresh_runs()
+        await wait_for(pilot, lambda: pane.scans > scans and pane.rows[0].id.endswith("abcd"),
+                       what="the new run in the list")
+        assert table.row_count == 7
+
+
+async def test_delete_asks_first_and_never_deletes_a_live_run(runs_root):
+    app = make_app(runs_root, runs_interval=None)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await runs_shown(pilot, app)
+        live_id, old_id = "20260106-100000-spiral-ffff", "20260101-100000-spiral-aaaa"
+        # a live run: refused, no dialog, nothing removed
+        assert pane.select(live_id)
+        await pilot.press("d")
+        assert not isinstance(app.screen, ConfirmDeleteScreen)
+        assert (runs_root / live_id).is_dir()
+        assert any("stop it before deleting" in n.message for n in app._notifications)
+        # a finished run: the dialog; "n" keeps it
+        assert pane.select(old_id)
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmDeleteScreen) and old_id in str(app.screen.row.id)
+        await pilot.press("n")
+        assert not isinstance(app.screen, ConfirmDeleteScreen) and (runs_root / old_id).is_dir()
+        # "y" deletes it and the list follows
+        await pilot.press("d")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not (runs_root / old_id).exists(), what="the deletion")
+        await wait_for(pilot, lambda: old_id not in [r.id for r in pane.rows], what="the list to follow")
+        assert any(f"deleted {old_id}" in n.message for n in app._notifications)
+        # a run that came alive meanwhile (resumed elsewhere) is refused even after the dialog
+        stopped = "20260104-100000-spiral-dddd"
+        assert pane.select(stopped)
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmDeleteScreen)
+        R.RunDir(runs_root / stopped).write_status(status="running", pid=os.getpid())
+        await pilot.press("y")
+        await wait_for(pilot, lambda: any("still running" in n.message for n in app._notifications),
+                       what="the refusal")
+        assert (runs_root / stopped).is_dir()
+
+
+async def test_open_export_and_compare(runs_root):
+    """Enter replays a finished run (at once) or attaches to a live one; e exports;
+    space + v lay runs over the charts; b compares with the earlier runs of the preset."""
+    app = make_app(runs_root, runs_interval=None)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await runs_shown(pilot, app)
+        training = app.training
+        newer, older, digits = ("20260102-100000-spiral-bbbb", "20260101-100000-spiral-aaaa",
+                                "20260103-100000-digits-cnn-cccc")
+        # open a finished run: replayed into the Training pane
+        assert pane.select(newer)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: training.run_state == "ended" and training.progress.status == "completed",
+                       what="the replay")
+        assert app.run_mode == "replay" and app.run_dir.id == newer
+        assert app.query_one("PaneDeck").active == "training"
+        assert len(training.curves.epoch["loss"]) == 30
+
+        # b: the earlier runs of this preset (not this one, not later ones, not other presets)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: training.overlays, what="the earlier runs")
+        assert list(training.overlays) == [run_label(older, "spiral")]
+        key = OVERLAY_PREFIX + run_label(older, "spiral")
+        assert training.overlay_keys() == [key] and key in training.metric_chart.series_keys()
+        val = [e["val"] for e in read_events(runs_root / older / "events.jsonl") if e["type"] == "epoch"]
+        line = training.loss_chart._lines[key]
+        assert list(line.series.ys) == pytest.approx([v["loss"] for v in val])
+        assert line.label == "spiral 10:00:00 #aaaa"
+        assert list(training.metric_chart._lines[key].series.ys) == pytest.approx([v["acc"] for v in val])
+        # the x axis toggle takes the compared runs along
+        assert line.series is training.overlays[run_label(older, "spiral")].loss["step"]
+        await pilot.press("e")
+        assert training.loss_chart._lines[key].series is training.overlays[run_label(older, "spiral")].loss["epoch"]
+        assert list(training.loss_chart._lines[key].series.xs) == list(range(1, 31))
+        await pilot.press("e")
+        await pilot.press("b")  # again: cleared
+        assert training.overlays == {} and training.overlay_keys() == []
+        assert training.loss_chart.series_keys() == ["train", "val"]
+
+        # mark two runs (space) and compare them (v): one line each, own colours
+        await pilot.press("5")
+        assert pane.select(older)
+        await pilot.press("space")
+        assert pane.select(digits)
+        await pilot.press("space")
+        assert pane.marked == {older, digits}
+        assert pane.query_one(DataTable).get_cell(older, "mark").plain == "◆"
+        await pilot.press("v")
+        await wait_for(pilot, lambda: len(training.overlays) == 2, what="two compared runs")
+        assert app.query_one("PaneDeck").active == "training"
+        keys = training.overlay_keys()
+        assert len(keys) == 2 and set(keys) <= set(training.metric_chart.series_keys())
+        colors = {training.loss_chart._lines[k].color for k in keys}
+        assert len(colors) == 2 and not colors & {"cyan", "orange", "green"}
+        digits_val = [e["val"]["loss"] for e in read_events(runs_root / digits / "events.jsonl")
+                      if e["type"] == "epoch"]
+        assert list(training.loss_chart._lines[OVERLAY_PREFIX + run_label(digits, "digits-cnn")].series.ys) == \
+               pytest.approx(digits_val)
+        training.redraw_now()
+        text = training.loss_chart.render_text(100, 20)
+        assert "#aaaa" in text and "#cccc" in text  # the legend names them
+        # C clears the comparison and the marks
+        await pilot.press("5")
+        await pilot.press("C")
+        await wait_for(pilot, lambda: not training.overlays, what="the comparison cleared")
+        assert pane.marked == set() and training.loss_chart.series_keys() == ["train", "val"]
+
+        # export: CSV + Markdown next to the run, the paths in a notification
+        assert pane.select(newer)
+        await pilot.press("e")
+        csv_path = runs_root / newer / f"{newer}-metrics.csv"
+        md_path = runs_root / newer / f"{newer}-report.md"
+        await wait_for(pilot, lambda: csv_path.is_file() and md_path.is_file(), what="the export")
+        await wait_for(pilot, lambda: any(str(csv_path) in n.message for n in app._notifications),
+                       what="the export notice")
+        assert csv_path.read_text() == report.to_csv(report.load_history(R.RunDir(runs_root / newer)))
+
+        # open a live run: attached (its history, then what it writes)
+        live_id = "20260106-100000-spiral-ffff"
+        await pilot.press("5")
+        assert pane.select(live_id)
+        await pilot.press("o")
+        await wait_for(pilot, lambda: app.run_dir is not None and app.run_dir.id == live_id and app.run_live,
+                       what="the attach")
+        assert app.run_mode == "live" and training.run_state == "live"
+        await wait_for(pilot, lambda: training.progress.epochs == 5, what="its history")
+        with EventWriter(runs_root / live_id / "events.jsonl") as w:
+            w.emit("epoch", epoch=1, step=10, train={"loss": 0.7, "acc": 0.6}, val={"loss": 0.72, "acc": 0.55},
+                   lr=0.03, samples_per_s=100.0, duration=1.0, best=True)
+        await wait_for(pilot, lambda: len(training.curves.epoch["val_loss"]) == 1, what="a live epoch")
+        # resuming a live or a finished run is refused with a reason
+        await pilot.press("5")
+        await pilot.press("u")
+        assert any("still running" in n.message and "attaches" in n.message for n in app._notifications)
+        assert pane.select(newer)
+        await pilot.press("u")
+        assert any("already completed" in n.message for n in app._notifications)
+        assert not app.launching
+
+
+@pytest.mark.e2e
+async def test_resume_a_stopped_run_and_run_a_preset_again(tmp_path, monkeypatch):
+    """u resumes a stopped run from its checkpoint (the real trainer) and the dashboard
+    follows it to the end; r loads a run's preset and starts a new run of it."""
+    from tuidl.core.engine import Trainer
+
+    root = tmp_path / "runs"
+    preset = P.load("xor", ["train.epochs=3", "data.params.n_samples=200", "train.device='cpu'"])
+    P.resolve(preset)
+    run = R.create(root, preset.name, P.dumps(preset))
+    monkeypatch.setenv("TUIDL_FAULT", "stop@12")  # as if SIGTERM came during epoch 2
+    assert Trainer(preset, run, handle_signals=False).run() == "stopped"
+    monkeypatch.delenv("TUIDL_FAULT")
+    assert run.status()["status"] == "stopped" and run.checkpoint("last").is_file()
+
+    app = make_app(root, runs_interval=None)  # the spiral preset is loaded, not xor
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await runs_shown(pilot, app)
+        assert pane.select(run.id)
+        assert "u resumes it" in str(pane.detail.content)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: app.run_dir is not None and app.run_dir.id == run.id, timeout=60,
+                       what="the resume")
+        assert app.preset.name == "xor"  # the run's own preset is shown
+        pane_t = app.training
+        await wait_for(pilot, lambda: pane_t.progress.status == "completed" and pane_t.run_state == "ended",
+                       timeout=150, what="the resumed run to complete")
+        assert list(pane_t.curves.epoch["loss"].xs) == [1.0, 2.0, 3.0]
+        assert run.status()["status"] == "completed"
+        assert app.run_dir.process.wait(timeout=30) == 0  # the trainer this dashboard started
+        events = read_events(run.events_path)
+        assert [e["resumed_from"] for e in events if e["type"] == "run_started"][1] >= 1
+        assert events[-1]["type"] == "run_ended" and events[-1]["status"] == "completed"
+
+        # r: the run's preset becomes the current one and a new run of it starts
+        app.load_preset(P.load("spiral"))
+        await pilot.press("5")
+        await wait_for(pilot, lambda: pane.scans > 0 and run.id in [r.id for r in pane.rows], what="the list")
+        assert pane.select(run.id)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.run_dir is not None and app.run_dir.id != run.id, timeout=60,
+                       what="the new run")
+        again = app.run_dir
+        assert app.preset.name == "xor" and app.run_live
+        assert P.load(again.preset_path) == P.load(run.preset_path)
+        again.process.terminate()  # (the stop key is tested with the real trainer in test_app)
+        again.process.wait(timeout=30)
+        await wait_for(pilot, lambda: not app.run_live, timeout=20, what="the dashboard to notice")
+        assert again.status()["status"] in ("interrupted", "stopped")
+
+
+def test_scan_runs_and_labels(runs_root):
+    rows = scan_runs(runs_root)
+    assert [r.id[-4:] for r in rows] == ["ffff", "eeee", "dddd", "cccc", "bbbb", "aaaa"]
+    by_id = {r.id[-4:]: r for r in rows}
+    assert by_id["ffff"].live and not by_id["eeee"].live
+    assert not by_id["dddd"].resumable  # stopped, but no checkpoint
+    assert by_id["aaaa"].best_text == "val_loss=0.06858" and by_id["dddd"].epochs_text == "4/60"
+    assert run_label("20261129-195831-spiral-804e", "spiral") == "spiral 19:58:31 #804e"
+    assert run_label("spiral-demo") == "spiral-demo"
+    assert scan_runs(runs_root / "nothing-here") == []

@@ -1,0 +1,636 @@
+"""The Runs pane: every run in the runs root, newest first, and what can be done with one.
+
+The list (status in colour, preset, best validation metric, epochs, duration, start
+time, id) is read off the UI thread every couple of seconds (:func:`scan_runs`, the
+same figures as ``tuidl runs``) and only the cells that changed are redrawn.
+
+Actions, each with a key and a button:
+
+* open (``enter``, ``o``): a live run is attached (its history, then live); a finished
+  one is replayed at once into the Training pane;
+* mark (``space``) runs and compare them (``v``): their validation curves are laid over
+  the Training pane's loss and accuracy charts; ``b`` (anywhere in the app) compares the
+  run shown with the earlier runs of its preset; ``C`` clears the comparison;
+* re-run (``r``): load the run's ``preset.toml`` as the current preset and start it;
+* resume (``u``) a stopped, interrupted, failed or diverged run from its last
+  checkpoint, then attach to it;
+* export (``e``): ``metrics.csv`` and ``report.md`` into the run directory;
+* delete (``d``): after a confirmation; a live run is never deleted.
+
+The pane does the file work itself (listing, export, delete) in thread workers and
+posts messages for what concerns the app's run (open, compare, re-run, resume).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Label, Static
+
+from ..core.rundir import LIVE, RunDir, list_runs, runs_root
+
+REFRESH_S = 2.0
+RESUMABLE = ("stopped", "interrupted", "failed", "diverged")
+STATUS_STYLE = {
+    "starting": "green",
+    "running": "bold green",
+    "paused": "bold yellow",
+    "completed": "green",
+    "stopped": "yellow",
+    "interrupted": "bold red",
+    "failed": "bold red",
+    "diverged": "bold red",
+    "created": "dim",
+}
+COLUMNS = (("mark", " "), ("status", "Status"), ("preset", "Preset"), ("best", "Best val"),
+           ("epochs", "Epochs"), ("duration", "Duration"), ("started", "Started"), ("id", "Run"))
+_NEW_ID = re.compile(r"^(\d{8})-(\d{2})(\d{2})(\d{2})-(.+)-([0-9a-f]{4})$")
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """As ``tuidl runs`` writes it: 42s, 3m07s, 1h05m; — when unknown."""
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
+def _num(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if f == f else None
+
+
+@dataclass
+class RunRow:
+    """One run as the list shows it (the figures of ``tuidl runs``)."""
+
+    run: RunDir
+    status: str
+    preset: str
+    epoch: Any
+    epochs: Any
+    best: dict | None
+    started: float | None
+    duration: float | None
+    message: str = ""
+    has_checkpoint: bool = False
+    status_data: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def id(self) -> str:
+        return self.run.id
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE
+
+    @property
+    def resumable(self) -> bool:
+        return self.status in RESUMABLE and self.has_checkpoint
+
+    @property
+    def best_text(self) -> str:
+        best = self.best or {}
+        value = _num(best.get("value"))
+        return f"{best.get('monitor', '?')}={value:.4g}" if value is not None else "—"
+
+    @property
+    def epochs_text(self) -> str:
+        return f"{self.epoch}/{self.epochs}"
+
+    @property
+    def duration_text(self) -> str:
+        return fmt_duration(self.duration)
+
+    @property
+    def started_text(self) -> str:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started)) if self.started else "—"
+
+    def cells(self, marked: bool) -> dict[str, Text]:
+        style = STATUS_STYLE.get(self.status, "")
+        status = Text(("● " if self.live else "  ") + self.status, style=style)
+        return {
+            "mark": Text("◆" if marked else " ", style="bold magenta"),
+            "status": status,
+            "preset": Text(self.preset),
+            "best": Text(self.best_text),
+            "epochs": Text(self.epochs_text),
+            "duration": Text(self.duration_text, style="dim" if not self.live else ""),
+            "started": Text(self.started_text, style="dim"),
+            "id": Text(self.id, style="dim"),
+        }
+
+
+def run_row(run: RunDir, now: float | None = None) -> RunRow:
+    """The list's row for a run, from its status file (``interrupted`` when the
+    process of a live status is gone)."""
+    now = time.time() if now is None else now
+    st = run.status()
+    state = str(st.get("status", "unknown"))
+    started = _num(st.get("started")) or _num(st.get("created"))
+    ended = _num(st.get("ended")) or (now if state in LIVE else _num(st.get("updated")))
+    duration = (ended - started) if started and ended else None
+    best = st.get("best") if isinstance(st.get("best"), dict) else None
+    return RunRow(run=run, status=state, preset=str(st.get("preset", "?")), epoch=st.get("epoch", 0),
+                  epochs=st.get("epochs", "?"), best=best, started=started, duration=duration,
+                  message=str(st.get("message") or ""), has_checkpoint=run.checkpoint("last").is_file(),
+                  status_data=st)
+
+
+def scan_runs(root: str | os.PathLike | None = None) -> list[RunRow]:
+    """Every run in the runs root, newest first. Runs whose files vanish while they
+    are read (deleted meanwhile) are left out."""
+    now = time.time()
+    rows = []
+    for run in list_runs(root):
+        try:
+            rows.append(run_row(run, now))
+        except OSError:
+            continue
+    rows.sort(key=lambda r: (r.started or 0.0, r.id), reverse=True)
+    return rows
+
+
+def run_label(run_id: str, preset: str = "") -> str:
+    """A short label for a compared run: ``spiral 19:58 #804e`` for an id made by
+    ``tuidl.core.rundir.new_id``, else the id itself (shortened)."""
+    m = _NEW_ID.match(run_id)
+    if m:
+        name = preset or m.group(5)
+        return f"{name} {m.group(2)}:{m.group(3)}:{m.group(4)} #{m.group(6)}"
+    return run_id if len(run_id) <= 28 else run_id[:27] + "…"
+
+
+def delete_run(run: RunDir) -> None:
+    """Remove a run directory, unless its trainer is alive. Raises RuntimeError for a
+    live run, OSError when the files cannot be removed."""
+    status = run.status()
+    state = status.get("status")
+    if state in LIVE:
+        raise RuntimeError(f"run {run.id} is still {state}: stop it first")
+    if state == "created" and time.time() - float(status.get("created", 0) or 0) < 30:
+        raise RuntimeError(f"run {run.id} is being started")
+    if not (run.path / "preset.toml").is_file():
+        raise OSError(f"{run.path} is not a run directory")
+    shutil.rmtree(run.path)
+
+
+class ConfirmDeleteScreen(ModalScreen[bool]):
+    """Delete a run for good? Returns True to delete."""
+
+    BINDINGS = [
+        Binding("escape,n", "answer(False)", "Cancel"),
+        Binding("y", "answer(True)", "Delete"),
+    ]
+
+    DEFAULT_CSS = """
+    ConfirmDeleteScreen {
+        align: center middle;
+    }
+    """
+
+    def __init__(self, row: RunRow) -> None:
+        super().__init__()
+        self.row = row
+
+    def compose(self) -> ComposeResult:
+        row = self.row
+        with Vertical(id="delete-box", classes="dialog"):
+            yield Label("Delete this run?", classes="dialog-title")
+            yield Static(Text.assemble(
+                ("Run ", ""), (row.id, "bold"), (f" ({row.preset}, {row.status}, {row.epochs_text} epochs) "
+                                                 "and everything in its directory (events, checkpoints, "
+                                                 "reports) are removed for good.", "")),
+                classes="dialog-text")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(Text("Delete [y]"), id="delete-yes", variant="error")
+                yield Button(Text("Cancel [n]"), id="delete-no")
+
+    def on_mount(self) -> None:
+        self.query_one("#delete-no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "delete-yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class RunsPane(Vertical):
+    """The list of runs and the actions on them."""
+
+    DEFAULT_CSS = """
+    RunsPane {
+        height: 1fr;
+    }
+    RunsPane #runs-hint {
+        height: 1;
+        color: $text-muted;
+    }
+    RunsPane #runs-table {
+        height: 1fr;
+    }
+    RunsPane #runs-detail {
+        height: 1;
+        color: $text-muted;
+    }
+    RunsPane #runs-buttons {
+        height: 1;
+    }
+    RunsPane #runs-buttons Button {
+        margin: 0 1 0 0;
+        min-width: 6;
+    }
+    RunsPane.-narrow #runs-buttons {
+        display: none;
+    }
+    """
+
+    BINDINGS = [
+        Binding("o", "open", "Open"),
+        Binding("space", "mark", "Mark"),
+        Binding("v", "compare", "Compare"),
+        Binding("C", "clear_compare", "Clear compare", show=False),
+        Binding("r", "rerun", "Re-run"),
+        Binding("u", "resume", "Resume"),
+        Binding("e", "export", "Export"),
+        Binding("d,delete", "delete", "Delete"),
+    ]
+
+    # -- messages to the app -------------------------------------------------------
+    class OpenRun(Message):
+        """Show this run: attach when it is live, replay it when it is not."""
+
+        def __init__(self, run: RunDir) -> None:
+            super().__init__()
+            self.run = run
+
+    class CompareRuns(Message):
+        """Lay these runs over the Training pane's charts (none: clear)."""
+
+        def __init__(self, runs: list[RunDir]) -> None:
+            super().__init__()
+            self.runs = runs
+
+    class CompareEarlier(Message):
+        """Compare the run shown with the earlier runs of its preset."""
+
+    class RerunRun(Message):
+        """Load this run's preset as the current one and start it."""
+
+        def __init__(self, run: RunDir) -> None:
+            super().__init__()
+            self.run = run
+
+    class ResumeRun(Message):
+        """Continue this run from its last checkpoint, then attach to it."""
+
+        def __init__(self, run: RunDir) -> None:
+            super().__init__()
+            self.run = run
+
+    class LiveRuns(Message):
+        """Runs found live at the first look (the app tells the user how to attach)."""
+
+        def __init__(self, rows: list[RunRow]) -> None:
+            super().__init__()
+            self.rows = rows
+
+    class Scanned(Message):
+        """A fresh listing, from the scanning thread (handled by the pane)."""
+
+        def __init__(self, rows: list[RunRow], error: str = "") -> None:
+            super().__init__()
+            self.rows = rows
+            self.error = error
+
+    # -- building ------------------------------------------------------------------------
+    def __init__(self, runs_root: str | os.PathLike | None = None, *, interval: float | None = REFRESH_S,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.runs_root = runs_root
+        self.interval = interval
+        self.rows: list[RunRow] = []
+        self.marked: set[str] = set()
+        self.scans = 0  # listings shown so far (tests wait on it)
+        self._scanning = False
+        self._rescan = False
+        self._shown_ids: list[str] = []
+        self._shown_cells: dict[str, dict[str, str]] = {}
+
+    def compose(self) -> ComposeResult:
+        self.hint = Static("", id="runs-hint")
+        self.table: DataTable = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        self.detail = Static("", id="runs-detail")
+        yield self.hint
+        yield self.table
+        yield self.detail
+        with Horizontal(id="runs-buttons"):
+            for bid, label, variant in (("open", "Open [⏎]", "primary"), ("mark", "Mark [space]", "default"),
+                                        ("compare", "Compare [v]", "default"),
+                                        ("earlier", "Earlier runs [b]", "default"),
+                                        ("rerun", "Re-run [r]", "success"), ("resume", "Resume [u]", "warning"),
+                                        ("export", "Export [e]", "default"), ("delete", "Delete [d]", "error")):
+                yield Button(Text(label), id=f"runs-{bid}", variant=variant, compact=True)
+
+    def on_mount(self) -> None:
+        for key, label in COLUMNS:
+            self.table.add_column(label, key=key)
+        self.hint.update(Text("Looking for runs…", style="dim"))
+        self.refresh_runs()
+        if self.interval:
+            self.set_interval(self.interval, self.refresh_runs, name="runs-refresh")
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < 100, "-narrow")
+
+    def focus_default(self) -> None:
+        self.table.focus()
+
+    @property
+    def root(self) -> Path:
+        return runs_root(self.runs_root)
+
+    # -- listing ----------------------------------------------------------------------------
+    def refresh_runs(self) -> None:
+        """Read the runs root again, in a thread (one scan at a time)."""
+        if self._scanning:
+            self._rescan = True
+            return
+        self._scanning = True
+        self.run_worker(self._scan, name="scan runs", group="runs-scan", thread=True, exit_on_error=False)
+
+    def _scan(self) -> None:
+        try:
+            rows = scan_runs(self.runs_root)
+        except OSError as e:
+            self.post_message(self.Scanned([], f"cannot read {self.root}: {e.strerror or e}"))
+            return
+        except Exception as e:  # noqa: BLE001 - a listing problem must never take the pane down
+            self.post_message(self.Scanned([], f"{type(e).__name__}: {e}"))
+            return
+        self.post_message(self.Scanned(rows))
+
+    def on_runs_pane_scanned(self, message: "RunsPane.Scanned") -> None:
+        message.stop()
+        self._scanning = False
+        first = self.scans == 0
+        self.show_rows(message.rows, message.error)
+        if first:
+            live = [r for r in message.rows if r.live]
+            if live:
+                self.post_message(self.LiveRuns(live))
+        if self._rescan:
+            self._rescan = False
+            self.refresh_runs()
+
+    def show_rows(self, rows: list[RunRow], error: str = "") -> None:
+        """Show a listing; only the cells that changed are redrawn and the cursor stays
+        on the run it was on."""
+        self.scans += 1
+        self.rows = rows
+        ids = [r.id for r in rows]
+        self.marked &= set(ids)
+        table = self.table
+        current = self.selected_id()
+        if ids != self._shown_ids:
+            table.clear()
+            self._shown_cells = {}
+            for row in rows:
+                cells = row.cells(row.id in self.marked)
+                table.add_row(*(cells[k] for k, _ in COLUMNS), key=row.id)
+                self._shown_cells[row.id] = {k: c.plain for k, c in cells.items()}
+            self._shown_ids = ids
+            if current in ids:
+                table.move_cursor(row=ids.index(current), animate=False)
+        else:
+            for row in rows:
+                self._update_row(row)
+        self._show_hint(error)
+        self._show_detail()
+
+    def _update_row(self, row: RunRow) -> None:
+        cells = row.cells(row.id in self.marked)
+        shown = self._shown_cells.setdefault(row.id, {})
+        for key, cell in cells.items():
+            if shown.get(key) != cell.plain:
+                self.table.update_cell(row.id, key, cell, update_width=True)
+                shown[key] = cell.plain
+
+    def _show_hint(self, error: str = "") -> None:
+        if error:
+            self.hint.update(Text(error, style="bold red"))
+            return
+        if not self.rows:
+            self.hint.update(Text.assemble(("No runs yet in ", "dim"), (str(self.root), "bold"),
+                                           (". Start one with s (or tuidl train PRESET).", "dim")))
+            return
+        live = [r for r in self.rows if r.live]
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{len(self.rows)} run{'s' if len(self.rows) != 1 else ''}")
+        if live:
+            text.append(" · ")
+            text.append(f"{len(live)} live", style="bold green")
+            text.append(": enter attaches", style="")
+        if self.marked:
+            text.append(" · ")
+            text.append(f"{len(self.marked)} marked", style="bold magenta")
+            text.append(": v compares them")
+        else:
+            text.append(" · space marks runs to compare", style="dim")
+        self.hint.update(text)
+
+    def _show_detail(self) -> None:
+        row = self.selected()
+        if row is None:
+            self.detail.update("")
+            return
+        text = Text(no_wrap=True, overflow="ellipsis", style="dim")
+        if row.live:
+            text.append(f"tuidl attach {row.id}", style="bold")
+            text.append(" · enter attaches here")
+        elif row.resumable:
+            text.append(f"{row.status}: u resumes it from its last checkpoint", style="yellow")
+        elif row.status == "completed":
+            text.append("enter replays it · v compares it · r runs its preset again")
+        if row.message:
+            text.append(f" · {row.message}")
+        self.detail.update(text)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._show_detail()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    # -- selection ------------------------------------------------------------------------
+    def selected_id(self) -> str | None:
+        table = self.table
+        if not table.row_count:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:  # noqa: BLE001 - no row under the cursor
+            return None
+        return None if key is None or key.value is None else str(key.value)
+
+    def selected(self) -> RunRow | None:
+        run_id = self.selected_id()
+        return next((r for r in self.rows if r.id == run_id), None)
+
+    def select(self, run_id: str) -> bool:
+        """Put the cursor on a run (tests, the app)."""
+        if run_id not in self._shown_ids:
+            return False
+        self.table.move_cursor(row=self._shown_ids.index(run_id), animate=False)
+        self._show_detail()
+        return True
+
+    def _need_row(self, what: str) -> RunRow | None:
+        row = self.selected()
+        if row is None:
+            self.notify(f"{what}: no run selected", severity="warning", timeout=3)
+        return row
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_open(self) -> None:
+        row = self._need_row("open")
+        if row is not None:
+            self.post_message(self.OpenRun(row.run))
+
+    def action_mark(self) -> None:
+        row = self._need_row("mark")
+        if row is None:
+            return
+        self.marked.symmetric_difference_update({row.id})
+        self._update_row(row)
+        self._show_hint()
+        index = self._shown_ids.index(row.id)
+        if index + 1 < len(self._shown_ids):
+            self.table.move_cursor(row=index + 1, animate=False)
+
+    def marked_runs(self) -> list[RunDir]:
+        return [r.run for r in self.rows if r.id in self.marked]
+
+    def action_compare(self) -> None:
+        runs = self.marked_runs()
+        if not runs:
+            row = self._need_row("compare")
+            if row is None:
+                return
+            runs = [row.run]
+        self.post_message(self.CompareRuns(runs))
+
+    def action_clear_compare(self) -> None:
+        self.marked.clear()
+        for row in self.rows:
+            self._update_row(row)
+        self._show_hint()
+        self.post_message(self.CompareRuns([]))
+
+    def action_compare_earlier(self) -> None:
+        self.post_message(self.CompareEarlier())
+
+    def action_rerun(self) -> None:
+        row = self._need_row("re-run")
+        if row is not None:
+            self.post_message(self.RerunRun(row.run))
+
+    def action_resume(self) -> None:
+        row = self._need_row("resume")
+        if row is None:
+            return
+        row = run_row(row.run)  # the status now, not at the last scan
+        if row.live:
+            self.notify(f"{row.id} is still {row.status}: enter attaches to it", severity="warning")
+        elif row.status == "completed":
+            self.notify(f"{row.id} already completed; r runs its preset again", severity="warning")
+        elif row.status not in RESUMABLE:
+            self.notify(f"{row.id} is {row.status}: nothing to resume", severity="warning")
+        elif not row.has_checkpoint:
+            self.notify(f"{row.id} has no checkpoint to resume from", severity="error")
+        else:
+            self.post_message(self.ResumeRun(row.run))
+
+    def action_export(self) -> None:
+        row = self._need_row("export")
+        if row is None:
+            return
+        run = row.run
+
+        def work() -> None:
+            from ..core import report
+
+            try:
+                csv_path, md_path = report.export(run)
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                self.app.call_from_thread(self.notify, f"could not export {run.id}: {e}", title="Export failed",
+                                          severity="error", timeout=8)
+                return
+            self.app.call_from_thread(self.notify, f"{csv_path}\n{md_path}", title=f"Exported {run.id}",
+                                      timeout=10)
+
+        self.run_worker(work, name=f"export {run.id}", group="runs-export", thread=True, exit_on_error=False)
+
+    def action_delete(self) -> None:
+        row = self._need_row("delete")
+        if row is None:
+            return
+        row = run_row(row.run)
+        if row.live:
+            self.notify(f"{row.id} is still {row.status}: stop it before deleting it", title="Not deleted",
+                        severity="error", timeout=6)
+            return
+        self.app.push_screen(ConfirmDeleteScreen(row), lambda yes: self._delete(row, bool(yes)))
+
+    def _delete(self, row: RunRow, yes: bool) -> None:
+        if not yes:
+            return
+        run = row.run
+
+        def work() -> None:
+            try:
+                delete_run(run)
+            except (RuntimeError, OSError) as e:
+                self.app.call_from_thread(self.notify, str(e), title="Not deleted", severity="error", timeout=6)
+                return
+            self.app.call_from_thread(self._deleted, run)
+
+        self.run_worker(work, name=f"delete {run.id}", group="runs-delete", thread=True, exit_on_error=False)
+
+    def _deleted(self, run: RunDir) -> None:
+        self.marked.discard(run.id)
+        self.notify(f"deleted {run.id}", timeout=3)
+        self.refresh_runs()
+
+    @on(Button.Pressed)
+    def _button(self, event: Button.Pressed) -> None:
+        bid = (event.button.id or "").removeprefix("runs-")
+        action = {"open": self.action_open, "mark": self.action_mark, "compare": self.action_compare,
+                  "earlier": self.action_compare_earlier, "rerun": self.action_rerun,
+                  "resume": self.action_resume, "export": self.action_export,
+                  "delete": self.action_delete}.get(bid)
+        if action is not None:
+            event.stop()
+            action()
