@@ -96,3 +96,11 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
         R.write_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["status.json"]
+
+
+def test_a_resumed_writer_starts_on_a_fresh_line_after_a_torn_one(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b'{"type":"a","time":1}\n{"type":"run_end')  # killed mid-line
+    with E.EventWriter(path) as w:
+        w.emit("run_started", schema=1)
+    assert [e["type"] for e in E.read_events(path)] == ["a", "run_started"]

@@ -280,17 +280,9 @@ def train_parallel(args, nproc: int, world: int) -> int:
     return outcome.code
 
 
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    seconds = int(seconds)
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
-
-
 def cmd_runs(args) -> int:
     from .core import rundir as R
+    from .core.report import fmt_duration, run_times
 
     runs = R.list_runs(args.runs_dir)
     if not runs:
@@ -301,9 +293,7 @@ def cmd_runs(args) -> int:
         st = run.status()
         best = st.get("best") or {}
         best_s = f"{best['monitor']}={best['value']:.4g}" if best.get("value") is not None else "—"
-        started = st.get("started") or st.get("created")
-        ended = st.get("ended") or (time.time() if st.get("status") in R.LIVE else st.get("updated"))
-        duration = (ended - started) if started and ended else None
+        started, duration = run_times(st)
         rows.append((run.id, str(st.get("preset", "?")), str(st.get("status", "?")),
                      f"{st.get('epoch', 0)}/{st.get('epochs', '?')}", best_s, fmt_duration(duration),
                      time.strftime("%Y-%m-%d %H:%M", time.localtime(started)) if started else "—"))

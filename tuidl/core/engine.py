@@ -931,7 +931,8 @@ class Trainer:
         started = time.time()
         old_handlers = {}
         if self.handle_signals and threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            # SIGHUP: the terminal of a `tuidl train` run without nohup closed; stop cleanly
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 old_handlers[sig] = signal.signal(sig, self._on_signal)
         try:
             try:

@@ -55,6 +55,22 @@ class EventWriter:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._end_torn_line()
+
+    def _end_torn_line(self) -> None:
+        """A writer killed mid-line (SIGKILL) leaves a torn last line; a resumed run
+        starts on a fresh line so its own first event stays readable."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                if f.tell() == 0:
+                    return
+                f.seek(-1, os.SEEK_END)
+                torn = f.read(1) != b"\n"
+        except OSError:
+            return
+        if torn:
+            os.write(self._fd, b"\n")
 
     def write(self, ev: dict[str, Any], sync: bool = False) -> dict[str, Any]:
         line = json.dumps(_clean(ev), separators=(",", ":"), allow_nan=False) + "\n"

@@ -63,6 +63,35 @@ class History:
         return (self.ended or {}).get("best")
 
 
+def _num(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if f == f else None
+
+
+def run_times(status: dict, now: float | None = None) -> tuple[float | None, float | None]:
+    """(start time, duration) of a run from its status file; a live run's duration runs
+    up to ``now``. What ``tuidl runs`` and the Runs pane show."""
+    from .rundir import LIVE
+
+    now = time.time() if now is None else now
+    started = _num(status.get("started")) or _num(status.get("created"))
+    ended = _num(status.get("ended")) or (now if status.get("status") in LIVE else _num(status.get("updated")))
+    return started, ((ended - started) if started and ended else None)
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """42s, 3m07s, 1h05m; — when unknown."""
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
 def load_history(run: RunDir) -> History:
     history = History()
     for ev in E.read_events(run.events_path):

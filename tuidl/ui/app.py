@@ -155,8 +155,8 @@ class QuitScreen(ModalScreen[str | None]):
                                                       "stop it. Reattach later with ", ""),
                 (f"tuidl attach {self.run_id}", "bold"), (".", "")), classes="dialog-text")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Stop run & quit [s]", id="quit-stop", variant="error")
-                yield Button("Leave it running [l]", id="quit-leave", variant="primary")
+                yield Button(Text("Stop run & quit [s]"), id="quit-stop", variant="error")
+                yield Button(Text("Leave it running [l]"), id="quit-leave", variant="primary")
                 yield Button("Cancel", id="quit-cancel")
 
     def on_mount(self) -> None:

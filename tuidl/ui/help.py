@@ -11,7 +11,7 @@ from rich.table import Table
 from textual.widgets import Markdown, Static
 
 KEYS: list[tuple[str, str]] = [
-    ("1 2 3 4", "jump to Model builder, Dataset & split, Training, GPU / system"),
+    ("1 2 3 4 5", "jump to Model builder, Dataset & split, Training, GPU / system, Runs"),
     ("s", "start training the current preset"),
     ("p", "pause / resume the run"),
     ("x", "stop the run (it saves a checkpoint first)"),
@@ -20,6 +20,9 @@ KEYS: list[tuple[str, str]] = [
     ("l", "charts: logarithmic loss axis on / off"),
     ("m", "charts: smoothing on / off (an exponential moving average, as TensorBoard)"),
     ("h", "Training pane: show / hide the hyperparameters"),
+    ("b", "compare: overlay earlier runs of this preset on the charts (again: clear)"),
+    ("Runs pane", "enter/o open (attach or replay) · space mark · v compare marked · C clear · "
+                  "r re-run · u resume · e export CSV + Markdown · d delete"),
     ("ctrl+s", "save the preset as TOML"),
     ("ctrl+p", "command palette: every action by name"),
     ("tab, shift+tab", "move between controls; enter or space presses a button"),
@@ -56,6 +59,10 @@ the end, the test results: metrics, the confusion matrix and some test samples.
 
 **GPU / system**: GPU utilisation, memory, temperature and power, host CPU and memory,
 and the trainer process itself.
+
+**Runs**: every run so far, live ones marked. Open one to follow it again (a finished
+run replays at once), resume a stopped or interrupted one from its last checkpoint,
+re-run its preset, export it, or overlay several on the charts to compare them.
 
 # Ideas behind the curves
 

@@ -40,6 +40,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
+from ..core.report import _num, fmt_duration, run_times
 from ..core.rundir import LIVE, RunDir, list_runs, runs_root
 
 REFRESH_S = 2.0
@@ -58,24 +59,6 @@ STATUS_STYLE = {
 COLUMNS = (("mark", " "), ("status", "Status"), ("preset", "Preset"), ("best", "Best val"),
            ("epochs", "Epochs"), ("duration", "Duration"), ("started", "Started"), ("id", "Run"))
 _NEW_ID = re.compile(r"^(\d{8})-(\d{2})(\d{2})(\d{2})-(.+)-([0-9a-f]{4})$")
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """As ``tuidl runs`` writes it: 42s, 3m07s, 1h05m; — when unknown."""
-    if seconds is None:
-        return "—"
-    seconds = int(seconds)
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
-
-
-def _num(value: Any) -> float | None:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if f == f else None
 
 
 @dataclass
@@ -142,12 +125,9 @@ class RunRow:
 def run_row(run: RunDir, now: float | None = None) -> RunRow:
     """The list's row for a run, from its status file (``interrupted`` when the
     process of a live status is gone)."""
-    now = time.time() if now is None else now
     st = run.status()
     state = str(st.get("status", "unknown"))
-    started = _num(st.get("started")) or _num(st.get("created"))
-    ended = _num(st.get("ended")) or (now if state in LIVE else _num(st.get("updated")))
-    duration = (ended - started) if started and ended else None
+    started, duration = run_times(st, now)
     best = st.get("best") if isinstance(st.get("best"), dict) else None
     return RunRow(run=run, status=state, preset=str(st.get("preset", "?")), epoch=st.get("epoch", 0),
                   epochs=st.get("epochs", "?"), best=best, started=started, duration=duration,
