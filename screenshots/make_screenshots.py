@@ -27,9 +27,10 @@ from tuidl.ui.app import PANES, TuidlApp  # noqa: E402
 DEFAULT_RUN = ROOT / "tests" / "fixtures" / "runs" / "spiral-demo"
 
 
-async def shoot(run_path: Path, out: Path, size: tuple[int, int]) -> list[Path]:
+async def shoot(run_path: Path, out: Path, size: tuple[int, int], runs_root: Path) -> list[Path]:
     run = RunDir(run_path)
-    app = TuidlApp(P.load(run.preset_path), replay=run, system_interval=None, telemetry=False)
+    app = TuidlApp(P.load(run.preset_path), replay=run, system_interval=None, telemetry=False,
+                   runs_root=runs_root)
     written: list[Path] = []
     async with app.run_test(size=size) as pilot:
         end = time.monotonic() + 60
@@ -71,8 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TZ", "UTC")  # times in the system pane: the same wherever this runs
     time.tzset()
     args.out.mkdir(parents=True, exist_ok=True)
-    for path in asyncio.run(shoot(args.run, args.out, (cols, rows))):
-        print(path)
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:  # the Runs pane lists the recorded runs, not this machine's
+        root = Path(tmp)
+        for recorded in sorted((ROOT / "tests" / "fixtures" / "runs").iterdir()):
+            shutil.copytree(recorded, root / recorded.name)
+        for path in asyncio.run(shoot(args.run, args.out, (cols, rows), root)):
+            print(path)
     return 0
 
 

@@ -28,7 +28,9 @@ def _utc(monkeypatch):
 
 def replay_app() -> TuidlApp:
     run = RunDir(RUN)
-    return TuidlApp(P.load(run.preset_path), replay=run, system_interval=None, telemetry=False)
+    # the Runs pane lists the recorded fixture runs (their own times), not this machine's runs
+    return TuidlApp(P.load(run.preset_path), replay=run, system_interval=None, telemetry=False,
+                    runs_root=RUN.parent)
 
 
 async def settle(pilot, key: str) -> None:
@@ -48,13 +50,17 @@ async def settle(pilot, key: str) -> None:
     await pilot.press(key)
     if key == "2":
         await until(lambda: dataset.result is not None and not dataset.loading)
+    if key == "5":
+        runs = app.panes["runs"]
+        await until(lambda: len(runs.rows) == 2)
     await pilot.pause(0.3)
     app.training.redraw_now()
     app.set_focus(None)
     await pilot.pause(0.2)
 
 
-@pytest.mark.parametrize("key,pane", [("1", "builder"), ("2", "dataset"), ("3", "training"), ("4", "system")])
+@pytest.mark.parametrize("key,pane", [("1", "builder"), ("2", "dataset"), ("3", "training"), ("4", "system"),
+                                      ("5", "runs")])
 def test_pane_snapshot(snap_compare, key, pane):
     async def run_before(pilot) -> None:
         await settle(pilot, key)
