@@ -96,7 +96,8 @@ def test_digits(tmp_path):
     assert abs(float(L.train.x.mean())) < 1e-4 and abs(float(L.train.x.std()) - 1) < 1e-3
 
 
-def test_mnist1d_generated_cached_and_official_test(tmp_path):
+def test_mnist1d_generated_cached_and_official_test(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUIDL_DATA", str(tmp_path / "cache"))  # count only this test's cache files
     state = np.random.get_state()
     p = make_preset(tmp_path, "mnist1d", {"n_samples": 1000}, seed=3)
     L = D.load(p)
