@@ -46,6 +46,7 @@ CONTROL_EVERY_S = 0.25  # how often the control folder is looked at
 BOUNDARY_EVERY_S = 1.0
 CHECKPOINT_INTERVAL_S = 5.0  # epoch-end checkpoints at most this often (see _epoch_checkpoints)
 BOUNDARY_GRID = 40
+EVAL_BATCH_BYTES = 16 << 20  # input bytes per evaluation batch
 
 Listener = Callable[[dict], None]
 
@@ -214,6 +215,9 @@ class Meter:
     def stats(self, out: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> Any:
         """One step's row of sums (not yet added)."""
         bs = y.shape[0]
+        if self.host and self.task == "classification" and not self.top5 and self.loss_kind != "bce":
+            # the common CPU case, kept as short as a hand-written loop's bookkeeping
+            return [loss.item() * bs, float((out.detach().argmax(dim=1) == y).sum()), 0.0]
         with torch.no_grad():
             out = out.detach()
             if self.task == "classification":
@@ -313,9 +317,10 @@ class Schedule:
             main = S.StepLR(opt, step_size=cfg.step_size, gamma=cfg.gamma)
         elif cfg.name == "cosine":
             main = S.CosineAnnealingLR(opt, T_max=max(1, epochs - warm), eta_min=cfg.min_lr)
-        else:
-            main = S.ConstantLR(opt, factor=1.0, total_iters=0)
+        else:  # constant: nothing to schedule (a torch scheduler would wrap every optimizer step)
+            main = None
         if warm:
+            main = main or S.ConstantLR(opt, factor=1.0, total_iters=0)
             ramp = S.LinearLR(opt, start_factor=0.01, end_factor=1.0, total_iters=warm)
             self.sched = S.SequentialLR(opt, [ramp, main], milestones=[warm])
         else:
@@ -343,15 +348,18 @@ class Schedule:
             elif metric is not None and math.isfinite(metric):
                 self.plateau.step(metric)
             return
-        self.sched.step()
+        if self.sched is not None:
+            self.sched.step()
 
     def state_dict(self) -> dict:
         target = self.plateau if self.plateau is not None else self.sched
-        return {"sched": target.state_dict(), "lr": [g["lr"] for g in self.opt.param_groups]}
+        return {"sched": None if target is None else target.state_dict(),
+                "lr": [g["lr"] for g in self.opt.param_groups]}
 
     def load_state_dict(self, state: dict) -> None:
         target = self.plateau if self.plateau is not None else self.sched
-        target.load_state_dict(state["sched"])
+        if target is not None and state.get("sched") is not None:
+            target.load_state_dict(state["sched"])
         for group, lr in zip(self.opt.param_groups, state["lr"]):
             group["lr"] = lr
 
@@ -641,7 +649,7 @@ class Trainer:
             self._save("last", "epoch")
         if final or now - self._status_at >= 1.0:
             self._status_at = now
-            self.run_dir.write_status(epoch=epoch, best=self._best_dict())
+            self.run_dir.write_status(durable=final, epoch=epoch, best=self._best_dict())
 
     def _checkpoint_done(self, info: dict) -> None:
         self.emit(E.CHECKPOINT, **info)
@@ -677,6 +685,13 @@ class Trainer:
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
             return self.eval_forward(x)
 
+    def _eval_batch(self) -> int:
+        """Evaluation batches: as large as about EVAL_BATCH_BYTES of input (no gradients are
+        kept, and a small validation set in one pass costs a fraction of many small ones),
+        never smaller than the training batch, at most 4096."""
+        sample_bytes = 4 * max(1, math.prod(self.data.info.input_shape))
+        return max(self.preset.data.batch_size, min(4096, EVAL_BATCH_BYTES // sample_bytes))
+
     @torch.no_grad()
     def evaluate(self, part, collect: bool = False):
         shared = self.dist is not None and self.dist.sharded(part)  # each rank evaluates its part
@@ -685,7 +700,7 @@ class Trainer:
         self.model.eval()
         meter = self._meter()
         preds = []
-        for x, y in part.batches(max(self.preset.data.batch_size, 256), shuffle=False):
+        for x, y in part.batches(self._eval_batch(), shuffle=False):
             out = self._out(x)
             loss = self.loss_fn(out.float(), loss_target(self.loss_kind, y))
             meter.add(out, y, loss)
@@ -780,6 +795,7 @@ class Trainer:
         gen = torch.Generator().manual_seed(0)
         gen.set_state(self.epoch_gen_state)
         skip = self.progress.batch
+        scaled, per_step = self.scaler.is_enabled(), self.schedule.per_step
         self.model.train()
         for i, (x, y) in enumerate(self.data.train.batches(bs, shuffle=True, generator=gen)):
             if i < skip:
@@ -787,22 +803,33 @@ class Trainer:
             self.faults.at_step(self.progress.step + 1)
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+            if self.amp_dtype is None:
                 out = self.forward(x)
-                loss = self.loss_fn(out.float(), loss_target(self.loss_kind, y))
+                loss = self.loss_fn(out, loss_target(self.loss_kind, y))
+            else:
+                with torch.autocast(self.device.type, dtype=self.amp_dtype):
+                    out = self.forward(x)
+                    loss = self.loss_fn(out.float(), loss_target(self.loss_kind, y))
             if self.faults.nan_now:
                 loss = loss * float("nan")
             total = loss + penalty(self.model, l1, l2) if (l1 or l2) else loss
             if self.dist is not None:  # this rank's share of the global batch (DDP averages over ranks)
                 total, out, y = self.dist.weigh(loss, total, out, y)
             self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(total).backward()
-            if clip:
-                self.scaler.unscale_(self.optimizer)
-                nn.utils.clip_grad_norm_(self.model.parameters(), clip)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            self.schedule.after_step()
+            if scaled:  # fp16: the loss scaler guards against underflow
+                self.scaler.scale(total).backward()
+                if clip:
+                    self.scaler.unscale_(self.optimizer)
+                    nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+            else:
+                total.backward()
+                if clip:
+                    nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+                self.optimizer.step()
+            if per_step:
+                self.schedule.after_step()
             row = self.epoch_meter.add(out, y, loss)
             window.add_row(row, y.shape[0])
             window_n += y.shape[0]

@@ -58,17 +58,21 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+def write_atomic(path: str | os.PathLike, data: bytes, durable: bool = True) -> None:
     """Write ``data`` to ``path`` via a temp file in the same folder, fsync, rename.
     Readers see the old file or the new one, never a half-written one. On failure
-    (a full disk, say) the old file is left as it was and the error is raised."""
+    (a full disk, say) the old file is left as it was and the error is raised.
+    ``durable=False`` skips the fsyncs: still atomic for readers and if the process
+    dies, but a power cut may lose the update (fine for a progress note rewritten
+    every second)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -76,11 +80,12 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
         except OSError:
             pass
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
-def write_json(path: str | os.PathLike, data: Any) -> None:
-    write_atomic(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
+def write_json(path: str | os.PathLike, data: Any, durable: bool = True) -> None:
+    write_atomic(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode(), durable)
 
 
 def pid_alive(pid: int) -> bool:
@@ -141,10 +146,12 @@ class RunDir:
         except (OSError, ValueError):
             return {}
 
-    def write_status(self, **fields: Any) -> dict[str, Any]:
+    def write_status(self, durable: bool = True, **fields: Any) -> dict[str, Any]:
+        """Update fields of ``status.json``. Progress updates during a run pass
+        ``durable=False``: the status and end of a run are always written durably."""
         data = self.read_status()
         data.update(fields, updated=time.time())
-        write_json(self.status_path, data)
+        write_json(self.status_path, data, durable)
         return data
 
     def status(self) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """Metric line charts: plotext drawn into a Textual widget, on a timer, at the widget's size.
 
 A ``MetricChart`` holds references to ``Series`` (one per line). Whoever appends to a
-series calls ``mark_dirty()``; the chart redraws on its own timer (``fps`` times a
-second at most, default 4) and only when something changed (data, settings or its
-size), never once per event. Each redraw asks every series for at most ~2 points per
+series calls ``data_changed()``; the chart redraws on its own timer and only when
+something changed, never once per event: a change of settings or size at the next
+tick (``fps``, default 4 a second), new points at most once a second (``data_every``),
+spaced further if a draw is slow so a chart takes at most ~5 % of a core. Each redraw asks every series for at most ~2 points per
 plot column (``Series.view``), so it costs the same for 100 points or 1,000,000.
 
 plotext is the classic 5.x module API (global figure state), so every draw holds one
@@ -46,7 +47,6 @@ CHART_COLORS = (
     "white",
 )
 _ALIASES = {"yellow": "orange", "grey": "gray", "purple": "magenta", "violet": "magenta"}
-_SUBCOLUMNS = {"hd": 2, "fhd": 2, "braille": 2}
 _WAITING = "waiting for data…"
 _MIN_W, _MIN_H = 24, 6
 
@@ -177,7 +177,14 @@ class MetricChart(Widget):
     """
 
     fps: float = 4
-    """Redraws per second at most; set 1 (or less) for low-bandwidth links."""
+    """Ticks per second: a change of settings or size is drawn at the next tick; set 1
+    (or less) for low-bandwidth links."""
+    data_every: float = 1.0
+    """Seconds between redraws for new data at least (a run streams new points several
+    times a second; a chart that follows them once a second reads as live)."""
+    cpu_share: float = 0.05
+    """Redraws for new data are spaced so they take at most this share of a core: a
+    chart whose draw takes longer than ``data_every * cpu_share`` waits longer."""
     marker: str = "hd"
     """plotext marker: "hd" (2×2 block quadrants, widely supported), "braille", "dot"…"""
     plot_theme: str = "clear"
@@ -203,10 +210,14 @@ class MetricChart(Widget):
         self.redraws = 0
         self._lines: dict[str, _Line] = {}
         self._dirty = True
+        self._new_data = False
+        self._drawn_at = -math.inf
+        self._draw_cost = 0.0
         self._rendered: Text = Text("", no_wrap=True, overflow="crop", end="")
         self._rendered_size: tuple[int, int] | None = None
         self._timer = None
         self._timer_fps: float | None = None
+        self._external_clock = False
 
     # -- public API -----------------------------------------------------------
 
@@ -223,12 +234,17 @@ class MetricChart(Widget):
         return list(self._lines)
 
     def mark_dirty(self) -> None:
-        """Something changed: redraw at the next tick (cheap; call it per event)."""
+        """Settings or lines changed: redraw at the next tick."""
         self._dirty = True
+
+    def data_changed(self) -> None:
+        """Points were appended to a series: redraw when ``data_every`` has passed (cheap;
+        call it per batch of events)."""
+        self._new_data = True
 
     @property
     def dirty(self) -> bool:
-        return self._dirty
+        return self._dirty or self._new_data
 
     def set_title(self, title: str) -> None:
         self.title = title
@@ -244,9 +260,12 @@ class MetricChart(Widget):
         w, h = self.size
         if w <= 0 or h <= 0:
             return
+        start = time.perf_counter()
         self._rendered = self._render_text_rich(w, h)
         self._rendered_size = (w, h)
-        self._dirty = False
+        self._dirty = self._new_data = False
+        self._drawn_at = time.monotonic()
+        self._draw_cost = time.perf_counter() - start
         self.redraws += 1
         self.refresh()
 
@@ -274,7 +293,21 @@ class MetricChart(Widget):
         self.mark_dirty()
 
     def on_mount(self) -> None:
-        self._start_timer()
+        if not self._external_clock:
+            self._start_timer()
+
+    def use_external_clock(self) -> None:
+        """Stop the chart's own timer: its owner calls :meth:`tick` instead, for several
+        charts in one go, so the redraws that fall due together reach the screen in one
+        update instead of one each."""
+        self._external_clock = True
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    def tick(self) -> None:
+        """Redraw if something changed and a redraw is due (see ``fps``, ``data_every``)."""
+        self._tick()
 
     def on_resize(self) -> None:
         if self._rendered_size is None:
@@ -291,13 +324,17 @@ class MetricChart(Widget):
         self._timer = self.set_interval(1.0 / fps, self._tick, name="chart-redraw")
 
     def _tick(self) -> None:
-        if self.fps != self._timer_fps:
+        if not self._external_clock and self.fps != self._timer_fps:
             self._start_timer()
         w, h = self.size
         if w <= 0 or h <= 0 or not self.display:
             return
         if not self._dirty and self._rendered_size == (w, h):
-            return
+            if not self._new_data:
+                return
+            wait = max(self.data_every, self._draw_cost / max(self.cpu_share, 1e-3))
+            if time.monotonic() - self._drawn_at < wait:
+                return
         if not self.is_on_screen:
             return  # hidden (another tab, scrolled away): draw when it is back
         self.redraw()
@@ -346,7 +383,9 @@ class MetricChart(Widget):
         log_y = bool(self.log_y)
         smooth = float(self.smooth)
         x_range = self.x_range
-        columns = max(1, width - 8) * _SUBCOLUMNS.get(self.marker, 1)
+        # one bucket (its minimum and maximum) per character column: plotext joins the
+        # points with lines at its sub-character resolution, and its cost grows with them
+        columns = max(1, width - 8)
         views = []
         for line in self._lines.values():
             xs, ys = line.series.view(columns, x_range=x_range, smooth=smooth, log_y=log_y)

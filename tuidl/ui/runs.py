@@ -42,6 +42,7 @@ from textual.widgets import Button, DataTable, Label, Static
 
 from ..core.report import _num, fmt_duration, run_times
 from ..core.rundir import LIVE, RunDir, list_runs, runs_root
+from .visible import shown
 
 REFRESH_S = 2.0
 RESUMABLE = ("stopped", "interrupted", "failed", "diverged")
@@ -313,6 +314,7 @@ class RunsPane(Vertical):
         self.marked: set[str] = set()
         self.scans = 0  # listings shown so far (tests wait on it)
         self._scanning = False
+        self._stale = False  # a scan was skipped while the pane was hidden
         self._rescan = False
         self._shown_ids: list[str] = []
         self._shown_cells: dict[str, dict[str, str]] = {}
@@ -343,6 +345,11 @@ class RunsPane(Vertical):
     def on_resize(self) -> None:
         self.set_class(self.size.width < 100, "-narrow")
 
+    def on_show(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.refresh_runs()
+
     def focus_default(self) -> None:
         self.table.focus()
 
@@ -352,7 +359,12 @@ class RunsPane(Vertical):
 
     # -- listing ----------------------------------------------------------------------------
     def refresh_runs(self) -> None:
-        """Read the runs root again, in a thread (one scan at a time)."""
+        """Read the runs root again, in a thread (one scan at a time). While the pane is
+        hidden only the first scan runs (it announces live runs); the pane scans again
+        when it is shown."""
+        if self.scans and not shown(self):
+            self._stale = True
+            return
         if self._scanning:
             self._rescan = True
             return

@@ -38,6 +38,7 @@ from ..core.telemetry import (
     format_bytes,
     torch_cuda_build,
 )
+from .visible import shown
 
 HISTORY = 60  # samples kept per sparkline
 BAR = 20  # gauge width in cells
@@ -413,12 +414,11 @@ class SystemPane(Widget):
 
     # -- local polling ---------------------------------------------------------------
     def _should_poll(self) -> bool:
-        if self.events_mode or not self.is_mounted:
-            return False
-        try:
-            return self.is_on_screen and self.screen is self.app.screen
-        except Exception:
-            return False
+        return not self.events_mode and shown(self)
+
+    def on_show(self) -> None:
+        if getattr(self, "_render_pending", True):
+            self.call_after_refresh(self._render_all)
 
     def _tick(self) -> None:
         """Timer: start a sample in a thread worker unless one is still running."""
@@ -570,8 +570,10 @@ class SystemPane(Widget):
         return " · ".join(parts)
 
     def _render_all(self) -> None:
-        if not self.is_mounted:
+        if not shown(self):  # hidden: keep the readings, draw them when the pane is shown
+            self._render_pending = True
             return
+        self._render_pending = False
         problem = bool(self.problems())
         self._status.set_class(problem, "-problem")
         put(self._status, ("⚠ " if problem else "") + self.status_text())

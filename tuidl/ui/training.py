@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual import events
 from textual.widgets import Button, Collapsible, RichLog, Static, TabbedContent, TabPane
 
@@ -38,12 +41,16 @@ from .form import DataclassForm, FieldEditor, set_path
 from .messages import PresetEdited
 from .results import ResultsView, fmt_metric, metrics_text
 from .series import Series
+from .throttle import Throttle
 
 if TYPE_CHECKING:  # no torch, no core.report at import time
     from ..core.report import History
 
 SMOOTH_ON = 0.6
 NARROW_BELOW = 96  # pane width under which the hyperparameters fold away
+LOG_EVERY_S = 1.0  # event log writes for a stream of events, at most once a second
+PROGRESS_EVERY_S = 1.0  # the progress line, at most once a second (with the charts)
+FRAMES_PER_S = 4  # the pane's clock (1 with --low-bandwidth)
 
 TRAIN_COLOR, VAL_COLOR, LR_COLOR = "cyan", "orange", "green"
 # Compared runs: colours that the run's own lines (train, validation, lr) do not use.
@@ -236,6 +243,17 @@ def _value_at(preset: Preset, path: str) -> Any:
     return _get(preset, path)
 
 
+class EventLog(RichLog):
+    """The run's event log. A new line changes only this widget's scrollable size, so
+    it repaints itself and its scrollbar (always shown, see app.tcss) instead of asking
+    Textual to lay out the whole screen again, which a ``RichLog`` does per write."""
+
+    virtual_size = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, size: Size) -> None:
+        self._scroll_update(size)
+
+
 class TrainingPane(Vertical):
     """Hyperparameters, controls, progress, curves, log, boundary and test results."""
 
@@ -282,7 +300,12 @@ class TrainingPane(Vertical):
         self.lr_chart = MetricChart("learning rate", id="lr-chart")
         self.charts = (self.loss_chart, self.metric_chart, self.lr_chart)
         self.boundary = BoundaryPlot(id="boundary")
-        self.event_log = RichLog(id="event-log", max_lines=2000, wrap=True, markup=False, auto_scroll=True)
+        self.event_log = EventLog(id="event-log", max_lines=2000, wrap=True, markup=False, auto_scroll=True)
+        self._log_pending: list[Text] = []
+        self._write_log = Throttle(self, LOG_EVERY_S, self._flush_log)
+        self._progress_due = False
+        self._progress_at = -math.inf
+        self._in_batch = False
         self.results = ResultsView(id="results")
         self.progress_line = Static(progress_text(self.progress), id="train-progress")
         self.modes_line = Static(self._view_text(), id="chart-modes")
@@ -339,10 +362,17 @@ class TrainingPane(Vertical):
 
     def on_mount(self) -> None:
         charts = list(self.charts)
+        fps = 1 if self.low_bandwidth else FRAMES_PER_S
+        for chart in charts:
+            chart.use_external_clock()
+            chart.fps = fps
+            if self.low_bandwidth:
+                chart.data_every = 2.0
         if self.low_bandwidth:
-            for chart in charts:
-                chart.fps = 1
             self.boundary.fps = 1
+        # one clock for the charts and the progress line: what falls due together is
+        # drawn together, in one screen update
+        self.set_interval(1.0 / fps, self._frame, name="training-frame")
         self._attach_series()
         self._apply_view()
         self._update_for_preset()
@@ -533,6 +563,8 @@ class TrainingPane(Vertical):
         self.call_after_refresh(self._show_progress)
 
     def _show_progress(self) -> None:
+        self._progress_due = False
+        self._progress_at = time.monotonic()
         width = self.progress_line.size.width or max(40, self.size.width - 42)
         self.progress_line.update(progress_text(self.progress, width), layout=False)
 
@@ -644,6 +676,7 @@ class TrainingPane(Vertical):
         self.last_test = None
         self.events_seen = 0
         self._t0 = None
+        self._log_pending = []
         self.event_log.clear()
         self.results.clear()
         self.boundary.clear()
@@ -655,6 +688,26 @@ class TrainingPane(Vertical):
 
     def handle_events(self, events: list[dict[str, Any]]) -> None:
         """Take a batch of events (any types, any order the trainer wrote them in)."""
+        self._in_batch = True
+        try:
+            self._handle_batch(events)
+        finally:
+            self._in_batch = False
+        ended = bool(self.progress.status)  # a run's end shows at once
+        self._write_log(now=ended)
+        self._progress_due = True
+        if ended:
+            self._show_progress()
+
+    def _frame(self) -> None:
+        """The pane's clock: the progress line (at most every PROGRESS_EVERY_S) and the
+        charts' redraws that are due."""
+        if self._progress_due and time.monotonic() - self._progress_at >= PROGRESS_EVERY_S:
+            self._show_progress()
+        for chart in self.charts:
+            chart.tick()
+
+    def _handle_batch(self, events: list[dict[str, Any]]) -> None:
         for ev in events:
             if not isinstance(ev, dict):
                 self._bad(ev, "not an object")
@@ -668,8 +721,7 @@ class TrainingPane(Vertical):
             except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as e:
                 self._bad(ev, f"{type(e).__name__}: {e}")
         for chart in self.charts:
-            chart.mark_dirty()
-        self._show_progress()
+            chart.data_changed()
 
     def _bad(self, ev: Any, why: str) -> None:
         self.bad_events += 1
@@ -687,11 +739,21 @@ class TrainingPane(Vertical):
         return f"+{fmt_duration(t - self._t0)} "
 
     def log_line(self, message: str, style: str = "", ev: dict[str, Any] | None = None) -> None:
+        """Add a line to the event log. Lines from a batch of events are written together
+        at most once a second (each write makes Textual lay out the screen again, and a
+        run of short epochs logs several a second); any other line is written at once."""
         text = Text()
         if ev is not None:
             text.append(self._stamp(ev), style="dim")
         text.append(message, style=style)
-        self.event_log.write(text)
+        self._log_pending.append(text)
+        if not self._in_batch:
+            self._write_log(now=True)
+
+    def _flush_log(self) -> None:
+        if self._log_pending:
+            lines, self._log_pending = self._log_pending, []
+            self.event_log.write(Text("\n").join(lines) if len(lines) > 1 else lines[0])
 
     # one method per event type ----------------------------------------------------
     def _on_run_started(self, ev: dict[str, Any]) -> None:
