@@ -352,12 +352,16 @@ def cmd_dashboard(argv: list[str]) -> int:
     add_preset_args(p, optional=True)
     p.add_argument("--runs-dir", help="runs root (default: $TUIDL_RUNS or a per-user folder)")
     p.add_argument("--low-bandwidth", action="store_true", help="fewer frames, no animations (slow SSH links)")
+    p.add_argument("--no-warm-trainer", action="store_true",
+                   help="don't keep a trainer process warm for Start (it holds PyTorch in memory, a few hundred "
+                        "MB; without it Start waits seconds for PyTorch to load); also TUIDL_WARM_TRAINER=0")
     args = p.parse_args(argv)
     preset = P.load(args.preset or "spiral", args.overrides)
     P.resolve(preset)
     from .ui.app import run
 
-    return run(preset, runs_root=args.runs_dir, low_bandwidth=args.low_bandwidth) or 0
+    return run(preset, runs_root=args.runs_dir, low_bandwidth=args.low_bandwidth,
+               warm_trainer=not args.no_warm_trainer) or 0
 
 
 HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "train": cmd_train,

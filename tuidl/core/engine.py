@@ -93,6 +93,20 @@ def device_name(device: torch.device) -> str:
     return platform.processor() or platform.machine() or "CPU"
 
 
+def warm_up() -> None:
+    """Load what a run needs before its first step: the data and model modules, and
+    PyTorch's compiler stack, which PyTorch imports at the first optimizer it builds
+    (over a second on a small CPU). A standby trainer (``launch.Standby``) calls this
+    while it waits for its run."""
+    from . import data, model  # noqa: F401
+
+    layer = nn.Linear(2, 1)
+    opt = torch.optim.Adam(layer.parameters())
+    layer(torch.zeros(1, 2)).sum().backward()
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+
+
 def seed_everything(seed: int, deterministic: bool, device: torch.device | None = None) -> None:
     """Seed every generator. ``deterministic`` asks PyTorch for deterministic kernels on
     CUDA; CPU kernels already are (and the switch costs ~2 s of imports at start-up)."""
@@ -490,6 +504,7 @@ class Trainer:
         self._best_pending = False
         self._best_progress: dict = {}
         self._status_at = -math.inf
+        self._first_report = True
         self.telemetry_thread: Any = None
         self.faults = Faults.from_env()
         self._stop = threading.Event()
@@ -840,12 +855,13 @@ class Trainer:
                     window_t = self._sync_ranks(epoch, i + 1, window, window_t)
                 continue
             now = time.monotonic()
-            if now - window_t >= REPORT_EVERY_S:
+            if now - window_t >= REPORT_EVERY_S or self._first_report:  # the first step shows at once
+                self._first_report = False
                 metrics = window.read()
                 if not math.isfinite(metrics.get("loss", 0.0)):
                     raise Diverged(f"the loss became {metrics['loss']} at step {self.progress.step}")
                 self.emit(E.STEP, epoch=epoch, step=self.progress.step, epoch_step=i + 1,
-                          lr=self.schedule.lr(), samples_per_s=round(window_n / (now - window_t), 1), **metrics)
+                          lr=self.schedule.lr(), samples_per_s=round(window_n / max(now - window_t, 1e-9), 1), **metrics)
                 window.reset()
                 window_t, window_n = now, 0
                 self._boundary()

@@ -15,6 +15,7 @@ rank, which checkpoint and stop together.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -28,16 +29,11 @@ from . import rundir as R
 
 def _spawn(run: R.RunDir, resume: bool, telemetry: bool, nproc: int = 1,
            allow_code: tuple[str, ...] = ()) -> subprocess.Popen:
+    args = _trainer_args(run, resume, telemetry, allow_code)
     if nproc > 1:
-        cmd = [sys.executable, "-m", "tuidl.core.distributed", str(run.path), "--nproc", str(nproc)]
+        cmd = [sys.executable, "-m", "tuidl.core.distributed", *args[:1], "--nproc", str(nproc), *args[1:]]
     else:
-        cmd = [sys.executable, "-m", "tuidl.core.trainer", str(run.path)]
-    if resume:
-        cmd.append("--resume")
-    if telemetry:
-        cmd.append("--telemetry")
-    for ref in allow_code:
-        cmd += ["--allow-code", ref]
+        cmd = [sys.executable, "-m", "tuidl.core.trainer", *args]
     out = open(run.path / "trainer.out", "ab")
     err = open(run.path / "trainer.err", "ab")
     try:
@@ -51,13 +47,76 @@ def _spawn(run: R.RunDir, resume: bool, telemetry: bool, nproc: int = 1,
     return proc
 
 
+def _trainer_args(run: R.RunDir, resume: bool, telemetry: bool, allow_code: tuple[str, ...]) -> list[str]:
+    args = [str(run.path)]
+    if resume:
+        args.append("--resume")
+    if telemetry:
+        args.append("--telemetry")
+    for ref in allow_code:
+        args += ["--allow-code", ref]
+    return args
+
+
+class Standby:
+    """A trainer process started before its run, so that Start trains within a second:
+    a cold trainer spends seconds importing PyTorch and, at its first optimizer,
+    PyTorch's compiler stack (``python -m tuidl.core.trainer --standby``).
+
+    It starts in its own session, like any trainer, and waits for one line on its
+    stdin (a pipe from this process). :meth:`take` hands it a run; after that it is
+    that run's trainer and outlives this process like any other. Closing the pipe
+    (:meth:`close`, or this process ending in any way) ends a standby that has no run.
+    It holds PyTorch in memory meanwhile (a few hundred MB)."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "tuidl.core.trainer", "--standby"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
+                                     cwd=os.getcwd())
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None and self.proc.stdin is not None
+
+    def take(self, run: R.RunDir, args: list[str]) -> bool:
+        """Hand the run to the standby. False if it is gone (start a trainer cold)."""
+        if not self.alive():
+            return False
+        try:
+            self.proc.stdin.write((json.dumps(args) + "\n").encode())
+            self.proc.stdin.close()
+        except OSError:  # it died meanwhile
+            return False
+        finally:
+            self.proc.stdin = None
+        run.write_status(status="starting", pid=self.proc.pid, host=socket.gethostname(), message="",
+                         launched=time.time())
+        return True
+
+    def close(self) -> None:
+        """End the standby (if it has no run yet)."""
+        if self.proc.stdin is not None:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            self.proc.stdin = None
+
+
 def start(preset: P.Preset, runs_root=None, telemetry: bool = True, nproc: int = 1,
-          allow_code: tuple[str, ...] = ()) -> R.RunDir:
+          allow_code: tuple[str, ...] = (), standby: Standby | None = None) -> R.RunDir:
     """Validate, create the run directory (with the resolved preset) and start training,
-    on ``nproc`` data-parallel processes of this machine (its GPUs, or the CPU)."""
+    on ``nproc`` data-parallel processes of this machine (its GPUs, or the CPU). A
+    ``standby`` trainer, if given and alive, trains a single-process run instead of a new
+    process (it is used up either way)."""
     P.resolve(preset)
     D.check_world(preset.data.batch_size, nproc)
     run = R.create(R.runs_root(runs_root), preset.name, P.dumps(preset))
+    if standby is not None:
+        if nproc == 1 and standby.take(run, _trainer_args(run, False, telemetry, allow_code)):
+            run.process = standby.proc  # type: ignore[attr-defined]
+            return run
+        standby.close()
     run.process = _spawn(run, resume=False, telemetry=telemetry, nproc=nproc,  # type: ignore[attr-defined]
                          allow_code=allow_code)
     return run

@@ -1,4 +1,6 @@
-"""The trainer process: ``python -m tuidl.core.trainer RUN_DIR [--resume] [--telemetry]``.
+"""The trainer process: ``python -m tuidl.core.trainer RUN_DIR [--resume] [--telemetry]``,
+or ``python -m tuidl.core.trainer --standby`` (warm up, then read the arguments of a run
+from stdin: see ``tuidl.core.launch.Standby``).
 
 Trains the run directory's own ``preset.toml``. Started by the dashboard (see
 ``tuidl.core.launch``) in its own session with stdin closed and stdout/stderr going to
@@ -13,6 +15,7 @@ data-parallel run) lost contact with another rank.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -27,7 +30,35 @@ def exit_code(status: str) -> int:
     return 0 if status in ("completed", "stopped") else 1
 
 
+def standby() -> int:
+    """``--standby``: a trainer started ahead of its run (see ``launch.Standby``). Import
+    PyTorch and the engine and build a throwaway optimizer (PyTorch loads its compiler
+    stack, over a second, at the first one), then wait for one line on stdin: the run's
+    arguments as a JSON list. Then stdin comes from /dev/null and the output goes to the
+    run's files, as for a trainer started cold, and the run trains. End of input (the
+    dashboard quit or closed the pipe) ends the process without a run."""
+    from .engine import warm_up
+
+    warm_up()
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 0
+    argv = json.loads(line)
+    run = RunDir(argv[0])
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    for fd, name in ((1, "trainer.out"), (2, "trainer.err")):
+        f = os.open(run.path / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(f, fd)
+        os.close(f)
+    return main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--standby"]:
+        return standby()
     parser = argparse.ArgumentParser(prog="python -m tuidl.core.trainer")
     parser.add_argument("run_dir")
     parser.add_argument("--resume", action="store_true")

@@ -222,8 +222,12 @@ class TuidlApp(App[int]):
         system_source_factory: Any = None,
         system_interval: float | None = 1.0,
         runs_interval: float | None = 2.0,
+        warm_trainer: bool = False,
     ) -> None:
         super().__init__()
+        # a trainer process kept warm for the next Start (the `tuidl` command turns it on)
+        self.warm_trainer = warm_trainer
+        self.standby: Any = None
         self.preset = preset
         self.runs_root = runs_root
         self.attach_run = attach
@@ -273,6 +277,8 @@ class TuidlApp(App[int]):
             self.call_after_refresh(self.start_replay, self.replay_run, self.replay_speed)
         elif self.attach_run is not None:
             self.call_after_refresh(self.start_attach, self.attach_run)
+        else:
+            self.call_after_refresh(self._keep_standby)
         self.call_after_refresh(self._initial_focus)
 
     def _initial_focus(self) -> None:
@@ -358,6 +364,29 @@ class TuidlApp(App[int]):
     def _set_state(self, state: str, detail: str = "") -> None:
         self.training.set_run_state(state, detail)
         self.refresh_bindings()
+        if state in ("idle", "ended"):
+            self.call_after_refresh(self._keep_standby)
+
+    def _keep_standby(self) -> None:
+        """Keep a trainer warm for the next Start (``warm_trainer``): Start then trains
+        within a second instead of waiting seconds for PyTorch to load. Not while a run
+        trains: the standby's warm-up would compete with it for the CPU."""
+        if not self.warm_trainer or self.run_live or self.launching:
+            return
+        if self.standby is not None and self.standby.alive():
+            return
+        from ..core.launch import Standby
+
+        try:
+            self.standby = Standby()
+        except OSError:  # no trainer kept warm: Start starts one cold
+            self.standby = None
+            self.warm_trainer = False
+
+    def _drop_standby(self) -> None:
+        if self.standby is not None:
+            self.standby.close()
+            self.standby = None
 
     def _begin(self, run: RunDir, mode: str, *, replay_speed: float = 0.0) -> None:
         self.run_dir = run
@@ -411,7 +440,8 @@ class TuidlApp(App[int]):
         from ..core import launch
 
         try:
-            run = launch.start(preset, runs_root=self.runs_root, telemetry=self.telemetry)
+            standby, self.standby = self.standby, None
+            run = launch.start(preset, runs_root=self.runs_root, telemetry=self.telemetry, standby=standby)
         except ConfigError as e:
             self.call_from_thread(self._launch_failed, str(e))
             return
@@ -876,11 +906,18 @@ def run(
     replay: RunDir | None = None,
     replay_speed: float = 0.0,
     low_bandwidth: bool = False,
+    warm_trainer: bool = False,
 ) -> int:
-    """Run the dashboard until the user quits; the exit status for the CLI."""
+    """Run the dashboard until the user quits; the exit status for the CLI.
+    ``warm_trainer``: keep a trainer process warm for Start (not with
+    ``TUIDL_WARM_TRAINER=0``)."""
+    warm_trainer = warm_trainer and os.environ.get("TUIDL_WARM_TRAINER", "1") not in ("0", "", "no", "false")
     app = TuidlApp(preset, runs_root=runs_root, attach=attach, replay=replay, replay_speed=replay_speed,
-                   low_bandwidth=low_bandwidth)
-    code = app.run()
+                   low_bandwidth=low_bandwidth, warm_trainer=warm_trainer)
+    try:
+        code = app.run()
+    finally:
+        app._drop_standby()
     if app.exit_message:
         print(app.exit_message)
     if app.return_code:

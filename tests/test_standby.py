@@ -1,0 +1,101 @@
+"""The warm trainer (``launch.Standby``): a trainer process started before its run, so
+Start trains at once instead of after seconds of imports. Real processes throughout."""
+
+from __future__ import annotations
+
+from tuidl.core import launch
+from tuidl.core import preset as P
+from tuidl.core import rundir as R
+from tuidl.core.events import read_events
+
+from test_detach import SIZE, end_process, kinds, make_app, wait_for, wait_until
+
+TINY = ["train.epochs=2", "data.params.n_samples=300", "train.device='cpu'"]
+
+
+def test_a_standby_trains_the_run_it_is_handed_and_a_closed_one_leaves(tmp_path):
+    standby = launch.Standby()
+    idle = launch.Standby()
+    try:
+        run = launch.start(P.load("xor", TINY), runs_root=tmp_path / "runs", telemetry=False, standby=standby)
+        assert run.process is standby.proc  # no new process: the warm one trains
+        assert run.read_status()["pid"] == standby.proc.pid
+        assert standby.proc.wait(timeout=120) == 0, (run.path / "trainer.err").read_text()
+        assert run.status()["status"] == "completed"
+        events = read_events(run.events_path)
+        assert events[0]["type"] == "run_started" and events[0]["pid"] == standby.proc.pid
+        assert events[-1]["type"] == "run_ended" and events[-1]["status"] == "completed"
+        assert [e["epoch"] for e in kinds(run, "epoch")] == [1, 2]
+        # the run's first step is reported as soon as it is taken
+        assert kinds(run, "step")[0]["step"] == 1
+        assert (run.path / "trainer.out").exists() and (run.path / "trainer.err").exists()
+        # a standby that gets no run ends when its pipe closes, and writes nothing
+        idle.close()
+        assert idle.proc.wait(timeout=120) == 0
+        assert [r.id for r in R.list_runs(tmp_path / "runs")] == [run.id]
+    finally:
+        end_process(standby.proc.pid)
+        end_process(idle.proc.pid)
+
+
+def test_a_dead_standby_means_a_cold_start(tmp_path):
+    standby = launch.Standby()
+    standby.proc.kill()
+    standby.proc.wait()
+    run = launch.start(P.load("xor", TINY), runs_root=tmp_path / "runs", telemetry=False, standby=standby)
+    try:
+        assert run.process is not standby.proc
+        assert run.process.wait(timeout=120) == 0
+        assert run.status()["status"] == "completed"
+    finally:
+        end_process(run.process.pid)
+
+
+async def test_the_dashboard_keeps_a_trainer_warm_and_start_uses_it(tmp_path):
+    preset = P.load("xor", TINY)
+    app = make_app(preset, runs_root=tmp_path / "runs", warm_trainer=True)
+    pids = []
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.standby is not None, what="a standby")
+            warm = app.standby
+            pids.append(warm.proc.pid)
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.run_dir is not None, what="the run")
+            run = app.run_dir
+            assert app.standby is None and run.process is warm.proc
+            await wait_for(pilot, lambda: app.training.progress.status == "completed", timeout=120,
+                           what="the run's end", run=run)
+            # the next Start is warm again
+            await wait_for(pilot, lambda: app.standby is not None and app.standby.alive(), what="a new standby")
+            pids.append(app.standby.proc.pid)
+            assert app.standby.proc.pid != warm.proc.pid
+            next_one = app.standby
+            app._drop_standby()
+        assert next_one.proc.wait(timeout=120) == 0  # closed with the app: it ends
+        wait_until(lambda: warm.proc.poll() is not None, what="the trainer's end")
+    finally:
+        for pid in pids:
+            end_process(pid)
+
+
+def test_the_warm_trainer_is_off_with_the_environment_switch(monkeypatch):
+    import tuidl.ui.app as ui
+
+    seen = {}
+
+    class Probe(ui.TuidlApp):
+        def run(self, *args, **kwargs):
+            seen["warm"] = self.warm_trainer
+            return 0
+
+    monkeypatch.setattr(ui, "TuidlApp", Probe)
+    preset = P.load("xor", TINY)
+    monkeypatch.setenv("TUIDL_WARM_TRAINER", "0")
+    ui.run(preset, warm_trainer=True)
+    assert seen["warm"] is False
+    monkeypatch.setenv("TUIDL_WARM_TRAINER", "1")
+    ui.run(preset, warm_trainer=True)
+    assert seen["warm"] is True
+    ui.run(preset)  # attach / replay / tests: off unless asked
+    assert seen["warm"] is False
