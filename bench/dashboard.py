@@ -359,7 +359,7 @@ def child_main(cfg_path: str) -> int:
     App = _bench_app_class(TuidlApp)
     app = App(preset, rec=rec, cfg=cfg, attach=run if mode == "attach" else None,
               runs_root=cfg.get("runs_root"), telemetry=cfg.get("telemetry", True),
-              system_interval=cfg.get("system_interval", 1.0))
+              system_interval=cfg.get("system_interval", 1.0), warm_trainer=cfg.get("warm_trainer", False))
     rec["t_app_built"] = time.time()
     profiler = None
     if cfg.get("profile"):
@@ -369,10 +369,13 @@ def child_main(cfg_path: str) -> int:
         app.profiler = profiler
         if mode != "replay":  # a replay is profiled from the moment it starts (start-up apart)
             profiler.enable()
-    if cfg.get("driver") == "headless":
-        app.run(headless=True, size=tuple(cfg.get("size", SIZE)))
-    else:
-        app.run()
+    try:
+        if cfg.get("driver") == "headless":
+            app.run(headless=True, size=tuple(cfg.get("size", SIZE)))
+        else:
+            app.run()
+    finally:
+        app._drop_standby()
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(cfg["profile"])
@@ -452,6 +455,8 @@ def _bench_app_class(TuidlApp):
             rec = self.rec
             rec["t_press"] = time.time()
             rec["cpu_press"] = cpu_seconds()
+            standby = self.standby
+            rec["standby_pid"] = standby.proc.pid if standby is not None and standby.alive() else None
             from tuidl.core import launch
 
             start = launch.start

@@ -39,7 +39,7 @@ QUICK = {
     "throughput": ["--cases", "spiral"],
     "dashboard": ["--epochs", "1", "--samples", "1500", "--steady-seconds", "2"],
     "charts": ["--sizes", "1000,20000"],
-    "startup": [],
+    "startup": ["--warm-after", "6"],
     "memory": ["--steps", "20000", "--variants", "1m,tiny"],
 }
 
@@ -113,9 +113,15 @@ def summarize(results: dict[str, dict]) -> list[dict[str, Any]]:
             rows.append(_row(name, "torch imported at the first frame", r["torch_at_first_frame"], "no",
                              not r["torch_at_first_frame"]))
             s = r["start_to_step"]
-            rows.append(_row(name, "Start → first step event", s["first_step"], "≤ 3", s["first_step"] <= 3.0, "s"))
+            used = all(r.get("warm_trainer_used", [False]))
+            rows.append(_row(name, "Start → first step event (warm trainer, as `tuidl` runs)", s["first_step"], "≤ 3",
+                             s["first_step"] <= 3.0 and used, "s"))
+            cold = r.get("start_to_step_cold")
+            if cold:
+                rows.append(_row(name, "Start → first step event, cold trainer (--no-warm-trainer)",
+                                 cold["first_step"], "", None, "s"))
             p = r["trainer_phases"]
-            rows.append(_row(name, "  of which: import torch, torch._dynamo (first optimizer) + rest of set-up",
+            rows.append(_row(name, "  cold: import torch, torch._dynamo (first optimizer) + rest of set-up",
                              f"{p['import_torch']}, {p['setup_rest_to_run_started']}", "", None, "s"))
         elif name == "memory":
             for row in r["rows"]:

@@ -55,6 +55,8 @@ PANES = (
     ("system", "GPU / system", "system-pane"),
     ("runs", "Runs", "runs-pane"),
 )
+STANDBY_AFTER_S = 1.0  # a trainer is kept warm from this long after start-up (warm_trainer)
+DEFER_PANES_S = 0.1  # the panes not shown first are mounted this long after start-up
 MAX_EARLIER = 6  # earlier runs of a preset laid over the charts by "b"
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -263,11 +265,38 @@ class TuidlApp(App[int]):
         }
         yield Header(icon="◆")
         initial = "training" if (self.attach_run or self.replay_run) else "builder"
+        # The first frame shows the first pane; the others are mounted one a frame after
+        # it (or at once when asked for): composing all five first made the dashboard
+        # appear ~0.6 s later.
+        self._deferred = [pane_id for pane_id, _t, _w in PANES if pane_id != initial]
+        self._composed_with = self.preset
         with PaneDeck(id="panes", initial=initial):
             for n, (pane_id, title, _widget_id) in enumerate(PANES, 1):
                 with TabPane(f"{title} [{n}]", id=pane_id):
-                    yield self.panes[pane_id]
+                    if pane_id == initial:
+                        yield self.panes[pane_id]
         yield Footer()
+
+    def _mount_pane(self, pane_id: str):
+        """Mount a pane kept back at start-up (now, if it still is)."""
+        if pane_id in self._deferred:
+            self._deferred.remove(pane_id)
+            widget = self.panes[pane_id]
+            done = self.query_one(f"#{pane_id}", TabPane).mount(widget)
+            if hasattr(widget, "load_preset"):
+                self.call_after_refresh(self._catch_up, widget)
+            return done
+        return None
+
+    def _catch_up(self, widget) -> None:
+        """A pane mounted late shows the preset as it is now (edited meanwhile?)."""
+        if self.preset is not self._composed_with and widget.is_mounted:
+            widget.load_preset(self.preset)
+
+    def _mount_deferred(self) -> None:
+        if self._deferred:
+            self._mount_pane(self._deferred[0])
+            self.call_after_refresh(self._mount_deferred)
 
     def on_mount(self) -> None:
         for n, (pane_id, title, _) in enumerate(PANES, 1):
@@ -277,9 +306,10 @@ class TuidlApp(App[int]):
             self.call_after_refresh(self.start_replay, self.replay_run, self.replay_speed)
         elif self.attach_run is not None:
             self.call_after_refresh(self.start_attach, self.attach_run)
-        else:
-            self.call_after_refresh(self._keep_standby)
+        else:  # once the dashboard is up: the standby's imports would slow its first frames
+            self.set_timer(STANDBY_AFTER_S, self._keep_standby)
         self.call_after_refresh(self._initial_focus)
+        self.set_timer(DEFER_PANES_S, self._mount_deferred)
 
     def _initial_focus(self) -> None:
         self.action_show_pane(self.query_one(PaneDeck).active or "builder")
@@ -296,6 +326,9 @@ class TuidlApp(App[int]):
         return self.panes
 
     def action_show_pane(self, pane: str) -> None:
+        if self._mount_pane(pane) is not None:  # kept back at start-up: mount it, then show it
+            self.call_after_refresh(self.action_show_pane, pane)
+            return
         deck = self.query_one(PaneDeck)
         deck.active = pane
         target = self.query_one(f"#{pane}", TabPane)
@@ -315,8 +348,8 @@ class TuidlApp(App[int]):
         message.stop()
         self.preset = message.preset
         for pane_id, widget in self._pane_widgets().items():
-            if pane_id == message.origin or not hasattr(widget, "load_preset"):
-                continue
+            if pane_id == message.origin or not hasattr(widget, "load_preset") or not widget.is_mounted:
+                continue  # a pane still kept back gets the preset when it is mounted
             try:
                 widget.load_preset(message.preset)
             except Exception as e:  # one pane failing to show an edit must not lose it
@@ -328,7 +361,7 @@ class TuidlApp(App[int]):
         """Replace the current preset everywhere (all panes)."""
         self.preset = preset
         for widget in self._pane_widgets().values():
-            if hasattr(widget, "load_preset"):
+            if hasattr(widget, "load_preset") and widget.is_mounted:
                 widget.load_preset(preset)
 
     def action_save_preset(self) -> None:
