@@ -42,7 +42,7 @@ os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
 import numpy as np  # noqa: E402
 
-from tuidl.ui.charts import _SUBCOLUMNS, MetricChart, chart_cost  # noqa: E402
+from tuidl.ui.charts import MetricChart, chart_cost  # noqa: E402
 from tuidl.ui.series import Series  # noqa: E402
 
 SIZES = (1_000, 100_000, 1_000_000)
@@ -86,7 +86,7 @@ def view_cost(n: int, width: int = WIDTH, reps: int = 5) -> float:
     """Seconds ``Series.view`` takes for a ``width``-column chart over ``n`` points."""
     series = Series()
     series.extend(*history(n))
-    columns = max(1, width - 8) * _SUBCOLUMNS.get(MetricChart.marker, 1)
+    columns = max(1, width - 8)  # what MetricChart asks of a series: one bucket per column
     series.view(columns)
     times = []
     for _ in range(reps):

@@ -359,7 +359,8 @@ def child_main(cfg_path: str) -> int:
     App = _bench_app_class(TuidlApp)
     app = App(preset, rec=rec, cfg=cfg, attach=run if mode == "attach" else None,
               runs_root=cfg.get("runs_root"), telemetry=cfg.get("telemetry", True),
-              system_interval=cfg.get("system_interval", 1.0), warm_trainer=cfg.get("warm_trainer", False))
+              system_interval=cfg.get("system_interval", 1.0), warm_trainer=cfg.get("warm_trainer", False),
+              defer_panes=True)  # as `tuidl` runs it
     rec["t_app_built"] = time.time()
     profiler = None
     if cfg.get("profile"):
@@ -433,8 +434,9 @@ def _bench_app_class(TuidlApp):
 
         def _bench_replay(self) -> None:
             self.action_show_pane("training")  # where replay=run starts (the charts draw only when shown)
-            # the switch restyles and lays out the screen once: let it settle, then time the replay
-            self.set_timer(0.5, self._bench_replay_now)
+            # the switch restyles and lays out the screen once, and the panes kept back at
+            # start-up are mounted: let it settle, then time the replay
+            self.set_timer(1.5, self._bench_replay_now)
 
         def _bench_replay_now(self) -> None:
             from tuidl.core.rundir import RunDir

@@ -193,3 +193,45 @@ async def test_end_to_end_with_the_real_trainer(tmp_path):
     # within 100 ms as a rule; a slow shared CI machine gets some slack for the worst one
     assert latencies and sorted(latencies)[len(latencies) // 2] < 0.1 and max(latencies) < 0.5, latencies
     assert Path(run.checkpoint("last")).is_file()
+
+
+async def test_panes_not_shown_first_are_mounted_after_the_first_frame(tmp_path, monkeypatch):
+    """`tuidl` mounts the first pane, then the others one a frame: a key for a pane
+    still kept back mounts it at once, an edit made meanwhile reaches it, and a replay
+    starts on the Training pane, mounted first."""
+    import tuidl.ui.app as ui
+
+    app = App(P.load("spiral"), runs_root=tmp_path / "runs", defer_panes=True, runs_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.panes["builder"].is_mounted
+        await wait_for(pilot, app.panes_mounted, what="the other panes")
+        assert app.query_one(PaneDeck).active == "builder"
+
+    monkeypatch.setattr(ui, "DEFER_PANES_S", 3600.0)  # keep them back until asked for
+    app = App(P.load("spiral"), runs_root=tmp_path / "runs", defer_panes=True, runs_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        assert app.panes["builder"].is_mounted
+        assert not any(app.panes[p].is_mounted for p in ("dataset", "training", "system", "runs"))
+        app.load_preset(P.load("xor"))  # an edit before the Dataset pane is there
+        await pilot.press("5")  # a pane that is not mounted yet
+        await wait_for(pilot, lambda: app.query_one(PaneDeck).active == "runs", what="the Runs pane")
+        assert app.panes["runs"].is_mounted and not app.panes["dataset"].is_mounted
+        app._mount_deferred()
+        await wait_for(pilot, app.panes_mounted, what="the other panes")
+        await wait_for(pilot, lambda: app.panes["dataset"].preset.data.dataset == "xor", what="the edit")
+
+    monkeypatch.undo()
+    # a replay (or a run) shows on the Training pane, which is then mounted first
+    run = R.create(tmp_path / "runs", "spiral", P.dumps(P.load("spiral")))
+    with EventWriter(run.events_path) as w:
+        w.emit("run_started", run_id=run.id, epochs=1, steps_per_epoch=2, task="classification",
+               metrics=["loss", "acc"], data={"classes": ["a", "b"]})
+        w.emit("epoch", epoch=1, step=2, train={"loss": 0.5, "acc": 0.5}, val=None, lr=0.1)
+        w.emit("run_ended", status="completed", message="done", epochs_completed=1)
+    run.write_status(status="completed")
+    app = App(P.load("spiral"), runs_root=tmp_path / "runs", replay=run, defer_panes=True, runs_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay")
+        assert len(app.training.curves.epoch["loss"]) == 1
+        await wait_for(pilot, app.panes_mounted, what="the other panes")

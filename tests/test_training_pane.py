@@ -453,6 +453,8 @@ async def test_follower_batches_and_replays_in_real_time(tmp_path):
 
         def on_run_events(self, m: RunEvents) -> None:
             self.batches.append(len(m.events))
+            if m.taken is not None:
+                m.taken()  # the follower holds back the next batch until this one is handled
 
         def on_follow_ended(self, m: FollowEnded) -> None:
             self.ended = m
@@ -475,6 +477,59 @@ async def test_follower_batches_and_replays_in_real_time(tmp_path):
         assert 0.8 < took < 3.0, took
         assert sum(sink.batches) == 301
         assert 3 <= len(sink.batches) <= 20  # grouped per tick, not one message per event
+
+
+def test_a_fast_replay_waits_for_the_ui(tmp_path):
+    """At most MAX_PENDING batches are posted and not yet handled: a replay never piles
+    up events in the message queue, however slow the receiver."""
+    import threading
+
+    from tuidl.ui.follow import MAX_BATCH, MAX_PENDING
+
+    run = R.create(tmp_path / "runs", "x", P.dumps(P.load("spiral")))
+    with EventWriter(run.events_path) as w:
+        for i in range(MAX_BATCH * 6):
+            w.write({"type": "step", "time": 1000.0 + i * 0.001, "step": i, "loss": 1.0})
+        w.write({"type": "run_ended", "time": 1100.0, "status": "completed", "message": "done"})
+
+    class SlowTarget:
+        def __init__(self):
+            self.waiting: list[RunEvents] = []
+            self.most_waiting = 0
+            self.events = 0
+            self.lock = threading.Lock()
+
+        def post_message(self, m):
+            with self.lock:
+                if isinstance(m, RunEvents):
+                    self.waiting.append(m)
+                    self.most_waiting = max(self.most_waiting, len(self.waiting))
+            return True
+
+        def handle_one(self) -> bool:
+            with self.lock:
+                if not self.waiting:
+                    return False
+                m = self.waiting.pop(0)
+            self.events += len(m.events)
+            m.taken()
+            return True
+
+    target = SlowTarget()
+    follower = Follower(run, target, replay=True)  # type: ignore[arg-type]
+    result: list[str] = []
+    thread = threading.Thread(target=lambda: result.append(follower()))
+    thread.start()
+    deadline = time.monotonic() + 30
+    while thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)  # a slow UI
+        target.handle_one()
+    thread.join(5)
+    while target.handle_one():
+        pass
+    assert result == ["completed"]
+    assert target.events == MAX_BATCH * 6 + 1
+    assert target.most_waiting == MAX_PENDING
 
 
 def test_follower_survives_a_missing_file(tmp_path):

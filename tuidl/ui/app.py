@@ -18,6 +18,8 @@ exports, deletes and compares them. ``tuidl`` imports no torch here.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import re
 import time
@@ -225,8 +227,11 @@ class TuidlApp(App[int]):
         system_interval: float | None = 1.0,
         runs_interval: float | None = 2.0,
         warm_trainer: bool = False,
+        defer_panes: bool = False,
     ) -> None:
         super().__init__()
+        # mount the panes not shown first after the first frame (the `tuidl` command does)
+        self.defer_panes = defer_panes
         # a trainer process kept warm for the next Start (the `tuidl` command turns it on)
         self.warm_trainer = warm_trainer
         self.standby: Any = None
@@ -268,30 +273,36 @@ class TuidlApp(App[int]):
         # The first frame shows the first pane; the others are mounted one a frame after
         # it (or at once when asked for): composing all five first made the dashboard
         # appear ~0.6 s later.
-        self._deferred = [pane_id for pane_id, _t, _w in PANES if pane_id != initial]
+        self._deferred = [pane_id for pane_id, _t, _w in PANES if pane_id != initial] if self.defer_panes else []
         self._composed_with = self.preset
         with PaneDeck(id="panes", initial=initial):
             for n, (pane_id, title, _widget_id) in enumerate(PANES, 1):
                 with TabPane(f"{title} [{n}]", id=pane_id):
-                    if pane_id == initial:
+                    if pane_id not in self._deferred:
                         yield self.panes[pane_id]
         yield Footer()
 
     def _mount_pane(self, pane_id: str):
         """Mount a pane kept back at start-up (now, if it still is)."""
-        if pane_id in self._deferred:
+        if pane_id in self._deferred and self.is_running:
             self._deferred.remove(pane_id)
             widget = self.panes[pane_id]
             done = self.query_one(f"#{pane_id}", TabPane).mount(widget)
-            if hasattr(widget, "load_preset"):
-                self.call_after_refresh(self._catch_up, widget)
+
+            async def catch_up() -> None:  # it shows the preset as it is now (edited meanwhile?)
+                await done
+                while not widget.is_mounted:
+                    await asyncio.sleep(0.01)
+                if self.preset is not self._composed_with and hasattr(widget, "load_preset"):
+                    widget.load_preset(self.preset)
+
+            self.call_later(catch_up)
             return done
         return None
 
-    def _catch_up(self, widget) -> None:
-        """A pane mounted late shows the preset as it is now (edited meanwhile?)."""
-        if self.preset is not self._composed_with and widget.is_mounted:
-            widget.load_preset(self.preset)
+    def panes_mounted(self) -> bool:
+        """Every pane is mounted (none is kept back any more)."""
+        return not self._deferred and all(w.is_mounted for w in self.panes.values())
 
     def _mount_deferred(self) -> None:
         if self._deferred:
@@ -325,9 +336,26 @@ class TuidlApp(App[int]):
     def _pane_widgets(self) -> dict[str, Any]:
         return self.panes
 
+    def _when_mounted(self, pane_id: str, callback, *args: Any) -> bool:
+        """If the pane is kept back at start-up (or still mounting), mount it and run
+        ``callback(*args)`` once it is: True. False when it is there already."""
+        done = self._mount_pane(pane_id)
+        widget = self.panes[pane_id]
+        if done is None and widget.is_mounted:
+            return False
+
+        async def when_mounted() -> None:
+            if done is not None:
+                await done
+            while not widget.is_mounted:
+                await asyncio.sleep(0.01)
+            callback(*args)
+
+        self.call_later(when_mounted)
+        return True
+
     def action_show_pane(self, pane: str) -> None:
-        if self._mount_pane(pane) is not None:  # kept back at start-up: mount it, then show it
-            self.call_after_refresh(self.action_show_pane, pane)
+        if self._when_mounted(pane, self.action_show_pane, pane):
             return
         deck = self.query_one(PaneDeck)
         deck.active = pane
@@ -422,6 +450,8 @@ class TuidlApp(App[int]):
             self.standby = None
 
     def _begin(self, run: RunDir, mode: str, *, replay_speed: float = 0.0) -> None:
+        if self._when_mounted("training", functools.partial(self._begin, run, mode, replay_speed=replay_speed)):
+            return
         self.run_dir = run
         self.run_mode = mode
         self.run_ended = None
@@ -451,6 +481,8 @@ class TuidlApp(App[int]):
 
     def start_attach(self, run: RunDir) -> None:
         """Follow a run started elsewhere: its whole history, then live."""
+        if self._when_mounted("training", self.start_attach, run):
+            return
         self._begin(run, "live")
         if not run.is_live():
             self.run_live = False
@@ -544,6 +576,13 @@ class TuidlApp(App[int]):
     # -- events from the follower ----------------------------------------------------
     def on_run_events(self, message: RunEvents) -> None:
         message.stop()
+        try:
+            self._take_events(message)
+        finally:
+            if message.taken is not None:
+                message.taken()  # the follower may post the next batch
+
+    def _take_events(self, message: RunEvents) -> None:
         if self.run_dir is None or message.run_id != self.run_dir.id:
             return  # a stale batch from a follower that was replaced
         events = [ev for ev in message.events if isinstance(ev, dict)]
@@ -946,7 +985,7 @@ def run(
     ``TUIDL_WARM_TRAINER=0``)."""
     warm_trainer = warm_trainer and os.environ.get("TUIDL_WARM_TRAINER", "1") not in ("0", "", "no", "false")
     app = TuidlApp(preset, runs_root=runs_root, attach=attach, replay=replay, replay_speed=replay_speed,
-                   low_bandwidth=low_bandwidth, warm_trainer=warm_trainer)
+                   low_bandwidth=low_bandwidth, warm_trainer=warm_trainer, defer_panes=True)
     try:
         code = app.run()
     finally:

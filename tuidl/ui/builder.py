@@ -43,6 +43,7 @@ from ..core.preset import Preset, base_dir, from_dict, resolve, to_data
 from ..core.schema import ConfigError
 from .form import DataclassForm, FieldEditor, field_type, is_required, set_path
 from .messages import PresetEdited
+from .visible import closing
 
 Addr = tuple[int, ...]
 
@@ -506,6 +507,8 @@ class ModelBuilderPane(Widget):
             yield Static(id="mb-editor-title")
 
     async def on_mount(self) -> None:
+        if closing(self):
+            return
         self._ready = True
         self.set_class(self.size.width >= self.WIDE, "-wide")
         await self._refresh_view()

@@ -37,6 +37,7 @@ from ..core.schema import ConfigError
 from . import preview
 from .form import DataclassForm, FieldEditor, field_type, is_required, set_path
 from .messages import PresetEdited
+from .visible import closing
 
 #: Training / official test images of the torchvision sets (before ``limit``).
 TORCHVISION_COUNTS = {
@@ -395,6 +396,8 @@ class DatasetPane(Widget):
                     yield Static(id="ds-preview")
 
     def on_mount(self) -> None:
+        if closing(self):
+            return
         self._ready = True
         for selector in ("#ds-split-error", "#ds-problem", "#ds-notes"):
             self._line(selector, "")

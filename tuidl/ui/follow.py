@@ -31,6 +31,8 @@ from .messages import RunEvents
 
 POLL_S = 0.15  # live tail period
 MAX_BATCH = 2000  # events per RunEvents message
+MAX_PENDING = 2  # batches posted and not yet handled by the UI, at most
+READ_BYTES = 512 << 10  # events.jsonl read per poll (a few thousand events): bounds the memory a replay takes
 MAX_GAP_S = 2.0  # a replay waits at most this long (wall time) between two events
 STATUS_EVERY_S = 1.0  # how often a quiet live follower looks at status.json
 
@@ -74,6 +76,9 @@ class Follower:
         self.final_status = ""
         self._stop = threading.Event()
         self._cancelled: Callable[[], bool] = lambda: False
+        # back-pressure: a replay reads far faster than a UI draws; without a bound,
+        # batches would pile up in the message queue (memory that stays taken after)
+        self._pending = threading.BoundedSemaphore(MAX_PENDING)
 
     # -- helpers ----------------------------------------------------------------
     def stop(self) -> None:
@@ -93,10 +98,19 @@ class Follower:
             self._stop.wait(min(left, 0.05))
         return True
 
+    def _taken(self) -> None:
+        try:
+            self._pending.release()
+        except ValueError:  # acknowledged twice: harmless
+            pass
+
     def _post(self, events: list[dict[str, Any]]) -> None:
         for i in range(0, len(events), MAX_BATCH):
             chunk = events[i:i + MAX_BATCH]
-            self.target.post_message(RunEvents(self.run.id, chunk))
+            while not self._pending.acquire(timeout=0.05):
+                if self.stopped():
+                    return
+            self.target.post_message(RunEvents(self.run.id, chunk, self._taken))
             self.posted += len(chunk)
             self.batches += 1
 
@@ -123,7 +137,7 @@ class Follower:
         last_status_check = 0.0
         quiet_polls = 0
         while not self.stopped():
-            batch = [ev for ev in self.tail.poll() if isinstance(ev, dict)]
+            batch = [ev for ev in self.tail.poll(READ_BYTES) if isinstance(ev, dict)]
             if batch:
                 quiet_polls = 0
                 self._post(batch)
@@ -143,7 +157,7 @@ class Follower:
                     state = str(status.get("status", ""))
                     if state not in LIVE and state not in ("created", "unknown", ""):
                         # Drain what the trainer wrote last, then stop.
-                        rest = [ev for ev in self.tail.poll() if isinstance(ev, dict)]
+                        rest = [ev for ev in self.tail.poll(READ_BYTES) if isinstance(ev, dict)]
                         if rest:
                             self._post(rest)
                             quiet_polls = 0
@@ -157,7 +171,7 @@ class Follower:
         ended: dict[str, Any] | None = None
         if self.speed <= 0:
             while not self.stopped():
-                batch = [ev for ev in self.tail.poll() if isinstance(ev, dict)]
+                batch = [ev for ev in self.tail.poll(READ_BYTES) if isinstance(ev, dict)]
                 if not batch:
                     break
                 self._post(batch)
@@ -171,7 +185,7 @@ class Follower:
             offset = 0.0  # replay clock, in wall seconds since start
             prev_t: float | None = None
             while not self.stopped():
-                chunk = [ev for ev in self.tail.poll() if isinstance(ev, dict)]
+                chunk = [ev for ev in self.tail.poll(READ_BYTES) if isinstance(ev, dict)]
                 if not chunk:
                     break
                 for ev in chunk:

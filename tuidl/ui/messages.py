@@ -4,7 +4,7 @@ typed values (a Preset, event dicts) and post these."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from textual.message import Message
 
@@ -25,3 +25,6 @@ class RunEvents(Message):
 
     run_id: str
     events: list[dict[str, Any]]
+    taken: Callable[[], None] | None = None
+    """Called by the receiver once it has handled the batch (the follower holds back
+    further batches until then, so a fast replay never piles up in the queue)."""

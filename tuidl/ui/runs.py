@@ -42,7 +42,7 @@ from textual.widgets import Button, DataTable, Label, Static
 
 from ..core.report import _num, fmt_duration, run_times
 from ..core.rundir import LIVE, RunDir, list_runs, runs_root
-from .visible import shown
+from .visible import closing, shown
 
 REFRESH_S = 2.0
 RESUMABLE = ("stopped", "interrupted", "failed", "diverged")
@@ -335,6 +335,8 @@ class RunsPane(Vertical):
                 yield Button(Text(label), id=f"runs-{bid}", variant=variant, compact=True)
 
     def on_mount(self) -> None:
+        if closing(self):
+            return
         for key, label in COLUMNS:
             self.table.add_column(label, key=key)
         self.hint.update(Text("Looking for runs…", style="dim"))

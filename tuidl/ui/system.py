@@ -38,7 +38,7 @@ from ..core.telemetry import (
     format_bytes,
     torch_cuda_build,
 )
-from .visible import shown
+from .visible import closing, shown
 
 HISTORY = 60  # samples kept per sparkline
 BAR = 20  # gauge width in cells
@@ -294,6 +294,8 @@ class SystemPane(Widget):
                 yield self._trainer_text
 
     def on_mount(self) -> None:
+        if closing(self):
+            return
         self._train_card.border_title = "training process"
         self._host_card.border_title = "host"
         self._render_all()

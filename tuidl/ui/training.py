@@ -42,6 +42,7 @@ from .messages import PresetEdited
 from .results import ResultsView, fmt_metric, metrics_text
 from .series import Series
 from .throttle import Throttle
+from .visible import closing
 
 if TYPE_CHECKING:  # no torch, no core.report at import time
     from ..core.report import History
@@ -361,6 +362,8 @@ class TrainingPane(Vertical):
                             yield self.results
 
     def on_mount(self) -> None:
+        if closing(self):
+            return
         charts = list(self.charts)
         fps = 1 if self.low_bandwidth else FRAMES_PER_S
         for chart in charts:
