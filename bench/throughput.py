@@ -12,7 +12,8 @@ tuidl's own per-epoch work (events, checkpoints, the decision boundary) is inclu
 
     python bench/throughput.py [--reps 5] [--cases spiral,digits-mlp,mnist1d-cnn] [--json out.json]
 
-Each repetition is an A-B-B-A block (plain, tuidl, tuidl, plain), so both sides see the
+Runs last a few seconds each (100, 40 and 12 epochs): this machine's speed drifts by
+±20 % over seconds, and longer runs average the drift out. Each repetition is an A-B-B-A block (plain, tuidl, tuidl, plain), so both sides see the
 same drift of the machine's speed; the ratio reported is the median over repetitions
 of each block's plain time / tuidl time (target ≥ 0.97). Also printed: the median
 samples/s of each side, their ratio, and each side's final training loss (they should
@@ -41,13 +42,13 @@ from tuidl.core.engine import Trainer  # noqa: E402
 
 CASES = {
     # name: (preset, overrides, hand-written model factory)
-    "spiral": ("spiral", ["train.epochs=30"],
+    "spiral": ("spiral", ["train.epochs=100"],
                lambda: nn.Sequential(nn.Sequential(nn.Linear(4, 10), nn.Tanh()),
                                      nn.Sequential(nn.Linear(10, 10), nn.Tanh()), nn.Linear(10, 2))),
-    "digits-mlp": ("digits-mlp", ["train.epochs=15", "train.early_stopping.enabled=false"],
+    "digits-mlp": ("digits-mlp", ["train.epochs=40", "train.early_stopping.enabled=false"],
                    lambda: nn.Sequential(nn.Flatten(), nn.Sequential(nn.Linear(64, 128), nn.ReLU()),
                                          nn.Dropout(0.2), nn.Linear(128, 10))),
-    "mnist1d-cnn": ("mnist1d-cnn", ["train.epochs=8", "train.schedule.name='constant'"],
+    "mnist1d-cnn": ("mnist1d-cnn", ["train.epochs=12", "train.schedule.name='constant'"],
                     lambda: nn.Sequential(
                         nn.Sequential(nn.Conv1d(1, 25, 5, stride=2, padding=1), nn.ReLU()),
                         nn.Sequential(nn.Conv1d(25, 25, 3, stride=2, padding=1), nn.ReLU()),

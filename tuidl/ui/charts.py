@@ -3,7 +3,7 @@
 A ``MetricChart`` holds references to ``Series`` (one per line). Whoever appends to a
 series calls ``data_changed()``; the chart redraws on its own timer and only when
 something changed, never once per event: a change of settings or size at the next
-tick (``fps``, default 4 a second), new points at most once a second (``data_every``),
+tick (``fps``, default 4 a second), new points every two seconds at most (``data_every``),
 spaced further if a draw is slow so a chart takes at most ~5 % of a core. Each redraw asks every series for at most ~2 points per
 plot column (``Series.view``), so it costs the same for 100 points or 1,000,000.
 
@@ -179,9 +179,10 @@ class MetricChart(Widget):
     fps: float = 4
     """Ticks per second: a change of settings or size is drawn at the next tick; set 1
     (or less) for low-bandwidth links."""
-    data_every: float = 1.0
+    data_every: float = 2.0
     """Seconds between redraws for new data at least (a run streams new points several
-    times a second; a chart that follows them once a second reads as live)."""
+    times a second; a chart that follows them every two seconds reads as live, at half
+    the cost of once a second)."""
     cpu_share: float = 0.05
     """Redraws for new data are spaced so they take at most this share of a core: a
     chart whose draw takes longer than ``data_every * cpu_share`` waits longer."""

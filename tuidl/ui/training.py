@@ -370,7 +370,7 @@ class TrainingPane(Vertical):
             chart.use_external_clock()
             chart.fps = fps
             if self.low_bandwidth:
-                chart.data_every = 2.0
+                chart.data_every = 4.0
         if self.low_bandwidth:
             self.boundary.fps = 1
         # one clock for the charts and the progress line: what falls due together is
@@ -743,8 +743,8 @@ class TrainingPane(Vertical):
 
     def log_line(self, message: str, style: str = "", ev: dict[str, Any] | None = None) -> None:
         """Add a line to the event log. Lines from a batch of events are written together
-        at most once a second (each write makes Textual lay out the screen again, and a
-        run of short epochs logs several a second); any other line is written at once."""
+        at most once a second (each write repaints the log, and a run of short epochs logs
+        several a second); any other line is written at once."""
         text = Text()
         if ev is not None:
             text.append(self._stamp(ev), style="dim")
