@@ -42,7 +42,6 @@ from ..core.schema import ConfigError
 from .builder import ModelBuilderPane
 from .dataset import DatasetPane
 from .follow import Follower, FollowEnded, follow
-from .help import HelpScreen
 from .messages import PresetEdited, RunEvents
 from .runs import RunsPane, run_label, scan_runs
 from .system import SystemPane
@@ -883,6 +882,8 @@ class TuidlApp(App[int]):
         self.notify("hyperparameters shown" if shown else "hyperparameters hidden", timeout=1.5)
 
     def action_help(self) -> None:
+        from .help import HelpScreen  # on first use: it brings a Markdown parser (~0.1 s of imports)
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
