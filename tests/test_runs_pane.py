@@ -28,17 +28,11 @@ from tuidl.ui.app import TuidlApp
 from tuidl.ui.runs import ConfirmDeleteScreen, RunsPane, run_label, scan_runs
 from tuidl.ui.training import OVERLAY_PREFIX
 
+from test_app import wait_for
+
 FIXTURES = Path(__file__).parent / "fixtures" / "runs"
 SIZE = (120, 40)
 DAY = 86400.0
-
-
-async def wait_for(pilot, condition, timeout: float = 15.0, what: str = "condition") -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def copy_fixture(root: Path, name: str, run_id: str, shift_days: float = 0.0) -> R.RunDir:

@@ -29,6 +29,8 @@ from tuidl.ui.messages import RunEvents
 from tuidl.ui.results import ResultsView, confusion_renderable, samples_renderable
 from tuidl.ui.training import RunProgress, fmt_duration, progress_text
 
+from test_app import wait_for
+
 FIXTURES = Path(__file__).parent / "fixtures" / "runs"
 SIZE = (120, 40)
 
@@ -44,14 +46,6 @@ def make_app(preset: P.Preset | None = None, **kwargs) -> TuidlApp:
     kwargs.setdefault("system_interval", None)
     kwargs.setdefault("telemetry", False)
     return TuidlApp(preset or P.load("spiral"), **kwargs)
-
-
-async def wait_for(pilot, condition, timeout: float = 15.0, what: str = "condition") -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def live_run(tmp_path: Path, preset: P.Preset, epochs: int = 5, steps: int = 10) -> tuple[R.RunDir, EventWriter]:

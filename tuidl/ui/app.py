@@ -24,7 +24,7 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from rich.text import Text
 from textual import on
@@ -60,6 +60,14 @@ STANDBY_AFTER_S = 1.0  # a trainer is kept warm from this long after start-up (w
 DEFER_PANES_S = 0.1  # the panes not shown first are mounted this long after start-up
 MAX_EARLIER = 6  # earlier runs of a preset laid over the charts by "b"
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+async def _until_mounted(widget: Any, mounting: Any = None) -> None:
+    """Wait for ``mounting`` (an AwaitMount, if any), then until ``widget`` is mounted."""
+    if mounting is not None:
+        await mounting
+    while not widget.is_mounted:
+        await asyncio.sleep(0.01)
 
 
 class PaneDeck(TabbedContent):
@@ -289,9 +297,7 @@ class TuidlApp(App[int]):
             done = self.query_one(f"#{pane_id}", TabPane).mount(widget)
 
             async def catch_up() -> None:  # it shows the preset as it is now (edited meanwhile?)
-                await done
-                while not widget.is_mounted:
-                    await asyncio.sleep(0.01)
+                await _until_mounted(widget, done)
                 if self.preset is not self._composed_with and hasattr(widget, "load_preset"):
                     widget.load_preset(self.preset)
 
@@ -344,10 +350,7 @@ class TuidlApp(App[int]):
             return False
 
         async def when_mounted() -> None:
-            if done is not None:
-                await done
-            while not widget.is_mounted:
-                await asyncio.sleep(0.01)
+            await _until_mounted(widget, done)
             callback(*args)
 
         self.call_later(when_mounted)
@@ -503,19 +506,28 @@ class TuidlApp(App[int]):
         """Thread worker: create the run directory and start the trainer process."""
         from ..core import launch
 
-        try:
+        def start() -> RunDir:
             standby, self.standby = self.standby, None
-            run = launch.start(preset, runs_root=self.runs_root, telemetry=self.telemetry, standby=standby)
-        except ConfigError as e:
-            self.call_from_thread(self._launch_failed, str(e))
-            return
+            return launch.start(preset, runs_root=self.runs_root, telemetry=self.telemetry, standby=standby)
+
+        self._start_trainer(start, self._launched)
+
+    def _start_trainer(self, start: Callable[[], RunDir], done: Callable[[RunDir], None],
+                       refused: tuple[type[Exception], ...] = (ConfigError,)) -> None:
+        """Thread worker body: ``start()`` a trainer, then ``done(run)`` on the app's
+        thread; a failure is shown (``refused`` ones by their message alone), never a crash."""
+        try:
+            run = start()
+        except refused as e:
+            message = str(e)
         except OSError as e:
-            self.call_from_thread(self._launch_failed, f"cannot start the trainer: {e}")
-            return
+            message = f"cannot start the trainer: {e}"
         except Exception as e:  # noqa: BLE001 - show it, never crash the dashboard
-            self.call_from_thread(self._launch_failed, f"{type(e).__name__}: {e}")
+            message = f"{type(e).__name__}: {e}"
+        else:
+            self.call_from_thread(done, run)
             return
-        self.call_from_thread(self._launched, run)
+        self.call_from_thread(self._launch_failed, message)
 
     def _launch_failed(self, message: str) -> None:
         self.launching = False
@@ -763,18 +775,8 @@ class TuidlApp(App[int]):
         if state == "completed":
             self.call_from_thread(self._launch_failed, f"{run.id} already completed; nothing to resume")
             return
-        try:
-            launch.resume(run, telemetry=self.telemetry)
-        except (RuntimeError, ConfigError) as e:
-            self.call_from_thread(self._launch_failed, str(e))
-            return
-        except OSError as e:
-            self.call_from_thread(self._launch_failed, f"cannot start the trainer: {e}")
-            return
-        except Exception as e:  # noqa: BLE001 - show it, never crash the dashboard
-            self.call_from_thread(self._launch_failed, f"{type(e).__name__}: {e}")
-            return
-        self.call_from_thread(self._resumed, run)
+        self._start_trainer(lambda: launch.resume(run, telemetry=self.telemetry), self._resumed,
+                            refused=(RuntimeError, ConfigError))
 
     def _resumed(self, run: RunDir) -> None:
         self.launching = False
