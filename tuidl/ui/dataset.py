@@ -299,6 +299,9 @@ class DatasetPane(Widget):
     DatasetPane #ds-dataset {
         width: 1fr;
     }
+    DatasetPane #ds-dataset:focus > SelectCurrent {
+        background-tint: $accent 25%;
+    }
     DatasetPane #ds-about, DatasetPane #ds-info, DatasetPane #ds-split-hint {
         height: auto;
     }

@@ -7,7 +7,9 @@
 ``gt``, ``lt``, ``choices``) from the field metadata. A bad value shows inline under the
 field, in red, and is not applied; a good one posts :class:`FieldEditor.Changed` with the
 field's dotted key path. Text inputs apply on Enter or when focus leaves them; switches
-and selects apply at once.
+and selects apply at once. Escape drops what was typed but not applied and leaves the
+field: focus goes back to the pane's own place (its ``focus_default``), so the app's
+keys (``1``-``5``, ``s``, ``q``, ``?``) work again.
 
 :class:`DataclassForm` lays out one editor per field of a dataclass instance.
 """
@@ -23,6 +25,7 @@ from typing import Any, Iterable, Union
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widget import Widget
@@ -295,6 +298,18 @@ class FieldEditor(Widget):
         width: 1fr;
         min-width: 6;
     }
+    /* Focus shows: the label of the field being edited is highlighted, and a compact
+       input gets a tinted background (Textual's own compact style barely changes). */
+    FieldEditor:focus-within > .fe-row > .fe-label {
+        color: $accent;
+        text-style: bold;
+    }
+    FieldEditor Input.fe-control:focus {
+        background-tint: $accent 25%;
+    }
+    FieldEditor Select.fe-control:focus > SelectCurrent {
+        background-tint: $accent 25%;
+    }
     FieldEditor Select.fe-control {
         width: 1fr;
         min-width: 10;
@@ -320,6 +335,19 @@ class FieldEditor(Widget):
         height: auto;
         max-height: 8;
     }
+    /* An unchecked box is empty (its "X" drawn in the box's own colour); a checked one
+       shows a bold green X. Textual's default draws both with an X. */
+    FieldEditor SelectionList.fe-control > .selection-list--button,
+    FieldEditor SelectionList.fe-control > .selection-list--button-highlighted {
+        color: $panel;
+        background: $panel;
+    }
+    FieldEditor SelectionList.fe-control > .selection-list--button-selected,
+    FieldEditor SelectionList.fe-control > .selection-list--button-selected-highlighted {
+        color: $text-success;
+        background: $panel;
+        text-style: bold;
+    }
     FieldEditor .fe-msg {
         height: auto;
         padding: 0 0 0 18;
@@ -339,6 +367,8 @@ class FieldEditor(Widget):
         color: $text-disabled;
     }
     """
+
+    BINDINGS = [Binding("escape", "leave", "Leave field", tooltip="Drop what was typed and leave the field")]
 
     class Changed(Message):
         """A field got a new, valid value."""
@@ -532,6 +562,19 @@ class FieldEditor(Widget):
 
     def focus_control(self) -> None:
         self.control.focus()
+
+    def action_leave(self) -> None:
+        """Escape: drop what was typed but not applied, and leave the field for the
+        pane's own place (the nearest ancestor's ``focus_default``), so the app's keys
+        work again; with none, nothing keeps the focus."""
+        self.set_value(self.value)
+        node = self.parent
+        while node is not None and not callable(getattr(node, "focus_default", None)):
+            node = node.parent
+        if node is not None:
+            node.focus_default()
+        else:
+            self.screen.set_focus(None)
 
     # -- events ------------------------------------------------------------
 

@@ -554,7 +554,13 @@ class TrainingPane(Vertical):
 
     # -- layout ------------------------------------------------------------------------
     def focus_default(self) -> None:
-        """Focus the first usable run control (keys like s/p/x/c then reach the app)."""
+        """Focus the first usable run control (keys like s/p/x/c then reach the app);
+        while the hyperparameters fill a narrow pane, the first section's title."""
+        if self.has_class("-narrow") and self.has_class("-settings-open"):
+            titles = self.settings.query("CollapsibleTitle")
+            if titles:
+                titles.first().focus()
+                return
         for key in ("start", "pause", "settings"):
             button = self.buttons[key]
             if not button.disabled:
