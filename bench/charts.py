@@ -62,7 +62,7 @@ def prepared_chart(n: int) -> MetricChart:
     """The chart ``chart_cost`` draws, with ``n`` points, ready to redraw."""
     series = Series()
     series.extend(*history(n))
-    chart = MetricChart("loss", y_label="loss")
+    chart = MetricChart("loss")
     chart.x_label = "step"
     chart.set_series("train", series, "train", "cyan")
     chart._render_text_rich(WIDTH, HEIGHT)  # warm-up
@@ -86,7 +86,7 @@ def view_cost(n: int, width: int = WIDTH, reps: int = 5) -> float:
     """Seconds ``Series.view`` takes for a ``width``-column chart over ``n`` points."""
     series = Series()
     series.extend(*history(n))
-    columns = max(1, width - 8)  # what MetricChart asks of a series: one bucket per column
+    columns = max(1, (width - 8) * 2)  # what MetricChart asks of a series: a bucket per braille dot column
     series.view(columns)
     times = []
     for _ in range(reps):

@@ -13,7 +13,7 @@ from tuidl.ui.boundary import PALETTE, POINT_COLORS, BoundaryPlot
 from tuidl.ui.charts import MetricChart, chart_cost
 from tuidl.ui.series import Series
 
-GLYPHS = set("▀▄▌▐▖▗▘▝▚▞▙▛▜▟█")
+GLYPHS = set("▀▄▌▐▖▗▘▝▚▞▙▛▜▟█") | {chr(c) for c in range(0x2801, 0x2900)}  # blocks, braille
 
 
 def ema(ys, w):
@@ -177,7 +177,7 @@ def rows_of(text: str, glyph_set=GLYPHS) -> tuple[int, int]:
 
 def test_render_text_has_the_right_shape():
     s = Series(np.arange(1, 1001), np.linspace(0.1, 0.9, 1000))
-    chart = MetricChart("Accuracy", y_label="acc")
+    chart = MetricChart("Accuracy")
     chart.x_label = "step"
     chart.set_series("train", s, "train", "cyan")
     text = chart.render_text(130, 45)  # larger than any terminal plotext may see
@@ -227,7 +227,7 @@ def test_chart_cost_is_measured():
 
 class ChartApp(App):
     def compose(self) -> ComposeResult:
-        chart = MetricChart("Loss", y_label="loss", id="chart")
+        chart = MetricChart("Loss", id="chart")
         chart.fps = 20
         yield chart
 

@@ -308,9 +308,9 @@ def cmd_export(args) -> int:
     from .core import rundir as R
 
     run = R.open_run(args.run, args.runs_dir)
-    csv_path, md_path = report.export(run, args.out)
-    print(f"wrote {csv_path}\nwrote {md_path}")
-    return 0
+    done = report.export(run, args.out)
+    print(done.message())
+    return 1 if done.problems else 0
 
 
 def cmd_replay(args) -> int:

@@ -121,25 +121,24 @@ def fmt_metrics(metrics: dict | None) -> str:
     return ", ".join(f"{k} {E.number(v):.4f}" for k, v in metrics.items())
 
 
+SPLIT_LABELS = {"train": "train", "val": "validation", "test": "test"}
+
+
 def text_chart(series: dict[str, tuple[list[float], list[float]]], title: str, width: int = 72,
                height: int = 16) -> str:
-    """A plain-text line chart (plotext, no colour) for reports."""
-    import plotext as plt
+    """A plain-text line chart for reports (``textplot.line_chart`` without colour: each
+    line has a marker of its own, named in the legend row)."""
+    from .textplot import PlotLine, line_chart
 
-    plt.clf()
-    plt.plotsize(width, height)
-    plt.theme("clear")
-    plt.title(title)
-    plotted = False
-    for (label, (xs, ys)), marker in zip(series.items(), ("dot", "x", "+", "*")):
+    lines = []
+    for label, (xs, ys) in series.items():
         pts = [(x, y) for x, y in zip(xs, ys) if y == y and abs(y) != float("inf")]
         if pts:
-            plt.plot([p[0] for p in pts], [p[1] for p in pts], label=label, marker=marker)
-            plotted = True
-    if not plotted:
+            lines.append(PlotLine([p[0] for p in pts], [p[1] for p in pts], SPLIT_LABELS.get(label, label)))
+    if not lines:
         return f"{title}: no data"
-    plt.xlabel("epoch")
-    return plt.uncolorize(plt.build())
+    rows = line_chart(lines, width, height, title=title, x_label="epoch", color=False)
+    return "\n".join(row.rstrip() for row in rows)
 
 
 def epoch_series(history: History, metric: str) -> dict[str, tuple[list[float], list[float]]]:
@@ -179,7 +178,10 @@ def summary_text(run: RunDir, history: History) -> str:
     return "\n".join(lines)
 
 
-def to_markdown(run: RunDir, history: History) -> str:
+def to_markdown(run: RunDir, history: History, problems: list[str] | None = None) -> str:
+    """The Markdown report. A part that cannot be drawn (a chart) is replaced by a line
+    saying so, and named in ``problems`` when a list is given: the rest is still written."""
+    problems = problems if problems is not None else []
     st = history.started or {}
     parts = [f"# Run {run.id}", "", summary_text(run, history).replace("\n", "  \n"), ""]
     if st.get("data"):
@@ -193,7 +195,14 @@ def to_markdown(run: RunDir, history: History) -> str:
     if history.epochs:
         parts += ["## Curves", ""]
         for metric in history.metric_names:
-            parts += ["```", text_chart(epoch_series(history, metric), metric), "```", ""]
+            try:
+                chart = text_chart(epoch_series(history, metric), metric)
+            except Exception as e:  # noqa: BLE001 - one chart must not cost the whole report
+                reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+                problems.append(f"the {metric} chart could not be drawn ({reason})")
+                parts += [f"_The {metric} chart could not be drawn: {reason}._", ""]
+                continue
+            parts += ["```", chart, "```", ""]
         parts += ["## Final metrics", "", "| split | " + " | ".join(history.metric_names) + " |",
                   "|---|" + "---|" * len(history.metric_names)]
         last = history.epochs[max(history.epochs)]
@@ -220,8 +229,23 @@ def to_markdown(run: RunDir, history: History) -> str:
     return "\n".join(parts)
 
 
-def export(run: RunDir, directory: Any = None) -> tuple[Any, Any]:
-    """Write ``metrics.csv`` and ``report.md`` (into the run directory by default)."""
+@dataclass
+class Exported:
+    """What :func:`export` wrote, and the parts of the report it could not draw."""
+
+    csv_path: Any
+    md_path: Any
+    problems: list[str] = field(default_factory=list)
+
+    def message(self) -> str:
+        """``wrote …`` for both files, then one line per part that failed."""
+        lines = [f"wrote {self.csv_path}", f"wrote {self.md_path}"]
+        lines += [f"warning: in {self.md_path}: {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def export(run: RunDir, directory: Any = None) -> Exported:
+    """Write ``<id>-metrics.csv`` and ``<id>-report.md`` (into the run directory by default)."""
     from pathlib import Path
 
     from .rundir import write_atomic
@@ -229,7 +253,7 @@ def export(run: RunDir, directory: Any = None) -> tuple[Any, Any]:
     target = Path(directory) if directory else run.path
     target.mkdir(parents=True, exist_ok=True)
     history = load_history(run)
-    csv_path, md_path = target / f"{run.id}-metrics.csv", target / f"{run.id}-report.md"
-    write_atomic(csv_path, to_csv(history).encode())
-    write_atomic(md_path, to_markdown(run, history).encode())
-    return csv_path, md_path
+    done = Exported(target / f"{run.id}-metrics.csv", target / f"{run.id}-report.md")
+    write_atomic(done.csv_path, to_csv(history).encode())
+    write_atomic(done.md_path, to_markdown(run, history, done.problems).encode())
+    return done

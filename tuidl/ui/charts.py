@@ -4,18 +4,20 @@ A ``MetricChart`` holds references to ``Series`` (one per line). Whoever appends
 series calls ``data_changed()``; the chart redraws on its own timer and only when
 something changed, never once per event: a change of settings or size at the next
 tick (``fps``, default 4 a second), new points every two seconds at most (``data_every``),
-spaced further if a draw is slow so a chart takes at most ~5 % of a core. Each redraw asks every series for at most ~2 points per
-plot column (``Series.view``), so it costs the same for 100 points or 1,000,000.
+spaced further if a draw is slow so a chart takes at most ~5 % of a core. Each redraw
+asks every series for at most ~2 points per dot column (``Series.view``), so it costs
+the same for 100 points or 1,000,000.
 
-plotext is the classic 5.x module API (global figure state), so every draw holds one
-module lock; the result is ANSI text, converted once to a Rich ``Text`` and cached:
-``render()`` only returns the cache.
+The drawing itself (round ticks, the title and legend row, braille marks) is
+``tuidl.core.textplot``, shared with the previews and the exported report; the result
+is ANSI text, converted once to a Rich ``Text`` and cached: ``render()`` only returns
+the cache. A draw that fails shows its reason in the chart and logs it once.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-import threading
 import time
 from dataclasses import dataclass
 
@@ -24,128 +26,27 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from ..core import textplot
+from . import palette
 from .series import Series
 
-__all__ = ["MetricChart", "chart_cost", "CHART_COLORS"]
+__all__ = ["MetricChart", "chart_cost"]
 
-# plotext colour names (16-colour safe); plotext's "orange" is ANSI colour 3.
-CHART_COLORS = (
-    "cyan",
-    "orange",
-    "green",
-    "magenta",
-    "red",
-    "blue",
-    "cyan+",
-    "orange+",
-    "green+",
-    "magenta+",
-    "red+",
-    "blue+",
-    "gray",
-    "gray+",
-    "white",
-)
-_ALIASES = {"yellow": "orange", "grey": "gray", "purple": "magenta", "violet": "magenta"}
 _WAITING = "waiting for data…"
 _MIN_W, _MIN_H = 24, 6
 
-_PLT_LOCK = threading.RLock()
-_plt = None
+log = logging.getLogger("tuidl.charts")
 
 
-def _plotext():
-    global _plt
-    if _plt is None:
-        import plotext
-
-        _plt = plotext
-    return _plt
-
-
-def _color(color, index: int):
-    """A colour plotext accepts: one of its 16-colour names or a 0–255 index."""
+def _color(color, index: int) -> int:
+    """A 0–255 colour: an index as it is, a name through :data:`palette.NAMES`, anything
+    else the ``index``-th overlay colour."""
     if isinstance(color, int) and 0 <= color <= 255:
         return color
     name = str(color).strip().lower()
-    name = _ALIASES.get(name, name)
-    if name in CHART_COLORS or name == "black":
-        return name
-    return CHART_COLORS[index % 5]
-
-
-# -- ticks ---------------------------------------------------------------------
-
-
-def _nice_step(span: float, target: int, integer: bool) -> float:
-    raw = span / max(1, target)
-    mag = 10.0 ** math.floor(math.log10(raw))
-    mults = (1, 2, 5, 10) if integer or mag >= 1 else (1, 2, 2.5, 5, 10)
-    for m in mults:
-        if raw <= m * mag * (1 + 1e-9):
-            step = m * mag
-            break
-    else:  # pragma: no cover - the loop always breaks at 10
-        step = 10 * mag
-    if integer:
-        step = max(1.0, round(step))
-    return step
-
-
-def _decimals(step: float) -> int:
-    dec = max(0, -int(math.floor(math.log10(step) + 1e-9)))
-    while dec < 12 and abs(round(step, dec) - step) > step * 1e-6:
-        dec += 1
-    return dec
-
-
-def _labels(ticks: list[float], step: float) -> list[str]:
-    top = max(abs(t) for t in ticks)
-    if top >= 1e4 or (step >= 1000 and top >= 1000):
-        for unit, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-            if top >= unit:
-                dec = 0 if step >= unit else _decimals(step / unit)
-                return [f"{t / unit:.{dec}f}{suffix}" if t else "0" for t in ticks]
-    if step < 1e-4:
-        return [f"{t:.2g}" if t else "0" for t in ticks]
-    dec = _decimals(step)
-    return [f"{t:.{dec}f}" for t in ticks]
-
-
-def _linear_ticks(lo: float, hi: float, target: int, integer: bool = False):
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return None
-    step = _nice_step(hi - lo, target, integer)
-    first = math.ceil(lo / step - 1e-9) * step
-    ticks = []
-    t = first
-    while t <= hi + step * 1e-9 and len(ticks) < 50:
-        ticks.append(0.0 if abs(t) < step * 1e-9 else t)
-        t = first + step * len(ticks)
-    if len(ticks) < 2:
-        return None
-    return ticks, _labels(ticks, step)
-
-
-def _log_label(t: float) -> str:
-    if t >= 1e4:
-        return _labels([t], t)[0]
-    return f"{t:g}"
-
-
-def _log_ticks(lo: float, hi: float, target: int):
-    if not (lo > 0 and math.isfinite(hi)) or hi <= lo:
-        return None
-    k0, k1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    decades = [10.0**k for k in range(k0, k1 + 1) if lo <= 10.0**k <= hi]
-    if len(decades) >= 2:
-        every = max(1, math.ceil(len(decades) / max(2, target)))
-        ticks = decades[::every]
-    else:
-        ticks = [m * 10.0**k for k in range(k0, k1 + 1) for m in (1, 2, 5) if lo <= m * 10.0**k <= hi]
-        if len(ticks) < 2:
-            return None
-    return ticks, [_log_label(t) for t in ticks]
+    if name in palette.NAMES:
+        return palette.NAMES[name]
+    return palette.OVERLAYS[index % len(palette.OVERLAYS)]
 
 
 # -- the widget ----------------------------------------------------------------
@@ -186,10 +87,9 @@ class MetricChart(Widget):
     cpu_share: float = 0.05
     """Redraws for new data are spaced so they take at most this share of a core: a
     chart whose draw takes longer than ``data_every * cpu_share`` waits longer."""
-    marker: str = "hd"
-    """plotext marker: "hd" (2×2 block quadrants, widely supported), "braille", "dot"…"""
-    plot_theme: str = "clear"
-    """plotext theme: "clear" draws on the terminal's own background."""
+    marks: str | None = None
+    """Mark style (``textplot.MARKS``): "braille", "blocks" or "dots"; None follows
+    ``$TUIDL_CHART_MARKS`` (braille on a UTF-8 terminal)."""
 
     log_y: reactive[bool] = reactive(False)
     smooth: reactive[float] = reactive(0.0)
@@ -200,14 +100,12 @@ class MetricChart(Widget):
         self,
         title: str,
         *,
-        y_label: str = "",
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.title = title
-        self.y_label = y_label
         self.redraws = 0
         self._lines: dict[str, _Line] = {}
         self._dirty = True
@@ -219,6 +117,8 @@ class MetricChart(Widget):
         self._timer = None
         self._timer_fps: float | None = None
         self._external_clock = False
+        self.failure: str | None = None
+        """Why the last draw failed (also logged once), or None."""
 
     # -- public API -----------------------------------------------------------
 
@@ -372,68 +272,41 @@ class MetricChart(Widget):
                 return self._placeholder(width, height)
             return self._compact(width, height)
         try:
-            ansi = self._plot_ansi(width, height)
-        except Exception as exc:  # plotext corner cases must never take the UI down
-            return Text(f"{self.title}: cannot draw ({type(exc).__name__})", no_wrap=True)
-        if ansi is None:
+            rows = self._plot_rows(width, height)
+        except Exception as exc:  # a chart must never take the UI down: it says why instead
+            return self._failed(exc, width, height)
+        self.failure = None
+        if rows is None:
             return self._placeholder(width, height)
-        return Text.from_ansi(ansi, no_wrap=True, overflow="crop", end="")
+        return Text.from_ansi("\n".join(rows), no_wrap=True, overflow="crop", end="")
 
-    def _plot_ansi(self, width: int, height: int) -> str | None:
-        """plotext's ANSI output, or None when no line has a drawable point."""
+    def _failed(self, exc: Exception, width: int, height: int) -> Text:
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if reason != self.failure:
+            log.warning("chart %r cannot draw: %s", self.title, reason, exc_info=exc)
+        self.failure = reason
+        lines = [self.title[:width], f"cannot draw: {reason}"[:width]] + [""] * max(0, height - 2)
+        text = Text("\n".join(lines[:height]), no_wrap=True, overflow="crop", end="")
+        text.stylize("bold red")
+        return text
+
+    def _plot_rows(self, width: int, height: int) -> list[str] | None:
+        """The chart as rows of ANSI text, or None when no line has a drawable point."""
         log_y = bool(self.log_y)
         smooth = float(self.smooth)
-        x_range = self.x_range
-        # one bucket (its minimum and maximum) per character column: plotext joins the
-        # points with lines at its sub-character resolution, and its cost grows with them
-        columns = max(1, width - 8)
-        views = []
+        marks = self.marks if self.marks in textplot.MARKS else textplot.default_marks()
+        # at most about two points per dot column (each bucket's minimum and maximum):
+        # the cost of a redraw does not depend on the length of the run
+        columns = max(1, (width - 8) * textplot.MARK_COLUMNS[marks])
+        lines = []
         for line in self._lines.values():
-            xs, ys = line.series.view(columns, x_range=x_range, smooth=smooth, log_y=log_y)
+            xs, ys = line.series.view(columns, x_range=self.x_range, smooth=smooth, log_y=log_y)
             if xs.size:
-                views.append((line, xs, ys))
-        if not views:
+                lines.append(textplot.PlotLine(xs, ys, line.label, line.color))
+        if not lines:
             return None
-        x_lo = min(float(v[1][0]) for v in views)
-        x_hi = max(float(v[1][-1]) for v in views)
-        y_lo = min(float(v[2].min()) for v in views)
-        y_hi = max(float(v[2].max()) for v in views)
-        integer_x = all(
-            float(np.max(np.abs(v[1] - np.round(v[1])), initial=0.0)) == 0.0 for v in views
-        )
-        plt = _plotext()
-        with _PLT_LOCK:
-            plt.clf()
-            plt.limitsize(False, False)  # else plotext caps the size at the terminal's
-            plt.plotsize(width, height)
-            plt.theme(self.plot_theme)
-            legend = len(views) > 1
-            for line, xs, ys in views:
-                plt.plot(
-                    xs.tolist(),
-                    ys.tolist(),
-                    label=line.label if legend else None,
-                    color=line.color,
-                    marker=self.marker,
-                )
-            if log_y:
-                plt.yscale("log")
-            xt = _linear_ticks(x_lo, x_hi, max(2, width // 16), integer=integer_x)
-            if xt:
-                plt.xticks(*xt)
-            rows = max(2, (height - 4) // 3)
-            yt = _log_ticks(y_lo, y_hi, rows) if log_y else _linear_ticks(y_lo, y_hi, rows)
-            if yt:
-                plt.yticks(*yt)
-            if self.title:
-                plt.title(self.title)
-            if self.x_label:
-                plt.xlabel(self.x_label)
-            if self.y_label:
-                plt.ylabel(self.y_label)
-            out = plt.build()
-        lines = out.rstrip("\n").split("\n")[:height]
-        return "\n".join(lines)
+        return textplot.line_chart(lines, width, height, title=self.title, x_label=self.x_label,
+                                   log_y=log_y, marks=marks)
 
 
 def chart_cost(n_points: int, width: int = 120, height: int = 40) -> float:
@@ -445,7 +318,7 @@ def chart_cost(n_points: int, width: int = 120, height: int = 40) -> float:
     y = np.exp(-x / max(1.0, n / 4)) + 0.05 * np.abs(np.cumsum(rng.normal(size=n))) / math.sqrt(n)
     series = Series()
     series.extend(x, y)
-    chart = MetricChart("loss", y_label="loss")
+    chart = MetricChart("loss")
     chart.x_label = "step"
     chart.set_series("train", series, "train", "cyan")
     chart._render_text_rich(width, height)  # warm-up: imports, caches

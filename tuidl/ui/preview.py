@@ -17,7 +17,6 @@ terminals) and 256-palette indexes for everything else.
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any, Sequence
 
 import numpy as np
@@ -27,14 +26,14 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from ..core import textplot
+from . import palette
+
 UPPER_HALF = "▀"
 #: 256-colour palette indexes for classes: orange, blue, green, magenta, cyan, red,
 #: yellow, purple, grey, brown (orange/blue first, as in TensorFlow Playground).
 PALETTE = (208, 33, 34, 170, 37, 160, 178, 99, 244, 130)
 SPARKS = "▁▂▃▄▅▆▇█"
-
-_plotext_lock = threading.Lock()
-
 
 def class_color(index: int) -> str:
     """A Rich colour for class ``index``."""
@@ -226,11 +225,11 @@ def _regression_bins(y: np.ndarray) -> list[tuple[np.ndarray, int, str]]:
 
 def scatter_text(points: Any, targets: Any, width: int, height: int, *,
                  task: str = "classification", classes: Sequence[str] = (),
-                 marker: str = "hd", max_points: int = 2000) -> RenderableType:
-    """A plotext scatter plot of 2-D ``points`` ``(N, 2)``, coloured by class (one colour
-    per class) or, for regression, by the sign and size of the target; a legend under it.
-    The plot is ``width × height`` characters plus one legend line. The default marker,
-    plotext's ``"hd"``, draws quadrant blocks: 2×2 points per character."""
+                 marks: str = "blocks", max_points: int = 2000) -> RenderableType:
+    """A scatter plot of 2-D ``points`` ``(N, 2)`` (``textplot.scatter_chart``), coloured
+    by class (one colour per class) or, for regression, by the sign and size of the
+    target; a legend under it. The plot is ``width × height`` characters plus one legend
+    line. ``marks`` "blocks" (the default) draws quadrant blocks: 2×2 points per character."""
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     y = np.asarray(targets).reshape(len(pts), -1)[:, 0] if len(pts) else np.zeros(0)
     if len(pts) > max_points:
@@ -246,26 +245,15 @@ def scatter_text(points: Any, targets: Any, width: int, height: int, *,
         for k in present:
             name = classes[k] if 0 <= k < len(classes) else str(k)
             groups.append((labels == k, PALETTE[k % len(PALETTE)], name))
-    import plotext as plt
-
-    with _plotext_lock:
-        plt.clf()
-        plt.plotsize(width, height)
-        plt.theme("clear")
-        for mask, color, _ in groups:
-            if mask.any():
-                plt.scatter(pts[mask, 0].tolist(), pts[mask, 1].tolist(), color=color, marker=marker)
-        if not len(pts):
-            plt.scatter([0.0], [0.0], color="gray", marker=" ")
-        chart = plt.build()
-        plt.clf()
+    rows = textplot.scatter_chart([textplot.PointGroup(pts[mask, 0], pts[mask, 1], color)
+                                   for mask, color, _ in groups], width, height, marks=marks)
     legend = Text(overflow="fold")
     for mask, color, name in groups:
         if legend:
             legend.append("  ")
         legend.append("● ", style=f"color({color})")
         legend.append(f"{name} ({int(mask.sum())})")
-    return Group(Text.from_ansi(chart.rstrip("\n"), no_wrap=True, overflow="crop"), legend)
+    return Group(Text.from_ansi("\n".join(rows), no_wrap=True, overflow="crop"), legend)
 
 
 # ---------------------------------------------------------------------------
@@ -361,7 +349,7 @@ def balance_table(sizes: dict[str, int], balance: dict[str, Sequence[int]] | Non
         if split not in sizes:
             continue
         n = int(sizes[split])
-        cells: list[RenderableType] = [split, f"{n:,}", f"{100 * n / total:.0f}%"]
+        cells: list[RenderableType] = [Text(split, style=palette.style(palette.SPLITS[split])), f"{n:,}", f"{100 * n / total:.0f}%"]
         if have_balance:
             counts = [int(c) for c in balance.get(split) or []]
             if not counts or not n:

@@ -19,6 +19,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ..core.events import number
+from . import palette
 
 FULL_MAX = 10  # up to this many classes the matrix is a table with counts
 SHADES = " ·░▒▓█"
@@ -59,7 +60,7 @@ def metrics_text(metrics: dict[str, Any] | None, title: str = "Test") -> Text:
         if i:
             text.append(" · ", style="dim")
         text.append(f"{METRIC_NAMES.get(key, key)} ")
-        text.append(fmt_metric(key, metrics[key]), style="bold cyan")
+        text.append(fmt_metric(key, metrics[key]), style=palette.style(palette.TEST, bold=True))
     return text
 
 

@@ -577,13 +577,13 @@ class RunsPane(Vertical):
             from ..core import report
 
             try:
-                csv_path, md_path = report.export(run)
-            except (OSError, ValueError, KeyError, TypeError) as e:
-                self.app.call_from_thread(self.notify, f"could not export {run.id}: {e}", title="Export failed",
-                                          severity="error", timeout=8)
+                done = report.export(run)
+            except Exception as e:  # noqa: BLE001 - whatever it is, the user hears of it
+                self.app.call_from_thread(self.notify, f"could not export {run.id}: {type(e).__name__}: {e}",
+                                          title="Export failed", severity="error", timeout=8)
                 return
-            self.app.call_from_thread(self.notify, f"{csv_path}\n{md_path}", title=f"Exported {run.id}",
-                                      timeout=10)
+            self.app.call_from_thread(self.notify, done.message(), title=f"Exported {run.id}",
+                                      severity="warning" if done.problems else "information", timeout=10)
 
         self.run_worker(work, name=f"export {run.id}", group="runs-export", thread=True, exit_on_error=False)
 

@@ -37,6 +37,7 @@ from ..core.preset import Preset, from_dict, resolve, to_data
 from ..core.schema import ConfigError
 from .boundary import BoundaryPlot
 from .charts import MetricChart
+from . import palette
 from .form import DataclassForm, FieldEditor, set_path
 from .messages import PresetEdited
 from .results import ResultsView, fmt_metric, metrics_text
@@ -53,9 +54,6 @@ LOG_EVERY_S = 1.0  # event log writes for a stream of events, at most once a sec
 PROGRESS_EVERY_S = 1.0  # the progress line, at most once a second (with the charts)
 FRAMES_PER_S = 4  # the pane's clock (1 with --low-bandwidth)
 
-TRAIN_COLOR, VAL_COLOR, LR_COLOR = "cyan", "orange", "green"
-# Compared runs: colours that the run's own lines (train, validation, lr) do not use.
-OVERLAY_COLORS = ("magenta", "red", "blue", "magenta+", "red+", "blue+", "green+", "cyan+", "orange+", "gray+")
 OVERLAY_PREFIX = "overlay:"
 LEVEL_STYLE = {"info": "", "warning": "yellow", "error": "bold red"}
 END_STYLE = {"completed": "bold green", "stopped": "yellow", "diverged": "bold red", "failed": "bold red",
@@ -596,11 +594,11 @@ class TrainingPane(Vertical):
         loss = self.loss_chart
         metric = self.metric_chart
         lr = self.lr_chart
-        loss.set_series("train", src["loss"], "train", TRAIN_COLOR)
-        loss.set_series("val", src["val_loss"], "validation", VAL_COLOR)
-        metric.set_series("train", src["metric"], "train", TRAIN_COLOR)
-        metric.set_series("val", src["val_metric"], "validation", VAL_COLOR)
-        lr.set_series("lr", src["lr"], "learning rate", LR_COLOR)
+        loss.set_series("train", src["loss"], "train", palette.TRAIN)
+        loss.set_series("val", src["val_loss"], "validation", palette.VAL)
+        metric.set_series("train", src["metric"], "train", palette.TRAIN)
+        metric.set_series("val", src["val_metric"], "validation", palette.VAL)
+        lr.set_series("lr", src["lr"], "learning rate", palette.LR)
         self._attach_overlays()
 
     # -- compared runs ----------------------------------------------------------------
@@ -610,7 +608,7 @@ class TrainingPane(Vertical):
         curve becomes a line of its own colour. Returns the labels shown."""
         self.overlays = {}
         for i, (label, history) in enumerate(overlays.items()):
-            color = OVERLAY_COLORS[i % len(OVERLAY_COLORS)]
+            color = palette.OVERLAYS[i % len(palette.OVERLAYS)]
             self.overlays[str(label)] = Overlay.from_history(str(label), history, color)
         self._attach_overlays()
         return list(self.overlays)
@@ -924,7 +922,7 @@ class TrainingPane(Vertical):
         task = info.get("task") or self._preset_task()
         self.results.show_test(ev, classes=info.get("classes"), task=task,
                                              input_shape=info.get("input_shape"))
-        self.log_line(metrics_text(ev.get("metrics")).plain, "bold cyan", ev)
+        self.log_line(metrics_text(ev.get("metrics")).plain, palette.style(palette.TEST, bold=True), ev)
         self.tabs.active = "tab-results"
 
     def _on_run_ended(self, ev: dict[str, Any]) -> None:
