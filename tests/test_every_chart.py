@@ -55,9 +55,12 @@ def check_chart(chart: MetricChart, *labels: str) -> list[str]:
     assert len(rows) == chart.size.height
     assert sum(ch in BRAILLE for ch in text) > 20, f"{chart.title}: no braille marks\n{text}"
     assert rows[0].startswith(chart.title)
-    for label in labels:  # a narrow chart shortens long labels (validation → validati…)
-        assert label[:7] in rows[0], f"legend {label!r} not in the header row: {rows[0]!r}"
-        assert all(label[:7] not in row for row in rows[1:-2]), f"{label!r} drawn over the plot\n{text}"
+    top = next(i for i, row in enumerate(rows) if "┌" in row)
+    assert 1 <= top <= 2  # the header: title and legend, then the frame
+    head = "\n".join(rows[:top])
+    for label in labels:  # a narrow chart may shorten long labels (validation → validati…)
+        assert label[:7] in head, f"legend {label!r} not in the header rows: {head!r}"
+        assert all(label[:7] not in row for row in rows[top:-2]), f"{label!r} drawn over the plot\n{text}"
     assert "┤" in text and "┬" in text
     return rows
 
@@ -214,10 +217,14 @@ def test_ticks_are_round_and_never_fewer_than_two():
     assert len(ticks) * (max(map(len, labels)) + 2) <= 40
 
 
-def test_legend_never_runs_into_the_title():
-    row = textplot.header("loss", [("train", 6, "━━"), ("validation", 3, "━━"), ("a-long-run-label", 13, "━━")],
-                          40, color=False)
-    assert len(row) == 40 and row.startswith("loss ")
-    assert "train" in row
-    tight = textplot.header("accuracy", [("train", 6, "━━"), ("validation", 3, "━━")], 20, color=False)
-    assert len(tight) <= 20 and tight.startswith("accuracy ")
+def test_legend_never_runs_into_the_title_or_the_next_chart():
+    legend = [("train", 6, "━━"), ("validation", 3, "━━"), ("a-long-run-label", 13, "━━")]
+    rows = textplot.header("loss", legend, 80, color=False)
+    body = "━━ train  ━━ validation  ━━ a-long-run-label"
+    assert rows == ["loss" + " " * (80 - 1 - 4 - len(body)) + body + " "]
+    rows = textplot.header("loss", legend, 40, color=False)  # wraps onto a second row
+    assert [len(r) for r in rows] == [40, 40] and rows[0].startswith("loss ")
+    assert "train" in rows[0] and "a-long-run-label" in rows[1] and all(r.endswith(" ") for r in rows)
+    rows = textplot.header("accuracy", legend, 20, color=False)  # shortened, the rest counted
+    assert all(len(r) == 20 for r in rows) and rows[0].startswith("accuracy ") and "+" in rows[-1]
+    assert textplot.header("accuracy", legend, 20, color=False, max_rows=1)[0].startswith("accuracy ")

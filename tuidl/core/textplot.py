@@ -216,34 +216,63 @@ def _paint(text: str, color, *, bold: bool = False) -> str:
     return f"\x1b[{';'.join(codes)}m{text}\x1b[0m" if codes else text
 
 
-def header(title: str, legend: Sequence[tuple[str, object, str]], width: int, *, color: bool = True) -> str:
-    """One row: ``title`` on the left, the legend on the right, never overlapping.
+def _shorten(label: str, cut: int) -> str:
+    return label if len(label) <= cut else label[: max(1, cut - 1)] + "…"
+
+
+def header(title: str, legend: Sequence[tuple[str, object, str]], width: int, *, color: bool = True,
+           max_rows: int = 2) -> list[str]:
+    """The rows above a chart: ``title`` on the left, the legend on the right, never
+    overlapping each other or the data.
 
     ``legend`` is ``(label, colour, key)`` per line, where ``key`` is what stands for the
-    line (``━━`` in colour, or its plain marker). Labels are shortened, then dropped from
-    the right, until the row fits ``width``."""
+    line (``━━`` in colour, or its plain marker). The legend ends one column short of
+    ``width``, so charts side by side never run into each other. When it does not fit
+    beside the title, it wraps onto up to ``max_rows`` rows (right-aligned), with labels
+    shortened to 8 characters if that is still not enough; what does not fit even then
+    is counted as ``+N``. Every row is exactly ``width`` characters (colour codes aside)."""
+    width = max(1, int(width))
     title = title[:width]
-    items = [(key, str(label), col) for label, col, key in legend]
+    items = [(str(key), str(label), col) for label, col, key in legend]
 
-    def measure(entries) -> int:
+    def size(entries) -> int:
         return sum(len(k) + 1 + len(lab) for k, lab, _ in entries) + 2 * max(0, len(entries) - 1)
 
-    room = width - len(title) - (2 if title else 0)
-    cut = max((len(lab) for _, lab, _ in items), default=0)
-    while items and measure(items) > room:
-        if cut > 6:
-            cut -= 1
-            items = [(k, lab if len(lab) <= cut else lab[: cut - 1] + "…", c) for k, lab, c in items]
-        else:
-            items = items[:-1]
-    body = "  ".join(f"{k} {lab}" for k, lab, _ in items)
-    gap = width - len(title) - len(body)
-    out = _paint(title, None, bold=color) if color else title
-    out += " " * max(0, gap)
-    if color:
-        out += "  ".join(_paint(k, c) + " " + lab for k, lab, c in items)
-    else:
-        out += body
+    first_room = width - 1 - len(title) - (2 if title else 0)
+
+    def wrap(entries) -> list[list]:
+        rows: list[list] = [[]]
+        for item in entries:
+            room = first_room if len(rows) == 1 else width - 1
+            if size(rows[-1] + [item]) <= room:
+                rows[-1].append(item)
+            elif len(rows) < max_rows and len(item[0]) + 1 + len(item[1]) <= width - 1:
+                rows.append([item])
+            else:
+                break
+        return rows
+
+    rows = wrap(items)
+    if sum(len(r) for r in rows) < len(items):  # shorter labels, then
+        items = [(k, _shorten(lab, 8), c) for k, lab, c in items]
+        rows = wrap(items)
+    left = len(items) - sum(len(r) for r in rows)
+    if left:  # say how many lines the legend could not name
+        more = f"+{left}"
+        last = rows[-1]
+        room = first_room if len(rows) == 1 else width - 1
+        while last and size(last) + 2 + len(more) > room:
+            last.pop()
+            more = f"+{len(items) - sum(len(r) for r in rows)}"
+        last.append(("", more, None))
+    out = []
+    for i, entries in enumerate(rows):
+        lead = title if i == 0 else ""
+        body_len = size(entries) - sum(1 for k, _, _ in entries if not k)
+        gap = max(0, width - 1 - len(lead) - body_len)
+        row = (_paint(lead, None, bold=True) if color and lead else lead) + " " * gap
+        parts = [(_paint(k, c) if color and k else k) + (" " if k else "") + lab for k, lab, c in entries]
+        out.append(row + "  ".join(parts) + " " * (width - len(lead) - gap - body_len))
     return out
 
 
@@ -281,7 +310,8 @@ def line_chart(
     marks: str | None = None,
     color: bool = True,
 ) -> list[str]:
-    """``height`` rows of text: a header (title and legend), then the axes and the lines.
+    """``height`` rows of text: a header (title and legend, :func:`header`), then the
+    axes and the lines.
 
     With ``color`` the rows carry ANSI colours and each line draws in its colour with the
     ``marks`` style (default :func:`default_marks`); without, each line gets a plain
@@ -297,15 +327,15 @@ def line_chart(
         legend.append((ln.label, ln.color, key))
     if len(legend) == 1 and legend[0][0] == title:
         legend = []  # one line named like the chart: the title says it
-    top = header(title, legend, width, color=color)
+    top = header(title, legend, width, color=color, max_rows=1 if height < 9 else 2)
     if not drawn:
-        return [top] + [""] * (height - 1)
+        return top + [""] * (height - len(top))
     x_lo = min(float(ln.xs[0]) for ln in drawn)
     x_hi = max(float(ln.xs[-1]) for ln in drawn)
     y_lo = min(float(min(ln.ys)) for ln in drawn)
     y_hi = max(float(max(ln.ys)) for ln in drawn)
     integer_x = all(_is_integer(ln.xs) for ln in drawn)
-    plot_h = height - 1
+    plot_h = height - len(top)
     rows = max(2, (plot_h - 3) // 3)
     yt = log_ticks(y_lo, y_hi, rows) if log_y else linear_ticks(y_lo, y_hi, rows)
     label_w = max((len(s) for s in yt[1]), default=4) if yt else 6
@@ -335,7 +365,7 @@ def line_chart(
         plt.clf()
     if not color:
         body = [plain(row) for row in body]
-    return [top] + body
+    return top + body
 
 
 # -- scatter plots --------------------------------------------------------------------
