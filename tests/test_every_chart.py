@@ -126,6 +126,15 @@ async def test_training_pane_charts_draw_with_overlays_log_smoothing_and_epochs(
         assert palette.OVERLAYS[0] in spans_colors(loss)
         check_chart(metric, "digits")
 
+        # fonts without braille: the palette's "Charts: marks" switches to quadrant blocks
+        assert "Charts: marks" in {c.title for c in app.get_system_commands(app.screen)}
+        before = loss.redraws
+        app.action_cycle_marks()
+        assert loss.marks == metric.marks == lr.marks == "blocks"
+        await wait_for(pilot, lambda: loss.redraws > before, what="the redraw in blocks")
+        drawn = loss.render().plain
+        assert sum(ch in BLOCKS for ch in drawn) > 20 and not BRAILLE & set(drawn)
+
 
 def test_playground_scatter_preview_draws_points_ticks_and_legend():
     result = load_for_pane(P.load("spiral"), "k")

@@ -879,6 +879,10 @@ class TuidlApp(App[int]):
         smooth = self.training.toggle_smooth()
         self.notify(f"smoothing {smooth:g}" if smooth else "smoothing off", timeout=1.5)
 
+    def action_cycle_marks(self) -> None:
+        marks = self.training.cycle_marks()
+        self.notify(f"charts drawn with {marks}", timeout=1.5)
+
     def action_toggle_settings(self) -> None:
         shown = self.training.toggle_settings()
         self.notify("hyperparameters shown" if shown else "hyperparameters hidden", timeout=1.5)
@@ -951,6 +955,8 @@ class TuidlApp(App[int]):
                             self.action_toggle_x_axis)
         yield SystemCommand("Charts: log scale", "Toggle a logarithmic loss axis (l)", self.action_toggle_log)
         yield SystemCommand("Charts: smoothing", "Toggle smoothing of the curves (m)", self.action_toggle_smooth)
+        yield SystemCommand("Charts: marks", "Braille dots, quadrant blocks or plain dots, for fonts "
+                            "without braille ($TUIDL_CHART_MARKS)", self.action_cycle_marks)
         yield SystemCommand("Hyperparameters", "Show / hide the Training pane's settings (h)",
                             self.action_toggle_settings)
         yield SystemCommand("Compare earlier runs", "Lay the earlier runs of this preset over the charts (b)",

@@ -668,6 +668,19 @@ class TrainingPane(Vertical):
         self._apply_view()
         return self.smooth
 
+    def cycle_marks(self) -> str:
+        """Draw the charts with the next mark style (braille → blocks → dots → braille),
+        for fonts without braille; ``$TUIDL_CHART_MARKS`` sets the first one."""
+        from ..core import textplot
+
+        styles = list(textplot.MARKS)
+        current = self.loss_chart.marks or textplot.default_marks()
+        marks = styles[(styles.index(current) + 1) % len(styles)]
+        for chart in self.charts:
+            chart.marks = marks
+            chart.mark_dirty()
+        return marks
+
     def redraw_now(self) -> None:
         """Draw every chart and the boundary at once (screenshots, tests)."""
         for chart in self.charts:
