@@ -3,6 +3,8 @@ Start trains at once instead of after seconds of imports. Real processes through
 
 from __future__ import annotations
 
+import os
+
 from tuidl.core import launch
 from tuidl.core import preset as P
 from tuidl.core import rundir as R
@@ -99,3 +101,78 @@ def test_the_warm_trainer_is_off_with_the_environment_switch(monkeypatch):
     assert seen["warm"] is True
     ui.run(preset)  # attach / replay / tests: off unless asked
     assert seen["warm"] is False
+
+
+def warm_trainers() -> list[int]:
+    """The live ``trainer --standby`` children of this test process (zombies left out)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().split(b"\0")
+        except OSError:
+            continue
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == os.getpid() and state != "Z" and b"--standby" in cmdline:
+            pids.append(int(entry))
+    return pids
+
+
+def unfit_preset():
+    """xor with a conv2d layer first: valid alone, refused by Start (2-D data, no image)."""
+    data = P.to_data(P.load("xor", TINY))
+    data["model"]["layers"].insert(0, {"type": "conv2d", "filters": 4, "kernel_size": 3})
+    return P.from_dict(data)
+
+
+async def test_refused_starts_keep_one_warm_trainer(tmp_path):
+    """Issue 13: every refused Start left its warm trainer behind (five after four `s`)."""
+    app = make_app(unfit_preset(), runs_root=tmp_path / "runs", warm_trainer=True)
+    seen: set[int] = set()
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.standby is not None and app.standby.alive(), what="a standby")
+            first = app.standby.proc.pid
+            for _ in range(4):
+                refusals = len([n for n in app._notifications if n.title == "Cannot start"])
+                await pilot.press("s")
+                await wait_for(pilot, lambda: len([n for n in app._notifications if n.title == "Cannot start"])
+                               > refusals and not app.launching, what="the refusal")
+                await pilot.pause(0.3)
+                seen.update(warm_trainers())
+                assert warm_trainers() == [first], "one warm trainer, the same one, after a refused Start"
+            assert app.standby.proc.pid == first and app.run_dir is None
+            assert not R.list_runs(tmp_path / "runs")
+        wait_until(lambda: not warm_trainers(), timeout=30, what="the warm trainer to end with the app")
+    finally:
+        for pid in seen:
+            end_process(pid)
+
+
+async def test_no_warm_trainer_while_an_attached_run_trains(tmp_path):
+    """A run followed live (attached, started elsewhere) means no warm trainer meanwhile."""
+    preset = P.load("xor", ["train.epochs=200", "data.params.n_samples=2000", "train.device='cpu'"])
+    run = launch.start(preset, runs_root=tmp_path / "runs", telemetry=False)
+    app = make_app(preset, runs_root=tmp_path / "runs", warm_trainer=True)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.standby is not None and app.standby.alive(), what="a standby")
+            warm = app.standby.proc
+            app.start_attach(run)
+            await wait_for(pilot, lambda: app.run_live, what="the attached run")
+            assert app.standby is None
+            wait_until(lambda: warm.poll() is not None, timeout=30, what="the warm trainer's end")
+            assert not warm_trainers()
+            run.send("stop")
+            await wait_for(pilot, lambda: not app.run_live, timeout=120, what="the run's end", run=run)
+            # the run ended: a trainer is kept warm again for the next Start
+            await wait_for(pilot, lambda: app.standby is not None and app.standby.alive(), what="a new standby")
+            assert len(warm_trainers()) == 1
+    finally:
+        end_process(run.process.pid)
+        for pid in warm_trainers():
+            end_process(pid)

@@ -122,14 +122,23 @@ def start(preset: P.Preset, runs_root=None, telemetry: bool = True, nproc: int =
     return run
 
 
-def resume(run: R.RunDir, telemetry: bool = True, nproc: int = 1) -> R.RunDir:
+def resume(run: R.RunDir, telemetry: bool = True, nproc: int = 1, allow_code: tuple[str, ...] = (),
+           standby: Standby | None = None) -> R.RunDir:
     """Continue a stopped, interrupted or failed run from its last checkpoint (on any
-    number of processes, whatever it ran on before)."""
+    number of processes, whatever it ran on before). A ``standby`` trainer, if given and
+    alive, trains a single-process resume (it is used up either way, once the run is
+    found resumable)."""
     if run.is_live():
         raise RuntimeError(f"run {run.id} is still running")
     if not run.checkpoint("last").is_file():
         raise RuntimeError(f"run {run.id} has no checkpoint to resume from")
     if nproc > 1:
         D.check_world(P.load(run.preset_path).data.batch_size, nproc)
-    run.process = _spawn(run, resume=True, telemetry=telemetry, nproc=nproc)  # type: ignore[attr-defined]
+    if standby is not None:
+        if nproc == 1 and standby.take(run, _trainer_args(run, True, telemetry, allow_code)):
+            run.process = standby.proc  # type: ignore[attr-defined]
+            return run
+        standby.close()
+    run.process = _spawn(run, resume=True, telemetry=telemetry, nproc=nproc,  # type: ignore[attr-defined]
+                         allow_code=allow_code)
     return run

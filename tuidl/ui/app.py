@@ -447,9 +447,13 @@ class TuidlApp(App[int]):
             self.warm_trainer = False
 
     def _drop_standby(self) -> None:
+        """Close the warm trainer's pipe: it ends on its own (nothing waits for it)."""
         if self.standby is not None:
             self.standby.close()
             self.standby = None
+
+    def on_unmount(self) -> None:
+        self._drop_standby()  # the dashboard is closing: the warm trainer goes with it
 
     def _begin(self, run: RunDir, mode: str, *, replay_speed: float = 0.0) -> None:
         if self._when_mounted("training", functools.partial(self._begin, run, mode, replay_speed=replay_speed)):
