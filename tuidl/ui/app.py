@@ -468,6 +468,9 @@ class TuidlApp(App[int]):
             system.clear_run()  # figures of an earlier run do not describe this one
         if mode == "live":
             self.run_live = True
+            if self.standby is not None and getattr(run, "process", None) is not self.standby.proc \
+                    and run.is_live():
+                self._drop_standby()  # no warm trainer while a run trains (it competes for the CPU)
             # A run this dashboard launched is measured here; an attached one may live on
             # another machine: the system pane tells from its run_started event.
             pid = getattr(getattr(run, "process", None), "pid", None)
@@ -511,8 +514,11 @@ class TuidlApp(App[int]):
         from ..core import launch
 
         def start() -> RunDir:
-            standby, self.standby = self.standby, None
-            return launch.start(preset, runs_root=self.runs_root, telemetry=self.telemetry, standby=standby)
+            # The warm trainer is used up only once the preset is accepted: a refused Start
+            # leaves it waiting (taking it first leaked one warm process per refusal).
+            run = launch.start(preset, runs_root=self.runs_root, telemetry=self.telemetry, standby=self.standby)
+            self.standby = None  # it trains this run, or was closed for a cold start
+            return run
 
         self._start_trainer(start, self._launched)
 
@@ -779,8 +785,13 @@ class TuidlApp(App[int]):
         if state == "completed":
             self.call_from_thread(self._launch_failed, f"{run.id} already completed; nothing to resume")
             return
-        self._start_trainer(lambda: launch.resume(run, telemetry=self.telemetry), self._resumed,
-                            refused=(RuntimeError, ConfigError))
+
+        def start() -> RunDir:
+            resumed = launch.resume(run, telemetry=self.telemetry, standby=self.standby)
+            self.standby = None  # it trains the resumed run, or was closed for a cold start
+            return resumed
+
+        self._start_trainer(start, self._resumed, refused=(RuntimeError, ConfigError))
 
     def _resumed(self, run: RunDir) -> None:
         self.launching = False
