@@ -76,3 +76,44 @@ def test_custom_class_with_wrong_output_is_bad_input(tmp_path):
 def test_malformed_reference_is_rejected(tmp_path):
     out = run_train(tmp_path, "os.system('x')")
     assert out.returncode == 2 and "model.custom: expected 'module:Class'" in out.stderr
+
+
+def test_allowed_custom_class_trains_on_two_processes(tmp_path):
+    """Issue 13: --allow-code did not reach the data-parallel ranks (exit 2, asking for the
+    flag that was given)."""
+    out = run_train(tmp_path, "mymodels:TwoLayer", "--allow-code", "mymodels:TwoLayer", "--nproc", "2",
+                    "--device", "cpu", "--quiet")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "--allow-code" not in out.stderr
+    run = R.list_runs(tmp_path / "runs")[0]
+    evs = E.read_events(run.events_path)
+    assert evs[0]["world_size"] == 2 and evs[0]["summary"]["rows"][0]["type"] == "custom"
+    assert evs[-1]["status"] == "completed"
+
+
+async def test_the_dashboard_starts_a_custom_model_the_command_line_allowed(tmp_path, monkeypatch):
+    """`tuidl p.toml --allow-code mymodels:TwoLayer`: Start trains it; without the flag Start
+    is refused at once with the reason (no run directory, no trainer)."""
+    from test_detach import SIZE, make_app, wait_for
+
+    from tuidl.core import preset as P
+
+    (tmp_path / "mymodels.py").write_text(MODULE)
+    (tmp_path / "p.toml").write_text(PRESET.format(ref="mymodels:TwoLayer"))
+    monkeypatch.chdir(tmp_path)  # the trainer imports the module from the working directory
+    preset = P.load(tmp_path / "p.toml")
+    refused = make_app(preset, runs_root=tmp_path / "refused")
+    async with refused.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await wait_for(pilot, lambda: not refused.launching and refused._notifications, what="the refusal")
+        note = list(refused._notifications)[-1]
+        assert note.title == "Cannot start" and "--allow-code mymodels:TwoLayer" in str(note.message)
+        assert refused.run_dir is None and not R.list_runs(tmp_path / "refused")
+    app = make_app(preset, runs_root=tmp_path / "runs", allow_code=("mymodels:TwoLayer",))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.run_dir is not None, what="the run")
+        await wait_for(pilot, lambda: app.training.progress.status == "completed", timeout=120,
+                       what="the run's end", run=app.run_dir)
+    evs = E.read_events(app.run_dir.events_path)
+    assert evs[0]["summary"]["rows"][0]["type"] == "custom" and evs[-1]["status"] == "completed"

@@ -266,7 +266,8 @@ def train_parallel(args, nproc: int, world: int) -> int:
             console(ev)
 
     outcome = D.launch(run, nproc, nnodes=args.nnodes, node_rank=args.node_rank, master=args.master,
-                       resume=bool(args.resume), telemetry=args.telemetry, listener=listener, quiet=True)
+                       resume=bool(args.resume), telemetry=args.telemetry, listener=listener, quiet=True,
+                       allow_code=tuple(args.allow_code))
     if not first:
         print(f"Machine {args.node_rank}: {outcome.message}")
         return outcome.code
@@ -355,13 +356,15 @@ def cmd_dashboard(argv: list[str]) -> int:
     p.add_argument("--no-warm-trainer", action="store_true",
                    help="don't keep a trainer process warm for Start (it holds PyTorch in memory, a few hundred "
                         "MB; without it Start waits seconds for PyTorch to load); also TUIDL_WARM_TRAINER=0")
+    p.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS",
+                   help="allow Start to run the preset's model.custom class (presets never run code on their own)")
     args = p.parse_args(argv)
     preset = P.load(args.preset or "spiral", args.overrides)
     P.resolve(preset)
     from .ui.app import run
 
     return run(preset, runs_root=args.runs_dir, low_bandwidth=args.low_bandwidth,
-               warm_trainer=not args.no_warm_trainer) or 0
+               warm_trainer=not args.no_warm_trainer, allow_code=tuple(args.allow_code)) or 0
 
 
 HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "train": cmd_train,

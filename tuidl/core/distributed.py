@@ -517,7 +517,7 @@ def parse_master(text: str) -> tuple[str, int]:
 
 def torchrun_args(run_dir: os.PathLike, nproc: int, *, nnodes: int = 1, node_rank: int = 0,
                   master: Optional[str] = None, resume: bool = False, telemetry: bool = False,
-                  log_dir: Optional[os.PathLike] = None) -> list[str]:
+                  log_dir: Optional[os.PathLike] = None, allow_code: tuple[str, ...] = ()) -> list[str]:
     """The ``torchrun`` arguments that train the run directory on ``nproc`` processes here
     (of ``nnodes`` machines; this one is ``node_rank``, machine 0 at ``master``)."""
     args = [f"--nproc-per-node={nproc}", "--max-restarts=0"]
@@ -535,6 +535,8 @@ def torchrun_args(run_dir: os.PathLike, nproc: int, *, nnodes: int = 1, node_ran
         args.append("--resume")
     if telemetry:
         args.append("--telemetry")
+    for ref in allow_code:  # the command line's consent to run a preset's model.custom, for every rank
+        args += ["--allow-code", ref]
     return args
 
 
@@ -559,7 +561,7 @@ class _Follow(threading.Thread):
 
 def launch(run: RunDir, nproc: int, *, nnodes: int = 1, node_rank: int = 0, master: Optional[str] = None,
            resume: bool = False, telemetry: bool = False, listener: Optional[Callable[[dict], None]] = None,
-           quiet: bool = False) -> Outcome:
+           quiet: bool = False, allow_code: tuple[str, ...] = ()) -> Outcome:
     """Train ``run`` on ``nproc`` processes of this machine through torchrun's launcher,
     running in this process (which becomes the torchrun agent), and return how it ended.
     Machine 0 (``node_rank`` 0) holds rank 0 and ends the run if rank 0 could not.
@@ -576,7 +578,7 @@ def launch(run: RunDir, nproc: int, *, nnodes: int = 1, node_rank: int = 0, mast
         run.write_status(status="starting", pid=os.getpid(), host=socket.gethostname(), message="")
     log_dir = tempfile.mkdtemp(prefix="tuidl-torchrun-")
     args = torchrun_args(run.path, nproc, nnodes=nnodes, node_rank=node_rank, master=master, resume=resume,
-                         telemetry=telemetry, log_dir=log_dir)
+                         telemetry=telemetry, log_dir=log_dir, allow_code=tuple(allow_code))
     follow = _Follow(run.events_path, listener, started) if listener is not None and first else None
     saved_env = os.environ.get(SUPERVISED_ENV)
     os.environ[SUPERVISED_ENV] = "1"
@@ -718,10 +720,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--master", help="ADDR:PORT of machine 0 (several machines)")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--telemetry", action="store_true")
+    parser.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS")
     args = parser.parse_args(argv)
     try:
         outcome = launch(RunDir(args.run_dir), args.nproc, nnodes=args.nnodes, node_rank=args.node_rank,
-                         master=args.master, resume=args.resume, telemetry=args.telemetry)
+                         master=args.master, resume=args.resume, telemetry=args.telemetry,
+                         allow_code=tuple(args.allow_code))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -155,9 +155,7 @@ def custom_model(ref: str, allowed: tuple[str, ...], info, resolved: P.Resolved)
 
     from .layers import Row
 
-    if ref not in allowed:
-        raise ConfigError(f"model.custom: the preset asks to run the code {ref!r}; a preset cannot run code "
-                          f"on its own. To allow it, add --allow-code {ref} to the command line")
+    P.check_code(resolved.preset, allowed)
     module_name, _, class_name = ref.partition(":")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())

@@ -110,6 +110,7 @@ def start(preset: P.Preset, runs_root=None, telemetry: bool = True, nproc: int =
     ``standby`` trainer, if given and alive, trains a single-process run instead of a new
     process (it is used up either way)."""
     P.resolve(preset)
+    P.check_code(preset, allow_code)
     D.check_world(preset.data.batch_size, nproc)
     run = R.create(R.runs_root(runs_root), preset.name, P.dumps(preset))
     if standby is not None:

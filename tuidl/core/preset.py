@@ -246,6 +246,16 @@ def resolve(preset: Preset) -> Resolved:
     return Resolved(preset, info, summary, loss)
 
 
+def check_code(preset: Preset, allow_code: tuple[str, ...] | list[str] = ()) -> None:
+    """A preset never runs code on its own: its ``model.custom`` class must also be named
+    by the command line (``--allow-code module:Class``)."""
+    ref = preset.model.custom
+    if ref and ref not in allow_code:
+        raise ConfigError([Problem("model.custom", f"the preset asks to run the code {ref!r}; a preset cannot run "
+                                                   f"code on its own. To allow it, add --allow-code {ref} to the "
+                                                   "command line")])
+
+
 # ---------------------------------------------------------------------------
 # Reading and writing
 

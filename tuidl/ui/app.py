@@ -235,12 +235,15 @@ class TuidlApp(App[int]):
         runs_interval: float | None = 2.0,
         warm_trainer: bool = False,
         defer_panes: bool = False,
+        allow_code: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
         # mount the panes not shown first after the first frame (the `tuidl` command does)
         self.defer_panes = defer_panes
         # a trainer process kept warm for the next Start (the `tuidl` command turns it on)
         self.warm_trainer = warm_trainer
+        # model.custom classes the command line allowed (--allow-code): Start and resume pass them on
+        self.allow_code = tuple(allow_code)
         self.standby: Any = None
         self.preset = preset
         self.runs_root = runs_root
@@ -516,7 +519,8 @@ class TuidlApp(App[int]):
         def start() -> RunDir:
             # The warm trainer is used up only once the preset is accepted: a refused Start
             # leaves it waiting (taking it first leaked one warm process per refusal).
-            run = launch.start(preset, runs_root=self.runs_root, telemetry=self.telemetry, standby=self.standby)
+            run = launch.start(preset, runs_root=self.runs_root, telemetry=self.telemetry, standby=self.standby,
+                               allow_code=self.allow_code)
             self.standby = None  # it trains this run, or was closed for a cold start
             return run
 
@@ -787,7 +791,7 @@ class TuidlApp(App[int]):
             return
 
         def start() -> RunDir:
-            resumed = launch.resume(run, telemetry=self.telemetry, standby=self.standby)
+            resumed = launch.resume(run, telemetry=self.telemetry, standby=self.standby, allow_code=self.allow_code)
             self.standby = None  # it trains the resumed run, or was closed for a cold start
             return resumed
 
@@ -1003,13 +1007,15 @@ def run(
     replay_speed: float = 0.0,
     low_bandwidth: bool = False,
     warm_trainer: bool = False,
+    allow_code: tuple[str, ...] = (),
 ) -> int:
     """Run the dashboard until the user quits; the exit status for the CLI.
     ``warm_trainer``: keep a trainer process warm for Start (not with
-    ``TUIDL_WARM_TRAINER=0``)."""
+    ``TUIDL_WARM_TRAINER=0``). ``allow_code``: the model.custom classes Start may run."""
     warm_trainer = warm_trainer and os.environ.get("TUIDL_WARM_TRAINER", "1") not in ("0", "", "no", "false")
     app = TuidlApp(preset, runs_root=runs_root, attach=attach, replay=replay, replay_speed=replay_speed,
-                   low_bandwidth=low_bandwidth, warm_trainer=warm_trainer, defer_panes=True)
+                   low_bandwidth=low_bandwidth, warm_trainer=warm_trainer, defer_panes=True,
+                   allow_code=tuple(allow_code))
     try:
         code = app.run()
     finally:
