@@ -71,3 +71,123 @@ async def test_escape_leaves_a_training_field(tmp_path):
         await pilot.press("1")
         assert deck.active == "builder"
         assert app.preset.train.epochs == before
+
+
+def screen_lines(app) -> list[str]:
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+async def test_start_help_and_quit_always_show_and_tabs_fit(tmp_path):
+    """Whatever has focus, at 80×24 and 120×40, the bottom line says how to start, get
+    help and quit; at 80 columns every tab label is whole."""
+    for size in ((80, 24), (120, 40)):
+        app = App(P.load("spiral"), runs_root=tmp_path / "runs")
+        async with app.run_test(size=size) as pilot:
+            deck = app.query_one(PaneDeck)
+            for key in ("1", "2", "tab", "escape", "3", "4", "5", "1"):
+                await pilot.press(key)
+                await pilot.pause(0.1)
+                bottom = screen_lines(app)[-1]
+                for word in ("s  Start", "?  Help", "q  Quit", "palette"):
+                    assert word in bottom, (size, key, bottom)
+                tabs = screen_lines(app)[1]
+                for n in range(1, 6):
+                    assert f"[{n}]" in tabs, (size, key, tabs)
+                assert tabs.lstrip().startswith("Model"), tabs
+            assert deck.active == "builder"
+
+
+async def test_essential_keys_follow_focus_and_run_state(tmp_path):
+    """In a text field the letters are typing, so s / ? / q show dimmed (and the footer
+    offers esc); while a run trains Start is dimmed and Pause / Stop show."""
+    from tuidl.ui.keybar import EssentialKeys
+
+    app = App(P.load("spiral"), runs_root=tmp_path / "runs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        keys = app.query_one(EssentialKeys)
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.focused is not None and app.query_one(PaneDeck).active == "dataset")
+        await pilot.pause(0.1)
+        assert not any(h.off for h in keys.hints.values() if h.display)
+        await pilot.press("tab")
+        await pilot.pause(0.1)
+        assert isinstance(app.focused, Input)
+        assert all(keys.hints[a].off for a in ("start", "help", "quit"))
+        assert "esc Leave field" in screen_lines(app)[-1]
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert not any(keys.hints[a].off for a in ("start", "help", "quit"))
+        assert not keys.hints["pause"].display
+        app._set_state("paused", "a run")
+        await pilot.pause(0.1)
+        assert keys.hints["start"].off and keys.hints["pause"].display and "Resume" in str(keys.hints["pause"].render())
+        await pilot.click("#key-help")
+        from tuidl.ui.help import HelpScreen
+
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help by a click")
+
+
+async def test_small_things_during_a_run_at_80_columns(tmp_path):
+    """`s` during a run says so; the run id shows beside the state; the Resume button
+    keeps its key hint; the boundary legend uses the dataset's class names."""
+    import os
+    import socket
+
+    from tuidl.core import rundir as R
+    from tuidl.core.events import EventWriter
+
+    preset = P.load("spiral")
+    run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
+    run.write_status(status="running", pid=os.getpid(), host=socket.gethostname())  # alive: this process
+    with EventWriter(run.events_path) as w:
+        w.emit("run_started", schema=1, run_id=run.id, preset="spiral", resumed_from=0, epochs=3,
+               steps_per_epoch=5, batch_size=16, task="classification", loss="cce", metrics=["loss", "acc"],
+               summary={}, data={"classes": ["negative", "positive"]}, device="cpu", device_name="cpu",
+               precision="fp32", pid=os.getpid(), world_size=1)
+        app = App(preset, attach=run, runs_root=tmp_path / "runs")
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = app.training
+            await wait_for(pilot, lambda: pane.progress.epochs == 3 and pane.run_state == "live", what="run_started")
+            await pilot.pause(0.1)
+            assert any(run.id in line for line in screen_lines(app)), "the run id is shown"
+
+            await pilot.press("s")
+            await pilot.pause(0.1)
+            assert any("already training" in n.message for n in app._notifications)
+
+            w.emit("control", action="paused")
+            await wait_for(pilot, lambda: pane.run_state == "paused", what="the pause")
+            await pilot.pause(0.1)
+            assert any("Resume [p]" in line for line in screen_lines(app))
+
+            w.emit("boundary", epoch=1, extent=[-1, 1, -1, 1], size=2, values=[[0.1, 0.9], [0.2, 0.8]],
+                   points=[[-0.5, 0.5, 0], [0.5, -0.5, 1]])
+            await wait_for(pilot, lambda: pane.boundary.epoch == 1, what="the boundary")
+            legend = pane.boundary.plain_lines(60, 6)[0]
+            assert "negative" in legend and "positive" in legend and "class 0" not in legend
+            await pilot.press("q")
+            await pilot.press("l")  # leave it running
+
+
+async def test_boundary_legend_names_the_preset_classes_before_a_run(tmp_path):
+    app = App(P.load("xor"), runs_root=tmp_path / "runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3")
+        await wait_for(pilot, lambda: app.training.is_mounted)
+        await pilot.pause(0.1)
+        assert app.training.boundary.class_names == ("negative", "positive")
+
+
+async def test_unchecked_feature_boxes_look_unlike_checked_ones(tmp_path):
+    from textual.widgets import SelectionList
+
+    app = App(P.load("spiral", ["data.params.features=['x1','x2']"]), runs_root=tmp_path / "runs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.panes["dataset"].is_mounted)
+        await pilot.pause(0.1)
+        boxes = app.panes["dataset"].query_one(SelectionList)
+        off = boxes.get_component_rich_style("selection-list--button")
+        on = boxes.get_component_rich_style("selection-list--button-selected")
+        assert off.color == off.bgcolor  # an empty box: its X cannot be seen
+        assert on.color != on.bgcolor and on.color != off.color

@@ -42,6 +42,7 @@ from ..core.schema import ConfigError
 from .builder import ModelBuilderPane
 from .dataset import DatasetPane
 from .follow import Follower, FollowEnded, follow
+from .keybar import EssentialKeys, KeyHint
 from .messages import PresetEdited, RunEvents
 from .runs import RunsPane, run_label, scan_runs
 from .system import SystemPane
@@ -56,6 +57,9 @@ PANES = (
     ("system", "GPU / system", "system-pane"),
     ("runs", "Runs", "runs-pane"),
 )
+# tab labels, longest first: the first set that fits the terminal's width is used
+TAB_TITLES: tuple[dict[str, str], ...] = ({}, {"dataset": "Dataset"},
+                                          {"builder": "Model", "dataset": "Data", "system": "System"})
 STANDBY_AFTER_S = 1.0  # a trainer is kept warm from this long after start-up (warm_trainer)
 DEFER_PANES_S = 0.1  # the panes not shown first are mounted this long after start-up
 MAX_EARLIER = 6  # earlier runs of a preset laid over the charts by "b"
@@ -101,6 +105,22 @@ class PaneDeck(TabbedContent):
 
     def on_resize(self) -> None:
         self.set_wide(self.app.size.width >= WIDE_AT)
+        self.fit_tab_labels(self.app.size.width)
+
+    def fit_tab_labels(self, width: int) -> None:
+        """Shorter tab labels where the full ones would not fit on one line (80
+        columns clipped "Runs [5" and scrolled to "odel builder")."""
+        for titles in TAB_TITLES:
+            labels = [f"{titles.get(pane_id, title)} [{n}]" for n, (pane_id, title, _) in enumerate(PANES, 1)]
+            if sum(len(label) + 2 for label in labels) <= width:  # a tab pads its label by 1 each side
+                break
+        for (pane_id, _title, _), label in zip(PANES, labels):
+            try:
+                tab = self.get_tab(pane_id)
+            except Exception:  # noqa: BLE001 - not composed yet
+                return
+            if tab.label.plain != label:
+                tab.label = label
 
 
 class SavePresetScreen(ModalScreen[str | None]):
@@ -206,9 +226,10 @@ class TuidlApp(App[int]):
         Binding("3", "show_pane('training')", "Train", key_display="3"),
         Binding("4", "show_pane('system')", "System", key_display="4"),
         Binding("5", "show_pane('runs')", "Runs", key_display="5"),
-        Binding("s", "start", "Start"),
-        Binding("p", "pause", "Pause"),
-        Binding("x", "stop", "Stop"),
+        # s, p, x, ? and q show in the EssentialKeys left of the footer, whatever has focus
+        Binding("s", "start", "Start", show=False),
+        Binding("p", "pause", "Pause", show=False),
+        Binding("x", "stop", "Stop", show=False),
         Binding("c", "checkpoint", "Ckpt"),
         Binding("e", "toggle_x_axis", "Steps/epochs", show=False),
         Binding("l", "toggle_log", "Log y", show=False),
@@ -216,8 +237,8 @@ class TuidlApp(App[int]):
         Binding("h", "toggle_settings", "Hyperparams", show=False),
         Binding("b", "compare_earlier", "Earlier runs", show=False),
         Binding("ctrl+s", "save_preset", "Save"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?", show=False),
+        Binding("q", "quit", "Quit", show=False),
     ]
 
     def __init__(
@@ -290,7 +311,11 @@ class TuidlApp(App[int]):
                 with TabPane(f"{title} [{n}]", id=pane_id):
                     if pane_id not in self._deferred:
                         yield self.panes[pane_id]
-        yield Footer()
+        with Horizontal(id="bottom-bar"):
+            yield EssentialKeys(id="essential-keys")
+            # the palette key apart: a Footer docks it over its last keys, which then show through
+            yield Footer(compact=True, show_command_palette=False)
+            yield KeyHint("ctrl+p", "^p", "command_palette", "palette", id="key-palette")
 
     def _mount_pane(self, pane_id: str):
         """Mount a pane kept back at start-up (now, if it still is)."""
@@ -429,6 +454,7 @@ class TuidlApp(App[int]):
     # -- runs -------------------------------------------------------------------------
     def _set_state(self, state: str, detail: str = "") -> None:
         self.training.set_run_state(state, detail)
+        self.query_one(EssentialKeys).set_run_state(state)
         self.refresh_bindings()
         if state in ("idle", "ended"):
             self.call_after_refresh(self._keep_standby)
@@ -501,10 +527,13 @@ class TuidlApp(App[int]):
             self._set_state("ended", run.id)
 
     def action_start(self) -> None:
-        if self.run_live:
-            self.notify("A run is already training: stop it first (x).", severity="warning")
+        if self.run_live:  # say so: a key that does nothing and says nothing looks broken
+            paused = self.training.run_state == "paused"
+            self.notify("the run is paused — p resumes, x stops" if paused else
+                        "already training — p pauses, x stops", severity="warning", timeout=4)
             return
         if self.launching:
+            self.notify("a run is starting…", timeout=2)
             return
         self.launching = True
         self._set_state("launching", self.preset.name)
@@ -593,7 +622,7 @@ class TuidlApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "start":
-            return None if (self.run_live or self.launching) else True
+            return True  # while a run trains, s says so (action_start) instead of doing nothing
         if action in ("pause", "stop", "checkpoint"):
             return True if (self.run_live and self.run_mode == "live") else None
         return True

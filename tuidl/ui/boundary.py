@@ -5,7 +5,8 @@ the model's output on an n×n grid over the input plane, plus a sample of traini
 points. The grid is resampled (bilinear) to the widget and drawn with half blocks:
 each character cell is "▀" with the upper grid row as foreground and the lower one as
 background, so a cell shows two rows. Colours follow Playground: orange for negative
-/ class 0, white at the boundary, blue for positive / class 1, from an 11-step ramp
+/ class 0, white at the boundary, blue for positive / class 1 (the legend names them by
+``class_names``, the dataset's own names), from an 11-step ramp
 of xterm-256 colours (exact on 256-colour terminals). Points are "●" in a darker
 orange or blue.
 
@@ -171,6 +172,7 @@ class BoundaryPlot(Widget):
     keep_aspect: bool = True
     """Keep the extent's aspect ratio (a half-block pixel is about square)."""
     _task_kind: str | None = None
+    _class_names: tuple[str, str] | None = None
 
     @property
     def task_kind(self) -> str | None:
@@ -184,6 +186,20 @@ class BoundaryPlot(Widget):
         if kind != self._task_kind:
             self._task_kind = kind
             self._version += 1  # re-read the last event with the new kind
+            self._dirty = True
+
+    @property
+    def class_names(self) -> tuple[str, str] | None:
+        """The two classes' names for the legend (the dataset's, e.g. negative /
+        positive); None shows "class 0" / "class 1"."""
+        return self._class_names
+
+    @class_names.setter
+    def class_names(self, names) -> None:
+        names = tuple(str(n) for n in names) if names is not None and len(names) == 2 else None
+        if names != self._class_names:
+            self._class_names = names
+            self._version += 1  # redraw the legend
             self._dirty = True
 
     @property
@@ -328,7 +344,7 @@ class BoundaryPlot(Widget):
         return [""] * top + rows + [""] * (height - top - len(rows))
 
     def _legend_parts(self, b: _Boundary) -> list[tuple[str, object]]:
-        names = ("< 0", "> 0") if b.regression else ("class 0", "class 1")
+        names = ("< 0", "> 0") if b.regression else (self._class_names or ("class 0", "class 1"))
         parts: list[tuple[str, object]] = [
             (" ● ", 0),
             (names[0], None),

@@ -399,6 +399,16 @@ class TrainingPane(Vertical):
             return task if task in ("classification", "regression") else "classification"
         return kind.task
 
+    def _preset_classes(self) -> list[str] | None:
+        """The current preset's class names (None when unknown or not classes)."""
+        from ..core.preset import base_dir
+
+        try:
+            info = catalog.info(self.preset.data.dataset, self.preset.data.params, base_dir(self.preset))
+        except Exception:  # noqa: BLE001 - a dataset that cannot be peeked at: default names
+            return None
+        return list(info.classes) if info.task == "classification" else None
+
     def _metric_title(self) -> str:
         return "MAE" if self._metric_key() == "mae" else "accuracy"
 
@@ -425,6 +435,8 @@ class TrainingPane(Vertical):
         show_boundary = self._is_playground() or self.boundary.epoch is not None
         self.boundary.display = show_boundary
         self.boundary.task_kind = self.run_info.get("task") or self._preset_task()
+        if not self.run_info and show_boundary:
+            self.boundary.class_names = self._preset_classes()
         self._check_startable()
 
     def _check_startable(self) -> None:
@@ -524,7 +536,10 @@ class TrainingPane(Vertical):
         self.buttons["start"].disabled = state in ("launching", "live", "paused")
         pause = self.buttons["pause"]
         pause.disabled = not live
-        pause.label = Text("Resume [p]" if state == "paused" else "Pause [p]")
+        label = "Resume [p]" if state == "paused" else "Pause [p]"
+        if pause.label.plain != label:
+            pause.label = Text(label)
+            pause.refresh(layout=True)  # a Button's label does not resize it by itself
         self.buttons["stop"].disabled = not live
         self.buttons["checkpoint"].disabled = not live
         self.settings.disabled = state in ("launching", "live", "paused")
@@ -797,6 +812,8 @@ class TrainingPane(Vertical):
         plot = self.boundary
         if task in ("classification", "regression"):
             plot.task_kind = task
+        if isinstance(data.get("classes"), list) and len(data["classes"]) == 2:
+            plot.class_names = data["classes"]  # the legend says what the data says
         device = ev.get("device_name") or ev.get("device") or "?"
         where = f"{device} ({ev.get('device')}, {ev.get('precision', 'fp32')})" if ev.get("device_name") else device
         head = f"resumed after epoch {resumed}" if resumed else "run started"
