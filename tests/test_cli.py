@@ -44,9 +44,13 @@ def test_summary():
 
 @pytest.mark.parametrize("args,needle", [
     (["train", "nope"], "no preset named 'nope'"),
-    (["train", "spiral", "--set", "train.epochs=0"], "train.epochs: must be at least 1"),
-    (["train", "spiral", "--set", "model.layers.0.type=conv2d"], "model.layers[0].filters: missing"),
-    (["train", "spiral", "--device", "tpu"], "train.device"),
+    (["train", "spiral", "--set", "train.epochs=0"], "error: --set train.epochs=0: must be at least 1"),
+    (["train", "spiral", "--set", "train.optimizer.lr=-1"], "error: --set train.optimizer.lr=-1: must be greater"),
+    (["train", "spiral", "--set", "train.optimzer.lr=1"], "error: --set train.optimzer.lr=1: train.optimzer: unknown"),
+    (["train", "spiral", "--epochs", "0"], "error: --epochs 0: must be at least 1"),
+    (["train", "spiral", "--set", "model.layers.0.type=conv2d"],
+     "--set model.layers.0.type=conv2d: model.layers[0].filters: missing"),
+    (["train", "spiral", "--device", "tpu"], "error: --device tpu: expected auto, cpu"),
     (["train", "spiral", "--precision", "fp8"], "invalid choice"),
     (["show", "spiral", "--set", "nodot"], "expected path.to.key=value"),
     (["train"], "give a preset"),
@@ -58,6 +62,8 @@ def test_bad_input_exits_2_without_traceback(args, needle):
     assert out.returncode == 2, out.stderr
     assert needle in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
+    if "--set" in args or "--epochs" in args or "--device" in args:  # the override is named, not the file
+        assert "spiral.toml" not in out.stderr
 
 
 def test_bad_toml_names_the_file(tmp_path):

@@ -67,42 +67,48 @@ BAD = [
     ("toml syntax", "name = \n", [], "not valid TOML"),
     ("unknown key", GOOD + "\nfoo = 1\n", [], "train.foo: unknown key"),
     ("unknown top key", "bogus = 1\n" + GOOD, [], "bogus: unknown key"),
-    ("wrong type", GOOD, ["train.epochs='ten'"], "train.epochs: expected an integer, got string 'ten'"),
-    ("bool for int", GOOD, ["data.batch_size=true"], "data.batch_size: expected an integer"),
-    ("zero epochs", GOOD, ["train.epochs=0"], "train.epochs: must be at least 1"),
-    ("negative batch", GOOD, ["data.batch_size=-4"], "data.batch_size: must be at least 1"),
-    ("lr zero", GOOD, ["train.optimizer.lr=0"], "train.optimizer.lr: must be greater than 0"),
-    ("lr negative", GOOD, ["train.optimizer.lr=-1e-3"], "train.optimizer.lr: must be greater than 0"),
-    ("split sum", GOOD, ["data.split.train=0.5"], "data.split: train + val + test must sum to 1"),
-    ("unknown dataset", GOOD, ["data.dataset='imagenet'"], "data.dataset: expected one of"),
-    ("unknown layer", GOOD, ["model.layers.1.type='dense2'"], "model.layers[1].type: unknown layer type 'dense2'"),
+    ("wrong type", GOOD, ["train.epochs='ten'"], "--set train.epochs='ten': expected an integer, got string 'ten'"),
+    ("bool for int", GOOD, ["data.batch_size=true"], "--set data.batch_size=true: expected an integer"),
+    ("zero epochs", GOOD, ["train.epochs=0"], "--set train.epochs=0: must be at least 1"),
+    ("negative batch", GOOD, ["data.batch_size=-4"], "--set data.batch_size=-4: must be at least 1"),
+    ("lr zero", GOOD, ["train.optimizer.lr=0"], "--set train.optimizer.lr=0: must be greater than 0"),
+    ("lr negative", GOOD, ["train.optimizer.lr=-1e-3"], "--set train.optimizer.lr=-1e-3: must be greater than 0"),
+    ("split sum", GOOD, ["data.split.train=0.5"], "--set data.split.train=0.5: data.split: train + val + test must sum to 1"),
+    ("unknown dataset", GOOD, ["data.dataset='imagenet'"], "--set data.dataset='imagenet': expected one of"),
+    ("unknown layer", GOOD, ["model.layers.1.type='dense2'"], "--set model.layers.1.type='dense2': unknown layer type 'dense2'"),
     ("empty layers", GOOD.split("[[model.layers]]")[0] + "[model]\nlayers = []\n[train]\nepochs=1\n", [],
      "model.layers: the layer list is empty"),
     ("shape misfit", GOOD, ["data.dataset='digits'", "data.params={}"], "model.layers[0]"),
-    ("wrong output size", GOOD, ["model.layers.1.units=3"], "must output (2,) for 2 classes"),
-    ("huge layer", GOOD, ["model.layers.0.units=1000000000000"], "model.layers[0].units: must be at most"),
-    ("huge model", GOOD, ["model.layers.0.units=1000000", "model.layers.1.units=1000000"], None),
-    ("bad feature", GOOD, ["data.params.features=['x3']"], "data.params.features[0]: expected one of"),
-    ("bad param", GOOD, ["data.params.noise=5"], "data.params.noise: must be at most 0.5"),
-    ("unknown param", GOOD, ["data.params.colour=1"], "data.params.colour: unknown key"),
-    ("bad device", GOOD, ["train.device='tpu'"], "train.device: expected auto, cpu"),
-    ("bad precision", GOOD, ["train.precision='fp8'"], "train.precision: expected one of"),
-    ("nesterov", GOOD, ["train.optimizer.nesterov=true"], "train.optimizer.nesterov: needs optimizer 'sgd'"),
+    ("wrong output size", GOOD, ["model.layers.1.units=3"], "--set model.layers.1.units=3: model.layers[1]: the last layer must output (2,) for 2 classes"),
+    ("huge layer", GOOD, ["model.layers.0.units=1000000000000"], "--set model.layers.0.units=1000000000000: must be at most"),
+    ("huge model", GOOD, ["model.layers.0.units=1000000", "model.layers.1.units=1000000"],
+     "--set model.layers.1.units=1000000: model.layers: the model has"),
+    ("bad feature", GOOD, ["data.params.features=['x3']"], "--set data.params.features=['x3']: data.params.features[0]: expected one of"),
+    ("bad param", GOOD, ["data.params.noise=5"], "--set data.params.noise=5: must be at most 0.5"),
+    ("unknown param", GOOD, ["data.params.colour=1"], "--set data.params.colour=1: unknown key"),
+    ("bad device", GOOD, ["train.device='tpu'"], "--set train.device='tpu': expected auto, cpu"),
+    ("bad precision", GOOD, ["train.precision='fp8'"], "--set train.precision='fp8': expected one of"),
+    ("nesterov", GOOD, ["train.optimizer.nesterov=true"], "--set train.optimizer.nesterov=true: needs optimizer 'sgd'"),
     ("bce vs classes", GOOD, ["train.loss='mse'"], "is for regression"),
-    ("name traversal", GOOD, ["name='../../etc'"], "name: use 1-64 letters"),
-    ("official test", GOOD, ["data.split.official_test=true"], "has no official test set"),
-    ("bad set", GOOD, ["train.epochs"], "--set: expected path.to.key=value"),
-    ("nan", GOOD, ["train.optimizer.lr=nan"], "train.optimizer.lr: expected a finite number"),
+    ("name traversal", GOOD, ["name='../../etc'"], "--set name='../../etc': use 1-64 letters"),
+    ("official test", GOOD, ["data.split.official_test=true"], "--set data.split.official_test=true: dataset 'xor' has no official test set"),
+    ("bad set", GOOD, ["train.epochs"], "--set train.epochs: expected path.to.key=value"),
+    ("nan", GOOD, ["train.optimizer.lr=nan"], "--set train.optimizer.lr=nan: expected a finite number"),
 ]
 
 
 @pytest.mark.parametrize("label,text,overrides,expected", BAD, ids=[b[0] for b in BAD])
 def test_rejected_with_file_and_key(tmp_path, label, text, overrides, expected):
+    """Every error names the file and key, or the override (``--set key=value``) that
+    caused it: not the file it overrode (issue 13)."""
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as e:
         P.resolve(P.load(path, overrides))
     message = str(e.value)
-    assert str(path) in message
+    if expected and expected.startswith("--set "):
+        assert str(path) not in message
+    else:
+        assert str(path) in message
     if expected:
         assert expected in message
     else:

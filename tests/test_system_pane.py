@@ -263,7 +263,7 @@ async def test_remote_run_without_telemetry_says_so():
         pane.handle_events([run_started(NO_SUCH_PID)])
         await pilot.pause()
         status = pane.text().splitlines()[0]
-        assert "not on this machine" in status and "--telemetry" in status
+        assert "not running on this machine" in status and "--telemetry" in status
 
 
 async def test_pytorch_without_cuda():

@@ -92,13 +92,31 @@ def parser_for(command: str) -> Parser:
     return p
 
 
-def load_preset(args) -> P.Preset:
-    overrides = list(args.overrides)
+def flag_overrides(args) -> dict[str, str]:
+    """``--device`` / ``--precision`` / ``--epochs`` as ``--set`` assignments, each with the
+    flag as typed (what an error names)."""
+    out = {}
     for flag, key in (("device", "train.device"), ("precision", "train.precision"), ("epochs", "train.epochs")):
         value = getattr(args, flag, None)
         if value is not None:
-            overrides.append(f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}")
-    return P.load(args.preset, overrides)
+            out[f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}"] = f"--{flag} {value}"
+    return out
+
+
+def load_preset(args) -> P.Preset:
+    flags = flag_overrides(args)
+    try:
+        return P.load(args.preset, list(args.overrides) + list(flags))
+    except ConfigError as e:
+        raise name_flags(e, flags) from None
+
+
+def name_flags(error: ConfigError, flags: dict[str, str]) -> ConfigError:
+    """A problem blamed on ``--set train.device='tpu'`` is named ``--device tpu``, as typed."""
+    from dataclasses import replace
+
+    by_source = {f"--set {assignment}": flag for assignment, flag in flags.items()}
+    return ConfigError([replace(p, source=by_source.get(p.source, p.source)) for p in error.problems])
 
 
 def cmd_presets(args) -> int:

@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import socket
 from dataclasses import dataclass, field
@@ -570,6 +571,27 @@ def _network_timeout(seconds: float) -> Iterator[None]:
         socket.setdefaulttimeout(old)
 
 
+def download_reason(error: BaseException) -> str:
+    """Why a torchvision download failed, in a few words. torchvision's own message is a
+    header ("Error downloading x.gz:") then, per mirror, "Tried URL, got:" and the error:
+    the reason is in those last lines (``<urlopen error [Errno -2] Name or service not
+    known>``: "no network? name or service not known")."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    details = [line for line in lines if not line.startswith(("Error downloading", "Tried "))]
+    reasons = []
+    for line in details:
+        line = re.sub(r"^<urlopen error (.*)>$", r"\1", line)
+        line = re.sub(r"^\[Errno -?\d+\]\s*", "", line).strip().rstrip(":")
+        if line and line not in reasons:
+            reasons.append(line)
+    if not reasons:
+        return type(error).__name__
+    text = "; ".join(reasons)
+    offline = any(word in text.lower() for word in ("name or service not known", "temporary failure in name",
+                                                     "network is unreachable", "nodename nor servname"))
+    return f"no network? {text[0].lower() + text[1:]}" if offline else text
+
+
 def _missing(name: str, cls: type, root: Path, reason: str) -> ConfigError:
     folder, files, alt = _expected(name, cls, root)
     listed = ", ".join(files[:-1]) + " and " + files[-1]
@@ -590,7 +612,7 @@ def _torchvision(name: str, params: catalog.TorchvisionParams, base: Optional[Pa
             with _network_timeout(60):
                 cls(str(root), train=True, download=True)
         except Exception as e:  # no network, a firewall, a bad mirror...
-            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            reason = download_reason(e)
             if not _present(name, cls, root):
                 raise _missing(name, cls, root, f"could not download {name} ({reason})") from None
         if not _present(name, cls, root):

@@ -1027,7 +1027,7 @@ class Trainer:
                   batch_size=p.data.batch_size, task=self.task, loss=self.loss_kind, metrics=metrics,
                   summary=self.resolved.summary.to_dict(), data=desc, device=str(self.device),
                   device_name=device_name(self.device), precision=self.precision, pid=os.getpid(),
-                  world_size=1 if self.dist is None else self.dist.world_size,
+                  host=socket.gethostname(), world_size=1 if self.dist is None else self.dist.world_size,
                   torch_cuda=torch.version.cuda is not None)
         if self.telemetry and self.is_main:
             self.telemetry_thread = self._start_telemetry()

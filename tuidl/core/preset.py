@@ -171,6 +171,8 @@ class Preset:
 
     # Filled by resolve(): not part of the TOML.
     source: str = dataclasses.field(default="", init=False, compare=False)
+    # The --set overrides applied to the file (their problems are reported against them).
+    overrides: tuple[str, ...] = dataclasses.field(default=(), init=False, compare=False)
 
 
 # ---------------------------------------------------------------------------
@@ -216,7 +218,15 @@ def base_dir(preset: Preset) -> Optional[Path]:
 
 
 def resolve(preset: Preset) -> Resolved:
-    """Check the parts that depend on each other; return the data info and model summary."""
+    """Check the parts that depend on each other; return the data info and model summary.
+    A problem an override caused is reported against the override (``--set key=value``)."""
+    try:
+        return _resolve(preset)
+    except ConfigError as e:
+        raise blame_overrides(e, preset.overrides) from None
+
+
+def _resolve(preset: Preset) -> Resolved:
     src = preset.source
     if not preset.model.layers and not preset.model.custom:
         raise ConfigError([Problem("model.layers", "the layer list is empty; add at least one layer", src)])
@@ -256,6 +266,33 @@ def check_code(preset: Preset, allow_code: tuple[str, ...] | list[str] = ()) -> 
                                                    "command line")])
 
 
+#: What ``--set`` may change when a run is resumed: a run continues with its own preset,
+#: except that it may train longer (the learning-rate schedule follows the new length).
+RESUME_KEYS = ("train.epochs",)
+
+
+def resume_overrides(preset: Preset, overrides: list[str] | tuple[str, ...], trained: int) -> Preset:
+    """The preset of a run resumed with ``--set`` overrides, or ConfigError naming the
+    override that cannot apply: only ``train.epochs`` may change, to more than the
+    ``trained`` epochs the run has done. Anything else would make the run a different one
+    (its checkpoint was trained for this preset): start a new run for that."""
+    for assignment in overrides:
+        key = assignment.partition("=")[0].strip()
+        if "=" not in assignment or key not in RESUME_KEYS:
+            raise ConfigError([Problem("", f"a resumed run keeps its own preset; only {', '.join(RESUME_KEYS)} "
+                                           "can change (to train longer). Start a new run to change anything "
+                                           "else", f"--set {assignment}")])
+    data = to_data(preset)
+    for assignment in overrides:
+        apply_override(data, assignment)
+    new = _overridden(data, preset.source, overrides)
+    if new.train.epochs <= trained:
+        raise ConfigError([Problem("", f"the run has trained {trained} epoch{'s' if trained != 1 else ''} "
+                                       f"already: give more than {trained} to train longer",
+                                   f"--set train.epochs={new.train.epochs}")])
+    return new
+
+
 # ---------------------------------------------------------------------------
 # Reading and writing
 
@@ -269,32 +306,78 @@ def parse_value(text: str) -> Any:
 
 
 def apply_override(data: dict, assignment: str) -> None:
+    where = f"--set {assignment}"  # problems name the override, not the file it overrides
+
+    def bad(message: str) -> ConfigError:
+        return ConfigError([Problem("", message, where)])
+
     if "=" not in assignment:
-        raise ConfigError([Problem("--set", f"expected path.to.key=value, got {assignment!r}")])
+        raise bad("expected path.to.key=value")
     key, _, text = assignment.partition("=")
     key = key.strip()
     parts = key.split(".")
     if not key or any(not p for p in parts):
-        raise ConfigError([Problem("--set", f"bad key path {key!r}")])
+        raise bad(f"bad key path {key!r}")
     node: Any = data
     for i, part in enumerate(parts[:-1]):
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
-                raise ConfigError([Problem(f"--set {key}", f"{'.'.join(parts[:i]) or 'root'} has no item {part!r}")])
+                raise bad(f"{'.'.join(parts[:i]) or 'root'} has no item {part!r}")
             node = node[int(part)]
             continue
         if not isinstance(node, dict):
-            raise ConfigError([Problem(f"--set {key}", f"{'.'.join(parts[:i])} is not a table")])
+            raise bad(f"{'.'.join(parts[:i])} is not a table")
         node = node.setdefault(part, {})
     last = parts[-1]
     if isinstance(node, list):
         if not last.isdigit() or int(last) >= len(node):
-            raise ConfigError([Problem(f"--set {key}", f"no list item {last!r}")])
+            raise bad(f"no list item {last!r}")
         node[int(last)] = parse_value(text)
     elif isinstance(node, dict):
         node[last] = parse_value(text)
     else:
-        raise ConfigError([Problem(f"--set {key}", f"{'.'.join(parts[:-1])} is not a table")])
+        raise bad(f"{'.'.join(parts[:-1])} is not a table")
+
+
+def _key_of(path: str) -> str:
+    """A problem's key path in ``--set`` spelling: ``model.layers[0].units`` → ``model.layers.0.units``."""
+    return re.sub(r"\[(\d+)\]", r".\1", path)
+
+
+def blame_overrides(error: ConfigError, overrides: list[str] | tuple[str, ...]) -> ConfigError:
+    """Report each problem an override caused against that override (``--set key=value``)
+    instead of the preset file: the key it set, a key inside it, the table it lies in, and
+    what a new kind brings (a layer's keys after ``layers.N.type``, the parameters after
+    ``data.dataset``)."""
+    if not overrides:
+        return error
+    keys = [(a.partition("=")[0].strip(), a) for a in overrides if "=" in a]
+
+    def caused(at: str, key: str) -> bool:
+        scopes = [key] + ([key[:-len(".type")]] if key.endswith(".type") else []) \
+            + (["data.params"] if key == "data.dataset" else [])
+        return at == key or key.startswith(at + ".") or any(at.startswith(scope + ".") for scope in scopes)
+
+    problems = []
+    for p in error.problems:
+        at = _key_of(p.path)
+        for key, assignment in reversed(keys):  # the last override of a key is the one that counts
+            if at and caused(at, key):
+                p = dataclasses.replace(p, source=f"--set {assignment}", path="" if at == key else p.path)
+                break
+        problems.append(p)
+    return ConfigError(problems)
+
+
+def _overridden(data: dict, source: str, overrides: list[str] | tuple[str, ...]) -> Preset:
+    """The preset read from ``data`` (a file's, with ``overrides`` applied)."""
+    try:
+        preset = read(Preset, data)
+    except ConfigError as e:
+        raise blame_overrides(e, overrides).with_source(source) from None
+    preset.source = source
+    preset.overrides = tuple(overrides)
+    return preset
 
 
 def builtin_names() -> list[str]:
@@ -328,12 +411,9 @@ def load_text(text: str, source: str = "<text>", overrides: list[str] | tuple[st
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([Problem("", f"not valid TOML: {e}", source)]) from None
-    try:
-        for assignment in overrides:
-            apply_override(data, assignment)
-    except ConfigError as e:
-        raise e.with_source(source) from None
-    return from_dict(data, source)
+    for assignment in overrides:
+        apply_override(data, assignment)
+    return _overridden(data, source, overrides)
 
 
 def load(name_or_path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Preset:
@@ -352,6 +432,7 @@ def load(name_or_path: str | Path, overrides: list[str] | tuple[str, ...] = ()) 
 def to_data(preset: Preset) -> dict:
     data = to_dict(preset)
     data.pop("source", None)
+    data.pop("overrides", None)
     data["model"]["layers"] = [_layer_dict(layer) for layer in preset.model.layers]
     return data
 

@@ -33,6 +33,14 @@ class Problem:
         key = f"{self.path}: " if self.path else ""
         return f"{where}{key}{self.message}"
 
+    @property
+    def brief(self) -> str:
+        """Without the file: for a preset edited in the dashboard, which is no longer what
+        the file says. An override (``--set key=value``) is still named."""
+        where = f"{self.source}: " if self.source.startswith("--set ") else ""
+        key = f"{self.path}: " if self.path else ""
+        return f"{where}{key}{self.message}"
+
 
 class ConfigError(Exception):
     """A configuration was rejected. Carries every problem found, each with its path."""
@@ -51,6 +59,10 @@ class ConfigError(Exception):
         return ConfigError(
             [p if p.source else dataclasses.replace(p, source=source) for p in self.problems]
         )
+
+    def brief(self) -> str:
+        """Every problem, without the file (see :attr:`Problem.brief`), on one line."""
+        return "; ".join(p.brief for p in self.problems)
 
 
 def opt(default: Any = MISSING, *, help: str = "", factory: Any = MISSING, **checks: Any) -> Any:

@@ -562,7 +562,8 @@ class TuidlApp(App[int]):
         try:
             run = start()
         except refused as e:
-            message = str(e)
+            # the preset shown here (edited, maybe): its fields, not the file it came from
+            message = e.brief() if isinstance(e, ConfigError) else str(e)
         except OSError as e:
             message = f"cannot start the trainer: {e}"
         except Exception as e:  # noqa: BLE001 - show it, never crash the dashboard

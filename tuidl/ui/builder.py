@@ -878,7 +878,7 @@ class ModelBuilderPane(Widget):
         try:
             new = from_dict(data, self.preset.source)
         except ConfigError as e:
-            self._flash("not applied: " + "; ".join(str(p) for p in e.problems))
+            self._flash("not applied: " + e.brief())  # the edit, not the preset file, is at fault
             return False
         await self._commit(new, cursor=cursor, record=record)
         return True

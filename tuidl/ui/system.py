@@ -17,6 +17,7 @@ numbers up and never raises out of a poll.
 from __future__ import annotations
 
 import math
+import socket
 import threading
 import time
 from collections import deque
@@ -246,6 +247,7 @@ class SystemPane(Widget):
         self._pid_set = False
         self._run_id: str | None = None
         self._run_pid: int | None = None
+        self._run_host: str | None = None  # the machine the run's run_started names (newer runs)
         self._run_local = True
         self._run_ended = False
         self._run_device: str | None = None
@@ -336,7 +338,7 @@ class SystemPane(Widget):
     def clear_run(self) -> None:
         """Forget the followed run (the app follows none now): back to local figures."""
         was_events = self.events_mode
-        self._run_id = self._run_pid = self._run_device = None
+        self._run_id = self._run_pid = self._run_device = self._run_host = None
         self._run_local, self._run_ended = True, False
         self._run_torch_cuda = None
         self._torch = self._torch_time = None
@@ -375,6 +377,7 @@ class SystemPane(Widget):
         self._run_id = run_id
         self._run_ended = False
         self._run_pid = pid
+        self._run_host = str(ev["host"]) if ev.get("host") else None
         self._run_local = self._pid_is_local(self._run_pid, _num(ev.get("time")))
         device = ev.get("device")
         self._run_device = str(device) if device else None
@@ -540,11 +543,18 @@ class SystemPane(Widget):
         if torch_note and torch_note not in out:
             out.append(torch_note)
         if self.events_mode and not self._saw_telemetry:
-            out.append(
-                f"the run's trainer (pid {self._run_pid or '?'}) is not on this machine and "
-                "its events carry no telemetry (train with --telemetry)"
-            )
+            out.append(self._no_telemetry_reason())
         return out
+
+    def _no_telemetry_reason(self) -> str:
+        """Why there are no figures for a run whose trainer is not measured here."""
+        trainer = f"the run's trainer (pid {self._run_pid or '?'})"
+        hint = "its events carry no telemetry (train with --telemetry to record GPU and host figures)"
+        if self._run_host and self._run_host == socket.gethostname():
+            return f"{trainer} ran on this machine and has ended; {hint}"
+        if self._run_host:
+            return f"{trainer} runs on {self._run_host}, not on this machine, and {hint}"
+        return f"{trainer} is not running on this machine (it ended, or runs elsewhere), and {hint}"
 
     def status_text(self) -> str:
         problems = self.problems()

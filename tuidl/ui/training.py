@@ -445,7 +445,7 @@ class TrainingPane(Vertical):
         try:
             resolve(self.preset)
         except ConfigError as e:
-            note.update(Text("⚠ cannot start yet: " + str(e.problems[0]), style="yellow"))
+            note.update(Text("⚠ cannot start yet: " + e.problems[0].brief, style="yellow"))
             note.display = True
         except Exception as e:  # a dataset that cannot be peeked at, say
             note.update(Text(f"⚠ cannot start yet: {e}", style="yellow"))
@@ -472,7 +472,7 @@ class TrainingPane(Vertical):
                 if editor.path in errors:
                     editor.set_error(errors[editor.path])
                     shown.add(editor.path)
-            rest = [str(p) for p in e.problems if p.path not in shown]
+            rest = [p.brief for p in e.problems if p.path not in shown]
             if rest:
                 message.editor.set_error("; ".join(rest))
                 shown.add(message.editor.path)
