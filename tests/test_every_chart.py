@@ -237,3 +237,21 @@ def test_legend_never_runs_into_the_title_or_the_next_chart():
     rows = textplot.header("accuracy", legend, 20, color=False)  # shortened, the rest counted
     assert all(len(r) == 20 for r in rows) and rows[0].startswith("accuracy ") and "+" in rows[-1]
     assert textplot.header("accuracy", legend, 20, color=False, max_rows=1)[0].startswith("accuracy ")
+
+
+def test_boundary_header_keeps_title_epoch_and_legend_apart():
+    from tuidl.ui.boundary import BoundaryPlot
+
+    values = [[0.0] * 10 + [1.0] * 10 for _ in range(20)]
+    plot = BoundaryPlot()
+    plot.update_boundary({"type": "boundary", "time": 0.0, "epoch": 30, "extent": [-6, 6, -6, 6], "size": 20,
+                          "values": values, "points": [[-4.0, 0.0, 0], [4.0, 0.0, 1]]})
+    wide = plot.render_lines(60, 12)[0]
+    assert wide.startswith("decision boundary · epoch 30") and wide.rstrip().endswith("● class 1")
+    assert re.search(r"epoch 30\s{2,}● class 0  ● class 1", wide)
+    for width in (34, 28, 22):  # narrower: the title goes, then the epoch, never into the legend
+        row = plot.render_lines(width, 12)[0]
+        assert len(row) == width and "● class 0  ● class 1" in row
+        left = row.split("●")[0]
+        assert left.strip() in ("decision boundary · epoch 30", "epoch 30", "")
+        assert left.endswith("  ") or not left.strip()

@@ -343,20 +343,22 @@ class BoundaryPlot(Widget):
         top = max(0, (height - len(rows)) // 2)
         return [""] * top + rows + [""] * (height - top - len(rows))
 
-    def _legend_parts(self, b: _Boundary) -> list[tuple[str, object]]:
+    def _legend_parts(self, b: _Boundary, width: int) -> list[tuple[str, object]]:
+        """The header row, laid out like a chart's: the title (and epoch) on the left,
+        the two colours' legend on the right, a gap of at least two between them. When
+        the row is narrow the title goes first, then the epoch."""
         names = ("< 0", "> 0") if b.regression else (self._class_names or ("class 0", "class 1"))
-        parts: list[tuple[str, object]] = [
-            (" ● ", 0),
-            (names[0], None),
-            ("  ● ", 1),
-            (names[1], None),
-        ]
-        if b.epoch is not None:
-            parts.append((f"   epoch {b.epoch}", None))
-        return parts
+        legend: list[tuple[str, object]] = [("● ", 0), (str(names[0]), None), ("  ● ", 1), (str(names[1]), None)]
+        legend_w = sum(len(text) for text, _ in legend)
+        epoch = f"epoch {b.epoch}" if b.epoch is not None else ""
+        for left in (f"decision boundary · {epoch}" if epoch else "decision boundary", epoch, ""):
+            if len(left) + 2 + legend_w <= width - 1:
+                break
+        gap = max(1 if left else 0, width - 1 - len(left) - legend_w)
+        return [(left, "title"), (" " * gap, None)] + legend + [(" ", None)]
 
     def _legend_plain(self, b: _Boundary, width: int) -> str:
-        return "".join(text for text, _ in self._legend_parts(b))
+        return "".join(text for text, _ in self._legend_parts(b, width))
 
     def _layout(self, b: _Boundary, width: int, rows: int) -> _Layout:
         if not self.keep_aspect or rows <= 0 or width <= 0:
@@ -440,8 +442,13 @@ class BoundaryPlot(Widget):
 
     def _legend_strip(self, b: _Boundary, width: int, base: Style) -> Strip:
         segs = []
-        for text, point in self._legend_parts(b):
-            style = base + Style(color=_POINT_COLORS[point], bold=True) if point is not None else base
+        for text, point in self._legend_parts(b, width):
+            if point == "title":
+                style = base + Style(bold=True)
+            elif point is not None:
+                style = base + Style(color=_POINT_COLORS[point], bold=True)
+            else:
+                style = base
             segs.append(Segment(text, style))
         strip = Strip(segs).crop(0, width)
         return strip.extend_cell_length(width, base)
