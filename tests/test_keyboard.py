@@ -191,3 +191,99 @@ async def test_unchecked_feature_boxes_look_unlike_checked_ones(tmp_path):
         on = boxes.get_component_rich_style("selection-list--button-selected")
         assert off.color == off.bgcolor  # an empty box: its X cannot be seen
         assert on.color != on.bgcolor and on.color != off.color
+
+
+async def test_preset_picker_opens_builtins_and_files_and_says_what_is_wrong(tmp_path):
+    from textual.widgets import OptionList, Static
+
+    from tuidl.ui.picker import PresetPickerScreen
+
+    broken = tmp_path / "broken.toml"
+    broken.write_text("name = 'x'\n[data\n")
+    mine = tmp_path / "mine.toml"
+    mine.write_text(P.dumps(P.load("xor", ["name='mine'", "train.epochs=3"])))
+    app = App(P.load("spiral"), runs_root=tmp_path / "runs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Open preset", "Fit the model to the data"} <= titles
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, PresetPickerScreen), what="the picker")
+        picker = app.screen
+        options = picker.query_one(OptionList)
+        names = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert {"spiral", "xor", "digits-cnn", "mnist1d-gru"} <= set(names)
+        assert options.highlighted == names.index("spiral")  # the current one
+        assert "Playground" in str(options.get_option("spiral").prompt)  # with its description
+
+        # bad paths: said in the dialog, nothing replaced, never a crash
+        for bad, words in ((tmp_path / "nope.toml", "not found"), (broken, "TOML"), (tmp_path, "preset"),
+                           ("no-such-preset", "no preset named")):
+            await pilot.press("tab")
+            field = picker.query_one("#picker-path", Input)
+            assert app.focused is field
+            field.value = str(bad)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.screen is picker, bad
+            assert words in picker.error and str(picker.query_one("#picker-error", Static).render()), (bad, picker.error)
+            await pilot.press("shift+tab")
+        assert app.preset.name == "spiral"
+
+        # a file by its path
+        await pilot.press("tab")
+        picker.query_one("#picker-path", Input).value = str(mine)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, PresetPickerScreen), what="the file to open")
+        assert app.preset.name == "mine" and app.preset.train.epochs == 3 and app.sub_title == "mine"
+
+        # a built-in by name: ↑/↓ and Enter
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, PresetPickerScreen), what="the picker")
+        options = app.screen.query_one(OptionList)
+        options.highlighted = names.index("digits-mlp")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.preset.name == "digits-mlp", what="digits-mlp")
+        assert app.panes["builder"].preset.name == "digits-mlp"
+        await wait_for(pilot, app.panes_mounted, what="the panes")
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.panes["dataset"].preset.data.dataset == "digits", what="the dataset pane")
+
+        # escape cancels
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, PresetPickerScreen), what="the picker")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, PresetPickerScreen) and app.preset.name == "digits-mlp"
+
+
+async def test_switching_the_dataset_offers_to_fit_the_model(tmp_path):
+    from textual.widgets import Select
+
+    from tuidl.core.fit import model_problem
+    from tuidl.ui.picker import FitModelScreen
+
+    app = App(P.load("spiral"), runs_root=tmp_path / "runs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.panes["dataset"].is_mounted and app.focused is not None)
+        select = app.panes["dataset"].query_one("#ds-dataset", Select)
+        select.value = "digits"  # 8×8 images, 10 classes: spiral's dense(…) → dense(2) no longer fits
+        await wait_for(pilot, lambda: isinstance(app.screen, FitModelScreen), what="the offer to fit")
+        assert app.preset.data.dataset == "digits" and model_problem(app.preset)
+        await pilot.press("n")  # keep it as it is
+        await pilot.pause()
+        assert not isinstance(app.screen, FitModelScreen) and model_problem(app.preset)
+
+        await pilot.press("f")  # fit it now after all
+        await wait_for(pilot, lambda: isinstance(app.screen, FitModelScreen), what="the offer to fit")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not model_problem(app.preset), what="the fitted model")
+        layers = app.preset.model.layers
+        assert layers[0].kind == "flatten" and layers[-1].units == 10 and app.preset.data.dataset == "digits"
+        await wait_for(pilot, lambda: app.panes["builder"].preset is app.preset, what="the builder")
+
+        # Playground data again (flat, 2 classes): offered at once, and Enter fits it
+        select.value = "circle"
+        await wait_for(pilot, lambda: isinstance(app.screen, FitModelScreen), what="the offer to fit")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not model_problem(app.preset), what="the fitted model")
+        assert app.preset.model.layers[-1].units == 2

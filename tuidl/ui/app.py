@@ -237,6 +237,8 @@ class TuidlApp(App[int]):
         Binding("h", "toggle_settings", "Hyperparams", show=False),
         Binding("b", "compare_earlier", "Earlier runs", show=False),
         Binding("ctrl+s", "save_preset", "Save"),
+        Binding("ctrl+o", "open_preset", "Presets"),
+        Binding("f", "fit_model", "Fit model", show=False),
         Binding("question_mark", "help", "Help", key_display="?", show=False),
         Binding("q", "quit", "Quit", show=False),
     ]
@@ -404,7 +406,9 @@ class TuidlApp(App[int]):
     # -- the preset ----------------------------------------------------------------
     def on_preset_edited(self, message: PresetEdited) -> None:
         message.stop()
-        self.preset = message.preset
+        before, self.preset = self.preset, message.preset
+        if message.origin == "dataset":
+            self.call_after_refresh(self._offer_fit, before, message.preset)
         for pane_id, widget in self._pane_widgets().items():
             if pane_id == message.origin or not hasattr(widget, "load_preset") or not widget.is_mounted:
                 continue  # a pane still kept back gets the preset when it is mounted
@@ -421,6 +425,61 @@ class TuidlApp(App[int]):
         for widget in self._pane_widgets().values():
             if hasattr(widget, "load_preset") and widget.is_mounted:
                 widget.load_preset(preset)
+
+    # -- switching presets, fitting the model to the data (tuidl.ui.picker) ------------
+    def action_open_preset(self) -> None:
+        """Pick a built-in preset or a TOML file, as `tuidl NAME` opens it."""
+        from .picker import PresetPickerScreen
+
+        if not isinstance(self.screen, PresetPickerScreen):
+            self.push_screen(PresetPickerScreen(self.preset.name), self._opened)
+
+    def _opened(self, preset: Preset | None) -> None:
+        if preset is None:
+            return
+        self.load_preset(preset)
+        self.sub_title = preset.name
+        self.notify(f"{preset.name}: {preset.description}" if preset.description else preset.name,
+                    title="Preset opened", timeout=5)
+
+    def action_fit_model(self) -> None:
+        """Fit the model to the data (first layer's input, last layer's outputs, loss)."""
+        from ..core.fit import fit_to_data
+
+        fitted = fit_to_data(self.preset)
+        if fitted.preset is None:
+            self.notify(fitted.problem, title="Cannot fit the model", severity="warning", timeout=8)
+        elif not fitted.changes:
+            self.notify("the model already fits the data", timeout=3)
+        else:
+            self._ask_fit(fitted)
+
+    def _offer_fit(self, before: Preset, after: Preset) -> None:
+        """The dataset changed: if the model fitted the old data but not the new, offer
+        to fit it (once per change of the data's shape, task or classes)."""
+        from ..core.fit import data_signature, fit_to_data, model_problem
+
+        if self.preset is not after or data_signature(before) == data_signature(after):
+            return
+        if model_problem(before) or not model_problem(after):
+            return
+        fitted = fit_to_data(after)
+        if fitted.changed:
+            self._ask_fit(fitted)
+
+    def _ask_fit(self, fitted: Any) -> None:
+        from .picker import FitModelScreen
+
+        if isinstance(self.screen, FitModelScreen):
+            return
+        asked = self.preset
+
+        def answer(fit: bool | None) -> None:
+            if fit and self.preset is asked:
+                self.load_preset(fitted.preset)
+                self.notify("; ".join(fitted.changes), title="Model fitted to the data", timeout=6)
+
+        self.push_screen(FitModelScreen(fitted, self.preset.data.dataset), answer)
 
     def action_save_preset(self) -> None:
         default = f"./{self.preset.name}.toml"
@@ -1013,6 +1072,10 @@ class TuidlApp(App[int]):
         yield SystemCommand("Clear comparison", "Remove the compared runs from the charts",
                             self.training.clear_overlays)
         yield SystemCommand("Save preset", "Save the current preset as TOML (ctrl+s)", self.action_save_preset)
+        yield SystemCommand("Open preset", "Switch to a built-in preset or a TOML file (ctrl+o)",
+                            self.action_open_preset)
+        yield SystemCommand("Fit the model to the data", "First layer's input, last layer's outputs and loss "
+                            "follow the dataset (f)", self.action_fit_model)
         yield SystemCommand("Help", "Keys, panes and deep-learning basics (?)", self.action_help)
 
 

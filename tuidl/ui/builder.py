@@ -643,9 +643,10 @@ class ModelBuilderPane(Widget):
         elif summary is not None and summary.errors:
             first = summary.errors[0]
             text = Text(f"✗ layer {first.index} ({first.kind}) does not fit; see the row in red. "
-                        "The model cannot be trained until it fits.")
+                        "The model cannot be trained until it fits (f fits it to the data).")
         elif self.problem:
-            text = Text("✗ " + self.problem)
+            text = Text("✗ " + self.problem + ("" if self.preset.model.custom or self.problem.startswith("data:")
+                                               else " (f fits the model to the data)"))
         else:
             loss = self.loss
             text = Text(f"✓ the model fits the data{f' (loss: {loss})' if loss else ''}")

@@ -24,6 +24,9 @@ KEYS: list[tuple[str, str]] = [
     ("Runs pane", "enter/o open (attach or replay) · space mark · v compare marked · C clear · "
                   "r re-run · u resume · e export CSV + Markdown · d delete"),
     ("ctrl+s", "save the preset as TOML"),
+    ("ctrl+o", "open another preset: a built-in one or a TOML file (as `tuidl NAME`)"),
+    ("f", "fit the model to the data: first layer's input, last layer's outputs, the loss"),
+    ("escape", "in a text field: drop what was typed and leave the field (the keys above work again)"),
     ("ctrl+p", "command palette: every action by name"),
     ("tab, shift+tab", "move between controls; enter or space presses a button"),
     ("?", "this help (escape closes it)"),
