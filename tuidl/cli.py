@@ -191,24 +191,37 @@ def check_devices(preset: P.Preset, nproc: int, gpus: bool) -> None:
 
 def resumable(args, check: bool = True):
     """The run ``--resume`` names and its saved preset, refused with a clear message if
-    it cannot be resumed (still live, already completed, no checkpoint)."""
+    it cannot be resumed (still live, already completed, no checkpoint). ``--set
+    train.epochs=N`` (or ``--epochs N``) trains it longer, a completed run too: the saved
+    preset is updated (on machine 0, ``check``); any other override is refused, by name."""
     from .core import rundir as R
 
-    if args.preset or args.overrides:
-        raise UsageError("tuidl train: --resume continues a run with its own saved preset; "
-                         "don't also give a preset or --set")
+    if args.preset:
+        raise UsageError("tuidl train: --resume continues a run with its own saved preset; don't also give a preset")
     if args.device or args.precision:
         raise UsageError("tuidl train: --resume keeps the run's device and precision")
     run = R.open_run(args.resume, args.runs_dir)
+    preset = P.load(run.preset_path)
+    st = run.status()
+    state = st.get("status")
+    flags = flag_overrides(args)
+    overrides = list(args.overrides) + list(flags)
+    if overrides:
+        try:
+            preset = P.resume_overrides(preset, overrides, int(st.get("epoch") or 0))
+        except ConfigError as e:
+            raise name_flags(e, flags) from None
     if check:
-        state = run.status().get("status")
         if state in R.LIVE:
-            raise ConfigError(f"run {run.id} is still running (pid {run.status().get('pid')})")
-        if state == "completed":
-            raise ConfigError(f"run {run.id} already completed; nothing to resume")
+            raise ConfigError(f"run {run.id} is still running (pid {st.get('pid')})")
+        if state == "completed" and not overrides:
+            raise ConfigError(f"run {run.id} already completed; nothing to resume (to train it longer, add "
+                              f"--set train.epochs=N with N over {st.get('epoch') or 0})")
         if not run.checkpoint("last").is_file():
             raise ConfigError(f"run {run.id} has no checkpoint to resume from")
-    return run, P.load(run.preset_path)
+        if overrides:  # the run's preset is what it trains: it says how long now
+            R.write_atomic(run.preset_path, P.dumps(preset).encode())
+    return run, preset
 
 
 def cmd_train(args) -> int:

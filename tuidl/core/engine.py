@@ -309,6 +309,7 @@ class Schedule:
     def __init__(self, opt: torch.optim.Optimizer, cfg: P.Schedule, lr: float, epochs: int, steps: int):
         S = torch.optim.lr_scheduler
         self.cfg, self.opt, self.base_lr = cfg, opt, lr
+        self.epochs, self.steps = epochs, steps
         warm = min(cfg.warmup_epochs, epochs)
         self.per_step = cfg.name == "onecycle"
         self.plateau = None
@@ -368,12 +369,53 @@ class Schedule:
         return {"sched": None if target is None else target.state_dict(),
                 "lr": [g["lr"] for g in self.opt.param_groups]}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict, epochs_done: int = 0, steps_done: int = 0) -> None:
+        """Restore a checkpoint's schedule. One saved for another run length (a run resumed
+        with more epochs, whose schedule follows its length: cosine, one-cycle, a warmup
+        capped by the epochs) is built again for this length and moved on to where the run
+        is, so the rest of the run follows the schedule of a run planned this long."""
         target = self.plateau if self.plateau is not None else self.sched
-        if target is not None and state.get("sched") is not None:
-            target.load_state_dict(state["sched"])
+        saved = state.get("sched")
+        if self.plateau is None and target is not None and saved is not None \
+                and _lengths(saved) != _lengths(target.state_dict()):
+            self._fast_forward(epochs_done, steps_done)
+            return
+        if target is not None and saved is not None:
+            target.load_state_dict(saved)
         for group, lr in zip(self.opt.param_groups, state["lr"]):
             group["lr"] = lr
+
+    def _fast_forward(self, epochs_done: int, steps_done: int) -> None:
+        for group in self.opt.param_groups:  # as before the first step: the schedulers start from here
+            group["lr"] = self.base_lr
+            for key in ("initial_lr", "max_lr", "min_lr"):
+                group.pop(key, None)
+        import warnings
+
+        self.__init__(self.opt, self.cfg, self.base_lr, self.epochs, self.steps)  # type: ignore[misc]
+        with warnings.catch_warnings():  # replaying the steps taken: no optimizer step goes with them
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)`")
+            if self.per_step:
+                for _ in range(steps_done):
+                    self.after_step()
+            else:
+                for epoch in range(1, epochs_done + 1):
+                    self.after_epoch(epoch, None)
+
+
+_LENGTH_KEYS = ("T_max", "total_steps", "total_iters", "_milestones", "milestones")
+
+
+def _lengths(state: Any) -> list:
+    """The fields of a scheduler's state that follow the run's length (nested ones too)."""
+    out: list = []
+    if isinstance(state, dict):
+        for key in sorted(state, key=str):
+            if key in _LENGTH_KEYS:
+                out.append((key, state[key]))
+            elif key == "_schedulers" and isinstance(state[key], list):
+                out += [_lengths(s) for s in state[key]]
+    return out
 
 
 def penalty(model: nn.Module, l1: float, l2: float) -> torch.Tensor | float:
@@ -680,9 +722,9 @@ class Trainer:
         state = load_checkpoint(path, self.device) if self.dist is None else self.dist.load(path, load_checkpoint)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state["schedule"])
         self.scaler.load_state_dict(state["scaler"])
         self.progress = Progress(**state["progress"])
+        self.schedule.load_state_dict(state["schedule"], self.progress.epoch, self.progress.step)
         set_rng_state(state["rng"])
         self.shuffle_gen.set_state(state["shuffle"])
         self.epoch_gen_state = state["epoch_shuffle"]
