@@ -287,3 +287,18 @@ async def test_switching_the_dataset_offers_to_fit_the_model(tmp_path):
         await pilot.press("enter")
         await wait_for(pilot, lambda: not model_problem(app.preset), what="the fitted model")
         assert app.preset.model.layers[-1].units == 2
+
+
+async def test_the_runs_pane_shows_the_selected_run_id_in_full_at_80_columns(tmp_path):
+    from tuidl.core import rundir as R
+
+    preset = P.load("spiral")
+    run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
+    run.write_status(status="stopped", preset="spiral", epoch=1, epochs=3)
+    app = App(preset, runs_root=tmp_path / "runs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        runs = app.panes["runs"]
+        await wait_for(pilot, lambda: runs.is_mounted and len(runs.rows) == 1, what="the run list")
+        await pilot.pause(0.2)
+        assert any(run.id in line for line in screen_lines(app)), screen_lines(app)

@@ -459,6 +459,9 @@ class RunsPane(Vertical):
             self.detail.update("")
             return
         text = Text(no_wrap=True, overflow="ellipsis", style="dim")
+        if not row.live:  # the id in full: the table's Run column is cut off at 80 columns
+            text.append(row.id, style="bold")
+            text.append(" · ")
         if row.live:
             text.append(f"tuidl attach {row.id}", style="bold")
             text.append(" · enter attaches here")
