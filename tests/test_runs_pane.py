@@ -143,7 +143,7 @@ async def test_the_list_matches_tuidl_runs_and_live_runs_are_announced(runs_root
         cell = table.get_cell("20260105-100000-spiral-eeee", "status")
         assert cell.plain.strip() == "interrupted" and "red" in str(cell.style)
         assert "● running" in table.get_cell("20260106-100000-spiral-ffff", "status").plain
-        assert table.get_cell("20260102-100000-spiral-bbbb", "best").plain == "val_loss=0.06858"
+        assert table.get_cell("20260102-100000-spiral-bbbb", "best").plain == "val_loss=0.0686"
         assert "1 live: enter attaches" in str(pane.hint.content)
         # start-up: a notification names the live run and how to attach to it
         notes = [n for n in app._notifications if "still training" in (n.title or "")]
@@ -352,7 +352,7 @@ def test_scan_runs_and_labels(runs_root):
     by_id = {r.id[-4:]: r for r in rows}
     assert by_id["ffff"].live and not by_id["eeee"].live
     assert not by_id["dddd"].resumable  # stopped, but no checkpoint
-    assert by_id["aaaa"].best_text == "val_loss=0.06858" and by_id["dddd"].epochs_text == "4/60"
+    assert by_id["aaaa"].best_text == "val_loss=0.0686" and by_id["dddd"].epochs_text == "4/60"
     assert run_label("20261129-195831-spiral-804e", "spiral") == "spiral 19:58:31 #804e"
     assert run_label("spiral-demo") == "spiral-demo"
     assert scan_runs(runs_root / "nothing-here") == []

@@ -314,7 +314,8 @@ def train_parallel(args, nproc: int, world: int) -> int:
 
 def cmd_runs(args) -> int:
     from .core import rundir as R
-    from .core.report import fmt_duration, run_times
+    from .core.report import run_times
+    from .core.units import fmt_best, fmt_duration, run_duration
 
     runs = R.list_runs(args.runs_dir)
     if not runs:
@@ -323,11 +324,10 @@ def cmd_runs(args) -> int:
     rows = [("ID", "PRESET", "STATUS", "EPOCHS", "BEST VAL", "DURATION", "STARTED")]
     for run in runs:
         st = run.status()
-        best = st.get("best") or {}
-        best_s = f"{best['monitor']}={best['value']:.4g}" if best.get("value") is not None else "—"
-        started, duration = run_times(st)
+        started, duration = run_times(st)[0], run_duration(st)
         rows.append((run.id, str(st.get("preset", "?")), str(st.get("status", "?")),
-                     f"{st.get('epoch', 0)}/{st.get('epochs', '?')}", best_s, fmt_duration(duration),
+                     f"{st.get('epoch', 0)}/{st.get('epochs', '?')}", fmt_best(st.get("best"), "="),
+                     fmt_duration(duration),
                      time.strftime("%Y-%m-%d %H:%M", time.localtime(started)) if started else "—"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:

@@ -8,6 +8,7 @@ import time
 from typing import TextIO
 
 from .core.events import number
+from .core.units import fmt_duration
 
 METRIC_ORDER = ("loss", "acc", "top5", "mae")
 
@@ -70,11 +71,12 @@ class ConsoleProgress:
                         f"{ev['summary']['total']:,} parameters; loss {ev['loss']}\n")
         elif kind == "step" and self.live:
             done = ev["epoch_step"]
-            rate = number(ev.get("samples_per_s", 0))
+            rate = ev.get("samples_per_s")  # none on a session's first step
             left = (self.steps - done) * (time.monotonic() - self._epoch_t0) / max(done, 1)
             metrics = " - ".join(fmt_metrics(ev))
             self._write(f"\r\033[KEpoch {ev['epoch']}/{self.epochs} {done:>{len(str(self.steps))}}/{self.steps} "
-                        f"{bar(done, self.steps)} ETA {left:.0f}s - {metrics} - {fmt_rate(rate)}")
+                        f"{bar(done, self.steps)} ETA {left:.0f}s - {metrics}"
+                        + (f" - {fmt_rate(number(rate))}" if rate is not None else ""))
             self._bar_shown = True
         elif kind == "epoch":
             self._clear_bar()
@@ -95,4 +97,4 @@ class ConsoleProgress:
             self._write("Test: " + " - ".join(fmt_metrics(ev.get("metrics"), "test_")) + "\n")
         elif kind == "run_ended":
             self._clear_bar()
-            self._write(f"Run {ev['status']}: {ev.get('message', '')} ({number(ev['duration']):.1f}s)\n")
+            self._write(f"Run {ev['status']}: {ev.get('message', '')} ({fmt_duration(number(ev['duration']))})\n")

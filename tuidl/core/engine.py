@@ -42,6 +42,7 @@ from .rundir import RunDir, write_atomic
 from .schema import ConfigError
 
 REPORT_EVERY_S = 0.25  # step events: at most four a second
+RATE_WINDOW_S = 2.0  # samples/s of step events: over the last two seconds of training
 CONTROL_EVERY_S = 0.25  # how often the control folder is looked at
 BOUNDARY_EVERY_S = 1.0
 CHECKPOINT_INTERVAL_S = 5.0  # epoch-end checkpoints at most this often (see _epoch_checkpoints)
@@ -53,6 +54,27 @@ Listener = Callable[[dict], None]
 
 class Diverged(Exception):
     pass
+
+
+class Rate:
+    """Samples per second over the last ``window`` seconds of a training clock (one that
+    stands still while the run is paused). Reported a few times a second, a rate over one
+    report's steps jumps around (the first one also carries the first step's one-off
+    costs: 21 samples/s, then 1,527); over a couple of seconds it reads steadily."""
+
+    def __init__(self, window: float = RATE_WINDOW_S) -> None:
+        self.window = window
+        self.marks: list[tuple[float, int]] = []  # (clock, samples so far), oldest first
+
+    def add(self, t: float, seen: int) -> float | None:
+        """Mark ``seen`` samples trained by clock ``t``; the rate since the oldest mark
+        still inside the window, or None with a single mark."""
+        marks = self.marks
+        marks.append((t, seen))
+        while len(marks) > 2 and t - marks[1][0] >= self.window:
+            marks.pop(0)
+        t0, n0 = marks[0]
+        return (seen - n0) / (t - t0) if len(marks) > 1 and t > t0 else None
 
 
 class StopRun(Exception):
@@ -545,6 +567,14 @@ class Trainer:
         self._best_progress: dict = {}
         self._status_at = -math.inf
         self._first_report = True
+        # Time spent paused is not training time: durations, rates and the ETA use this
+        # clock, which stands still while the run is paused.
+        self._paused_s = 0.0
+        self._session_t0 = self._clock()
+        self._trained_before = 0.0  # training time of the run's earlier sessions (resumed)
+        self.rate = Rate()
+        self._seen = 0  # samples trained in this session (for the rate)
+        self._seen_all = 0  # the same over every rank of a data-parallel run (summed at each sync)
         self.telemetry_thread: Any = None
         self.faults = Faults.from_env()
         self._stop = threading.Event()
@@ -584,21 +614,35 @@ class Trainer:
             elif command == "pause" and not self.paused:
                 self.paused = True
                 self.emit(E.CONTROL, action="paused")
-                self.run_dir.write_status(status="paused")
+                self.run_dir.write_status(status="paused", trained_s=round(self.trained_seconds(), 3))
             elif command == "resume" and self.paused:
                 self.paused = False
                 self.emit(E.CONTROL, action="resumed")
-                self.run_dir.write_status(status="running")
+                self.run_dir.write_status(status="running", trained_s=round(self.trained_seconds(), 3))
             elif command == "checkpoint":
                 self._checkpoint_now = True
                 self.emit(E.CONTROL, action="checkpoint_requested")
 
+    def _clock(self) -> float:
+        """Seconds of this session, pauses left out (``time.monotonic`` less the pauses)."""
+        return time.monotonic() - self._paused_s
+
+    def trained_seconds(self) -> float:
+        """The run's training time so far: every session (a resumed run's earlier ones
+        too) from its start, pauses left out. The one duration the run reports: its
+        run_ended ``duration`` and the status file's ``trained_s`` (``tuidl runs``)."""
+        return self._trained_before + self._clock() - self._session_t0
+
     def _wait_while_paused(self) -> None:
-        while self.paused and not self._stop.is_set():
-            time.sleep(0.1)
-            self._poll_control()
-            if self._checkpoint_now:
-                self._save("last", "requested")
+        start = time.monotonic()
+        try:
+            while self.paused and not self._stop.is_set():
+                time.sleep(0.1)
+                self._poll_control()
+                if self._checkpoint_now:
+                    self._save("last", "requested")
+        finally:
+            self._paused_s += time.monotonic() - start
 
     # -- setup ----------------------------------------------------------------
     def _setup(self) -> None:
@@ -704,7 +748,8 @@ class Trainer:
             self._save("last", "epoch")
         if final or now - self._status_at >= 1.0:
             self._status_at = now
-            self.run_dir.write_status(durable=final, epoch=epoch, best=self._best_dict())
+            self.run_dir.write_status(durable=final, epoch=epoch, best=self._best_dict(),
+                                      trained_s=round(self.trained_seconds(), 3))
 
     def _checkpoint_done(self, info: dict) -> None:
         self.emit(E.CHECKPOINT, **info)
@@ -845,8 +890,7 @@ class Trainer:
         clip = p.train.grad_clip
         l1, l2 = p.train.l1, p.train.l2
         window = self._meter(train=True)
-        window_t = time.monotonic()
-        window_n = 0
+        window_t = self._clock()
         gen = torch.Generator().manual_seed(0)
         gen.set_state(self.epoch_gen_state)
         skip = self.progress.batch
@@ -887,23 +931,23 @@ class Trainer:
                 self.schedule.after_step()
             row = self.epoch_meter.add(out, y, loss)
             window.add_row(row, y.shape[0])
-            window_n += y.shape[0]
+            self._seen += y.shape[0]
             self.progress.step += 1
             self.progress.batch = i + 1
             if self.dist is not None:
                 if self.progress.step >= self.dist.next_sync:
                     window_t = self._sync_ranks(epoch, i + 1, window, window_t)
                 continue
-            now = time.monotonic()
+            now = self._clock()
             if now - window_t >= REPORT_EVERY_S or self._first_report:  # the first step shows at once
                 self._first_report = False
                 metrics = window.read()
                 if not math.isfinite(metrics.get("loss", 0.0)):
                     raise Diverged(f"the loss became {metrics['loss']} at step {self.progress.step}")
                 self.emit(E.STEP, epoch=epoch, step=self.progress.step, epoch_step=i + 1,
-                          lr=self.schedule.lr(), samples_per_s=round(window_n / max(now - window_t, 1e-9), 1), **metrics)
+                          lr=self.schedule.lr(), **self._rate(now, self._seen), **metrics)
                 window.reset()
-                window_t, window_n = now, 0
+                window_t = now
                 self._boundary()
             if now - self._last_control >= CONTROL_EVERY_S:  # kept across epochs: short ones add up
                 self._last_control = now
@@ -930,14 +974,16 @@ class Trainer:
             self.request_stop("SIGTERM received (injected)")
         ctl = self.dist.exchange(window, step=self.progress.step, every_s=REPORT_EVERY_S, stop=self._stop.is_set(),
                                  checkpoint=self._checkpoint_now, paused=self.paused)
-        now = time.monotonic()
+        now = self._clock()
         metrics = window.read()
         if not math.isfinite(metrics.get("loss", 0.0)):
             raise Diverged(f"the loss became {metrics['loss']} at step {self.progress.step}")
+        self._seen_all += window.n  # the window's samples on every rank
         self.emit(E.STEP, epoch=epoch, step=self.progress.step, epoch_step=epoch_step, lr=self.schedule.lr(),
-                  samples_per_s=round(window.n / max(now - window_t, 1e-9), 1), **metrics)
+                  **self._rate(now, self._seen_all), **metrics)
         window.reset()
         self._boundary()
+        paused_at = time.monotonic()
         while True:
             if ctl.checkpoint:
                 self._save("last", "requested")
@@ -948,11 +994,19 @@ class Trainer:
                 self._poll_control()
             ctl = self.dist.exchange(None, step=self.progress.step, every_s=REPORT_EVERY_S,
                                      stop=self._stop.is_set(), checkpoint=self._checkpoint_now, paused=self.paused)
+        self._paused_s += time.monotonic() - paused_at
         if ctl.stop:
             if not self._stop.is_set():
                 self.request_stop("stop requested on another rank")
             raise StopRun(self._stop_reason)
-        return time.monotonic()
+        return self._clock()
+
+    def _rate(self, now: float, seen: int) -> dict:
+        """``samples_per_s`` for a step event: over the last RATE_WINDOW_S seconds of
+        training. The session's first step only starts the window (its time holds one-off
+        costs), so its event has none."""
+        rate = self.rate.add(now, seen)
+        return {} if rate is None else {"samples_per_s": round(rate, 1)}
 
     def _fit(self) -> str:
         p = self.preset
@@ -960,7 +1014,7 @@ class Trainer:
         epochs = p.train.epochs
         while self.progress.epoch < epochs:
             epoch = self.progress.epoch + 1
-            t0 = time.monotonic()
+            t0 = self._clock()
             if self.progress.batch == 0:
                 self.epoch_gen_state = self.shuffle_gen.get_state()
                 # advance the run's generator once per epoch, independent of batching
@@ -974,7 +1028,7 @@ class Trainer:
             if not math.isfinite(train.get("loss", 0.0)):
                 raise Diverged(f"the loss became {train['loss']} in epoch {epoch}")
             val = self.evaluate(self.data.val)[0] if self.data.val is not None else None
-            seconds = time.monotonic() - t0
+            seconds = self._clock() - t0
             trained = (self.progress.batch - done_before) * p.data.batch_size
             trained = min(trained, len(self.data.train))
             self.progress.epoch = epoch
@@ -1012,6 +1066,9 @@ class Trainer:
         """Train to the end. Returns the final status. Raises ConfigError for bad input
         found before training starts (nothing is written to the run then but a status)."""
         started = time.time()
+        self._session_t0 = self._clock()
+        if self.resume:
+            self._trained_before = self._earlier_sessions()
         old_handlers = {}
         if self.handle_signals and threading.current_thread() is threading.main_thread():
             # SIGHUP: the terminal of a `tuidl train` run without nohup closed; stop cleanly
@@ -1062,7 +1119,8 @@ class Trainer:
         pid = os.getpid() if self.dist is None else os.getppid()
         self.run_dir.write_status(status="running", pid=pid, host=socket.gethostname(),
                                   started=self.run_dir.read_status().get("started", started),
-                                  epochs=p.train.epochs, epoch=self.progress.epoch, preset=p.name, message="")
+                                  epochs=p.train.epochs, epoch=self.progress.epoch, preset=p.name, message="",
+                                  trained_s=round(self.trained_seconds(), 3))
         metrics = ["loss"] + (["acc"] + (["top5"] if self.top5 else []) if self.task == "classification" else ["mae"])
         self.emit(E.RUN_STARTED, sync=True, schema=E.SCHEMA_VERSION, run_id=self.run_dir.id, preset=p.name,
                   resumed_from=self.progress.epoch, epochs=p.train.epochs, steps_per_epoch=self.steps_per_epoch,
@@ -1119,12 +1177,25 @@ class Trainer:
         if self._best_pending:  # the best weights are good whatever ended the run
             self._save("best", "end")
         self._flush_checkpoints()
-        duration = round(time.time() - started, 3)
+        duration = round(self.trained_seconds(), 3)
         self.emit(E.RUN_ENDED, sync=True, status=status, message=message, epochs_completed=self.progress.epoch,
                   best=self._best_dict(), test=test, duration=duration)
         self.run_dir.write_status(status=status, message=message, ended=time.time(), epoch=self.progress.epoch,
-                                  best=self._best_dict(), test=test)
+                                  best=self._best_dict(), test=test, trained_s=duration)
         return status
+
+    def _earlier_sessions(self) -> float:
+        """Training time of a resumed run before this session: the status file's
+        ``trained_s``, or for a run from before it was kept, its sessions' durations."""
+        try:
+            return max(0.0, float(self.run_dir.read_status()["trained_s"]))
+        except (KeyError, TypeError, ValueError):
+            pass
+        try:
+            return sum(float(ev.get("duration") or 0) for ev in E.read_events(self.run_dir.events_path)
+                       if ev.get("type") == E.RUN_ENDED)
+        except (OSError, TypeError, ValueError):
+            return 0.0
 
     def _failure_checkpoint(self) -> None:
         """After an error mid-epoch the in-memory weights may be half-updated: keep the

@@ -674,6 +674,8 @@ class Sampler:
                     self._procs.clear()
                 proc = self._procs[pid] = ps.Process(pid)
             with proc.oneshot():
+                if proc.status() == ps.STATUS_ZOMBIE:  # it has ended (its parent has not reaped it yet):
+                    raise ps.NoSuchProcess(pid)  # its memory reads 0 B, which is no reading
                 cpu = proc.cpu_percent(None)
                 rss = proc.memory_info().rss
         except ps.NoSuchProcess:

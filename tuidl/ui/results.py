@@ -19,6 +19,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ..core.events import number
+from ..core.units import fmt_metric  # noqa: F401 - the one metric format (training.py takes it from here)
 from . import palette
 
 FULL_MAX = 10  # up to this many classes the matrix is a table with counts
@@ -30,18 +31,6 @@ def _num(value: Any) -> float:
         return number(value)
     except (TypeError, ValueError):
         return math.nan
-
-
-def fmt_metric(name: str, value: Any) -> str:
-    """``acc`` 0.953 -> "95.3%", loss 0.1234 -> "0.1234"."""
-    v = _num(value)
-    if not math.isfinite(v):
-        return str(value)
-    if name in ("acc", "top5"):
-        return f"{100 * v:.1f}%"
-    if abs(v) >= 1000 or (v != 0 and abs(v) < 1e-3):
-        return f"{v:.3g}"
-    return f"{v:.4f}"
 
 
 METRIC_NAMES = {"loss": "loss", "acc": "accuracy", "top5": "top-5 accuracy", "mae": "MAE"}

@@ -40,8 +40,9 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
-from ..core.report import _num, fmt_duration, run_times
+from ..core.report import run_times
 from ..core.rundir import LIVE, RunDir, list_runs, runs_root
+from ..core.units import fmt_best, fmt_duration, run_duration
 from .visible import closing, shown
 
 REFRESH_S = 2.0
@@ -92,9 +93,7 @@ class RunRow:
 
     @property
     def best_text(self) -> str:
-        best = self.best or {}
-        value = _num(best.get("value"))
-        return f"{best.get('monitor', '?')}={value:.4g}" if value is not None else "—"
+        return fmt_best(self.best, "=")
 
     @property
     def epochs_text(self) -> str:
@@ -128,7 +127,7 @@ def run_row(run: RunDir, now: float | None = None) -> RunRow:
     process of a live status is gone)."""
     st = run.status()
     state = str(st.get("status", "unknown"))
-    started, duration = run_times(st, now)
+    started, duration = run_times(st, now)[0], run_duration(st, now)
     best = st.get("best") if isinstance(st.get("best"), dict) else None
     return RunRow(run=run, status=state, preset=str(st.get("preset", "?")), epoch=st.get("epoch", 0),
                   epochs=st.get("epochs", "?"), best=best, started=started, duration=duration,

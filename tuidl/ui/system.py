@@ -262,6 +262,7 @@ class SystemPane(Widget):
         self._stale = False
         self._host: dict | None = None
         self._proc: dict | None = None
+        self._last_proc: dict | None = None  # the trainer's last real reading (shown once it has ended)
         self._problem: str | None = None
         self._sample_time: float | None = None
         self._util_hist: dict[str, deque] = {}
@@ -522,6 +523,8 @@ class SystemPane(Widget):
             self._cpu_hist.append(_num(self._host["cpu"]))
         proc = payload.get("proc")
         self._proc = proc if isinstance(proc, dict) else None
+        if self._proc and not self._proc.get("gone") and _num(self._proc.get("rss")):
+            self._last_proc = self._proc
         problem = payload.get("problem")
         self._problem = str(problem) if problem else None
         self._sample_time = when
@@ -676,8 +679,10 @@ class SystemPane(Widget):
             put(self._trainer_text, Content.assemble(
                 ("trainer ", "bold"), ("— (no training process)", "$text-muted")))
         elif proc.get("gone"):
+            last = self._last_proc if (self._last_proc or {}).get("pid") == proc.get("pid") else None
+            rss = f"; last RSS {format_bytes(_num(last.get('rss')))}" if last else ""
             put(self._trainer_text, Content.assemble(
-                ("trainer ", "bold"), (f"— (pid {proc.get('pid')} has ended)", "$text-muted")))
+                ("trainer ", "bold"), (f"— (pid {proc.get('pid')} has ended{rss})", "$text-muted")))
         else:
             put(self._trainer_text, Content.assemble(
                 ("trainer ", "bold"),

@@ -31,7 +31,7 @@ from textual.reactive import Reactive
 from textual import events
 from textual.widgets import Button, Collapsible, RichLog, Static, TabbedContent, TabPane
 
-from ..core import catalog
+from ..core import catalog, units
 from ..core.events import number
 from ..core.preset import Preset, from_dict, resolve, to_data
 from ..core.schema import ConfigError
@@ -61,13 +61,9 @@ END_STYLE = {"completed": "bold green", "stopped": "yellow", "diverged": "bold r
 
 
 def fmt_duration(seconds: float) -> str:
-    """12 -> "0:12", 754 -> "12:34", 4000 -> "1h06m"."""
-    if not math.isfinite(seconds) or seconds < 0:
-        return "–"
-    s = int(round(seconds))
-    if s >= 3600:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 60}:{s % 60:02d}"
+    """12 -> "12s", 754 -> "12m34s", 4000 -> "1h06m": the one duration format
+    (:func:`tuidl.core.units.fmt_duration`, as ``tuidl runs`` writes it)."""
+    return units.fmt_duration(seconds if math.isfinite(seconds) and seconds >= 0 else None)
 
 
 def _f(value: Any) -> float:

@@ -1,0 +1,110 @@
+"""Numbers that agree (issue 13, item 6): one duration (training time, pauses left out,
+every session of a resumed run added up) in the dashboard and `tuidl runs`; samples/s over
+a proper window; a pause does not count as training time in a single-process run."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from tuidl import cli
+from tuidl.core import launch
+from tuidl.core import preset as P
+from tuidl.core import rundir as R
+from tuidl.core.engine import Rate
+from tuidl.core.units import fmt_best, fmt_duration, run_duration
+
+from test_cli import tuidl
+from test_detach import SIZE, end_process, kinds, make_app, wait_for, wait_until
+
+# about a second an epoch on a small CPU: steps to measure, a pause to sit in
+SLOW = ["train.epochs=3", "data.params.n_samples=8000", "data.batch_size=16", "train.device='cpu'"]
+
+
+def test_a_pause_is_not_training_time(tmp_path):
+    run = launch.start(P.load("xor", SLOW), runs_root=tmp_path / "runs", telemetry=False)
+    try:
+        wait_until(lambda: any(e["epoch"] == 2 for e in kinds(run, "step")), timeout=120,
+                   what="epoch 2's steps", run=run)
+        run.send("pause")
+        wait_until(lambda: any(e.get("action") == "paused" for e in kinds(run, "control")), what="the pause",
+                   run=run)
+        time.sleep(3.0)
+        run.send("resume")
+        assert run.process.wait(timeout=180) == 0, (run.path / "trainer.err").read_text()
+    finally:
+        end_process(run.process.pid)
+    steps = kinds(run, "step")
+    paused_at = next(e["time"] for e in kinds(run, "control") if e["action"] == "paused")
+    resumed_at = next(e["time"] for e in kinds(run, "control") if e["action"] == "resumed")
+    assert resumed_at - paused_at >= 2.9
+    assert "samples_per_s" not in steps[0]  # the first step only starts the window (it held one-off costs)
+    # the first step event after the pause: its rate leaves the pause out (it was 5.6 samples/s for ~540)
+    before = [e for e in steps if e["time"] < paused_at][-1]
+    after = next(e for e in steps if e["time"] > resumed_at)
+    over_the_pause = (after["step"] - before["step"]) * 16 / (after["time"] - before["time"])
+    assert after["samples_per_s"] > 3 * over_the_pause, (after, before)
+    # the epoch with the pause in it: its duration leaves the pause out
+    epochs = {e["epoch"]: e for e in kinds(run, "epoch")}
+    assert epochs[2]["duration"] < (epochs[2]["time"] - epochs[1]["time"]) - 2.5, epochs[2]
+    # the run's duration leaves the pause out, and `tuidl runs` says the same
+    ended = kinds(run, "run_ended")[-1]
+    st = run.status()
+    assert ended["duration"] < (st["ended"] - st["started"]) - 2.5
+    assert st["trained_s"] == ended["duration"]
+    assert run_duration(run.status()) == ended["duration"]
+
+
+async def test_a_resumed_runs_duration_is_the_same_in_the_dashboard_and_tuidl_runs(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    run = launch.start(P.load("xor", SLOW), runs_root=runs, telemetry=False)
+    try:
+        wait_until(lambda: kinds(run, "epoch"), timeout=120, what="the first epoch", run=run)
+        run.send("stop")
+        assert run.process.wait(timeout=120) == 0
+    finally:
+        end_process(run.process.pid)
+    first = kinds(run, "run_ended")[-1]["duration"]
+    time.sleep(2.5)  # time between the sessions is not training time
+    out = tuidl("train", "--resume", str(run.path), "--quiet", timeout=180)
+    assert out.returncode == 0, out.stderr
+    ends = kinds(run, "run_ended")
+    assert len(ends) == 2 and ends[-1]["status"] == "completed"
+    total = ends[-1]["duration"]
+    assert total > first  # both sessions
+    st = run.status()
+    assert st["trained_s"] == total and (st["ended"] - st["started"]) > total + 2  # the gap is not in it
+    # `tuidl runs`
+    capsys.readouterr()
+    assert cli.main(["runs", "--runs-dir", str(runs)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith(run.id))
+    cells = re.split(r"\s{2,}", row)
+    assert cells[5] == fmt_duration(total)
+    assert cells[4] == fmt_best(st["best"], "=")
+    # the dashboard (a replay of it, and the Runs pane)
+    app = make_app(P.load(run.preset_path), runs_root=runs, replay=run)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.training.progress.status == "completed", what="the replay")
+        from tuidl.ui.training import progress_text
+
+        assert f"completed in {fmt_duration(total)}" in progress_text(app.training.progress).plain
+        from tuidl.ui.runs import run_row
+
+        assert run_row(run).duration_text == cells[5] and run_row(run).best_text == cells[4]
+
+
+def test_best_values_read_the_same_way():
+    """One format for a best value: four decimals (0.122 / 0.07556 / 0.005986 were .4g)."""
+    assert [fmt_best({"monitor": "val_loss", "value": v}, "=") for v in (0.122, 0.07556, 0.005986)] \
+        == ["val_loss=0.1220", "val_loss=0.0756", "val_loss=0.0060"]
+    assert fmt_best({"monitor": "val_acc", "value": 0.97531}) == "val_acc 97.5%"
+    assert fmt_best(None) == "—"
+
+
+def test_the_rate_is_over_a_window():
+    rate = Rate(window=2.0)
+    assert rate.add(0.0, 0) is None  # one mark: no rate yet
+    assert rate.add(0.25, 100) == 400.0
+    for i in range(2, 20):
+        rate.add(0.25 * i, 100 * i)
+    assert rate.add(5.0, 2000) == 400.0 and rate.marks[0][0] >= 5.0 - 2.25

@@ -1,0 +1,64 @@
+"""How a run's numbers read, the same everywhere: ``tuidl runs``, the console progress,
+the Runs and Training panes.
+
+* **Duration** of a run: its training time, every session of a resumed run added up,
+  time spent paused left out (:func:`run_duration`), written as ``42s``, ``3m07s``,
+  ``1h05m`` (:func:`fmt_duration`).
+* **Metric values**: a loss or error with four decimals (``0.1220``, ``0.0756``,
+  ``0.0060``), tiny or huge ones in three significant digits, accuracies as percentages
+  (:func:`fmt_metric`); a best value names what it monitors (:func:`fmt_best`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from .report import fmt_duration, run_times
+from .rundir import LIVE
+
+__all__ = ["fmt_best", "fmt_duration", "fmt_metric", "run_duration"]
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def fmt_metric(name: str, value: Any) -> str:
+    """``acc`` 0.953 → "95.3%"; a loss 0.1234 → "0.1234", 0.000123 → "0.000123"."""
+    v = _num(value)
+    if not math.isfinite(v):
+        return str(value)
+    if name.removeprefix("val_").removeprefix("train_") in ("acc", "top5"):
+        return f"{100 * v:.1f}%"
+    if abs(v) >= 1000 or (v != 0 and abs(v) < 1e-3):
+        return f"{v:.3g}"
+    return f"{v:.4f}"
+
+
+def fmt_best(best: Any, sep: str = " ") -> str:
+    """A run's best: ``val_loss 0.1220``, ``val_acc 97.5%`` (tables: ``sep="="``); —
+    when there is none."""
+    if not isinstance(best, dict) or not math.isfinite(_num(best.get("value"))):
+        return "—"
+    monitor = str(best.get("monitor", "?"))
+    return f"{monitor}{sep}{fmt_metric(monitor, best.get('value'))}"
+
+
+def run_duration(status: dict, now: float | None = None) -> float | None:
+    """A run's training time from its status file: ``trained_s`` (written by the trainer:
+    every session, pauses left out), running on to ``now`` while it trains. Runs from
+    before ``trained_s`` was kept fall back to their wall time (start to end)."""
+    trained = _num(status.get("trained_s"))
+    if not math.isfinite(trained):
+        return run_times(status, now)[1]
+    if status.get("status") in LIVE and status.get("status") != "paused":
+        now = time.time() if now is None else now
+        updated = _num(status.get("updated"))
+        if math.isfinite(updated):
+            trained += max(0.0, now - updated)
+    return trained
