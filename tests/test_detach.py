@@ -399,6 +399,57 @@ def test_two_concurrent_runs_write_two_separate_complete_directories(tmp_path):
     assert len(pids) == 2
 
 
+async def test_the_follower_follows_a_run_resumed_after_it_said_the_run_ended(tmp_path):
+    """Issue 13: the follower stopped at run_ended and the app started a new one when it
+    saw the run live again. Now the one follower says the run ended and keeps watching:
+    resumed later (from the command line, say), the same run's new events follow on."""
+    preset = P.load("spiral")
+    run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
+    started = {"type": "run_started", "schema": 1, "run_id": run.id, "preset": "spiral", "epochs": 2,
+               "steps_per_epoch": 10, "batch_size": 16, "task": "classification", "loss": "cce",
+               "metrics": ["loss", "acc"], "summary": {}, "data": {}, "device": "cpu", "device_name": "cpu",
+               "precision": "fp32", "pid": os.getpid(), "world_size": 1}
+
+    def epoch(n: int) -> dict:
+        return {"type": "epoch", "time": time.time(), "epoch": n, "step": 10 * n,
+                "train": {"loss": 1.0 / n, "acc": 0.5}, "val": {"loss": 1.1 / n, "acc": 0.5}, "lr": 0.03,
+                "samples_per_s": 100.0, "duration": 1.0, "best": True}
+
+    def ended(status: str, n: int) -> dict:
+        return {"type": "run_ended", "time": time.time(), "status": status, "message": status,
+                "epochs_completed": n, "best": None, "test": None, "duration": 1.0 * n}
+
+    w = EventWriter(run.events_path)
+    run.write_status(status="running", pid=os.getpid(), host=socket.gethostname())
+    w.write({**started, "time": time.time(), "resumed_from": 0})
+    app = make_app(preset, attach=run)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.training
+        await wait_for(pilot, lambda: app.run_live and pane.run_state == "live", what="the live run")
+        follower = app.follower
+        w.write(epoch(1))
+        w.write(ended("stopped", 1))
+        run.write_status(status="stopped")
+        await wait_for(pilot, lambda: pane.run_state == "ended" and follower.final_status == "stopped",
+                       what="the end, said by the follower")
+        await pilot.pause(1.5)  # the follower watches on (more slowly); nothing else happens
+        assert app.follower is follower and not app.run_live
+        # resumed later, from elsewhere: a new trainer of the same run
+        run.write_status(status="starting", pid=os.getpid(), host=socket.gethostname())
+        w.write({**started, "time": time.time(), "resumed_from": 1})
+        run.write_status(status="running")
+        await wait_for(pilot, lambda: app.run_live and pane.run_state == "live", timeout=10,
+                       what="the resumed run, followed")
+        w.write(epoch(2))
+        w.write(ended("completed", 2))
+        run.write_status(status="completed")
+        await wait_for(pilot, lambda: pane.progress.status == "completed" and not app.run_live, timeout=10,
+                       what="its end")
+        assert app.follower is follower  # one follower throughout, no restart
+        assert list(pane.curves.epoch["loss"].xs) == [1.0, 2.0]
+    w.close()
+
+
 async def test_attach_to_a_run_resumed_after_it_ended_keeps_following(tmp_path):
     """The history ends with a run_ended, but the run was resumed since (its status is
     live and newer): the dashboard does not call it ended, and follows the new trainer."""

@@ -101,7 +101,8 @@ def test_two_processes_train_like_one_and_only_rank_0_writes(tmp_path):
     saves = [(c["epoch"], c["kind"], c["reason"]) for c in of(evs, "checkpoint")]
     assert len(saves) == len(set(saves))
     steps = of(evs, "step")
-    assert steps and all(s["samples_per_s"] > 0 for s in steps)
+    # samples/s over a window of the last seconds: the first sync only starts it
+    assert steps and "samples_per_s" not in steps[0] and all(s["samples_per_s"] > 0 for s in steps[1:])
     assert [s["step"] for s in steps] == sorted({s["step"] for s in steps})
     status = run.status()
     assert status["status"] == "completed" and status["pid"] == proc.pid  # the torchrun agent: this command

@@ -712,8 +712,9 @@ class TuidlApp(App[int]):
             kind = ev.get("type")
             if kind == "run_started" and self.run_mode == "live":
                 self.run_ended = None
-                if self.run_dir.is_live():
+                if self.run_dir.is_live():  # (resumed, maybe elsewhere: the follower follows on)
                     self.run_live = True
+                    self._drop_standby()  # no warm trainer while a run trains
                     self._set_state("live", self.run_dir.id)
             elif kind == "control" and self.run_mode == "live" and self.run_live:
                 if ev.get("action") == "paused":
@@ -767,12 +768,6 @@ class TuidlApp(App[int]):
             return
         if self.run_mode == "replay":
             self._set_state("ended", f"replay of {self.run_dir.id}: {message.status}")
-            return
-        if message.status != "detached" and self.run_dir.is_live():
-            # The events so far end with a run_ended, but the run trains again (it was
-            # resumed): follow on from where this follower stopped.
-            tail = self.follower.tail if self.follower is not None else None
-            self.follower, _ = follow(self, self.run_dir, tail=tail)
             return
         if self.run_live:
             # The trainer is gone without a run_ended event (killed, crashed).

@@ -2,8 +2,12 @@
 
 One :class:`Follower` serves three cases:
 
-* **live** (a run this dashboard started): tail the file from the start, post every
-  complete new event, stop after ``run_ended`` (or when the trainer process is gone);
+* **live** (a run this dashboard started): tail the file from the start and post every
+  complete new event. When the run ends (``run_ended``, or its trainer process is gone)
+  it says so (:class:`FollowEnded`) and keeps watching, more slowly: a run resumed later
+  (by this dashboard, another one or ``tuidl train --resume``) is the same run, and its
+  new trainer's events follow on. A ``run_ended`` that a resume has already superseded
+  (the status is live again, and newer) ends nothing;
 * **attach** (a run started elsewhere): the same, so the full history is replayed at
   once and then the run is followed live;
 * **replay** (a finished run): play the events back, either as fast as the UI takes
@@ -39,9 +43,11 @@ STATUS_EVERY_S = 1.0  # how often a quiet live follower looks at status.json
 
 @dataclass
 class FollowEnded(Message):
-    """The follower has nothing more to read: the run ended, its process is gone, or
-    the replay is over. ``status`` is the run's final status as far as it is known
-    (``completed``, ``stopped``, ``diverged``, ``failed``, ``interrupted``, ...)."""
+    """The run ended (its trainer wrote ``run_ended``, or its process is gone), the
+    replay is over, or the follower was stopped (``detached``). ``status`` is the run's
+    status as far as it is known (``completed``, ``stopped``, ``diverged``, ``failed``,
+    ``interrupted``, ...). A live follower keeps watching after it: a resumed run's
+    events follow on."""
 
     run_id: str
     status: str
@@ -133,7 +139,8 @@ class Follower:
         return self._follow()
 
     def _follow(self) -> str:
-        ended: dict[str, Any] | None = None
+        ended: dict[str, Any] | None = None  # the last run_ended, unless a run_started came after it
+        said_ended = False  # FollowEnded posted for the session that ended last
         last_status_check = 0.0
         quiet_polls = 0
         while not self.stopped():
@@ -145,27 +152,50 @@ class Follower:
                     if ev.get("type") == RUN_ENDED:
                         ended = ev
                     elif ev.get("type") == RUN_STARTED:
-                        ended = None  # a resumed trainer started again
-            else:
+                        ended, said_ended = None, False  # a resumed trainer: the same run goes on
+            elif not said_ended:
                 quiet_polls += 1
-                if ended is not None and quiet_polls >= 2:
-                    return self._end(str(ended.get("status", "completed")), str(ended.get("message", "")))
                 now = time.monotonic()
-                if now - last_status_check >= STATUS_EVERY_S:
+                if ended is not None and quiet_polls >= 2:
+                    if not self._resumed_since(ended):
+                        said_ended = True
+                        self._said(str(ended.get("status", "completed")), str(ended.get("message", "")))
+                elif now - last_status_check >= STATUS_EVERY_S:
                     last_status_check = now
                     status = self.run.status()
                     state = str(status.get("status", ""))
                     if state not in LIVE and state not in ("created", "unknown", ""):
-                        # Drain what the trainer wrote last, then stop.
+                        # Drain what the trainer wrote last, then say so.
                         rest = [ev for ev in self.tail.poll(READ_BYTES) if isinstance(ev, dict)]
                         if rest:
                             self._post(rest)
                             quiet_polls = 0
+                            if any(ev.get("type") == RUN_ENDED for ev in rest):
+                                ended = [ev for ev in rest if ev.get("type") == RUN_ENDED][-1]
                             continue
-                        return self._end(state, str(status.get("message", "") or ""))
-            if self._wait(self.poll_s):
+                        said_ended = True
+                        self._said(state, str(status.get("message", "") or ""))
+            # an ended run is watched for a resume at a slower pace
+            if self._wait(STATUS_EVERY_S if said_ended else self.poll_s):
                 break
         return self._end("detached", "stopped following")
+
+    def _resumed_since(self, ended: dict[str, Any]) -> bool:
+        """The run trains again after this ``run_ended``: its status is live and was
+        written after the event (a resume is starting; its events follow)."""
+        status = self.run.status()
+        if status.get("status") not in LIVE:
+            return False
+        try:
+            return float(status.get("updated", 0)) > float(ended.get("time", 0))
+        except (TypeError, ValueError):
+            return False
+
+    def _said(self, status: str, message: str) -> None:
+        """Tell the target the run ended (the follower goes on watching for a resume)."""
+        self.final_status = status
+        if not self.stopped():
+            self.target.post_message(FollowEnded(self.run.id, status, message, self.replay))
 
     def _replay(self) -> str:
         ended: dict[str, Any] | None = None
