@@ -19,6 +19,11 @@ the torchvision sets split their (``limit``-ed) training images, leaving the off
 test images unused.
 
 Image pixels count as values in [0, 1] (uint8 / 255), as ``ToTensor`` gives them.
+
+:func:`peek` splits and describes a dataset that fits in memory with numpy alone, for the
+dashboard's Dataset pane: PyTorch is imported only when tensors are made (by :func:`load`,
+or for the torchvision and image-folder sets, which need it to read their files). Its
+import took seconds, which the pane spent before it showed anything.
 """
 
 from __future__ import annotations
@@ -37,13 +42,25 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import numpy as np
-import torch
 
 from . import catalog, playground
 from .preset import Preset, base_dir
 from .schema import ConfigError, Problem
 
 _CHUNK_BYTES = 64 << 20  # how much float32 data one conversion step builds at most
+
+
+class _LazyTorch:
+    """``torch``, imported at its first use in this module (then the name is torch itself)."""
+
+    def __getattr__(self, name: str) -> Any:
+        import torch as module
+
+        globals()["torch"] = module
+        return getattr(module, name)
+
+
+torch: Any = _LazyTorch()
 
 
 # ---------------------------------------------------------------------------
@@ -770,9 +787,21 @@ def _source(preset: Preset) -> _Source:
 # ---------------------------------------------------------------------------
 
 
-def load(preset: Preset, device: str | torch.device = "cpu") -> Loaded:
-    """Load, split and normalise the preset's dataset; the parts live on ``device``."""
-    dev = torch.device(device)
+@dataclass(eq=False)
+class _Plan:
+    """A dataset's source and its split into indices (numpy; no tensors yet)."""
+
+    src: _Source
+    x: Optional[np.ndarray]  # what the indices index (the official test set apart)
+    y: np.ndarray
+    train_idx: np.ndarray
+    val_idx: Optional[np.ndarray]
+    test_idx: Optional[np.ndarray]
+    official: bool  # the test split is the dataset's official test set (src.test_x / test_y)
+    notes: list[str]
+
+
+def _plan(preset: Preset) -> _Plan:
     d = preset.data
     split = d.split
     src = _source(preset)
@@ -791,6 +820,71 @@ def load(preset: Preset, device: str | torch.device = "cpu") -> Loaded:
         train_idx, val_idx, test_idx = _split(n, strat, val_frac, 0.0, preset.seed, notes)
     else:
         train_idx, val_idx, test_idx = _split(n, strat, split.val, split.test, preset.seed, notes)
+    return _Plan(src, x, y, train_idx, val_idx, test_idx, official, notes)
+
+
+@dataclass(eq=False)
+class Peek:
+    """A dataset split and normalised as :func:`load` does it, held as numpy arrays and
+    indices: what the Dataset pane shows (sizes, class balance, samples), no tensors."""
+
+    info: catalog.DataInfo
+    describe: dict  # the same as Loaded.describe()
+    notes: list[str]
+    norm: dict
+    train_y: np.ndarray  # the training split's targets
+    raw_points: Optional[np.ndarray]  # Playground: raw 2-D coords of the train split
+    _x: np.ndarray
+    _train_idx: np.ndarray
+
+    def take(self, indices: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Training samples ``indices`` (into the split), normalised float32 as the
+        trainer sees them, and their targets."""
+        idx = self._train_idx[np.asarray(indices, dtype=np.int64).reshape(-1)]
+        xs = _raw_float(np.ascontiguousarray(self._x[idx])).copy()
+        shift, scale = _affine(self.norm, xs.ndim)
+        if shift is not None:
+            xs = (xs - shift) / scale
+        return xs.astype(np.float32, copy=False), self.train_y[np.asarray(indices, dtype=np.int64).reshape(-1)]
+
+
+def peek(preset: Preset) -> Optional[Peek]:
+    """The preset's dataset split and described with numpy alone (see :class:`Peek`);
+    None for an image folder, which only :func:`load` reads."""
+    plan = _plan(preset)
+    src = plan.src
+    if src.folder is not None or plan.x is None:
+        return None
+    parts = {"train": (plan.y, plan.train_idx), "val": (plan.y, plan.val_idx),
+             "test": (src.test_y, None) if plan.official else (plan.y, plan.test_idx)}
+    sizes: dict[str, int] = {}
+    balance: dict[str, list[int]] = {}
+    for name, (ys, idx) in parts.items():
+        if name == "test" and plan.official:
+            part_y = ys
+        else:
+            part_y = None if idx is None else ys[idx]
+        sizes[name] = 0 if part_y is None else len(part_y)
+        if part_y is None or src.info.task != "classification":
+            balance[name] = []
+        else:
+            balance[name] = [int(c) for c in np.bincount(part_y.astype(np.int64), minlength=src.info.num_classes)]
+    norm = _fit_norm(preset.data.normalize, plan.x, plan.train_idx)
+    describe = {"dataset": src.info.dataset, "input_shape": list(src.info.input_shape),
+                "classes": list(src.info.classes), "sizes": sizes, "balance": balance,
+                "normalize": norm.get("kind", "none")}
+    points = src.points[plan.train_idx] if src.points is not None else None
+    return Peek(src.info, describe, plan.notes, norm, np.ascontiguousarray(plan.y[plan.train_idx]), points,
+                plan.x, plan.train_idx)
+
+
+def load(preset: Preset, device: str | torch.device = "cpu") -> Loaded:
+    """Load, split and normalise the preset's dataset; the parts live on ``device``."""
+    dev = torch.device(device)
+    d = preset.data
+    plan = _plan(preset)
+    src, x, y, notes, official = plan.src, plan.x, plan.y, plan.notes, plan.official
+    train_idx, val_idx, test_idx = plan.train_idx, plan.val_idx, plan.test_idx
 
     if src.folder is not None:
         ds = src.folder

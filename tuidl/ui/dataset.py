@@ -51,6 +51,7 @@ DIGITS_COUNT = 1_797
 PREVIEW_SAMPLES = 40
 SCATTER_POINTS = 2_000
 LOAD_GROUP = "dataset-load"
+KEEP_LOADS = 8  # loads kept for switching back to a dataset
 
 
 # ---------------------------------------------------------------------------
@@ -131,22 +132,34 @@ def pick_samples(y: np.ndarray, classification: bool, n: int) -> np.ndarray:
 
 
 def load_for_pane(preset: Preset, key: str) -> dict[str, Any]:
-    """Load the data (torch, so call it from a thread) and keep what the pane shows:
-    ``describe()``, notes, and a few samples as numpy arrays. Never raises."""
+    """Load the data (call it from a thread) and keep what the pane shows: ``describe()``,
+    notes, and a few samples as numpy arrays. Never raises. A dataset held in memory is
+    split and described with numpy alone (:func:`tuidl.core.data.peek`), without PyTorch,
+    whose import took the pane seconds; an image folder is loaded as for training."""
     try:
         from ..core import data as core_data
 
-        loaded = core_data.load(preset, device="cpu")
-        desc = loaded.describe()
-        info = loaded.info
+        peeked = core_data.peek(preset)
+        if peeked is not None:
+            info, desc, notes = peeked.info, peeked.describe, peeked.notes
+            y_all, points, take = peeked.train_y, peeked.raw_points, peeked.take
+            all_x = None
+        else:
+            loaded = core_data.load(preset, device="cpu")
+            info, desc, notes = loaded.info, loaded.describe(), list(getattr(loaded, "notes", []) or [])
+            train = loaded.train
+            y_all, points = train.y.detach().cpu().numpy(), getattr(loaded, "raw_points", None)
+
+            def take(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                xs, ys = train.take(idx) if hasattr(train, "take") else (train.x[idx], train.y[idx])
+                return xs.detach().cpu().float().numpy(), ys.detach().cpu().numpy()
+
+            all_x = train.x.detach().cpu().numpy() if hasattr(train, "x") and hasattr(train.x, "detach") else None
         classification = info.task == "classification"
-        train = loaded.train
-        y_all = train.y.detach().cpu().numpy()
         result: dict[str, Any] = {
-            "key": key, "error": "", "describe": desc, "notes": list(getattr(loaded, "notes", []) or []),
+            "key": key, "error": "", "describe": desc, "notes": list(notes or []),
             "task": info.task, "classes": list(info.classes), "input_shape": tuple(info.input_shape),
         }
-        points = getattr(loaded, "raw_points", None)
         if points is not None and len(points):
             pts = np.asarray(points, dtype=np.float64).reshape(len(points), -1)[:, :2]
             keep = np.arange(len(pts))
@@ -155,29 +168,18 @@ def load_for_pane(preset: Preset, key: str) -> dict[str, Any]:
             targets = y_all[keep]
             result.update(kind="scatter", points=pts[keep], targets=targets.reshape(len(keep), -1)[:, 0])
             return result
-        idx = pick_samples(y_all, classification, PREVIEW_SAMPLES)
-        if hasattr(train, "take"):
-            xs, ys = train.take(idx)
-        else:
-            xs, ys = train.x[idx], train.y[idx]
-        xs = xs.detach().cpu().float().numpy()
-        ys = ys.detach().cpu().numpy()
         shape = tuple(info.input_shape)
-        if len(shape) == 3:
-            kind = "images"
-        elif len(shape) == 2:
-            kind = "sequences"
-        elif shape == (2,):
-            kind = "scatter"
-            all_x = train.x.detach().cpu().numpy() if hasattr(train, "x") else xs
-            keep = np.arange(len(all_x))
+        if shape == (2,):
+            keep = np.arange(len(y_all))
             if len(keep) > SCATTER_POINTS:
-                keep = np.linspace(0, len(all_x) - 1, SCATTER_POINTS).astype(np.int64)
-            result.update(kind=kind, points=all_x[keep], targets=y_all[keep].reshape(len(keep), -1)[:, 0])
+                keep = np.linspace(0, len(y_all) - 1, SCATTER_POINTS).astype(np.int64)
+            xs_all = take(keep)[0] if all_x is None else all_x[keep]
+            result.update(kind="scatter", points=xs_all, targets=y_all[keep].reshape(len(keep), -1)[:, 0])
             return result
-        else:
-            kind = "table"
-        result.update(kind=kind, samples_x=xs, samples_y=ys)
+        idx = pick_samples(y_all, classification, PREVIEW_SAMPLES)
+        xs, ys = take(idx)
+        kind = "images" if len(shape) == 3 else "sequences" if len(shape) == 2 else "table"
+        result.update(kind=kind, samples_x=np.asarray(xs, dtype=np.float32), samples_y=np.asarray(ys))
         return result
     except ConfigError as e:
         return {"key": key, "error": "\n".join(str(p) for p in e.problems) or str(e)}
@@ -356,6 +358,8 @@ class DatasetPane(Widget):
         self._shown = False
         self._composed: Preset | None = None
         self._resize_timer: Any = None
+        # loads already made, newest last (switching back to a dataset shows it at once)
+        self._loaded: dict[str, dict[str, Any]] = {}
 
     # -- layout ------------------------------------------------------------
 
@@ -599,8 +603,8 @@ class DatasetPane(Widget):
         self.preset = new
         self._show_preset_info()
         self.post_message(PresetEdited(preset=new, origin="dataset"))
-        if self._shown:
-            self._reload_if_stale()
+        if self._shown:  # after the edit has reached the other panes: the load competes with them
+            self.call_after_refresh(self._reload_if_stale)
         return True
 
     def _show_problems(self, error: ConfigError) -> None:
@@ -641,8 +645,14 @@ class DatasetPane(Widget):
         self._line("#ds-notes", "")
         self.query_one("#ds-preview", Static).update(Text("⏳ loading…" if self.is_loading else message, style="dim"))
 
-    def _start_load(self) -> None:
+    def _start_load(self, again: bool = False) -> None:
         self._key = data_key(self.preset)
+        if not again and self._key in self._loaded:
+            self.is_loading = False
+            self.result = self._loaded[self._key]
+            self._offset = 0
+            self._show_result()
+            return
         self.is_loading = True
         self.result = None
         self.described = None
@@ -669,6 +679,11 @@ class DatasetPane(Widget):
             return  # an older load finished after the preset changed
         self.is_loading = False
         self.result = result
+        if not result.get("error"):  # kept for a switch back (a few: each holds samples, not the data)
+            self._loaded.pop(self._key, None)
+            self._loaded[self._key] = result
+            while len(self._loaded) > KEEP_LOADS:
+                self._loaded.pop(next(iter(self._loaded)))
         self._show_result()
 
     def _show_result(self) -> None:
@@ -719,7 +734,7 @@ class DatasetPane(Widget):
     # -- actions -----------------------------------------------------------
 
     def action_reload(self) -> None:
-        self._start_load()
+        self._start_load(again=True)
 
     def action_next_samples(self) -> None:
         if not self.result or self.result.get("error"):

@@ -1,0 +1,106 @@
+"""Switching datasets in the Dataset pane is quick (issue 13, item 9): data held in memory
+is split and previewed with numpy alone (no PyTorch import, which took seconds), the load
+starts once the edit has reached the other panes, and a dataset seen before shows at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from textual.widgets import Select
+
+from tuidl.core import preset as P
+from tuidl.ui.dataset import data_key
+
+from test_dataset_pane import text_of
+from test_detach import SIZE, make_app, wait_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCRIPT = textwrap.dedent("""
+    import asyncio, json, os, sys, time
+    os.environ["TEXTUAL_ANIMATIONS"] = "none"
+    from textual.widgets import Select
+    from tuidl.core import preset as P
+    from tuidl.ui.app import TuidlApp
+    from tuidl.ui.dataset import data_key
+
+    async def main():
+        app = TuidlApp(P.load("spiral"), system_interval=None, runs_interval=None, telemetry=False)
+        out = {}
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("2")
+            ds = app.panes["dataset"]
+            while not (ds.result and not ds.is_loading):
+                await pilot.pause(0.02)
+            for name in ("digits", "mnist1d", "xor"):
+                t0 = time.monotonic()
+                app.query_one("#ds-dataset", Select).value = name
+                while not (app.preset.data.dataset == name and ds.result and not ds.is_loading
+                           and ds.result.get("key") == data_key(app.preset)):
+                    await pilot.pause(0.02)
+                out[name] = {"seconds": time.monotonic() - t0, "error": ds.result.get("error"),
+                             "sizes": ds.result["describe"]["sizes"]}
+        out["torch"] = "torch" in sys.modules
+        print(json.dumps(out))
+
+    asyncio.run(main())
+""")
+
+
+def test_built_in_datasets_show_without_importing_torch(tmp_path):
+    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300, cwd=ROOT,
+                         env={**os.environ, "TUIDL_RUNS": str(tmp_path / "runs")})
+    assert out.returncode == 0, out.stderr[-3000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["torch"] is False  # the dashboard process never imported PyTorch
+    for name in ("digits", "mnist1d", "xor"):
+        assert not seen[name]["error"] and sum(seen[name]["sizes"].values()) > 0, seen[name]
+
+
+async def test_a_dataset_seen_before_shows_at_once(tmp_path):
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        ds = app.panes["dataset"]
+        await wait_for(pilot, lambda: ds.result is not None and not ds.is_loading, what="the first load")
+        spiral = ds.result
+        select = app.query_one("#ds-dataset", Select)
+        select.value = "xor"
+        await wait_for(pilot, lambda: app.preset.data.dataset == "xor" and ds.result is not None
+                       and not ds.is_loading and ds.result["key"] == data_key(app.preset), what="xor")
+        assert ds.result is not spiral
+        select.value = "spiral"
+        await wait_for(pilot, lambda: app.preset.data.dataset == "spiral" and ds._key == data_key(app.preset),
+                       what="spiral again")
+        assert ds.result is spiral and not ds.is_loading  # no second load
+        assert str(spiral["describe"]["sizes"]["train"]) in text_of(ds, "#ds-counts")
+        await pilot.press("r")  # r loads it again, for real
+        await wait_for(pilot, lambda: ds.result is not None and not ds.is_loading, what="the reload")
+        assert ds.result is not spiral and ds.result["describe"] == spiral["describe"]
+
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from tuidl.core import data as D  # noqa: E402
+
+
+@pytest.mark.parametrize("name,overrides", [
+    ("xor", []), ("plane", []), ("digits-cnn", []), ("digits-mlp", ["data.normalize='minmax'"]),
+    ("mnist1d-cnn", ["data.params.n_samples=1000"]),
+    ("mnist1d-cnn", ["data.params.n_samples=1000", "data.split.official_test=true"]),
+])
+def test_peek_splits_and_normalises_as_load_does(name, overrides):
+    preset = P.load(name, overrides)
+    peeked = D.peek(preset)
+    loaded = D.load(preset)
+    assert peeked.describe == loaded.describe() and peeked.notes == loaded.notes
+    idx = np.array([0, 3, 7])
+    xs, ys = peeked.take(idx)
+    tx, ty = loaded.train.take(idx)
+    assert np.allclose(xs, tx.numpy(), atol=1e-5) and (ys == ty.numpy()).all()
