@@ -6,7 +6,7 @@
 
 It trains the same preset on CUDA three or more ways, each in its own runs folder:
 
-1. one plain process (``tuidl.core.engine.Trainer`` in this process, no torch.distributed);
+1. one plain process (``tuidl.core.train.Trainer`` in this process, no torch.distributed);
 2. torchrun with 1 process: DDP over NCCL with a world of one;
 3. torchrun with 2 processes (NCCL, one GPU each), when two GPUs are visible
    (``--nproc`` lists the sizes to try).
@@ -113,7 +113,7 @@ def plain_run(preset, root: Path) -> dict:
     from tuidl.core import events as E
     from tuidl.core import preset as P
     from tuidl.core import rundir as R
-    from tuidl.core.engine import Trainer
+    from tuidl.core.train import Trainer
 
     run = R.create(root, preset.name, P.dumps(preset))
     t0 = time.monotonic()

@@ -106,7 +106,7 @@ def tuidl_side(preset, root: Path) -> dict[str, Any]:
     """The real trainer, in this process."""
     from tuidl.core import preset as P
     from tuidl.core import rundir as R
-    from tuidl.core.engine import Trainer
+    from tuidl.core.train import Trainer
 
     run = R.create(root, preset.name, P.dumps(preset))
     epochs: list[dict] = []
@@ -137,8 +137,9 @@ def hand_loop(preset, loaded, device, *, loader: bool, workers: int = 0) -> dict
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from tuidl.core import engine as E
     from tuidl.core.model import build
+    from tuidl.core.train.optim import make_optimizer
+    from tuidl.core.train.steps import make_loss
 
     p = preset
     torch.manual_seed(p.seed)
@@ -148,8 +149,8 @@ def hand_loop(preset, loaded, device, *, loader: bool, workers: int = 0) -> dict
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     forward = torch.compile(model) if p.train.compile else model
-    opt = E.make_optimizer(p.train.optimizer, model.parameters())
-    loss_fn = E.make_loss("cce", 0.0)
+    opt = make_optimizer(p.train.optimizer, model.parameters())
+    loss_fn = make_loss("cce", 0.0)
     amp = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(p.train.precision) if device.type == "cuda" else None
     if device.type == "cpu" and p.train.precision == "bf16":
         amp = torch.bfloat16  # CPU autocast: only for checking this script without a GPU
@@ -216,7 +217,7 @@ def count_syncs(preset, root: Path) -> dict[str, Any]:
 
     from tuidl.core import preset as P
     from tuidl.core import rundir as R
-    from tuidl.core import engine as E
+    from tuidl.core.train import loop as E
 
     state = {"inside": False, "syncs": 0, "item": 0, "tolist": 0, "cpu": 0}
     originals = {name: getattr(torch.Tensor, name) for name in ("item", "tolist", "cpu")}

@@ -26,7 +26,7 @@ imports PyTorch and its compiler stack before the first step.
 Times come from ``events.jsonl`` (the trainer's own ``time`` fields). The breakdown
 comes from a replica of the trainer process (``python bench/startup.py --phases``,
 started the way ``launch`` starts the trainer) that times each phase: interpreter
-start, imports (``torch``, ``tuidl.core.engine``), data load, model build, the rest
+start, imports (``torch``, ``tuidl.core.train``), data load, model build, the rest
 of set-up, the first optimizer step, and the wait for the first step report
 (``REPORT_EVERY_S``). ``python -X importtime`` lists the costliest imports.
 
@@ -180,9 +180,10 @@ def phases_main(cfg_path: str) -> int:
 
     rec["t_torch"] = time.time()
     from tuidl.core import data as D
-    from tuidl.core import engine as E
+    from tuidl.core.train import loop as E
+    from tuidl.core.train.meter import Meter
 
-    rec["t_engine"] = time.time()
+    rec["t_engine"] = time.time()  # the training package (once tuidl.core.engine)
 
     def timed(name, fn):
         def wrapper(*args, **kwargs):
@@ -194,13 +195,13 @@ def phases_main(cfg_path: str) -> int:
 
     D.load = timed("data", D.load)
     E.build = timed("build", E.build)
-    add_row = E.Meter.add_row
+    add_row = Meter.add_row
 
     def first_step(self, row, n):
         rec.setdefault("t_first_step_done", time.time())
         return add_row(self, row, n)
 
-    E.Meter.add_row = first_step
+    Meter.add_row = first_step
     run = RunDir(cfg["run"])
     preset = P.load(run.preset_path)
     rec["t_preset"] = time.time()
@@ -264,7 +265,7 @@ def trainer_phases(env: dict, preset_name: str, overrides: list[str], runs_root:
 def import_costs(top: int = 10) -> dict[str, Any]:
     """``python -X importtime`` of what the trainer imports: total and the costliest
     modules (cumulative microseconds)."""
-    code = "import tuidl.core.trainer, tuidl.core.engine, tuidl.core.data, tuidl.core.model"
+    code = "import tuidl.core.trainer, tuidl.core.train, tuidl.core.data, tuidl.core.model"
     out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
                          timeout=120)
     rows = []

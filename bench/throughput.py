@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tuidl.core import data as D  # noqa: E402
 from tuidl.core import preset as P  # noqa: E402
 from tuidl.core import rundir as R  # noqa: E402
-from tuidl.core.engine import Trainer  # noqa: E402
+from tuidl.core.train import Trainer  # noqa: E402
 
 CASES = {
     # name: (preset, overrides, hand-written model factory)

@@ -6,7 +6,9 @@ import sys
 import textwrap
 
 from tuidl.core import events as E
+from tuidl.core import preset as P
 from tuidl.core import rundir as R
+from tuidl.core.train import Trainer
 
 MODULE = textwrap.dedent("""
     import pathlib
@@ -117,3 +119,18 @@ async def test_the_dashboard_starts_a_custom_model_the_command_line_allowed(tmp_
                        what="the run's end", run=app.run_dir)
     evs = E.read_events(app.run_dir.events_path)
     assert evs[0]["summary"]["rows"][0]["type"] == "custom" and evs[-1]["status"] == "completed"
+
+
+def test_the_working_directory_is_on_the_path_only_while_the_class_is_imported(tmp_path, monkeypatch):
+    (tmp_path / "cwdmodels.py").write_text(MODULE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "cwdmodels", raising=False)
+    preset = P.load_text(PRESET.format(ref="cwdmodels:TwoLayer"), "p.toml")
+    run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
+    before = list(sys.path)
+    try:
+        assert Trainer(preset, run, handle_signals=False, allow_code=("cwdmodels:TwoLayer",)).run() == "completed"
+        assert (tmp_path / "imported.flag").exists()
+        assert sys.path == before and str(tmp_path) not in sys.path
+    finally:
+        sys.modules.pop("cwdmodels", None)

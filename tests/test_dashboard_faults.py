@@ -7,7 +7,7 @@ import pytest
 
 from tuidl.core import preset as P
 from tuidl.core import rundir as R
-from tuidl.core.engine import Trainer
+from tuidl.core.train import Trainer
 from tuidl.ui.app import TuidlApp
 
 from test_training_pane import make_app, replayed

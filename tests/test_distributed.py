@@ -18,7 +18,7 @@ from tuidl.core import launch
 from tuidl.core import preset as P
 from tuidl.core import rundir as R
 from tuidl.core.data import Part
-from tuidl.core.engine import Trainer, load_checkpoint
+from tuidl.core.train import Trainer, load_checkpoint
 from tuidl.core.faults import Faults
 from tuidl.core.schema import ConfigError
 

@@ -11,7 +11,7 @@ from tuidl import cli
 from tuidl.core import launch
 from tuidl.core import preset as P
 from tuidl.core import rundir as R
-from tuidl.core.engine import Rate
+from tuidl.core.train.reporting import Rate
 from tuidl.core.units import fmt_best, fmt_duration, run_duration
 
 from test_cli import tuidl

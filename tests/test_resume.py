@@ -12,7 +12,7 @@ from torch import nn
 
 from tuidl.core import preset as P
 from tuidl.core import rundir as R
-from tuidl.core.engine import Schedule
+from tuidl.core.train.optim import Schedule
 from tuidl.core.events import read_events
 
 from test_cli import tuidl

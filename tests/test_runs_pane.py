@@ -299,7 +299,7 @@ async def test_open_export_and_compare(runs_root):
 async def test_resume_a_stopped_run_and_run_a_preset_again(tmp_path, monkeypatch):
     """u resumes a stopped run from its checkpoint (the real trainer) and the dashboard
     follows it to the end; r loads a run's preset and starts a new run of it."""
-    from tuidl.core.engine import Trainer
+    from tuidl.core.train import Trainer
 
     root = tmp_path / "runs"
     preset = P.load("xor", ["train.epochs=3", "data.params.n_samples=200", "train.device='cpu'"])

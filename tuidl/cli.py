@@ -13,7 +13,6 @@ import time
 from .core import preset as P
 from .core.schema import ConfigError
 
-COMMANDS = ("presets", "train", "show", "summary", "runs", "attach", "replay", "export")
 EXAMPLES = """\
 examples:
   tuidl                                   open the dashboard on the default preset (spiral)
@@ -242,7 +241,7 @@ def cmd_train(args) -> int:
         preset = load_preset(args)
         P.resolve(preset)
         run = R.create(R.runs_root(args.runs_dir), preset.name, P.dumps(preset))
-    from .core.engine import Trainer
+    from .core.train import Trainer
 
     listeners = [] if args.quiet else [ConsoleProgress()]
     trainer = Trainer(preset, run, resume=bool(args.resume), listeners=listeners, telemetry=args.telemetry,

@@ -4,8 +4,8 @@
 Two halves live here.
 
 **In each rank.** torchrun starts ``python -m tuidl.core.trainer RUN_DIR`` once per process
-with ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``... in the environment; the engine's ``Trainer``
-sees them (:meth:`Dist.from_env`) and becomes one rank of the run:
+with ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``... in the environment; the ``Trainer``
+(``tuidl.core.train``) sees them (:meth:`Dist.from_env`) and becomes one rank of the run:
 
 * the backend is NCCL on CUDA (one GPU per process: ``cuda:LOCAL_RANK``), gloo on the CPU;
   ``init_process_group`` has a timeout (``$TUIDL_DIST_TIMEOUT`` seconds, default 600), so
@@ -19,7 +19,9 @@ sees them (:meth:`Dist.from_env`) and becomes one rank of the run:
 * metric sums stay on the device and are summed over ranks (``all_reduce``) only when a
   ``step`` event is due (a few times a second; rank 0 sets the pace) and at epoch end.
   The same collective carries rank 0's control state (pause, checkpoint, stop; a stop
-  from any rank counts), so all ranks report, pause, checkpoint and stop at the same step;
+  from any rank counts), so all ranks report, pause, checkpoint and stop at the same step
+  (:meth:`Dist.sync`, with the trainer's own report window and run control, the ones a
+  single process uses);
 * validation is sharded (each rank evaluates a contiguous part) and summed; the test runs
   on rank 0 alone;
 * rank 0 writes the run directory (events, status, checkpoints: the bare model's
@@ -224,7 +226,7 @@ def check_world(batch_size: int, world: int) -> None:
 
 @dataclass
 class Dist:
-    """This process's place in a data-parallel run, and the collectives the engine uses."""
+    """This process's place in a data-parallel run, and the collectives the trainer uses."""
 
     rank: int
     world_size: int
@@ -239,6 +241,7 @@ class Dist:
     _sync_step: int = 0
     _sync_time: float = 0.0
     train: Optional[Shard] = None
+    samples: int = 0  # samples trained in this session on every rank (summed at each sync)
 
     @property
     def main(self) -> bool:
@@ -414,6 +417,41 @@ class Dist:
         self.next_sync = step + max(1, int(round(values[7])))
         self._sync_step, self._sync_time = step, now
         return Control(stop=values[4] > 0, checkpoint=values[5] > 0, paused=values[6] > 0)
+
+    def sync(self, report: Any, control: Any, *, epoch: int, step: int, epoch_step: int, lr: float,
+             boundary: Callable[[], None], checkpoint: Callable[[], None]) -> None:
+        """The ranks' sync, every few steps (rank 0 sets the pace, about ``report.every_s``
+        apart): one collective sums the report window over the ranks and carries rank 0's
+        control state, so every rank reports, checkpoints, pauses and stops at the same
+        step. ``report`` and ``control`` are the trainer's own report window and run
+        control (``tuidl.core.train.reporting`` / ``.control``), the ones a single process
+        reports and obeys with; ``checkpoint`` writes a requested checkpoint (every rank
+        calls it), ``boundary`` sends the decision boundary when due (rank 0)."""
+        if self.main:
+            control.poll()
+        window = report.window
+        ctl = self.exchange(window, step=step, every_s=report.every_s, stop=control.stopping,
+                            checkpoint=control.checkpoint_now, paused=control.paused)
+        now = control.clock()
+        self.samples += window.n  # the window's samples on every rank
+        report.step(now, epoch=epoch, step=step, epoch_step=epoch_step, lr=lr, seen=self.samples)
+        boundary()
+        with control.pause_clock():
+            while True:
+                if ctl.checkpoint:
+                    checkpoint()
+                if ctl.stop or not ctl.paused:
+                    break
+                time.sleep(0.1)  # paused: keep syncing a few times a second, so no collective times out
+                if self.main:
+                    control.poll()
+                ctl = self.exchange(None, step=step, every_s=report.every_s, stop=control.stopping,
+                                    checkpoint=control.checkpoint_now, paused=control.paused)
+        if ctl.stop:
+            if not control.stopping:
+                control.request_stop("stop requested on another rank")
+            control.raise_if_stopped()
+        report.t = control.clock()  # the next window starts after the pause
 
     def reduce_meter(self, meter: Any) -> None:
         """Sum a Meter's device-side sums and count over ranks, in place."""

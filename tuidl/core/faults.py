@@ -6,8 +6,13 @@ purpose at a chosen point, the same way the real fault would.
 step 5 on, ``"diskfull@2"`` makes the 2nd checkpoint write fail with ENOSPC, ``"stop@5"`` acts as
 if SIGTERM arrived during step 5, ``"die@5"`` kills the process (SIGKILL) at step 5. Several
 can be given, separated by commas. In a data-parallel run ``KIND@N:R`` applies to rank ``R``
-only (``"die@5:1"``: rank 1 dies at step 5); without ``:R`` every rank gets it. Unset, every
-check is a no-op.
+only (``"die@5:1"``: rank 1 dies at step 5); without ``:R`` every rank gets it.
+
+The trainer consults the faults at two defined points, both set up once: the training
+step (:meth:`Faults.hook_step` wraps its forward pass and loss) and each checkpoint write
+(:meth:`Faults.before_write`). Unset, the step is not wrapped at all and the write check
+is a no-op; an injected fault then takes the same path through the trainer as the real
+one (an injected exception is reported like any other exception).
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ import errno
 import os
 import signal
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 KINDS = ("oom", "error", "nan", "diskfull", "stop", "die")
+STEP_KINDS = ("oom", "error", "nan", "stop", "die")  # consulted at the training step
 
 
 class InjectedFault(RuntimeError):
@@ -26,9 +33,7 @@ class InjectedFault(RuntimeError):
 
 @dataclass
 class Faults:
-    at: dict[str, int] = field(default_factory=dict)
-    nan_now: bool = False
-    stop_now: bool = False
+    at: dict[str, int] = field(default_factory=dict)  # kind → the step (or the write) it strikes at
     counts: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -47,9 +52,28 @@ class Faults:
             at[kind] = int(when)
         return cls(at)
 
-    def at_step(self, step: int) -> None:
-        if not self.at:
-            return
+    def hook_step(self, forward_loss: Callable[[Any, Any], tuple[Any, Any]], step_of: Callable[[], int],
+                  request_stop: Callable[[str], None]) -> Callable[[Any, Any], tuple[Any, Any]]:
+        """The training step's hook: ``forward_loss(x, y) -> (out, loss)``, run with this
+        run's step faults (``step_of()``: the number of the step about to run). Without
+        any, ``forward_loss`` itself: nothing is added to the step."""
+        if not any(kind in self.at for kind in STEP_KINDS):
+            return forward_loss
+        nan_from = self.at.get("nan")
+
+        def hooked(x: Any, y: Any) -> tuple[Any, Any]:
+            step = step_of()
+            self.at_step(step, request_stop)
+            out, loss = forward_loss(x, y)
+            if nan_from is not None and step >= nan_from:
+                loss = loss * float("nan")
+            return out, loss
+
+        return hooked
+
+    def at_step(self, step: int, request_stop: Callable[[str], None]) -> None:
+        """The faults due at the start of ``step``: raise, die, or ask the run to stop (as
+        SIGTERM does: the run stops once this step is done)."""
         if self.at.get("oom") == step:
             import torch
 
@@ -59,9 +83,11 @@ class Faults:
         if self.at.get("die") == step:
             os.kill(os.getpid(), signal.SIGKILL)
         if self.at.get("stop") == step:
-            self.stop_now = True
-        if "nan" in self.at and step >= self.at["nan"]:
-            self.nan_now = True
+            request_stop("SIGTERM received (injected)")
+
+    def before_write(self) -> None:
+        """Called before each checkpoint write: ``diskfull@N`` fails the N-th."""
+        self.check("diskfull")
 
     def check(self, kind: str) -> None:
         """Count one occurrence of ``kind`` (e.g. a checkpoint write); fail on the chosen one."""

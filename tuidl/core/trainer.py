@@ -32,12 +32,12 @@ def exit_code(status: str) -> int:
 
 def standby() -> int:
     """``--standby``: a trainer started ahead of its run (see ``launch.Standby``). Import
-    PyTorch and the engine and build a throwaway optimizer (PyTorch loads its compiler
+    PyTorch and the training package and build a throwaway optimizer (PyTorch loads its compiler
     stack, over a second, at the first one), then wait for one line on stdin: the run's
     arguments as a JSON list. Then stdin comes from /dev/null and the output goes to the
     run's files, as for a trainer started cold, and the run trains. End of input (the
     dashboard quit or closed the pipe) ends the process without a run."""
-    from .engine import warm_up
+    from .train.runtime import warm_up
 
     warm_up()
     line = sys.stdin.readline()
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     run = RunDir(args.run_dir)
     try:
         preset = P.load(run.preset_path)
-        from .engine import Trainer
+        from .train import Trainer
 
         status = Trainer(preset, run, resume=args.resume, telemetry=args.telemetry, allow_code=tuple(args.allow_code)).run()
     except ConfigError as e:

@@ -1,0 +1,28 @@
+"""Training: ``Trainer(preset, run).run()`` trains a preset into its run directory.
+
+The package, one concern a module (read ``loop`` first, top to bottom):
+
+``loop``         the Trainer: set-up, fit (the epochs), one epoch, evaluate, start and end
+``steps``        the training step, put together once at set-up (fp32 / autocast / fp16);
+                 the loss and L1 / L2 penalties
+``checkpoints``  ``last`` / ``best`` checkpoints: the writer thread, the best weights,
+                 save and restore; ``load_checkpoint``
+``control``      signals, the control folder (pause / resume / stop / checkpoint), the
+                 training clock that leaves pauses out
+``reporting``    the report window (``step`` events, samples/s) used by one process and by
+                 the ranks of a data-parallel run alike; ``epoch`` events
+``visuals``      the decision boundary, the test results and samples
+``meter``        running metric sums
+``optim``        the optimizer and learning-rate schedule
+``runtime``      the device, seeding, the standby trainer's warm-up
+``custom``       a user's own model class (``model.custom`` with ``--allow-code``)
+
+Fault injection (``tuidl.core.faults``) hooks into the step and the checkpoint writes;
+data-parallel runs add ``tuidl.core.distributed``. The trainer process itself is
+``python -m tuidl.core.trainer RUN``.
+"""
+
+from .checkpoints import load_checkpoint
+from .loop import Trainer
+
+__all__ = ["Trainer", "load_checkpoint"]

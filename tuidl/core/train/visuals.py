@@ -1,0 +1,92 @@
+"""What a run shows besides numbers: the decision boundary of a 2-D Playground dataset
+(``boundary`` events) and the test results with a few samples (the ``test`` event)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .. import events as E
+
+BOUNDARY_EVERY_S = 1.0  # boundary events: at most one a second (and one after the last epoch)
+BOUNDARY_GRID = 40  # grid points per side
+TEST_SAMPLES = 8
+
+
+class Boundary:
+    """The model's output over the input plane of a 2-D Playground dataset, as
+    TensorFlow Playground draws it. ``predict(x)`` is the model's output in evaluation
+    mode; only the process that writes the run (rank 0) emits anything, and only for a
+    dataset with raw 2-D points."""
+
+    def __init__(self, data: Any, features: Any, seed: int, task: str, loss_kind: str,
+                 predict: Callable[[torch.Tensor], torch.Tensor], emit: Callable[..., Any], device: torch.device,
+                 enabled: bool = True):
+        self.data, self.features, self.seed, self.task, self.loss_kind = data, features, seed, task, loss_kind
+        self.predict, self.emit, self.device = predict, emit, device
+        self.enabled = enabled and data.raw_points is not None and data.info.input_shape[0] >= 1
+        self.last = 0.0
+        self.points: list | None = None  # a sample of training points, drawn once
+
+    def __call__(self, epoch: int, force: bool = False) -> None:
+        """Emit the boundary if one is due (at most every BOUNDARY_EVERY_S, or ``force``)."""
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self.last < BOUNDARY_EVERY_S:
+            return
+        self.last = now
+        from ..playground import features_of
+
+        d = self.data
+        xmin, xmax, ymin, ymax = d.raw_extent
+        n = BOUNDARY_GRID
+        gx, gy = np.meshgrid(np.linspace(xmin, xmax, n), np.linspace(ymin, ymax, n))
+        pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
+        x = d.transform(features_of(pts, self.features)).to(self.device)
+        out = self.predict(x).float()
+        if self.task == "regression":
+            values = out[:, 0]
+        elif self.loss_kind == "bce":
+            values = torch.sigmoid(out[:, 0])
+        else:
+            values = torch.softmax(out, dim=1)[:, 1]
+        grid = np.round(values.cpu().numpy().reshape(n, n), 3).tolist()
+        if self.points is None:
+            rng = np.random.default_rng(self.seed)
+            idx = rng.permutation(len(d.raw_points))[:200]
+            ys = d.train.y.cpu().numpy()
+            self.points = [[round(float(d.raw_points[i, 0]), 3), round(float(d.raw_points[i, 1]), 3),
+                            round(float(np.ravel(ys[i])[0]), 3)] for i in idx]
+        self.emit(E.BOUNDARY, epoch=epoch, extent=[xmin, xmax, ymin, ymax], size=n, values=grid, points=self.points)
+
+
+def test_results(part: Any, out: torch.Tensor, metrics: dict, task: str, loss_kind: str,
+                 num_classes: int) -> dict[str, Any]:
+    """The ``test`` event's fields: the metrics, the confusion matrix (classification) and
+    the first few test samples with their predictions (inputs shrunk for previews)."""
+    fields: dict[str, Any] = {"metrics": metrics}
+    y = part.y
+    if task == "classification":
+        pred = (out[:, 0] > 0).long() if loss_kind == "bce" else out.argmax(dim=1)
+        k = num_classes
+        conf = torch.bincount(y.to(pred.device) * k + pred, minlength=k * k).reshape(k, k)
+        fields["confusion"] = conf.cpu().tolist()
+    else:
+        pred = out
+    samples = []
+    for i in range(min(TEST_SAMPLES, len(part))):
+        xi = part.x[i].float().cpu()
+        if xi.numel() > 3 * 32 * 32:
+            xi = xi[:, ::2, ::2] if xi.dim() == 3 else xi.flatten()[:256]
+        t = y[i]
+        samples.append({
+            "true": int(t) if task == "classification" else [round(float(v), 4) for v in t.flatten()],
+            "pred": int(pred[i]) if task == "classification" else [round(float(v), 4) for v in pred[i].flatten()],
+            "input": np.round(xi.numpy(), 3).tolist(),
+        })
+    fields["samples"] = samples
+    return fields
