@@ -115,11 +115,10 @@ def start(preset: P.Preset, runs_root=None, telemetry: bool = True, nproc: int =
     run = R.create(R.runs_root(runs_root), preset.name, P.dumps(preset))
     if standby is not None:
         if nproc == 1 and standby.take(run, _trainer_args(run, False, telemetry, allow_code)):
-            run.process = standby.proc  # type: ignore[attr-defined]
+            run.process = standby.proc
             return run
         standby.close()
-    run.process = _spawn(run, resume=False, telemetry=telemetry, nproc=nproc,  # type: ignore[attr-defined]
-                         allow_code=allow_code)
+    run.process = _spawn(run, resume=False, telemetry=telemetry, nproc=nproc, allow_code=allow_code)
     return run
 
 
@@ -137,9 +136,8 @@ def resume(run: R.RunDir, telemetry: bool = True, nproc: int = 1, allow_code: tu
         D.check_world(P.load(run.preset_path).data.batch_size, nproc)
     if standby is not None:
         if nproc == 1 and standby.take(run, _trainer_args(run, True, telemetry, allow_code)):
-            run.process = standby.proc  # type: ignore[attr-defined]
+            run.process = standby.proc
             return run
         standby.close()
-    run.process = _spawn(run, resume=True, telemetry=telemetry, nproc=nproc,  # type: ignore[attr-defined]
-                         allow_code=allow_code)
+    run.process = _spawn(run, resume=True, telemetry=telemetry, nproc=nproc, allow_code=allow_code)
     return run

@@ -29,7 +29,6 @@ from .catalog import PLAYGROUND_FEATURES
 EXTENT = [-6.0, 6.0, -6.0, 6.0]
 
 CLASSIFICATION = ("circle", "xor", "gauss", "spiral")
-REGRESSION = ("plane", "multi-gauss")
 
 #: multi-gauss centres and signs: ``[cx, cy, sign]``.
 GAUSSIANS = np.array([

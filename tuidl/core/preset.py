@@ -11,7 +11,6 @@ No torch here: the dashboard validates presets as you type.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import re
 from dataclasses import dataclass
@@ -36,7 +35,6 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 LOSSES = ("auto", "mse", "bce", "cce")
 OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "onecycle", "plateau")
-DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("fp32", "bf16", "fp16")
 NORMALIZE = ("none", "standard", "minmax")
 MONITORS = ("val_loss", "val_acc", "val_mae")
@@ -232,7 +230,7 @@ def _resolve(preset: Preset) -> Resolved:
         raise ConfigError([Problem("model.layers", "the layer list is empty; add at least one layer", src)])
     try:
         info = catalog.info(preset.data.dataset, preset.data.params, base_dir(preset))
-        if preset.model.custom:  # its shapes are known only once the code runs (engine.custom_model)
+        if preset.model.custom:  # its shapes are known only once the code runs (train.custom.custom_model)
             summary = Summary(preset.name, info.input_shape, [])
         else:
             summary = check_stack(preset.model.layers, info.input_shape)
@@ -446,11 +444,6 @@ def _layer_dict(layer: Layer) -> dict:
 
 def dumps(preset: Preset) -> str:
     return tomli_w.dumps(to_data(preset))
-
-
-def copy_preset(preset: Preset) -> Preset:
-    """A deep, re-validated copy (what the dashboard edits)."""
-    return from_dict(copy.deepcopy(to_data(preset)), preset.source)
 
 
 # ---------------------------------------------------------------------------

@@ -22,9 +22,12 @@ import secrets
 import socket
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    import subprocess
 
 from .schema import ConfigError
 
@@ -107,6 +110,9 @@ def pid_alive(pid: int) -> bool:
 @dataclass
 class RunDir:
     path: Path
+    #: the trainer process this one started for the run (``launch.start`` / ``launch.resume``:
+    #: a new process or the standby that took it), else None; not part of the run's identity
+    process: Optional["subprocess.Popen"] = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         self.path = Path(self.path)

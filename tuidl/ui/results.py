@@ -146,14 +146,6 @@ def _confusion_compact(m: list[list[int]], names: list[str]) -> Group:
 # -- samples ---------------------------------------------------------------------
 
 
-def _depth(value: Any) -> int:
-    d = 0
-    while isinstance(value, (list, tuple)) and value:
-        d += 1
-        value = value[0]
-    return d
-
-
 def _label(value: Any, names: list[str] | None) -> str:
     if isinstance(value, (list, tuple)):
         nums = [_num(v) for v in value]
