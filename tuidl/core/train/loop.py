@@ -138,7 +138,7 @@ class Trainer:
         self.report = Report(self.emit, self._meter(train=True))
         self.checkpoints = Checkpoints(self, self.faults.before_write)
         self.control.on_checkpoint = self._checkpoint_requested
-        self.boundary = Boundary(self.data, p.data.params.features, p.seed, self.task, self.loss_kind,
+        self.boundary = Boundary(self.data, p.data.params, p.seed, self.task, self.loss_kind,
                                  self._predict, self.emit, self.device, enabled=self.is_main)
 
     def _meter(self, train: bool = False) -> Meter:

@@ -22,10 +22,11 @@ class Boundary:
     mode; only the process that writes the run (rank 0) emits anything, and only for a
     dataset with raw 2-D points."""
 
-    def __init__(self, data: Any, features: Any, seed: int, task: str, loss_kind: str,
+    def __init__(self, data: Any, params: Any, seed: int, task: str, loss_kind: str,
                  predict: Callable[[torch.Tensor], torch.Tensor], emit: Callable[..., Any], device: torch.device,
                  enabled: bool = True):
-        self.data, self.features, self.seed, self.task, self.loss_kind = data, features, seed, task, loss_kind
+        # params: the preset's data.params (a Playground dataset's have the input features)
+        self.data, self.params, self.seed, self.task, self.loss_kind = data, params, seed, task, loss_kind
         self.predict, self.emit, self.device = predict, emit, device
         self.enabled = enabled and data.raw_points is not None and data.info.input_shape[0] >= 1
         self.last = 0.0
@@ -46,7 +47,7 @@ class Boundary:
         n = BOUNDARY_GRID
         gx, gy = np.meshgrid(np.linspace(xmin, xmax, n), np.linspace(ymin, ymax, n))
         pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
-        x = d.transform(features_of(pts, self.features)).to(self.device)
+        x = d.transform(features_of(pts, self.params.features)).to(self.device)
         out = self.predict(x).float()
         if self.task == "regression":
             values = out[:, 0]
