@@ -259,3 +259,9 @@ def test_short_epochs_checkpoint_at_most_every_interval(tmp_path, monkeypatch):
     best_epoch = evs[-1]["best"]["epoch"]
     assert load_checkpoint(run.checkpoint("best"))["progress"]["epoch"] == best_epoch
     assert load_checkpoint(run.checkpoint("last"))["progress"]["epoch"] == 6
+
+
+def test_a_dataset_that_is_not_a_plane_trains_without_boundary(tmp_path):
+    status, _, evs = train(tmp_path, P.load("digits-mlp", ["train.epochs=1", "train.device='cpu'"]))
+    assert status == "completed" and not of(evs, "boundary")
+    assert "top5" in of(evs, "epoch")[0]["val"] and of(evs, "test")[0]["samples"]
