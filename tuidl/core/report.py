@@ -1,5 +1,7 @@
-"""What a run did, read back from its event stream: the history behind ``tuidl replay
---headless``, ``tuidl export`` (CSV of metrics, a Markdown report) and the runs list."""
+"""What a run did, read back from its event stream: ``tuidl replay --headless``,
+``tuidl export`` (CSV of metrics, a Markdown report). The events are taken by a
+:class:`~tuidl.core.runview.RunView` (``History`` is another name for it); this module
+only writes what it holds."""
 
 from __future__ import annotations
 
@@ -12,55 +14,11 @@ from typing import Any
 from . import events as E
 from .layers import render_summary
 from .rundir import RunDir
+from .runview import METRICS, RunView
+from .runview import load as load_view
 
-METRICS = ("loss", "acc", "top5", "mae")
-
-
-@dataclass
-class History:
-    started: dict | None = None  # the first run_started
-    epochs: dict[int, dict] = field(default_factory=dict)  # epoch -> the latest epoch event for it
-    steps: list[dict] = field(default_factory=list)
-    test: dict | None = None
-    ended: dict | None = None
-    notes: list[dict] = field(default_factory=list)
-    checkpoints: int = 0
-    restarts: int = 0  # run_started events after the first (resumes)
-
-    def add(self, ev: dict) -> None:
-        kind = ev.get("type")
-        if kind == E.RUN_STARTED:
-            if self.started is None:
-                self.started = ev
-            else:
-                self.restarts += 1
-                self.ended = None  # a resumed run is live again
-        elif kind == E.EPOCH:
-            self.epochs[int(ev["epoch"])] = ev
-        elif kind == E.STEP:
-            self.steps.append(ev)
-        elif kind == E.TEST:
-            self.test = ev
-        elif kind == E.RUN_ENDED:
-            self.ended = ev
-        elif kind == E.NOTE:
-            self.notes.append(ev)
-        elif kind == E.CHECKPOINT:
-            self.checkpoints += 1
-
-    @property
-    def metric_names(self) -> list[str]:
-        if self.started:
-            return list(self.started.get("metrics", ["loss"]))
-        first = next(iter(self.epochs.values()), None)
-        return [m for m in METRICS if first and m in (first.get("train") or {})]
-
-    @property
-    def status(self) -> str:
-        return self.ended["status"] if self.ended else ("running" if self.started else "empty")
-
-    def best(self) -> dict | None:
-        return (self.ended or {}).get("best")
+# A run's history is its RunView (tuidl.core.runview): the one reducer of its events.
+History = RunView
 
 
 def _num(value: Any) -> float | None:
@@ -92,14 +50,12 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
 
 
-def load_history(run: RunDir) -> History:
-    history = History()
-    for ev in E.read_events(run.events_path):
-        history.add(ev)
-    return history
+def load_history(run: RunDir) -> RunView:
+    """Every complete event of the run, taken by a :class:`RunView`."""
+    return load_view(run)
 
 
-def to_csv(history: History) -> str:
+def to_csv(history: RunView) -> str:
     """One row per epoch: epoch, step, lr, samples/s, duration, train_* and val_* metrics."""
     names = history.metric_names
     out = io.StringIO()
@@ -141,22 +97,11 @@ def text_chart(series: dict[str, tuple[list[float], list[float]]], title: str, w
     return "\n".join(row.rstrip() for row in rows)
 
 
-def epoch_series(history: History, metric: str) -> dict[str, tuple[list[float], list[float]]]:
-    epochs = sorted(history.epochs)
-    out = {}
-    for split in ("train", "val"):
-        xs, ys = [], []
-        for e in epochs:
-            value = (history.epochs[e].get(split) or {}).get(metric)
-            if value is not None:
-                xs.append(e)
-                ys.append(E.number(value))
-        if xs:
-            out[split] = (xs, ys)
-    return out
+def epoch_series(history: RunView, metric: str) -> dict[str, tuple[list[float], list[float]]]:
+    return history.epoch_series(metric)
 
 
-def summary_text(run: RunDir, history: History) -> str:
+def summary_text(run: RunDir, history: RunView) -> str:
     """The few lines ``tuidl replay --headless`` prints."""
     st = history.started or {}
     lines = [f"Run {run.id}: preset {st.get('preset', '?')}, {st.get('device', '?')}, "
@@ -178,7 +123,7 @@ def summary_text(run: RunDir, history: History) -> str:
     return "\n".join(lines)
 
 
-def to_markdown(run: RunDir, history: History, problems: list[str] | None = None) -> str:
+def to_markdown(run: RunDir, history: RunView, problems: list[str] | None = None) -> str:
     """The Markdown report. A part that cannot be drawn (a chart) is replaced by a line
     saying so, and named in ``problems`` when a list is given: the rest is still written."""
     problems = problems if problems is not None else []

@@ -5,10 +5,13 @@ On a wide terminal (``WIDE_AT`` columns or more) the panes sit side by side in a
 on narrower ones they are tabs. Keys ``1``-``5`` jump to a pane. A ``PresetEdited``
 from any pane replaces the current preset and is handed to the other panes.
 
-The app owns the run it shows: it starts one (``launch.start`` in a thread, so the UI
-never waits), attaches to one (its whole history, then live), replays one, follows its
-``events.jsonl`` (:mod:`tuidl.ui.follow`), sends control commands, and on the way out
-asks whether a live run should stop or keep training detached. The trainer is another
+The app owns the run it shows, kept in a :class:`~tuidl.ui.session.RunSession` (its
+state, directory, follower, the run's :class:`~tuidl.core.runview.RunView` and the warm
+trainer): it starts one (``launch.start`` in a thread, so the UI never waits; the
+outcome comes back as a message), attaches to one (its whole history, then live),
+replays one, follows its ``events.jsonl`` (:mod:`tuidl.ui.follow`), hands what the
+RunView took to the panes, sends control commands, and on the way out asks whether a
+live run should stop or keep training detached. The trainer is another
 process in its own session: quitting, a closed terminal or a dropped SSH link (SIGHUP)
 end the dashboard, never the run. Several dashboards may follow one run; each one's
 view comes from the run's events alone (a pause sent by one shows in all).
@@ -23,6 +26,7 @@ import functools
 import os
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -31,20 +35,23 @@ from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Label, Static, TabbedContent, TabPane
-from textual.widgets._tabbed_content import ContentTabs
 
-from ..core.events import RUN_ENDED
 from ..core.preset import Preset, dumps
-from ..core.rundir import LIVE, RunDir
+from ..core.rundir import RunDir
+from ..core.runview import RunView
 from ..core.schema import ConfigError
 from .builder import ModelBuilderPane
 from .dataset import DatasetPane
 from .follow import Follower, FollowEnded, follow
 from .keybar import EssentialKeys, KeyHint
 from .messages import PresetEdited, RunEvents
+from .run_controls import RunControls
 from .runs import RunsPane, run_label, scan_runs
+from .session import Mode, RunSession, RunState, TrainerFailed, TrainerStarted
 from .system import SystemPane
 from .training import TrainingPane
 
@@ -63,7 +70,24 @@ TAB_TITLES: tuple[dict[str, str], ...] = ({}, {"dataset": "Dataset"},
 STANDBY_AFTER_S = 1.0  # a trainer is kept warm from this long after start-up (warm_trainer)
 DEFER_PANES_S = 0.1  # the panes not shown first are mounted this long after start-up
 MAX_EARLIER = 6  # earlier runs of a preset laid over the charts by "b"
+PRESET_PANES = ("builder", "dataset", "training")  # the panes that show (and edit) the preset
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+@dataclass
+class RunsRead(Message):
+    """A thread worker read these runs' events, to compare them (``{label: RunView}``)."""
+
+    views: dict[str, RunView]
+    what: str = ""
+
+
+@dataclass
+class EarlierRunsFound(Message):
+    """A thread worker found the earlier runs of the preset ``name``."""
+
+    runs: list[RunDir]
+    name: str
 
 
 async def _until_mounted(widget: Any, mounting: Any = None) -> None:
@@ -267,7 +291,7 @@ class TuidlApp(App[int]):
         self.warm_trainer = warm_trainer
         # model.custom classes the command line allowed (--allow-code): Start and resume pass them on
         self.allow_code = tuple(allow_code)
-        self.standby: Any = None
+        self.session = RunSession()  # the run shown: its state, directory, view, follower; the warm trainer
         self.preset = preset
         self.runs_root = runs_root
         self.attach_run = attach
@@ -278,22 +302,15 @@ class TuidlApp(App[int]):
         self.system_source_factory = system_source_factory
         self.system_interval = system_interval
         self.runs_interval = runs_interval
-        self.run_dir: RunDir | None = None
-        self.run_mode = ""  # "", "live" (started or attached) or "replay"
-        self.run_live = False
-        self.run_ended: dict[str, Any] | None = None
-        self.follower: Follower | None = None
-        self.launching = False
         self.exit_message = ""
-        self.events_received = 0
         if low_bandwidth:
             self.animation_level = "none"
 
     # -- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        # The panes are kept by name: events arrive many times a second and a DOM query
-        # for each batch would cost more than the batch.
-        self.panes: dict[str, Any] = {
+        # The panes are kept by name (typed accessors below): events arrive many times a
+        # second and a DOM query for each batch would cost more than the batch.
+        self.panes: dict[str, Widget] = {
             "builder": ModelBuilderPane(self.preset, id="builder-pane"),
             "dataset": DatasetPane(self.preset, id="dataset-pane"),
             "training": TrainingPane(self.preset, low_bandwidth=self.low_bandwidth, id="training-pane"),
@@ -328,8 +345,8 @@ class TuidlApp(App[int]):
 
             async def catch_up() -> None:  # it shows the preset as it is now (edited meanwhile?)
                 await _until_mounted(widget, done)
-                if self.preset is not self._composed_with and hasattr(widget, "load_preset"):
-                    widget.load_preset(self.preset)
+                if self.preset is not self._composed_with and pane_id in PRESET_PANES:
+                    self._preset_pane(pane_id).load_preset(self.preset)
 
             self.call_later(catch_up)
             return done
@@ -360,16 +377,63 @@ class TuidlApp(App[int]):
     def _initial_focus(self) -> None:
         self.action_show_pane(self.query_one(PaneDeck).active or "builder")
 
+    # -- the panes, typed ---------------------------------------------------------------
+    @property
+    def builder(self) -> ModelBuilderPane:
+        return self.panes["builder"]  # type: ignore[return-value]
+
+    @property
+    def dataset(self) -> DatasetPane:
+        return self.panes["dataset"]  # type: ignore[return-value]
+
     @property
     def training(self) -> TrainingPane:
-        return self.panes["training"]
+        return self.panes["training"]  # type: ignore[return-value]
+
+    @property
+    def system(self) -> SystemPane:
+        return self.panes["system"]  # type: ignore[return-value]
 
     @property
     def runs(self) -> RunsPane:
-        return self.panes["runs"]
+        return self.panes["runs"]  # type: ignore[return-value]
 
-    def _pane_widgets(self) -> dict[str, Any]:
-        return self.panes
+    def _preset_pane(self, pane_id: str) -> ModelBuilderPane | DatasetPane | TrainingPane:
+        return {"builder": self.builder, "dataset": self.dataset, "training": self.training}[pane_id]
+
+    # -- the run shown, read-only (RunSession holds it) ------------------------------------
+    @property
+    def run_dir(self) -> RunDir | None:
+        return self.session.run
+
+    @property
+    def run_mode(self) -> str:
+        return self.session.mode.value
+
+    @property
+    def run_live(self) -> bool:
+        """The run shown trains (followed live, not replayed)."""
+        return self.session.live
+
+    @property
+    def launching(self) -> bool:
+        return self.session.launching
+
+    @property
+    def run_ended(self) -> dict[str, Any] | None:
+        return self.session.ended
+
+    @property
+    def follower(self) -> Follower | None:
+        return self.session.follower
+
+    @property
+    def standby(self) -> Any:
+        return self.session.standby
+
+    @property
+    def events_received(self) -> int:
+        return self.session.events_received
 
     def _when_mounted(self, pane_id: str, callback, *args: Any) -> bool:
         """If the pane is kept back at start-up (or still mounting), mount it and run
@@ -392,8 +456,8 @@ class TuidlApp(App[int]):
         deck = self.query_one(PaneDeck)
         deck.active = pane
         target = self.query_one(f"#{pane}", TabPane)
-        widget = self._pane_widgets().get(pane)
-        if widget is not None and hasattr(widget, "focus_default"):
+        widget = self.panes.get(pane)
+        if isinstance(widget, (ModelBuilderPane, DatasetPane, TrainingPane, RunsPane)):
             widget.focus_default()
             return
         # Not a text field: a letter typed right after the jump should reach the app.
@@ -401,7 +465,7 @@ class TuidlApp(App[int]):
         if focusable:
             focusable[0].focus()
         elif not deck.wide:
-            deck.query_one(ContentTabs).focus()
+            deck.query_one("ContentTabs").focus()  # the tab strip (by its type's name: it is not exported)
 
     # -- the preset ----------------------------------------------------------------
     def on_preset_edited(self, message: PresetEdited) -> None:
@@ -409,21 +473,23 @@ class TuidlApp(App[int]):
         before, self.preset = self.preset, message.preset
         if message.origin == "dataset":
             self.call_after_refresh(self._offer_fit, before, message.preset)
-        for pane_id, widget in self._pane_widgets().items():
-            if pane_id == message.origin or not hasattr(widget, "load_preset") or not widget.is_mounted:
+        for pane_id in PRESET_PANES:
+            widget = self._preset_pane(pane_id)
+            if pane_id == message.origin or not widget.is_mounted:
                 continue  # a pane still kept back gets the preset when it is mounted
             try:
                 widget.load_preset(message.preset)
             except Exception as e:  # one pane failing to show an edit must not lose it
                 self.notify(f"{pane_id} pane could not show the edit: {e}", severity="warning")
-        if not self.run_live:
+        if not self.session.live:
             self.sub_title = self.preset.name
 
     def load_preset(self, preset: Preset) -> None:
         """Replace the current preset everywhere (all panes)."""
         self.preset = preset
-        for widget in self._pane_widgets().values():
-            if hasattr(widget, "load_preset") and widget.is_mounted:
+        for pane_id in PRESET_PANES:
+            widget = self._preset_pane(pane_id)
+            if widget.is_mounted:
                 widget.load_preset(preset)
 
     # -- switching presets, fitting the model to the data (tuidl.ui.picker) ------------
@@ -511,91 +577,85 @@ class TuidlApp(App[int]):
         return target
 
     # -- runs -------------------------------------------------------------------------
-    def _set_state(self, state: str, detail: str = "") -> None:
+    def _set_state(self, state: RunState | str, detail: str = "") -> None:
+        state = self.session.set_state(state, detail)
         self.training.set_run_state(state, detail)
-        self.query_one(EssentialKeys).set_run_state(state)
+        self.query_one(EssentialKeys).set_run_state(state.value)
         self.refresh_bindings()
-        if state in ("idle", "ended"):
+        if state in (RunState.IDLE, RunState.ENDED):
             self.call_after_refresh(self._keep_standby)
 
     def _keep_standby(self) -> None:
         """Keep a trainer warm for the next Start (``warm_trainer``): Start then trains
         within a second instead of waiting seconds for PyTorch to load. Not while a run
         trains: the standby's warm-up would compete with it for the CPU."""
-        if not self.warm_trainer or self.run_live or self.launching:
+        session = self.session
+        if not self.warm_trainer or session.live or session.launching:
             return
-        if self.standby is not None and self.standby.alive():
+        if session.standby is not None and session.standby.alive():
             return
         from ..core.launch import Standby
 
         try:
-            self.standby = Standby()
+            session.standby = Standby()
         except OSError:  # no trainer kept warm: Start starts one cold
-            self.standby = None
+            session.standby = None
             self.warm_trainer = False
 
     def _drop_standby(self) -> None:
         """Close the warm trainer's pipe: it ends on its own (nothing waits for it)."""
-        if self.standby is not None:
-            self.standby.close()
-            self.standby = None
+        self.session.drop_standby()
 
     def on_unmount(self) -> None:
         self._drop_standby()  # the dashboard is closing: the warm trainer goes with it
 
-    def _begin(self, run: RunDir, mode: str, *, replay_speed: float = 0.0) -> None:
+    def _begin(self, run: RunDir, mode: Mode | str, *, replay_speed: float = 0.0) -> None:
         if self._when_mounted("training", functools.partial(self._begin, run, mode, replay_speed=replay_speed)):
             return
-        self.run_dir = run
-        self.run_mode = mode
-        self.run_ended = None
-        self.events_received = 0
-        self.training.reset()
-        system = self._pane_widgets().get("system")
-        if system is not None and hasattr(system, "clear_run"):
-            system.clear_run()  # figures of an earlier run do not describe this one
-        if mode == "live":
-            self.run_live = True
-            if self.standby is not None and getattr(run, "process", None) is not self.standby.proc \
-                    and run.is_live():
+        session = self.session
+        view = session.begin(run, mode)
+        self.training.show_run(view)
+        self.system.clear_run()  # figures of an earlier run do not describe this one
+        if session.mode == Mode.LIVE:
+            standby = session.standby
+            if standby is not None and run.process is not standby.proc and run.is_live():
                 self._drop_standby()  # no warm trainer while a run trains (it competes for the CPU)
             # A run this dashboard launched is measured here; an attached one may live on
             # another machine: the system pane tells from its run_started event.
-            pid = getattr(getattr(run, "process", None), "pid", None)
-            if system is not None and pid and hasattr(system, "set_trainer_pid"):
-                system.set_trainer_pid(int(pid))
-            self._set_state("live", run.id)
-            self.follower, _ = follow(self, run)
+            pid = getattr(run.process, "pid", None)
+            if pid:
+                self.system.set_trainer_pid(int(pid))
+            self._set_state(RunState.LIVE, run.id)
+            session.follower, _ = follow(self, run)
         else:
-            self.run_live = False
-            self._set_state("replay", run.id)
-            self.follower, _ = follow(self, run, replay=True, speed=replay_speed)
+            self._set_state(RunState.REPLAY, run.id)
+            session.follower, _ = follow(self, run, replay=True, speed=replay_speed)
         self.title = f"tuidl: {run.id}"
 
     def start_replay(self, run: RunDir, speed: float = 0.0) -> None:
         """Play a finished (or any) run's events back; nothing is controlled."""
-        self._begin(run, "replay", replay_speed=speed)
+        self._begin(run, Mode.REPLAY, replay_speed=speed)
 
     def start_attach(self, run: RunDir) -> None:
         """Follow a run started elsewhere: its whole history, then live."""
         if self._when_mounted("training", self.start_attach, run):
             return
-        self._begin(run, "live")
+        self._begin(run, Mode.LIVE)
         if not run.is_live():
-            self.run_live = False
-            self._set_state("ended", run.id)
+            self.session.trains = False
+            self._set_state(RunState.ENDED, run.id)
 
     def action_start(self) -> None:
-        if self.run_live:  # say so: a key that does nothing and says nothing looks broken
-            paused = self.training.run_state == "paused"
-            self.notify("the run is paused — p resumes, x stops" if paused else
+        session = self.session
+        if session.live:  # say so: a key that does nothing and says nothing looks broken
+            self.notify("the run is paused — p resumes, x stops" if session.state == RunState.PAUSED else
                         "already training — p pauses, x stops", severity="warning", timeout=4)
             return
-        if self.launching:
+        if session.launching:
             self.notify("a run is starting…", timeout=2)
             return
-        self.launching = True
-        self._set_state("launching", self.preset.name)
+        session.launching = True
+        self._set_state(RunState.LAUNCHING, self.preset.name)
         preset = self.preset
         self.run_worker(lambda: self._launch(preset), name="launch", group="launch", thread=True,
                         exit_on_error=False)
@@ -604,20 +664,23 @@ class TuidlApp(App[int]):
         """Thread worker: create the run directory and start the trainer process."""
         from ..core import launch
 
+        session = self.session
+
         def start() -> RunDir:
             # The warm trainer is used up only once the preset is accepted: a refused Start
             # leaves it waiting (taking it first leaked one warm process per refusal).
-            run = launch.start(preset, runs_root=self.runs_root, telemetry=self.telemetry, standby=self.standby,
+            run = launch.start(preset, runs_root=self.runs_root, telemetry=self.telemetry, standby=session.standby,
                                allow_code=self.allow_code)
-            self.standby = None  # it trains this run, or was closed for a cold start
+            session.standby = None  # it trains this run, or was closed for a cold start
             return run
 
-        self._start_trainer(start, self._launched)
+        self._start_trainer(start)
 
-    def _start_trainer(self, start: Callable[[], RunDir], done: Callable[[RunDir], None],
+    def _start_trainer(self, start: Callable[[], RunDir], resumed: bool = False,
                        refused: tuple[type[Exception], ...] = (ConfigError,)) -> None:
-        """Thread worker body: ``start()`` a trainer, then ``done(run)`` on the app's
-        thread; a failure is shown (``refused`` ones by their message alone), never a crash."""
+        """Thread worker body: ``start()`` a trainer, then post :class:`TrainerStarted`;
+        a failure is posted as :class:`TrainerFailed` (``refused`` ones by their message
+        alone), never a crash."""
         try:
             run = start()
         except refused as e:
@@ -628,34 +691,46 @@ class TuidlApp(App[int]):
         except Exception as e:  # noqa: BLE001 - show it, never crash the dashboard
             message = f"{type(e).__name__}: {e}"
         else:
-            self.call_from_thread(done, run)
+            self.post_message(TrainerStarted(run, resumed))
             return
-        self.call_from_thread(self._launch_failed, message)
+        self.post_message(TrainerFailed(message))
 
-    def _launch_failed(self, message: str) -> None:
-        self.launching = False
-        self._set_state("ended" if self.run_dir is not None else "idle")
-        self.notify(message, title="Cannot start", severity="error", timeout=10)
+    def on_trainer_failed(self, message: TrainerFailed) -> None:
+        message.stop()
+        self.session.launching = False
+        self._set_state(RunState.ENDED if self.session.run is not None else RunState.IDLE)
+        self.notify(message.message, title="Cannot start", severity="error", timeout=10)
 
-    def _launched(self, run: RunDir) -> None:
-        self.launching = False
-        self._begin(run, "live")
-        self.notify(f"training {run.id}", title="Run started")
+    def on_trainer_started(self, message: TrainerStarted) -> None:
+        message.stop()
+        run = message.run
+        self.session.launching = False
+        if message.resumed:
+            self._switching_from(run)
+            self._load_run_preset(run)
+            self.start_attach(run)
+            self.action_show_pane("training")
+            self.notify(f"resuming {run.id} from its last checkpoint", title="Run resumed")
+            self.runs.refresh_runs()
+        else:
+            self._begin(run, Mode.LIVE)
+            self.notify(f"training {run.id}", title="Run started")
 
     def _send(self, command: str) -> bool:
-        if self.run_dir is None or self.run_mode != "live" or not self.run_live:
-            what = "a replay cannot be controlled" if self.run_mode == "replay" else "no run is training"
+        session = self.session
+        if not session.live:
+            what = "a replay cannot be controlled" if session.mode == Mode.REPLAY else "no run is training"
             self.notify(f"{command}: {what}", severity="warning")
             return False
         try:
-            self.run_dir.send(command)
+            session.run.send(command)
         except OSError as e:
-            self.notify(f"could not send {command} to {self.run_dir.id}: {e.strerror or e}", severity="error")
+            self.notify(f"could not send {command} to {session.run.id}: {e.strerror or e}", severity="error")
             return False
         return True
 
     def action_pause(self) -> None:
-        paused = self.training.progress.paused or self.training.run_state == "paused"
+        paused = self.session.paused
         if self._send("resume" if paused else "pause"):
             self.notify("resuming…" if paused else "pausing…", timeout=2)
 
@@ -667,7 +742,7 @@ class TuidlApp(App[int]):
         if self._send("checkpoint"):
             self.notify("checkpoint requested", timeout=2)
 
-    def on_training_pane_control(self, message: TrainingPane.Control) -> None:
+    def on_run_controls_control(self, message: RunControls.Control) -> None:
         message.stop()
         command = message.command
         if command == "start":
@@ -684,7 +759,7 @@ class TuidlApp(App[int]):
         if action == "start":
             return True  # while a run trains, s says so (action_start) instead of doing nothing
         if action in ("pause", "stop", "checkpoint"):
-            return True if (self.run_live and self.run_mode == "live") else None
+            return True if self.session.live else None
         return True
 
     # -- events from the follower ----------------------------------------------------
@@ -697,44 +772,44 @@ class TuidlApp(App[int]):
                 message.taken()  # the follower may post the next batch
 
     def _take_events(self, message: RunEvents) -> None:
-        if self.run_dir is None or message.run_id != self.run_dir.id:
+        session = self.session
+        run = session.run
+        if run is None or message.run_id != run.id:
             return  # a stale batch from a follower that was replaced
-        events = [ev for ev in message.events if isinstance(ev, dict)]
-        self.events_received += len(events)
-        self.training.handle_events(events)
-        system = self._pane_widgets().get("system")
-        if system is not None and hasattr(system, "handle_events"):
-            try:
-                system.handle_events(events)
-            except Exception as e:  # noqa: BLE001 - telemetry must never take the run view down
-                self.log.error(f"system pane: {e}")
-        for ev in events:
-            kind = ev.get("type")
-            if kind == "run_started" and self.run_mode == "live":
-                self.run_ended = None
-                if self.run_dir.is_live():  # (resumed, maybe elsewhere: the follower follows on)
-                    self.run_live = True
+        session.events_received += len(message.events)
+        applied = session.view.apply(message.events)  # the one place events become state
+        self.training.take(applied)
+        try:
+            self.system.take(applied)
+        except Exception as e:  # noqa: BLE001 - telemetry must never take the run view down
+            self.log.error(f"system pane: {e}")
+        live = session.mode == Mode.LIVE
+        for change in applied.changes:
+            ev = change.ev
+            if change.what == "started" and live:
+                session.ended = None
+                if run.is_live():  # (resumed, maybe elsewhere: the follower follows on)
+                    session.trains = True
                     self._drop_standby()  # no warm trainer while a run trains
-                    self._set_state("live", self.run_dir.id)
-            elif kind == "control" and self.run_mode == "live" and self.run_live:
-                if ev.get("action") == "paused":
-                    self._set_state("paused", self.run_dir.id)
-                    self.sub_title = f"{self.preset.name} · paused"
-                elif ev.get("action") == "resumed":
-                    self._set_state("live", self.run_dir.id)
-                    self.sub_title = self.preset.name
-            elif kind == "note" and ev.get("kind") == "divergence":
-                self._alert(ev, f"DIVERGED: {self.run_dir.id}", str(ev.get("message", "")))
-            elif kind == RUN_ENDED:
-                if self.run_mode == "live" and self._restarted_since(ev):
+                    self._set_state(RunState.LIVE, run.id)
+            elif change.what == "paused" and session.live:
+                self._set_state(RunState.PAUSED, run.id)
+                self.sub_title = f"{self.preset.name} · paused"
+            elif change.what == "resumed" and session.live:
+                self._set_state(RunState.LIVE, run.id)
+                self.sub_title = self.preset.name
+            elif change.what == "diverged":
+                self._alert(ev, f"DIVERGED: {run.id}", str(ev.get("message", "")))
+            elif change.what == "ended":
+                if live and session.restarted_since(ev):
                     continue  # an earlier trainer's end: the run was resumed since and trains again
-                self.run_ended = ev
+                session.ended = ev
                 status = str(ev.get("status", "ended"))
-                if self.run_mode == "live":
-                    self.run_live = False
-                    self._set_state("ended", f"{self.run_dir.id}: {status}")
+                if live:
+                    session.trains = False
+                    self._set_state(RunState.ENDED, f"{run.id}: {status}")
                 if status != "diverged":
-                    self._alert(ev, f"{status}: {self.run_dir.id}", str(ev.get("message", "")))
+                    self._alert(ev, f"{status}: {run.id}", str(ev.get("message", "")))
 
     def _alert(self, ev: dict[str, Any], title: str, message: str) -> None:
         """Ring the bell and put the news in the terminal title, for live news only
@@ -745,49 +820,37 @@ class TuidlApp(App[int]):
             recent = time.time() - float(ev.get("time", 0)) < 60
         except (TypeError, ValueError):
             recent = False
-        if self.run_mode == "live" and recent:
+        if self.session.mode == Mode.LIVE and recent:
             self.bell()
-
-    def _restarted_since(self, ended: dict[str, Any]) -> bool:
-        """Whether the run trains again after this ``run_ended`` (resumed, by this
-        dashboard or anyone): its status is live, its process alive, and the status
-        was written after the event."""
-        if self.run_dir is None:
-            return False
-        status = self.run_dir.status()
-        if status.get("status") not in LIVE:
-            return False
-        try:
-            return float(status.get("updated", 0)) > float(ended.get("time", 0))
-        except (TypeError, ValueError):
-            return False
 
     def on_follow_ended(self, message: FollowEnded) -> None:
         message.stop()
-        if self.run_dir is None or message.run_id != self.run_dir.id:
+        session = self.session
+        run = session.run
+        if run is None or message.run_id != run.id:
             return
-        if self.run_mode == "replay":
-            self._set_state("ended", f"replay of {self.run_dir.id}: {message.status}")
+        if session.mode == Mode.REPLAY:
+            self._set_state(RunState.ENDED, f"replay of {run.id}: {message.status}")
             return
-        if self.run_live:
+        if session.live:
             # The trainer is gone without a run_ended event (killed, crashed).
-            self.run_live = False
-            self._set_state("ended", f"{self.run_dir.id}: {message.status}")
-            if self.run_ended is None:
-                self.notify(f"{self.run_dir.id}: {message.message or message.status}", title="Run ended",
+            session.trains = False
+            self._set_state(RunState.ENDED, f"{run.id}: {message.status}")
+            if session.ended is None:
+                self.notify(f"{run.id}: {message.message or message.status}", title="Run ended",
                             severity="error", timeout=10)
                 self.training.log_line(f"the trainer ended without a word: {message.status}"
                                        + (f": {message.message}" if message.message else ""), "bold red")
-                for line in _tail_lines(self.run_dir.path / "trainer.err", 8):
+                for line in _tail_lines(run.path / "trainer.err", 8):
                     self.training.log_line("  " + line, "red")
-                self.title = f"tuidl: {message.status}: {self.run_dir.id}"
+                self.title = f"tuidl: {message.status}: {run.id}"
                 self.bell()
 
     # -- the Runs pane ------------------------------------------------------------------
     def on_runs_pane_live_runs(self, message: RunsPane.LiveRuns) -> None:
         """At start-up: tell about runs that still train, and how to follow them."""
         message.stop()
-        shown = {run.id for run in (self.run_dir, self.attach_run) if run is not None}
+        shown = {run.id for run in (self.session.run, self.attach_run) if run is not None}
         rows = [r for r in message.rows if r.id not in shown]
         if not rows:
             return
@@ -798,7 +861,7 @@ class TuidlApp(App[int]):
 
     def _switching_from(self, run: RunDir) -> None:
         """Say so when the run this dashboard showed keeps training out of sight."""
-        current = self.live_run()
+        current = self.session.live_run()
         if current is not None and current.id != run.id:
             self.notify(f"{current.id} keeps training in the background; the Runs pane (5) reattaches to it.",
                         timeout=6)
@@ -819,7 +882,7 @@ class TuidlApp(App[int]):
         """A live run is attached; any other is replayed at once into the Training pane."""
         message.stop()
         run = message.run
-        if self.launching:
+        if self.session.launching:
             self.notify("a run is being started: wait a moment", severity="warning")
             return
         if not run.events_path.exists() and not run.is_live():
@@ -839,7 +902,7 @@ class TuidlApp(App[int]):
         message.stop()
         from ..core import preset as P
 
-        if self.run_live or self.launching:
+        if self.session.live or self.session.launching:
             self.notify("A run is already training: stop it first (x).", severity="warning")
             return
         try:
@@ -858,10 +921,10 @@ class TuidlApp(App[int]):
         trainer process of its own, like any run), then attach to it."""
         message.stop()
         run = message.run
-        if self.launching:
+        if self.session.launching:
             return
-        self.launching = True
-        self._set_state("launching", f"resuming {run.id}")
+        self.session.launching = True
+        self._set_state(RunState.LAUNCHING, f"resuming {run.id}")
         self.run_worker(lambda: self._resume(run), name="resume", group="launch", thread=True,
                         exit_on_error=False)
 
@@ -871,24 +934,17 @@ class TuidlApp(App[int]):
 
         state = run.status().get("status")
         if state == "completed":
-            self.call_from_thread(self._launch_failed, f"{run.id} already completed; nothing to resume")
+            self.post_message(TrainerFailed(f"{run.id} already completed; nothing to resume"))
             return
+        session = self.session
 
         def start() -> RunDir:
-            resumed = launch.resume(run, telemetry=self.telemetry, standby=self.standby, allow_code=self.allow_code)
-            self.standby = None  # it trains the resumed run, or was closed for a cold start
+            resumed = launch.resume(run, telemetry=self.telemetry, standby=session.standby,
+                                    allow_code=self.allow_code)
+            session.standby = None  # it trains the resumed run, or was closed for a cold start
             return resumed
 
-        self._start_trainer(start, self._resumed, refused=(RuntimeError, ConfigError))
-
-    def _resumed(self, run: RunDir) -> None:
-        self.launching = False
-        self._switching_from(run)
-        self._load_run_preset(run)
-        self.start_attach(run)
-        self.action_show_pane("training")
-        self.notify(f"resuming {run.id} from its last checkpoint", title="Run resumed")
-        self.runs.refresh_runs()
+        self._start_trainer(start, resumed=True, refused=(RuntimeError, ConfigError))
 
     def on_runs_pane_compare_runs(self, message: RunsPane.CompareRuns) -> None:
         message.stop()
@@ -908,31 +964,33 @@ class TuidlApp(App[int]):
         runs = list(runs)
 
         def work() -> None:
-            from ..core import report
+            from ..core import runview
 
-            histories: dict[str, Any] = {}
+            views: dict[str, RunView] = {}
             for run in runs:
                 try:
-                    history = report.load_history(run)
+                    view = runview.load(run)
                 except OSError:
                     continue
-                if not history.epochs:
+                if not view.epochs:
                     continue
-                preset = str((history.started or {}).get("preset", "")) or ""
+                preset = str((view.started or {}).get("preset", "")) or ""
                 label = run_label(run.id, preset)
-                while label in histories:
+                while label in views:
                     label += "'"
-                histories[label] = history
-            self.call_from_thread(self._show_overlays, histories, what)
+                views[label] = view
+            self.post_message(RunsRead(views, what))
 
         self.run_worker(work, name="compare", group="compare", exclusive=True, thread=True, exit_on_error=False)
 
-    def _show_overlays(self, histories: dict[str, Any], what: str = "") -> None:
-        if not histories:
+    def on_runs_read(self, message: RunsRead) -> None:
+        message.stop()
+        if not message.views:
             self.notify("nothing to compare: the runs have no finished epoch yet", severity="warning")
             return
-        labels = self.training.set_overlays(histories)
+        labels = self.training.set_overlays(message.views)
         self.action_show_pane("training")
+        what = message.what
         self.notify(", ".join(labels) + " (validation curves; e: x axis in steps or epochs)",
                     title=f"Comparing {what or f'{len(labels)} run(s)'}", timeout=5)
 
@@ -943,8 +1001,8 @@ class TuidlApp(App[int]):
             self.training.clear_overlays()
             self.notify("comparison cleared", timeout=2)
             return
-        current = self.run_dir
-        name = str(self.training.run_info.get("preset") or "") if current is not None else ""
+        current = self.session.run
+        name = str(self.session.view.run_info.get("preset") or "") if current is not None else ""
         name = name or self.preset.name
         root = self.runs_root
 
@@ -958,16 +1016,17 @@ class TuidlApp(App[int]):
             earlier = [r.run for r in rows
                        if r.preset == name and (current is None or r.id != current.id)
                        and (r.started or 0.0) <= limit][:MAX_EARLIER]
-            self.call_from_thread(self._compare_earlier, earlier, name)
+            self.post_message(EarlierRunsFound(earlier, name))
 
         self.run_worker(work, name="earlier runs", group="compare", exclusive=True, thread=True,
                         exit_on_error=False)
 
-    def _compare_earlier(self, runs: list[RunDir], name: str) -> None:
-        if not runs:
-            self.notify(f"no earlier runs of {name} to compare with", severity="warning", timeout=4)
+    def on_earlier_runs_found(self, message: EarlierRunsFound) -> None:
+        message.stop()
+        if not message.runs:
+            self.notify(f"no earlier runs of {message.name} to compare with", severity="warning", timeout=4)
             return
-        self.compare(runs, f"earlier runs of {name}")
+        self.compare(message.runs, f"earlier runs of {message.name}")
 
     # -- chart toggles ------------------------------------------------------------------
     def action_toggle_x_axis(self) -> None:
@@ -1014,11 +1073,8 @@ class TuidlApp(App[int]):
 
     # -- quitting ----------------------------------------------------------------------
     def live_run(self) -> RunDir | None:
-        if self.run_dir is not None and self.run_mode == "live" and self.run_live:
-            status = self.run_dir.status().get("status")
-            if status in LIVE or status in ("created", None):
-                return self.run_dir
-        return None
+        """The run shown, if it trains now."""
+        return self.session.live_run()
 
     def exit(self, *args: Any, **kwargs: Any) -> None:
         """Leave at once. The warm trainer's pipe is closed (it ends on its own) and a run
@@ -1042,7 +1098,7 @@ class TuidlApp(App[int]):
         self.push_screen(QuitScreen(run.id), self._quit_choice)
 
     def _quit_choice(self, choice: str | None) -> None:
-        run = self.run_dir
+        run = self.session.run
         if choice is None or run is None:
             return
         if choice == "stop":

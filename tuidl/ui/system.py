@@ -5,7 +5,8 @@ Figures come from two places:
 * **local polling** — a :class:`tuidl.core.telemetry.Sampler` (NVML + psutil) that a
   thread worker runs about once a second while the pane is mounted and on screen;
   used when no run is followed or the followed run's trainer runs on this machine;
-* **the run's ``telemetry`` events** — always for PyTorch's allocator figures (the
+* **the run's ``telemetry`` events** (as its :class:`~tuidl.core.runview.RunView` took
+  them: :meth:`SystemPane.take`) — always for PyTorch's allocator figures (the
   dashboard holds no CUDA context and never imports ``torch.cuda``), and for the GPU and
   host cards when the run is a replay or lives on another machine (its trainer pid is
   not a process here).
@@ -31,6 +32,7 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
+from ..core.runview import Applied, RunView
 from ..core.telemetry import (
     GpuSource,
     NvmlSource,
@@ -255,6 +257,7 @@ class SystemPane(Widget):
         self._torch: dict | None = None
         self._torch_time: float | None = None
         self._saw_telemetry = False
+        self._view = RunView()  # for events handed over as such (handle_events)
 
         # what the cards show
         self._gpus: list[dict] = []
@@ -339,6 +342,7 @@ class SystemPane(Widget):
     def clear_run(self) -> None:
         """Forget the followed run (the app follows none now): back to local figures."""
         was_events = self.events_mode
+        self._view = RunView()
         self._run_id = self._run_pid = self._run_device = self._run_host = None
         self._run_local, self._run_ended = True, False
         self._run_torch_cuda = None
@@ -349,16 +353,19 @@ class SystemPane(Widget):
         self._render_all()
 
     def handle_events(self, events: list[dict]) -> None:
-        """Take a batch of the followed run's events (any types; unknown ones ignored)."""
-        for ev in events:
-            if not isinstance(ev, dict):
-                continue
-            kind = ev.get("type")
-            if kind == "run_started":
-                self._on_run_started(ev)
-            elif kind == "telemetry":
-                self._on_telemetry(ev)
-            elif kind == "run_ended":
+        """Take a batch of the followed run's events (any types; unknown ones ignored)
+        into a RunView of the pane's own, and show them."""
+        self.take(self._view.apply(events))
+
+    def take(self, applied: Applied) -> None:
+        """Show what a RunView took from a batch of the followed run's events: who the
+        trainer is (run_started), its telemetry, and its end."""
+        for taken in applied.taken:
+            if taken.kind == "run_started":
+                self._on_run_started(taken.ev)
+            elif taken.kind == "telemetry":
+                self._on_telemetry(taken.ev)
+            elif taken.kind == "run_ended":
                 self._run_ended = True
         self._render_all()
 

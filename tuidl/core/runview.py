@@ -1,0 +1,477 @@
+"""A run as its events tell it: the one place where events become state.
+
+:meth:`RunView.apply` takes a batch of events (any types, in the order the trainer
+wrote them; unknown types are passed over, a malformed event is counted and never
+raises) and keeps what every reader needs:
+
+* **progress**: epoch, step, fractions, samples/s, the inputs of an ETA, paused
+  (:class:`RunProgress`);
+* **curves**: by step and by epoch, train and validation loss and metrics, the learning
+  rate (:class:`Curves`, plain arrays of floats; a chart takes the points it has not
+  seen yet with :meth:`Curve.since`);
+* **best** (monitor, value, epoch), **test** results, **status** and its end, notes,
+  checkpoints, restarts (resumes), the latest boundary and telemetry figures;
+* a compared run's curves (:meth:`RunView.compare_curves`: its validation curves, or
+  its training curves when it had no validation split).
+
+``apply`` returns an :class:`Applied`: the events it took, in order, and the run's
+changes among them (started, paused, resumed, diverged, ended), for readers that show
+each event as it comes (the console progress, the Training pane's log, the app's
+alerts) rather than state.
+
+The console progress (``tuidl train``), the dashboard (Training and System panes,
+compared runs), ``tuidl replay --headless`` and ``tuidl export``
+(:mod:`tuidl.core.report`) all read a ``RunView``. ``tuidl runs`` and the Runs pane
+read the run's ``status.json`` instead (one small file per run, written by the trainer
+from the same figures), so listing many runs never reads their event streams.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass, field
+from typing import Any, Iterable, NamedTuple
+
+from . import events as E
+
+__all__ = ["Applied", "Change", "Curve", "Curves", "RunProgress", "RunView", "Taken", "load"]
+
+METRICS = ("loss", "acc", "top5", "mae")
+_HASHABLE = (str, int, float, bool, type(None))
+
+
+def _f(value: Any) -> float:
+    """A number from an event field; NaN for anything that is not one."""
+    try:
+        return E.number(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _int(value: Any, default: int = 0) -> int:
+    f = _f(value)
+    return int(f) if math.isfinite(f) else default
+
+
+class Malformed(Exception):
+    """An event of a known type that cannot be taken (it is counted, then passed over)."""
+
+
+@dataclass
+class RunProgress:
+    """Where a run stands, from its events alone (so a replay shows the same)."""
+
+    run_id: str = ""
+    epochs: int = 0
+    steps_per_epoch: int = 0
+    batch_size: int = 0
+    epoch: int = 0  # epoch in progress (1-based) or last finished
+    epoch_step: int = 0
+    step: int = 0
+    epochs_done: int = 0
+    samples_per_s: float = math.nan
+    epoch_seconds: list[float] = field(default_factory=list)
+    status: str = ""  # "" while running; the end status after run_ended
+    message: str = ""
+    duration: float = math.nan
+    paused: bool = False
+
+    @property
+    def fraction(self) -> float:
+        if self.epochs <= 0:
+            return 0.0
+        if self.status == "completed":
+            return 1.0
+        within = self.epoch_step / self.steps_per_epoch if self.steps_per_epoch else 0.0
+        done = self.epochs_done + (within if self.epoch > self.epochs_done else 0.0)
+        return max(0.0, min(1.0, done / self.epochs))
+
+    def eta(self) -> float:
+        """Seconds left, from the mean epoch time (or the step rate before the first
+        epoch ends). NaN when unknown."""
+        if self.epochs <= 0 or self.status:
+            return math.nan
+        left = self.epochs * (1.0 - self.fraction)
+        if self.epoch_seconds:
+            recent = self.epoch_seconds[-5:]
+            return left * sum(recent) / len(recent)
+        if self.samples_per_s > 0 and self.batch_size > 0 and self.steps_per_epoch > 0:
+            return left * self.steps_per_epoch * self.batch_size / self.samples_per_s
+        return math.nan
+
+
+class Curve:
+    """One line's points in the order they came: ``xs`` and ``ys`` as arrays of floats
+    (a missing or non-numeric y is NaN; points whose x is not finite are not kept)."""
+
+    __slots__ = ("xs", "ys")
+
+    def __init__(self) -> None:
+        self.xs = array("d")
+        self.ys = array("d")
+
+    def append(self, x: float, y: Any) -> None:
+        if math.isfinite(x):
+            self.xs.append(x)
+            self.ys.append(_f(y))
+
+    def since(self, n: int) -> tuple[array, array]:
+        """The points after the first ``n`` (what a chart that has ``n`` lacks)."""
+        return self.xs[n:], self.ys[n:]
+
+    def __len__(self) -> int:
+        return len(self.xs)
+
+    def __repr__(self) -> str:
+        return f"Curve({len(self.xs)} points)"
+
+
+class Curves:
+    """A run's lines by step and by epoch. Names: ``loss``, ``acc``, ``top5``, ``mae``
+    (training), the same with ``val_`` (validation), and ``lr``. On the step axis,
+    each epoch's means are points too, at the step the epoch ended on: fast epochs may
+    see few step events (they are rate-limited), and this keeps training and
+    validation comparable at every epoch end."""
+
+    def __init__(self) -> None:
+        self.step: dict[str, Curve] = {}
+        self.epoch: dict[str, Curve] = {}
+
+    def line(self, axis: str, name: str) -> Curve:
+        """The ``name`` line on the ``axis`` (``step`` or ``epoch``); empty if none yet."""
+        lines = self.step if axis == "step" else self.epoch
+        curve = lines.get(name)
+        if curve is None:
+            curve = lines[name] = Curve()
+        return curve
+
+    def _add(self, axis: str, name: str, x: float, y: Any) -> None:
+        self.line(axis, name).append(x, y)
+
+
+class Taken(NamedTuple):
+    """One event as :meth:`RunView.apply` took it: ``kind`` is its type, or
+    ``"malformed"`` (then ``problem`` says why, and ``ev`` is what came)."""
+
+    kind: str
+    ev: Any
+    problem: str = ""
+
+
+class Change(NamedTuple):
+    """A change in the run's state: ``what`` is ``started`` (a trainer started: the run
+    is new or resumed), ``paused``, ``resumed``, ``diverged`` (a divergence note) or
+    ``ended`` (``run_ended``); ``ev`` the event that made it."""
+
+    what: str
+    ev: dict
+
+
+@dataclass
+class Applied:
+    """What one :meth:`RunView.apply` took, in order."""
+
+    taken: list[Taken] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+
+    def of(self, kind: str) -> list[dict]:
+        """The events of one type taken, in order."""
+        return [t.ev for t in self.taken if t.kind == kind]
+
+    @property
+    def bad(self) -> list[Taken]:
+        return [t for t in self.taken if t.kind == "malformed"]
+
+    @property
+    def ended(self) -> bool:
+        return any(c.what == "ended" for c in self.changes)
+
+    def __bool__(self) -> bool:  # an empty batch is still a result
+        return True
+
+
+class RunView:
+    """The state of one run, from its events (see the module docstring)."""
+
+    def __init__(self, events: Iterable[Any] = ()) -> None:
+        self.started: dict | None = None  # the first run_started
+        self.last_started: dict | None = None  # the latest (a resumed run's)
+        self.run_info: dict[str, Any] = {}  # the latest run_started, with its data's classes and input shape
+        self.restarts = 0  # run_started events after the first (resumes)
+        self.progress = RunProgress()
+        self.curves = Curves()
+        self.epochs: dict[int, dict] = {}  # epoch -> the latest epoch event for it
+        self.steps = 0  # step events taken
+        self.best_epoch: int | None = None  # the last epoch flagged best
+        self.test: dict | None = None
+        self.ended: dict | None = None  # the last run_ended, unless a trainer started since
+        self.notes: list[dict] = []
+        self.checkpoints = 0
+        self.last_checkpoint: dict | None = None
+        self.boundary: dict | None = None  # the latest boundary event
+        self.telemetry: dict | None = None  # the latest telemetry event
+        self.torch: dict | None = None  # the latest telemetry's PyTorch memory figures (CUDA)
+        self.torch_time: float | None = None
+        self.torch_cuda: bool | None = None  # the trainer's PyTorch has CUDA, as telemetry says (None: not said)
+        self.events = 0  # events of a known type taken (malformed ones included)
+        self.bad_events = 0
+        self.apply(events)
+
+    # -- what the events say -----------------------------------------------------------
+    @property
+    def status(self) -> str:
+        """``empty`` (no trainer started yet), ``running`` (paused or not: see
+        :attr:`paused`), or how the run ended (``completed``, ``stopped``,
+        ``diverged``, ``failed``)."""
+        if self.ended is not None:
+            return str(self.ended.get("status", "completed"))
+        return "running" if self.started is not None else "empty"
+
+    @property
+    def paused(self) -> bool:
+        return self.progress.paused
+
+    @property
+    def run_id(self) -> str:
+        return self.progress.run_id
+
+    @property
+    def metric_names(self) -> list[str]:
+        """The metrics the run reports (``loss`` first)."""
+        if self.started:
+            metrics = self.started.get("metrics", ["loss"])
+            return list(metrics) if isinstance(metrics, list) else ["loss"]
+        first = next(iter(self.epochs.values()), None)
+        return [m for m in METRICS if first and m in (first.get("train") or {})]
+
+    @property
+    def task(self) -> str | None:
+        task = self.run_info.get("task")
+        return task if task in ("classification", "regression") else None
+
+    def metric_key(self, default_task: str | None = None) -> str:
+        """The metric a dashboard charts next to the loss: ``mae`` or ``acc``."""
+        metrics = self.run_info.get("metrics")
+        if isinstance(metrics, list):
+            if "mae" in metrics:
+                return "mae"
+            if "acc" in metrics:
+                return "acc"
+        task = self.run_info.get("task") or default_task
+        return "mae" if task == "regression" else "acc"
+
+    def best(self) -> dict | None:
+        """``{epoch, monitor, value}`` of the best epoch, once the run has ended."""
+        best = (self.ended or {}).get("best")
+        return best if isinstance(best, dict) else None
+
+    def last_epoch(self) -> dict | None:
+        return self.epochs[max(self.epochs)] if self.epochs else None
+
+    def epoch_series(self, metric: str) -> dict[str, tuple[list[float], list[float]]]:
+        """``{split: (epochs, values)}`` of one metric, one point per epoch (its latest
+        event), for ``train`` and ``val`` where there are any."""
+        out = {}
+        for split in ("train", "val"):
+            xs, ys = [], []
+            for e in sorted(self.epochs):
+                values = self.epochs[e].get(split)
+                value = values.get(metric) if isinstance(values, dict) else None
+                if value is not None:
+                    xs.append(e)
+                    ys.append(_f(value))
+            if xs:
+                out[split] = (xs, ys)
+        return out
+
+    def compare_curves(self) -> tuple[str, dict[str, dict[str, tuple[list[float], list[float]]]]]:
+        """This run as a compared run: ``(split, {metric: {"epoch": (xs, ys), "step":
+        (xs, ys)}})`` where ``split`` is ``val``, or ``train`` when the run had no
+        validation split; one point per epoch, by epoch and by the step it ended at."""
+        has_val = any(isinstance(ev.get("val"), dict) for ev in self.epochs.values())
+        split = "val" if has_val else "train"
+        out: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
+        for epoch in sorted(self.epochs):
+            ev = self.epochs[epoch]
+            values = ev.get(split)
+            if not isinstance(values, dict):
+                continue
+            step = _f(ev.get("step"))
+            for name, value in values.items():
+                lines = out.setdefault(str(name), {"epoch": ([], []), "step": ([], [])})
+                lines["epoch"][0].append(float(epoch))
+                lines["epoch"][1].append(_f(value))
+                if math.isfinite(step):
+                    lines["step"][0].append(step)
+                    lines["step"][1].append(_f(value))
+        return split, out
+
+    # -- taking events -----------------------------------------------------------------
+    def apply(self, events: Iterable[Any]) -> Applied:
+        """Take a batch of events; see the module docstring."""
+        applied = Applied()
+        for ev in events:
+            if not isinstance(ev, dict):
+                self.bad_events += 1
+                applied.taken.append(Taken("malformed", ev, "not an object"))
+                continue
+            kind = ev.get("type")
+            take = _TAKE.get(kind) if isinstance(kind, str) else None
+            if take is None:
+                continue  # a type this reader does not know: passed over
+            self.events += 1
+            try:
+                take(self, ev, applied)
+            except (Malformed, KeyError, TypeError, ValueError, IndexError, AttributeError,
+                    ZeroDivisionError) as e:
+                self.bad_events += 1
+                applied.taken.append(Taken("malformed", ev, f"{type(e).__name__}: {e}"))
+                continue
+            applied.taken.append(Taken(kind, ev))
+        return applied
+
+    def _run_started(self, ev: dict, applied: Applied) -> None:
+        data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
+        if self.started is None:
+            self.started = ev
+        else:
+            self.restarts += 1
+        self.last_started = ev
+        self.ended = None  # a resumed run is live again
+        self.run_info = {**ev, "classes": data.get("classes"), "input_shape": data.get("input_shape")}
+        p = self.progress
+        p.run_id = str(ev.get("run_id", ""))
+        p.epochs = _int(ev.get("epochs"))
+        p.steps_per_epoch = _int(ev.get("steps_per_epoch"))
+        p.batch_size = _int(ev.get("batch_size"))
+        resumed = _int(ev.get("resumed_from"))
+        p.epochs_done = max(p.epochs_done, resumed)
+        p.epoch = max(p.epoch, resumed)
+        p.status, p.message, p.paused = "", "", False
+        applied.changes.append(Change("started", ev))
+
+    def _step(self, ev: dict, applied: Applied) -> None:
+        p = self.progress
+        step = _f(ev["step"])
+        if not math.isfinite(step):
+            raise ValueError(f"step is {ev['step']!r}")
+        self.steps += 1
+        p.step = int(step)
+        p.epoch = _int(ev.get("epoch"), p.epoch)
+        p.epoch_step = _int(ev.get("epoch_step"), p.epoch_step)
+        sps = _f(ev.get("samples_per_s"))
+        if math.isfinite(sps):
+            p.samples_per_s = sps
+        add = self.curves._add
+        add("step", "loss", step, ev.get("loss"))
+        for name in ("acc", "top5", "mae"):
+            if name in ev:
+                add("step", name, step, ev.get(name))
+        if "lr" in ev:
+            add("step", "lr", step, ev.get("lr"))
+
+    def _epoch(self, ev: dict, applied: Applied) -> None:
+        p = self.progress
+        epoch = _int(ev["epoch"])
+        step = _f(ev.get("step"))
+        self.epochs[epoch] = ev
+        p.epoch = max(p.epoch, epoch)
+        p.epochs_done = max(p.epochs_done, epoch)
+        p.epoch_step = p.steps_per_epoch
+        if math.isfinite(step):
+            p.step = int(step)
+        sps = _f(ev.get("samples_per_s"))
+        if math.isfinite(sps):
+            p.samples_per_s = sps
+        dur = _f(ev.get("duration"))
+        if math.isfinite(dur) and dur >= 0:
+            p.epoch_seconds.append(dur)
+        if ev.get("best"):
+            self.best_epoch = epoch
+        train = ev.get("train") if isinstance(ev.get("train"), dict) else {}
+        val = ev.get("val") if isinstance(ev.get("val"), dict) else None
+        points = [("loss", train.get("loss"))]
+        points += [(str(k), v) for k, v in train.items() if k != "loss" and k != "lr" and not str(k).startswith("val_")]
+        if val is not None:
+            points.append(("val_loss", val.get("loss")))
+            points += [("val_" + str(k), v) for k, v in val.items() if k != "loss"]
+        if "lr" in ev:
+            points.append(("lr", ev.get("lr")))
+        add = self.curves._add
+        for name, value in points:
+            add("epoch", name, float(epoch), value)
+            if math.isfinite(step):
+                add("step", name, step, value)
+
+    def _boundary(self, ev: dict, applied: Applied) -> None:
+        self.boundary = ev
+
+    def _checkpoint(self, ev: dict, applied: Applied) -> None:
+        self.checkpoints += 1
+        self.last_checkpoint = ev
+
+    def _control(self, ev: dict, applied: Applied) -> None:
+        action = ev.get("action", "")
+        if not isinstance(action, _HASHABLE):
+            raise TypeError(f"action is {type(action).__name__}")
+        if action == "paused":
+            self.progress.paused = True
+            applied.changes.append(Change("paused", ev))
+        elif action == "resumed":
+            self.progress.paused = False
+            applied.changes.append(Change("resumed", ev))
+
+    def _note(self, ev: dict, applied: Applied) -> None:
+        for key in ("level", "kind"):
+            if not isinstance(ev.get(key), _HASHABLE):
+                raise TypeError(f"{key} is {type(ev.get(key)).__name__}")
+        self.notes.append(ev)
+        if ev.get("kind") == "divergence":
+            applied.changes.append(Change("diverged", ev))
+
+    def _telemetry(self, ev: dict, applied: Applied) -> None:
+        self.telemetry = ev
+        if "torch" in ev:
+            figures = ev.get("torch")
+            self.torch = figures if isinstance(figures, dict) else None
+            t = _f(ev.get("time"))
+            self.torch_time = t if math.isfinite(t) else None
+        if "torch_cuda" in ev:
+            self.torch_cuda = ev.get("torch_cuda") is not None
+
+    def _test(self, ev: dict, applied: Applied) -> None:
+        self.test = ev
+
+    def _run_ended(self, ev: dict, applied: Applied) -> None:
+        p = self.progress
+        self.ended = ev
+        p.status = str(ev.get("status", "completed"))
+        p.message = str(ev.get("message", ""))
+        p.duration = _f(ev.get("duration"))
+        p.paused = False
+        done = _int(ev.get("epochs_completed"), p.epochs_done)
+        p.epochs_done = max(p.epochs_done, done)
+        p.epoch = max(p.epoch, done)
+        applied.changes.append(Change("ended", ev))
+
+
+_TAKE = {
+    E.RUN_STARTED: RunView._run_started,
+    E.STEP: RunView._step,
+    E.EPOCH: RunView._epoch,
+    E.BOUNDARY: RunView._boundary,
+    E.CHECKPOINT: RunView._checkpoint,
+    E.CONTROL: RunView._control,
+    E.NOTE: RunView._note,
+    E.TELEMETRY: RunView._telemetry,
+    E.TEST: RunView._test,
+    E.RUN_ENDED: RunView._run_ended,
+}
+
+
+def load(path: Any) -> RunView:
+    """The view of a run directory (a :class:`~tuidl.core.rundir.RunDir`) or of an
+    ``events.jsonl`` file: every complete event in it (a torn last line is skipped)."""
+    events_path = getattr(path, "events_path", path)
+    return RunView(E.EventTail(events_path))

@@ -1,0 +1,463 @@
+"""The Training pane's view of a run: the loss, metric and learning-rate charts, the
+decision boundary (2-D Playground data), the event log and the test results
+(:class:`RunCharts`), and the line under the progress that says how the charts are
+drawn (:class:`ChartModes`).
+
+Everything shown comes from a :class:`~tuidl.core.runview.RunView`: the charts'
+:class:`~tuidl.ui.series.Series` are fed the view's new points, and the log writes one
+line for each event the view took (a malformed one is said once, never raised).
+
+Other runs can be laid over the loss and metric charts for comparison
+(:meth:`RunCharts.set_overlays`): each one's validation curve (its training curve when
+it has no validation split) becomes an extra line with its own colour and label.
+Overlays stay when a new run starts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.containers import Horizontal, VerticalScroll
+from textual.geometry import Size
+from textual.reactive import Reactive
+from textual.widgets import RichLog, Static, TabbedContent, TabPane
+
+from ..core.runview import Applied, RunView, Taken
+from . import palette
+from .boundary import BoundaryPlot
+from .charts import MetricChart
+from .results import ResultsView, fmt_metric, metrics_text
+from .run_controls import END_STYLE, fmt_duration
+from .series import Series
+from .throttle import Throttle
+
+SMOOTH_ON = 0.6
+LOG_EVERY_S = 1.0  # event log writes for a stream of events, at most once a second
+
+OVERLAY_PREFIX = "overlay:"
+LEVEL_STYLE = {"info": "", "warning": "yellow", "error": "bold red"}
+LINES = ("loss", "val_loss", "metric", "val_metric", "lr")  # the Series of each axis
+
+
+def _f(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _int(value: Any) -> int:
+    f = _f(value)
+    return int(f) if math.isfinite(f) else 0
+
+
+@dataclass
+class Overlay:
+    """A compared run's curves: ``split`` (``val``, or ``train`` when the run had no
+    validation split) loss and metrics, by epoch and by the step each epoch ended at."""
+
+    label: str
+    color: str
+    split: str
+    loss: dict[str, Series]  # "epoch" / "step" -> Series
+    metrics: dict[str, dict[str, Series]]  # metric name -> {"epoch": Series, "step": Series}
+
+    @classmethod
+    def from_view(cls, label: str, view: RunView, color: str) -> "Overlay":
+        split, lines = view.compare_curves()
+        series = {name: {axis: Series(*points) for axis, points in by_axis.items()}
+                  for name, by_axis in lines.items()}
+        loss = series.pop("loss", None) or {"epoch": Series(), "step": Series()}
+        return cls(label, color, split, loss, series)
+
+    from_history = from_view
+
+    def line_label(self) -> str:
+        return self.label if self.split == "val" else f"{self.label} (train)"
+
+
+class Curves:
+    """The Series behind the charts, by step and by epoch, fed from a RunView's
+    curves: ``loss``, ``val_loss``, ``metric`` and ``val_metric`` (the metric charted:
+    accuracy or MAE) and ``lr``."""
+
+    def __init__(self) -> None:
+        self.step = {k: Series() for k in LINES}
+        self.epoch = {k: Series() for k in LINES}
+        self._fed: dict[tuple[str, str], tuple[str, int]] = {}  # (axis, line) -> (view's name, points taken)
+
+    def clear(self) -> None:
+        for s in (*self.step.values(), *self.epoch.values()):
+            s.clear()
+        self._fed = {}
+
+    def feed(self, view: RunView, metric: str) -> None:
+        """Append the view's points these Series do not have yet."""
+        names = {"loss": "loss", "val_loss": "val_loss", "metric": metric, "val_metric": "val_" + metric, "lr": "lr"}
+        for axis, lines in (("step", self.step), ("epoch", self.epoch)):
+            source = view.curves.step if axis == "step" else view.curves.epoch
+            for line, name in names.items():
+                curve = source.get(name)
+                if curve is None:
+                    continue
+                fed_name, n = self._fed.get((axis, line), (name, 0))
+                if fed_name != name:  # the metric charted changed: start the line again
+                    lines[line].clear()
+                    n = 0
+                if len(curve) > n:
+                    lines[line].extend(*curve.since(n))
+                self._fed[(axis, line)] = (name, len(curve))
+
+
+class EventLog(RichLog):
+    """The run's event log. A new line changes only this widget's scrollable size, so
+    it repaints itself and its scrollbar (always shown, see app.tcss) instead of asking
+    Textual to lay out the whole screen again, which a ``RichLog`` does per write."""
+
+    virtual_size = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, size: Size) -> None:
+        self._scroll_update(size)
+
+
+class ChartModes(Static):
+    """``x: steps [e] · log y: off [l] · smoothing: 0 [m]``."""
+
+    def show(self, x_axis: str, log_y: bool, smooth: float) -> None:
+        self.update(self.text(x_axis, log_y, smooth), layout=False)
+
+    @staticmethod
+    def text(x_axis: str, log_y: bool, smooth: float) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis", style="dim")
+        text.append(f"x: {x_axis}s [e] · log y: {'on' if log_y else 'off'} [l] · smoothing: {smooth:g} [m]")
+        return text
+
+
+class RunCharts(VerticalScroll):
+    """The charts, the boundary, and the event log and test results as tabs. The views
+    share the height; on a short terminal they keep a readable size and scroll."""
+
+    def __init__(self, modes: ChartModes, metric_title: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.modes = modes
+        self.curves = Curves()
+        self.x_axis = "step"
+        self.log_y = False
+        self.smooth = 0.0
+        self.overlays: dict[str, Overlay] = {}  # label -> a compared run's curves
+        self.metric = "acc"  # the metric charted (its view's name)
+        # Widgets used on every batch of events are kept as attributes: a DOM query per
+        # event would cost more than the event.
+        self.loss_chart = MetricChart("loss", id="loss-chart")
+        self.metric_chart = MetricChart(metric_title, id="metric-chart")
+        self.lr_chart = MetricChart("learning rate", id="lr-chart")
+        self.charts = (self.loss_chart, self.metric_chart, self.lr_chart)
+        self.boundary = BoundaryPlot(id="boundary")
+        self.event_log = EventLog(id="event-log", max_lines=2000, wrap=True, markup=False, auto_scroll=True)
+        self.results = ResultsView(id="results")
+        self.tabs = TabbedContent(id="train-tabs", initial="tab-log")
+        self._log_pending: list[Text] = []
+        self._write_log = Throttle(self, LOG_EVERY_S, self._flush_log)
+        self._in_batch = False
+        self._t0: float | None = None
+        self._logged_bad = False
+        self._telemetry_problem: str | None = None
+
+    def compose(self):
+        with Horizontal(id="curves"):
+            yield self.loss_chart
+            yield self.metric_chart
+        with Horizontal(id="extras"):
+            yield self.lr_chart
+            yield self.boundary
+        with self.tabs:
+            with TabPane("Event log", id="tab-log"):
+                yield self.event_log
+            with TabPane("Test results", id="tab-results"):
+                yield self.results
+
+    def start_clock(self, fps: int, low_bandwidth: bool) -> None:
+        """The charts redraw on the pane's clock (:meth:`tick`), ``fps`` times a second at most."""
+        for chart in self.charts:
+            chart.use_external_clock()
+            chart.fps = fps
+            if low_bandwidth:
+                chart.data_every = 4.0
+        if low_bandwidth:
+            self.boundary.fps = 1
+        self._attach_series()
+        self._apply_view()
+
+    def tick(self) -> None:
+        for chart in self.charts:
+            chart.tick()
+
+    # -- a run -------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget the run shown (a new run starts)."""
+        self.curves.clear()
+        self._t0 = None
+        self._log_pending = []
+        self.event_log.clear()
+        self.results.clear()
+        self.boundary.clear()
+        self.tabs.active = "tab-log"
+        for chart in self.charts:
+            chart.mark_dirty()
+
+    def set_metric(self, metric: str) -> None:
+        """Chart ``mae`` or ``acc`` next to the loss."""
+        self.metric = metric
+        self.metric_chart.set_title("MAE" if metric == "mae" else "accuracy")
+
+    def take(self, view: RunView, applied: Applied, task: str) -> int:
+        """Show what ``view`` took in ``applied``: new points, the boundary, the test
+        results and one log line an event. Returns the events that could not be shown."""
+        bad = 0
+        self._in_batch = True
+        try:
+            for taken in applied.taken:
+                try:
+                    self._show(taken, view, task)
+                except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as e:
+                    bad += 1
+                    self._said_bad(taken.ev, f"{type(e).__name__}: {e}")
+            self.curves.feed(view, self.metric)
+        finally:
+            self._in_batch = False
+        for chart in self.charts:
+            chart.data_changed()
+        self._write_log(now=applied.ended)  # a run's end shows at once
+        return bad
+
+    def _show(self, taken: Taken, view: RunView, task: str) -> None:
+        ev = taken.ev
+        if taken.kind == "malformed":
+            self._said_bad(ev, taken.problem)
+        elif taken.kind == "run_started":
+            self._log_started(ev)
+        elif taken.kind == "epoch":
+            self._log_epoch(ev)
+        elif taken.kind == "boundary":
+            self.boundary.display = True
+            self.boundary.update_boundary(ev)
+        elif taken.kind == "checkpoint":
+            self._log_checkpoint(ev)
+        elif taken.kind == "control":
+            self._log_control(ev)
+        elif taken.kind == "note":
+            self._log_note(ev)
+        elif taken.kind == "telemetry":
+            problem = ev.get("problem")
+            if problem and not self._telemetry_problem:
+                self._telemetry_problem = problem
+                self.log_line(f"telemetry: {problem}", "dim", ev)
+        elif taken.kind == "test":
+            info = view.run_info
+            self.results.show_test(ev, classes=info.get("classes"), task=info.get("task") or task,
+                                   input_shape=info.get("input_shape"))
+            self.log_line(metrics_text(ev.get("metrics")).plain, palette.style(palette.TEST, bold=True), ev)
+            self.tabs.active = "tab-results"
+        elif taken.kind == "run_ended":
+            self._log_ended(ev)
+
+    # -- the log -----------------------------------------------------------------------
+    def _said_bad(self, ev: Any, why: str) -> None:
+        if not self._logged_bad:
+            self._logged_bad = True
+            kind = ev.get("type") if isinstance(ev, dict) else type(ev).__name__
+            self.log_line(f"ignored a malformed {kind!s} event ({why})", "yellow")
+
+    def _stamp(self, ev: dict[str, Any]) -> str:
+        t = _f(ev.get("time"))
+        if not math.isfinite(t):
+            return ""
+        if self._t0 is None:
+            self._t0 = t
+        return f"+{fmt_duration(t - self._t0)} "
+
+    def log_line(self, message: str, style: str = "", ev: dict[str, Any] | None = None) -> None:
+        """Add a line to the event log. Lines from a batch of events are written together
+        at most once a second (each write repaints the log, and a run of short epochs logs
+        several a second); any other line is written at once."""
+        text = Text()
+        if ev is not None:
+            text.append(self._stamp(ev), style="dim")
+        text.append(message, style=style)
+        self._log_pending.append(text)
+        if not self._in_batch:
+            self._write_log(now=True)
+
+    def _flush_log(self) -> None:
+        if self._log_pending:
+            lines, self._log_pending = self._log_pending, []
+            self.event_log.write(Text("\n").join(lines) if len(lines) > 1 else lines[0])
+
+    def _log_started(self, ev: dict[str, Any]) -> None:
+        data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
+        resumed = _int(ev.get("resumed_from"))
+        device = ev.get("device_name") or ev.get("device") or "?"
+        where = f"{device} ({ev.get('device')}, {ev.get('precision', 'fp32')})" if ev.get("device_name") else device
+        head = f"resumed after epoch {resumed}" if resumed else "run started"
+        self.log_line(f"{head}: {ev.get('preset', '?')}, {_int(ev.get('epochs'))} epochs × "
+                      f"{_int(ev.get('steps_per_epoch'))} steps of {_int(ev.get('batch_size'))}, on {where}",
+                      "bold", ev)
+        summary = ev.get("summary") if isinstance(ev.get("summary"), dict) else {}
+        sizes = data.get("sizes") if isinstance(data.get("sizes"), dict) else {}
+        if summary or sizes:
+            parts = []
+            if summary.get("total") is not None:
+                parts.append(f"{_int(summary.get('total')):,} parameters")
+            if sizes:
+                parts.append("split " + " / ".join(f"{k} {_int(v):,}" for k, v in sizes.items()))
+            if ev.get("loss"):
+                parts.append(f"loss {ev.get('loss')}")
+            self.log_line("  " + ", ".join(parts), "dim")
+
+    def _log_epoch(self, ev: dict[str, Any]) -> None:
+        key = self.metric
+        train = ev.get("train") if isinstance(ev.get("train"), dict) else {}
+        val = ev.get("val") if isinstance(ev.get("val"), dict) else None
+        line = f"epoch {_int(ev['epoch'])}: loss {fmt_metric('loss', train.get('loss'))}"
+        if key in train:
+            line += f", {'acc' if key == 'acc' else key} {fmt_metric(key, train.get(key))}"
+        if val is not None:
+            line += f" | val loss {fmt_metric('loss', val.get('loss'))}"
+            if key in val:
+                line += f", {'acc' if key == 'acc' else key} {fmt_metric(key, val.get(key))}"
+        if ev.get("best"):
+            line += "  ★ best"
+        self.log_line(line, "green" if ev.get("best") else "dim", ev)
+
+    def _log_checkpoint(self, ev: dict[str, Any]) -> None:
+        reason, kind = ev.get("reason", ""), ev.get("kind", "last")
+        if reason in ("epoch", "start") and kind == "last":
+            return  # every epoch: too routine to log
+        path = ev.get("path", f"checkpoints/{kind}.pt")
+        why = {"epoch": "new best epoch", "requested": "as requested", "stop": "on stop",
+               "diverged": "before divergence", "error": "after an error"}.get(reason, reason)
+        self.log_line(f"checkpoint {kind} saved ({why}, epoch {ev.get('epoch', '?')}): {path}",
+                      "green" if kind == "best" else "", ev)
+
+    def _log_control(self, ev: dict[str, Any]) -> None:
+        action = ev.get("action", "")
+        text = {"paused": "paused", "resumed": "resumed", "stop_requested": "stop requested: finishing the step, "
+                "saving a checkpoint", "checkpoint_requested": "checkpoint requested"}.get(action, str(action))
+        self.log_line(text, "yellow" if action in ("paused", "stop_requested") else "", ev)
+
+    def _log_note(self, ev: dict[str, Any]) -> None:
+        level = ev.get("level", "info")
+        kind = ev.get("kind", "")
+        prefix = {"early_stop": "early stop: ", "lr_drop": "lr drop: ", "divergence": "DIVERGED: ",
+                  "oom": "out of memory: "}.get(kind, "")
+        message = str(ev.get("message", kind))
+        if prefix and message.lower().startswith(prefix.split(":")[0].lower()):
+            prefix = ""
+        style = LEVEL_STYLE.get(level, "")
+        if kind == "early_stop":
+            style = "bold yellow"
+        self.log_line(prefix + message, style, ev)
+
+    def _log_ended(self, ev: dict[str, Any]) -> None:
+        status = str(ev.get("status", "completed"))
+        message = str(ev.get("message", ""))
+        best = ev.get("best") if isinstance(ev.get("best"), dict) else None
+        line = f"run ended: {status}"
+        if message:
+            line += f": {message}"
+        if best:
+            monitor = str(best.get("monitor", ""))
+            line += f" (best {monitor} {fmt_metric(monitor.removeprefix('val_'), best.get('value'))} " \
+                    f"at epoch {best.get('epoch', '?')})"
+        self.log_line(line, END_STYLE.get(status, "bold"), ev)
+
+    # -- how the charts are drawn ---------------------------------------------------------
+    def _attach_series(self) -> None:
+        src = self.curves.step if self.x_axis == "step" else self.curves.epoch
+        self.loss_chart.set_series("train", src["loss"], "train", palette.TRAIN)
+        self.loss_chart.set_series("val", src["val_loss"], "validation", palette.VAL)
+        self.metric_chart.set_series("train", src["metric"], "train", palette.TRAIN)
+        self.metric_chart.set_series("val", src["val_metric"], "validation", palette.VAL)
+        self.lr_chart.set_series("lr", src["lr"], "learning rate", palette.LR)
+        self.attach_overlays()
+
+    def _apply_view(self) -> None:
+        for chart in self.charts:
+            chart.x_label = self.x_axis
+            chart.smooth = self.smooth if chart.id != "lr-chart" else 0.0
+        self.loss_chart.log_y = self.log_y
+        self.lr_chart.log_y = self.log_y
+        self.modes.show(self.x_axis, self.log_y, self.smooth)
+
+    def toggle_x_axis(self) -> str:
+        self.x_axis = "epoch" if self.x_axis == "step" else "step"
+        self._attach_series()
+        self._apply_view()
+        return self.x_axis
+
+    def toggle_log(self) -> bool:
+        self.log_y = not self.log_y
+        self._apply_view()
+        return self.log_y
+
+    def toggle_smooth(self) -> float:
+        self.smooth = 0.0 if self.smooth else SMOOTH_ON
+        self._apply_view()
+        return self.smooth
+
+    def cycle_marks(self) -> str:
+        """Draw the charts with the next mark style (braille → blocks → dots → braille),
+        for fonts without braille; ``$TUIDL_CHART_MARKS`` sets the first one."""
+        from ..core import textplot
+
+        styles = list(textplot.MARKS)
+        current = self.loss_chart.marks or textplot.default_marks()
+        marks = styles[(styles.index(current) + 1) % len(styles)]
+        for chart in self.charts:
+            chart.marks = marks
+            chart.mark_dirty()
+        return marks
+
+    def redraw_now(self) -> None:
+        """Draw every chart and the boundary at once (screenshots, tests)."""
+        for chart in self.charts:
+            chart.redraw()
+        self.boundary.refresh()
+
+    # -- compared runs ----------------------------------------------------------------
+    def set_overlays(self, views: dict[str, RunView]) -> list[str]:
+        """Lay other runs over the loss and metric charts, replacing any shown before:
+        ``{label: RunView}``. Each run's validation curve becomes a line of its own
+        colour. Returns the labels shown."""
+        self.overlays = {}
+        for i, (label, view) in enumerate(views.items()):
+            color = palette.OVERLAYS[i % len(palette.OVERLAYS)]
+            self.overlays[str(label)] = Overlay.from_view(str(label), view, color)
+        self.attach_overlays()
+        return list(self.overlays)
+
+    def clear_overlays(self) -> None:
+        """Remove every compared run from the charts."""
+        self.overlays = {}
+        self.attach_overlays()
+
+    def overlay_keys(self) -> list[str]:
+        """The chart keys of the compared runs' lines (on the loss chart)."""
+        return [k for k in self.loss_chart.series_keys() if k.startswith(OVERLAY_PREFIX)]
+
+    def attach_overlays(self) -> None:
+        """(Re)attach the compared runs' lines for the current x axis and metric."""
+        axis = "step" if self.x_axis == "step" else "epoch"
+        for chart in (self.loss_chart, self.metric_chart):
+            for key in chart.series_keys():
+                if key.startswith(OVERLAY_PREFIX):
+                    chart.remove_series(key)
+        for overlay in self.overlays.values():
+            key = OVERLAY_PREFIX + overlay.label
+            self.loss_chart.set_series(key, overlay.loss[axis], overlay.line_label(), overlay.color)
+            if self.metric in overlay.metrics:
+                self.metric_chart.set_series(key, overlay.metrics[self.metric][axis], overlay.line_label(),
+                                             overlay.color)
