@@ -7,10 +7,10 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Footer, Static
 
-from tuidl.core import catalog, layers
+from tuidl.core import catalog, keypath, layers
 from tuidl.core.preset import Preset, from_dict, load, to_data
 from tuidl.ui.builder import LayerTypeScreen, ModelBuilderPane, default_layer, display_rows, short_settings
-from tuidl.ui.form import DataclassForm, FieldEditor, parse_text, set_path
+from tuidl.ui.form import DataclassForm, FieldEditor, parse_text
 from tuidl.ui.messages import PresetEdited
 
 
@@ -101,7 +101,7 @@ def test_form_parsing_and_paths():
     assert parse_text("same", int | str, {}) == "same" and parse_text("2", int | str, {}) == 2
     assert parse_text("4, 8", list[int], {"min": 1}) == [4, 8]
     data = {"model": {"layers": [{"type": "residual", "layers": [{"type": "dense", "units": 3}]}]}}
-    set_path(data, "model.layers[0].layers[0].units", 7)
+    keypath.set(data, "model.layers[0].layers[0].units", 7)
     assert data["model"]["layers"][0]["layers"][0]["units"] == 7
     form = DataclassForm(Dense(units=4), "model.layers[0]")
     assert form.field_names() == ["units", "activation", "bias"]

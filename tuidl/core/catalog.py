@@ -2,15 +2,24 @@
 
 Pure Python (numpy at most, no torch): the dashboard uses this to show input shapes
 and classes before any data is loaded. ``tuidl.core.data`` does the loading.
+
+:func:`info` peeks at files (a CSV or NPZ is read, an image folder listed). Every pane
+asks it about the same data after each edit, so what it found is kept, keyed by the
+file's path, size and modification time and the parameters that change the answer:
+a file changed on disk is read again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from . import keypath
 from .schema import ConfigError, Problem, opt, read
 
 PLAYGROUND_FEATURES = ("x1", "x2", "x1_sq", "x2_sq", "x1x2", "sin_x1", "sin_x2")
@@ -150,7 +159,7 @@ class DataInfo:
 def parse_params(dataset: str, params: Any, path: str, problems: list[Problem]) -> Any:
     kind = DATASETS.get(dataset)
     if kind is None:
-        problems.append(Problem(path.rsplit(".", 1)[0] + ".dataset",
+        problems.append(Problem(keypath.join(keypath.parent(path), "dataset"),
                                 f"unknown dataset {dataset!r} (known: {', '.join(DATASETS)})"))
         return None
     out = read(kind.params, params if params is not None else {}, path, problems)
@@ -165,11 +174,16 @@ def resolve_path(path: str, base: Path | None) -> Path:
 
 
 def _table_info(name: str, params: TableParams, base: Path | None) -> DataInfo:
-    import numpy as np
-
     path = resolve_path(params.path, base)
     if not path.is_file():
         raise ConfigError([Problem("data.params.path", f"file not found: {path}")])
+    key = (name, _stamp(path), params.label, params.features if name == "npz" else "", params.task)
+    return _cached(key, lambda: _read_table_info(name, path, params))
+
+
+def _read_table_info(name: str, path: Path, params: TableParams) -> DataInfo:
+    import numpy as np
+
     if name == "csv":
         from .tables import read_csv
 
@@ -188,6 +202,11 @@ def _image_folder_info(params: ImageFolderParams, base: Path | None) -> DataInfo
     root = resolve_path(params.path, base)
     if not root.is_dir():
         raise ConfigError([Problem("data.params.path", f"folder not found: {root}")])
+    key = ("image-folder", _stamp(root), tuple(params.image_size), params.grayscale)
+    return _cached(key, lambda: _read_image_folder_info(root, params))
+
+
+def _read_image_folder_info(root: Path, params: ImageFolderParams) -> DataInfo:
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if len(classes) < 2:
         raise ConfigError([Problem("data.params.path",
@@ -196,8 +215,51 @@ def _image_folder_info(params: ImageFolderParams, base: Path | None) -> DataInfo
     return DataInfo("image-folder", "classification", (1 if params.grayscale else 3, h, w), classes)
 
 
+# ---------------------------------------------------------------------------
+# What info() found in files, kept: the panes ask about the same data after each edit.
+
+INFO_CACHE_SIZE = 32
+_info_cache: "OrderedDict[tuple, DataInfo | ConfigError]" = OrderedDict()
+_info_lock = threading.Lock()
+
+
+def _stamp(path: Path) -> tuple:
+    """A file or folder as far as its contents may have changed: where it is, its size and
+    modification time (a folder's changes when an entry is added, removed or renamed)."""
+    st = path.stat()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _cached(key: tuple, compute: Callable[[], DataInfo]) -> DataInfo:
+    """``compute()``'s answer for ``key``, kept (a :class:`ConfigError` too: a file that
+    does not read is not read again until it changes). Each caller gets its own copy."""
+    with _info_lock:
+        found = _info_cache.get(key)
+        if found is not None:
+            _info_cache.move_to_end(key)
+    if found is None:
+        try:
+            found = compute()
+        except ConfigError as e:
+            found = e
+        with _info_lock:
+            _info_cache[key] = found
+            while len(_info_cache) > INFO_CACHE_SIZE:
+                _info_cache.popitem(last=False)
+    if isinstance(found, ConfigError):
+        raise ConfigError(found.problems)
+    return dataclasses.replace(found, input_shape=tuple(found.input_shape), classes=list(found.classes))
+
+
+def clear_info_cache() -> None:
+    """Forget what :func:`info` read from files."""
+    with _info_lock:
+        _info_cache.clear()
+
+
 def info(dataset: str, params: Any, base: Path | None = None) -> DataInfo:
-    """Input shape, task and classes of a dataset, without loading it (files are peeked)."""
+    """Input shape, task and classes of a dataset, without loading it (files are peeked,
+    and what was found is kept until the file changes)."""
     kind = DATASETS[dataset]
     if kind.group == "playground":
         classes = ["negative", "positive"] if kind.task == "classification" else []

@@ -5,17 +5,21 @@ overrides, validates everything (types, ranges, unknown keys, split fractions, t
 dataset, the layer stack's shapes) and returns a fully resolved :class:`Preset`.
 ``dumps(preset)`` writes it back as TOML with every default filled in: that is what a
 run saves, so any run can be re-run. Every error names the file and the key path.
+``edit(preset, edits)`` is the dashboard's one way to change a preset: it sets key paths
+(:mod:`tuidl.core.keypath`, as ``--set`` does) and returns the new validated preset or
+the problems, each at its key path, for the panes to show under their fields.
 
 No torch here: the dashboard validates presets as you type.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 try:
     import tomllib
@@ -24,7 +28,8 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 import tomli_w
 
-from . import catalog
+from . import catalog, keypath
+from .keypath import KeyPathError
 from .layers import Layer, Summary, check_stack, layer_to_dict, parse_layers
 from .schema import ConfigError, Problem, opt, read, to_dict
 
@@ -275,8 +280,8 @@ def resume_overrides(preset: Preset, overrides: list[str] | tuple[str, ...], tra
     ``trained`` epochs the run has done. Anything else would make the run a different one
     (its checkpoint was trained for this preset): start a new run for that."""
     for assignment in overrides:
-        key = assignment.partition("=")[0].strip()
-        if "=" not in assignment or key not in RESUME_KEYS:
+        key = _override_key(assignment)
+        if key is None or keypath.format(key) not in RESUME_KEYS:
             raise ConfigError([Problem("", f"a resumed run keeps its own preset; only {', '.join(RESUME_KEYS)} "
                                            "can change (to train longer). Start a new run to change anything "
                                            "else", f"--set {assignment}")])
@@ -304,42 +309,26 @@ def parse_value(text: str) -> Any:
 
 
 def apply_override(data: dict, assignment: str) -> None:
+    """Apply one ``--set path.to.key=value`` to ``data`` (a preset as read from TOML).
+    A list item is ``layers.0`` or ``layers[0]`` (:mod:`tuidl.core.keypath`)."""
     where = f"--set {assignment}"  # problems name the override, not the file it overrides
-
-    def bad(message: str) -> ConfigError:
-        return ConfigError([Problem("", message, where)])
-
     if "=" not in assignment:
-        raise bad("expected path.to.key=value")
+        raise ConfigError([Problem("", "expected path.to.key=value", where)])
     key, _, text = assignment.partition("=")
-    key = key.strip()
-    parts = key.split(".")
-    if not key or any(not p for p in parts):
-        raise bad(f"bad key path {key!r}")
-    node: Any = data
-    for i, part in enumerate(parts[:-1]):
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise bad(f"{'.'.join(parts[:i]) or 'root'} has no item {part!r}")
-            node = node[int(part)]
-            continue
-        if not isinstance(node, dict):
-            raise bad(f"{'.'.join(parts[:i])} is not a table")
-        node = node.setdefault(part, {})
-    last = parts[-1]
-    if isinstance(node, list):
-        if not last.isdigit() or int(last) >= len(node):
-            raise bad(f"no list item {last!r}")
-        node[int(last)] = parse_value(text)
-    elif isinstance(node, dict):
-        node[last] = parse_value(text)
-    else:
-        raise bad(f"{'.'.join(parts[:-1])} is not a table")
+    try:
+        keypath.set(data, key.strip(), parse_value(text))
+    except KeyPathError as e:
+        raise ConfigError([Problem("", str(e), where)]) from None
 
 
-def _key_of(path: str) -> str:
-    """A problem's key path in ``--set`` spelling: ``model.layers[0].units`` → ``model.layers.0.units``."""
-    return re.sub(r"\[(\d+)\]", r".\1", path)
+def _override_key(assignment: str) -> keypath.Parts | None:
+    """The key path an override sets (``None`` for one that is not ``path=value``)."""
+    if "=" not in assignment:
+        return None
+    try:
+        return keypath.parse(assignment.partition("=")[0].strip())
+    except KeyPathError:
+        return None
 
 
 def blame_overrides(error: ConfigError, overrides: list[str] | tuple[str, ...]) -> ConfigError:
@@ -349,16 +338,20 @@ def blame_overrides(error: ConfigError, overrides: list[str] | tuple[str, ...]) 
     ``data.dataset``)."""
     if not overrides:
         return error
-    keys = [(a.partition("=")[0].strip(), a) for a in overrides if "=" in a]
+    keys = [(key, a) for a in overrides if (key := _override_key(a)) is not None]
 
-    def caused(at: str, key: str) -> bool:
-        scopes = [key] + ([key[:-len(".type")]] if key.endswith(".type") else []) \
-            + (["data.params"] if key == "data.dataset" else [])
-        return at == key or key.startswith(at + ".") or any(at.startswith(scope + ".") for scope in scopes)
+    def caused(at: keypath.Parts, key: keypath.Parts) -> bool:
+        scopes = [key] + ([key[:-1]] if len(key) > 1 and key[-1] == "type" else []) \
+            + ([("data", "params")] if key == ("data", "dataset") else [])
+        return keypath.within(key, at) or any(len(at) > len(scope) and keypath.within(at, scope)
+                                              for scope in scopes)
 
     problems = []
     for p in error.problems:
-        at = _key_of(p.path)
+        try:
+            at = keypath.parse(p.path) if p.path else ()
+        except KeyPathError:
+            at = ()
         for key, assignment in reversed(keys):  # the last override of a key is the one that counts
             if at and caused(at, key):
                 p = dataclasses.replace(p, source=f"--set {assignment}", path="" if at == key else p.path)
@@ -402,6 +395,36 @@ def from_dict(data: dict, source: str = "") -> Preset:
         raise e.with_source(source) from None
     preset.source = source
     return preset
+
+
+@dataclass
+class Edit:
+    """What :func:`edit` made of a preset and some edits."""
+
+    preset: Optional[Preset]  # the new validated preset; None when a problem stopped it
+    problems: list[Problem]  # each at its key path (``model.layers[0].units``)
+    data: dict  # the edited preset as plain data, valid or not (a form keeps it as its draft)
+
+    def brief(self) -> str:
+        """Every problem on one line, without the file (the edit is at fault, not the file)."""
+        return "; ".join(p.brief for p in self.problems)
+
+
+def edit(preset: Preset, edits: Mapping[str, Any] | Iterable[tuple[str, Any]] = (), *,
+         base: Optional[dict] = None) -> Edit:
+    """Set each ``(key path, value)`` of ``edits``, in order, on ``base`` (a copy of it;
+    by default the preset's own data, :func:`to_data`) and validate the result: the one
+    path every pane of the dashboard takes to change the preset. Raises
+    :class:`~tuidl.core.keypath.KeyPathError` for a path that leads nowhere (a layer
+    that is gone); problems with the values come back in :attr:`Edit.problems`."""
+    data = copy.deepcopy(base) if base is not None else to_data(preset)
+    for path, value in (edits.items() if isinstance(edits, Mapping) else edits):
+        keypath.set(data, path, value)
+    try:
+        new = from_dict(copy.deepcopy(data), preset.source)
+    except ConfigError as e:
+        return Edit(None, list(e.problems), data)
+    return Edit(new, [], data)
 
 
 def load_text(text: str, source: str = "<text>", overrides: list[str] | tuple[str, ...] = ()) -> Preset:
@@ -480,7 +503,8 @@ def reference_markdown() -> str:
            "Generated from `tuidl/core/preset.py` by `python -m tuidl.core.preset` (a test checks it is current).",
            "", "A preset is one TOML file. Every key has a default except the layer list; `tuidl show PRESET` "
            "prints a preset with every default filled in. Override any key with `--set path.to.key=value` "
-           "(values in TOML syntax; list items by index, e.g. `--set model.layers.0.units=64`).", "",
+           "(values in TOML syntax; a list item by its index, `--set model.layers.0.units=64` or "
+           "`--set 'model.layers[0].units=64'`; messages name keys the second way).", "",
            "## Top level, data and training", "", "| key | default | allowed | meaning |", "|---|---|---|---|"]
     out += _field_rows(Preset, "")
     out += ["", "## Datasets (`data.dataset`) and their `data.params`", ""]

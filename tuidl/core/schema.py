@@ -7,6 +7,10 @@ Every dataclass field can carry metadata that the reader enforces:
 * ``choices``: the allowed values;
 * ``help``: one line for documentation and the UI.
 
+:func:`violations` is the one check of a value against those rules: :func:`read` uses it
+(each problem ends ``, got VALUE``), and so do the dashboard's forms
+(:func:`tuidl.ui.form.check_value`, the same message without the value).
+
 :func:`read` builds a dataclass from a dict and collects *every* problem it finds,
 each with its key path, into a :class:`ConfigError`. Nothing here imports torch.
 """
@@ -18,6 +22,8 @@ import types
 import typing
 from dataclasses import MISSING, dataclass, field
 from typing import Any, Union
+
+from .keypath import join
 
 
 @dataclass(frozen=True)
@@ -71,12 +77,6 @@ def opt(default: Any = MISSING, *, help: str = "", factory: Any = MISSING, **che
     if factory is not MISSING:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
-
-
-def join(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else str(key)
 
 
 def type_name(tp: Any) -> str:
@@ -158,29 +158,51 @@ def _coerce(value: Any, tp: Any, path: str, problems: list[Problem]) -> Any:
     return MISSING
 
 
-def _check(value: Any, meta: dict, path: str, problems: list[Problem]) -> None:
+@dataclass(frozen=True)
+class Violation:
+    """A value that breaks one of a field's rules (``min``, ``max``, ``gt``, ``lt``,
+    ``choices``, finite numbers)."""
+
+    index: int | None  # the list item at fault, for a list value
+    message: str  # what is wrong, e.g. "must be at least 1"
+    value: Any  # the value (or list item) at fault
+
+    def __str__(self) -> str:
+        return f"{self.message}, got {self.value!r}"
+
+
+def violations(value: Any, checks: dict) -> list[Violation]:
+    """Every rule in ``checks`` (a field's metadata) that ``value`` breaks; a list is
+    checked item by item. ``None`` and items already rejected by type are skipped."""
     if value is None or value is MISSING:
-        return
-    values = value if isinstance(value, list) else [value]
-    for i, v in enumerate(values):
-        where = join(path, i) if isinstance(value, list) else path
-        if "choices" in meta and v not in meta["choices"]:
-            choices = ", ".join(repr(c) for c in meta["choices"])
-            problems.append(Problem(where, f"expected one of {choices}, got {v!r}"))
+        return []
+    items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+    out: list[Violation] = []
+    for i, v in items:
+        if v is None or v is MISSING:
+            continue
+        if "choices" in checks and v not in checks["choices"]:
+            out.append(Violation(i, "expected one of " + ", ".join(repr(c) for c in checks["choices"]), v))
             continue
         if not isinstance(v, (int, float)) or isinstance(v, bool):
             continue
         if v != v or v in (float("inf"), float("-inf")):
-            problems.append(Problem(where, f"expected a finite number, got {v!r}"))
+            out.append(Violation(i, "expected a finite number", v))
             continue
-        if "min" in meta and v < meta["min"]:
-            problems.append(Problem(where, f"must be at least {meta['min']}, got {v!r}"))
-        if "max" in meta and v > meta["max"]:
-            problems.append(Problem(where, f"must be at most {meta['max']:,}, got {v!r}"))
-        if "gt" in meta and not v > meta["gt"]:
-            problems.append(Problem(where, f"must be greater than {meta['gt']}, got {v!r}"))
-        if "lt" in meta and not v < meta["lt"]:
-            problems.append(Problem(where, f"must be less than {meta['lt']}, got {v!r}"))
+        if "min" in checks and v < checks["min"]:
+            out.append(Violation(i, f"must be at least {checks['min']}", v))
+        if "max" in checks and v > checks["max"]:
+            out.append(Violation(i, f"must be at most {checks['max']:,}", v))
+        if "gt" in checks and not v > checks["gt"]:
+            out.append(Violation(i, f"must be greater than {checks['gt']}", v))
+        if "lt" in checks and not v < checks["lt"]:
+            out.append(Violation(i, f"must be less than {checks['lt']}", v))
+    return out
+
+
+def _check(value: Any, meta: dict, path: str, problems: list[Problem]) -> None:
+    for v in violations(value, meta):
+        problems.append(Problem(path if v.index is None else join(path, v.index), str(v)))
 
 
 def read(cls: type, data: Any, path: str = "", problems: list[Problem] | None = None) -> Any:

@@ -11,10 +11,9 @@ a residual block when an inner layer is selected), ``d`` / ``delete`` remove, ``
 ``J`` (or ``shift+↑`` / ``shift+↓``) move, ``enter`` / ``e`` edit the selected layer's
 settings in the form beside or below the table (``escape`` goes back), ``u`` undo.
 
-Every edit builds a whole new preset from :func:`tuidl.core.preset.to_data`, validates
-it with :func:`~tuidl.core.preset.from_dict` and posts
-:class:`~tuidl.ui.messages.PresetEdited`; values the schema rejects are shown inline and
-not applied. Shapes come from :func:`tuidl.core.layers.infer` (pure Python, no torch).
+Every edit goes the panes' one way (:func:`tuidl.ui.form.apply_edits`): a whole new
+preset is validated and posted as :class:`~tuidl.ui.messages.PresetEdited`; values the
+schema rejects are shown inline and not applied. Shapes come from :func:`tuidl.core.layers.infer` (pure Python, no torch).
 """
 
 from __future__ import annotations
@@ -37,11 +36,12 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, ListItem, ListView, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..core import catalog, layers
+from ..core import catalog, keypath, layers
+from ..core.keypath import KeyPathError, join
 from ..core.layers import LAYER_TYPES, Layer, Summary, fmt_shape, human_bytes
-from ..core.preset import Preset, base_dir, from_dict, resolve, to_data
+from ..core.preset import Preset, base_dir, resolve, to_data
 from ..core.schema import ConfigError
-from .form import DataclassForm, FieldEditor, field_type, is_required, set_path
+from .form import DataclassForm, FieldEditor, apply_edits, field_type, is_required
 from .messages import PresetEdited
 from .visible import closing
 
@@ -200,7 +200,10 @@ def _list_at(data_layers: list[dict], parent: Addr) -> list[dict]:
 
 def layer_path(addr: Addr) -> str:
     """The key path of a layer: ``model.layers[2].layers[0]``."""
-    return "model.layers" + "".join(f"[{a}]" if i == 0 else f".layers[{a}]" for i, a in enumerate(addr))
+    parts: list[keypath.Part] = ["model"]
+    for a in addr:
+        parts += ["layers", a]
+    return keypath.format(parts)
 
 
 # ---------------------------------------------------------------------------
@@ -745,23 +748,19 @@ class ModelBuilderPane(Widget):
     async def on_field_editor_changed(self, event: FieldEditor.Changed) -> None:
         event.stop()
         form = self.form
-        data = to_data(self.preset)
+        edits: list[tuple[str, Any]] = []
+        if form is not None and event.editor in form.editors:
+            edits += [(join(form.prefix, name), value) for name, value in form.values().items()]
+        edits.append((event.path, event.value))
         try:
-            if form is not None and event.editor in form.editors:
-                for name, value in form.values().items():
-                    set_path(data, f"{form.prefix}.{name}", value)
-            set_path(data, event.path, event.value)
-        except (KeyError, IndexError, TypeError, ValueError):
+            applied = apply_edits(self.preset, edits, form.editors if form is not None else [])
+        except KeyPathError:
             return  # the layer it belonged to is gone
-        try:
-            new = from_dict(data, self.preset.source)
-        except ConfigError as e:
-            shown = form.show_errors({p.path: p.message for p in e.problems}) if form is not None else []
-            rest = [p.message for p in e.problems if p.path not in shown]
-            if rest:
-                event.editor.set_error("; ".join(rest))
+        if applied.preset is None:
+            if applied.rest:
+                event.editor.set_error("; ".join(p.message for p in applied.rest))
             return
-        await self._commit(new)
+        await self._commit(applied.preset)
 
     # -- actions -----------------------------------------------------------
 
@@ -876,12 +875,11 @@ class ModelBuilderPane(Widget):
     # -- applying ----------------------------------------------------------
 
     async def _apply(self, data: dict, cursor: Addr, record: bool = True) -> bool:
-        try:
-            new = from_dict(data, self.preset.source)
-        except ConfigError as e:
-            self._flash("not applied: " + e.brief())  # the edit, not the preset file, is at fault
+        applied = apply_edits(self.preset, [], base=data)
+        if applied.preset is None:
+            self._flash("not applied: " + applied.edit.brief())  # the edit, not the preset file, is at fault
             return False
-        await self._commit(new, cursor=cursor, record=record)
+        await self._commit(applied.preset, cursor=cursor, record=record)
         return True
 
     async def _commit(self, new: Preset, cursor: Addr | None = None, record: bool = True) -> None:

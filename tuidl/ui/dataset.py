@@ -6,7 +6,8 @@ Loading needs torch, so it runs in a thread worker (``@work(thread=True)``) thro
 :func:`tuidl.core.data.load`; nothing here imports torch at module import time.
 Every valid edit posts :class:`~tuidl.ui.messages.PresetEdited` (origin ``"dataset"``)
 with a whole new validated preset; a value the schema rejects (fractions that do not sum
-to 1, a missing file path, …) is shown inline, in red, and not applied.
+to 1, a missing file path, …) is shown inline, in red, and not applied. Edits take the
+panes' one way (:func:`tuidl.ui.form.apply_edits`).
 
 Keys: ``r`` reload the data, ``n`` show other samples; Tab / Shift+Tab move between
 the fields.
@@ -30,12 +31,12 @@ from textual.widget import Widget
 from textual.widgets import Select, Static
 from textual.worker import Worker, WorkerState
 
-from ..core import catalog
+from ..core import catalog, keypath
 from ..core.layers import fmt_shape
-from ..core.preset import Data, Preset, Split, base_dir, from_dict, to_data
-from ..core.schema import ConfigError
+from ..core.preset import Data, Preset, Split, base_dir, to_data
+from ..core.schema import ConfigError, Problem
 from . import preview
-from .form import DataclassForm, FieldEditor, field_type, is_required, set_path
+from .form import DataclassForm, FieldEditor, apply_edits, field_type, is_required
 from .messages import PresetEdited
 from .visible import closing
 
@@ -470,9 +471,9 @@ class DatasetPane(Widget):
         else:
             await self._mount_params(d.params, d.dataset)
         for editor in self.editors():
-            if editor.path.startswith("data.params."):
+            if keypath.within(editor.path, "data.params"):
                 continue
-            editor.set_value(_value_at(p, editor.path))
+            editor.set_value(keypath.get(p, editor.path))
         self._clear_problems()
         self._show_preset_info()
         if self._shown:
@@ -569,34 +570,34 @@ class DatasetPane(Widget):
         event.stop()
         await self._apply()
 
-    def _gather(self) -> dict:
-        """The preset as the widgets show it now (bad values left at the preset's)."""
-        data = to_data(self.preset)
-        d = data["data"]
+    def _edits(self) -> list[tuple[str, Any]]:
+        """The edits the widgets show now, as (key path, value) (bad values left at the
+        preset's)."""
+        edits: list[tuple[str, Any]] = []
+        dataset = self.preset.data.dataset
         name = self.query_one("#ds-dataset", Select).value
         form = self.params_form
-        if isinstance(name, str) and name != d["dataset"]:
-            d["dataset"] = name
+        if isinstance(name, str) and name != dataset:
+            edits.append(("data.dataset", name))
+            dataset = name
             if catalog.DATASETS[name].params is not type(self.preset.data.params):
-                d["params"] = {}
-        if form.cls is catalog.DATASETS[d["dataset"]].params:
-            params = d.get("params") if isinstance(d.get("params"), dict) else {}
-            d["params"] = {**params, **form.values()}
+                edits.append(("data.params", {}))
+        if form.cls is catalog.DATASETS[dataset].params:
+            edits += [(keypath.join("data.params", field), value) for field, value in form.values().items()]
         for editor in self.editors():
-            if editor.path.startswith("data.params."):
+            if keypath.within(editor.path, "data.params"):
                 continue
             ok, value = editor.parsed()
             if ok:
-                set_path(data, editor.path, value)
-        return data
+                edits.append((editor.path, value))
+        return edits
 
     async def _apply(self) -> bool:
-        data = self._gather()
-        try:
-            new = from_dict(data, self.preset.source)
-        except ConfigError as e:
-            self._show_problems(e)
+        applied = apply_edits(self.preset, self._edits(), self.editors())
+        if applied.preset is None:
+            self._show_problems(applied.rest)
             return False
+        new = applied.preset
         self._clear_external_errors()
         if new == self.preset:
             return True
@@ -607,24 +608,20 @@ class DatasetPane(Widget):
             self.call_after_refresh(self._reload_if_stale)
         return True
 
-    def _show_problems(self, error: ConfigError) -> None:
+    def _show_problems(self, rest: list[Problem]) -> None:
+        """Say the problems no field shows (those under a field are shown already):
+        the split's on its own line, the others on the pane's problem line."""
         name = self.query_one("#ds-dataset", Select).value
         if name != self.preset.data.dataset:
             info = self.query_one("#ds-info", Static)
             info.update(Text(f"✗ {name} is not applied yet: fill in the fields marked in red "
                              f"(still using {self.preset.data.dataset})"))
             info.add_class("-bad")
-        by_path = {p.path: p.message for p in error.problems}
-        shown: set[str] = set()
-        for editor in self.editors():
-            if editor.path in by_path:
-                editor.set_error(by_path[editor.path])
-                shown.add(editor.path)
-        split_msgs = [m for path, m in by_path.items() if path == "data.split" and path not in shown]
-        self._line("#ds-split-error", Text("✗ " + "; ".join(split_msgs) + " (not applied)") if split_msgs else "")
-        shown.update(p for p in by_path if p == "data.split")
-        rest = [f"{p.path}: {p.message}" if p.path else p.message for p in error.problems if p.path not in shown]
-        self._line("#ds-problem", Text("✗ not applied: " + "; ".join(rest)) if rest else "")
+        split = {p.path: p.message for p in rest}.get("data.split")
+        self._line("#ds-split-error", Text("✗ " + split + " (not applied)") if split else "")
+        rest = [p for p in rest if p.path != "data.split"]
+        self._line("#ds-problem", Text("✗ not applied: " + "; ".join(f"{p.path}: {p.message}" if p.path else p.message
+                                                                     for p in rest)) if rest else "")
 
     def _clear_external_errors(self) -> None:
         """Clear the errors that came from validating the whole preset (keep the ones an
@@ -745,13 +742,6 @@ class DatasetPane(Widget):
                                                    and preview._to_hwc(xs[0]).shape[0] > 16) else 2
         self._offset += per_row * (rows if self.result.get("kind") in ("images", "sequences") else 1)
         self._show_preview()
-
-
-def _value_at(preset: Preset, path: str) -> Any:
-    node: Any = preset
-    for part in path.split("."):
-        node = getattr(node, part)
-    return node
 
 
 __all__ = ["DatasetPane", "load_for_pane", "preview_renderable", "expected_samples", "data_key",

@@ -6,12 +6,16 @@
 :class:`~textual.widgets.Input`. It reads the help line and the checks (``min``, ``max``,
 ``gt``, ``lt``, ``choices``) from the field metadata. A bad value shows inline under the
 field, in red, and is not applied; a good one posts :class:`FieldEditor.Changed` with the
-field's dotted key path. Text inputs apply on Enter or when focus leaves them; switches
+field's key path (:mod:`tuidl.core.keypath`). Text inputs apply on Enter or when focus leaves them; switches
 and selects apply at once. Escape drops what was typed but not applied and leaves the
 field: focus goes back to the pane's own place (its ``focus_default``), so the app's
 keys (``1``-``5``, ``s``, ``q``, ``?``) work again.
 
 :class:`DataclassForm` lays out one editor per field of a dataclass instance.
+
+:func:`apply_edits` is the panes' one way to change the preset: it applies their edits
+(:func:`tuidl.core.preset.edit`) and shows each problem under the field of its key path
+(:func:`show_problems`), handing back the problems no field shows.
 """
 
 from __future__ import annotations
@@ -32,7 +36,10 @@ from textual.widget import Widget
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Select, SelectionList, Static, Switch
 
-from ..core.schema import checks_of, help_of, join
+from ..core import keypath
+from ..core.keypath import join
+from ..core.preset import Edit, Preset, edit
+from ..core.schema import Problem, checks_of, help_of, violations
 
 _SCALARS = (bool, int, float, str)
 
@@ -99,26 +106,10 @@ def is_required(cls: type, name: str) -> bool:
 
 
 def check_value(value: Any, checks: dict) -> str:
-    """The first problem with ``value`` under ``checks`` (same rules as the schema), or ""."""
-    values = value if isinstance(value, list) else [value]
-    for v in values:
-        if v is None:
-            continue
-        if "choices" in checks and v not in checks["choices"]:
-            return "expected one of " + ", ".join(str(c) for c in checks["choices"])
-        if not isinstance(v, (int, float)) or isinstance(v, bool):
-            continue
-        if isinstance(v, float) and not math.isfinite(v):
-            return "expected a finite number"
-        if "min" in checks and v < checks["min"]:
-            return f"must be at least {checks['min']:,}"
-        if "max" in checks and v > checks["max"]:
-            return f"must be at most {checks['max']:,}"
-        if "gt" in checks and not v > checks["gt"]:
-            return f"must be greater than {checks['gt']}"
-        if "lt" in checks and not v < checks["lt"]:
-            return f"must be less than {checks['lt']}"
-    return ""
+    """The first problem with ``value`` under ``checks``, or "": the schema's own check
+    (:func:`tuidl.core.schema.violations`), said without the value (it is in the field)."""
+    found = violations(value, checks)
+    return found[0].message if found else ""
 
 
 def parse_int(text: str) -> int:
@@ -219,32 +210,55 @@ def parse_text(text: str, tp: Any, checks: dict, required: bool = False) -> Any:
     return value
 
 
-def set_path(data: dict, path: str, value: Any) -> None:
-    """Set ``data[...]`` at a dotted key path with ``[i]`` list indexes
-    (``model.layers[2].layers[0].units``)."""
-    node: Any = data
-    parts = _split_path(path)
-    for part in parts[:-1]:
-        if isinstance(part, int):
-            node = node[part]
-        else:
-            if not isinstance(node.get(part), (dict, list)):
-                node[part] = {}
-            node = node[part]
-    node[parts[-1]] = value
+def _canonical(path: str) -> str:
+    try:
+        return keypath.normalize(path)
+    except keypath.KeyPathError:
+        return path
 
 
-def _split_path(path: str) -> list[str | int]:
-    out: list[str | int] = []
-    for dotted in path.split("."):
-        name, _, rest = dotted.partition("[")
-        if name:
-            out.append(name)
-        while rest:
-            index, _, rest = rest.partition("]")
-            out.append(int(index))
-            rest = rest.lstrip("[")
-    return out
+def show_problems(editors: Iterable["FieldEditor"], problems: Iterable[Problem]) -> tuple[set[str], list[Problem]]:
+    """Show each problem in red under the editor of its key path (the last one at a path
+    wins). Returns the paths shown and, in order, the problems no editor here shows: the
+    pane says those its own way (a line of its own, under the field just edited)."""
+    problems = list(problems)
+    by_path = {_canonical(p.path): p.message for p in problems}
+    shown: set[str] = set()
+    for editor in editors:
+        path = _canonical(editor.path)
+        if path in by_path:
+            editor.set_error(by_path[path])
+            shown.add(editor.path)
+    shown_canonical = {_canonical(path) for path in shown}
+    return shown, [p for p in problems if _canonical(p.path) not in shown_canonical]
+
+
+@dataclasses.dataclass
+class AppliedEdits:
+    """What :func:`apply_edits` did: the edit (its new preset, or its problems), the key
+    paths whose editors now show a problem, and the problems no editor shows."""
+
+    edit: Edit
+    shown: set[str]
+    rest: list[Problem]
+
+    @property
+    def preset(self) -> Preset | None:
+        return self.edit.preset
+
+
+def apply_edits(preset: Preset, edits: Iterable[tuple[str, Any]], editors: Iterable["FieldEditor"] = (), *,
+                base: dict | None = None) -> AppliedEdits:
+    """The one path from a pane's edits to a new preset: apply ``edits`` (key path, value)
+    to ``preset`` (:func:`tuidl.core.preset.edit`, on ``base`` when the pane keeps a
+    draft); when the result is not valid, show each problem under its field among
+    ``editors`` and hand back the others. Raises
+    :class:`~tuidl.core.keypath.KeyPathError` for a path that leads nowhere."""
+    result = edit(preset, list(edits), base=base)
+    if result.preset is not None:
+        return AppliedEdits(result, set(), [])
+    shown, rest = show_problems(editors, result.problems)
+    return AppliedEdits(result, shown, rest)
 
 
 # ---------------------------------------------------------------------------
@@ -745,12 +759,8 @@ class DataclassForm(Widget):
 
     def show_errors(self, errors: dict[str, str]) -> list[str]:
         """Show ``{path: message}`` on the matching editors; return the paths shown."""
-        shown = []
-        for editor in self.editors:
-            if editor.path in errors:
-                editor.set_error(errors[editor.path])
-                shown.append(editor.path)
-        return shown
+        shown, _ = show_problems(self.editors, [Problem(path, message) for path, message in errors.items()])
+        return [editor.path for editor in self.editors if editor.path in shown]
 
     def clear_errors(self) -> None:
         for editor in self.editors:

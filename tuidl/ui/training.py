@@ -13,7 +13,6 @@ and progress line (:mod:`tuidl.ui.run_controls`) and the charts, log and results
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from typing import Any
@@ -24,11 +23,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual import events
 from textual.widgets import Collapsible, Static
 
-from ..core import catalog
-from ..core.preset import Preset, from_dict, resolve, to_data
+from ..core import catalog, keypath
+from ..core.keypath import KeyPathError
+from ..core.preset import Preset, resolve, to_data
 from ..core.runview import Applied, RunProgress, RunView
 from ..core.schema import ConfigError
-from .form import DataclassForm, FieldEditor, set_path
+from .form import DataclassForm, FieldEditor, apply_edits
 from .messages import PresetEdited
 from .run_charts import OVERLAY_PREFIX, ChartModes, Curves, EventLog, Overlay, RunCharts
 from .run_controls import ProgressLine, RunControls, fmt_duration, progress_text
@@ -69,15 +69,9 @@ SECTIONS: list[tuple[str, list[tuple[str, list[str] | None, tuple[str, ...]]]]] 
 ]
 
 
-def _get(obj: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-def _value_at(preset: Preset, path: str) -> Any:
-    """The preset's value at a dotted key path (``train.optimizer.lr``)."""
-    return _get(preset, path)
+def _get(obj: Any, path: str) -> Any:
+    """The preset's value at a key path (``train.optimizer.lr``)."""
+    return keypath.get(obj, path)
 
 
 class TrainingPane(Vertical):
@@ -121,7 +115,7 @@ class TrainingPane(Vertical):
                     with Collapsible(title="Basics", collapsed=False, classes="form-section"):
                         for attr, name, label in BASICS:
                             obj = _get(self.preset, attr)
-                            yield FieldEditor(type(obj), name, getattr(obj, name), f"{attr}.{name}",
+                            yield FieldEditor(type(obj), name, getattr(obj, name), keypath.join(attr, name),
                                               label=label, show_help=False, classes="basic-field")
                     for i, (title, _forms) in enumerate(SECTIONS):
                         # Folded sections get their editors when first opened.
@@ -242,8 +236,8 @@ class TrainingPane(Vertical):
             return
         for editor in self.query(FieldEditor):
             try:
-                editor.set_value(_value_at(preset, editor.path))
-            except (AttributeError, KeyError, IndexError):
+                editor.set_value(_get(preset, editor.path))
+            except KeyPathError:
                 continue
         self._update_for_preset()
 
@@ -274,25 +268,18 @@ class TrainingPane(Vertical):
 
     def on_field_editor_changed(self, message: FieldEditor.Changed) -> None:
         message.stop()
-        draft = copy.deepcopy(self._draft)
-        try:
-            set_path(draft, message.path, message.value)
-        except (KeyError, IndexError, TypeError, ValueError) as e:
+        try:  # the draft keeps values that are valid alone, for the next edit to complete
+            applied = apply_edits(self.preset, [(message.path, message.value)], self.query(FieldEditor),
+                                  base=self._draft)
+        except KeyPathError as e:
             message.editor.set_error(f"cannot set {message.path}: {e}")
             return
-        self._draft = draft
-        try:
-            new = from_dict(copy.deepcopy(draft), self.preset.source)
-        except ConfigError as e:
-            errors = {p.path: p.message for p in e.problems}
-            shown = set()
-            for editor in self.query(FieldEditor):
-                if editor.path in errors:
-                    editor.set_error(errors[editor.path])
-                    shown.add(editor.path)
-            rest = [p.brief for p in e.problems if p.path not in shown]
-            if rest:
-                message.editor.set_error("; ".join(rest))
+        self._draft = applied.edit.data
+        new = applied.preset
+        if new is None:
+            shown = set(applied.shown)
+            if applied.rest:
+                message.editor.set_error("; ".join(p.brief for p in applied.rest))
                 shown.add(message.editor.path)
             self._cross_errors = shown
             return
