@@ -28,7 +28,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from rich.text import Text
 from textual import on
@@ -656,44 +656,10 @@ class TuidlApp(App[int]):
             return
         session.launching = True
         self._set_state(RunState.LAUNCHING, self.preset.name)
-        preset = self.preset
-        self.run_worker(lambda: self._launch(preset), name="launch", group="launch", thread=True,
-                        exit_on_error=False)
-
-    def _launch(self, preset: Preset) -> None:
-        """Thread worker: create the run directory and start the trainer process."""
-        from ..core import launch
-
-        session = self.session
-
-        def start() -> RunDir:
-            # The warm trainer is used up only once the preset is accepted: a refused Start
-            # leaves it waiting (taking it first leaked one warm process per refusal).
-            run = launch.start(preset, runs_root=self.runs_root, telemetry=self.telemetry, standby=session.standby,
-                               allow_code=self.allow_code)
-            session.standby = None  # it trains this run, or was closed for a cold start
-            return run
-
-        self._start_trainer(start)
-
-    def _start_trainer(self, start: Callable[[], RunDir], resumed: bool = False,
-                       refused: tuple[type[Exception], ...] = (ConfigError,)) -> None:
-        """Thread worker body: ``start()`` a trainer, then post :class:`TrainerStarted`;
-        a failure is posted as :class:`TrainerFailed` (``refused`` ones by their message
-        alone), never a crash."""
-        try:
-            run = start()
-        except refused as e:
-            # the preset shown here (edited, maybe): its fields, not the file it came from
-            message = e.brief() if isinstance(e, ConfigError) else str(e)
-        except OSError as e:
-            message = f"cannot start the trainer: {e}"
-        except Exception as e:  # noqa: BLE001 - show it, never crash the dashboard
-            message = f"{type(e).__name__}: {e}"
-        else:
-            self.post_message(TrainerStarted(run, resumed))
-            return
-        self.post_message(TrainerFailed(message))
+        preset, session = self.preset, self.session
+        self.run_worker(lambda: session.start_trainer(self, preset, runs_root=self.runs_root, telemetry=self.telemetry,
+                                                      allow_code=self.allow_code),
+                        name="launch", group="launch", thread=True, exit_on_error=False)
 
     def on_trainer_failed(self, message: TrainerFailed) -> None:
         message.stop()
@@ -925,26 +891,9 @@ class TuidlApp(App[int]):
             return
         self.session.launching = True
         self._set_state(RunState.LAUNCHING, f"resuming {run.id}")
-        self.run_worker(lambda: self._resume(run), name="resume", group="launch", thread=True,
-                        exit_on_error=False)
-
-    def _resume(self, run: RunDir) -> None:
-        """Thread worker: launch.resume, after checking the run can be resumed."""
-        from ..core import launch
-
-        state = run.status().get("status")
-        if state == "completed":
-            self.post_message(TrainerFailed(f"{run.id} already completed; nothing to resume"))
-            return
         session = self.session
-
-        def start() -> RunDir:
-            resumed = launch.resume(run, telemetry=self.telemetry, standby=session.standby,
-                                    allow_code=self.allow_code)
-            session.standby = None  # it trains the resumed run, or was closed for a cold start
-            return resumed
-
-        self._start_trainer(start, resumed=True, refused=(RuntimeError, ConfigError))
+        self.run_worker(lambda: session.resume_trainer(self, run, telemetry=self.telemetry, allow_code=self.allow_code),
+                        name="resume", group="launch", thread=True, exit_on_error=False)
 
     def on_runs_pane_compare_runs(self, message: RunsPane.CompareRuns) -> None:
         message.stop()

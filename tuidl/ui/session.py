@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from textual.message import Message
+from textual.message_pump import MessagePump
 
+from ..core.preset import Preset
 from ..core.rundir import LIVE, RunDir
 from ..core.runview import RunView
+from ..core.schema import ConfigError
 
 if TYPE_CHECKING:  # no torch at import time
     from ..core.launch import Standby
@@ -135,8 +138,59 @@ class RunSession:
         self.trains = self.mode == Mode.LIVE
         return self.view
 
+    # -- starting a trainer (thread worker bodies: the outcome is posted to ``target``) ----
+    def start_trainer(self, target: MessagePump, preset: Preset, **options: Any) -> None:
+        """Create a run directory for ``preset`` and start its trainer (``options``:
+        those of :func:`tuidl.core.launch.start`), with the warm trainer if there is one."""
+        from ..core import launch
+
+        def start() -> RunDir:
+            # The warm trainer is used up only once the preset is accepted: a refused Start
+            # leaves it waiting (taking it first leaked one warm process per refusal).
+            run = launch.start(preset, standby=self.standby, **options)
+            self.standby = None  # it trains this run, or was closed for a cold start
+            return run
+
+        _post_outcome(target, start)
+
+    def resume_trainer(self, target: MessagePump, run: RunDir, **options: Any) -> None:
+        """Continue ``run`` from its last checkpoint in a trainer of its own (``options``:
+        those of :func:`tuidl.core.launch.resume`), after checking it can be resumed."""
+        from ..core import launch
+
+        if run.status().get("status") == "completed":
+            target.post_message(TrainerFailed(f"{run.id} already completed; nothing to resume"))
+            return
+
+        def start() -> RunDir:
+            resumed = launch.resume(run, standby=self.standby, **options)
+            self.standby = None  # it trains the resumed run, or was closed for a cold start
+            return resumed
+
+        _post_outcome(target, start, resumed=True, refused=(RuntimeError, ConfigError))
+
     def drop_standby(self) -> None:
         """Close the warm trainer's pipe: it ends on its own (nothing waits for it)."""
         if self.standby is not None:
             self.standby.close()
             self.standby = None
+
+
+def _post_outcome(target: MessagePump, start: Callable[[], RunDir], resumed: bool = False,
+                  refused: tuple[type[Exception], ...] = (ConfigError,)) -> None:
+    """``start()`` a trainer, then post :class:`TrainerStarted` to ``target``; a failure
+    is posted as :class:`TrainerFailed` (``refused`` ones by their message alone), never
+    raised."""
+    try:
+        run = start()
+    except refused as e:
+        # the preset shown here (edited, maybe): its fields, not the file it came from
+        message = e.brief() if isinstance(e, ConfigError) else str(e)
+    except OSError as e:
+        message = f"cannot start the trainer: {e}"
+    except Exception as e:  # noqa: BLE001 - show it, never crash the dashboard
+        message = f"{type(e).__name__}: {e}"
+    else:
+        target.post_message(TrainerStarted(run, resumed))
+        return
+    target.post_message(TrainerFailed(message))
