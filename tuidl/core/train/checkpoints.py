@@ -247,7 +247,7 @@ class Checkpoints:
             self.save("last", "epoch")
         if final or now - self.status_at >= STATUS_EVERY_S:
             self.status_at = now
-            t.run_dir.write_status(durable=final, epoch=epoch, best=t.best_dict(),
+            t.run_dir.write_status(durable=final, epoch=epoch, best=t.monitor.best(t.progress),
                                    trained_s=round(t.control.trained_seconds(), 3))
 
     def kept_note(self) -> str:

@@ -39,9 +39,10 @@ from .checkpoints import Checkpoints, Progress
 from .control import Control, StopRun
 from .custom import custom_model
 from .meter import Meter
+from .monitor import Monitor
 from .optim import Schedule, make_optimizer
 from .reporting import Diverged, Report, check_finite
-from .runtime import device_name, pick_device, seed_everything
+from .runtime import device_name, pick_device, seed_everything, telemetry
 from .steps import loss_target, make_loss, make_step
 from .visuals import Boundary, test_results
 
@@ -65,7 +66,6 @@ class Trainer:
         self.device_request = device or preset.train.device
         self.handle_signals = handle_signals
         self.writer: E.EventWriter | None = None
-        self.telemetry_thread: Any = None
         self.faults = Faults.from_env()
         self.control = Control(self.run_dir, self.emit)
         self.status = "starting"
@@ -126,6 +126,7 @@ class Trainer:
             channels_last=self.channels_last, clip=p.train.grad_clip, l1=p.train.l1, l2=p.train.l2,
             after_step=self.schedule.after_step if self.schedule.per_step else None,
             weigh=None if self.dist is None else self.dist.weigh,
+            # fault injection ($TUIDL_FAULT): wraps the forward pass only when a step fault is set
             hook=lambda forward_loss: self.faults.hook_step(forward_loss, lambda: self.progress.step + 1,
                                                             self.control.request_stop))
         # after each step: report and obey control (one process), or sync the ranks now and then
@@ -133,7 +134,7 @@ class Trainer:
         self.shuffle_gen = torch.Generator().manual_seed(p.seed + 1)
         self.epoch_gen_state = self.shuffle_gen.get_state()  # the shuffle of the epoch in progress
         self.progress = Progress()
-        self.monitor = p.train.early_stopping.monitor if self.data.val is not None else "train_loss"
+        self.monitor = Monitor(p.train.early_stopping, has_val=self.data.val is not None)
         self.epoch_meter = self._meter(train=True)
         self.report = Report(self.emit, self._meter(train=True))
         self.checkpoints = Checkpoints(self, self.faults.before_write)
@@ -148,7 +149,6 @@ class Trainer:
     # -- fit: the epochs ----------------------------------------------------------------
     def _fit(self) -> str:
         p = self.preset
-        es = p.train.early_stopping
         epochs = p.train.epochs
         while self.progress.epoch < epochs:
             epoch = self.progress.epoch + 1
@@ -171,60 +171,35 @@ class Trainer:
             self.schedule.after_epoch(epoch, (val or train).get("loss"))
             if self.schedule.plateau is not None and self.schedule.lr() < lr - 1e-15:
                 self.note("lr_drop", f"validation loss plateaued: learning rate {lr:.3g} → {self.schedule.lr():.3g}")
-            best = self._track_best(epoch, train, val)
+            best = self.monitor.update(self.progress, epoch, train, val)
             self.report.epoch(epoch=epoch, step=self.progress.step, train=train, val=val, lr=lr, samples=trained,
                               seconds=seconds, best=best)
             self.boundary(self.progress.epoch, force=epoch == epochs)
-            stopping = es.enabled and self.progress.bad_epochs >= es.patience
+            stopping = self.monitor.stopping(self.progress)
             self.checkpoints.epoch_end(epoch, best, final=epoch == epochs or stopping)
             if stopping:
-                self.note("early_stop", f"early stopping: {self.monitor} did not improve for {es.patience} epochs "
-                          f"(best {self.progress.best_value:.4g} at epoch {self.progress.best_epoch})", epoch=epoch)
+                self.note("early_stop", f"early stopping: {self.monitor.name} did not improve for "
+                          f"{p.train.early_stopping.patience} epochs (best {self.progress.best_value:.4g} at epoch "
+                          f"{self.progress.best_epoch})", epoch=epoch)
                 return "early_stop"
         return "done"
-
-    def _track_best(self, epoch: int, train: dict, val: dict | None) -> bool:
-        """Is this epoch the best so far on the monitored metric? Counts the epochs without
-        improvement (early stopping)."""
-        val = val or {}
-        value = {"val_loss": val.get("loss"), "val_acc": val.get("acc"), "val_mae": val.get("mae"),
-                 "train_loss": train.get("loss")}[self.monitor]
-        best = value is not None and self._improved(value)
-        if best:
-            self.progress.best_value, self.progress.best_epoch, self.progress.bad_epochs = value, epoch, 0
-        else:
-            self.progress.bad_epochs += 1
-        return best
-
-    def _improved(self, value: float) -> bool:
-        best = self.progress.best_value
-        if best is None or not math.isfinite(best):
-            return math.isfinite(value)
-        delta = self.preset.train.early_stopping.min_delta
-        return value > best + delta if self.monitor == "val_acc" else value < best - delta
-
-    def best_dict(self) -> dict | None:
-        if self.progress.best_value is None:
-            return None
-        return {"epoch": self.progress.best_epoch, "monitor": self.monitor, "value": self.progress.best_value}
 
     # -- one epoch ----------------------------------------------------------------------
     def _train_epoch(self, epoch: int) -> None:
         gen = torch.Generator().manual_seed(0)
         gen.set_state(self.epoch_gen_state)  # the epoch's shuffle: the same again when resumed mid-epoch
         skip = self.progress.batch
-        step, meter, report, progress, after_step = self.step, self.epoch_meter, self.report, self.progress, \
-            self.after_step
+        progress, meter, report = self.progress, self.epoch_meter, self.report
         report.start_epoch(self.control.clock())
         self.model.train()
         for i, (x, y) in enumerate(self.data.train.batches(self.preset.data.batch_size, shuffle=True, generator=gen)):
             if i < skip:
                 continue
-            out, loss, y = step(x, y)
+            out, loss, y = self.step(x, y)
             report.add(meter.add(out, y, loss), y.shape[0])
             progress.step += 1
             progress.batch = i + 1
-            after_step(epoch, i + 1)
+            self.after_step(epoch, i + 1)
         # the window of the last steps is reported by the epoch event
 
     def _after_step(self, epoch: int, epoch_step: int) -> None:
@@ -314,11 +289,10 @@ class Trainer:
                 self.writer = E.EventWriter(self.run_dir.events_path) if self.is_main else None
                 try:
                     self._start(started)
-                    status, message = self._train()
-                    return self._end(status, message)
+                    with telemetry(self.emit, self.device, enabled=self.telemetry and self.is_main):
+                        status, message = self._train()
+                        return self._end(status, message)
                 finally:
-                    if self.telemetry_thread is not None:
-                        self.telemetry_thread.stop()
                     self.checkpoints.close()
                     if self.writer is not None:
                         self.writer.close()
@@ -327,7 +301,7 @@ class Trainer:
                 self.dist.close()
 
     def _start(self, started: float) -> None:
-        """The status file and the ``run_started`` event; telemetry; the start checkpoint."""
+        """The status file and the ``run_started`` event."""
         p = self.preset
         # under torchrun the status names its agent: the process whose end is the run's end
         pid = os.getpid() if self.dist is None else os.getppid()
@@ -343,29 +317,15 @@ class Trainer:
                   device_name=device_name(self.device), precision=self.precision, pid=os.getpid(),
                   host=socket.gethostname(), world_size=1 if self.dist is None else self.dist.world_size,
                   torch_cuda=torch.version.cuda is not None)
-        if self.telemetry and self.is_main:
-            self.telemetry_thread = self._start_telemetry()
+
+    def _train(self) -> tuple[str, str]:
+        """The data's notes and the start checkpoint, then fit, and say truthfully how it
+        ended: ``(status, message)``."""
+        p = self.preset
         for message in getattr(self.data, "notes", []):
             self.note("data", message)
         if self.progress.epoch == 0 and self.progress.step == 0 and not self.run_dir.checkpoint("last").exists():
             self.checkpoints.save("last", "start")
-
-    def _start_telemetry(self):
-        try:
-            from ..telemetry import TelemetryThread
-        except ImportError:
-            return None
-
-        def emit(payload: dict) -> None:
-            self.emit(E.TELEMETRY, **payload)
-
-        thread = TelemetryThread(emit, device=self.device)
-        thread.start()
-        return thread
-
-    def _train(self) -> tuple[str, str]:
-        """Fit, and say truthfully how it ended: ``(status, message)``."""
-        p = self.preset
         try:
             outcome = self._fit()
         except StopRun as e:
@@ -412,7 +372,7 @@ class Trainer:
         self.checkpoints.flush()
         duration = round(self.control.trained_seconds(), 3)
         self.emit(E.RUN_ENDED, sync=True, status=status, message=message, epochs_completed=self.progress.epoch,
-                  best=self.best_dict(), test=test, duration=duration)
+                  best=self.monitor.best(self.progress), test=test, duration=duration)
         self.run_dir.write_status(status=status, message=message, ended=time.time(), epoch=self.progress.epoch,
-                                  best=self.best_dict(), test=test, trained_s=duration)
+                                  best=self.monitor.best(self.progress), test=test, trained_s=duration)
         return status

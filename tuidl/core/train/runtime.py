@@ -3,13 +3,16 @@ generator, and the warm-up a standby trainer does before its run arrives."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
+from .. import events as E
 from ..schema import ConfigError
 
 
@@ -71,3 +74,23 @@ def warm_up() -> None:
     layer(torch.zeros(1, 2)).sum().backward()
     opt.step()
     opt.zero_grad(set_to_none=True)
+
+
+@contextlib.contextmanager
+def telemetry(emit: Callable[..., Any], device: torch.device, enabled: bool = True) -> Iterator[None]:
+    """``telemetry`` events (GPUs, the host, this process) about once a second while
+    inside (``tuidl.core.telemetry``), if ``enabled``."""
+    thread = None
+    if enabled:
+        try:
+            from ..telemetry import TelemetryThread
+        except ImportError:
+            pass
+        else:
+            thread = TelemetryThread(lambda payload: emit(E.TELEMETRY, **payload), device=device)
+            thread.start()
+    try:
+        yield
+    finally:
+        if thread is not None:
+            thread.stop()
