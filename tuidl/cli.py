@@ -260,6 +260,7 @@ def train_parallel(args, nproc: int, world: int) -> int:
 
     from .core import distributed as D
     from .core import rundir as R
+    from .core.runview import RunView
     from .progress import ConsoleProgress
 
     first = args.node_rank == 0
@@ -286,14 +287,14 @@ def train_parallel(args, nproc: int, world: int) -> int:
             lo, hi = args.node_rank * nproc, (args.node_rank + 1) * nproc - 1
             print(f"Machine {args.node_rank}: rank{f's {lo}..{hi}' if hi > lo else f' {lo}'}; machine 0 "
                   f"({args.master}) writes the run. Logs of the ranks here: {run.path}")
-    shown: list[str] = []  # the run_ended the console printed, if any
     console = None if args.quiet else ConsoleProgress()
+    view = console.view if console is not None else RunView()  # rank 0's events, as they come
 
     def listener(ev: dict) -> None:
-        if ev.get("type") == "run_ended":
-            shown.append(ev.get("status", ""))
         if console is not None:
             console(ev)
+        else:
+            view.apply([ev])
 
     outcome = D.launch(run, nproc, nnodes=args.nnodes, node_rank=args.node_rank, master=args.master,
                        resume=bool(args.resume), telemetry=args.telemetry, listener=listener, quiet=True,
@@ -301,7 +302,7 @@ def train_parallel(args, nproc: int, world: int) -> int:
     if not first:
         print(f"Machine {args.node_rank}: {outcome.message}")
         return outcome.code
-    if outcome.code and (args.quiet or not shown):
+    if outcome.code and (args.quiet or view.ended is None):  # (the console printed the run's end)
         print(f"error: {outcome.message}", file=sys.stderr)
     print(f"Run directory: {run.path}")
     if outcome.status == "stopped":
