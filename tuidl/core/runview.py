@@ -7,8 +7,8 @@ raises) and keeps what every reader needs:
 * **progress**: epoch, step, fractions, samples/s, the inputs of an ETA, paused
   (:class:`RunProgress`);
 * **curves**: by step and by epoch, train and validation loss and metrics, the learning
-  rate (:class:`Curves`, plain arrays of floats; a chart takes the points it has not
-  seen yet with :meth:`Curve.since`);
+  rate (:class:`Curves`: plain arrays of floats, or the charts' own series when the
+  dashboard asks for them);
 * **best** (monitor, value, epoch), **test** results, **status** and its end, notes,
   checkpoints, restarts (resumes), the latest boundary and telemetry figures;
 * a compared run's curves (:meth:`RunView.compare_curves`: its validation curves, or
@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass, field
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 from . import events as E
 
@@ -116,10 +116,6 @@ class Curve:
             self.xs.append(x)
             self.ys.append(_f(y))
 
-    def since(self, n: int) -> tuple[array, array]:
-        """The points after the first ``n`` (what a chart that has ``n`` lacks)."""
-        return self.xs[n:], self.ys[n:]
-
     def __len__(self) -> int:
         return len(self.xs)
 
@@ -132,18 +128,23 @@ class Curves:
     (training), the same with ``val_`` (validation), and ``lr``. On the step axis,
     each epoch's means are points too, at the step the epoch ended on: fast epochs may
     see few step events (they are rate-limited), and this keeps training and
-    validation comparable at every epoch end."""
+    validation comparable at every epoch end.
 
-    def __init__(self) -> None:
-        self.step: dict[str, Curve] = {}
-        self.epoch: dict[str, Curve] = {}
+    ``curve`` makes each line: :class:`Curve` by default; anything with
+    ``append(x, y)`` that keeps NaN ys and drops non-finite xs will do (the dashboard
+    keeps its lines as the charts' own ``Series``, so no point is stored twice)."""
 
-    def line(self, axis: str, name: str) -> Curve:
+    def __init__(self, curve: Callable[[], Any] = Curve) -> None:
+        self._curve = curve
+        self.step: dict[str, Any] = {}
+        self.epoch: dict[str, Any] = {}
+
+    def line(self, axis: str, name: str) -> Any:
         """The ``name`` line on the ``axis`` (``step`` or ``epoch``); empty if none yet."""
         lines = self.step if axis == "step" else self.epoch
         curve = lines.get(name)
         if curve is None:
-            curve = lines[name] = Curve()
+            curve = lines[name] = self._curve()
         return curve
 
     def _add(self, axis: str, name: str, x: float, y: Any) -> None:
@@ -194,13 +195,13 @@ class Applied:
 class RunView:
     """The state of one run, from its events (see the module docstring)."""
 
-    def __init__(self, events: Iterable[Any] = ()) -> None:
+    def __init__(self, events: Iterable[Any] = (), *, curve: Callable[[], Any] = Curve) -> None:
         self.started: dict | None = None  # the first run_started
         self.last_started: dict | None = None  # the latest (a resumed run's)
         self.run_info: dict[str, Any] = {}  # the latest run_started, with its data's classes and input shape
         self.restarts = 0  # run_started events after the first (resumes)
         self.progress = RunProgress()
-        self.curves = Curves()
+        self.curves = Curves(curve)  # (curve: what each line is made of, see Curves)
         self.epochs: dict[int, dict] = {}  # epoch -> the latest epoch event for it
         self.steps = 0  # step events taken
         self.best_epoch: int | None = None  # the last epoch flagged best

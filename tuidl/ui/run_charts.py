@@ -3,9 +3,10 @@ decision boundary (2-D Playground data), the event log and the test results
 (:class:`RunCharts`), and the line under the progress that says how the charts are
 drawn (:class:`ChartModes`).
 
-Everything shown comes from a :class:`~tuidl.core.runview.RunView`: the charts'
-:class:`~tuidl.ui.series.Series` are fed the view's new points, and the log writes one
-line for each event the view took (a malformed one is said once, never raised).
+Everything shown comes from a :class:`~tuidl.core.runview.RunView`: the charts draw
+the view's own lines (a dashboard's view keeps them as :class:`~tuidl.ui.series.Series`:
+:func:`tuidl.ui.session.new_view`), and the log writes one line for each event the view
+took (a malformed one is said once, never raised).
 
 Other runs can be laid over the loss and metric charts for comparison
 (:meth:`RunCharts.set_overlays`): each one's validation curve (its training curve when
@@ -39,7 +40,6 @@ LOG_EVERY_S = 1.0  # event log writes for a stream of events, at most once a sec
 
 OVERLAY_PREFIX = "overlay:"
 LEVEL_STYLE = {"info": "", "warning": "yellow", "error": "bold red"}
-LINES = ("loss", "val_loss", "metric", "val_metric", "lr")  # the Series of each axis
 
 
 def _f(value: Any) -> float:
@@ -80,36 +80,25 @@ class Overlay:
 
 
 class Curves:
-    """The Series behind the charts, by step and by epoch, fed from a RunView's
-    curves: ``loss``, ``val_loss``, ``metric`` and ``val_metric`` (the metric charted:
-    accuracy or MAE) and ``lr``."""
+    """The Series the charts draw, by step and by epoch: a RunView's own lines (see
+    :func:`tuidl.ui.session.new_view`), by the charts' names: ``loss``, ``val_loss``, ``metric`` and
+    ``val_metric`` (the metric charted: accuracy or MAE) and ``lr``."""
 
-    def __init__(self) -> None:
-        self.step = {k: Series() for k in LINES}
-        self.epoch = {k: Series() for k in LINES}
-        self._fed: dict[tuple[str, str], tuple[str, int]] = {}  # (axis, line) -> (view's name, points taken)
+    def __init__(self, view: RunView, metric: str) -> None:
+        self.view, self.metric = view, metric
 
-    def clear(self) -> None:
-        for s in (*self.step.values(), *self.epoch.values()):
-            s.clear()
-        self._fed = {}
+    def _lines(self, axis: str) -> dict[str, Series]:
+        line, m = self.view.curves.line, self.metric
+        return {"loss": line(axis, "loss"), "val_loss": line(axis, "val_loss"), "metric": line(axis, m),
+                "val_metric": line(axis, "val_" + m), "lr": line(axis, "lr")}
 
-    def feed(self, view: RunView, metric: str) -> None:
-        """Append the view's points these Series do not have yet."""
-        names = {"loss": "loss", "val_loss": "val_loss", "metric": metric, "val_metric": "val_" + metric, "lr": "lr"}
-        for axis, lines in (("step", self.step), ("epoch", self.epoch)):
-            source = view.curves.step if axis == "step" else view.curves.epoch
-            for line, name in names.items():
-                curve = source.get(name)
-                if curve is None:
-                    continue
-                fed_name, n = self._fed.get((axis, line), (name, 0))
-                if fed_name != name:  # the metric charted changed: start the line again
-                    lines[line].clear()
-                    n = 0
-                if len(curve) > n:
-                    lines[line].extend(*curve.since(n))
-                self._fed[(axis, line)] = (name, len(curve))
+    @property
+    def step(self) -> dict[str, Series]:
+        return self._lines("step")
+
+    @property
+    def epoch(self) -> dict[str, Series]:
+        return self._lines("epoch")
 
 
 class EventLog(RichLog):
@@ -140,19 +129,19 @@ class RunCharts(VerticalScroll):
     """The charts, the boundary, and the event log and test results as tabs. The views
     share the height; on a short terminal they keep a readable size and scroll."""
 
-    def __init__(self, modes: ChartModes, metric_title: str, *, id: str | None = None) -> None:
+    def __init__(self, modes: ChartModes, view: RunView, metric: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.modes = modes
-        self.curves = Curves()
+        self.view = view  # the run shown (its lines are the charts' Series)
         self.x_axis = "step"
         self.log_y = False
         self.smooth = 0.0
         self.overlays: dict[str, Overlay] = {}  # label -> a compared run's curves
-        self.metric = "acc"  # the metric charted (its view's name)
+        self.metric = metric  # the metric charted (its view's name): acc or mae
         # Widgets used on every batch of events are kept as attributes: a DOM query per
         # event would cost more than the event.
         self.loss_chart = MetricChart("loss", id="loss-chart")
-        self.metric_chart = MetricChart(metric_title, id="metric-chart")
+        self.metric_chart = MetricChart(self.metric_title(metric), id="metric-chart")
         self.lr_chart = MetricChart("learning rate", id="lr-chart")
         self.charts = (self.loss_chart, self.metric_chart, self.lr_chart)
         self.boundary = BoundaryPlot(id="boundary")
@@ -196,9 +185,16 @@ class RunCharts(VerticalScroll):
             chart.tick()
 
     # -- a run -------------------------------------------------------------------------
-    def reset(self) -> None:
-        """Forget the run shown (a new run starts)."""
-        self.curves.clear()
+    @property
+    def curves(self) -> Curves:
+        """The Series drawn (the view's own lines)."""
+        return Curves(self.view, self.metric)
+
+    def reset(self, view: RunView) -> None:
+        """Show another run, from ``view`` (made by :func:`tuidl.ui.session.new_view`)."""
+        self.view = view
+        if self.is_mounted:
+            self._attach_series()
         self._t0 = None
         self._log_pending = []
         self.event_log.clear()
@@ -208,29 +204,36 @@ class RunCharts(VerticalScroll):
         for chart in self.charts:
             chart.mark_dirty()
 
+    @staticmethod
+    def metric_title(metric: str) -> str:
+        return "MAE" if metric == "mae" else "accuracy"
+
     def set_metric(self, metric: str) -> None:
         """Chart ``mae`` or ``acc`` next to the loss."""
-        self.metric = metric
-        self.metric_chart.set_title("MAE" if metric == "mae" else "accuracy")
+        if metric != self.metric:
+            self.metric = metric
+            if self.is_mounted:
+                self._attach_series()
+        self.metric_chart.set_title(self.metric_title(metric))
 
-    def take(self, view: RunView, applied: Applied, task: str) -> int:
-        """Show what ``view`` took in ``applied``: new points, the boundary, the test
-        results and one log line an event. Returns the events that could not be shown."""
+    def take(self, applied: Applied, task: str) -> int:
+        """Show what the view took in ``applied``: its new points (already in the
+        charts' Series), the boundary, the test results and one log line an event.
+        Returns the events that could not be shown."""
         bad = 0
         self._in_batch = True
         try:
             for taken in applied.taken:
                 try:
-                    self._show(taken, view, task)
+                    self._show(taken, self.view, task)
                 except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as e:
                     bad += 1
                     self._said_bad(taken.ev, f"{type(e).__name__}: {e}")
-            self.curves.feed(view, self.metric)
         finally:
             self._in_batch = False
         for chart in self.charts:
             chart.data_changed()
-        self._write_log(now=applied.ended)  # a run's end shows at once
+        self._write_log(now=bool(self.view.progress.status))  # a run's end shows at once
         return bad
 
     def _show(self, taken: Taken, view: RunView, task: str) -> None:
@@ -376,7 +379,8 @@ class RunCharts(VerticalScroll):
 
     # -- how the charts are drawn ---------------------------------------------------------
     def _attach_series(self) -> None:
-        src = self.curves.step if self.x_axis == "step" else self.curves.epoch
+        curves = self.curves
+        src = curves.step if self.x_axis == "step" else curves.epoch
         self.loss_chart.set_series("train", src["loss"], "train", palette.TRAIN)
         self.loss_chart.set_series("val", src["val_loss"], "validation", palette.VAL)
         self.metric_chart.set_series("train", src["metric"], "train", palette.TRAIN)

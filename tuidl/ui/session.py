@@ -24,10 +24,17 @@ from ..core.preset import Preset
 from ..core.rundir import LIVE, RunDir
 from ..core.runview import RunView
 from ..core.schema import ConfigError
+from .series import Series
 
 if TYPE_CHECKING:  # no torch at import time
     from ..core.launch import Standby
     from .follow import Follower
+
+
+def new_view() -> RunView:
+    """A RunView for the dashboard: its lines are the charts' own Series, so no point
+    is stored twice."""
+    return RunView(curve=Series)
 
 
 class RunState(str, Enum):
@@ -82,7 +89,7 @@ class RunSession:
         self.detail = ""  # a few words next to the state (the run's id, how it ended)
         self.run: RunDir | None = None
         self.mode = Mode.NONE
-        self.view = RunView()
+        self.view = new_view()
         self.follower: Follower | None = None
         self.standby: Standby | None = None
         self.trains = False  # the run shown is followed live and its trainer trains
@@ -134,7 +141,7 @@ class RunSession:
         self.mode = Mode(mode)
         self.ended = None
         self.events_received = 0
-        self.view = RunView()
+        self.view = new_view()
         self.trains = self.mode == Mode.LIVE
         return self.view
 

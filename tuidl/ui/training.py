@@ -32,7 +32,7 @@ from .form import DataclassForm, FieldEditor, apply_edits
 from .messages import PresetEdited
 from .run_charts import OVERLAY_PREFIX, ChartModes, Curves, EventLog, Overlay, RunCharts
 from .run_controls import ProgressLine, RunControls, fmt_duration, progress_text
-from .session import RunState
+from .session import RunState, new_view
 from .visible import closing
 
 __all__ = ["BASICS", "OVERLAY_PREFIX", "SECTIONS", "Curves", "EventLog", "Overlay", "RunProgress", "TrainingPane",
@@ -90,7 +90,7 @@ class TrainingPane(Vertical):
         super().__init__(id=id, classes=classes)
         self.preset = preset
         self.low_bandwidth = low_bandwidth
-        self.view = RunView()  # the run shown
+        self.view = new_view()  # the run shown
         self._render_bad = 0  # events the view took that could not be shown
         self._draft: dict[str, Any] = to_data(preset)
         self._cross_errors: set[str] = set()
@@ -99,7 +99,7 @@ class TrainingPane(Vertical):
         self.controls = RunControls(id="train-controls")
         self.progress_line = ProgressLine(self.view.progress, id="train-progress")
         self.run_charts = RunCharts(ChartModes(ChartModes.text("step", False, 0.0), id="chart-modes"),
-                                    self._metric_title(), id="train-views")
+                                    self.view, self._metric_key(), id="train-views")
 
     # -- composition -----------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -407,14 +407,14 @@ class TrainingPane(Vertical):
     def show_run(self, view: RunView) -> None:
         """Show another run (a new one starts, or one is opened), from ``view``."""
         self.view = view
-        self.run_charts.reset()
+        self.run_charts.reset(view)
         self._update_for_preset()
         self.run_charts.set_metric(self._metric_key())
         self._show_progress()
 
     def reset(self) -> None:
         """Forget the run shown: an empty view."""
-        self.show_run(RunView())
+        self.show_run(new_view())
 
     def handle_events(self, events: list[dict[str, Any]]) -> None:
         """Take a batch of events into the view shown, and show them."""
@@ -426,7 +426,7 @@ class TrainingPane(Vertical):
         if any(change.what == "started" for change in applied.changes):
             self._show_started()
         charts.set_metric(self._metric_key())
-        self._render_bad += charts.take(view, applied, self._preset_task())
+        self._render_bad += charts.take(applied, self._preset_task())
         ended = bool(view.progress.status)  # a run's end shows at once
         self._progress_due = True
         if ended:
