@@ -424,8 +424,7 @@ class TrainingPane(Vertical):
         """Show what the view took from a batch of events (:meth:`RunView.apply`)."""
         view, charts = self.view, self.run_charts
         if any(change.what == "started" for change in applied.changes):
-            self._show_started()
-        charts.set_metric(self._metric_key())
+            self._show_started()  # the metric charted may change (only) then
         self._render_bad += charts.take(applied, self._preset_task())
         ended = bool(view.progress.status)  # a run's end shows at once
         self._progress_due = True
