@@ -109,8 +109,10 @@ class Control:
             self.poll()
             if self.checkpoint_now:
                 self.on_checkpoint()
-            self.wait_while_paused()
-        self.raise_if_stopped()
+            if self.paused:
+                self.wait_while_paused()
+        if self.stop.is_set():
+            raise StopRun(self.stop_reason)
 
     def wait_while_paused(self) -> None:
         with self.pause_clock():
