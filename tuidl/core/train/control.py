@@ -89,13 +89,13 @@ class Control:
                 self.request_stop("stop requested")
                 self.emit(E.CONTROL, action="stop_requested")
             elif command == "pause" and not self.paused:
-                self.paused = True
-                self.emit(E.CONTROL, action="paused")
+                self.paused = True  # status first: whoever reads the event finds the status already
                 self.run_dir.write_status(status="paused", trained_s=round(self.trained_seconds(), 3))
+                self.emit(E.CONTROL, action="paused")
             elif command == "resume" and self.paused:
                 self.paused = False
-                self.emit(E.CONTROL, action="resumed")
                 self.run_dir.write_status(status="running", trained_s=round(self.trained_seconds(), 3))
+                self.emit(E.CONTROL, action="resumed")
             elif command == "checkpoint":
                 self.checkpoint_now = True
                 self.emit(E.CONTROL, action="checkpoint_requested")
