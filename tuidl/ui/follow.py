@@ -181,15 +181,7 @@ class Follower:
         return self._end("detached", "stopped following")
 
     def _resumed_since(self, ended: dict[str, Any]) -> bool:
-        """The run trains again after this ``run_ended``: its status is live and was
-        written after the event (a resume is starting; its events follow)."""
-        status = self.run.status()
-        if status.get("status") not in LIVE:
-            return False
-        try:
-            return float(status.get("updated", 0)) > float(ended.get("time", 0))
-        except (TypeError, ValueError):
-            return False
+        return resumed_since(self.run, ended)
 
     def _said(self, status: str, message: str) -> None:
         """Tell the target the run ended (the follower goes on watching for a resume)."""
@@ -288,3 +280,15 @@ def follow(
         exit_on_error=False,
     )
     return follower, worker
+
+
+def resumed_since(run, ended: dict[str, Any]) -> bool:
+    """The run trains again after this ``run_ended`` (resumed by anyone): its status is
+    live and was written after the event (a resume is starting; its events follow)."""
+    status = run.status()
+    if status.get("status") not in LIVE:
+        return False
+    try:
+        return float(status.get("updated", 0)) > float(ended.get("time", 0))
+    except (TypeError, ValueError):
+        return False

@@ -21,8 +21,9 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 
 from ..core.preset import Preset
-from ..core.rundir import LIVE, RunDir
+from ..core.rundir import RunDir
 from ..core.runview import RunView
+from .follow import resumed_since
 from ..core.schema import ConfigError
 from .series import Series
 
@@ -119,15 +120,7 @@ class RunSession:
     def restarted_since(self, ended: dict[str, Any]) -> bool:
         """Whether the run trains again after this ``run_ended`` (resumed, by this
         dashboard or anyone): its status is live and was written after the event."""
-        if self.run is None:
-            return False
-        status = self.run.status()
-        if status.get("status") not in LIVE:
-            return False
-        try:
-            return float(status.get("updated", 0)) > float(ended.get("time", 0))
-        except (TypeError, ValueError):
-            return False
+        return self.run is not None and resumed_since(self.run, ended)
 
     # -- changing --------------------------------------------------------------------------
     def set_state(self, state: RunState | str, detail: str = "") -> RunState:
