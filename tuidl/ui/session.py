@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 
 from ..core.preset import Preset
-from ..core.rundir import RunDir
+from ..core.rundir import LIVE, RunDir
 from ..core.runview import RunView
 from .follow import resumed_since
 from ..core.schema import ConfigError
