@@ -5,7 +5,7 @@ column), so the cost should hardly grow with the history.
 Measured, each a median over ``--reps`` repetitions:
 
 * **chart**: one 120×40 ``MetricChart`` redraw (downsampling, plotext, ANSI → Rich
-  ``Text``), the chart and data of ``tuidl.ui.charts.chart_cost``: charts of every size
+  ``Text``), the chart and data of ``tuidl.ui.widgets.charts.chart_cost``: charts of every size
   prepared first, then redrawn taking turns (``5 × reps`` redraws each), so a busy
   moment of this shared machine hits every size alike. ``chart_cost(n, 120, 40)``
   itself (each call the median of three redraws) is reported too, ``reps`` calls per
@@ -42,7 +42,7 @@ os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
 import numpy as np  # noqa: E402
 
-from tuidl.ui.charts import MetricChart, chart_cost  # noqa: E402
+from tuidl.ui.widgets.charts import MetricChart, chart_cost  # noqa: E402
 from tuidl.ui.series import Series  # noqa: E402
 
 SIZES = (1_000, 100_000, 1_000_000)

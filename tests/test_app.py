@@ -15,7 +15,7 @@ from tuidl.core import preset as P
 from tuidl.core import rundir as R
 from tuidl.core.events import EventWriter, read_events
 from tuidl.ui.app import WIDE_AT, PaneDeck, QuitScreen, SavePresetScreen, TuidlApp
-from tuidl.ui.help import HelpScreen
+from tuidl.ui.screens.help import HelpScreen
 
 
 class App(TuidlApp):
@@ -66,7 +66,7 @@ async def test_layout_keys_help_palette_and_saving(tmp_path):
         # help, with keys and the ideas behind the curves
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        from tuidl.ui.help import HELP_MD, KEYS
+        from tuidl.ui.screens.help import HELP_MD, KEYS
 
         for word in ("Overfitting", "Underfitting", "Learning rate", "Optimizer", "Regularization", "Loss"):
             assert f"**{word}**" in HELP_MD

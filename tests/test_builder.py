@@ -9,8 +9,8 @@ from textual.widgets import Footer, Static
 
 from tuidl.core import catalog, keypath, layers
 from tuidl.core.preset import Preset, from_dict, load, to_data
-from tuidl.ui.builder import LayerTypeScreen, ModelBuilderPane, default_layer, display_rows, short_settings
-from tuidl.ui.form import DataclassForm, FieldEditor, parse_text
+from tuidl.ui.panes.builder import LayerTypeScreen, ModelBuilderPane, default_layer, display_rows, short_settings
+from tuidl.ui.widgets.form import DataclassForm, FieldEditor, parse_text
 from tuidl.ui.messages import PresetEdited
 
 

@@ -9,8 +9,8 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 
-from tuidl.ui.boundary import PALETTE, POINT_COLORS, BoundaryPlot
-from tuidl.ui.charts import MetricChart, chart_cost
+from tuidl.ui.widgets.boundary import PALETTE, POINT_COLORS, BoundaryPlot
+from tuidl.ui.widgets.charts import MetricChart, chart_cost
 from tuidl.ui.series import Series
 
 GLYPHS = set("▀▄▌▐▖▗▘▝▚▞▙▛▜▟█") | {chr(c) for c in range(0x2801, 0x2900)}  # blocks, braille

@@ -14,8 +14,8 @@ from textual.widgets import Footer, Select, Static
 
 from tuidl.core import catalog
 from tuidl.core.preset import Preset, from_dict, load, to_data
-from tuidl.ui.dataset import DatasetPane, data_key, expected_samples, pick_samples
-from tuidl.ui.form import FieldEditor
+from tuidl.ui.panes.dataset import DatasetPane, data_key, expected_samples, pick_samples
+from tuidl.ui.widgets.form import FieldEditor
 from tuidl.ui.messages import PresetEdited
 
 
@@ -96,7 +96,7 @@ def test_pure_helpers():
 
 
 def test_panes_do_not_import_torch():
-    code = ("import sys; import tuidl.ui.builder, tuidl.ui.dataset, tuidl.ui.preview, tuidl.ui.form; "
+    code = ("import sys; import tuidl.ui.panes.builder, tuidl.ui.panes.dataset, tuidl.ui.widgets.preview, tuidl.ui.widgets.form; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

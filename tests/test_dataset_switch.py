@@ -14,7 +14,7 @@ from pathlib import Path
 from textual.widgets import Select
 
 from tuidl.core import preset as P
-from tuidl.ui.dataset import data_key
+from tuidl.ui.panes.dataset import data_key
 
 from test_dataset_pane import text_of
 from test_detach import SIZE, make_app, wait_for
@@ -27,7 +27,7 @@ SCRIPT = textwrap.dedent("""
     from textual.widgets import Select
     from tuidl.core import preset as P
     from tuidl.ui.app import TuidlApp
-    from tuidl.ui.dataset import data_key
+    from tuidl.ui.panes.dataset import data_key
 
     async def main():
         app = TuidlApp(P.load("spiral"), system_interval=None, runs_interval=None, telemetry=False)

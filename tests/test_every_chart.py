@@ -23,8 +23,8 @@ from tuidl.core import rundir as R
 from tuidl.core import textplot
 from tuidl.ui import palette
 from tuidl.ui.app import TuidlApp
-from tuidl.ui.charts import MetricChart
-from tuidl.ui.dataset import load_for_pane, preview_renderable
+from tuidl.ui.widgets.charts import MetricChart
+from tuidl.ui.panes.dataset import load_for_pane, preview_renderable
 
 from test_app import wait_for
 
@@ -240,7 +240,7 @@ def test_legend_never_runs_into_the_title_or_the_next_chart():
 
 
 def test_boundary_header_keeps_title_epoch_and_legend_apart():
-    from tuidl.ui.boundary import BoundaryPlot
+    from tuidl.ui.widgets.boundary import BoundaryPlot
 
     values = [[0.0] * 10 + [1.0] * 10 for _ in range(20)]
     plot = BoundaryPlot()

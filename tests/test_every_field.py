@@ -8,8 +8,8 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from tuidl.core import preset as P
-from tuidl.ui.form import FieldEditor
-from tuidl.ui.training import SECTIONS
+from tuidl.ui.widgets.form import FieldEditor
+from tuidl.ui.panes.training import SECTIONS
 
 from test_training_pane import make_app
 

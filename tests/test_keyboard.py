@@ -8,7 +8,7 @@ from textual.widgets import Input
 
 from tuidl.core import preset as P
 from tuidl.ui.app import PaneDeck, TuidlApp
-from tuidl.ui.form import FieldEditor
+from tuidl.ui.widgets.form import FieldEditor
 
 from test_app import wait_for
 
@@ -100,7 +100,7 @@ async def test_start_help_and_quit_always_show_and_tabs_fit(tmp_path):
 async def test_essential_keys_follow_focus_and_run_state(tmp_path):
     """In a text field the letters are typing, so s / ? / q show dimmed (and the footer
     offers esc); while a run trains Start is dimmed and Pause / Stop show."""
-    from tuidl.ui.keybar import EssentialKeys
+    from tuidl.ui.widgets.keybar import EssentialKeys
 
     app = App(P.load("spiral"), runs_root=tmp_path / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -122,7 +122,7 @@ async def test_essential_keys_follow_focus_and_run_state(tmp_path):
         await pilot.pause(0.1)
         assert keys.hints["start"].off and keys.hints["pause"].display and "Resume" in str(keys.hints["pause"].render())
         await pilot.click("#key-help")
-        from tuidl.ui.help import HelpScreen
+        from tuidl.ui.screens.help import HelpScreen
 
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help by a click")
 
@@ -196,7 +196,7 @@ async def test_unchecked_feature_boxes_look_unlike_checked_ones(tmp_path):
 async def test_preset_picker_opens_builtins_and_files_and_says_what_is_wrong(tmp_path):
     from textual.widgets import OptionList, Static
 
-    from tuidl.ui.picker import PresetPickerScreen
+    from tuidl.ui.screens.picker import PresetPickerScreen
 
     broken = tmp_path / "broken.toml"
     broken.write_text("name = 'x'\n[data\n")
@@ -259,7 +259,7 @@ async def test_switching_the_dataset_offers_to_fit_the_model(tmp_path):
     from textual.widgets import Select
 
     from tuidl.core.fit import model_problem
-    from tuidl.ui.picker import FitModelScreen
+    from tuidl.ui.screens.picker import FitModelScreen
 
     app = App(P.load("spiral"), runs_root=tmp_path / "runs")
     async with app.run_test(size=(80, 24)) as pilot:

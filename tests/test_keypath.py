@@ -198,7 +198,7 @@ def test_violations_say_each_rule_once():
 
 
 def test_the_schema_and_the_form_say_the_same():
-    from tuidl.ui.form import check_value, parse_text
+    from tuidl.ui.widgets.form import check_value, parse_text
 
     cases = [(0, {"min": 1}), (2.0, {"lt": 1.0}), (0.0, {"gt": 0.0}), (10**9, {"max": 1_000_000}),
              (float("inf"), {"max": 1.0}), ("adamx", {"choices": ("sgd", "adam")})]

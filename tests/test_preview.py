@@ -8,7 +8,7 @@ import numpy as np
 from rich.color import Color
 from rich.console import Console
 
-from tuidl.ui import preview
+from tuidl.ui.widgets import preview
 
 
 def plain(renderable, width: int = 120) -> str:

@@ -25,8 +25,8 @@ from tuidl.core import report
 from tuidl.core import rundir as R
 from tuidl.core.events import EventWriter, read_events
 from tuidl.ui.app import TuidlApp
-from tuidl.ui.runs import ConfirmDeleteScreen, RunsPane, run_label, scan_runs
-from tuidl.ui.training import OVERLAY_PREFIX
+from tuidl.ui.panes.runs import ConfirmDeleteScreen, RunsPane, run_label, scan_runs
+from tuidl.ui.panes.training import OVERLAY_PREFIX
 
 from test_app import wait_for
 

@@ -15,7 +15,7 @@ from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 
 from tuidl.core.telemetry import RecordedSource, format_bytes
-from tuidl.ui.system import HISTORY, GpuCard, SystemPane
+from tuidl.ui.panes.system import HISTORY, GpuCard, SystemPane
 
 FIX = Path(__file__).parent / "fixtures" / "nvml"
 ME = os.getpid()

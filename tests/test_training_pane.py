@@ -22,12 +22,12 @@ from tuidl.core import preset as P
 from tuidl.core import rundir as R
 from tuidl.core.events import EventWriter, read_events
 from tuidl.ui.app import TuidlApp
-from tuidl.ui.charts import MetricChart
+from tuidl.ui.widgets.charts import MetricChart
 from tuidl.ui.follow import Follower, FollowEnded
-from tuidl.ui.form import FieldEditor
+from tuidl.ui.widgets.form import FieldEditor
 from tuidl.ui.messages import RunEvents
-from tuidl.ui.results import ResultsView, confusion_renderable, samples_renderable
-from tuidl.ui.training import RunProgress, fmt_duration, progress_text
+from tuidl.ui.widgets.results import ResultsView, confusion_renderable, samples_renderable
+from tuidl.ui.panes.training import RunProgress, fmt_duration, progress_text
 
 from test_app import wait_for
 
@@ -551,7 +551,7 @@ def test_no_torch_at_import_nor_before_the_first_frame():
 
     code = (
         "import asyncio, sys\n"
-        "import tuidl.ui.app, tuidl.ui.training, tuidl.ui.follow, tuidl.ui.results\n"
+        "import tuidl.ui.app, tuidl.ui.panes.training, tuidl.ui.follow, tuidl.ui.widgets.results\n"
         "print('torch' in sys.modules)\n"
         "from tuidl.core import preset as P\n"
         "async def main():\n"

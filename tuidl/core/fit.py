@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
 
 from . import catalog
 from .layers import fmt_shape, infer, parse_layers

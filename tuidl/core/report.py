@@ -14,7 +14,7 @@ from typing import Any
 from . import events as E
 from .layers import render_summary
 from .rundir import RunDir
-from .runview import METRICS, RunView
+from .runview import RunView
 from .runview import load as load_view
 
 # A run's history is its RunView (tuidl.core.runview): the one reducer of its events.

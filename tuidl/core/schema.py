@@ -9,7 +9,7 @@ Every dataclass field can carry metadata that the reader enforces:
 
 :func:`violations` is the one check of a value against those rules: :func:`read` uses it
 (each problem ends ``, got VALUE``), and so do the dashboard's forms
-(:func:`tuidl.ui.form.check_value`, the same message without the value).
+(:func:`tuidl.ui.widgets.form.check_value`, the same message without the value).
 
 :func:`read` builds a dataclass from a dict and collects *every* problem it finds,
 each with its key path, into a :class:`ConfigError`. Nothing here imports torch.

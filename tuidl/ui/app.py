@@ -15,7 +15,7 @@ live run should stop or keep training detached. The trainer is another
 process in its own session: quitting, a closed terminal or a dropped SSH link (SIGHUP)
 end the dashboard, never the run. Several dashboards may follow one run; each one's
 view comes from the run's events alone (a pause sent by one shows in all).
-The Runs pane (:mod:`tuidl.ui.runs`) lists every run and opens, resumes, re-runs,
+The Runs pane (:mod:`tuidl.ui.panes.runs`) lists every run and opens, resumes, re-runs,
 exports, deletes and compares them. ``tuidl`` imports no torch here.
 """
 
@@ -30,48 +30,53 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from rich.text import Text
-from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Input, Label, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Input, TabPane
 
-from ..core.preset import Preset, dumps
-from ..core.rundir import RunDir
-from ..core.runview import RunView
-from ..core.schema import ConfigError
-from .builder import ModelBuilderPane
-from .dataset import DatasetPane
-from .follow import Follower, FollowEnded, follow
-from .keybar import EssentialKeys, KeyHint
-from .messages import PresetEdited, RunEvents
-from .run_controls import RunControls
-from .runs import RunsPane, run_label, scan_runs
-from .session import Mode, RunSession, RunState, TrainerFailed, TrainerStarted
-from .system import SystemPane
-from .training import TrainingPane
+from tuidl.core.preset import Preset, dumps
+from tuidl.core.rundir import RunDir
+from tuidl.core.runview import RunView
+from tuidl.core.schema import ConfigError
+from tuidl.ui.follow import Follower, FollowEnded, follow
+from tuidl.ui.messages import PresetEdited, RunEvents
+from tuidl.ui.panes.builder import ModelBuilderPane
+from tuidl.ui.panes.dataset import DatasetPane
+from tuidl.ui.panes.run_controls import RunControls
+from tuidl.ui.panes.runs import RunsPane, run_label, scan_runs
+from tuidl.ui.panes.system import SystemPane
+from tuidl.ui.panes.training import TrainingPane
+from tuidl.ui.screens.dialogs import QuitScreen, SavePresetScreen
+from tuidl.ui.session import Mode, RunSession, RunState, TrainerFailed, TrainerStarted
+from tuidl.ui.widgets.deck import PANES, WIDE_AT, PaneDeck
+from tuidl.ui.widgets.keybar import EssentialKeys, KeyHint
 
-WIDE_AT = 140  # columns from which the panes sit side by side
 
-PANES = (
-    ("builder", "Model builder", "builder-pane"),
-    ("dataset", "Dataset & split", "dataset-pane"),
-    ("training", "Training", "training-pane"),
-    ("system", "GPU / system", "system-pane"),
-    ("runs", "Runs", "runs-pane"),
-)
-# tab labels, longest first: the first set that fits the terminal's width is used
-TAB_TITLES: tuple[dict[str, str], ...] = ({}, {"dataset": "Dataset"},
-                                          {"builder": "Model", "dataset": "Data", "system": "System"})
 STANDBY_AFTER_S = 1.0  # a trainer is kept warm from this long after start-up (warm_trainer)
 DEFER_PANES_S = 0.1  # the panes not shown first are mounted this long after start-up
 MAX_EARLIER = 6  # earlier runs of a preset laid over the charts by "b"
 PRESET_PANES = ("builder", "dataset", "training")  # the panes that show (and edit) the preset
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def set_terminal_title(text: str) -> None:
+    """Write OSC 2 straight to the controlling terminal, in one write (the kernel keeps
+    one write whole against the driver's frames). Textual has no public call for the
+    terminal's title; without a terminal (a pipe, a service) nothing is written."""
+    try:
+        fd = os.open("/dev/tty", os.O_WRONLY | os.O_NOCTTY)
+    except OSError:
+        return
+    try:
+        os.write(fd, f"\x1b]2;{text}\x07".encode("utf-8", "replace"))
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -96,133 +101,6 @@ async def _until_mounted(widget: Any, mounting: Any = None) -> None:
         await mounting
     while not widget.is_mounted:
         await asyncio.sleep(0.01)
-
-
-class PaneDeck(TabbedContent):
-    """The four panes: tabs on narrow terminals, a grid (every pane shown) on wide ones.
-
-    In the grid the tab strip is hidden by the stylesheet and every pane is kept
-    displayed, whichever is "active" (the one last focused)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.wide = False
-
-    def set_wide(self, wide: bool) -> None:
-        self.wide = wide
-        self.set_class(wide, "-grid")
-        self._show_panes()
-
-    def _show_panes(self) -> None:
-        if not self.is_mounted:
-            return
-        for pane in self.query_children("ContentSwitcher").first().query_children(TabPane):
-            if self.wide:
-                pane.display = True
-            else:
-                pane.display = pane.id == self.active
-
-    def watch_active(self, active: str) -> None:
-        # Runs after TabbedContent's own watcher (which shows only the active pane).
-        if self.wide:
-            self._show_panes()
-
-    def on_resize(self) -> None:
-        self.set_wide(self.app.size.width >= WIDE_AT)
-        self.fit_tab_labels(self.app.size.width)
-
-    def fit_tab_labels(self, width: int) -> None:
-        """Shorter tab labels where the full ones would not fit on one line (80
-        columns clipped "Runs [5" and scrolled to "odel builder")."""
-        for titles in TAB_TITLES:
-            labels = [f"{titles.get(pane_id, title)} [{n}]" for n, (pane_id, title, _) in enumerate(PANES, 1)]
-            if sum(len(label) + 2 for label in labels) <= width:  # a tab pads its label by 1 each side
-                break
-        for (pane_id, _title, _), label in zip(PANES, labels):
-            try:
-                tab = self.get_tab(pane_id)
-            except Exception:  # noqa: BLE001 - not composed yet
-                return
-            if tab.label.plain != label:
-                tab.label = label
-
-
-class SavePresetScreen(ModalScreen[str | None]):
-    """Asks where to save the preset; returns the path typed, or None."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, default: str) -> None:
-        super().__init__()
-        self.default = default
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="save-box", classes="dialog"):
-            yield Label("Save the preset as TOML", classes="dialog-title")
-            yield Input(self.default, id="save-path", select_on_focus=False)
-            yield Static("Enter saves, escape cancels. The file is overwritten if it exists.",
-                         classes="dialog-hint")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Save", id="save-ok", variant="primary")
-                yield Button("Cancel", id="save-cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#save-path", Input).focus()
-
-    @on(Input.Submitted, "#save-path")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.dismiss(event.value.strip() or None)
-
-    @on(Button.Pressed, "#save-ok")
-    def _ok(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(self.query_one("#save-path", Input).value.strip() or None)
-
-    @on(Button.Pressed, "#save-cancel")
-    def _cancel_button(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class QuitScreen(ModalScreen[str | None]):
-    """A run is training: stop it, leave it running, or stay. Returns "stop", "leave"
-    or None."""
-
-    BINDINGS = [
-        Binding("escape", "choose('')", "Cancel"),
-        Binding("s", "choose('stop')", "Stop the run"),
-        Binding("l", "choose('leave')", "Leave it running"),
-    ]
-
-    def __init__(self, run_id: str) -> None:
-        super().__init__()
-        self.run_id = run_id
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="quit-box", classes="dialog"):
-            yield Label("A run is still training", classes="dialog-title")
-            yield Static(Text.assemble(
-                ("Run ", ""), (self.run_id, "bold"), (" keeps training after the dashboard closes, unless you "
-                                                      "stop it. Reattach later with ", ""),
-                (f"tuidl attach {self.run_id}", "bold"), (".", "")), classes="dialog-text")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button(Text("Stop run & quit [s]"), id="quit-stop", variant="error")
-                yield Button(Text("Leave it running [l]"), id="quit-leave", variant="primary")
-                yield Button("Cancel", id="quit-cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#quit-leave", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss({"quit-stop": "stop", "quit-leave": "leave"}.get(event.button.id or ""))
-
-    def action_choose(self, choice: str) -> None:
-        self.dismiss(choice or None)
 
 
 class TuidlApp(App[int]):
@@ -492,10 +370,10 @@ class TuidlApp(App[int]):
             if widget.is_mounted:
                 widget.load_preset(preset)
 
-    # -- switching presets, fitting the model to the data (tuidl.ui.picker) ------------
+    # -- switching presets, fitting the model to the data (tuidl.ui.screens.picker) ------------
     def action_open_preset(self) -> None:
         """Pick a built-in preset or a TOML file, as `tuidl NAME` opens it."""
-        from .picker import PresetPickerScreen
+        from tuidl.ui.screens.picker import PresetPickerScreen
 
         if not isinstance(self.screen, PresetPickerScreen):
             self.push_screen(PresetPickerScreen(self.preset.name), self._opened)
@@ -510,7 +388,7 @@ class TuidlApp(App[int]):
 
     def action_fit_model(self) -> None:
         """Fit the model to the data (first layer's input, last layer's outputs, loss)."""
-        from ..core.fit import fit_to_data
+        from tuidl.core.fit import fit_to_data
 
         fitted = fit_to_data(self.preset)
         if fitted.preset is None:
@@ -523,7 +401,7 @@ class TuidlApp(App[int]):
     def _offer_fit(self, before: Preset, after: Preset) -> None:
         """The dataset changed: if the model fitted the old data but not the new, offer
         to fit it (once per change of the data's shape, task or classes)."""
-        from ..core.fit import data_signature, fit_to_data, model_problem
+        from tuidl.core.fit import data_signature, fit_to_data, model_problem
 
         if self.preset is not after or data_signature(before) == data_signature(after):
             return
@@ -534,7 +412,7 @@ class TuidlApp(App[int]):
             self._ask_fit(fitted)
 
     def _ask_fit(self, fitted: Any) -> None:
-        from .picker import FitModelScreen
+        from tuidl.ui.screens.picker import FitModelScreen
 
         if isinstance(self.screen, FitModelScreen):
             return
@@ -594,7 +472,7 @@ class TuidlApp(App[int]):
             return
         if session.standby is not None and session.standby.alive():
             return
-        from ..core.launch import Standby
+        from tuidl.core.launch import Standby
 
         try:
             session.standby = Standby()
@@ -834,7 +712,7 @@ class TuidlApp(App[int]):
 
     def _load_run_preset(self, run: RunDir) -> None:
         """Show a run's own preset in the panes (as `tuidl attach` / `tuidl replay` do)."""
-        from ..core import preset as P
+        from tuidl.core import preset as P
 
         try:
             preset = P.load(run.preset_path)
@@ -866,7 +744,7 @@ class TuidlApp(App[int]):
     def on_runs_pane_rerun_run(self, message: RunsPane.RerunRun) -> None:
         """Load the run's preset as the current one and start a new run of it."""
         message.stop()
-        from ..core import preset as P
+        from tuidl.core import preset as P
 
         if self.session.live or self.session.launching:
             self.notify("A run is already training: stop it first (x).", severity="warning")
@@ -913,7 +791,7 @@ class TuidlApp(App[int]):
         runs = list(runs)
 
         def work() -> None:
-            from ..core import runview
+            from tuidl.core import runview
 
             views: dict[str, RunView] = {}
             for run in runs:
@@ -999,7 +877,7 @@ class TuidlApp(App[int]):
         self.notify("hyperparameters shown" if shown else "hyperparameters hidden", timeout=1.5)
 
     def action_help(self) -> None:
-        from .help import HelpScreen  # on first use: it brings a Markdown parser (~0.1 s of imports)
+        from tuidl.ui.screens.help import HelpScreen  # on first use: it brings a Markdown parser (~0.1 s of imports)
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -1008,11 +886,11 @@ class TuidlApp(App[int]):
     def _terminal_title(self) -> None:
         """Textual draws the title in the header only; send it to the terminal too
         (OSC 2), so a tab or window title tells how a run went."""
-        if self.is_headless or self._driver is None:
+        if self.is_headless or not self.is_running:
             return
         text = self.title + (f" · {self.sub_title}" if self.sub_title else "")
         text = _CONTROL_CHARS.sub(" ", text)[:120]
-        self._driver.write(f"\x1b]2;{text}\x07")
+        set_terminal_title(text)
 
     def watch_title(self, _title: str) -> None:
         self._terminal_title()

@@ -29,9 +29,9 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.worker import Worker, get_current_worker
 
-from ..core.events import RUN_ENDED, RUN_STARTED, EventTail, number
-from ..core.rundir import LIVE, RunDir
-from .messages import RunEvents
+from tuidl.core.events import RUN_ENDED, RUN_STARTED, EventTail, number
+from tuidl.core.rundir import LIVE, RunDir
+from tuidl.ui.messages import RunEvents
 
 POLL_S = 0.15  # live tail period
 MAX_BATCH = 2000  # events per RunEvents message

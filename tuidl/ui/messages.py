@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from textual.message import Message
 
-from ..core.preset import Preset
+from tuidl.core.preset import Preset
 
 
 @dataclass

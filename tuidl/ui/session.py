@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING, Any, Callable
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from ..core.preset import Preset
-from ..core.rundir import LIVE, RunDir
-from ..core.runview import RunView
-from .follow import resumed_since
-from ..core.schema import ConfigError
-from .series import Series
+from tuidl.core.preset import Preset
+from tuidl.core.rundir import LIVE, RunDir
+from tuidl.core.runview import RunView
+from tuidl.ui.follow import resumed_since
+from tuidl.core.schema import ConfigError
+from tuidl.ui.series import Series
 
 if TYPE_CHECKING:  # no torch at import time
-    from ..core.launch import Standby
-    from .follow import Follower
+    from tuidl.core.launch import Standby
+    from tuidl.ui.follow import Follower
 
 
 def new_view() -> RunView:
@@ -142,7 +142,7 @@ class RunSession:
     def start_trainer(self, target: MessagePump, preset: Preset, **options: Any) -> None:
         """Create a run directory for ``preset`` and start its trainer (``options``:
         those of :func:`tuidl.core.launch.start`), with the warm trainer if there is one."""
-        from ..core import launch
+        from tuidl.core import launch
 
         def start() -> RunDir:
             # The warm trainer is used up only once the preset is accepted: a refused Start
@@ -156,7 +156,7 @@ class RunSession:
     def resume_trainer(self, target: MessagePump, run: RunDir, **options: Any) -> None:
         """Continue ``run`` from its last checkpoint in a trainer of its own (``options``:
         those of :func:`tuidl.core.launch.resume`), after checking it can be resumed."""
-        from ..core import launch
+        from tuidl.core import launch
 
         if run.status().get("status") == "completed":
             target.post_message(TrainerFailed(f"{run.id} already completed; nothing to resume"))

@@ -26,8 +26,8 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from ..core import textplot
-from . import palette
+from tuidl.core import textplot
+from tuidl.ui import palette
 
 UPPER_HALF = "▀"
 #: 256-colour palette indexes for classes: orange, blue, green, magenta, cyan, red,

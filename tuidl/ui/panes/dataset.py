@@ -7,7 +7,7 @@ Loading needs torch, so it runs in a thread worker (``@work(thread=True)``) thro
 Every valid edit posts :class:`~tuidl.ui.messages.PresetEdited` (origin ``"dataset"``)
 with a whole new validated preset; a value the schema rejects (fractions that do not sum
 to 1, a missing file path, …) is shown inline, in red, and not applied. Edits take the
-panes' one way (:func:`tuidl.ui.form.apply_edits`).
+panes' one way (:func:`tuidl.ui.widgets.form.apply_edits`).
 
 Keys: ``r`` reload the data, ``n`` show other samples; Tab / Shift+Tab move between
 the fields.
@@ -31,14 +31,14 @@ from textual.widget import Widget
 from textual.widgets import Select, Static
 from textual.worker import Worker, WorkerState
 
-from ..core import catalog, keypath
-from ..core.layers import fmt_shape
-from ..core.preset import Data, Preset, Split, base_dir, to_data
-from ..core.schema import ConfigError, Problem
-from . import preview
-from .form import DataclassForm, FieldEditor, apply_edits, field_type, is_required
-from .messages import PresetEdited
-from .visible import closing
+from tuidl.core import catalog, keypath
+from tuidl.core.layers import fmt_shape
+from tuidl.core.preset import Data, Preset, Split, base_dir, to_data
+from tuidl.core.schema import ConfigError, Problem
+from tuidl.ui.widgets import preview
+from tuidl.ui.widgets.form import DataclassForm, FieldEditor, apply_edits, field_type, is_required
+from tuidl.ui.messages import PresetEdited
+from tuidl.ui.visible import closing
 
 #: Training / official test images of the torchvision sets (before ``limit``).
 TORCHVISION_COUNTS = {
@@ -138,7 +138,7 @@ def load_for_pane(preset: Preset, key: str) -> dict[str, Any]:
     split and described with numpy alone (:func:`tuidl.core.data.peek`), without PyTorch,
     whose import took the pane seconds; an image folder is loaded as for training."""
     try:
-        from ..core import data as core_data
+        from tuidl.core import data as core_data
 
         peeked = core_data.peek(preset)
         if peeked is not None:

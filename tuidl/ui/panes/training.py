@@ -2,8 +2,8 @@
 event log, decision boundary (2-D Playground data) and test results.
 
 The pane is put together from parts: the hyperparameter form (here), the run controls
-and progress line (:mod:`tuidl.ui.run_controls`) and the charts, log and results
-(:mod:`tuidl.ui.run_charts`). It never talks to the trainer itself: its buttons post
+and progress line (:mod:`tuidl.ui.panes.run_controls`) and the charts, log and results
+(:mod:`tuidl.ui.panes.run_charts`). It never talks to the trainer itself: its buttons post
 :class:`RunControls.Control` (the app starts runs and sends commands), and it shows a
 :class:`~tuidl.core.runview.RunView`: the app hands it the view of a new run
 (:meth:`TrainingPane.show_run`) and what the view took from each batch of events
@@ -23,17 +23,17 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual import events
 from textual.widgets import Collapsible, Static
 
-from ..core import catalog, keypath
-from ..core.keypath import KeyPathError
-from ..core.preset import Preset, resolve, to_data
-from ..core.runview import Applied, RunProgress, RunView
-from ..core.schema import ConfigError
-from .form import DataclassForm, FieldEditor, apply_edits
-from .messages import PresetEdited
-from .run_charts import OVERLAY_PREFIX, ChartModes, Curves, EventLog, Overlay, RunCharts
-from .run_controls import ProgressLine, RunControls, fmt_duration, progress_text
-from .session import RunState, new_view
-from .visible import closing
+from tuidl.core import catalog, keypath
+from tuidl.core.keypath import KeyPathError
+from tuidl.core.preset import Preset, resolve, to_data
+from tuidl.core.runview import Applied, RunProgress, RunView
+from tuidl.core.schema import ConfigError
+from tuidl.ui.widgets.form import DataclassForm, FieldEditor, apply_edits
+from tuidl.ui.messages import PresetEdited
+from tuidl.ui.panes.run_charts import OVERLAY_PREFIX, ChartModes, Curves, EventLog, Overlay, RunCharts
+from tuidl.ui.panes.run_controls import ProgressLine, RunControls, fmt_duration, progress_text
+from tuidl.ui.session import RunState, new_view
+from tuidl.ui.visible import closing
 
 __all__ = ["BASICS", "OVERLAY_PREFIX", "SECTIONS", "Curves", "EventLog", "Overlay", "RunProgress", "TrainingPane",
            "fmt_duration", "progress_text"]
@@ -213,7 +213,7 @@ class TrainingPane(Vertical):
 
     def _preset_classes(self) -> list[str] | None:
         """The current preset's class names (None when unknown or not classes)."""
-        from ..core.preset import base_dir
+        from tuidl.core.preset import base_dir
 
         try:
             info = catalog.info(self.preset.data.dataset, self.preset.data.params, base_dir(self.preset))
@@ -372,7 +372,7 @@ class TrainingPane(Vertical):
             self.toggle_class("-settings-closed")
         return self.settings_visible()
 
-    # -- the charts (tuidl.ui.run_charts) ---------------------------------------------
+    # -- the charts (tuidl.ui.panes.run_charts) ---------------------------------------------
     def set_overlays(self, views: dict[str, RunView]) -> list[str]:
         """Lay other runs over the loss and metric charts: ``{label: RunView}``."""
         return self.run_charts.set_overlays(views)

@@ -21,9 +21,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..core import preset as P
-from ..core.fit import Fitted
-from ..core.schema import ConfigError
+from tuidl.core import preset as P
+from tuidl.core.fit import Fitted
+from tuidl.core.schema import ConfigError
 
 
 def builtin_presets() -> list[tuple[str, str]]:

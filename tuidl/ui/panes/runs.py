@@ -40,10 +40,10 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
-from ..core.report import run_times
-from ..core.rundir import LIVE, RunDir, list_runs, runs_root
-from ..core.units import fmt_best, fmt_duration, run_duration
-from .visible import closing, shown
+from tuidl.core.report import run_times
+from tuidl.core.rundir import LIVE, RunDir, list_runs, runs_root
+from tuidl.core.units import fmt_best, fmt_duration, run_duration
+from tuidl.ui.visible import closing, shown
 
 REFRESH_S = 2.0
 RESUMABLE = ("stopped", "interrupted", "failed", "diverged")
@@ -576,7 +576,7 @@ class RunsPane(Vertical):
         run = row.run
 
         def work() -> None:
-            from ..core import report
+            from tuidl.core import report
 
             try:
                 done = report.export(run)

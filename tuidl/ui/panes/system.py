@@ -32,8 +32,8 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
-from ..core.runview import Applied, RunView
-from ..core.telemetry import (
+from tuidl.core.runview import Applied, RunView
+from tuidl.core.telemetry import (
     GpuSource,
     NvmlSource,
     Sampler,
@@ -41,7 +41,7 @@ from ..core.telemetry import (
     format_bytes,
     torch_cuda_build,
 )
-from .visible import closing, shown
+from tuidl.ui.visible import closing, shown
 
 HISTORY = 60  # samples kept per sparkline
 BAR = 20  # gauge width in cells

@@ -11,7 +11,7 @@ a residual block when an inner layer is selected), ``d`` / ``delete`` remove, ``
 ``J`` (or ``shift+↑`` / ``shift+↓``) move, ``enter`` / ``e`` edit the selected layer's
 settings in the form beside or below the table (``escape`` goes back), ``u`` undo.
 
-Every edit goes the panes' one way (:func:`tuidl.ui.form.apply_edits`): a whole new
+Every edit goes the panes' one way (:func:`tuidl.ui.widgets.form.apply_edits`): a whole new
 preset is validated and posted as :class:`~tuidl.ui.messages.PresetEdited`; values the
 schema rejects are shown inline and not applied. Shapes come from :func:`tuidl.core.layers.infer` (pure Python, no torch).
 """
@@ -36,14 +36,14 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, ListItem, ListView, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..core import catalog, keypath, layers
-from ..core.keypath import KeyPathError, join
-from ..core.layers import LAYER_TYPES, Layer, Summary, fmt_shape, human_bytes
-from ..core.preset import Preset, base_dir, resolve, to_data
-from ..core.schema import ConfigError
-from .form import DataclassForm, FieldEditor, apply_edits, field_type, is_required
-from .messages import PresetEdited
-from .visible import closing
+from tuidl.core import catalog, keypath, layers
+from tuidl.core.keypath import KeyPathError, join
+from tuidl.core.layers import LAYER_TYPES, Layer, Summary, fmt_shape, human_bytes
+from tuidl.core.preset import Preset, base_dir, resolve, to_data
+from tuidl.core.schema import ConfigError
+from tuidl.ui.widgets.form import DataclassForm, FieldEditor, apply_edits, field_type, is_required
+from tuidl.ui.messages import PresetEdited
+from tuidl.ui.visible import closing
 
 Addr = tuple[int, ...]
 

@@ -16,9 +16,9 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, Static
 
-from ..core import units
-from ..core.runview import RunProgress
-from .session import RunState
+from tuidl.core import units
+from tuidl.core.runview import RunProgress
+from tuidl.ui.session import RunState
 
 END_STYLE = {"completed": "bold green", "stopped": "yellow", "diverged": "bold red", "failed": "bold red",
              "interrupted": "bold red"}

@@ -36,10 +36,10 @@ from textual.widget import Widget
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Select, SelectionList, Static, Switch
 
-from ..core import keypath
-from ..core.keypath import join
-from ..core.preset import Edit, Preset, edit
-from ..core.schema import Problem, checks_of, help_of, violations
+from tuidl.core import keypath
+from tuidl.core.keypath import join
+from tuidl.core.preset import Edit, Preset, edit
+from tuidl.core.schema import Problem, checks_of, help_of, violations
 
 _SCALARS = (bool, int, float, str)
 
@@ -190,7 +190,7 @@ def parse_text(text: str, tp: Any, checks: dict, required: bool = False) -> Any:
                 except ValueError:
                     continue
             if value is MISSING:
-                from ..core.schema import type_name
+                from tuidl.core.schema import type_name
 
                 raise ValueError(f"expected {type_name(tp)}")
     elif typing.get_origin(tp) is list:

@@ -18,9 +18,9 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ..core.events import number
-from ..core.units import fmt_metric  # noqa: F401 - the one metric format (training.py takes it from here)
-from . import palette
+from tuidl.core.events import number
+from tuidl.core.units import fmt_metric  # noqa: F401 - the one metric format (training.py takes it from here)
+from tuidl.ui import palette
 
 FULL_MAX = 10  # up to this many classes the matrix is a table with counts
 SHADES = " ·░▒▓█"
@@ -161,7 +161,7 @@ def sample_preview(inp: Any, input_shape: Sequence[int] | None = None, width: in
     a small line for sequences, coordinates for a few plain features."""
     import numpy as np
 
-    from .preview import image_text, sequence_text
+    from tuidl.ui.widgets.preview import image_text, sequence_text
 
     try:
         arr = np.asarray(inp, dtype=np.float64)

@@ -26,9 +26,9 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ..core import textplot
-from . import palette
-from .series import Series
+from tuidl.core import textplot
+from tuidl.ui import palette
+from tuidl.ui.series import Series
 
 __all__ = ["MetricChart", "chart_cost"]
 

@@ -26,14 +26,14 @@ from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import RichLog, Static, TabbedContent, TabPane
 
-from ..core.runview import Applied, RunView, Taken
-from . import palette
-from .boundary import BoundaryPlot
-from .charts import MetricChart
-from .results import ResultsView, fmt_metric, metrics_text
-from .run_controls import END_STYLE, fmt_duration
-from .series import Series
-from .throttle import Throttle
+from tuidl.core.runview import Applied, RunView, Taken
+from tuidl.ui import palette
+from tuidl.ui.widgets.boundary import BoundaryPlot
+from tuidl.ui.widgets.charts import MetricChart
+from tuidl.ui.widgets.results import ResultsView, fmt_metric, metrics_text
+from tuidl.ui.panes.run_controls import END_STYLE, fmt_duration
+from tuidl.ui.series import Series
+from tuidl.ui.throttle import Throttle
 
 SMOOTH_ON = 0.6
 LOG_EVERY_S = 1.0  # event log writes for a stream of events, at most once a second
@@ -415,7 +415,7 @@ class RunCharts(VerticalScroll):
     def cycle_marks(self) -> str:
         """Draw the charts with the next mark style (braille → blocks → dots → braille),
         for fonts without braille; ``$TUIDL_CHART_MARKS`` sets the first one."""
-        from ..core import textplot
+        from tuidl.core import textplot
 
         styles = list(textplot.MARKS)
         current = self.loss_chart.marks or textplot.default_marks()

@@ -1,0 +1,1 @@
+"""The dashboard's panes (one per tab) and the parts the Training pane is made of."""

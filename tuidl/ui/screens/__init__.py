@@ -1,0 +1,1 @@
+"""Modal screens: the help, the preset picker and the other dialogs."""

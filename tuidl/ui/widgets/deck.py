@@ -1,0 +1,68 @@
+"""The deck of panes: tabs on narrow terminals, every pane at once on wide ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import TabbedContent, TabPane
+
+WIDE_AT = 140  # columns from which the panes sit side by side
+PANES = (
+    ("builder", "Model builder", "builder-pane"),
+    ("dataset", "Dataset & split", "dataset-pane"),
+    ("training", "Training", "training-pane"),
+    ("system", "GPU / system", "system-pane"),
+    ("runs", "Runs", "runs-pane"),
+)
+# tab labels, longest first: the first set that fits the terminal's width is used
+TAB_TITLES: tuple[dict[str, str], ...] = ({}, {"dataset": "Dataset"},
+                                          {"builder": "Model", "dataset": "Data", "system": "System"})
+
+
+class PaneDeck(TabbedContent):
+    """The four panes: tabs on narrow terminals, a grid (every pane shown) on wide ones.
+
+    In the grid the tab strip is hidden by the stylesheet and every pane is kept
+    displayed, whichever is "active" (the one last focused)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.wide = False
+
+    def set_wide(self, wide: bool) -> None:
+        self.wide = wide
+        self.set_class(wide, "-grid")
+        self._show_panes()
+
+    def _show_panes(self) -> None:
+        if not self.is_mounted:
+            return
+        for pane in self.query_children("ContentSwitcher").first().query_children(TabPane):
+            if self.wide:
+                pane.display = True
+            else:
+                pane.display = pane.id == self.active
+
+    def watch_active(self, active: str) -> None:
+        # Runs after TabbedContent's own watcher (which shows only the active pane).
+        if self.wide:
+            self._show_panes()
+
+    def on_resize(self) -> None:
+        self.set_wide(self.app.size.width >= WIDE_AT)
+        self.fit_tab_labels(self.app.size.width)
+
+    def fit_tab_labels(self, width: int) -> None:
+        """Shorter tab labels where the full ones would not fit on one line (80
+        columns clipped "Runs [5" and scrolled to "odel builder")."""
+        for titles in TAB_TITLES:
+            labels = [f"{titles.get(pane_id, title)} [{n}]" for n, (pane_id, title, _) in enumerate(PANES, 1)]
+            if sum(len(label) + 2 for label in labels) <= width:  # a tab pads its label by 1 each side
+                break
+        for (pane_id, _title, _), label in zip(PANES, labels):
+            try:
+                tab = self.get_tab(pane_id)
+            except Exception:  # noqa: BLE001 - not composed yet
+                return
+            if tab.label.plain != label:
+                tab.label = label
