@@ -16,6 +16,7 @@ from tuidl.core import rundir as R
 from tuidl.core.events import EventWriter, read_events
 from tuidl.ui.app import WIDE_AT, PaneDeck, QuitScreen, SavePresetScreen, TuidlApp
 from tuidl.ui.screens.help import HelpScreen
+from helpers import wait_for
 
 
 class App(TuidlApp):
@@ -28,14 +29,6 @@ class App(TuidlApp):
 
     def bell(self) -> None:
         self.bells += 1
-
-
-async def wait_for(pilot, condition, timeout: float = 15.0, what: str = "condition") -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def shown_panes(app: TuidlApp) -> list[str]:

@@ -10,8 +10,9 @@ import pytest
 
 from tuidl.core import preset as P
 from tuidl.core.schema import ConfigError
+from helpers import FIXTURES
 
-CORPUS = sorted((Path(__file__).parent / "fixtures" / "bad_presets").glob("*.toml"))
+CORPUS = sorted((FIXTURES / "bad_presets").glob("*.toml"))
 
 
 def expectation(path: Path) -> tuple[str, str]:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
+
 BENCH = ROOT / "bench"
 sys.path.insert(0, str(BENCH))
 
@@ -21,6 +22,7 @@ import memory  # noqa: E402
 import run_all  # noqa: E402
 
 from tuidl.core import events as E  # noqa: E402
+from helpers import ROOT
 
 
 def script(name: str, *args: str, timeout: float = 120) -> tuple[int, str, dict | list | None, Path]:

@@ -4,32 +4,18 @@ a tiny host app with the keyboard and the mouse."""
 from __future__ import annotations
 
 import pytest
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tuidl.core import catalog, keypath, layers
 from tuidl.core.preset import Preset, from_dict, load, to_data
 from tuidl.ui.panes.builder import LayerTypeScreen, ModelBuilderPane, default_layer, display_rows, short_settings
-from tuidl.ui.widgets.form import DataclassForm, FieldEditor, parse_text
-from tuidl.ui.messages import PresetEdited
+from tuidl.ui.widgets.form import DataclassForm, parse_text
+
+from helpers import Host, screen_text, settle
 
 
-class Host(App):
-    def __init__(self, preset: Preset) -> None:
-        super().__init__()
-        self.preset = preset
-        self.edits: list[PresetEdited] = []
-
-    def compose(self) -> ComposeResult:
-        yield ModelBuilderPane(self.preset, id="builder")
-        yield Footer()
-
-    def on_preset_edited(self, message: PresetEdited) -> None:
-        self.edits.append(message)
-
-
-def screen_text(app: App) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+def host(preset: Preset) -> Host:
+    return Host(lambda: ModelBuilderPane(preset, id="builder"))
 
 
 def expected(preset: Preset) -> layers.Summary:
@@ -57,10 +43,6 @@ def conv_preset() -> Preset:
     }
     return from_dict(data)
 
-
-async def settle(pilot, n: int = 3) -> None:
-    for _ in range(n):
-        await pilot.pause()
 
 
 async def add_layer(pilot, kind: str) -> None:
@@ -113,7 +95,7 @@ def test_form_parsing_and_paths():
 
 async def test_mount_shows_rows_and_totals_and_follows_load_preset():
     preset = load("spiral")
-    app = Host(preset)
+    app = host(preset)
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
         pane = app.query_one(ModelBuilderPane)
@@ -152,7 +134,7 @@ async def test_mount_shows_rows_and_totals_and_follows_load_preset():
 
 async def test_add_move_remove_undo_with_the_keyboard():
     preset = load("spiral")
-    app = Host(preset)
+    app = host(preset)
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
         pane = app.query_one(ModelBuilderPane)
@@ -209,7 +191,7 @@ BAD_UNITS = [
 
 async def test_editing_units_updates_rows_and_bad_values_are_not_applied():
     preset = load("spiral")
-    app = Host(preset)
+    app = host(preset)
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
         pane = app.query_one(ModelBuilderPane)
@@ -257,7 +239,7 @@ async def test_editing_units_updates_rows_and_bad_values_are_not_applied():
 
 
 async def test_shape_and_cross_field_errors_show_inline_and_the_app_keeps_running():
-    app = Host(conv_preset())
+    app = host(conv_preset())
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
         pane = app.query_one(ModelBuilderPane)
@@ -293,7 +275,7 @@ async def test_shape_and_cross_field_errors_show_inline_and_the_app_keeps_runnin
 
 
 async def test_residual_block_inner_layers_are_shown_and_editable():
-    app = Host(load("spiral"))
+    app = host(load("spiral"))
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
         pane = app.query_one(ModelBuilderPane)
@@ -346,7 +328,7 @@ async def test_residual_block_inner_layers_are_shown_and_editable():
 
 
 async def test_mouse_buttons_and_row_click():
-    app = Host(load("spiral"))
+    app = host(load("spiral"))
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
         pane = app.query_one(ModelBuilderPane)
@@ -373,7 +355,7 @@ async def test_mouse_buttons_and_row_click():
 
 
 async def test_small_terminal_keeps_the_key_widgets_reachable():
-    app = Host(conv_preset())
+    app = host(conv_preset())
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         pane = app.query_one(ModelBuilderPane)

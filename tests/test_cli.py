@@ -2,10 +2,6 @@
 
 import os
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
@@ -13,11 +9,7 @@ from tuidl.core import events as E
 from tuidl.core import launch
 from tuidl.core import preset as P
 from tuidl.core import rundir as R
-
-
-def tuidl(*args, env=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "tuidl", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+from helpers import tuidl, wait_until
 
 
 def test_presets_lists_every_builtin():
@@ -96,15 +88,6 @@ def test_diverging_run_exits_1(tmp_path):
     assert out.returncode == 1 and "Run diverged" in out.stdout
 
 
-def wait_for(predicate, timeout=60.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_trainer_process_survives_sigterm_and_resumes(tmp_path):
     """The real detached trainer: SIGTERM checkpoints and stops; resume completes it."""
     preset = P.load("spiral", ["train.epochs=40", "data.params.n_samples=2000", "train.device='cpu'"])
@@ -113,7 +96,7 @@ def test_trainer_process_survives_sigterm_and_resumes(tmp_path):
     assert os.getsid(proc.pid) == proc.pid  # own session: a closing terminal does not end it
     tail = E.EventTail(run.events_path)
     seen = []
-    assert wait_for(lambda: seen.extend(tail.poll()) or any(e["type"] == "epoch" for e in seen))
+    wait_until(lambda: seen.extend(tail.poll()) or any(e["type"] == "epoch" for e in seen))
     os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(timeout=60) == 0
     seen += tail.poll()

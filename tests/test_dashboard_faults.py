@@ -8,9 +8,9 @@ import pytest
 from tuidl.core import preset as P
 from tuidl.core import rundir as R
 from tuidl.core.train import Trainer
-from tuidl.ui.app import TuidlApp
 
-from test_training_pane import make_app, replayed
+from helpers import make_app
+from test_training_pane import replayed
 
 TINY = ["train.epochs=3", "data.params.n_samples=200", "train.device='cpu'"]
 

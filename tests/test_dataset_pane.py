@@ -9,32 +9,18 @@ import subprocess
 import sys
 
 from rich.console import Console
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Select, Static
+from textual.widgets import Select, Static
 
 from tuidl.core import catalog
 from tuidl.core.preset import Preset, from_dict, load, to_data
 from tuidl.ui.panes.dataset import DatasetPane, data_key, expected_samples, pick_samples
 from tuidl.ui.widgets.form import FieldEditor
-from tuidl.ui.messages import PresetEdited
+
+from helpers import Host, screen_text, settle
 
 
-class Host(App):
-    def __init__(self, preset: Preset) -> None:
-        super().__init__()
-        self.preset = preset
-        self.edits: list[PresetEdited] = []
-
-    def compose(self) -> ComposeResult:
-        yield DatasetPane(self.preset, id="dataset")
-        yield Footer()
-
-    def on_preset_edited(self, message: PresetEdited) -> None:
-        self.edits.append(message)
-
-
-def screen_text(app: App) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+def host(preset: Preset) -> Host:
+    return Host(lambda: DatasetPane(preset, id="dataset"))
 
 
 def text_of(pane: DatasetPane, selector: str, colors: bool = False) -> str:
@@ -45,10 +31,6 @@ def text_of(pane: DatasetPane, selector: str, colors: bool = False) -> str:
         console.print(pane.query_one(selector, Static).content)
     return capture.get()
 
-
-async def settle(pilot, n: int = 3) -> None:
-    for _ in range(n):
-        await pilot.pause()
 
 
 async def loaded(pilot) -> None:
@@ -103,7 +85,7 @@ def test_panes_do_not_import_torch():
 
 async def test_counts_match_describe_and_switching_dataset_updates_info():
     preset = load("spiral")
-    app = Host(preset)
+    app = host(preset)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         pane = app.query_one(DatasetPane)
@@ -148,7 +130,7 @@ async def test_counts_match_describe_and_switching_dataset_updates_info():
 
 
 async def test_fractions_must_sum_to_one_and_bad_values_are_not_applied():
-    app = Host(load("spiral"))
+    app = host(load("spiral"))
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         pane = app.query_one(DatasetPane)
@@ -184,7 +166,7 @@ async def test_fractions_must_sum_to_one_and_bad_values_are_not_applied():
 async def test_load_failure_is_shown_and_a_missing_path_is_not_applied(tmp_path):
     data = to_data(load("spiral"))
     data["data"] = {"dataset": "csv", "params": {"path": str(tmp_path / "missing.csv")}}
-    app = Host(from_dict(data))
+    app = host(from_dict(data))
     async with app.run_test(size=(100, 40)) as pilot:
         await loaded(pilot)
         pane = app.query_one(DatasetPane)
@@ -226,7 +208,7 @@ async def test_load_failure_is_shown_and_a_missing_path_is_not_applied(tmp_path)
 
 
 async def test_small_terminal_keeps_the_fields_reachable():
-    app = Host(load("spiral"))
+    app = host(load("spiral"))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         pane = app.query_one(DatasetPane)

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 from textual.widgets import Select
 
@@ -17,9 +16,9 @@ from tuidl.core import preset as P
 from tuidl.ui.panes.dataset import data_key
 
 from test_dataset_pane import text_of
-from test_detach import SIZE, make_app, wait_for
+from helpers import SIZE, make_app, wait_for
+from helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 
 SCRIPT = textwrap.dedent("""
     import asyncio, json, os, sys, time

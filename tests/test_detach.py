@@ -27,7 +27,6 @@ import sys
 import termios
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -39,60 +38,10 @@ from tuidl.core import report
 from tuidl.core import rundir as R
 from tuidl.core.events import EventWriter, read_events
 from tuidl.ui.app import TuidlApp
+from helpers import FIXTURES, ROOT, SIZE
+from helpers import diagnosis, end_process, kinds, make_app, wait_for, wait_until
 
-FIXTURES = Path(__file__).parent / "fixtures" / "runs"
-SIZE = (120, 40)
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def make_app(preset: P.Preset, **kwargs) -> TuidlApp:
-    kwargs.setdefault("system_interval", None)
-    kwargs.setdefault("runs_interval", None)
-    kwargs.setdefault("telemetry", False)
-    return TuidlApp(preset, **kwargs)
-
-
-def diagnosis(run: R.RunDir | None) -> str:
-    """What a run directory says, for a timeout's message."""
-    if run is None:
-        return ""
-    events = read_events(run.events_path) if run.events_path.exists() else []
-    try:
-        err = (run.path / "trainer.err").read_text()[-1500:]
-    except OSError:
-        err = ""
-    last = [(e.get("type"), e.get("epoch"), e.get("action") or e.get("status")) for e in events[-8:]]
-    return f"\nstatus: {run.status()}\nlast events: {last}\ntrainer.err: {err}"
-
-
-async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "condition",
-                   run: R.RunDir | None = None) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}{diagnosis(run)}")
-        await pilot.pause(0.05)
-
-
-def wait_until(condition, timeout: float = 60.0, what: str = "condition", run: R.RunDir | None = None) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}{diagnosis(run)}")
-        time.sleep(0.05)
-
-
-def kinds(run: R.RunDir, kind: str) -> list[dict]:
-    return [e for e in read_events(run.events_path) if e.get("type") == kind]
-
-
-def end_process(pid: int | None) -> None:
-    """Clean-up after a failure: SIGKILL a process this test started, if it still runs."""
-    if pid and R.pid_alive(pid):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+RUNS = FIXTURES / "runs"
 
 
 def pane_state(app: TuidlApp) -> dict:
@@ -341,7 +290,7 @@ async def test_headless_train_is_attached_like_any_run_and_replays_the_same(tmp_
 async def test_a_recorded_run_fed_live_and_replayed_shows_the_same(tmp_path):
     """The fixture's events written into a live run directory a few at a time, followed
     by an attached dashboard, then the fixture replayed: same series, same results."""
-    fixture = R.RunDir(FIXTURES / "spiral-demo")
+    fixture = R.RunDir(RUNS / "spiral-demo")
     events = read_events(fixture.events_path)
     preset = P.load(fixture.preset_path)
     run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 import types
-from pathlib import Path
 
 import pytest
 import torch
@@ -21,8 +20,9 @@ from tuidl.core.data import Part
 from tuidl.core.train import Trainer, load_checkpoint
 from tuidl.core.faults import Faults
 from tuidl.core.schema import ConfigError
+from helpers import ROOT
+from helpers import of, tuidl
 
-ROOT = Path(__file__).resolve().parents[1]
 # xor without dropout or batch norm; 231 samples leave 161 for training: ten batches of 16
 # and a last one of 1, so rank 0 carries that batch alone (weight 2) and rank 1 none (weight 0)
 # (deterministic=false only spares each process the import that torch.use_deterministic_algorithms costs)
@@ -35,15 +35,6 @@ def xor(epochs: int) -> P.Preset:
 
 def xor_args(epochs: int) -> list[str]:
     return ["xor", "--set", f"train.epochs={epochs}", *[a for s in XOR for a in ("--set", s)]]
-
-
-def tuidl(*args, env=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "tuidl", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})}, cwd=ROOT)
-
-
-def of(events, kind):
-    return [e for e in events if e["type"] == kind]
 
 
 def single(tmp_path, preset):
@@ -65,7 +56,7 @@ def assert_same_metrics(a, b, tol=1e-5):
     assert tb == pytest.approx(ta, abs=tol)
 
 
-def wait_for(tail, seen, predicate, timeout=60.0):
+def wait_for_events(tail, seen, predicate, timeout=60.0):
     end = time.time() + timeout
     while time.time() < end:
         seen.extend(tail.poll())
@@ -129,17 +120,17 @@ def test_control_and_sigterm_on_two_processes_then_resume_on_one(tmp_path):
     assert os.getsid(proc.pid) == proc.pid
     tail, seen = E.EventTail(run.events_path), []
     try:
-        assert wait_for(tail, seen, lambda e: e["type"] == "epoch")
+        assert wait_for_events(tail, seen, lambda e: e["type"] == "epoch")
         assert run.read_status()["pid"] == proc.pid  # the supervisor (torchrun agent): the run dies with it
         run.send("pause")
-        assert wait_for(tail, seen, lambda e: e.get("action") == "paused", 20)
+        assert wait_for_events(tail, seen, lambda e: e.get("action") == "paused", 20)
         assert run.status()["status"] == "paused"
         run.send("checkpoint")
-        assert wait_for(tail, seen, lambda e: e["type"] == "checkpoint" and e["reason"] == "requested", 20)
+        assert wait_for_events(tail, seen, lambda e: e["type"] == "checkpoint" and e["reason"] == "requested", 20)
         run.send("resume")
-        assert wait_for(tail, seen, lambda e: e.get("action") == "resumed", 20)
+        assert wait_for_events(tail, seen, lambda e: e.get("action") == "resumed", 20)
         run.send("pause")
-        assert wait_for(tail, seen, lambda e: [x.get("action") for x in seen].count("paused") == 2, 20)
+        assert wait_for_events(tail, seen, lambda e: [x.get("action") for x in seen].count("paused") == 2, 20)
         os.kill(proc.pid, signal.SIGTERM)  # reaches both ranks through torchrun; they stop while paused
         assert proc.wait(timeout=60) == 0
     finally:

@@ -1,6 +1,5 @@
 """The training engine on real (tiny) runs: events, checkpoints, resume, faults."""
 
-import pickle
 
 import pytest
 import torch
@@ -10,6 +9,7 @@ from tuidl.core import preset as P
 from tuidl.core import rundir as R
 from tuidl.core.train import Trainer, load_checkpoint
 from tuidl.core.schema import ConfigError
+from helpers import of
 
 TINY = """
 name = "tiny"
@@ -43,10 +43,6 @@ def train(tmp_path, preset, resume_run=None, **kw):
     run = resume_run or R.create(tmp_path / "runs", preset.name, P.dumps(preset))
     status = Trainer(preset, run, resume=resume_run is not None, handle_signals=False, **kw).run()
     return status, run, E.read_events(run.events_path)
-
-
-def of(events, kind):
-    return [e for e in events if e["type"] == kind]
 
 
 def test_event_stream_contract(tmp_path):

@@ -26,9 +26,10 @@ from tuidl.ui.app import TuidlApp
 from tuidl.ui.widgets.charts import MetricChart
 from tuidl.ui.panes.dataset import load_for_pane, preview_renderable
 
-from test_app import wait_for
+from helpers import wait_for
+from helpers import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "runs"
+RUNS = FIXTURES / "runs"
 BRAILLE = {chr(c) for c in range(0x2801, 0x2900)}
 BLOCKS = set("▀▄▌▐▖▗▘▝▚▞▙▛▜▟█")
 TICK = re.compile(r"^\s*(-?[\d.]+(?:e-?\d+)?[kMGT]?)┤")
@@ -82,8 +83,8 @@ def spans_colors(chart: MetricChart) -> set[int]:
 
 
 async def test_training_pane_charts_draw_with_overlays_log_smoothing_and_epochs(tmp_path):
-    run = R.RunDir(FIXTURES / "spiral-demo")
-    other = R.RunDir(shutil.copytree(FIXTURES / "digits-demo", tmp_path / "digits-demo"))
+    run = R.RunDir(RUNS / "spiral-demo")
+    other = R.RunDir(shutil.copytree(RUNS / "digits-demo", tmp_path / "digits-demo"))
     app = TuidlApp(P.load(run.preset_path), replay=run, system_interval=None, telemetry=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay to end")
@@ -156,7 +157,7 @@ def test_mnist1d_sequence_preview_draws_lines():
 
 
 def test_markdown_export_charts_have_marks_round_ticks_and_a_legend_row(tmp_path):
-    run = R.RunDir(shutil.copytree(FIXTURES / "digits-demo", tmp_path / "digits-demo"))
+    run = R.RunDir(shutil.copytree(RUNS / "digits-demo", tmp_path / "digits-demo"))
     done = report.export(run, tmp_path / "out")
     assert done.problems == []
     md = Path(done.md_path).read_text()
@@ -177,7 +178,7 @@ def test_an_export_whose_chart_fails_still_writes_the_report_and_says_which_part
                                                                                     capsys):
     from tuidl import cli
 
-    run = R.RunDir(shutil.copytree(FIXTURES / "digits-demo", tmp_path / "digits-demo"))
+    run = R.RunDir(shutil.copytree(RUNS / "digits-demo", tmp_path / "digits-demo"))
 
     def broken(*args, **kwargs):
         raise AttributeError("module 'plotext' has no attribute 'clf'")

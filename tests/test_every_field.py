@@ -11,7 +11,7 @@ from tuidl.core import preset as P
 from tuidl.ui.widgets.form import FieldEditor
 from tuidl.ui.panes.training import SECTIONS
 
-from test_training_pane import make_app
+from helpers import make_app
 
 BAD = {"int": ["abc", "1e400"], "float": ["nan", "--1"], "union": ["full"], "list": ["[1,"]}
 

@@ -7,18 +7,11 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from tuidl.core import preset as P
-from tuidl.ui.app import PaneDeck, TuidlApp
+from tuidl.ui.app import PaneDeck
 from tuidl.ui.widgets.form import FieldEditor
 
-from test_app import wait_for
-
-
-class App(TuidlApp):
-    def __init__(self, preset: P.Preset, **kwargs):
-        kwargs.setdefault("system_interval", None)
-        kwargs.setdefault("runs_interval", None)
-        kwargs.setdefault("telemetry", False)
-        super().__init__(preset, **kwargs)
+from helpers import wait_for
+from helpers import make_app, screen_lines
 
 
 def editor_of(widget) -> FieldEditor | None:
@@ -31,7 +24,7 @@ def editor_of(widget) -> FieldEditor | None:
 async def test_escape_leaves_a_dataset_field_and_drops_the_typing(tmp_path):
     """The repro of issue 13: `2`, Tab to n samples, type, then `4` is typed into the
     field. Escape must drop the typing, leave the field, and give `4` back to the app."""
-    app = App(P.load("spiral"), runs_root=tmp_path / "runs")
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("2")
         deck = app.query_one(PaneDeck)
@@ -51,7 +44,7 @@ async def test_escape_leaves_a_dataset_field_and_drops_the_typing(tmp_path):
 
 
 async def test_escape_leaves_a_training_field(tmp_path):
-    app = App(P.load("spiral"), runs_root=tmp_path / "runs")
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("3")
         deck = app.query_one(PaneDeck)
@@ -73,15 +66,11 @@ async def test_escape_leaves_a_training_field(tmp_path):
         assert app.preset.train.epochs == before
 
 
-def screen_lines(app) -> list[str]:
-    return [strip.text for strip in app.screen._compositor.render_strips()]
-
-
 async def test_start_help_and_quit_always_show_and_tabs_fit(tmp_path):
     """Whatever has focus, at 80×24 and 120×40, the bottom line says how to start, get
     help and quit; at 80 columns every tab label is whole."""
     for size in ((80, 24), (120, 40)):
-        app = App(P.load("spiral"), runs_root=tmp_path / "runs")
+        app = make_app(P.load("spiral"), runs_root=tmp_path / "runs")
         async with app.run_test(size=size) as pilot:
             deck = app.query_one(PaneDeck)
             for key in ("1", "2", "tab", "escape", "3", "4", "5", "1"):
@@ -102,7 +91,7 @@ async def test_essential_keys_follow_focus_and_run_state(tmp_path):
     offers esc); while a run trains Start is dimmed and Pause / Stop show."""
     from tuidl.ui.widgets.keybar import EssentialKeys
 
-    app = App(P.load("spiral"), runs_root=tmp_path / "runs")
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
         keys = app.query_one(EssentialKeys)
         await pilot.press("2")
@@ -144,7 +133,7 @@ async def test_small_things_during_a_run_at_80_columns(tmp_path):
                steps_per_epoch=5, batch_size=16, task="classification", loss="cce", metrics=["loss", "acc"],
                summary={}, data={"classes": ["negative", "positive"]}, device="cpu", device_name="cpu",
                precision="fp32", pid=os.getpid(), world_size=1)
-        app = App(preset, attach=run, runs_root=tmp_path / "runs")
+        app = make_app(preset, attach=run, runs_root=tmp_path / "runs")
         async with app.run_test(size=(80, 24)) as pilot:
             pane = app.training
             await wait_for(pilot, lambda: pane.progress.epochs == 3 and pane.run_state == "live", what="run_started")
@@ -170,7 +159,7 @@ async def test_small_things_during_a_run_at_80_columns(tmp_path):
 
 
 async def test_boundary_legend_names_the_preset_classes_before_a_run(tmp_path):
-    app = App(P.load("xor"), runs_root=tmp_path / "runs")
+    app = make_app(P.load("xor"), runs_root=tmp_path / "runs")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("3")
         await wait_for(pilot, lambda: app.training.is_mounted)
@@ -181,7 +170,7 @@ async def test_boundary_legend_names_the_preset_classes_before_a_run(tmp_path):
 async def test_unchecked_feature_boxes_look_unlike_checked_ones(tmp_path):
     from textual.widgets import SelectionList
 
-    app = App(P.load("spiral", ["data.params.features=['x1','x2']"]), runs_root=tmp_path / "runs")
+    app = make_app(P.load("spiral", ["data.params.features=['x1','x2']"]), runs_root=tmp_path / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("2")
         await wait_for(pilot, lambda: app.panes["dataset"].is_mounted)
@@ -202,7 +191,7 @@ async def test_preset_picker_opens_builtins_and_files_and_says_what_is_wrong(tmp
     broken.write_text("name = 'x'\n[data\n")
     mine = tmp_path / "mine.toml"
     mine.write_text(P.dumps(P.load("xor", ["name='mine'", "train.epochs=3"])))
-    app = App(P.load("spiral"), runs_root=tmp_path / "runs")
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
         titles = {c.title for c in app.get_system_commands(app.screen)}
         assert {"Open preset", "Fit the model to the data"} <= titles
@@ -261,7 +250,7 @@ async def test_switching_the_dataset_offers_to_fit_the_model(tmp_path):
     from tuidl.core.fit import model_problem
     from tuidl.ui.screens.picker import FitModelScreen
 
-    app = App(P.load("spiral"), runs_root=tmp_path / "runs")
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("2")
         await wait_for(pilot, lambda: app.panes["dataset"].is_mounted and app.focused is not None)
@@ -295,7 +284,7 @@ async def test_the_runs_pane_shows_the_selected_run_id_in_full_at_80_columns(tmp
     preset = P.load("spiral")
     run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
     run.write_status(status="stopped", preset="spiral", epoch=1, epochs=3)
-    app = App(preset, runs_root=tmp_path / "runs")
+    app = make_app(preset, runs_root=tmp_path / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("5")
         runs = app.panes["runs"]

@@ -18,7 +18,7 @@ from tuidl.core import rundir as R
 from tuidl.core.schema import ConfigError
 from tuidl.ui.messages import PresetEdited
 
-from test_detach import SIZE, make_app, wait_for
+from helpers import SIZE, make_app, wait_for
 
 
 async def test_a_dashboard_edit_is_reported_against_its_field_not_the_file(tmp_path):

@@ -10,12 +10,10 @@ import time
 from tuidl import cli
 from tuidl.core import launch
 from tuidl.core import preset as P
-from tuidl.core import rundir as R
 from tuidl.core.train.reporting import Rate
 from tuidl.core.units import fmt_best, fmt_duration, run_duration
 
-from test_cli import tuidl
-from test_detach import SIZE, end_process, kinds, make_app, wait_for, wait_until
+from helpers import SIZE, end_process, kinds, make_app, tuidl, wait_for, wait_until
 
 # about a second an epoch on a small CPU: steps to measure, a pause to sit in
 SLOW = ["train.epochs=3", "data.params.n_samples=8000", "data.batch_size=16", "train.device='cpu'"]

@@ -4,6 +4,7 @@ import pytest
 
 from tuidl.core import preset as P
 from tuidl.core.schema import ConfigError
+from helpers import ROOT
 
 GOOD = """
 name = "t"
@@ -137,7 +138,6 @@ def test_every_problem_is_reported_at_once(tmp_path):
 
 
 def test_reference_docs_are_current():
-    from pathlib import Path
 
-    doc = Path(__file__).resolve().parents[1] / "docs" / "presets.md"
+    doc = ROOT / "docs" / "presets.md"
     assert doc.read_text() == P.reference_markdown(), "run: python -m tuidl.core.preset > docs/presets.md"

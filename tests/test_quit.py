@@ -18,7 +18,7 @@ import threading
 
 import pytest
 
-from test_detach import ROOT, end_process, wait_until
+from helpers import ROOT, end_process, wait_until
 
 RESTORE = b"\x1b[?1049l"  # leaves the alternate screen: the shell's screen is back
 

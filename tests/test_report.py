@@ -5,13 +5,13 @@ import io
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 from tuidl.core import events as E
 from tuidl.core import report
 from tuidl.core.rundir import RunDir
+from helpers import FIXTURES
 
-FIXTURE = Path(__file__).parent / "fixtures" / "runs" / "digits-demo"
+FIXTURE = FIXTURES / "runs" / "digits-demo"
 
 
 def copy_run(tmp_path) -> RunDir:

@@ -15,7 +15,7 @@ from tuidl.core import rundir as R
 from tuidl.core.train.optim import Schedule
 from tuidl.core.events import read_events
 
-from test_cli import tuidl
+from helpers import tuidl
 
 XOR = ["--set", "data.params.n_samples=300", "--device", "cpu", "--quiet"]
 

@@ -28,9 +28,10 @@ from tuidl.ui.app import TuidlApp
 from tuidl.ui.panes.runs import ConfirmDeleteScreen, RunsPane, run_label, scan_runs
 from tuidl.ui.panes.training import OVERLAY_PREFIX
 
-from test_app import wait_for
+from helpers import wait_for
+from helpers import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "runs"
+RUNS = FIXTURES / "runs"
 SIZE = (120, 40)
 DAY = 86400.0
 
@@ -39,7 +40,7 @@ def copy_fixture(root: Path, name: str, run_id: str, shift_days: float = 0.0) ->
     """A recorded run under a new id; its times moved by ``shift_days`` (so the list
     has a defined order)."""
     target = root / run_id
-    shutil.copytree(FIXTURES / name, target)
+    shutil.copytree(RUNS / name, target)
     run = R.RunDir(target)
     st = run.read_status()
     for key in ("created", "started", "ended", "updated"):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import math
-from pathlib import Path
 
 import pytest
 
@@ -17,39 +16,14 @@ from tuidl.core import rundir as R
 from tuidl.core import runview
 from tuidl.core.runview import RunProgress, RunView
 from tuidl.progress import ConsoleProgress
+from helpers import FIXTURES
+from helpers import ended, epoch, started, step
 
-FIXTURES = Path(__file__).parent / "fixtures" / "runs"
+RUNS = FIXTURES / "runs"
 
 
 def fixture(name: str) -> R.RunDir:
-    return R.RunDir(FIXTURES / name)
-
-
-def started(epochs: int = 4, steps: int = 10, resumed_from: int = 0, t: float = 100.0, **more) -> dict:
-    ev = {"type": "run_started", "time": t, "schema": 1, "run_id": "r1", "preset": "spiral",
-          "resumed_from": resumed_from, "epochs": epochs, "steps_per_epoch": steps, "batch_size": 8,
-          "task": "classification", "loss": "cce", "metrics": ["loss", "acc"], "summary": {"total": 10},
-          "device": "cpu", "device_name": "cpu", "precision": "fp32", "pid": 1, "world_size": 1,
-          "data": {"dataset": "spiral", "classes": ["negative", "positive"], "input_shape": [2],
-                   "sizes": {"train": 80, "val": 20, "test": 20}}}
-    ev.update(more)
-    return ev
-
-
-def step(epoch: int, step_: int, epoch_step: int, loss=0.5, t: float = 101.0, **more) -> dict:
-    return {"type": "step", "time": t, "epoch": epoch, "step": step_, "epoch_step": epoch_step, "loss": loss,
-            "acc": 0.5, "lr": 0.1, "samples_per_s": 80.0, **more}
-
-
-def epoch(n: int, step_: int, loss=0.4, val_loss=0.45, t: float = 102.0, best: bool = False) -> dict:
-    return {"type": "epoch", "time": t, "epoch": n, "step": step_, "train": {"loss": loss, "acc": 0.6},
-            "val": {"loss": val_loss, "acc": 0.55}, "lr": 0.1, "samples_per_s": 90.0, "duration": 2.0, "best": best}
-
-
-def ended(status: str = "completed", epochs: int = 4, t: float = 110.0) -> dict:
-    return {"type": "run_ended", "time": t, "status": status, "message": f"trained {epochs} epochs",
-            "epochs_completed": epochs, "best": {"epoch": 2, "monitor": "val_loss", "value": 0.3},
-            "test": None, "duration": 9.5}
+    return R.RunDir(RUNS / name)
 
 
 # -- the recorded runs ----------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """Ctrl+C (SIGINT) and SIGTERM to a headless `tuidl train`: checkpoint, end as stopped,
 resume to the same end as an uninterrupted run."""
 
-import os
 import signal
 import subprocess
 import sys

@@ -5,15 +5,15 @@ machine, and local times are shown in UTC)."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
 from tuidl.core import preset as P
 from tuidl.core.rundir import RunDir
 from tuidl.ui.app import TuidlApp
+from helpers import FIXTURES
 
-RUN = Path(__file__).parent / "fixtures" / "runs" / "spiral-demo"
+RUN = FIXTURES / "runs" / "spiral-demo"
 SIZE = (120, 40)
 
 

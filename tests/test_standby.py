@@ -10,7 +10,7 @@ from tuidl.core import preset as P
 from tuidl.core import rundir as R
 from tuidl.core.events import read_events
 
-from test_detach import SIZE, end_process, kinds, make_app, wait_for, wait_until
+from helpers import SIZE, end_process, kinds, make_app, wait_for, wait_until
 
 TINY = ["train.epochs=2", "data.params.n_samples=300", "train.device='cpu'"]
 

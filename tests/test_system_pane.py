@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import os
 import re
 import time
-from pathlib import Path
 
 import psutil
 import pytest
-from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 
 from tuidl.core.telemetry import RecordedSource, format_bytes
 from tuidl.ui.panes.system import HISTORY, GpuCard, SystemPane
 
-FIX = Path(__file__).parent / "fixtures" / "nvml"
+from helpers import Host, screen_text
+from helpers import FIXTURES
+
+FIX = FIXTURES / "nvml"
 ME = os.getpid()
 NO_SUCH_PID = 99_999_999  # above Linux's pid_max
 
@@ -26,24 +26,8 @@ def recorded(name: str):
     return lambda: RecordedSource(FIX / name, pids={4242: ME})
 
 
-class Host(App):
-    def __init__(self, factory=None, interval=None):
-        super().__init__()
-        self.factory = factory
-        self.interval = interval
-
-    def compose(self) -> ComposeResult:
-        yield SystemPane(source_factory=self.factory, interval=self.interval, id="system")
-
-
-def screen_text(app: App) -> str:
-    """What the terminal shows, as plain text (from the SVG screenshot)."""
-    svg = app.export_screenshot()
-    rows: dict[float, list[tuple[float, str]]] = {}
-    for m in re.finditer(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', svg):
-        rows.setdefault(float(m.group(2)), []).append(
-            (float(m.group(1)), html.unescape(m.group(3)).replace("\xa0", " ")))
-    return "\n".join("".join(t for _, t in sorted(rows[y])) for y in sorted(rows))
+def host(factory=None, interval=None) -> Host:
+    return Host(lambda: SystemPane(source_factory=factory, interval=interval, id="system"), footer=False)
 
 
 async def ticks(pilot, pane: SystemPane, n: int) -> None:
@@ -62,7 +46,7 @@ def host_ok(text: str) -> None:
 
 
 async def test_real_values_two_h100():
-    app = Host(recorded("h100x2.json"))
+    app = host(recorded("h100x2.json"))
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(SystemPane)
         pane.set_trainer_pid(ME)
@@ -99,7 +83,7 @@ async def test_real_values_two_h100():
 )
 async def test_cuda_visible_devices(monkeypatch, visible, names):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
-    app = Host(recorded("h100x2.json"))
+    app = host(recorded("h100x2.json"))
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(SystemPane)
         await ticks(pilot, pane, 1)
@@ -109,7 +93,7 @@ async def test_cuda_visible_devices(monkeypatch, visible, names):
 
 async def test_no_gpu_visible(monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    app = Host(recorded("h100x2.json"))
+    app = host(recorded("h100x2.json"))
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(SystemPane)
         await ticks(pilot, pane, 2)
@@ -119,7 +103,7 @@ async def test_no_gpu_visible(monkeypatch):
 
 
 async def test_missing_driver_shows_reason_and_host():
-    app = Host(recorded("no_driver.json"))
+    app = host(recorded("no_driver.json"))
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(SystemPane)
         await ticks(pilot, pane, 2)
@@ -135,7 +119,7 @@ async def test_missing_driver_shows_reason_and_host():
 
 
 async def test_real_nvml_on_this_machine_reports_no_driver():
-    app = Host()  # the default factory: NvmlSource, and there is no driver here
+    app = host()  # the default factory: NvmlSource, and there is no driver here
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(SystemPane)
         await ticks(pilot, pane, 2)
@@ -144,7 +128,7 @@ async def test_real_nvml_on_this_machine_reports_no_driver():
 
 
 async def test_nvml_failing_mid_run_keeps_history_and_host_updates():
-    app = Host(recorded("fails_mid_run.json"))
+    app = host(recorded("fails_mid_run.json"))
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(SystemPane)
         pane.set_trainer_pid(ME)
@@ -195,7 +179,7 @@ TORCH = {"allocated": 20 << 30, "reserved": (20 << 30) + (300 << 20), "peak": 21
 
 
 async def test_local_run_torch_figures_next_to_driver():
-    app = Host(recorded("h100x2.json"))
+    app = host(recorded("h100x2.json"))
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(SystemPane)
         pane.handle_events([run_started(ME), {"type": "step", "time": time.time(), "loss": 1.0}])
@@ -223,7 +207,7 @@ def remote_gpu(util, used):
 
 
 async def test_replay_uses_the_runs_telemetry():
-    app = Host(recorded("h100x2.json"))
+    app = host(recorded("h100x2.json"))
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(SystemPane)
         t0 = time.time() - 3600
@@ -257,7 +241,7 @@ async def test_replay_uses_the_runs_telemetry():
 
 
 async def test_remote_run_without_telemetry_says_so():
-    app = Host(recorded("h100x2.json"))
+    app = host(recorded("h100x2.json"))
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(SystemPane)
         pane.handle_events([run_started(NO_SUCH_PID)])
@@ -267,7 +251,7 @@ async def test_remote_run_without_telemetry_says_so():
 
 
 async def test_pytorch_without_cuda():
-    app = Host(recorded("no_driver.json"))
+    app = host(recorded("no_driver.json"))
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(SystemPane)
         pane.handle_events([run_started(ME, device="cpu"),
@@ -284,7 +268,7 @@ async def test_pytorch_without_cuda():
 
 
 async def test_polls_in_a_worker_while_visible():
-    app = Host(recorded("h100x2.json"), interval=0.05)
+    app = host(recorded("h100x2.json"), interval=0.05)
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(SystemPane)
         for _ in range(200):
@@ -305,7 +289,7 @@ async def test_polls_in_a_worker_while_visible():
 
 
 async def test_usable_at_80x24():
-    app = Host(recorded("h100x2.json"))
+    app = host(recorded("h100x2.json"))
     async with app.run_test(size=(80, 24)) as pilot:
         pane = app.query_one(SystemPane)
         pane.handle_events([run_started(ME)])
@@ -318,7 +302,7 @@ async def test_usable_at_80x24():
 
 
 async def test_short_terminal_scrolls_by_keyboard():
-    app = Host(recorded("h100x2.json"))
+    app = host(recorded("h100x2.json"))
     async with app.run_test(size=(80, 14)) as pilot:
         pane = app.query_one(SystemPane)
         pane.handle_events([run_started(ME)])
@@ -335,7 +319,7 @@ async def test_short_terminal_scrolls_by_keyboard():
 
 async def test_switching_from_a_live_run_to_a_replay():
     """The app set the live trainer's pid; a replay of another run must not keep it."""
-    app = Host(recorded("h100x2.json"))
+    app = host(recorded("h100x2.json"))
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(SystemPane)
         pane.set_trainer_pid(ME)
@@ -354,7 +338,7 @@ async def test_switching_from_a_live_run_to_a_replay():
 
 
 async def test_telemetry_before_run_started_is_kept():
-    app = Host(recorded("h100x2.json"))
+    app = host(recorded("h100x2.json"))
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(SystemPane)
         pane.handle_events([telemetry(time.time(), torch=TORCH, torch_cuda="12.4"), run_started(ME)])
@@ -371,7 +355,7 @@ async def test_an_ended_trainer_shows_its_last_memory_not_zero():
     child = subprocess.Popen([sys.executable, "-c", "import sys; x = bytearray(50 << 20); sys.stdin.read()"],
                              stdin=subprocess.PIPE)
     try:
-        app = Host(recorded("no_driver.json"))
+        app = host(recorded("no_driver.json"))
         async with app.run_test(size=(120, 40)) as pilot:
             pane = app.query_one(SystemPane)
             pane.set_trainer_pid(child.pid)

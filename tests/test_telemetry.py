@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import psutil
 import pytest
@@ -34,7 +33,9 @@ from tuidl.core.telemetry import (
     visible_indices,
 )
 
-FIX = Path(__file__).parent / "fixtures" / "nvml"
+from helpers import FIXTURES, ROOT
+
+FIX = FIXTURES / "nvml"
 H100 = FIX / "h100x2.json"
 NO_DRIVER_FIX = FIX / "no_driver.json"
 FAILS = FIX / "fails_mid_run.json"
@@ -291,7 +292,7 @@ def test_torch_cuda_build_reads_without_importing_torch():
     code = ("import sys; from tuidl.core.telemetry import torch_cuda_build; "
             "print(repr(torch_cuda_build())); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=Path(__file__).parent.parent, check=True).stdout.split("\n")
+                         cwd=ROOT, check=True).stdout.split("\n")
     import torch
 
     assert out[0] == repr((True, torch.version.cuda))
@@ -303,7 +304,7 @@ def test_core_telemetry_imports_nothing_heavy():
     code = ("import sys, tuidl.core.telemetry; "
             "print(sorted(m for m in ('textual', 'rich', 'torch', 'pynvml') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=Path(__file__).parent.parent, check=True).stdout.strip()
+                         cwd=ROOT, check=True).stdout.strip()
     assert out == "[]"
 
 
@@ -483,7 +484,7 @@ def test_nvml_source_failing_mid_run(monkeypatch):
 
 
 def test_gpu_check_bench_fails_clearly_without_a_gpu():
-    root = Path(__file__).parent.parent
+    root = ROOT
     out = subprocess.run([sys.executable, str(root / "bench" / "gpu_check.py"), "--seconds", "1"],
                          capture_output=True, text=True, cwd=root, timeout=60)
     assert out.returncode == 2

@@ -29,23 +29,18 @@ from tuidl.ui.messages import RunEvents
 from tuidl.ui.widgets.results import ResultsView, confusion_renderable, samples_renderable
 from tuidl.ui.panes.training import RunProgress, fmt_duration, progress_text
 
-from test_app import wait_for
+from helpers import SIZE, wait_for
+from helpers import FIXTURES, ROOT
+from helpers import make_app, text_of
 
-FIXTURES = Path(__file__).parent / "fixtures" / "runs"
-SIZE = (120, 40)
+RUNS = FIXTURES / "runs"
 
 
 def fixture_run(name: str) -> R.RunDir:
-    path = FIXTURES / name
+    path = RUNS / name
     if not (path / "events.jsonl").is_file():
         pytest.skip(f"fixture run {name} is not recorded yet")
     return R.RunDir(path)
-
-
-def make_app(preset: P.Preset | None = None, **kwargs) -> TuidlApp:
-    kwargs.setdefault("system_interval", None)
-    kwargs.setdefault("telemetry", False)
-    return TuidlApp(preset or P.load("spiral"), **kwargs)
 
 
 def live_run(tmp_path: Path, preset: P.Preset, epochs: int = 5, steps: int = 10) -> tuple[R.RunDir, EventWriter]:
@@ -60,15 +55,6 @@ def live_run(tmp_path: Path, preset: P.Preset, epochs: int = 5, steps: int = 10)
                 data={"dataset": "spiral", "input_shape": [4], "classes": ["negative", "positive"],
                       "sizes": {"train": 350, "val": 75, "test": 75}})
     return run, writer
-
-
-def text_of(widget) -> str:
-    """What a Static shows, as plain text (Rich renderables included)."""
-    from rich.console import Console
-
-    console = Console(width=120, record=True, file=open(os.devnull, "w"), color_system=None)
-    console.print(widget.content)
-    return console.export_text()
 
 
 def commands(run: R.RunDir) -> list[str]:
@@ -562,6 +548,6 @@ def test_no_torch_at_import_nor_before_the_first_frame():
         "asyncio.run(main())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         cwd=Path(__file__).resolve().parents[1])
+                         cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False"]

@@ -1,0 +1,195 @@
+"""What the tests share: an app factory, a host app for one pane, the screen's text
+through Textual's public screenshot export, one ``wait_for`` (and its blocking twin
+``wait_until``), the CLI run as a user runs it, and factories for the events of
+docs/events.md.
+
+Tests in ``unit/``, ``functional/`` and ``e2e/`` import it as ``helpers`` (the tests
+folder is on ``sys.path`` through its conftest)."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from textual.app import App, ComposeResult
+from textual.widget import Widget
+
+from tuidl.core import preset as P
+from tuidl.core import rundir as R
+from tuidl.core.events import read_events
+from tuidl.ui.messages import PresetEdited
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+FIXTURES = TESTS / "fixtures"
+SIZE = (120, 40)  # the terminal most app tests run at
+
+
+# -- apps ---------------------------------------------------------------------------------
+
+
+def make_app(preset: P.Preset | str | None = None, **kwargs: Any):
+    """The real dashboard, quiet: no system polling, no GPU telemetry, no runs scans
+    unless a test asks for them. ``preset`` is a Preset or a built-in name (spiral)."""
+    from tuidl.ui.app import TuidlApp
+
+    kwargs.setdefault("system_interval", None)
+    kwargs.setdefault("runs_interval", None)
+    kwargs.setdefault("telemetry", False)
+    if preset is None or isinstance(preset, str):
+        preset = P.load(preset or "spiral")
+    return TuidlApp(preset, **kwargs)
+
+
+class Host(App):
+    """One widget (a pane) alone in an app, with the messages it posts kept in
+    ``edits``: ``Host(lambda: DatasetPane(preset, id="dataset"))``."""
+
+    def __init__(self, make: Callable[[], Widget], footer: bool = True) -> None:
+        super().__init__()
+        self.make = make
+        self.footer = footer
+        self.edits: list[PresetEdited] = []
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import Footer
+
+        yield self.make()
+        if self.footer:
+            yield Footer()
+
+    def on_preset_edited(self, message: PresetEdited) -> None:
+        self.edits.append(message)
+
+
+_SVG_TEXT = re.compile(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>')
+
+
+def screen_lines(app: App) -> list[str]:
+    """What the terminal shows, one string per row, from Textual's public screenshot
+    export (an SVG: one ``<text>`` element per run of one style)."""
+    svg = app.export_screenshot()
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for m in _SVG_TEXT.finditer(svg):
+        rows.setdefault(float(m.group(2)), []).append((float(m.group(1)), html.unescape(m.group(3))))
+    return ["".join(t for _, t in sorted(rows[y])).replace("\xa0", " ") for y in sorted(rows)]
+
+
+def screen_text(app: App) -> str:
+    return "\n".join(screen_lines(app))
+
+
+def text_of(widget: Any, width: int = 200) -> str:
+    """What a Static shows, as plain text (Rich renderables rendered)."""
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=open(os.devnull, "w"), color_system=None)
+    console.print(widget.content)
+    return console.export_text()
+
+
+# -- waiting ------------------------------------------------------------------------------
+
+
+def diagnosis(run: R.RunDir | None) -> str:
+    """What a run directory says, for a timeout's message."""
+    if run is None:
+        return ""
+    events = read_events(run.events_path) if run.events_path.exists() else []
+    try:
+        err = (run.path / "trainer.err").read_text()[-1500:]
+    except OSError:
+        err = ""
+    return f"\nlast events: {events[-3:]}\nstatus: {run.status()}\ntrainer.err: {err}"
+
+
+async def wait_for(pilot: Any, condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition",
+                   run: R.RunDir | None = None) -> None:
+    """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}{diagnosis(run)}")
+        await pilot.pause(0.05)
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 60.0, what: str = "condition",
+               run: R.RunDir | None = None) -> None:
+    """``wait_for`` without an app: poll until ``condition()`` holds."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}{diagnosis(run)}")
+        time.sleep(0.05)
+
+
+async def settle(pilot: Any, n: int = 3) -> None:
+    for _ in range(n):
+        await pilot.pause()
+
+
+# -- processes ----------------------------------------------------------------------------
+
+
+def tuidl(*args: str, env: dict | None = None, timeout: float = 120, cwd: Path | None = ROOT):
+    """``python -m tuidl ARGS`` as a user runs it: its own process, output captured."""
+    return subprocess.run([sys.executable, "-m", "tuidl", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd)
+
+
+def end_process(pid: int | None) -> None:
+    """Clean-up after a failure: SIGKILL a process this test started, if it still runs."""
+    if pid and R.pid_alive(pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+# -- events -------------------------------------------------------------------------------
+
+
+def of(events: Iterable[dict], kind: str) -> list[dict]:
+    return [e for e in events if e.get("type") == kind]
+
+
+def kinds(run: R.RunDir, kind: str) -> list[dict]:
+    """A run directory's events of one type, as written so far."""
+    return of(read_events(run.events_path), kind)
+
+
+def started(epochs: int = 4, steps: int = 10, resumed_from: int = 0, t: float = 100.0, **more: Any) -> dict:
+    """A ``run_started`` event for a small spiral classification run."""
+    ev = {"type": "run_started", "time": t, "schema": 1, "run_id": "r1", "preset": "spiral",
+          "resumed_from": resumed_from, "epochs": epochs, "steps_per_epoch": steps, "batch_size": 8,
+          "task": "classification", "loss": "cce", "metrics": ["loss", "acc"], "summary": {"total": 10},
+          "device": "cpu", "device_name": "cpu", "precision": "fp32", "pid": 1, "world_size": 1,
+          "data": {"dataset": "spiral", "classes": ["negative", "positive"], "input_shape": [2],
+                   "sizes": {"train": 80, "val": 20, "test": 20}}}
+    ev.update(more)
+    return ev
+
+
+def step(epoch: int, step_: int, epoch_step: int, loss: float = 0.5, t: float = 101.0, **more: Any) -> dict:
+    return {"type": "step", "time": t, "epoch": epoch, "step": step_, "epoch_step": epoch_step, "loss": loss,
+            "acc": 0.5, "lr": 0.1, "samples_per_s": 80.0, **more}
+
+
+def epoch(n: int, step_: int, loss: float = 0.4, val_loss: float = 0.45, t: float = 102.0,
+          best: bool = False) -> dict:
+    return {"type": "epoch", "time": t, "epoch": n, "step": step_, "train": {"loss": loss, "acc": 0.6},
+            "val": {"loss": val_loss, "acc": 0.55}, "lr": 0.1, "samples_per_s": 90.0, "duration": 2.0,
+            "best": best}
+
+
+def ended(status: str = "completed", epochs: int = 4, t: float = 110.0) -> dict:
+    return {"type": "run_ended", "time": t, "status": status, "message": f"trained {epochs} epochs",
+            "epochs_completed": epochs, "best": {"epoch": 2, "monitor": "val_loss", "value": 0.3},
+            "test": None, "duration": 9.5}
