@@ -89,7 +89,7 @@ async def test_a_resumed_runs_duration_is_the_same_in_the_dashboard_and_tuidl_ru
         from tuidl.ui.panes.training import progress_text
 
         assert f"completed in {fmt_duration(total)}" in progress_text(app.training.progress).plain
-        from tuidl.ui.panes.runs import run_row
+        from tuidl.core.runlist import run_row
 
         assert run_row(run).duration_text == cells[5] and run_row(run).best_text == cells[4]
 

@@ -25,7 +25,8 @@ from tuidl.core import report
 from tuidl.core import rundir as R
 from tuidl.core.events import EventWriter, read_events
 from tuidl.ui.app import TuidlApp
-from tuidl.ui.panes.runs import ConfirmDeleteScreen, RunsPane, run_label, scan_runs
+from tuidl.core.runlist import run_label, scan_runs
+from tuidl.ui.panes.runs import ConfirmDeleteScreen, RunsPane
 from tuidl.ui.panes.training import OVERLAY_PREFIX
 
 from helpers import wait_for

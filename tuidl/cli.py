@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 from .core import preset as P
 from .core.schema import ConfigError
@@ -314,23 +313,18 @@ def train_parallel(args, nproc: int, world: int) -> int:
 
 def cmd_runs(args) -> int:
     from .core import rundir as R
-    from .core.report import run_times
-    from .core.units import fmt_best, fmt_duration, run_duration
+    from .core.runlist import scan_runs
 
-    runs = R.list_runs(args.runs_dir)
-    if not runs:
+    rows = scan_runs(args.runs_dir)
+    if not rows:
         print(f"no runs yet in {R.runs_root(args.runs_dir)}")
         return 0
-    rows = [("ID", "PRESET", "STATUS", "EPOCHS", "BEST VAL", "DURATION", "STARTED")]
-    for run in runs:
-        st = run.status()
-        started, duration = run_times(st)[0], run_duration(st)
-        rows.append((run.id, str(st.get("preset", "?")), str(st.get("status", "?")),
-                     f"{st.get('epoch', 0)}/{st.get('epochs', '?')}", fmt_best(st.get("best"), "="),
-                     fmt_duration(duration),
-                     time.strftime("%Y-%m-%d %H:%M", time.localtime(started)) if started else "—"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
+    table = [("ID", "PRESET", "STATUS", "EPOCHS", "BEST VAL", "DURATION", "STARTED")]
+    for row in sorted(rows, key=lambda r: r.id):  # oldest first: the newest is printed last, next to the prompt
+        table.append((row.id, row.preset, row.status, row.epochs_text, row.best_text, row.duration_text,
+                      row.started_text))
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for r in table:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     return 0
 

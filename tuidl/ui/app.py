@@ -47,7 +47,8 @@ from tuidl.ui.messages import PresetEdited, RunEvents
 from tuidl.ui.panes.builder import ModelBuilderPane
 from tuidl.ui.panes.dataset import DatasetPane
 from tuidl.ui.panes.run_controls import RunControls
-from tuidl.ui.panes.runs import RunsPane, run_label, scan_runs
+from tuidl.core.runlist import run_label, scan_runs
+from tuidl.ui.panes.runs import RunsPane
 from tuidl.ui.panes.system import SystemPane
 from tuidl.ui.panes.training import TrainingPane
 from tuidl.ui.screens.dialogs import QuitScreen, SavePresetScreen

@@ -24,12 +24,7 @@ posts messages for what concerns the app's run (open, compare, re-run, resume).
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -40,13 +35,11 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
-from tuidl.core.report import run_times
-from tuidl.core.rundir import LIVE, RunDir, list_runs, runs_root
-from tuidl.core.units import fmt_best, fmt_duration, run_duration
+from tuidl.core.rundir import RunDir, runs_root
+from tuidl.core.runlist import RESUMABLE, RunRow, delete_run, run_row, scan_runs
 from tuidl.ui.visible import closing, shown
 
 REFRESH_S = 2.0
-RESUMABLE = ("stopped", "interrupted", "failed", "diverged")
 STATUS_STYLE = {
     "starting": "green",
     "running": "bold green",
@@ -60,117 +53,22 @@ STATUS_STYLE = {
 }
 COLUMNS = (("mark", " "), ("status", "Status"), ("preset", "Preset"), ("best", "Best val"),
            ("epochs", "Epochs"), ("duration", "Duration"), ("started", "Started"), ("id", "Run"))
-_NEW_ID = re.compile(r"^(\d{8})-(\d{2})(\d{2})(\d{2})-(.+)-([0-9a-f]{4})$")
 
 
-@dataclass
-class RunRow:
-    """One run as the list shows it (the figures of ``tuidl runs``)."""
-
-    run: RunDir
-    status: str
-    preset: str
-    epoch: Any
-    epochs: Any
-    best: dict | None
-    started: float | None
-    duration: float | None
-    message: str = ""
-    has_checkpoint: bool = False
-    status_data: dict = field(default_factory=dict, repr=False)
-
-    @property
-    def id(self) -> str:
-        return self.run.id
-
-    @property
-    def live(self) -> bool:
-        return self.status in LIVE
-
-    @property
-    def resumable(self) -> bool:
-        return self.status in RESUMABLE and self.has_checkpoint
-
-    @property
-    def best_text(self) -> str:
-        return fmt_best(self.best, "=")
-
-    @property
-    def epochs_text(self) -> str:
-        return f"{self.epoch}/{self.epochs}"
-
-    @property
-    def duration_text(self) -> str:
-        return fmt_duration(self.duration)
-
-    @property
-    def started_text(self) -> str:
-        return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started)) if self.started else "—"
-
-    def cells(self, marked: bool) -> dict[str, Text]:
-        style = STATUS_STYLE.get(self.status, "")
-        status = Text(("● " if self.live else "  ") + self.status, style=style)
-        return {
-            "mark": Text("◆" if marked else " ", style="bold magenta"),
-            "status": status,
-            "preset": Text(self.preset),
-            "best": Text(self.best_text),
-            "epochs": Text(self.epochs_text),
-            "duration": Text(self.duration_text, style="dim" if not self.live else ""),
-            "started": Text(self.started_text, style="dim"),
-            "id": Text(self.id, style="dim"),
-        }
-
-
-def run_row(run: RunDir, now: float | None = None) -> RunRow:
-    """The list's row for a run, from its status file (``interrupted`` when the
-    process of a live status is gone)."""
-    st = run.status()
-    state = str(st.get("status", "unknown"))
-    started, duration = run_times(st, now)[0], run_duration(st, now)
-    best = st.get("best") if isinstance(st.get("best"), dict) else None
-    return RunRow(run=run, status=state, preset=str(st.get("preset", "?")), epoch=st.get("epoch", 0),
-                  epochs=st.get("epochs", "?"), best=best, started=started, duration=duration,
-                  message=str(st.get("message") or ""), has_checkpoint=run.checkpoint("last").is_file(),
-                  status_data=st)
-
-
-def scan_runs(root: str | os.PathLike | None = None) -> list[RunRow]:
-    """Every run in the runs root, newest first. Runs whose files vanish while they
-    are read (deleted meanwhile) are left out."""
-    now = time.time()
-    rows = []
-    for run in list_runs(root):
-        try:
-            rows.append(run_row(run, now))
-        except OSError:
-            continue
-    rows.sort(key=lambda r: (r.started or 0.0, r.id), reverse=True)
-    return rows
-
-
-def run_label(run_id: str, preset: str = "") -> str:
-    """A short label for a compared run: ``spiral 19:58 #804e`` for an id made by
-    ``tuidl.core.rundir.new_id``, else the id itself (shortened)."""
-    m = _NEW_ID.match(run_id)
-    if m:
-        name = preset or m.group(5)
-        return f"{name} {m.group(2)}:{m.group(3)}:{m.group(4)} #{m.group(6)}"
-    return run_id if len(run_id) <= 28 else run_id[:27] + "…"
-
-
-def delete_run(run: RunDir) -> None:
-    """Remove a run directory, unless its trainer is alive. Raises RuntimeError for a
-    live run, OSError when the files cannot be removed."""
-    status = run.status()
-    state = status.get("status")
-    if state in LIVE:
-        raise RuntimeError(f"run {run.id} is still {state}: stop it first")
-    if state == "created" and time.time() - float(status.get("created", 0) or 0) < 30:
-        raise RuntimeError(f"run {run.id} is being started")
-    if not (run.path / "preset.toml").is_file():
-        raise OSError(f"{run.path} is not a run directory")
-    shutil.rmtree(run.path)
+def row_cells(row: RunRow, marked: bool) -> dict[str, Text]:
+    """The list's cells for a run, in colour."""
+    style = STATUS_STYLE.get(row.status, "")
+    status = Text(("● " if row.live else "  ") + row.status, style=style)
+    return {
+        "mark": Text("◆" if marked else " ", style="bold magenta"),
+        "status": status,
+        "preset": Text(row.preset),
+        "best": Text(row.best_text),
+        "epochs": Text(row.epochs_text),
+        "duration": Text(row.duration_text, style="dim" if not row.live else ""),
+        "started": Text(row.started_text, style="dim"),
+        "id": Text(row.id, style="dim"),
+    }
 
 
 class ConfirmDeleteScreen(ModalScreen[bool]):
@@ -409,7 +307,7 @@ class RunsPane(Vertical):
             table.clear()
             self._shown_cells = {}
             for row in rows:
-                cells = row.cells(row.id in self.marked)
+                cells = row_cells(row, row.id in self.marked)
                 table.add_row(*(cells[k] for k, _ in COLUMNS), key=row.id)
                 self._shown_cells[row.id] = {k: c.plain for k, c in cells.items()}
             self._shown_ids = ids
@@ -422,7 +320,7 @@ class RunsPane(Vertical):
         self._show_detail()
 
     def _update_row(self, row: RunRow) -> None:
-        cells = row.cells(row.id in self.marked)
+        cells = row_cells(row, row.id in self.marked)
         shown = self._shown_cells.setdefault(row.id, {})
         for key, cell in cells.items():
             if shown.get(key) != cell.plain:

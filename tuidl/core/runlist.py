@@ -1,0 +1,119 @@
+"""The runs in a runs root as ``tuidl runs`` and the Runs pane list them: one
+:class:`RunRow` per run, from its status file.
+
+The status file (docs/run-directory.md) is the run's summary that its trainer keeps
+current (status, epoch, best, trained time), so a listing of a hundred runs reads a
+hundred small files, never their event logs. What a run's events say in full is
+:class:`tuidl.core.runview.RunView`'s work. No UI here."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .report import run_times
+from .rundir import LIVE, RunDir, list_runs
+from .units import fmt_best, fmt_duration, run_duration
+
+RESUMABLE = ("stopped", "interrupted", "failed", "diverged")
+_NEW_ID = re.compile(r"^(\d{8})-(\d{2})(\d{2})(\d{2})-(.+)-([0-9a-f]{4})$")
+
+
+@dataclass
+class RunRow:
+    """One run as the list shows it (the figures of ``tuidl runs``)."""
+
+    run: RunDir
+    status: str
+    preset: str
+    epoch: Any
+    epochs: Any
+    best: dict | None
+    started: float | None
+    duration: float | None
+    message: str = ""
+    has_checkpoint: bool = False
+    status_data: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def id(self) -> str:
+        return self.run.id
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE
+
+    @property
+    def resumable(self) -> bool:
+        return self.status in RESUMABLE and self.has_checkpoint
+
+    @property
+    def best_text(self) -> str:
+        return fmt_best(self.best, "=")
+
+    @property
+    def epochs_text(self) -> str:
+        return f"{self.epoch}/{self.epochs}"
+
+    @property
+    def duration_text(self) -> str:
+        return fmt_duration(self.duration)
+
+    @property
+    def started_text(self) -> str:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started)) if self.started else "—"
+
+
+def run_row(run: RunDir, now: float | None = None) -> RunRow:
+    """The list's row for a run, from its status file (``interrupted`` when the
+    process of a live status is gone)."""
+    st = run.status()
+    state = str(st.get("status", "unknown"))
+    started, duration = run_times(st, now)[0], run_duration(st, now)
+    best = st.get("best") if isinstance(st.get("best"), dict) else None
+    return RunRow(run=run, status=state, preset=str(st.get("preset", "?")), epoch=st.get("epoch", 0),
+                  epochs=st.get("epochs", "?"), best=best, started=started, duration=duration,
+                  message=str(st.get("message") or ""), has_checkpoint=run.checkpoint("last").is_file(),
+                  status_data=st)
+
+
+def scan_runs(root: str | os.PathLike | None = None) -> list[RunRow]:
+    """Every run in the runs root, newest first. Runs whose files vanish while they
+    are read (deleted meanwhile) are left out."""
+    now = time.time()
+    rows = []
+    for run in list_runs(root):
+        try:
+            rows.append(run_row(run, now))
+        except OSError:
+            continue
+    rows.sort(key=lambda r: (r.started or 0.0, r.id), reverse=True)
+    return rows
+
+
+def run_label(run_id: str, preset: str = "") -> str:
+    """A short label for a compared run: ``spiral 19:58 #804e`` for an id made by
+    ``tuidl.core.rundir.new_id``, else the id itself (shortened)."""
+    m = _NEW_ID.match(run_id)
+    if m:
+        name = preset or m.group(5)
+        return f"{name} {m.group(2)}:{m.group(3)}:{m.group(4)} #{m.group(6)}"
+    return run_id if len(run_id) <= 28 else run_id[:27] + "…"
+
+
+def delete_run(run: RunDir) -> None:
+    """Remove a run directory, unless its trainer is alive. Raises RuntimeError for a
+    live run, OSError when the files cannot be removed."""
+    status = run.status()
+    state = status.get("status")
+    if state in LIVE:
+        raise RuntimeError(f"run {run.id} is still {state}: stop it first")
+    if state == "created" and time.time() - float(status.get("created", 0) or 0) < 30:
+        raise RuntimeError(f"run {run.id} is being started")
+    if not (run.path / "preset.toml").is_file():
+        raise OSError(f"{run.path} is not a run directory")
+    shutil.rmtree(run.path)
