@@ -81,6 +81,169 @@ class TrainingPane(Vertical):
     TrainingPane {
         height: 1fr;
     }
+    TrainingPane #train-body {
+        height: 1fr;
+    }
+
+    TrainingPane #train-settings {
+        width: 40;
+        height: 1fr;
+        border-right: vkey $panel-lighten-2;
+        padding: 0 1 0 0;
+    }
+
+    TrainingPane #train-settings:disabled {
+        opacity: 70%;
+    }
+
+    TrainingPane #train-form {
+        height: 1fr;
+        scrollbar-size-vertical: 1;
+    }
+
+    TrainingPane #field-help {
+        height: 3;
+        color: $text-muted;
+        border-top: hkey $panel-lighten-2;
+    }
+
+    TrainingPane .pane-heading {
+        text-style: bold;
+        color: $accent;
+        height: 1;
+    }
+
+    TrainingPane Collapsible.form-section {
+        padding: 0;
+        margin: 0;
+        border-top: none;
+    }
+
+    TrainingPane Collapsible.form-section > Contents {
+        padding: 0 0 0 1;
+    }
+
+    TrainingPane #train-settings-problem {
+        height: auto;
+    }
+
+    TrainingPane #train-main {
+        width: 1fr;
+        height: 1fr;
+        padding: 0 0 0 1;
+    }
+
+    TrainingPane #train-controls {
+        height: 1;
+    }
+
+    TrainingPane #train-controls Button {
+        margin: 0 1 0 0;
+        min-width: 8;
+    }
+
+    TrainingPane #run-state {
+        width: 1fr;
+        height: 1;
+    }
+
+    TrainingPane #train-progress, TrainingPane #chart-modes {
+        height: 1;
+    }
+
+    TrainingPane #train-views {
+        height: 1fr;
+        scrollbar-size-vertical: 1;
+    }
+
+    TrainingPane #curves {
+        height: 1fr;
+        min-height: 11;
+    }
+
+    TrainingPane #extras {
+        height: 1fr;
+        min-height: 9;
+    }
+
+    TrainingPane #curves MetricChart, TrainingPane #extras MetricChart {
+        width: 1fr;
+        height: 1fr;
+    }
+
+    TrainingPane #extras BoundaryPlot {
+        width: 1fr;
+        height: 1fr;
+    }
+
+    TrainingPane #train-tabs {
+        height: 1fr;
+        min-height: 9;
+    }
+
+    TrainingPane #train-tabs > ContentSwitcher {
+        height: 1fr;
+    }
+
+    TrainingPane #train-tabs TabPane {
+        height: 1fr;
+        padding: 0;
+    }
+
+    TrainingPane #event-log {
+        height: 1fr;
+        background: $surface;
+        scrollbar-size-vertical: 1;
+        overflow-y: scroll;  /* always there: a new line never changes the layout (EventLog) */
+    }
+
+    TrainingPane ResultsView {
+        height: 1fr;
+        scrollbar-size-vertical: 1;
+    }
+
+    /* Hyperparameters: hidden on request (h); on a narrow pane hidden unless asked for,
+       and then they take the whole pane. */
+    TrainingPane.-settings-closed #train-settings {
+        display: none;
+    }
+
+    TrainingPane.-narrow #train-settings {
+        display: none;
+    }
+
+    TrainingPane.-narrow.-settings-open #train-settings {
+        display: block;
+        width: 1fr;
+        border-right: none;
+    }
+
+    TrainingPane.-narrow.-settings-open #train-main {
+        display: none;
+    }
+
+    TrainingPane.-narrow #train-main {
+        padding: 0;
+    }
+
+    TrainingPane.-narrow #train-controls Button {
+        margin: 0;
+        min-width: 6;
+    }
+
+    /* A narrow pane: the buttons on one row, the run state and id on the next (beside
+       the buttons they would be cut off). */
+    TrainingPane.-narrow #train-controls {
+        layout: grid;
+        grid-size: 5 2;
+        grid-columns: auto;
+        grid-rows: 1;
+        height: 2;
+    }
+
+    TrainingPane.-narrow #run-state {
+        column-span: 5;
+    }
     """
 
     Control = RunControls.Control  # what the buttons post

@@ -15,6 +15,12 @@ from textual.widgets import Button, Input, Label, Static
 class SavePresetScreen(ModalScreen[str | None]):
     """Asks where to save the preset; returns the path typed, or None."""
 
+    DEFAULT_CSS = """
+    SavePresetScreen {
+        align: center middle;
+    }
+    """
+
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, default: str) -> None:
@@ -56,6 +62,12 @@ class SavePresetScreen(ModalScreen[str | None]):
 class QuitScreen(ModalScreen[str | None]):
     """A run is training: stop it, leave it running, or stay. Returns "stop", "leave"
     or None."""
+
+    DEFAULT_CSS = """
+    QuitScreen {
+        align: center middle;
+    }
+    """
 
     BINDINGS = [
         Binding("escape", "choose('')", "Cancel"),
