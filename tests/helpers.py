@@ -144,6 +144,24 @@ def tuidl(*args: str, env: dict | None = None, timeout: float = 120, cwd: Path |
                           timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd)
 
 
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """``tuidl ARGS`` in this process (``tuidl.cli.main``): the same code, exit status
+    and messages as the command, without a new interpreter's start-up. For what must
+    be seen from outside (signals, detaching, the real entry point) use :func:`tuidl`."""
+    import contextlib
+    import io
+
+    from tuidl import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(list(args))
+        except SystemExit as e:  # argparse's own errors (exit 2) and --help (exit 0)
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    return subprocess.CompletedProcess(["tuidl", *args], code, out.getvalue(), err.getvalue())
+
+
 def end_process(pid: int | None) -> None:
     """Clean-up after a failure: SIGKILL a process this test started, if it still runs."""
     if pid and R.pid_alive(pid):

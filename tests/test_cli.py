@@ -9,11 +9,11 @@ from tuidl.core import events as E
 from tuidl.core import launch
 from tuidl.core import preset as P
 from tuidl.core import rundir as R
-from helpers import tuidl, wait_until
+from helpers import run_cli, tuidl, wait_until
 
 
 def test_presets_lists_every_builtin():
-    out = tuidl("presets")
+    out = run_cli("presets")
     assert out.returncode == 0
     lines = out.stdout.strip().splitlines()
     assert [line.split()[0] for line in lines] == P.builtin_names()
@@ -21,14 +21,14 @@ def test_presets_lists_every_builtin():
 
 
 def test_show_prints_the_resolved_preset():
-    out = tuidl("show", "digits-cnn", "--set", "train.epochs=3")
+    out = run_cli("show", "digits-cnn", "--set", "train.epochs=3")
     assert out.returncode == 0
     again = P.load_text(out.stdout, "shown")
     assert again.train.epochs == 3 and again.train.optimizer.beta2 == 0.999
 
 
 def test_summary():
-    out = tuidl("summary", "digits-cnn")
+    out = run_cli("summary", "digits-cnn")
     assert out.returncode == 0
     assert 'Model: "digits-cnn"' in out.stdout and "Total params:" in out.stdout
     assert "global_avg_pool_1 (global_avg_pool)" in out.stdout
@@ -50,7 +50,7 @@ def test_summary():
     (["bogus-preset-name"], "no preset named"),
 ])
 def test_bad_input_exits_2_without_traceback(args, needle):
-    out = tuidl(*args)
+    out = run_cli(*args)
     assert out.returncode == 2, out.stderr
     assert needle in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
@@ -61,7 +61,7 @@ def test_bad_input_exits_2_without_traceback(args, needle):
 def test_bad_toml_names_the_file(tmp_path):
     path = tmp_path / "broken.toml"
     path.write_text("name = 'x'\n[train\nepochs = 3\n")
-    out = tuidl("train", str(path))
+    out = run_cli("train", str(path))
     assert out.returncode == 2 and str(path) in out.stderr and "not valid TOML" in out.stderr
 
 

@@ -21,7 +21,7 @@ from tuidl.core.train import Trainer, load_checkpoint
 from tuidl.core.faults import Faults
 from tuidl.core.schema import ConfigError
 from helpers import ROOT
-from helpers import of, tuidl
+from helpers import of, run_cli, tuidl
 
 # xor without dropout or batch norm; 231 samples leave 161 for training: ten batches of 16
 # and a last one of 1, so rank 0 carries that batch alone (weight 2) and rank 1 none (weight 0)
@@ -288,7 +288,7 @@ def test_batch_size_must_split_over_the_processes(tmp_path):
     (["--gpus", "2", "--device", "cpu"], "use --nproc N"),
 ])
 def test_bad_parallel_flags_exit_2(args, needle, tmp_path):
-    out = tuidl("train", "xor", *args, "--runs-dir", str(tmp_path))
+    out = run_cli("train", "xor", *args, "--runs-dir", str(tmp_path))
     assert out.returncode == 2 and needle in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
 

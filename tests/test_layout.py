@@ -1,13 +1,60 @@
-"""House rules that can be checked: the core imports no UI code."""
+"""House rules that can be checked: the core imports no UI code, and the UI keeps to
+Textual's public API."""
 
+import ast
+import re
 import subprocess
 import sys
 
+from helpers import ROOT
 
-def test_core_imports_no_ui_code():
+UI_ROOTS = ("textual", "rich", "tuidl.ui")
+
+
+def imports_of(path):
+    """Every module a file imports, at any depth (lazy imports inside functions too);
+    relative imports resolved against the file's package."""
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[:len(base) - node.level + 1]
+                yield ".".join(base + ([node.module] if node.module else []))
+            else:
+                yield node.module
+
+
+def test_no_core_module_imports_ui_code():
+    """Read from the source, so it runs in a blink; the e2e twin below imports them."""
+    bad = {}
+    for path in sorted((ROOT / "tuidl" / "core").rglob("*.py")):
+        hits = [m for m in imports_of(path) if m and (m.split(".")[0] in UI_ROOTS or m.startswith("tuidl.ui"))]
+        if hits:
+            bad[str(path.relative_to(ROOT))] = hits
+    assert bad == {}
+
+
+def test_the_ui_uses_no_private_textual_api():
+    bad = {}
+    for path in sorted((ROOT / "tuidl").rglob("*.py")):
+        text = path.read_text()
+        hits = [m for m in imports_of(path) if m and m.startswith("textual") and any(
+            part.startswith("_") for part in m.split("."))]
+        hits += re.findall(r"\._(?:driver|compositor)\b", text)
+        if hits:
+            bad[str(path.relative_to(ROOT))] = hits
+    assert bad == {}
+
+
+def test_core_imports_no_ui_code_when_imported():
+    """Every core module, subpackages included, imported in a fresh interpreter: nothing
+    of Textual, Rich or tuidl.ui comes with it, however indirectly."""
     code = ("import sys, pkgutil, importlib, tuidl.core as c\n"
-            "for m in pkgutil.iter_modules(c.__path__):\n"
-            "    importlib.import_module('tuidl.core.' + m.name)\n"
+            "for m in pkgutil.walk_packages(c.__path__, 'tuidl.core.'):\n"
+            "    importlib.import_module(m.name)\n"
             "bad = [n for n in sys.modules if n.split('.')[0] in ('textual', 'rich') or n.startswith('tuidl.ui')]\n"
             "print(' '.join(bad))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
