@@ -1,6 +1,18 @@
+"""Shared set-up for every test: quiet animations, one thread per torch process, and an
+own runs root per test. The helpers tests share are in ``helpers.py``; the tests are in
+``unit/`` (no app, no process), ``functional/`` (a Textual app under Pilot, or the trainer
+in this process) and ``e2e/`` (real processes: every test there is marked ``e2e``)."""
+
 import os
+import tempfile
 
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+# One thread per torch process (this one and every trainer a test starts, which inherit
+# it): tests run side by side (pytest-xdist) and start trainers beside themselves, and
+# torch's default of a thread per core made a 3 s run take 30 s on a busy 2-core machine.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+# generated data (mnist1d) is built once per session and worker, not once per test
+os.environ.setdefault("TUIDL_TEST_DATA", tempfile.mkdtemp(prefix="tuidl-test-data-"))
 
 import pytest
 
@@ -12,17 +24,5 @@ def _isolated_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("TUIDL_RUNS", str(tmp_path / "runs"))
     # checkpoint at every epoch end, so tests that count writes don't depend on timing
     monkeypatch.setenv("TUIDL_CHECKPOINT_INTERVAL", "0")
-    monkeypatch.setenv("TUIDL_DATA", os.environ.get("TUIDL_TEST_DATA", str(_data_dir())))
+    monkeypatch.setenv("TUIDL_DATA", os.environ["TUIDL_TEST_DATA"])
     yield
-
-
-_DATA = None
-
-
-def _data_dir():
-    global _DATA
-    if _DATA is None:
-        import tempfile
-
-        _DATA = tempfile.mkdtemp(prefix="tuidl-test-data-")
-    return _DATA

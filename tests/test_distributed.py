@@ -274,7 +274,7 @@ def test_batch_size_must_split_over_the_processes(tmp_path):
     with pytest.raises(ConfigError, match="does not split evenly over 3 processes"):
         launch.start(xor(1), runs_root=tmp_path, telemetry=False, nproc=3)
     assert not (tmp_path / "runs").exists() and not list(tmp_path.iterdir())
-    out = tuidl("train", *xor_args(1), "--nproc", "3", "--runs-dir", str(tmp_path))
+    out = run_cli("train", *xor_args(1), "--nproc", "3", "--runs-dir", str(tmp_path))
     assert out.returncode == 2 and "data.batch_size: 16 does not split evenly over 3 processes" in out.stderr
     assert "Traceback" not in out.stderr
 

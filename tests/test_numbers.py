@@ -13,15 +13,15 @@ from tuidl.core import preset as P
 from tuidl.core.train.reporting import Rate
 from tuidl.core.units import fmt_best, fmt_duration, run_duration
 
-from helpers import SIZE, end_process, kinds, make_app, tuidl, wait_for, wait_until
+from helpers import SIZE, end_process, kinds, make_app, run_cli, wait_for, wait_until
 
-# about a second an epoch on a small CPU: steps to measure, a pause to sit in
-SLOW = ["train.epochs=3", "data.params.n_samples=8000", "data.batch_size=16", "train.device='cpu'"]
+# about 0.1-0.3 s an epoch on a small CPU: steps to measure, epochs to pause in
+SLOW = ["train.epochs=3", "data.params.n_samples=2000", "data.batch_size=16", "train.device='cpu'"]
 
 
 def test_a_pause_is_not_training_time(tmp_path):
-    # enough epochs that the pause lands inside one, however fast this machine trains
-    run = launch.start(P.load("xor", SLOW + ["train.epochs=12"]), runs_root=tmp_path / "runs", telemetry=False)
+    # more epochs than it will train: it is stopped once an epoch has ended after the pause
+    run = launch.start(P.load("xor", SLOW + ["train.epochs=1000"]), runs_root=tmp_path / "runs", telemetry=False)
     try:
         wait_until(lambda: any(e["epoch"] == 2 for e in kinds(run, "step")), timeout=120,
                    what="epoch 2's steps", run=run)
@@ -30,6 +30,12 @@ def test_a_pause_is_not_training_time(tmp_path):
                    run=run)
         time.sleep(3.0)
         run.send("resume")
+        wait_until(lambda: any(e.get("action") == "resumed" for e in kinds(run, "control")), what="the resume",
+                   run=run)
+        resumed = next(e["time"] for e in kinds(run, "control") if e["action"] == "resumed")
+        wait_until(lambda: any(e["time"] > resumed for e in kinds(run, "epoch")), what="an epoch after the resume",
+                   run=run)
+        run.send("stop")
         assert run.process.wait(timeout=180) == 0, (run.path / "trainer.err").read_text()
     finally:
         end_process(run.process.pid)
@@ -67,7 +73,7 @@ async def test_a_resumed_runs_duration_is_the_same_in_the_dashboard_and_tuidl_ru
         end_process(run.process.pid)
     first = kinds(run, "run_ended")[-1]["duration"]
     time.sleep(2.5)  # time between the sessions is not training time
-    out = tuidl("train", "--resume", str(run.path), "--quiet", timeout=180)
+    out = run_cli("train", "--resume", str(run.path), "--quiet")
     assert out.returncode == 0, out.stderr
     ends = kinds(run, "run_ended")
     assert len(ends) == 2 and ends[-1]["status"] == "completed"

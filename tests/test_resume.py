@@ -15,7 +15,7 @@ from tuidl.core import rundir as R
 from tuidl.core.train.optim import Schedule
 from tuidl.core.events import read_events
 
-from helpers import tuidl
+from helpers import run_cli
 
 XOR = ["--set", "data.params.n_samples=300", "--device", "cpu", "--quiet"]
 
@@ -27,12 +27,12 @@ def lrs(run: R.RunDir) -> dict[int, float]:
 def test_a_completed_run_trains_longer_and_follows_the_longer_schedule(tmp_path):
     runs = tmp_path / "runs"
     sched = ["--set", "train.schedule.name='cosine'", "--set", "train.schedule.warmup_epochs=1"]
-    out = tuidl("train", "xor", "--runs-dir", str(runs), "--set", "train.epochs=3", *sched, *XOR)
+    out = run_cli("train", "xor", "--runs-dir", str(runs), "--set", "train.epochs=3", *sched, *XOR)
     assert out.returncode == 0, out.stderr
     run = R.list_runs(runs)[0]
     assert run.status()["status"] == "completed"
 
-    out = tuidl("train", "--resume", run.id, "--runs-dir", str(runs), "--set", "train.epochs=6", "--quiet")
+    out = run_cli("train", "--resume", run.id, "--runs-dir", str(runs), "--set", "train.epochs=6", "--quiet")
     assert out.returncode == 0, out.stderr
     assert run.status()["status"] == "completed" and run.status()["epoch"] == 6
     assert P.load(run.preset_path).train.epochs == 6  # the run's preset says how long it trained
@@ -41,15 +41,24 @@ def test_a_completed_run_trains_longer_and_follows_the_longer_schedule(tmp_path)
     started = [e for e in read_events(run.events_path) if e["type"] == "run_started"]
     assert [s["epochs"] for s in started] == [3, 6] and started[1]["resumed_from"] == 3
     # from the resume on, the learning rate is a 6-epoch run's: cosine over 6 - 1 epochs
-    fresh = tuidl("train", "xor", "--runs-dir", str(tmp_path / "fresh"), "--set", "train.epochs=6", *sched, *XOR)
+    fresh = run_cli("train", "xor", "--runs-dir", str(tmp_path / "fresh"), "--set", "train.epochs=6", *sched, *XOR)
     assert fresh.returncode == 0, fresh.stderr
     planned = lrs(R.list_runs(tmp_path / "fresh")[0])
     longer = lrs(run)
     assert [longer[e] for e in (4, 5, 6)] == pytest.approx([planned[e] for e in (4, 5, 6)], rel=1e-9)
 
     # `tuidl runs` shows it at 6/6
-    listing = tuidl("runs", "--runs-dir", str(runs))
+    listing = run_cli("runs", "--runs-dir", str(runs))
     assert "6/6" in next(line for line in listing.stdout.splitlines() if line.startswith(run.id))
+
+
+@pytest.fixture(scope="module")
+def completed_xor(tmp_path_factory):
+    """One completed 3-epoch run for every refused override (a refusal changes nothing)."""
+    runs = tmp_path_factory.mktemp("resume") / "runs"
+    out = run_cli("train", "xor", "--runs-dir", str(runs), "--set", "train.epochs=3", *XOR)
+    assert out.returncode == 0, out.stderr
+    return runs, R.list_runs(runs)[0]
 
 
 @pytest.mark.parametrize("override,needle", [
@@ -61,13 +70,10 @@ def test_a_completed_run_trains_longer_and_follows_the_longer_schedule(tmp_path)
     (["--set", "train.epochs=0"], "error: --set train.epochs=0: must be at least 1"),
     ([], "already completed; nothing to resume (to train it longer, add --set train.epochs=N with N over 3)"),
 ])
-def test_other_overrides_on_resume_are_refused_by_name(tmp_path, override, needle):
-    runs = tmp_path / "runs"
-    out = tuidl("train", "xor", "--runs-dir", str(runs), "--set", "train.epochs=3", *XOR)
-    assert out.returncode == 0, out.stderr
-    run = R.list_runs(runs)[0]
+def test_other_overrides_on_resume_are_refused_by_name(completed_xor, override, needle):
+    runs, run = completed_xor
     before = run.preset_path.read_text()
-    out = tuidl("train", "--resume", run.id, "--runs-dir", str(runs), *override)
+    out = run_cli("train", "--resume", run.id, "--runs-dir", str(runs), *override)
     assert out.returncode == 2, out.stdout + out.stderr
     assert needle in out.stderr and "Traceback" not in out.stderr
     assert run.preset_path.read_text() == before  # nothing changed

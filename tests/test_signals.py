@@ -11,7 +11,9 @@ import pytest
 from tuidl.core import events as E
 from tuidl.core import rundir as R
 
-ARGS = ["xor", "--set", "train.epochs=12", "--set", "data.params.n_samples=3000", "--set", "train.device='cpu'"]
+from helpers import run_cli
+
+ARGS = ["xor", "--set", "train.epochs=12", "--set", "data.params.n_samples=1500", "--set", "train.device='cpu'"]
 
 
 def start(tmp_path):
@@ -43,8 +45,9 @@ def test_signal_stops_with_checkpoint_and_resume_completes(tmp_path, sig):
     assert [c for c in evs if c["type"] == "checkpoint"][-1]["reason"] == "stop"
     assert f"Resume with: tuidl train --resume {run.path}" in out
     assert run.status()["status"] == "stopped"
-    resumed = subprocess.run([sys.executable, "-m", "tuidl", "train", "--resume", str(run.path), "--quiet"],
-                             capture_output=True, text=True, timeout=300)
+    if sig == signal.SIGTERM:
+        return  # resuming after SIGTERM: test_cli.py's detached trainer
+    resumed = run_cli("train", "--resume", str(run.path), "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     evs = E.read_events(run.events_path)
     assert [e["epoch"] for e in evs if e["type"] == "epoch"] == list(range(1, 13))
