@@ -4,7 +4,14 @@ own runs root per test. The helpers tests share are in ``helpers.py``; the tests
 in this process) and ``e2e/`` (real processes: every test there is marked ``e2e``)."""
 
 import os
+import sys
 import tempfile
+from pathlib import Path
+
+# An e2e test may use a helper of the unit or functional tests of the same area
+# (``from test_runs_pane import fake_run``), also when tests/e2e runs alone.
+_TESTS = Path(__file__).resolve().parent
+sys.path[:0] = [str(_TESTS / "unit"), str(_TESTS / "functional")]
 
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 # One thread per torch process (this one and every trainer a test starts, which inherit
@@ -25,4 +32,29 @@ def _isolated_dirs(tmp_path, monkeypatch):
     # checkpoint at every epoch end, so tests that count writes don't depend on timing
     monkeypatch.setenv("TUIDL_CHECKPOINT_INTERVAL", "0")
     monkeypatch.setenv("TUIDL_DATA", os.environ["TUIDL_TEST_DATA"])
+    yield
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test under e2e/ is an e2e test (``-m "not e2e"`` leaves them out)."""
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def _no_processes_outside_e2e(request, monkeypatch):
+    """A test outside e2e/ that starts a process fails and says where it belongs: what
+    starts processes is slow, and ``-m "not e2e"`` must stay quick."""
+    if request.node.get_closest_marker("e2e"):
+        yield
+        return
+    import _posixsubprocess
+    import subprocess
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"{request.node.nodeid} starts a process: move it to tests/e2e/")
+
+    monkeypatch.setattr(_posixsubprocess, "fork_exec", refuse)
+    monkeypatch.setattr(subprocess, "_fork_exec", refuse, raising=False)  # 3.11+
     yield

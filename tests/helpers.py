@@ -45,7 +45,24 @@ def make_app(preset: P.Preset | str | None = None, **kwargs: Any):
     kwargs.setdefault("telemetry", False)
     if preset is None or isinstance(preset, str):
         preset = P.load(preset or "spiral")
-    return TuidlApp(preset, **kwargs)
+    return record_notes(TuidlApp(preset, **kwargs))
+
+
+def record_notes(app: App) -> App:
+    """Keep every notification the app shows in ``app.notes`` (message, title,
+    severity), as the user saw them: the wrapped ``notify`` is the app's own."""
+    from types import SimpleNamespace
+
+    app.notes = []
+    shown = app.notify
+
+    def notify(message: str, **kwargs: Any) -> None:
+        app.notes.append(SimpleNamespace(message=str(message), title=str(kwargs.get("title") or ""),
+                                         severity=kwargs.get("severity", "information")))
+        shown(message, **kwargs)
+
+    app.notify = notify
+    return app
 
 
 class Host(App):

@@ -10,7 +10,6 @@ import time
 from tuidl import cli
 from tuidl.core import launch
 from tuidl.core import preset as P
-from tuidl.core.train.reporting import Rate
 from tuidl.core.units import fmt_best, fmt_duration, run_duration
 
 from helpers import SIZE, end_process, kinds, make_app, run_cli, wait_for, wait_until
@@ -98,20 +97,3 @@ async def test_a_resumed_runs_duration_is_the_same_in_the_dashboard_and_tuidl_ru
         from tuidl.core.runlist import run_row
 
         assert run_row(run).duration_text == cells[5] and run_row(run).best_text == cells[4]
-
-
-def test_best_values_read_the_same_way():
-    """One format for a best value: four decimals (0.122 / 0.07556 / 0.005986 were .4g)."""
-    assert [fmt_best({"monitor": "val_loss", "value": v}, "=") for v in (0.122, 0.07556, 0.005986)] \
-        == ["val_loss=0.1220", "val_loss=0.0756", "val_loss=0.0060"]
-    assert fmt_best({"monitor": "val_acc", "value": 0.97531}) == "val_acc 97.5%"
-    assert fmt_best(None) == "—"
-
-
-def test_the_rate_is_over_a_window():
-    rate = Rate(window=2.0)
-    assert rate.add(0.0, 0) is None  # one mark: no rate yet
-    assert rate.add(0.25, 100) == 400.0
-    for i in range(2, 20):
-        rate.add(0.25 * i, 100 * i)
-    assert rate.add(5.0, 2000) == 400.0 and rate.marks[0][0] >= 5.0 - 2.25

@@ -12,17 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT
-
-BENCH = ROOT / "bench"
-sys.path.insert(0, str(BENCH))
+from test_bench import BENCH  # puts bench/ on sys.path
 
 import dashboard  # noqa: E402
 import memory  # noqa: E402
-import run_all  # noqa: E402
 
 from tuidl.core import events as E  # noqa: E402
-from helpers import ROOT
+from helpers import ROOT  # noqa: E402
 
 
 def script(name: str, *args: str, timeout: float = 120) -> tuple[int, str, dict | list | None, Path]:
@@ -109,39 +105,6 @@ def test_gpu_bench_code_runs_on_the_cpu(tmp_path):
     assert all(v > 0 for v in row["samples_per_s"].values())
     syncs = data["syncs"]["mnist1d-cnn"]
     assert syncs["steps"] > 0 and syncs["syncs"] is None  # no CUDA: nothing to count
-
-
-def test_cifar_stand_in_loads_through_the_real_loader(tmp_path):
-    import gpu_bench
-
-    from tuidl.core import data as D
-    from tuidl.core import preset as P
-
-    root = gpu_bench.write_cifar10(tmp_path / "c10", per_batch=20)
-    preset = P.load("cifar10-cnn", [f"data.params.root='{root}'", "data.params.download=false"])
-    loaded = D.load(preset)
-    assert loaded.info.input_shape == (3, 32, 32)
-    assert len(loaded.train) + len(loaded.val) == 100 and len(loaded.test) == 20
-
-
-def test_run_all_summary_and_table():
-    results = {
-        "throughput": {"rc": 0, "results": [{"case": "spiral", "ratio": 0.98, "plain_samples_per_s": 1000.0,
-                                              "tuidl_samples_per_s": 980.0}]},
-        "dashboard": {"rc": 1, "results": {"ratio_watched_vs_plain": 0.9, "ratio_unwatched_vs_plain": 0.99,
-                                           "ratio_watched_vs_unwatched": 0.91, "dashboard_cpu_pct_of_run": 12.0,
-                                           "steady_state": {"cpu_pct": 8.0}}},
-        "memory": {"rc": 3, "results": None},
-    }
-    rows = run_all.summarize(results)
-    verdict = {(r["benchmark"], r["what"]): r["ok"] for r in rows}
-    assert verdict[("throughput", "spiral: tuidl / plain samples/s")] is True
-    assert verdict[("dashboard", "watched / plain samples/s")] is False
-    assert verdict[("dashboard", "dashboard CPU, % of the run's wall time")] is False
-    assert verdict[("dashboard", "dashboard CPU following at the trainer's cadence, no trainer")] is True
-    assert verdict[("memory", "did not run")] is False
-    text = run_all.table(rows)
-    assert "NO" in text and "yes" in text and text.count("\n") == len(rows)
 
 
 def test_trainer_rate_reads_a_run(tmp_path):

@@ -29,6 +29,7 @@ from tuidl.core.runlist import run_label, scan_runs
 from tuidl.ui.panes.runs import ConfirmDeleteScreen, RunsPane
 from tuidl.ui.panes.training import OVERLAY_PREFIX
 
+import helpers
 from helpers import wait_for
 from helpers import FIXTURES
 
@@ -96,9 +97,9 @@ def runs_root(tmp_path) -> Path:
 
 
 def make_app(root: Path, **kwargs) -> TuidlApp:
-    kwargs.setdefault("system_interval", None)
-    kwargs.setdefault("telemetry", False)
-    return TuidlApp(kwargs.pop("preset", None) or P.load("spiral"), runs_root=root, **kwargs)
+    """The app on this runs root, listing it every couple of seconds as it does."""
+    kwargs.setdefault("runs_interval", 2.0)
+    return helpers.make_app(kwargs.pop("preset", None), runs_root=root, **kwargs)
 
 
 async def runs_shown(pilot, app: TuidlApp) -> RunsPane:
@@ -148,7 +149,7 @@ async def test_the_list_matches_tuidl_runs_and_live_runs_are_announced(runs_root
         assert table.get_cell("20260102-100000-spiral-bbbb", "best").plain == "val_loss=0.0686"
         assert "1 live: enter attaches" in str(pane.hint.content)
         # start-up: a notification names the live run and how to attach to it
-        notes = [n for n in app._notifications if "still training" in (n.title or "")]
+        notes = [n for n in app.notes if "still training" in (n.title or "")]
         assert len(notes) == 1 and "20260106-100000-spiral-ffff" in notes[0].message
         assert "tuidl attach 20260106-100000-spiral-ffff" in notes[0].message
 
@@ -172,7 +173,8 @@ async def test_delete_asks_first_and_never_deletes_a_live_run(runs_root):
         await pilot.press("d")
         assert not isinstance(app.screen, ConfirmDeleteScreen)
         assert (runs_root / live_id).is_dir()
-        assert any("stop it before deleting" in n.message for n in app._notifications)
+        await wait_for(pilot, lambda: any("stop it before deleting" in n.message for n in app.notes),
+                       what="the refusal")
         # a finished run: the dialog; "n" keeps it
         assert pane.select(old_id)
         await pilot.press("d")
@@ -184,7 +186,7 @@ async def test_delete_asks_first_and_never_deletes_a_live_run(runs_root):
         await pilot.press("y")
         await wait_for(pilot, lambda: not (runs_root / old_id).exists(), what="the deletion")
         await wait_for(pilot, lambda: old_id not in [r.id for r in pane.rows], what="the list to follow")
-        assert any(f"deleted {old_id}" in n.message for n in app._notifications)
+        assert any(f"deleted {old_id}" in n.message for n in app.notes)
         # a run that came alive meanwhile (resumed elsewhere) is refused even after the dialog
         stopped = "20260104-100000-spiral-dddd"
         assert pane.select(stopped)
@@ -192,7 +194,7 @@ async def test_delete_asks_first_and_never_deletes_a_live_run(runs_root):
         assert isinstance(app.screen, ConfirmDeleteScreen)
         R.RunDir(runs_root / stopped).write_status(status="running", pid=os.getpid())
         await pilot.press("y")
-        await wait_for(pilot, lambda: any("still running" in n.message for n in app._notifications),
+        await wait_for(pilot, lambda: any("still running" in n.message for n in app.notes),
                        what="the refusal")
         assert (runs_root / stopped).is_dir()
 
@@ -270,7 +272,7 @@ async def test_open_export_and_compare(runs_root):
         csv_path = runs_root / newer / f"{newer}-metrics.csv"
         md_path = runs_root / newer / f"{newer}-report.md"
         await wait_for(pilot, lambda: csv_path.is_file() and md_path.is_file(), what="the export")
-        await wait_for(pilot, lambda: any(str(csv_path) in n.message for n in app._notifications),
+        await wait_for(pilot, lambda: any(str(csv_path) in n.message for n in app.notes),
                        what="the export notice")
         assert csv_path.read_text() == report.to_csv(report.load_history(R.RunDir(runs_root / newer)))
 
@@ -290,62 +292,11 @@ async def test_open_export_and_compare(runs_root):
         # resuming a live or a finished run is refused with a reason
         await pilot.press("5")
         await pilot.press("u")
-        assert any("still running" in n.message and "attaches" in n.message for n in app._notifications)
+        assert any("still running" in n.message and "attaches" in n.message for n in app.notes)
         assert pane.select(newer)
         await pilot.press("u")
-        assert any("already completed" in n.message for n in app._notifications)
+        assert any("already completed" in n.message for n in app.notes)
         assert not app.launching
-
-
-@pytest.mark.e2e
-async def test_resume_a_stopped_run_and_run_a_preset_again(tmp_path, monkeypatch):
-    """u resumes a stopped run from its checkpoint (the real trainer) and the dashboard
-    follows it to the end; r loads a run's preset and starts a new run of it."""
-    from tuidl.core.train import Trainer
-
-    root = tmp_path / "runs"
-    preset = P.load("xor", ["train.epochs=3", "data.params.n_samples=200", "train.device='cpu'"])
-    P.resolve(preset)
-    run = R.create(root, preset.name, P.dumps(preset))
-    monkeypatch.setenv("TUIDL_FAULT", "stop@12")  # as if SIGTERM came during epoch 2
-    assert Trainer(preset, run, handle_signals=False).run() == "stopped"
-    monkeypatch.delenv("TUIDL_FAULT")
-    assert run.status()["status"] == "stopped" and run.checkpoint("last").is_file()
-
-    app = make_app(root, runs_interval=None)  # the spiral preset is loaded, not xor
-    async with app.run_test(size=SIZE) as pilot:
-        pane = await runs_shown(pilot, app)
-        assert pane.select(run.id)
-        assert "u resumes it" in str(pane.detail.content)
-        await pilot.press("u")
-        await wait_for(pilot, lambda: app.run_dir is not None and app.run_dir.id == run.id, timeout=60,
-                       what="the resume")
-        assert app.preset.name == "xor"  # the run's own preset is shown
-        pane_t = app.training
-        await wait_for(pilot, lambda: pane_t.progress.status == "completed" and pane_t.run_state == "ended",
-                       timeout=150, what="the resumed run to complete")
-        assert list(pane_t.curves.epoch["loss"].xs) == [1.0, 2.0, 3.0]
-        assert run.status()["status"] == "completed"
-        assert app.run_dir.process.wait(timeout=30) == 0  # the trainer this dashboard started
-        events = read_events(run.events_path)
-        assert [e["resumed_from"] for e in events if e["type"] == "run_started"][1] >= 1
-        assert events[-1]["type"] == "run_ended" and events[-1]["status"] == "completed"
-
-        # r: the run's preset becomes the current one and a new run of it starts
-        app.load_preset(P.load("spiral"))
-        await pilot.press("5")
-        await wait_for(pilot, lambda: pane.scans > 0 and run.id in [r.id for r in pane.rows], what="the list")
-        assert pane.select(run.id)
-        await pilot.press("r")
-        await wait_for(pilot, lambda: app.run_dir is not None and app.run_dir.id != run.id, timeout=60,
-                       what="the new run")
-        again = app.run_dir
-        assert app.preset.name == "xor" and app.run_live
-        assert P.load(again.preset_path) == P.load(run.preset_path)
-        again.process.terminate()  # (the stop key is tested with the real trainer in test_app)
-        again.process.wait(timeout=30)
-        await wait_for(pilot, lambda: not app.run_live, timeout=20, what="the dashboard to notice")
-        assert again.status()["status"] in ("interrupted", "stopped")
 
 
 def test_scan_runs_and_labels(runs_root):

@@ -3,8 +3,6 @@
 import csv
 import io
 import shutil
-import subprocess
-import sys
 
 from tuidl.core import events as E
 from tuidl.core import report
@@ -56,19 +54,3 @@ def test_torn_last_line_is_tolerated(tmp_path):
         f.write(b'{"type":"epoch","epoch":7,"tr')
     history = report.load_history(run)
     assert max(history.epochs) == 6
-
-
-def test_cli_export_and_headless_replay(tmp_path):
-    run = copy_run(tmp_path)
-    out = subprocess.run([sys.executable, "-m", "tuidl", "export", str(run.path), "--out", str(tmp_path / "x")],
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert (tmp_path / "x" / "digits-demo-metrics.csv").is_file()
-    assert (tmp_path / "x" / "digits-demo-report.md").is_file()
-    out = subprocess.run([sys.executable, "-m", "tuidl", "replay", str(run.path), "--headless"],
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0
-    assert "status completed" in out.stdout and "Test: loss" in out.stdout
-    out = subprocess.run([sys.executable, "-m", "tuidl", "replay", "no-such-run", "--headless"],
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2 and "no run 'no-such-run'" in out.stderr

@@ -138,9 +138,9 @@ async def test_refused_starts_keep_one_warm_trainer(tmp_path):
             await wait_for(pilot, lambda: app.standby is not None and app.standby.alive(), what="a standby")
             first = app.standby.proc.pid
             for _ in range(4):
-                refusals = len([n for n in app._notifications if n.title == "Cannot start"])
+                refusals = len([n for n in app.notes if n.title == "Cannot start"])
                 await pilot.press("s")
-                await wait_for(pilot, lambda: len([n for n in app._notifications if n.title == "Cannot start"])
+                await wait_for(pilot, lambda: len([n for n in app.notes if n.title == "Cannot start"])
                                > refusals and not app.launching, what="the refusal")
                 await pilot.pause(0.3)
                 seen.update(warm_trainers())

@@ -142,7 +142,7 @@ async def test_small_things_during_a_run_at_80_columns(tmp_path):
 
             await pilot.press("s")
             await pilot.pause(0.1)
-            assert any("already training" in n.message for n in app._notifications)
+            assert any("already training" in n.message for n in app.notes)
 
             w.emit("control", action="paused")
             await wait_for(pilot, lambda: pane.run_state == "paused", what="the pause")

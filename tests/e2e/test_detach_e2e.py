@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -36,25 +35,10 @@ from tuidl.core import launch
 from tuidl.core import preset as P
 from tuidl.core import report
 from tuidl.core import rundir as R
-from tuidl.core.events import EventWriter, read_events
-from tuidl.ui.app import TuidlApp
-from helpers import FIXTURES, ROOT, SIZE
+from tuidl.core.events import read_events
+from helpers import ROOT, SIZE
 from helpers import diagnosis, end_process, kinds, make_app, wait_for, wait_until
-
-RUNS = FIXTURES / "runs"
-
-
-def pane_state(app: TuidlApp) -> dict:
-    """What the Training pane shows of a run: every series, progress and test results."""
-    pane = app.training
-    curves = {}
-    for axis, group in (("step", pane.curves.step), ("epoch", pane.curves.epoch)):
-        for key, series in group.items():
-            curves[f"{axis}.{key}"] = (list(series.xs), [round(float(y), 9) for y in series.ys])
-    p = pane.progress
-    return {"curves": curves, "test": (pane.last_test or {}).get("metrics"),
-            "confusion": (pane.last_test or {}).get("confusion"), "status": p.status,
-            "epochs_done": p.epochs_done, "step": p.step, "epochs": p.epochs}
+from test_detach import pane_state
 
 
 # -- SIGKILL in the middle of an epoch ----------------------------------------------------
@@ -287,34 +271,6 @@ async def test_headless_train_is_attached_like_any_run_and_replays_the_same(tmp_
     assert followed["test"] == kinds(run, "test")[0]["metrics"]
 
 
-async def test_a_recorded_run_fed_live_and_replayed_shows_the_same(tmp_path):
-    """The fixture's events written into a live run directory a few at a time, followed
-    by an attached dashboard, then the fixture replayed: same series, same results."""
-    fixture = R.RunDir(RUNS / "spiral-demo")
-    events = read_events(fixture.events_path)
-    preset = P.load(fixture.preset_path)
-    run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
-    run.write_status(status="running", pid=os.getpid(), host=socket.gethostname())
-    live = make_app(preset, attach=run)
-    with EventWriter(run.events_path) as w:
-        async with live.run_test(size=SIZE) as pilot:
-            for i in range(0, len(events), 40):
-                for ev in events[i:i + 40]:
-                    w.write(ev)
-                await pilot.pause(0.02)
-            run.write_status(status="completed")
-            await wait_for(pilot, lambda: live.training.progress.status == "completed"
-                           and live.training.run_state == "ended", what="the live run's end")
-            followed = pane_state(live)
-    replay = make_app(preset, replay=fixture)
-    async with replay.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay.training.run_state == "ended", what="the replay")
-        replayed = pane_state(replay)
-    assert followed == replayed
-    assert len(followed["curves"]["epoch.val_loss"][0]) == 30
-    assert followed["test"] == next(e for e in events if e["type"] == "test")["metrics"]
-
-
 # -- several runs at once ----------------------------------------------------------------------
 
 
@@ -346,95 +302,3 @@ def test_two_concurrent_runs_write_two_separate_complete_directories(tmp_path):
         assert P.dumps(P.load(run.preset_path)) == P.dumps(preset)  # its own preset, not the other's
         assert run.checkpoint("last").is_file()
     assert len(pids) == 2
-
-
-async def test_the_follower_follows_a_run_resumed_after_it_said_the_run_ended(tmp_path):
-    """Issue 13: the follower stopped at run_ended and the app started a new one when it
-    saw the run live again. Now the one follower says the run ended and keeps watching:
-    resumed later (from the command line, say), the same run's new events follow on."""
-    preset = P.load("spiral")
-    run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
-    started = {"type": "run_started", "schema": 1, "run_id": run.id, "preset": "spiral", "epochs": 2,
-               "steps_per_epoch": 10, "batch_size": 16, "task": "classification", "loss": "cce",
-               "metrics": ["loss", "acc"], "summary": {}, "data": {}, "device": "cpu", "device_name": "cpu",
-               "precision": "fp32", "pid": os.getpid(), "world_size": 1}
-
-    def epoch(n: int) -> dict:
-        return {"type": "epoch", "time": time.time(), "epoch": n, "step": 10 * n,
-                "train": {"loss": 1.0 / n, "acc": 0.5}, "val": {"loss": 1.1 / n, "acc": 0.5}, "lr": 0.03,
-                "samples_per_s": 100.0, "duration": 1.0, "best": True}
-
-    def ended(status: str, n: int) -> dict:
-        return {"type": "run_ended", "time": time.time(), "status": status, "message": status,
-                "epochs_completed": n, "best": None, "test": None, "duration": 1.0 * n}
-
-    w = EventWriter(run.events_path)
-    run.write_status(status="running", pid=os.getpid(), host=socket.gethostname())
-    w.write({**started, "time": time.time(), "resumed_from": 0})
-    app = make_app(preset, attach=run)
-    async with app.run_test(size=SIZE) as pilot:
-        pane = app.training
-        await wait_for(pilot, lambda: app.run_live and pane.run_state == "live", what="the live run")
-        follower = app.follower
-        w.write(epoch(1))
-        w.write(ended("stopped", 1))
-        run.write_status(status="stopped")
-        await wait_for(pilot, lambda: pane.run_state == "ended" and follower.final_status == "stopped",
-                       what="the end, said by the follower")
-        await pilot.pause(1.5)  # the follower watches on (more slowly); nothing else happens
-        assert app.follower is follower and not app.run_live
-        # resumed later, from elsewhere: a new trainer of the same run
-        run.write_status(status="starting", pid=os.getpid(), host=socket.gethostname())
-        w.write({**started, "time": time.time(), "resumed_from": 1})
-        run.write_status(status="running")
-        await wait_for(pilot, lambda: app.run_live and pane.run_state == "live", timeout=10,
-                       what="the resumed run, followed")
-        w.write(epoch(2))
-        w.write(ended("completed", 2))
-        run.write_status(status="completed")
-        await wait_for(pilot, lambda: pane.progress.status == "completed" and not app.run_live, timeout=10,
-                       what="its end")
-        assert app.follower is follower  # one follower throughout, no restart
-        assert list(pane.curves.epoch["loss"].xs) == [1.0, 2.0]
-    w.close()
-
-
-async def test_attach_to_a_run_resumed_after_it_ended_keeps_following(tmp_path):
-    """The history ends with a run_ended, but the run was resumed since (its status is
-    live and newer): the dashboard does not call it ended, and follows the new trainer."""
-    preset = P.load("spiral")
-    run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
-    started = {"type": "run_started", "schema": 1, "run_id": run.id, "preset": "spiral", "epochs": 3,
-               "steps_per_epoch": 10, "batch_size": 16, "task": "classification", "loss": "cce",
-               "metrics": ["loss", "acc"], "summary": {}, "data": {}, "device": "cpu", "device_name": "cpu",
-               "precision": "fp32", "pid": os.getpid(), "world_size": 1}
-
-    def epoch(n: int) -> dict:
-        return {"type": "epoch", "time": time.time(), "epoch": n, "step": 10 * n,
-                "train": {"loss": 1.0 / n, "acc": 0.5}, "val": {"loss": 1.1 / n, "acc": 0.5}, "lr": 0.03,
-                "samples_per_s": 100.0, "duration": 1.0, "best": True}
-
-    w = EventWriter(run.events_path)
-    w.write({**started, "time": time.time() - 5, "resumed_from": 0})
-    w.write(epoch(1))
-    w.write({"type": "run_ended", "time": time.time() - 1, "status": "stopped", "message": "stop requested",
-             "epochs_completed": 1, "best": None, "test": None, "duration": 3.0})
-    # resumed: a new trainer (this process) is starting and has not written yet
-    run.write_status(status="starting", pid=os.getpid(), host=socket.gethostname())
-    app = make_app(preset, attach=run)
-    async with app.run_test(size=SIZE) as pilot:
-        pane = app.training
-        await wait_for(pilot, lambda: len(pane.curves.epoch["loss"]) == 1, what="the history")
-        await pilot.pause(0.8)  # longer than a follower needs to give up on an ended stream
-        assert app.run_live and pane.run_state == "live" and app.run_ended is None
-        w.write({**started, "time": time.time(), "resumed_from": 1})
-        w.write(epoch(2))
-        await wait_for(pilot, lambda: len(pane.curves.epoch["loss"]) == 2, what="the resumed trainer's epoch")
-        assert not pane.progress.status and app.run_live
-        w.write(epoch(3))
-        w.write({"type": "run_ended", "time": time.time(), "status": "completed", "message": "trained 3 epochs",
-                 "epochs_completed": 3, "best": None, "test": None, "duration": 2.0})
-        run.write_status(status="completed")
-        await wait_for(pilot, lambda: pane.run_state == "ended" and not app.run_live, what="the end")
-        assert pane.progress.status == "completed" and list(pane.curves.epoch["loss"].xs) == [1.0, 2.0, 3.0]
-    w.close()

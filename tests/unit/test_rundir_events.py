@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -49,16 +47,6 @@ def test_run_dir_is_created_whole(tmp_path):
     other = R.create(tmp_path, "spiral", "")
     assert other.path != run.path
     assert [r.id for r in R.list_runs(tmp_path)] == sorted([run.id, other.id])
-
-
-def test_status_of_a_dead_process_reads_interrupted(tmp_path):
-    run = R.create(tmp_path, "x", "")
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    run.write_status(status="running", pid=proc.pid)
-    assert run.status()["status"] == "interrupted"
-    run.write_status(status="running", pid=os.getpid())
-    assert run.status()["status"] == "running"
 
 
 def test_control_commands_are_taken_once_in_order(tmp_path):

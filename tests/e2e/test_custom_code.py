@@ -107,8 +107,8 @@ async def test_the_dashboard_starts_a_custom_model_the_command_line_allowed(tmp_
     refused = make_app(preset, runs_root=tmp_path / "refused")
     async with refused.run_test(size=SIZE) as pilot:
         await pilot.press("s")
-        await wait_for(pilot, lambda: not refused.launching and refused._notifications, what="the refusal")
-        note = list(refused._notifications)[-1]
+        await wait_for(pilot, lambda: not refused.launching and refused.notes, what="the refusal")
+        note = list(refused.notes)[-1]
         assert note.title == "Cannot start" and "--allow-code mymodels:TwoLayer" in str(note.message)
         assert refused.run_dir is None and not R.list_runs(tmp_path / "refused")
     app = make_app(preset, runs_root=tmp_path / "runs", allow_code=("mymodels:TwoLayer",))

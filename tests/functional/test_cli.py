@@ -1,0 +1,60 @@
+"""The `tuidl` command as a user runs it: real subprocesses, real exit codes."""
+
+
+import pytest
+
+from tuidl.core import preset as P
+from helpers import run_cli
+
+
+def test_presets_lists_every_builtin():
+    out = run_cli("presets")
+    assert out.returncode == 0
+    lines = out.stdout.strip().splitlines()
+    assert [line.split()[0] for line in lines] == P.builtin_names()
+    assert any("download" in line.lower() for line in lines if line.startswith("cifar10-cnn"))
+
+
+def test_show_prints_the_resolved_preset():
+    out = run_cli("show", "digits-cnn", "--set", "train.epochs=3")
+    assert out.returncode == 0
+    again = P.load_text(out.stdout, "shown")
+    assert again.train.epochs == 3 and again.train.optimizer.beta2 == 0.999
+
+
+def test_summary():
+    out = run_cli("summary", "digits-cnn")
+    assert out.returncode == 0
+    assert 'Model: "digits-cnn"' in out.stdout and "Total params:" in out.stdout
+    assert "global_avg_pool_1 (global_avg_pool)" in out.stdout
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["train", "nope"], "no preset named 'nope'"),
+    (["train", "spiral", "--set", "train.epochs=0"], "error: --set train.epochs=0: must be at least 1"),
+    (["train", "spiral", "--set", "train.optimizer.lr=-1"], "error: --set train.optimizer.lr=-1: must be greater"),
+    (["train", "spiral", "--set", "train.optimzer.lr=1"], "error: --set train.optimzer.lr=1: train.optimzer: unknown"),
+    (["train", "spiral", "--epochs", "0"], "error: --epochs 0: must be at least 1"),
+    (["train", "spiral", "--set", "model.layers.0.type=conv2d"],
+     "--set model.layers.0.type=conv2d: model.layers[0].filters: missing"),
+    (["train", "spiral", "--device", "tpu"], "error: --device tpu: expected auto, cpu"),
+    (["train", "spiral", "--precision", "fp8"], "invalid choice"),
+    (["show", "spiral", "--set", "nodot"], "expected path.to.key=value"),
+    (["train"], "give a preset"),
+    (["train", "--resume", "../../etc"], "run"),
+    (["bogus-preset-name"], "no preset named"),
+])
+def test_bad_input_exits_2_without_traceback(args, needle):
+    out = run_cli(*args)
+    assert out.returncode == 2, out.stderr
+    assert needle in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    if "--set" in args or "--epochs" in args or "--device" in args:  # the override is named, not the file
+        assert "spiral.toml" not in out.stderr
+
+
+def test_bad_toml_names_the_file(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text("name = 'x'\n[train\nepochs = 3\n")
+    out = run_cli("train", str(path))
+    assert out.returncode == 2 and str(path) in out.stderr and "not valid TOML" in out.stderr
