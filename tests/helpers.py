@@ -45,15 +45,17 @@ def make_app(preset: P.Preset | str | None = None, **kwargs: Any):
     kwargs.setdefault("telemetry", False)
     if preset is None or isinstance(preset, str):
         preset = P.load(preset or "spiral")
-    return record_notes(TuidlApp(preset, **kwargs))
+    return record(TuidlApp(preset, **kwargs))
 
 
-def record_notes(app: App) -> App:
+def record(app: App) -> App:
     """Keep every notification the app shows in ``app.notes`` (message, title,
-    severity), as the user saw them: the wrapped ``notify`` is the app's own."""
+    severity; the wrapped ``notify`` is the app's own) and count its bells in
+    ``app.bells`` (a headless app has no terminal to ring)."""
     from types import SimpleNamespace
 
     app.notes = []
+    app.bells = 0
     shown = app.notify
 
     def notify(message: str, **kwargs: Any) -> None:
@@ -61,7 +63,11 @@ def record_notes(app: App) -> App:
                                          severity=kwargs.get("severity", "information")))
         shown(message, **kwargs)
 
+    def bell() -> None:
+        app.bells += 1
+
     app.notify = notify
+    app.bell = bell
     return app
 
 

@@ -11,16 +11,15 @@ import pytest
 from tuidl.core import preset as P
 from tuidl.core.events import read_events
 from tuidl.ui.app import QuitScreen
-from helpers import wait_for
-from test_app import App
+from helpers import make_app, wait_for
 
 
 @pytest.mark.e2e
 async def test_end_to_end_with_the_real_trainer(tmp_path):
     """Start (s) launches the real trainer; the dashboard follows it live, keys answer
     while it trains, pause/checkpoint reach it, and quitting asks; "stop" ends it."""
-    preset = P.load("spiral", ["train.epochs=2", "data.params.n_samples=6000"])
-    app = App(preset, runs_root=tmp_path / "runs", telemetry=False)
+    preset = P.load("spiral", ["train.epochs=500", "data.params.n_samples=6000"])  # stopped long before its end
+    app = make_app(preset, runs_root=tmp_path / "runs", telemetry=False)
     latencies: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("3")

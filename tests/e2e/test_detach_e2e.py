@@ -36,8 +36,7 @@ from tuidl.core import preset as P
 from tuidl.core import report
 from tuidl.core import rundir as R
 from tuidl.core.events import read_events
-from helpers import ROOT, SIZE
-from helpers import diagnosis, end_process, kinds, make_app, wait_for, wait_until
+from helpers import ROOT, SIZE, diagnosis, end_process, kinds, make_app, wait_for, wait_until
 from test_detach import pane_state
 
 

@@ -15,8 +15,7 @@ from tuidl.core import launch
 from tuidl.core import preset as P
 from tuidl.core import rundir as R
 from tuidl.core.train import Trainer, load_checkpoint
-from helpers import ROOT
-from helpers import of, tuidl
+from helpers import ROOT, of, tuidl
 from test_distributed import single, xor, xor_args
 
 # xor without dropout or batch norm; 231 samples leave 161 for training: ten batches of 16

@@ -19,10 +19,13 @@ SLOW = ["train.epochs=3", "data.params.n_samples=2000", "data.batch_size=16", "t
 
 
 def test_a_pause_is_not_training_time(tmp_path):
-    # more epochs than it will train: it is stopped once an epoch has ended after the pause
-    run = launch.start(P.load("xor", SLOW + ["train.epochs=1000"]), runs_root=tmp_path / "runs", telemetry=False)
+    # more epochs than it will train: it is stopped once an epoch has ended after the pause;
+    # epochs of 500 steps (about a second): long enough for step events, which come at
+    # most four a second and never for an epoch shorter than a quarter of a second
+    run = launch.start(P.load("xor", SLOW + ["train.epochs=1000", "data.params.n_samples=8000"]),
+                       runs_root=tmp_path / "runs", telemetry=False)
     try:
-        wait_until(lambda: any(e["epoch"] == 2 for e in kinds(run, "step")), timeout=120,
+        wait_until(lambda: any(e["epoch"] >= 2 for e in kinds(run, "step")), timeout=120,
                    what="epoch 2's steps", run=run)
         run.send("pause")
         wait_until(lambda: any(e.get("action") == "paused" for e in kinds(run, "control")), what="the pause",

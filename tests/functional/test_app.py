@@ -13,20 +13,7 @@ from tuidl.core import rundir as R
 from tuidl.core.events import EventWriter
 from tuidl.ui.app import WIDE_AT, PaneDeck, QuitScreen, SavePresetScreen, TuidlApp
 from tuidl.ui.screens.help import HelpScreen
-from helpers import record_notes, wait_for
-
-
-class App(TuidlApp):
-    """The real app, counting bells (a headless app has no terminal to ring)."""
-
-    def __init__(self, preset: P.Preset, **kwargs):
-        kwargs.setdefault("system_interval", None)
-        super().__init__(preset, **kwargs)
-        self.bells = 0
-        record_notes(self)
-
-    def bell(self) -> None:
-        self.bells += 1
+from helpers import make_app, wait_for
 
 
 def shown_panes(app: TuidlApp) -> list[str]:
@@ -35,7 +22,7 @@ def shown_panes(app: TuidlApp) -> list[str]:
 
 
 async def test_layout_keys_help_palette_and_saving(tmp_path):
-    app = App(P.load("spiral"), telemetry=False)
+    app = make_app(P.load("spiral"), telemetry=False)
     async with app.run_test(size=(WIDE_AT + 20, 50)) as pilot:
         deck = app.query_one(PaneDeck)
         # wide: all four panes side by side, no tab strip
@@ -107,7 +94,7 @@ async def test_quit_asks_while_a_run_is_live_and_bells_on_divergence(tmp_path):
                steps_per_epoch=5, batch_size=16, task="classification", loss="cce", metrics=["loss", "acc"],
                summary={}, data={}, device="cpu", device_name="cpu", precision="fp32", pid=os.getpid(),
                world_size=1)
-        app = App(preset, attach=run, telemetry=False)
+        app = make_app(preset, attach=run, telemetry=False)
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_for(pilot, lambda: app.training.progress.epochs == 3, what="run_started")
             await pilot.press("q")
@@ -134,14 +121,14 @@ async def test_panes_not_shown_first_are_mounted_after_the_first_frame(tmp_path,
     starts on the Training pane, mounted first."""
     import tuidl.ui.app as ui
 
-    app = App(P.load("spiral"), runs_root=tmp_path / "runs", defer_panes=True, runs_interval=None)
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs", defer_panes=True, runs_interval=None)
     async with app.run_test(size=(120, 40)) as pilot:
         assert app.panes["builder"].is_mounted
         await wait_for(pilot, app.panes_mounted, what="the other panes")
         assert app.query_one(PaneDeck).active == "builder"
 
     monkeypatch.setattr(ui, "DEFER_PANES_S", 3600.0)  # keep them back until asked for
-    app = App(P.load("spiral"), runs_root=tmp_path / "runs", defer_panes=True, runs_interval=None)
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs", defer_panes=True, runs_interval=None)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.2)
         assert app.panes["builder"].is_mounted
@@ -163,7 +150,7 @@ async def test_panes_not_shown_first_are_mounted_after_the_first_frame(tmp_path,
         w.emit("epoch", epoch=1, step=2, train={"loss": 0.5, "acc": 0.5}, val=None, lr=0.1)
         w.emit("run_ended", status="completed", message="done", epochs_completed=1)
     run.write_status(status="completed")
-    app = App(P.load("spiral"), runs_root=tmp_path / "runs", replay=run, defer_panes=True, runs_interval=None)
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs", replay=run, defer_panes=True, runs_interval=None)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay")
         assert len(app.training.curves.epoch["loss"]) == 1

@@ -24,8 +24,7 @@ from tuidl.core import preset as P
 from tuidl.core import rundir as R
 from tuidl.core.events import EventWriter, read_events
 from tuidl.ui.app import TuidlApp
-from helpers import FIXTURES, SIZE
-from helpers import make_app, wait_for
+from helpers import FIXTURES, SIZE, make_app, wait_for
 
 RUNS = FIXTURES / "runs"
 

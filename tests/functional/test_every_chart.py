@@ -26,8 +26,7 @@ from tuidl.ui.app import TuidlApp
 from tuidl.ui.widgets.charts import MetricChart
 from tuidl.ui.panes.dataset import load_for_pane, preview_renderable
 
-from helpers import wait_for
-from helpers import FIXTURES
+from helpers import FIXTURES, wait_for
 
 RUNS = FIXTURES / "runs"
 BRAILLE = {chr(c) for c in range(0x2801, 0x2900)}

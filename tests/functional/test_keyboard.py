@@ -10,8 +10,7 @@ from tuidl.core import preset as P
 from tuidl.ui.app import PaneDeck
 from tuidl.ui.widgets.form import FieldEditor
 
-from helpers import wait_for
-from helpers import make_app, screen_lines
+from helpers import make_app, screen_lines, wait_for
 
 
 def editor_of(widget) -> FieldEditor | None:

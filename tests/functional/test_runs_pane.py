@@ -30,8 +30,7 @@ from tuidl.ui.panes.runs import ConfirmDeleteScreen, RunsPane
 from tuidl.ui.panes.training import OVERLAY_PREFIX
 
 import helpers
-from helpers import wait_for
-from helpers import FIXTURES
+from helpers import FIXTURES, wait_for
 
 RUNS = FIXTURES / "runs"
 SIZE = (120, 40)

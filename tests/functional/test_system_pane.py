@@ -14,8 +14,7 @@ from textual.containers import VerticalScroll
 from tuidl.core.telemetry import RecordedSource, format_bytes
 from tuidl.ui.panes.system import HISTORY, GpuCard, SystemPane
 
-from helpers import Host, screen_text
-from helpers import FIXTURES
+from helpers import FIXTURES, Host, screen_text
 
 FIX = FIXTURES / "nvml"
 ME = os.getpid()

@@ -29,9 +29,7 @@ from tuidl.ui.messages import RunEvents
 from tuidl.ui.widgets.results import ResultsView, confusion_renderable, samples_renderable
 from tuidl.ui.panes.training import RunProgress, fmt_duration, progress_text
 
-from helpers import SIZE, wait_for
-from helpers import FIXTURES
-from helpers import make_app, text_of
+from helpers import FIXTURES, SIZE, make_app, text_of, wait_for
 
 RUNS = FIXTURES / "runs"
 
@@ -68,15 +66,6 @@ async def replayed(pilot, app: TuidlApp) -> None:
 # -- controls ------------------------------------------------------------------------
 
 
-class BellCounter(TuidlApp):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.bells = 0
-
-    def bell(self) -> None:
-        self.bells += 1
-
-
 async def test_attach_follow_live_and_every_control(tmp_path):
     """Attach shows the history, then live events; each control has a button and a key
     and writes the real command file; the end of the run rings the bell."""
@@ -84,7 +73,7 @@ async def test_attach_follow_live_and_every_control(tmp_path):
     run, writer = live_run(tmp_path, preset)
     writer.emit("epoch", epoch=1, step=10, train={"loss": 0.9, "acc": 0.5}, val={"loss": 0.95, "acc": 0.5},
                 lr=0.03, samples_per_s=100.0, duration=1.0, best=True)
-    app = BellCounter(preset, attach=run, system_interval=None, telemetry=False)
+    app = make_app(preset, attach=run, system_interval=None, telemetry=False)
     async with app.run_test(size=SIZE) as pilot:
         pane = app.training
         await wait_for(pilot, lambda: len(pane.curves.epoch["loss"]) == 1, what="the history")
@@ -144,7 +133,7 @@ async def test_a_trainer_that_dies_silently_is_reported(tmp_path):
     preset = P.load("spiral")
     run, writer = live_run(tmp_path, preset)
     writer.close()
-    app = BellCounter(preset, attach=run, system_interval=None, telemetry=False)
+    app = make_app(preset, attach=run, system_interval=None, telemetry=False)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.training.progress.epochs == 5, what="run_started")
         assert app.run_live

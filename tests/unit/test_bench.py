@@ -13,7 +13,6 @@ sys.path.insert(0, str(BENCH))
 
 import run_all  # noqa: E402
 
-from helpers import ROOT
 
 
 def test_cifar_stand_in_loads_through_the_real_loader(tmp_path):

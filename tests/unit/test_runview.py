@@ -16,8 +16,7 @@ from tuidl.core import rundir as R
 from tuidl.core import runview
 from tuidl.core.runview import RunProgress, RunView
 from tuidl.progress import ConsoleProgress
-from helpers import FIXTURES
-from helpers import ended, epoch, started, step
+from helpers import FIXTURES, ended, epoch, started, step
 
 RUNS = FIXTURES / "runs"
 
