@@ -52,7 +52,7 @@ CASES = {
     # the workload it was measured with (3,400 trained, 600 validated, plain Adam)
     "mnist1d-cnn": ("mnist1d-cnn", ["train.epochs=12", "train.schedule.name='constant'", "data.split.train=0.85",
                                     "data.split.val=0.15", "train.optimizer.name='adam'",
-                                    "train.optimizer.weight_decay=0.0"],
+                                    "train.optimizer.weight_decay=0.0", "train.label_smoothing=0.0"],
                     lambda: nn.Sequential(
                         nn.Sequential(nn.Conv1d(1, 25, 5, stride=2, padding=1), nn.ReLU()),
                         nn.Sequential(nn.Conv1d(25, 25, 3, stride=2, padding=1), nn.ReLU()),
