@@ -15,8 +15,8 @@ threads given by ``--threads``).
 * Playground presets claim a test loss on TensorFlow Playground's own scale (``test loss
   0.NNN``: the mean of ``0.5 · (output − label)²``, see ``playground_ref.py``), held against
   what Playground's training reaches with the same dataset, noise, features, network and
-  train ratio (``playground_ref.py``: Playground's algorithm in numpy, the median of 5
-  seeds after 1,000 epochs).
+  train ratio (the preset's training share, 70 %; ``playground_ref.py``: Playground's
+  algorithm in numpy, the median of 5 seeds after 1,000 epochs).
 * The presets whose datasets download (torchvision) cannot be trained here; their
   expected figure and its source are listed (``EXPECTED``).
 

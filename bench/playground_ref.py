@@ -131,13 +131,15 @@ def reference(setting: Setting, epochs: int = 1000, seeds: int = 5) -> dict:
 
 def setting_of(preset) -> Setting:
     """The Playground configuration of a tuidl Playground preset: its dataset, noise,
-    features and hidden layers (Playground's defaults for the rest)."""
+    features, hidden layers and training share (Playground's "ratio of training to test
+    data" slider; tuidl's validation and test splits both count as test data there), and
+    Playground's defaults for the rest."""
     layers = [layer for layer in preset.model.layers if layer.kind == "dense"]
     hidden = [layer.units for layer in layers[:-1]]
     acts = {layer.activation for layer in layers[:-1]} or {"tanh"}
     params = preset.data.params
     return Setting(preset.data.dataset, list(params.features), hidden, params.noise,
-                   activation=acts.pop() if len(acts) == 1 else "tanh")
+                   ratio=preset.data.split.train, activation=acts.pop() if len(acts) == 1 else "tanh")
 
 
 def playground_loss(out, y, task: str) -> float:
