@@ -122,7 +122,8 @@ def test_the_dashboard_follows_a_real_detached_run(tmp_path):
     from the dashboard alone."""
     from tuidl.core import preset as P
 
-    preset = P.load("mnist1d-cnn", ["train.epochs=2", "train.device='cpu'", "data.params.n_samples=1000"])
+    preset = P.load("mnist1d-cnn", ["train.epochs=2", "train.device='cpu'", "data.params.n_samples=1000",
+                                    "data.split.train=0.85", "data.split.val=0.15"])
     r = dashboard.watched(preset, tmp_path / "runs", n_train=680, telemetry=False, driver="pty")
     assert r["status"] == "completed" and r["trainer_rc"] == 0
     assert r["samples"] == 1360 and r["samples_per_s"] > 0

@@ -206,7 +206,7 @@ async def test_editing_units_updates_rows_and_bad_values_are_not_applied():
         assert new.model.layers[0].units == 16
         summary = expected(new)
         assert pane.rows[0].output_shape == (16,)
-        assert pane.rows[0].params == 4 * 16 + 16
+        assert pane.rows[0].params == len(new.data.params.features) * 16 + 16
         assert pane.rows[1].params == 16 * 10 + 10 == summary.rows[1].trainable
         assert f"Total params: {summary.total:,}" in totals_of(pane)
         assert "(16,)" in screen_text(app)

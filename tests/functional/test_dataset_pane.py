@@ -86,7 +86,7 @@ async def test_counts_match_describe_and_switching_dataset_updates_info():
         counts = text_of(pane, "#ds-counts")
         for split, n in expected["sizes"].items():
             assert f"{split}" in counts and f"{n:,}" in counts
-        assert "input (4,)" in text_of(pane, "#ds-info")
+        assert f"input ({len(preset.data.params.features)},)" in text_of(pane, "#ds-info")  # spiral: 7 features
         assert "2 classes" in text_of(pane, "#ds-info")
         assert "negative (" in screen_text(app)  # the scatter plot's legend
         assert pane.query_one("#ds-official", FieldEditor).disabled  # spiral has no official test set
@@ -199,14 +199,15 @@ async def test_load_failure_is_shown_and_a_missing_path_is_not_applied(tmp_path)
 
 
 async def test_small_terminal_keeps_the_fields_reachable():
-    app = host(load("spiral"))
+    preset = load("spiral")
+    app = host(preset)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         pane = app.query_one(DatasetPane)
         screen = app.screen.region
         select = pane.query_one("#ds-dataset", Select)
         assert screen.contains_region(select.region) and select.focusable
-        assert "input (4,)" in screen_text(app)
+        assert f"input ({len(preset.data.params.features)},)" in screen_text(app)
         # Tab reaches the batch size; it is scrolled into view
         batch = pane.query_one("#ds-batch", FieldEditor).control
         select.focus()

@@ -59,7 +59,9 @@ class DigitsParams:
 class Mnist1dParams:
     n_samples: int = opt(5000, help="sequences generated (mnist1d's generator)", min=100, max=1_000_000)
     noise_scale: float = opt(0.25, help="correlated noise scale", min=0.0, max=10.0)
-    shuffle_seq: bool = opt(False, help="shuffle time steps (breaks spatial structure)")
+    shuffle_seq: bool = opt(False, help="permute the 40 positions by one fixed permutation (drawn from the seed; "
+                                        "the same for train and test): the paper's 'shuffle' row, where "
+                                        "order no longer means anything")
 
 
 @dataclass

@@ -1,0 +1,122 @@
+"""Reference results: what the built-in presets claim, and that they learn.
+
+The full figures are measured by ``bench/accuracy.py`` into ``bench/accuracy.md`` (minutes
+of training); here, every description's claim must be the one in that table, and a
+short run of each offline preset must do better than chance (seconds each)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from helpers import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+
+import accuracy  # noqa: E402
+import playground_ref  # noqa: E402
+
+from tuidl.core import catalog  # noqa: E402
+from tuidl.core import data as D  # noqa: E402
+from tuidl.core import preset as P  # noqa: E402
+from tuidl.core import rundir as R  # noqa: E402
+
+TABLE = ROOT / "bench" / "accuracy.md"
+OFFLINE = [n for n in P.builtin_names() if not catalog.DATASETS[P.load(n).data.dataset].downloads]
+DOWNLOADS = [n for n in P.builtin_names() if n not in OFFLINE]
+
+#: A few seconds of training each: (overrides, what the test split must beat).
+SHORT = {
+    "mnist1d": ["train.epochs=4"],
+    "digits": ["train.epochs=3"],
+    "playground": ["train.epochs=8"],
+}
+
+
+def short(name: str) -> list[str]:
+    preset = P.load(name)
+    kind = catalog.DATASETS[preset.data.dataset]
+    over = SHORT["playground" if kind.group == "playground" else preset.data.dataset]
+    return over + ["train.device='cpu'", "train.early_stopping.enabled=false"]
+
+
+def test_every_preset_claims_a_figure_in_the_table():
+    rows = accuracy.read_table(TABLE)
+    for name in P.builtin_names():
+        found = accuracy.claim(P.load(name).description)
+        assert found, f"{name}: the description states no '% test accuracy' or 'test loss' figure"
+        assert name in rows, f"{name} is missing from bench/accuracy.md: run python bench/accuracy.py"
+        row = rows[name]
+        assert row["claimed (description)"] == accuracy.fmt(*found), \
+            f"{name}: the description claims {accuracy.fmt(*found)}, bench/accuracy.md {row['claimed (description)']}"
+        if name in OFFLINE:
+            assert row[""] == "✓", f"{name}: measured {row['measured']} is not what the description claims"
+            assert row["reference"] not in ("", "—"), f"{name}: no published figure to hold it against"
+        else:
+            assert row["source"], name
+
+
+def test_the_claims_parse():
+    assert accuracy.claim("the paper's CNN: 92.7% test accuracy (paper: 94%)") == ("acc", 92.7)
+    assert accuracy.claim("reaches ~98% test accuracy in seconds") == ("acc", 98.0)
+    assert accuracy.claim("Playground 0.021; tuidl test loss 0.012 in 3 s") == ("loss", 0.012)
+    assert accuracy.within("acc", 92.7, 93.5) and not accuracy.within("acc", 92.7, 91.0)
+    assert accuracy.within("loss", 0.020, 0.026) and not accuracy.within("loss", 0.020, 0.040)
+
+
+@pytest.mark.parametrize("name", OFFLINE)
+def test_a_short_run_beats_chance(name, tmp_path):
+    import torch
+
+    from tuidl.core.train import Trainer
+
+    torch.set_num_threads(1)
+    preset = P.load(name, short(name))
+    run = R.create(tmp_path, preset.name, P.dumps(preset))
+    tests: list[dict] = []
+    trainer = Trainer(preset, run, listeners=[lambda ev: tests.append(ev) if ev["type"] == "test" else None],
+                      handle_signals=False)
+    assert trainer.run() == "completed"
+    metrics = tests[-1]["metrics"]
+    info = trainer.data.info
+    if info.task == "classification":
+        chance = 1 / info.num_classes
+        assert metrics["acc"] > chance + (0.3 if info.num_classes == 2 else 0.1), (name, metrics)
+    else:  # better than predicting the mean of the training targets
+        baseline = float(((trainer.data.test.y - trainer.data.train.y.mean()) ** 2).mean())
+        assert metrics["loss"] < 0.8 * baseline, (name, metrics, baseline)
+
+
+def test_the_shuffle_is_one_permutation_of_the_positions_for_train_and_test():
+    def load(shuffle: bool):
+        return D.load(P.load("mnist1d-cnn", ["data.params.n_samples=1000", f"data.params.shuffle_seq={str(shuffle).lower()}"]))
+
+    plain, shuffled = load(False), load(True)
+    for part in ("train", "test"):
+        a, b = getattr(plain, part), getattr(shuffled, part)
+        assert (a.y == b.y).all()  # the same sequences, in the same order
+        x, xs = a.x[:, 0].numpy(), b.x[:, 0].numpy()
+        # each shuffled position is one original position, for every sequence
+        perm = [int(np.argmin(np.abs(x - xs[:, [j]]).sum(axis=0))) for j in range(40)]
+        assert sorted(perm) == list(range(40)) and perm != list(range(40))
+        np.testing.assert_allclose(x[:, perm], xs, atol=1e-5)
+        if part == "train":
+            train_perm = perm
+    assert perm == train_perm  # the same permutation for the test split
+
+
+def test_the_playground_reference_trains_and_scores_like_playground():
+    s = playground_ref.Setting("gauss", ["x1", "x2"], [2], noise=0.0)
+    before = playground_ref.train(s, 0, seed=1)
+    after = playground_ref.train(s, 30, seed=1)
+    assert after["test_loss"] < 0.1 < before["test_loss"]
+    import torch
+
+    # a confident, right two-class model scores 0 on Playground's scale; a 50/50 one 0.5
+    y = torch.tensor([0, 1, 1])
+    right = torch.tensor([[9.0, -9.0], [-9.0, 9.0], [-9.0, 9.0]])
+    assert playground_ref.playground_loss(right, y, "classification") < 1e-6
+    assert playground_ref.playground_loss(torch.zeros(3, 2), y, "classification") == pytest.approx(0.5)
+    assert playground_ref.playground_loss(torch.tensor([[1.0]]), torch.tensor([[0.0]]), "regression") == 0.5
