@@ -4,6 +4,7 @@ on screen, the preset picker, fitting the model to new data, and the small thing
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Input
 
 from tuidl.core import preset as P
@@ -65,24 +66,24 @@ async def test_escape_leaves_a_training_field(tmp_path):
         assert app.preset.train.epochs == before
 
 
-async def test_start_help_and_quit_always_show_and_tabs_fit(tmp_path):
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_start_help_and_quit_always_show_and_tabs_fit(tmp_path, size):
     """Whatever has focus, at 80×24 and 120×40, the bottom line says how to start, get
     help and quit; at 80 columns every tab label is whole."""
-    for size in ((80, 24), (120, 40)):
-        app = make_app(P.load("spiral"), runs_root=tmp_path / "runs")
-        async with app.run_test(size=size) as pilot:
-            deck = app.query_one(PaneDeck)
-            for key in ("1", "2", "tab", "escape", "3", "4", "5", "1"):
-                await pilot.press(key)
-                await pilot.pause(0.1)
-                bottom = screen_lines(app)[-1]
-                for word in ("s  Start", "?  Help", "q  Quit", "palette"):
-                    assert word in bottom, (size, key, bottom)
-                tabs = screen_lines(app)[1]
-                for n in range(1, 6):
-                    assert f"[{n}]" in tabs, (size, key, tabs)
-                assert tabs.lstrip().startswith("Model"), tabs
-            assert deck.active == "builder"
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs")
+    async with app.run_test(size=size) as pilot:
+        deck = app.query_one(PaneDeck)
+        for key in ("1", "2", "tab", "escape", "3", "4", "5", "1"):
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            lines = screen_lines(app)
+            bottom, tabs = lines[-1], lines[1]
+            for word in ("s  Start", "?  Help", "q  Quit", "palette"):
+                assert word in bottom, (size, key, bottom)
+            for n in range(1, 6):
+                assert f"[{n}]" in tabs, (size, key, tabs)
+            assert tabs.lstrip().startswith("Model"), tabs
+        assert deck.active == "builder"
 
 
 async def test_essential_keys_follow_focus_and_run_state(tmp_path):
