@@ -39,8 +39,7 @@ async def test_bad_values_in_every_field_are_refused(tmp_path, pane_key, pane, s
             for text in BAD[editor.kind]:
                 editor.control.value = text
                 editor.control.focus()
-                await pilot.pause()
-                await pilot.press("enter")
+                await pilot.press("enter")  # the press waits for the value and the focus to be taken
                 await pilot.pause()
                 if editor.kind != "union":  # 'full' is a string, refused by the layer's own check
                     assert editor.error, f"{editor.path}: {text!r} was not refused"
