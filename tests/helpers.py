@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -183,6 +184,30 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
         except SystemExit as e:  # argparse's own errors (exit 2) and --help (exit 0)
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     return subprocess.CompletedProcess(["tuidl", *args], code, out.getvalue(), err.getvalue())
+
+
+class PtyReader(threading.Thread):
+    """Drains a pseudo-terminal's master side (else the app on the other side blocks
+    writing), keeps what it read in ``data``, and notes in ``seen_at`` when ``watch``
+    (some bytes, if given) first came."""
+
+    def __init__(self, fd: int, watch: bytes | None = None) -> None:
+        super().__init__(daemon=True)
+        self.fd, self.watch = fd, watch
+        self.data = bytearray()
+        self.seen_at: float | None = None
+
+    def run(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.data += chunk
+            if self.watch and self.seen_at is None and self.watch in self.data[-len(chunk) - len(self.watch):]:
+                self.seen_at = time.monotonic()
 
 
 def end_process(pid: int | None) -> None:

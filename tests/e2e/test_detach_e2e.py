@@ -24,7 +24,6 @@ import struct
 import subprocess
 import sys
 import termios
-import threading
 import time
 
 import pytest
@@ -36,7 +35,7 @@ from tuidl.core import preset as P
 from tuidl.core import report
 from tuidl.core import rundir as R
 from tuidl.core.events import read_events
-from helpers import ROOT, SIZE, diagnosis, end_process, kinds, make_app, wait_for, wait_until
+from helpers import ROOT, SIZE, PtyReader, diagnosis, end_process, kinds, make_app, wait_for, wait_until
 from test_detach import pane_state
 
 
@@ -142,25 +141,6 @@ async def test_sigkill_mid_epoch_then_resume_and_two_dashboards_control_it(tmp_p
 
 
 # -- SIGHUP to the dashboard -------------------------------------------------------------------
-
-
-class PtyReader(threading.Thread):
-    """Drains a pseudo-terminal's master side (else the dashboard blocks writing)."""
-
-    def __init__(self, fd: int) -> None:
-        super().__init__(daemon=True)
-        self.fd = fd
-        self.data = bytearray()
-
-    def run(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.fd, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            self.data += chunk
 
 
 @pytest.mark.e2e

@@ -14,35 +14,12 @@ import sys
 import termios
 import time
 
-import threading
 
 import pytest
 
-from helpers import ROOT, end_process, wait_until
+from helpers import ROOT, PtyReader, end_process, wait_until
 
 RESTORE = b"\x1b[?1049l"  # leaves the alternate screen: the shell's screen is back
-
-
-class TimedReader(threading.Thread):
-    """Drains a pseudo-terminal's master side and notes when the terminal was restored."""
-
-    def __init__(self, fd: int) -> None:
-        super().__init__(daemon=True)
-        self.fd = fd
-        self.data = bytearray()
-        self.when_restored: float | None = None
-
-    def run(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.fd, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            self.data += chunk
-            if self.when_restored is None and RESTORE in chunk:
-                self.when_restored = time.monotonic()
 
 
 def standbys_of(pid: int) -> list[int]:
@@ -74,7 +51,7 @@ def quit_once(tmp_path, warm: bool) -> tuple[float, float, list[int]]:
         stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, close_fds=True, start_new_session=True,
         preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
     os.close(slave)
-    reader = TimedReader(master)
+    reader = PtyReader(master, watch=RESTORE)
     reader.start()
     warm_pids: list[int] = []
     try:
@@ -87,8 +64,8 @@ def quit_once(tmp_path, warm: bool) -> tuple[float, float, list[int]]:
         os.write(master, b"q")
         dash.wait(timeout=30)
         gone = time.monotonic()
-        wait_until(lambda: reader.when_restored is not None, timeout=5, what="the restored terminal")
-        return reader.when_restored - pressed, gone - pressed, warm_pids
+        wait_until(lambda: reader.seen_at is not None, timeout=5, what="the restored terminal")
+        return reader.seen_at - pressed, gone - pressed, warm_pids
     finally:
         if dash.poll() is None:
             dash.kill()
