@@ -225,7 +225,8 @@ async def test_open_export_and_compare(runs_root):
         val = [e["val"] for e in read_events(runs_root / older / "events.jsonl") if e["type"] == "epoch"]
         line = training.loss_chart._lines[key]
         assert list(line.series.ys) == pytest.approx([v["loss"] for v in val])
-        assert line.label == "spiral 10:00:00 #aaaa"
+        test_loss = next(e for e in read_events(runs_root / older / "events.jsonl") if e["type"] == "test")
+        assert line.label == f"spiral 10:00:00 #aaaa · test {test_loss['metrics']['loss']:.4g}"
         assert list(training.metric_chart._lines[key].series.ys) == pytest.approx([v["acc"] for v in val])
         # the x axis toggle takes the compared runs along
         assert line.series is training.overlays[run_label(older, "spiral")].loss["step"]
@@ -259,6 +260,10 @@ async def test_open_export_and_compare(runs_root):
         training.redraw_now()
         text = training.loss_chart.render_text(100, 20)
         assert "#aaaa" in text and "#cccc" in text  # the legend names them
+        # and gives each compared run's test figure, where the run was tested
+        digits_key = OVERLAY_PREFIX + run_label(digits, "digits-cnn")
+        assert training.metric_chart._lines[digits_key].label.endswith("· test 97.8%")
+        assert training.loss_chart._lines[digits_key].label.endswith("· test 0.2138")
         # C clears the comparison and the marks
         await pilot.press("5")
         await pilot.press("C")

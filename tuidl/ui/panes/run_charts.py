@@ -17,7 +17,7 @@ Overlays stay when a new run starts.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
@@ -64,6 +64,7 @@ class Overlay:
     split: str
     loss: dict[str, Series]  # "epoch" / "step" -> Series
     metrics: dict[str, dict[str, Series]]  # metric name -> {"epoch": Series, "step": Series}
+    test: dict[str, float] = field(default_factory=dict)  # the run's test metrics, if it was tested
 
     @classmethod
     def from_view(cls, label: str, view: RunView, color: str) -> "Overlay":
@@ -71,12 +72,20 @@ class Overlay:
         series = {name: {axis: Series(*points) for axis, points in by_axis.items()}
                   for name, by_axis in lines.items()}
         loss = series.pop("loss", None) or {"epoch": Series(), "step": Series()}
-        return cls(label, color, split, loss, series)
+        test = dict((view.test or {}).get("metrics") or {})
+        return cls(label, color, split, loss, series, test)
 
     from_history = from_view
 
-    def line_label(self) -> str:
-        return self.label if self.split == "val" else f"{self.label} (train)"
+    def line_label(self, name: str = "loss") -> str:
+        """The legend's label on the chart of ``name`` (loss or a metric): the run, which
+        split its line is, and its test figure (what a comparison is often about: MNIST-1D
+        shuffled or not, trained without a validation split)."""
+        label = self.label if self.split == "val" else f"{self.label} (train)"
+        value = self.test.get(name)
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            label += f" · test {value:.1%}" if name == "acc" else f" · test {value:.4g}"
+        return label
 
 
 class Curves:
@@ -461,7 +470,7 @@ class RunCharts(VerticalScroll):
                     chart.remove_series(key)
         for overlay in self.overlays.values():
             key = OVERLAY_PREFIX + overlay.label
-            self.loss_chart.set_series(key, overlay.loss[axis], overlay.line_label(), overlay.color)
+            self.loss_chart.set_series(key, overlay.loss[axis], overlay.line_label("loss"), overlay.color)
             if self.metric in overlay.metrics:
-                self.metric_chart.set_series(key, overlay.metrics[self.metric][axis], overlay.line_label(),
+                self.metric_chart.set_series(key, overlay.metrics[self.metric][axis], overlay.line_label(self.metric),
                                              overlay.color)
