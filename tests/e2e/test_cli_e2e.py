@@ -36,7 +36,7 @@ def test_diverging_run_exits_1(tmp_path):
 
 def test_trainer_process_survives_sigterm_and_resumes(tmp_path):
     """The real detached trainer: SIGTERM checkpoints and stops; resume completes it."""
-    preset = P.load("spiral", ["train.epochs=30", "data.params.n_samples=1000", "train.device='cpu'"])
+    preset = P.load("spiral", ["train.epochs=60", "data.params.n_samples=1000", "train.device='cpu'"])
     run = launch.start(preset, runs_root=tmp_path, telemetry=False)
     proc = run.process
     assert os.getsid(proc.pid) == proc.pid  # own session: a closing terminal does not end it
@@ -53,7 +53,7 @@ def test_trainer_process_survives_sigterm_and_resumes(tmp_path):
     out = tuidl("train", "--resume", str(run.path), "--quiet")
     assert out.returncode == 0, out.stderr
     evs = E.read_events(run.events_path)
-    assert [e["epoch"] for e in evs if e["type"] == "epoch"] == list(range(1, 31))
+    assert [e["epoch"] for e in evs if e["type"] == "epoch"] == list(range(1, 61))
     assert evs[-1]["status"] == "completed"
     assert [e["resumed_from"] for e in evs if e["type"] == "run_started"][1] in (done, done - 1, done + 1)
     assert (run.path / "trainer.err").exists()

@@ -45,7 +45,8 @@ from test_detach import pane_state
 @pytest.mark.e2e
 async def test_sigkill_mid_epoch_then_resume_and_two_dashboards_control_it(tmp_path, capsys):
     runs = tmp_path / "runs"
-    preset = P.load("spiral", ["train.epochs=4", "data.params.n_samples=4000", "train.device='cpu'"])
+    # epochs of about half a second (one torch thread): the kill lands inside epoch 3
+    preset = P.load("spiral", ["train.epochs=4", "data.params.n_samples=8000", "train.device='cpu'"])
     run = launch.start(preset, runs_root=runs, telemetry=False)
     proc = run.process
     resumed_pid = None
@@ -151,7 +152,7 @@ async def test_sighup_ends_the_dashboard_not_the_run_and_a_new_one_reattaches(tm
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"}
     dash = subprocess.Popen(
         [sys.executable, "-m", "tuidl", "spiral", "--runs-dir", str(runs), "--set", "train.epochs=6",
-         "--set", "data.params.n_samples=3000", "--set", "train.device='cpu'"],
+         "--set", "data.params.n_samples=8000", "--set", "train.device='cpu'"],
         stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, close_fds=True, start_new_session=True,
         preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))  # the pty is its controlling terminal
     os.close(slave)

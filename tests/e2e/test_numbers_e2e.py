@@ -66,7 +66,8 @@ def test_a_pause_is_not_training_time(tmp_path):
 
 async def test_a_resumed_runs_duration_is_the_same_in_the_dashboard_and_tuidl_runs(tmp_path, capsys):
     runs = tmp_path / "runs"
-    run = launch.start(P.load("xor", SLOW), runs_root=runs, telemetry=False)
+    # epochs of 500 steps: the stop lands in epoch 2 of 3, however fast the machine
+    run = launch.start(P.load("xor", SLOW + ["data.params.n_samples=8000"]), runs_root=runs, telemetry=False)
     try:
         wait_until(lambda: kinds(run, "epoch"), timeout=120, what="the first epoch", run=run)
         run.send("stop")

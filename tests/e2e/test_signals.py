@@ -13,7 +13,7 @@ from tuidl.core import rundir as R
 
 from helpers import run_cli
 
-ARGS = ["xor", "--set", "train.epochs=12", "--set", "data.params.n_samples=1500", "--set", "train.device='cpu'"]
+ARGS = ["xor", "--set", "train.epochs=30", "--set", "data.params.n_samples=1500", "--set", "train.device='cpu'"]
 
 
 def start(tmp_path):
@@ -50,5 +50,5 @@ def test_signal_stops_with_checkpoint_and_resume_completes(tmp_path, sig):
     resumed = run_cli("train", "--resume", str(run.path), "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     evs = E.read_events(run.events_path)
-    assert [e["epoch"] for e in evs if e["type"] == "epoch"] == list(range(1, 13))
+    assert [e["epoch"] for e in evs if e["type"] == "epoch"] == list(range(1, 31))
     assert evs[-1]["status"] == "completed"
