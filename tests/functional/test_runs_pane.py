@@ -105,6 +105,8 @@ async def runs_shown(pilot, app: TuidlApp) -> RunsPane:
     await pilot.press("5")
     pane = app.runs
     await wait_for(pilot, lambda: pane.scans > 0, what="the first listing")
+    # the list takes the focus once it is shown; a key before that goes elsewhere, as it would for a user
+    await wait_for(pilot, lambda: pane.table.has_focus, what="the list's focus")
     return pane
 
 
