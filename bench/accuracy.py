@@ -157,14 +157,9 @@ def train(name: str, root: Path) -> dict[str, Any]:
 def machine(threads: int) -> str:
     import torch
 
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from dashboard import cpu_name
+
+    cpu = cpu_name(platform.processor() or "?")
     return (f"{cpu}, {os.cpu_count()} logical CPUs (torch on {threads} thread{'s' if threads > 1 else ''}), "
             f"Python {platform.python_version()}, torch {torch.__version__}, {time.strftime('%Y-%m-%d')}")
 

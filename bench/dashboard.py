@@ -90,16 +90,20 @@ FULL_FRAME = b"Quit"
 # Small helpers shared by the benchmarks
 
 
-def machine() -> dict[str, Any]:
-    """What the numbers were measured on."""
-    cpu = "?"
+def cpu_name(default: str = "?") -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo), or ``default``."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return default
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    cpu = cpu_name()
     try:
         uptime = subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
