@@ -24,6 +24,7 @@ from tuidl.core import preset as P
 from tuidl.core import rundir as R
 from tuidl.core.events import EventWriter, read_events
 from tuidl.ui.app import TuidlApp
+import helpers
 from helpers import FIXTURES, SIZE, make_app, wait_for
 
 RUNS = FIXTURES / "runs"
@@ -88,19 +89,13 @@ async def test_the_follower_follows_a_run_resumed_after_it_said_the_run_ended(tm
     resumed later (from the command line, say), the same run's new events follow on."""
     preset = P.load("spiral")
     run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
-    started = {"type": "run_started", "schema": 1, "run_id": run.id, "preset": "spiral", "epochs": 2,
-               "steps_per_epoch": 10, "batch_size": 16, "task": "classification", "loss": "cce",
-               "metrics": ["loss", "acc"], "summary": {}, "data": {}, "device": "cpu", "device_name": "cpu",
-               "precision": "fp32", "pid": os.getpid(), "world_size": 1}
+    started = helpers.started(epochs=2, run_id=run.id, pid=os.getpid())
 
     def epoch(n: int) -> dict:
-        return {"type": "epoch", "time": time.time(), "epoch": n, "step": 10 * n,
-                "train": {"loss": 1.0 / n, "acc": 0.5}, "val": {"loss": 1.1 / n, "acc": 0.5}, "lr": 0.03,
-                "samples_per_s": 100.0, "duration": 1.0, "best": True}
+        return helpers.epoch(n, 10 * n, loss=1.0 / n, val_loss=1.1 / n, t=time.time(), best=True)
 
     def ended(status: str, n: int) -> dict:
-        return {"type": "run_ended", "time": time.time(), "status": status, "message": status,
-                "epochs_completed": n, "best": None, "test": None, "duration": 1.0 * n}
+        return helpers.ended(status, n, t=time.time())
 
     w = EventWriter(run.events_path)
     run.write_status(status="running", pid=os.getpid(), host=socket.gethostname())
@@ -138,15 +133,10 @@ async def test_attach_to_a_run_resumed_after_it_ended_keeps_following(tmp_path):
     live and newer): the dashboard does not call it ended, and follows the new trainer."""
     preset = P.load("spiral")
     run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
-    started = {"type": "run_started", "schema": 1, "run_id": run.id, "preset": "spiral", "epochs": 3,
-               "steps_per_epoch": 10, "batch_size": 16, "task": "classification", "loss": "cce",
-               "metrics": ["loss", "acc"], "summary": {}, "data": {}, "device": "cpu", "device_name": "cpu",
-               "precision": "fp32", "pid": os.getpid(), "world_size": 1}
+    started = helpers.started(epochs=3, run_id=run.id, pid=os.getpid())
 
     def epoch(n: int) -> dict:
-        return {"type": "epoch", "time": time.time(), "epoch": n, "step": 10 * n,
-                "train": {"loss": 1.0 / n, "acc": 0.5}, "val": {"loss": 1.1 / n, "acc": 0.5}, "lr": 0.03,
-                "samples_per_s": 100.0, "duration": 1.0, "best": True}
+        return helpers.epoch(n, 10 * n, loss=1.0 / n, val_loss=1.1 / n, t=time.time(), best=True)
 
     w = EventWriter(run.events_path)
     w.write({**started, "time": time.time() - 5, "resumed_from": 0})
