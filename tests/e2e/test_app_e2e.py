@@ -1,5 +1,5 @@
-"""The dashboard shell: layout (grid or tabs), pane keys, help, command palette, saving
-the preset, the quit dialog, and one end-to-end run of the real trainer."""
+"""The dashboard shell: the tests that start a process (a trainer, the command, a terminal). The
+others are in tests/functional/test_app.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The corpus of malformed presets (tests/fixtures/bad_presets): each one is rejected
-with exit code 2, a message naming the file and the key, and no traceback."""
+"""The corpus of malformed presets (tests/fixtures/bad_presets): the tests that start a process (a
+trainer, the command, a terminal). The others are in tests/unit/test_bad_presets.py."""
 
 import os
 import subprocess

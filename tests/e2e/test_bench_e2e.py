@@ -1,6 +1,6 @@
-"""The benchmark scripts under bench/ run and produce well-formed results (tiny
-settings, one repetition). Nothing here asserts a time: the numbers themselves are
-the benchmarks' business (bench/README.md)."""
+"""The benchmark scripts under bench/ run and produce well-formed results (tiny settings, one
+repetition): the tests that start a process (a trainer, the command, a terminal). The others are
+in tests/unit/test_bench.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The `tuidl` command as a user runs it: real subprocesses, real exit codes."""
+"""The `tuidl` command as a user runs it: the tests that start a process (a trainer, the command, a
+terminal). The others are in tests/functional/test_cli.py."""
 
 import os
 import signal

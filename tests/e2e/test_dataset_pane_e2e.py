@@ -1,5 +1,5 @@
-"""The Dataset & split pane, driven through a tiny host app. Loading runs the real data
-layer in the pane's thread worker."""
+"""The Dataset & split pane, driven through a tiny host app: the tests that start a process (a
+trainer, the command, a terminal). The others are in tests/functional/test_dataset_pane.py."""
 
 from __future__ import annotations
 

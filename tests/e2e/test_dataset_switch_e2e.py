@@ -1,6 +1,6 @@
-"""Switching datasets in the Dataset pane is quick (issue 13, item 9): data held in memory
-is split and previewed with numpy alone (no PyTorch import, which took seconds), the load
-starts once the edit has reached the other panes, and a dataset seen before shows at once."""
+"""Switching datasets in the Dataset pane is quick (issue 13, item 9): the tests that start a
+process (a trainer, the command, a terminal). The others are in
+tests/functional/test_dataset_switch.py."""
 
 from __future__ import annotations
 

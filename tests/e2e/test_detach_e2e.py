@@ -1,17 +1,5 @@
-"""Runs that outlive the dashboard, with the real trainer process.
-
-* a trainer killed (SIGKILL) in the middle of an epoch leaves a readable run that
-  reads as ``interrupted`` and resumes from the dashboard; two dashboards attached to
-  the resumed run both follow it, and pause / checkpoint / resume work from either;
-* SIGHUP to a dashboard (the real ``tuidl`` in a pseudo-terminal) that started a run
-  ends the dashboard, not the run; a new dashboard reattaches to the whole history;
-* a headless ``tuidl train`` (as under nohup) is attached to like any run, and what a
-  dashboard that followed it live shows equals a replay of its directory afterwards;
-* a recorded run fed live and replayed gives the same charts and results;
-* two runs at once write two separate, complete directories.
-
-Every wait has a timeout; processes started here are ended here on failure.
-"""
+"""Runs that outlive the dashboard, with the real trainer process: the tests that start a process
+(a trainer, the command, a terminal). The others are in tests/functional/test_detach.py."""
 
 from __future__ import annotations
 

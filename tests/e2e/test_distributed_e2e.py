@@ -1,5 +1,5 @@
-"""Data-parallel training on this machine's CPU: real torchrun launches of 2 processes
-(gloo), compared with one plain process; stop, resume across world sizes, a dying rank."""
+"""Data-parallel training on this machine's CPU: the tests that start a process (a trainer, the
+command, a terminal). The others are in tests/unit/test_distributed.py."""
 
 import os
 import signal

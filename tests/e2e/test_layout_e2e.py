@@ -1,5 +1,5 @@
-"""House rules that can be checked: the core imports no UI code, and the UI keeps to
-Textual's public API."""
+"""House rules that can be checked: the tests that start a process (a trainer, the command, a
+terminal). The others are in tests/unit/test_layout.py."""
 
 import subprocess
 import sys

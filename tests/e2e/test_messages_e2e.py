@@ -1,6 +1,5 @@
-"""Messages name the right thing (issue 13, item 5): an override or a dashboard edit, not
-the preset file it changed; a replay of a run made here is not "on another machine"; a
-failed download says why."""
+"""Messages name the right thing (issue 13, item 5): the tests that start a process (a trainer, the
+command, a terminal). The others are in tests/functional/test_messages.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Numbers that agree (issue 13, item 6): one duration (training time, pauses left out,
-every session of a resumed run added up) in the dashboard and `tuidl runs`; samples/s over
-a proper window; a pause does not count as training time in a single-process run."""
+"""Numbers that agree (issue 13, item 6): the tests that start a process (a trainer, the command, a
+terminal). The others are in tests/unit/test_numbers.py."""
 
 from __future__ import annotations
 

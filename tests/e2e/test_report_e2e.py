@@ -1,4 +1,5 @@
-"""Reading a run back: replay --headless, CSV and Markdown export."""
+"""Reading a run back: the tests that start a process (a trainer, the command, a terminal). The
+others are in tests/unit/test_report.py."""
 
 import subprocess
 import sys

@@ -1,4 +1,5 @@
-"""The event stream and the run directory contracts."""
+"""The event stream and the run directory contracts: the tests that start a process (a trainer, the
+command, a terminal). The others are in tests/unit/test_rundir_events.py."""
 
 import os
 import subprocess

@@ -1,12 +1,5 @@
-"""The Runs pane inside the real app: the list (the same figures as `tuidl runs`),
-opening (replay or attach), deleting (with a confirmation, never a live run),
-exporting, comparing runs on the Training pane's charts, resuming a stopped run and
-running a preset again.
-
-Finished runs are the recorded fixtures, copied into the test's runs root under fresh
-ids; a "live" run is a run directory whose status names this test process. Only the
-resume / re-run test starts the real trainer.
-"""
+"""The Runs pane inside the real app: the tests that start a process (a trainer, the command, a
+terminal). The others are in tests/functional/test_runs_pane.py."""
 
 from __future__ import annotations
 

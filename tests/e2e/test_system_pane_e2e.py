@@ -1,4 +1,5 @@
-"""The system pane, driven with recorded NVML fakes and real psutil."""
+"""The system pane, driven with recorded NVML fakes and real psutil: the tests that start a process
+(a trainer, the command, a terminal). The others are in tests/functional/test_system_pane.py."""
 
 from __future__ import annotations
 

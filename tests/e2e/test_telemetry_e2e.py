@@ -1,5 +1,5 @@
-"""tuidl.core.telemetry: GPU sources (recorded fakes and the real NVML on a machine
-without a driver), CUDA_VISIBLE_DEVICES, the sampler's payload, the trainer thread."""
+"""tuidl.core.telemetry: the tests that start a process (a trainer, the command, a terminal). The
+others are in tests/unit/test_telemetry.py."""
 
 from __future__ import annotations
 

@@ -1,11 +1,5 @@
-"""The Training pane inside the real app: controls and their keys, the hyperparameter
-form, the event stream (every type, garbage included), charts and test results.
-
-Runs are replayed from recorded fixtures or are "live" runs whose trainer is this test
-process (a real run directory whose status names our pid): the controls write real
-command files, and events are appended with the real EventWriter. The one test that
-launches the real trainer is in test_app.py.
-"""
+"""The Training pane inside the real app: the tests that start a process (a trainer, the command, a
+terminal). The others are in tests/functional/test_training_pane.py."""
 
 from __future__ import annotations
 

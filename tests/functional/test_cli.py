@@ -1,4 +1,5 @@
-"""The `tuidl` command as a user runs it: real subprocesses, real exit codes."""
+"""The `tuidl` command run through `tuidl.cli.main` in this process (`helpers.run_cli`): the
+same code, exit codes and messages as the command. Its own processes: tests/e2e/test_cli_e2e.py."""
 
 
 import pytest
