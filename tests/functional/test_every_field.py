@@ -12,7 +12,7 @@ from tuidl.core import preset as P
 from tuidl.ui.widgets.form import FieldEditor
 from tuidl.ui.panes.training import SECTIONS
 
-from helpers import make_app
+from helpers import SIZE, make_app
 
 BAD = {"int": ["abc", "1e400"], "float": ["nan", "--1"], "union": ["full"], "list": ["[1,"]}
 
@@ -24,7 +24,7 @@ CASES = [("2", "dataset", None), ("3", "training", None)] + [("3", "training", t
 async def test_bad_values_in_every_field_are_refused(tmp_path, pane_key, pane, section):
     """Each pane's own fields, and each hyperparameter section (opened) on its own."""
     app = make_app(P.load("digits-cnn"), runs_root=tmp_path)
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         before = P.dumps(app.preset)
         tried = 0

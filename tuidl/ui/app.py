@@ -121,7 +121,6 @@ class TuidlApp(App[int]):
     """
     TITLE = "tuidl"
     AUTO_FOCUS = None
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (WIDE_AT, "-wide")]
 
     BINDINGS = [
         Binding("1", "show_pane('builder')", "Model", key_display="1"),

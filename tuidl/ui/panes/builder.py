@@ -456,7 +456,7 @@ class ModelBuilderPane(Widget):
     ModelBuilderPane #mb-editor-title {
         height: auto;
     }
-    ModelBuilderPane:focus-within #mb-head {
+    TabPane.-has-focus ModelBuilderPane #mb-head {
         background: $primary 30%;
     }
     """

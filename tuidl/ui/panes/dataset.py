@@ -296,7 +296,7 @@ class DatasetPane(Widget):
     DatasetPane .ds-heading.-first {
         margin: 0;
     }
-    DatasetPane:focus-within .ds-heading {
+    TabPane.-has-focus DatasetPane .ds-heading {
         background: $primary 30%;
     }
     DatasetPane #ds-dataset {

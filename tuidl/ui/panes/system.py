@@ -221,7 +221,7 @@ class SystemPane(Widget):
     SystemPane #gpu-cards {
         height: auto;
     }
-    SystemPane VerticalScroll:focus-within .card {
+    TabPane.-has-focus SystemPane .card {
         border: round $accent;
     }
     """

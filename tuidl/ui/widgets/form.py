@@ -314,7 +314,7 @@ class FieldEditor(Widget):
     }
     /* Focus shows: the label of the field being edited is highlighted, and a compact
        input gets a tinted background (Textual's own compact style barely changes). */
-    FieldEditor:focus-within > .fe-row > .fe-label {
+    FieldEditor.-has-focus > .fe-row > .fe-label {
         color: $accent;
         text-style: bold;
     }
@@ -476,8 +476,10 @@ class FieldEditor(Widget):
             yield selection
         else:
             placeholder = "(required)" if self.required else ""
+            # "-valid" up front: Input's first validation then changes no class (a restyle
+            # per field at start-up otherwise); a value that fails still turns "-invalid"
             text_input = Input(format_value(self.value), placeholder=placeholder, compact=True,
-                               classes="fe-control", select_on_focus=True,
+                               classes="fe-control -valid", select_on_focus=True,
                                validators=[_FieldValidator(self)], validate_on=["changed", "submitted"])
             text_input.tooltip = tooltip
             self._ctl = text_input
@@ -523,6 +525,14 @@ class FieldEditor(Widget):
         return before + [v for v in self.checks["choices"] if v in selected and v not in before]
 
     # -- showing -----------------------------------------------------------
+
+    # ``-has-focus`` rather than ``:focus-within`` (see PaneDeck): the label lights up
+    # and only this field is restyled
+    def on_descendant_focus(self, _event: Any) -> None:
+        self.add_class("-has-focus")
+
+    def on_descendant_blur(self, _event: Any) -> None:
+        self.remove_class("-has-focus")
 
     def set_error(self, message: str) -> None:
         """Show ``message`` in red under the field (an empty message restores the help)."""
