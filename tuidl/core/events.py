@@ -28,7 +28,11 @@ CHECKPOINT = "checkpoint"  # a checkpoint was saved
 CONTROL = "control"  # paused / resumed / stop requested / checkpoint requested
 NOTE = "note"  # early stop, plateau lr drop, divergence, warnings
 TELEMETRY = "telemetry"  # GPU / host samples
+HEALTH = "health"  # per-layer gradient / weight norms, update ratio, dead units, activations
+NEURONS = "neurons"  # 2-D datasets: each hidden unit's output over the input plane, the weights
+LANDSCAPE = "landscape"  # the training loss around the weights along two random directions
 TEST = "test"  # final test metrics, confusion matrix, sample predictions
+ADVERSARIAL = "adversarial"  # test accuracy under FGSM / PGD at several ε
 RUN_ENDED = "run_ended"  # status + message (+ test metrics)
 
 END_STATUSES = ("completed", "stopped", "diverged", "failed")

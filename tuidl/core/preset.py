@@ -135,6 +135,17 @@ class EarlyStopping:
 
 
 @dataclass
+class Instruments:
+    """The learning lab's instruments (docs/instruments.md). Off, the trainer computes none
+    of them unless a dashboard watching the run asks (``watch_*`` control commands)."""
+    health: bool = opt(False, help="layer health: gradient / weight norms, update ratio, dead units, activations")
+    neurons: bool = opt(False, help="2-D datasets: every hidden unit's output over the input plane")
+    adversarial: bool = opt(False, help="at the end: test accuracy under FGSM and PGD attacks")
+    adversarial_eps: list[float] = opt(factory=lambda: [0.0, 0.05, 0.1, 0.2, 0.3],
+                                       help="attack sizes ε, in standard deviations of the normalised input")
+
+
+@dataclass
 class Train:
     epochs: int = opt(20, help="passes over the training split", min=1, max=1_000_000)
     loss: str = opt("auto", help="mse, bce, cce, or auto from the task and output size", choices=LOSSES)
@@ -152,6 +163,7 @@ class Train:
     compile: bool = opt(False, help="torch.compile the model")
     checkpoint_every: int = opt(1, help="save 'last' every N epochs", min=1, max=1_000_000)
     deterministic: bool = opt(True, help="deterministic algorithms where PyTorch has them")
+    instruments: Instruments = opt(factory=Instruments)
 
     def validate(self, path, problems):
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):

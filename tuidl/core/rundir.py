@@ -32,7 +32,10 @@ if TYPE_CHECKING:
 from .schema import ConfigError
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-COMMANDS = ("pause", "resume", "stop", "checkpoint")
+# control commands (docs/events.md, "Control"); a name has no "-" (it ends the file name)
+COMMANDS = ("pause", "resume", "stop", "checkpoint",
+            "watch_health", "watch_neurons",  # a dashboard looks at an instrument: compute it for a while
+            "landscape", "adversarial")  # compute this once, now
 LIVE = ("starting", "running", "paused")
 
 

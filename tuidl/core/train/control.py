@@ -5,6 +5,10 @@
 * **The control folder** (``RunDir.send``): ``pause``, ``resume``, ``stop`` and
   ``checkpoint`` commands, looked at a few times a second (``CONTROL_EVERY_S``) and
   answered with ``control`` events.
+* **Instruments** (docs/instruments.md): ``watch_health`` / ``watch_neurons`` keep an
+  instrument on for ``WATCH_S`` seconds (a dashboard looking at it sends one every few
+  seconds, so a dashboard that went away stops costing anything); ``landscape`` and
+  ``adversarial`` ask for one computation, done at the next step (``requests``).
 * **The training clock**: time spent paused is not training time. Durations, rates and
   the ETA use :meth:`Control.clock`, which stands still while the run is paused, and the
   run's one duration (``run_ended``'s ``duration``, the status file's ``trained_s``) is
@@ -26,6 +30,7 @@ from .. import events as E
 from ..rundir import RunDir
 
 CONTROL_EVERY_S = 0.25  # how often the control folder is looked at
+WATCH_S = 15.0  # an instrument a dashboard asked for stays on this long after the last ask
 
 
 class StopRun(Exception):
@@ -45,6 +50,8 @@ class Control:
         self.session_t0 = self.clock()
         self.trained_before = 0.0  # training time of the run's earlier sessions (resumed)
         self.last_poll = 0.0
+        self.watched: dict[str, float] = {}  # instrument -> clock() of the last watch_* command
+        self.requests: set[str] = set()  # one-off computations asked for: "landscape", "adversarial"
 
     # -- stopping --------------------------------------------------------------
     def request_stop(self, reason: str = "stop requested") -> None:
@@ -99,6 +106,15 @@ class Control:
             elif command == "checkpoint":
                 self.checkpoint_now = True
                 self.emit(E.CONTROL, action="checkpoint_requested")
+            elif command.startswith("watch_"):
+                self.watched[command[len("watch_"):]] = self.clock()
+            elif command in ("landscape", "adversarial"):
+                self.requests.add(command)
+
+    def watching(self, instrument: str) -> bool:
+        """A dashboard asked for ``instrument`` (``health``, ``neurons``) in the last ``WATCH_S``."""
+        asked = self.watched.get(instrument)
+        return asked is not None and self.clock() - asked < WATCH_S
 
     def tick(self, now: float) -> None:
         """After a step of a single-process run (``now``: :meth:`clock`): every
