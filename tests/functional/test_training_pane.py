@@ -517,3 +517,49 @@ def test_follower_survives_a_missing_file(tmp_path):
     follower = Follower(run, target, replay=True)  # type: ignore[arg-type]
     assert follower() in ("unknown", "detached")
     assert [type(m).__name__ for m in target.messages] == ["FollowEnded"]
+
+
+async def test_overfitting_is_marked_on_the_loss_chart_and_explained(tmp_path):
+    """A replayed run whose validation loss turns up while training loss falls: the
+    loss chart draws a line at the turn, its tooltip and the line under the charts say
+    what it means, and ``o`` steps to the next mark (early stopping's kept epoch)."""
+    from helpers import ended, epoch, started
+
+    train = [1.0, 0.7, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1]
+    val = [1.0, 0.8, 0.6, 0.55, 0.6, 0.7, 0.8, 0.9]
+    run = R.create(tmp_path / "runs", "spiral", P.dumps(P.load("spiral")))
+    writer = EventWriter(run.events_path)
+    for ev in [started(epochs=8)] + [epoch(i + 1, 10 * (i + 1), loss=t, val_loss=v, best=i == 3)
+                                     for i, (t, v) in enumerate(zip(train, val))]:
+        writer.write(ev)
+    writer.write({"type": "note", "time": 103.0, "level": "info", "kind": "restore_best",
+                  "message": "restored the weights of epoch 4"})
+    end = ended(epochs=8)
+    end["best"] = {"epoch": 4, "monitor": "val_loss", "value": 0.55}
+    writer.write(end)
+    writer.close()
+    run.write_status(status="completed")
+    app = make_app(P.load("spiral"), replay=run, low_bandwidth=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await replayed(pilot, app)
+        charts = app.training.run_charts
+        assert [(m.kind, m.epoch, m.step) for m in charts.fit_marks] == [("kept", 4, 40.0), ("overfit", 4, 40.0)]
+        chart = app.training.query_one("#loss-chart", MetricChart)
+        chart.redraw()
+        assert len(chart.mark_columns) == 1  # both marks are at step 40: one line
+        column, marks = chart.mark_columns[0]
+        assert {m.text for m in marks} == {m.text for m in charts.fit_marks}
+        # the mouse over the line explains it; elsewhere no tooltip
+        await pilot.hover(chart, offset=(column, 5))
+        await wait_for(pilot, lambda: chart.tooltip is not None, what="the mark's tooltip")
+        assert "early stopping kept this epoch's weights" in str(chart.tooltip)
+        assert "validation loss starts rising (0.55 → 0.9)" in str(chart.tooltip)
+        note = text_of(app.training.query_one("#fit-note"))
+        assert "early stopping kept" in note and "(1/2, o: next)" in note
+        await pilot.press("o")
+        note = text_of(app.training.query_one("#fit-note"))
+        assert "overfitting" in note and "(2/2, o: next)" in note
+        # on the epoch axis the line moves to epoch 4
+        await pilot.press("e")
+        chart.redraw()
+        assert chart.marks_shown and chart.marks_shown[0].x == 4.0

@@ -309,9 +309,12 @@ def line_chart(
     log_y: bool = False,
     marks: str | None = None,
     color: bool = True,
+    vlines: Sequence[tuple[float, object]] = (),
 ) -> list[str]:
     """``height`` rows of text: a header (title and legend, :func:`header`), then the
-    axes and the lines.
+    axes and the lines. ``vlines``: ``(x, colour)`` vertical lines across the plot (those
+    inside the x range), each also marked ``┬`` on the frame's top edge
+    (:func:`vline_columns` finds them there).
 
     With ``color`` the rows carry ANSI colours and each line draws in its colour with the
     ``marks`` style (default :func:`default_marks`); without, each line gets a plain
@@ -351,6 +354,9 @@ def line_chart(
             marker = MARKS[marks] if color else PLAIN_MARKERS[i % len(PLAIN_MARKERS)]
             plt.plot(list(map(float, ln.xs)), list(map(float, ln.ys)), color=ln.color if color else None,
                      marker=marker)
+        for x, line_color in vlines:
+            if x_lo <= x <= x_hi:
+                plt.vline(float(x), line_color if color else None)
         if log_y:
             plt.yscale("log")
         if x_hi > x_lo:
@@ -366,6 +372,16 @@ def line_chart(
     if not color:
         body = [plain(row) for row in body]
     return top + body
+
+
+def vline_columns(rows: Sequence[str]) -> list[int]:
+    """The columns of a :func:`line_chart`'s vertical lines, left to right: where its
+    frame's top edge (the first row with ``┌``) has a ``┬``."""
+    for row in rows:
+        text = plain(row)
+        if "┌" in text:
+            return [i for i, ch in enumerate(text) if ch == "┬"]
+    return []
 
 
 # -- scatter plots --------------------------------------------------------------------

@@ -138,6 +138,7 @@ class TuidlApp(App[int]):
         Binding("m", "toggle_smooth", "Smooth", show=False),
         Binding("h", "toggle_settings", "Hyperparams", show=False),
         Binding("b", "compare_earlier", "Earlier runs", show=False),
+        Binding("o", "next_fit_mark", "Fit marks", show=False),
         Binding("ctrl+s", "save_preset", "Save"),
         Binding("ctrl+o", "open_preset", "Presets"),
         Binding("f", "fit_model", "Fit model", show=False),
@@ -867,6 +868,11 @@ class TuidlApp(App[int]):
     def action_toggle_smooth(self) -> None:
         smooth = self.training.toggle_smooth()
         self.notify(f"smoothing {smooth:g}" if smooth else "smoothing off", timeout=1.5)
+
+    def action_next_fit_mark(self) -> None:
+        mark = self.training.next_fit_mark()
+        if mark is None:
+            self.notify("no over- or underfitting marks on this run (yet)", timeout=2)
 
     def action_cycle_marks(self) -> None:
         marks = self.training.cycle_marks()

@@ -26,10 +26,11 @@ from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import RichLog, Static, TabbedContent, TabPane
 
+from tuidl.core.fitting import FitMark, fit_marks
 from tuidl.core.runview import Applied, RunView, Taken
 from tuidl.ui import palette
 from tuidl.ui.widgets.boundary import BoundaryPlot
-from tuidl.ui.widgets.charts import MetricChart
+from tuidl.ui.widgets.charts import ChartMark, MetricChart
 from tuidl.ui.widgets.results import ResultsView, fmt_metric, metrics_text
 from tuidl.ui.panes.run_controls import END_STYLE, fmt_duration
 from tuidl.ui.series import Series
@@ -39,6 +40,8 @@ SMOOTH_ON = 0.6
 LOG_EVERY_S = 1.0  # event log writes for a stream of events, at most once a second
 
 OVERLAY_PREFIX = "overlay:"
+MARK_COLORS = {"overfit": "red", "kept": "green", "underfit": "yellow"}  # the loss chart's fit marks
+MARK_SYMBOL = "┃"
 LEVEL_STYLE = {"info": "", "warning": "yellow", "error": "bold red"}
 
 
@@ -156,6 +159,11 @@ class RunCharts(VerticalScroll):
         self.boundary = BoundaryPlot(id="boundary")
         self.event_log = EventLog(id="event-log", max_lines=2000, wrap=True, markup=False, auto_scroll=True)
         self.results = ResultsView(id="results")
+        # over- and underfitting: marks on the loss chart, the selected one explained here
+        self.fit_note = Static("", id="fit-note")
+        self.fit_note.display = False
+        self.fit_marks: list[FitMark] = []
+        self.selected_mark = 0
         self.tabs = TabbedContent(id="train-tabs", initial="tab-log")
         self._log_pending: list[Text] = []
         self._write_log = Throttle(self, LOG_EVERY_S, self._flush_log)
@@ -168,6 +176,7 @@ class RunCharts(VerticalScroll):
         with Horizontal(id="curves"):
             yield self.loss_chart
             yield self.metric_chart
+        yield self.fit_note
         with Horizontal(id="extras"):
             yield self.lr_chart
             yield self.boundary
@@ -210,6 +219,9 @@ class RunCharts(VerticalScroll):
         self.results.clear()
         self.boundary.clear()
         self.tabs.active = "tab-log"
+        self.fit_marks, self.selected_mark = [], 0
+        self.loss_chart.set_marks(())
+        self.fit_note.display = False
         for chart in self.charts:
             chart.mark_dirty()
 
@@ -242,8 +254,47 @@ class RunCharts(VerticalScroll):
             self._in_batch = False
         for chart in self.charts:
             chart.data_changed()
+        if any(t.kind in ("epoch", "note", "run_ended") for t in applied.taken):
+            self.update_fit_marks()
         self._write_log(now=bool(self.view.progress.status))  # a run's end shows at once
         return bad
+
+    # -- over- and underfitting marks ----------------------------------------------------
+    def update_fit_marks(self) -> None:
+        """The run's fit marks (:func:`tuidl.core.fitting.fit_marks`) on the loss chart,
+        at the x axis shown, and the selected one's line under the charts."""
+        marks = fit_marks(self.view)
+        if marks != self.fit_marks:
+            self.fit_marks = marks
+            self.selected_mark = min(self.selected_mark, max(0, len(marks) - 1))
+        chart_marks = []
+        for mark in self.fit_marks:
+            x = mark.epoch if self.x_axis == "epoch" else mark.step
+            if x is not None:
+                chart_marks.append(ChartMark(float(x), mark.text, MARK_COLORS.get(mark.kind, "yellow")))
+        self.loss_chart.set_marks(chart_marks)
+        self._show_fit_note()
+
+    def next_fit_mark(self) -> FitMark | None:
+        """Select the next mark (round), and say what it means; None without marks."""
+        if not self.fit_marks:
+            return None
+        self.selected_mark = (self.selected_mark + 1) % len(self.fit_marks)
+        self._show_fit_note()
+        return self.fit_marks[self.selected_mark]
+
+    def _show_fit_note(self) -> None:
+        if not self.fit_marks:
+            self.fit_note.display = False
+            return
+        mark = self.fit_marks[self.selected_mark]
+        color = palette.NAMES[MARK_COLORS.get(mark.kind, "yellow")]
+        text = Text(MARK_SYMBOL + " ", style=palette.style(color, bold=True))
+        text.append(mark.text)
+        if len(self.fit_marks) > 1:
+            text.append(f"  ({self.selected_mark + 1}/{len(self.fit_marks)}, o: next)", style="dim")
+        self.fit_note.update(text)
+        self.fit_note.display = True
 
     def _show(self, taken: Taken, view: RunView, task: str) -> None:
         ev = taken.ev
@@ -409,6 +460,7 @@ class RunCharts(VerticalScroll):
         self.x_axis = "epoch" if self.x_axis == "step" else "step"
         self._attach_series()
         self._apply_view()
+        self.update_fit_marks()
         return self.x_axis
 
     def toggle_log(self) -> bool:

@@ -161,6 +161,11 @@ class TrainingPane(Vertical):
         min-height: 11;
     }
 
+    TrainingPane #fit-note {
+        height: auto;
+        max-height: 2;
+        padding: 0 1;
+    }
     TrainingPane #extras {
         height: 1fr;
         min-height: 9;
@@ -557,6 +562,9 @@ class TrainingPane(Vertical):
 
     def cycle_marks(self) -> str:
         return self.run_charts.cycle_marks()
+
+    def next_fit_mark(self):
+        return self.run_charts.next_fit_mark()
 
     def redraw_now(self) -> None:
         """Draw every chart and the boundary at once (screenshots, tests)."""

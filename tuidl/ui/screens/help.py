@@ -21,6 +21,7 @@ KEYS: list[tuple[str, str]] = [
     ("m", "charts: smoothing on / off (an exponential moving average, as TensorBoard)"),
     ("h", "Training pane: show / hide the hyperparameters"),
     ("b", "compare: overlay earlier runs of this preset on the charts (again: clear)"),
+    ("o", "charts: the next over- / underfitting mark, explained under the charts (or hover it)"),
     ("Runs pane", "enter/o open (attach or replay) · space mark · v compare marked · C clear · "
                   "r re-run · u resume · e export CSV + Markdown · d delete"),
     ("ctrl+s", "save the preset as TOML"),
@@ -101,6 +102,12 @@ over-confident.
 
 **Early stopping**: stop when the monitored validation metric has not improved for
 *patience* epochs, and keep the best epoch's weights.
+
+**The fit marks**: the loss chart marks the epoch where the validation loss turns up
+while the training loss still falls (red: overfitting begins, the *generalization gap*
+opens), the epoch whose weights early stopping kept (green), and a run whose losses
+still fall at the end (yellow: underfitting, it could learn more). `o` steps through
+them and explains each under the charts; the mouse over a mark says the same.
 
 **Gradient clipping**: caps the gradient's size so one bad batch cannot throw the
 weights far away.

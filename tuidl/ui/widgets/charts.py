@@ -30,7 +30,7 @@ from tuidl.core import textplot
 from tuidl.ui import palette
 from tuidl.ui.series import Series
 
-__all__ = ["MetricChart", "chart_cost"]
+__all__ = ["ChartMark", "MetricChart", "chart_cost"]
 
 _WAITING = "waiting for data…"
 _MIN_W, _MIN_H = 24, 6
@@ -50,6 +50,16 @@ def _color(color, index: int) -> int:
 
 
 # -- the widget ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChartMark:
+    """A vertical line at ``x`` with what it means (``text``, one line): the chart's
+    tooltip over it."""
+
+    x: float
+    text: str
+    color: object = "yellow"
 
 
 @dataclass
@@ -119,6 +129,9 @@ class MetricChart(Widget):
         self._external_clock = False
         self.failure: str | None = None
         """Why the last draw failed (also logged once), or None."""
+        self._marks: tuple[ChartMark, ...] = ()
+        self.mark_columns: list[tuple[int, tuple[ChartMark, ...]]] = []
+        """Where the marks were drawn: (column in the widget, the marks at that x)."""
 
     # -- public API -----------------------------------------------------------
 
@@ -130,6 +143,30 @@ class MetricChart(Widget):
     def remove_series(self, key: str) -> None:
         if self._lines.pop(key, None) is not None:
             self.mark_dirty()
+
+    def set_marks(self, marks) -> None:
+        """Vertical lines over the chart (:class:`ChartMark`), replacing those before."""
+        marks = tuple(marks)
+        if marks != self._marks:
+            self._marks = marks
+            self.mark_dirty()
+
+    @property
+    def marks_shown(self) -> tuple[ChartMark, ...]:
+        return self._marks
+
+    def mark_at(self, column: int) -> tuple[ChartMark, ...]:
+        """The marks drawn at ``column`` (or next to it), else ()."""
+        for col, marks in self.mark_columns:
+            if abs(col - column) <= 1:
+                return marks
+        return ()
+
+    def on_mouse_move(self, event) -> None:
+        marks = self.mark_at(event.x)
+        tip = " · ".join(m.text for m in marks) if marks else None
+        if tip != self.tooltip:
+            self.tooltip = tip
 
     def series_keys(self) -> list[str]:
         return list(self._lines)
@@ -305,8 +342,17 @@ class MetricChart(Widget):
                 lines.append(textplot.PlotLine(xs, ys, line.label, line.color))
         if not lines:
             return None
-        return textplot.line_chart(lines, width, height, title=self.title, x_label=self.x_label,
-                                   log_y=log_y, marks=marks)
+        by_x: dict[float, tuple[ChartMark, ...]] = {}
+        for mark in self._marks:
+            by_x[float(mark.x)] = by_x.get(float(mark.x), ()) + (mark,)
+        vlines = [(x, _color(group[0].color, 0)) for x, group in sorted(by_x.items())]
+        rows = textplot.line_chart(lines, width, height, title=self.title, x_label=self.x_label,
+                                   log_y=log_y, marks=marks, vlines=vlines)
+        columns = textplot.vline_columns(rows) if vlines else []
+        groups = [group for _x, group in sorted(by_x.items())]
+        # the lines outside the x range are not drawn: the columns are those of the first ones
+        self.mark_columns = list(zip(columns, groups)) if len(columns) <= len(groups) else []
+        return rows
 
 
 def chart_cost(n_points: int, width: int = 120, height: int = 40) -> float:
