@@ -289,6 +289,10 @@ class PlotLine:
     color: int = 6
 
 
+def _log10(values) -> list[float]:
+    return [math.log10(v) if v > 0 else math.nan for v in map(float, values)]
+
+
 def _is_integer(values: Sequence[float]) -> bool:
     return all(float(v) == math.floor(float(v)) for v in values)
 
@@ -310,9 +314,10 @@ def line_chart(
     marks: str | None = None,
     color: bool = True,
     vlines: Sequence[tuple[float, object]] = (),
+    log_x: bool = False,
 ) -> list[str]:
     """``height`` rows of text: a header (title and legend, :func:`header`), then the
-    axes and the lines. ``vlines``: ``(x, colour)`` vertical lines across the plot (those
+    axes and the lines (``log_x`` / ``log_y``: logarithmic axes). ``vlines``: ``(x, colour)`` vertical lines across the plot (those
     inside the x range), each also marked ``┬`` on the frame's top edge
     (:func:`vline_columns` finds them there).
 
@@ -343,7 +348,14 @@ def line_chart(
     yt = log_ticks(y_lo, y_hi, rows) if log_y else linear_ticks(y_lo, y_hi, rows)
     label_w = max((len(s) for s in yt[1]), default=4) if yt else 6
     plot_w = width - label_w - 2
-    xt = linear_ticks(x_lo, x_hi, max(2, plot_w // 14), integer=integer_x, room=plot_w)
+    if log_x:  # drawn on log10(x), labelled with x
+        xt = log_ticks(x_lo, x_hi, max(2, plot_w // 10)) if x_lo > 0 else None
+        xt = ([math.log10(t) for t in xt[0]], xt[1]) if xt else None
+        drawn = [PlotLine(_log10(ln.xs), ln.ys, ln.label, ln.color) for ln in drawn]
+        vlines = [(math.log10(x), c) for x, c in vlines if x > 0]
+        x_lo, x_hi = _log10([x_lo, x_hi])
+    else:
+        xt = linear_ticks(x_lo, x_hi, max(2, plot_w // 14), integer=integer_x, room=plot_w)
     plt = _plotext()
     with PLOT_LOCK:
         plt.clf()

@@ -39,6 +39,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, TabPane
 
 from tuidl.core.preset import Preset, dumps
+from tuidl.core.preset import edit as edit_preset
 from tuidl.core.rundir import RunDir
 from tuidl.core.runview import RunView
 from tuidl.core.schema import ConfigError
@@ -139,6 +140,8 @@ class TuidlApp(App[int]):
         Binding("h", "toggle_settings", "Hyperparams", show=False),
         Binding("b", "compare_earlier", "Earlier runs", show=False),
         Binding("o", "next_fit_mark", "Fit marks", show=False),
+        Binding("i", "lab", "Lab", show=False),
+        Binding("r", "lr_find", "LR find", show=False),
         Binding("ctrl+s", "save_preset", "Save"),
         Binding("ctrl+o", "open_preset", "Presets"),
         Binding("f", "fit_model", "Fit model", show=False),
@@ -599,6 +602,8 @@ class TuidlApp(App[int]):
             self.action_stop()
         elif command == "checkpoint":
             self.action_checkpoint()
+        elif command == "lr_find":
+            self.action_lr_find()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "start":
@@ -888,6 +893,32 @@ class TuidlApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    # -- the learning lab (tuidl.ui.screens.lab, docs/instruments.md) ----------------------
+    def action_lab(self) -> None:
+        """Inside the network of the run shown: neurons, layer health, landscape, attacks."""
+        from tuidl.ui.screens.lab import LabScreen
+
+        if not isinstance(self.screen, LabScreen):
+            self.push_screen(LabScreen())
+
+    def action_lr_find(self) -> None:
+        """The learning-rate range test on the current preset; apply its suggestion."""
+        from tuidl.ui.screens.lrfind import LRFindScreen
+
+        if not isinstance(self.screen, LRFindScreen):
+            self.push_screen(LRFindScreen(self.preset), self._lr_found)
+
+    def _lr_found(self, lr: float | None) -> None:
+        if lr is None:
+            return
+        done = edit_preset(self.preset, [("train.optimizer.lr", lr)])
+        if done.preset is None:
+            self.notify("; ".join(str(p) for p in done.problems), title="learning rate not applied",
+                        severity="error")
+            return
+        self.post_message(PresetEdited(done.preset, origin="lr-find"))
+        self.notify(f"learning rate set to {lr:.3g}", timeout=3)
+
     # -- terminal title ----------------------------------------------------------------
     def _terminal_title(self) -> None:
         """Textual draws the title in the header only; send it to the terminal too
@@ -972,6 +1003,10 @@ class TuidlApp(App[int]):
                             self.action_open_preset)
         yield SystemCommand("Fit the model to the data", "First layer's input, last layer's outputs and loss "
                             "follow the dataset (f)", self.action_fit_model)
+        yield SystemCommand("Learning lab", "Inside the network: neurons, layer health, loss landscape, "
+                            "adversarial test (i)", self.action_lab)
+        yield SystemCommand("Learning-rate finder", "Sweep the learning rate, see the loss, apply the "
+                            "suggestion (r)", self.action_lr_find)
         yield SystemCommand("Help", "Keys, panes and deep-learning basics (?)", self.action_help)
 
 

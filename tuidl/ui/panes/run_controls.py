@@ -80,7 +80,7 @@ class RunControls(Horizontal):
     """The run's buttons and its state, on one line (two on a narrow pane)."""
 
     class Control(Message):
-        """A control was used: ``command`` is start, pause, resume, stop or checkpoint."""
+        """A control was used: ``command`` is start, pause, resume, stop, checkpoint or lr_find."""
 
         def __init__(self, command: str) -> None:
             super().__init__()
@@ -100,6 +100,7 @@ class RunControls(Horizontal):
             "checkpoint": Button(Text("Checkpoint [c]"), id="btn-checkpoint", variant="primary", compact=True,
                                  disabled=True),
             "settings": Button(Text("Settings [h]"), id="btn-settings", compact=True),
+            "lr_find": Button(Text("LR find [r]"), id="btn-lr-find", compact=True),
         }
         self.state_line = Static("", id="run-state")
 
@@ -155,7 +156,8 @@ class RunControls(Horizontal):
         if bid == "btn-settings":
             self.post_message(self.ToggleSettings())
             return
-        command = {"btn-start": "start", "btn-stop": "stop", "btn-checkpoint": "checkpoint"}.get(bid)
+        command = {"btn-start": "start", "btn-stop": "stop", "btn-checkpoint": "checkpoint",
+                   "btn-lr-find": "lr_find"}.get(bid)
         if bid == "btn-pause":
             command = "resume" if self.state == RunState.PAUSED else "pause"
         if command:

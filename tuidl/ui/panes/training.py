@@ -240,14 +240,14 @@ class TrainingPane(Vertical):
        the buttons they would be cut off). */
     TrainingPane.-narrow #train-controls {
         layout: grid;
-        grid-size: 5 2;
+        grid-size: 6 2;
         grid-columns: auto;
         grid-rows: 1;
         height: 2;
     }
 
     TrainingPane.-narrow #run-state {
-        column-span: 5;
+        column-span: 6;
     }
     """
 

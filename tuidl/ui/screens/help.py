@@ -22,6 +22,8 @@ KEYS: list[tuple[str, str]] = [
     ("h", "Training pane: show / hide the hyperparameters"),
     ("b", "compare: overlay earlier runs of this preset on the charts (again: clear)"),
     ("o", "charts: the next over- / underfitting mark, explained under the charts (or hover it)"),
+    ("i", "the learning lab: neurons, layer health, loss landscape, adversarial test ([ ] tabs, c compute)"),
+    ("r", "learning-rate finder: sweep the learning rate, see the loss, enter applies the suggestion"),
     ("Runs pane", "enter/o open (attach or replay) · space mark · v compare marked · C clear · "
                   "r re-run · u resume · e export CSV + Markdown · d delete"),
     ("ctrl+s", "save the preset as TOML"),
@@ -111,6 +113,33 @@ them and explains each under the charts; the mouse over a mark says the same.
 
 **Gradient clipping**: caps the gradient's size so one bad batch cannot throw the
 weights far away.
+
+# Inside the network: the learning lab (i)
+
+**Neurons** (2-D datasets, as TensorFlow Playground): each hidden unit's output over the
+input plane. The first layer can only draw straight boundaries from the input
+features; each later layer combines the ones before into curves and islands. That
+is what depth buys. Blue and orange links between columns are the positive and
+negative weights.
+
+**Layer health** (*optimization*): the gradient norm of each layer tells how hard it
+is pushed. In a deep net of sigmoids it shrinks layer by layer towards the input
+(*vanishing gradients*: the first layers stop learning). A huge learning rate can
+push ReLUs to output 0 for every input (*dead units*). The update / weight ratio is
+how big a step is next to the weights (about 1e-3 is healthy).
+
+**Learning-rate finder** (r, *the learning rate*): trains a copy of the model for a
+few dozen steps while the learning rate grows from tiny to huge, and plots the loss.
+The good range is where the loss falls steeply; past the minimum it blows up.
+
+**Loss landscape** (*optimization, generalization*): the loss around the weights found,
+along two random directions scaled to each filter's size (Li et al. 2018). Wide, flat
+basins tend to generalise; sharp ones can mean a brittle model.
+
+**Adversarial test** (*generalization*): nudges each test input by at most ε towards a
+mistake (FGSM: one step; PGD: several) and measures the accuracy again. A model that
+falls apart at tiny ε has learned fragile features. The test split is the honest
+score on *this* data, not a guarantee on slightly different data.
 
 **Confusion matrix**: rows are the true classes, columns the predicted ones; the
 diagonal counts the right answers and every other cell a particular mistake.

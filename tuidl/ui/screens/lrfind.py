@@ -1,0 +1,129 @@
+"""The learning-rate finder (``r``, or the palette): Smith's range test on the current
+preset, the loss against the learning rate on a log axis, and the suggestion to apply.
+
+The sweep runs as ``tuidl lr-find FILE --json`` in a process of its own (the preset as
+it is now, written to a temporary file), so the dashboard stays responsive and the
+result is what the command line gives. ``enter`` applies tuidl's suggestion, ``l``
+Lightning's (the steepest point, noisier), ``escape`` keeps the learning rate. The screen
+is dismissed with the learning rate to apply, or None.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from rich.console import Group
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from tuidl.core import textplot
+from tuidl.core.preset import Preset, dumps
+from tuidl.ui import palette
+
+CHART_H = 16
+
+
+def lrfind_renderable(result: dict, width: int) -> Group:
+    """The loss-against-learning-rate chart with both suggestions marked, and the figures."""
+    lrs = np.array(result.get("lrs") or [], dtype=float)
+    losses = np.array(result.get("smoothed") or result.get("losses") or [], dtype=float)
+    suggestion, lightning = float(result.get("suggestion", math.nan)), float(result.get("lightning", math.nan))
+    marks = [(x, c) for x, c in ((suggestion, palette.NAMES["green"]), (lightning, palette.NAMES["magenta"]))
+             if math.isfinite(x) and x > 0]
+    rows = textplot.line_chart([textplot.PlotLine(lrs, losses, "loss (smoothed)", palette.VAL)], width, CHART_H,
+                               title="loss against learning rate", x_label="learning rate", log_x=True, vlines=marks)
+    figures = Text()
+    figures.append("┃ ", style=palette.style(palette.NAMES["green"], bold=True))
+    figures.append(f"tuidl's suggestion {suggestion:.3g}", style="bold")
+    figures.append("    ┃ ", style=palette.style(palette.NAMES["magenta"], bold=True))
+    figures.append(f"steepest descent (Lightning's rule) {lightning:.3g}")
+    figures.append(f"    now {float(result.get('lr', math.nan)):.3g}", style="dim")
+    steps = int(result.get("steps") or len(lrs))
+    about = Text(f"{steps} steps on a fresh copy of the model, the learning rate growing exponentially"
+                 + (" until the loss blew up" if result.get("diverged") else "") + ". Pick a rate where the "
+                 "loss still falls steeply, well before it turns up.", style="dim")
+    return Group(Text.from_ansi("\n".join(rows), no_wrap=True), figures, about)
+
+
+class LRFindScreen(ModalScreen[float | None]):
+    DEFAULT_CSS = """
+    LRFindScreen {
+        align: center middle;
+    }
+    LRFindScreen > #lrf-box {
+        width: 100;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    LRFindScreen #lrf-body {
+        height: auto;
+    }
+    """
+
+    BINDINGS = [
+        Binding("enter", "apply('suggestion')", "Apply suggestion"),
+        Binding("l", "apply('lightning')", "Apply steepest"),
+        Binding("escape", "keep", "Keep lr"),
+    ]
+
+    def __init__(self, preset: Preset) -> None:
+        super().__init__()
+        self.preset = preset
+        self.result: dict | None = None
+        self.failure: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="lrf-box"):
+            yield Static(Text("Learning-rate finder", style="bold"), id="lrf-title")
+            yield Static(Text(f"sweeping the learning rate on {self.preset.name} …", style="yellow"), id="lrf-body")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.sweep()
+
+    @work(exclusive=True, group="lr-find")
+    async def sweep(self) -> None:
+        with tempfile.TemporaryDirectory(prefix="tuidl-lrfind-") as folder:
+            path = Path(folder) / f"{self.preset.name}.toml"
+            path.write_text(dumps(self.preset))
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tuidl", "lr-find", str(path), "--json",
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await proc.communicate()
+        body = self.query_one("#lrf-body", Static)
+        if proc.returncode == 0:
+            try:
+                self.result = json.loads(out.decode())
+                body.update(lrfind_renderable(self.result, min(96, max(40, self.size.width - 6))))
+                return
+            except (ValueError, TypeError) as e:
+                self.failure = f"the result came back unreadable: {e}"
+        else:
+            self.failure = (err.decode().strip().splitlines() or ["the sweep failed"])[-1]
+        body.update(Text(f"could not sweep the learning rate: {self.failure}", style="bold red"))
+
+    def action_apply(self, which: str) -> None:
+        if self.result is None:
+            self.notify("the sweep has not finished yet (escape leaves)", timeout=2)
+            return
+        lr = float(self.result.get(which, math.nan))
+        self.dismiss(lr if math.isfinite(lr) and lr > 0 else None)
+
+    def action_keep(self) -> None:
+        self.workers.cancel_group(self, "lr-find")
+        self.dismiss(None)
