@@ -14,6 +14,10 @@ _TESTS = Path(__file__).resolve().parent
 sys.path[:0] = [str(_TESTS / "unit"), str(_TESTS / "functional")]
 
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+# Pytest rewrites the asserts of every test module at each start, and caches the result
+# only where Python may write bytecode: with PYTHONDONTWRITEBYTECODE set (this machine
+# sets it) each xdist worker paid ~5 s at every run. The cache is __pycache__ (ignored by git).
+sys.dont_write_bytecode = False
 # One thread per torch process (this one and every trainer a test starts, which inherit
 # it): tests run side by side (pytest-xdist) and start trainers beside themselves, and
 # torch's default of a thread per core made a 3 s run take 30 s on a busy 2-core machine.

@@ -38,8 +38,7 @@ async def test_bad_values_in_every_field_are_refused(tmp_path, pane_key, pane, s
                 continue  # a hyperparameter section's: tested in its own case
             for text in BAD[editor.kind]:
                 editor.control.value = text
-                editor.control.focus()
-                await pilot.press("enter")  # the press waits for the value and the focus to be taken
+                await editor.control.action_submit()  # what enter does (test_keyboard presses it)
                 await pilot.pause()
                 if editor.kind != "union":  # 'full' is a string, refused by the layer's own check
                     assert editor.error, f"{editor.path}: {text!r} was not refused"

@@ -53,7 +53,9 @@ class PaneDeck(TabbedContent):
         self._mark_focus(event.widget)
 
     def on_descendant_blur(self, _event: events.DescendantBlur) -> None:
-        self._mark_focus(self.screen.focused)
+        # after the focus has settled: a move inside a pane blurs one widget, then
+        # focuses the next (marking at the blur would restyle the pane twice)
+        self.call_after_refresh(lambda: self._mark_focus(self.screen.focused))
 
     def _mark_focus(self, focused: object) -> None:
         panes = self._tab_panes()
