@@ -307,6 +307,7 @@ def line_chart(
     title: str = "",
     x_label: str = "",
     log_y: bool = False,
+    log_x: bool = False,
     marks: str | None = None,
     color: bool = True,
 ) -> list[str]:
@@ -340,7 +341,8 @@ def line_chart(
     yt = log_ticks(y_lo, y_hi, rows) if log_y else linear_ticks(y_lo, y_hi, rows)
     label_w = max((len(s) for s in yt[1]), default=4) if yt else 6
     plot_w = width - label_w - 2
-    xt = linear_ticks(x_lo, x_hi, max(2, plot_w // 14), integer=integer_x, room=plot_w)
+    x_ticks = max(2, plot_w // 14)
+    xt = log_ticks(x_lo, x_hi, x_ticks) if log_x else linear_ticks(x_lo, x_hi, x_ticks, integer=integer_x, room=plot_w)
     plt = _plotext()
     with PLOT_LOCK:
         plt.clf()
@@ -353,7 +355,9 @@ def line_chart(
                      marker=marker)
         if log_y:
             plt.yscale("log")
-        if x_hi > x_lo:
+        if log_x:
+            plt.xscale("log")  # (plotext 5 takes xlim in log units then: the data's range is left as it is)
+        elif x_hi > x_lo:
             plt.xlim(x_lo, x_hi)
         if xt:
             plt.xticks(*xt)

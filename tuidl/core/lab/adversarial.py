@@ -130,7 +130,7 @@ def input_scale(part: Any, samples: int = SAMPLES) -> float:
     return sd if math.isfinite(sd) and sd > 0 else 1.0
 
 
-def adversarial_event(t: Any, eps: list[float], *, epoch: int, samples: int = SAMPLES) -> dict[str, Any]:
+def adversarial_event(t: Any, eps: list[float], *, epoch: int, step: int, samples: int = SAMPLES) -> dict[str, Any]:
     """The ``adversarial`` event's fields for a set-up trainer's model as it is now, on
     its test split (the validation split when it has none). Raises ConfigError for a
     regression model or a run with neither split."""
@@ -143,4 +143,4 @@ def adversarial_event(t: Any, eps: list[float], *, epoch: int, samples: int = SA
     x, y = part.take(torch.arange(min(len(part), samples)))
     fields = robust(t.model, x.float(), y, eps, loss_kind=t.loss_kind, scale=input_scale(t.data.train),
                     seed=t.preset.seed)
-    return {"epoch": epoch, **fields, "split": split}
+    return {"epoch": epoch, "step": step, **fields, "split": split}

@@ -32,6 +32,7 @@ from .. import events as E
 from .. import preset as P
 from ..distributed import Dist, PeerLost
 from ..faults import Faults
+from ..lab import live as lab
 from ..model import build
 from ..rundir import RunDir
 from ..schema import ConfigError
@@ -210,6 +211,8 @@ class Trainer:
             self.report.step(now, epoch=epoch, step=self.progress.step, epoch_step=epoch_step, lr=self.schedule.lr())
             self.boundary(self.progress.epoch)
         self.control.tick(now)
+        if self.control.requests:  # the lab's one-off instruments (landscape, adversarial): computed now
+            lab.answer_requests(self)
 
     def _after_step_ranks(self, epoch: int, epoch_step: int) -> None:
         """A rank of a data-parallel run, after each step: at the step rank 0 set, sync the
@@ -364,6 +367,8 @@ class Trainer:
                 self.model.load_state_dict(best_state)
                 self.note("restore_best", f"restored the weights of epoch {self.progress.best_epoch}")
             test = self._test() if self.is_main else None
+            if self.is_main:
+                lab.at_end(self)  # the adversarial test, when the preset turns it on
         if self.dist is not None and status == "failed":
             message = self.dist.failed(message)
         self.status = status
