@@ -35,6 +35,11 @@ def lr_find_text(result: Any, current_lr: float, width: int = 72, height: int = 
         pts = [(x, y) for x, y in zip(result.lrs, ys) if math.isfinite(y) and y <= cap]
         if pts:
             lines.append(PlotLine([p[0] for p in pts], [p[1] for p in pts], label, shade))
+    if lines:  # the suggestions as vertical marks
+        lo, hi = min(min(ln.ys) for ln in lines), max(max(ln.ys) for ln in lines)
+        for label, lr, shade in (("tuidl", result.suggestion, 2), ("Lightning", result.lightning, 3)):
+            if lr is not None:
+                lines.append(PlotLine([lr] * 8, np.linspace(lo, hi, 8).tolist(), label, shade))
     chart = _chart(lines, "training loss by learning rate", "learning rate", width, height, log_x=True, color=color)
     end = (f"diverged after {result.steps_run} steps" if result.diverged
            else f"{result.steps_run} steps, up to lr {result.lrs[-1]:.3g} without diverging")
