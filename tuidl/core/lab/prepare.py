@@ -55,7 +55,7 @@ def checkpoint_of(run: RunDir, which: str | None = None) -> tuple[str, dict]:
         path = run.checkpoint(kind)
         if path.is_file():
             return kind, load_checkpoint(path)
-    wanted = f"a {which} checkpoint" if which else "a checkpoint"
+    wanted = f"{which} checkpoint" if which else "checkpoint"
     raise ConfigError(f"run {run.id} has no {wanted} yet ({run.checkpoints}/): nothing to analyse")
 
 
