@@ -6,6 +6,8 @@ the run directory's event stream (``docs/events.md``), checkpoints and status fi
 Listeners (the console printer of ``tuidl train``) get the same events. Beside it in
 this package: the step (``steps``), checkpoints, run control (signals, control folder,
 pause), reporting (step and epoch events), visuals (decision boundary, test samples).
+The learning lab's one-off instruments (``tuidl.core.lab.live``: loss landscape,
+adversarial test) run at the step after the control folder asked, and at the end.
 
 Metrics never force a host–device sync per step: losses and correct counts are summed
 on the device and read (one ``.item()``) only when a ``step`` event is due, a few
