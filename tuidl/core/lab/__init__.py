@@ -9,6 +9,7 @@
 ``prepare``      a preset's model and data built by the Trainer's own set-up, without a
                  run and without touching the global random state; a run's checkpoint
 ``live``         what the Trainer calls: the control folder's requests, the end of a run
+``runs``         an ended run's checkpoint analysed; results kept as ``RUN/lab/<name>.json``
 ``text``         the results as text for the command line and reports (plotext)
 
 Nothing here imports a UI library.
