@@ -28,6 +28,9 @@ examples:
   tuidl attach [RUN]                      reattach the dashboard to a live run
   tuidl replay RUN [--speed N] [--headless]  play a finished run's events
   tuidl export RUN                        metrics as CSV and a Markdown report
+  tuidl lr-find digits-mlp                the learning-rate range test: loss by lr, a suggested lr
+  tuidl landscape RUN                     the loss around a run's weights (two random directions)
+  tuidl adversarial RUN --eps 0,0.1,0.3   a run's test accuracy under FGSM / PGD attacks
 """
 
 
@@ -44,6 +47,12 @@ def add_preset_args(p: argparse.ArgumentParser, optional: bool = False) -> None:
     p.add_argument("preset", nargs="?" if optional else None, help="built-in preset name or path to a .toml")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a preset key, e.g. --set train.epochs=3 (repeatable)")
+
+
+def add_lab_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: the preset's train.device)")
+    p.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS",
+                   help="allow the preset's model.custom class to run (presets never run code on their own)")
 
 
 def parser_for(command: str) -> Parser:
@@ -83,6 +92,31 @@ def parser_for(command: str) -> Parser:
         p.add_argument("--headless", action="store_true", help="no dashboard: read the events, print the summary")
         p.add_argument("--runs-dir", help="runs root")
         p.add_argument("--low-bandwidth", action="store_true", help="fewer frames, no animations")
+    elif command == "lr-find":
+        add_preset_args(p)
+        p.add_argument("--steps", type=int, default=100, help="minibatches at most (default 100)")
+        p.add_argument("--lr-min", type=float, default=1e-7, help="the first learning rate (default 1e-7)")
+        p.add_argument("--lr-max", type=float, default=1.0, help="the last learning rate (default 1)")
+        p.add_argument("--json", action="store_true", help="print the curve and suggestions as one JSON object")
+        p.add_argument("--yes", action="store_true",
+                       help="write the suggested lr into the preset file without asking (tomli-w rewrites the "
+                            "file: its comments are not kept); a built-in preset is never changed")
+        add_lab_args(p)
+    elif command in ("landscape", "adversarial"):
+        p.add_argument("run", help="run id or directory")
+        which = p.add_mutually_exclusive_group()
+        which.add_argument("--best", dest="which", action="store_const", const="best",
+                           help="the best epoch's weights (the default, when written)")
+        which.add_argument("--last", dest="which", action="store_const", const="last", help="the last weights")
+        if command == "landscape":
+            p.add_argument("--steps", type=int, default=21, help="grid points per side, odd (default 21)")
+            p.add_argument("--span", type=float, default=1.0, help="the grid covers -span..span (default 1)")
+        else:
+            p.add_argument("--eps", help="attack sizes ε, comma-separated, in standard deviations of the input "
+                                         "(default: the preset's train.instruments.adversarial_eps)")
+        p.add_argument("--json", action="store_true", help="print the result as one JSON object (the event)")
+        p.add_argument("--runs-dir", help="runs root")
+        add_lab_args(p)
     elif command == "attach":
         p.add_argument("run", nargs="?", help="run id or directory (default: the newest live run)")
         p.add_argument("--runs-dir", help="runs root")
@@ -339,6 +373,96 @@ def cmd_export(args) -> int:
     return 1 if done.problems else 0
 
 
+def cmd_lr_find(args) -> int:
+    import json
+
+    from .core.lab import text
+    from .core.lab.lrfind import lr_find
+
+    if args.steps < 2:
+        raise UsageError(f"tuidl lr-find: --steps must be at least 2, got {args.steps}")
+    if not 0 < args.lr_min < args.lr_max < float("inf"):
+        raise UsageError(f"tuidl lr-find: the range must have 0 < --lr-min < --lr-max, got {args.lr_min:g} and "
+                         f"{args.lr_max:g}")
+    preset = load_preset(args)
+    P.resolve(preset)
+    result = lr_find(preset, steps=args.steps, lr_min=args.lr_min, lr_max=args.lr_max, device=args.device,
+                     allow_code=tuple(args.allow_code))
+    lr = preset.train.optimizer.lr
+    if args.json:
+        print(json.dumps(result.to_json(preset.name, lr)))
+    else:
+        print(text.lr_find_text(result, lr))
+    offer_lr(args, float(f"{result.suggestion:.3g}"))
+    return 0
+
+
+def offer_lr(args, lr: float) -> None:
+    """Write the suggested lr into the preset file (``--yes``, or a yes at the prompt on
+    a terminal); a built-in preset is never written: the ``--set`` to use is printed."""
+    path = P.find(args.preset)
+    if path.resolve().parent == P.PRESETS_DIR.resolve():
+        if not args.json:
+            print(f"To train with it: tuidl train {args.preset} --set train.optimizer.lr={lr:g}")
+        return
+    if not args.yes:
+        if args.json or not sys.stdin.isatty():
+            if not args.json:
+                print(f"To use it: --set train.optimizer.lr={lr:g}, or write it into {path} with --yes")
+            return
+        if input(f"Apply lr={lr:g} to {path}? [y/N] ").strip().lower() not in ("y", "yes"):
+            return
+    from .core.lab.lrfind import apply_lr
+
+    apply_lr(path, lr)
+    if not args.json:
+        print(f"wrote train.optimizer.lr = {lr:g} into {path}")
+
+
+def parse_eps(text: str | None) -> list[float] | None:
+    """``--eps 0,0.1,0.3`` as numbers ≥ 0; None when not given."""
+    if text is None:
+        return None
+    out = []
+    for part in text.split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            raise UsageError(f"tuidl adversarial: --eps: {part.strip()!r} is not a number") from None
+        if not value >= 0 or value == float("inf"):
+            raise UsageError(f"tuidl adversarial: --eps: {part.strip()} is not a size ≥ 0 (in standard deviations "
+                             "of the input)")
+        out.append(value)
+    return out
+
+
+def cmd_lab(args, name: str) -> int:
+    """``tuidl landscape RUN`` / ``tuidl adversarial RUN``: computed from the run's
+    checkpoint, printed, and kept as RUN/lab/<name>.json."""
+    from .core import events as E
+    from .core import rundir as R
+    from .core.lab import runs, text
+
+    options: dict = {"which": args.which, "device": args.device, "allow_code": tuple(args.allow_code)}
+    if name == "landscape":
+        if args.steps < 3 or args.steps % 2 == 0:
+            raise UsageError("tuidl landscape: --steps must be an odd number, at least 3 (the weights are the "
+                             "grid's centre)")
+        if not 0 < args.span < float("inf"):
+            raise UsageError("tuidl landscape: --span must be a number greater than 0")
+        options.update(steps=args.steps, span=args.span)
+    else:
+        options.update(eps=parse_eps(args.eps))
+    run = R.open_run(args.run, args.runs_dir)
+    ev = runs.analyse(run, name, **options)
+    if args.json:
+        print(E.dumps(ev))
+        return 0
+    print(text.landscape_text(ev) if name == "landscape" else text.adversarial_text(ev))
+    print(f"From the {ev['checkpoint']} checkpoint; kept in {runs.path(run, name)}")
+    return 0
+
+
 def cmd_replay(args) -> int:
     from .core import report
     from .core import rundir as R
@@ -393,7 +517,9 @@ def cmd_dashboard(argv: list[str]) -> int:
 
 
 HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "train": cmd_train,
-            "runs": cmd_runs, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach}
+            "runs": cmd_runs, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach,
+            "lr-find": cmd_lr_find, "landscape": lambda args: cmd_lab(args, "landscape"),
+            "adversarial": lambda args: cmd_lab(args, "adversarial")}
 
 
 def leave(code: int) -> None:

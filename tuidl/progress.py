@@ -119,6 +119,18 @@ class ConsoleProgress:
         self._clear_bar()
         self._write("Test: " + " - ".join(fmt_metrics(ev.get("metrics"), "test_")) + "\n")
 
+    def _show_landscape(self, ev: dict) -> None:
+        from .core.lab.text import landscape_summary
+
+        self._clear_bar()
+        self._write(landscape_summary(ev) + "\n")
+
+    def _show_adversarial(self, ev: dict) -> None:
+        from .core.lab.text import adversarial_head, adversarial_table
+
+        self._clear_bar()
+        self._write("\n".join([adversarial_head(ev), *adversarial_table(ev)]) + "\n")
+
     def _show_run_ended(self, ev: dict) -> None:
         self._clear_bar()
         self._write(f"Run {ev['status']}: {ev.get('message', '')} ({fmt_duration(number(ev['duration']))})\n")

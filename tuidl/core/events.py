@@ -49,6 +49,12 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def dumps(ev: dict[str, Any]) -> str:
+    """One event as standard JSON, as the stream writes it (non-finite floats as strings):
+    for a copy kept elsewhere, or printed (``tuidl landscape RUN --json``)."""
+    return json.dumps(_clean(ev), separators=(",", ":"), allow_nan=False)
+
+
 def event(type_: str, /, **fields: Any) -> dict[str, Any]:
     return {"type": type_, "time": round(time.time(), 4), **fields}
 

@@ -168,10 +168,38 @@ def to_markdown(run: RunDir, history: RunView, problems: list[str] | None = None
         for name, row in zip(names, conf):
             parts.append(f"| **{name}** | " + " | ".join(str(v) for v in row) + " |")
         parts.append("")
+    parts += lab_sections(run, history, problems)
     preset_text = run.preset_path.read_text() if run.preset_path.exists() else ""
     parts += ["## Preset", "", "```toml", preset_text.rstrip(), "```", "",
               f"_Exported {time.strftime('%Y-%m-%d %H:%M')} by tuidl._", ""]
     return "\n".join(parts)
+
+
+def lab_sections(run: RunDir, history: RunView, problems: list[str]) -> list[str]:
+    """The learning lab's results, when the run has them: of its latest ``adversarial``
+    and ``landscape`` events and those computed from its checkpoint (``RUN/lab/``), the
+    newer."""
+    from .lab import runs, text
+
+    def newest(name: str) -> dict | None:
+        found = [ev for ev in (getattr(history, name), runs.saved(run, name)) if ev]
+        return max(found, key=lambda ev: _num(ev.get("time")) or 0.0) if found else None
+
+    parts: list[str] = []
+    adversarial, landscape = newest("adversarial"), newest("landscape")
+    try:
+        if adversarial:
+            table = text.adversarial_table(adversarial)
+            parts += ["## Adversarial test", "", text.adversarial_head(adversarial) + ".", "", "```", *table, "",
+                      text.adversarial_chart(adversarial), "```", ""]
+        if landscape:
+            parts += ["## Loss landscape", "", text.landscape_summary(landscape) + ".", "", "```",
+                      *text.shade_rows(landscape["grid"]), "```", ""]
+    except Exception as e:  # noqa: BLE001 - one part must not cost the whole report
+        reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+        problems.append(f"the learning lab's results could not be drawn ({reason})")
+        parts += [f"_The learning lab's results could not be drawn: {reason}._", ""]
+    return parts
 
 
 @dataclass

@@ -11,6 +11,11 @@ raises) and keeps what every reader needs:
   dashboard asks for them);
 * **best** (monitor, value, epoch), **test** results, **status** and its end, notes,
   checkpoints, restarts (resumes), the latest boundary and telemetry figures;
+* the learning lab's latest results (docs/instruments.md): :attr:`RunView.landscape`
+  (the latest ``landscape`` event: the loss over a grid around the weights) and
+  :attr:`RunView.adversarial` (the latest ``adversarial`` event: accuracy under attack by
+  ε); ``None`` until the run sends one. A result computed from a checkpoint after the run
+  (``tuidl landscape RUN``) is a file of the run, not an event: :func:`tuidl.core.lab.runs.saved`;
 * a compared run's curves (:meth:`RunView.compare_curves`: its validation curves, or
   its training curves when it had no validation split).
 
@@ -211,6 +216,8 @@ class RunView:
         self.checkpoints = 0
         self.last_checkpoint: dict | None = None
         self.boundary: dict | None = None  # the latest boundary event
+        self.landscape: dict | None = None  # the latest landscape event (the lab)
+        self.adversarial: dict | None = None  # the latest adversarial event (the lab)
         self.telemetry: dict | None = None  # the latest telemetry event
         self.torch: dict | None = None  # the latest telemetry's PyTorch memory figures (CUDA)
         self.torch_time: float | None = None
@@ -408,6 +415,20 @@ class RunView:
     def _boundary(self, ev: dict, applied: Applied) -> None:
         self.boundary = ev
 
+    def _landscape(self, ev: dict, applied: Applied) -> None:
+        grid, alphas = ev["grid"], ev["alphas"]
+        if not (isinstance(grid, list) and isinstance(alphas, list) and len(grid) == len(alphas)
+                and all(isinstance(row, list) and len(row) == len(alphas) for row in grid)):
+            raise Malformed("grid is not a square of the alphas' size")
+        self.landscape = ev
+
+    def _adversarial(self, ev: dict, applied: Applied) -> None:
+        eps = ev["eps"]
+        if not (isinstance(eps, list) and all(isinstance(ev[k], list) and len(ev[k]) == len(eps)
+                                              for k in ("fgsm", "pgd"))):
+            raise Malformed("fgsm and pgd must have one accuracy per eps")
+        self.adversarial = ev
+
     def _checkpoint(self, ev: dict, applied: Applied) -> None:
         self.checkpoints += 1
         self.last_checkpoint = ev
@@ -467,6 +488,8 @@ _TAKE = {
     E.NOTE: RunView._note,
     E.TELEMETRY: RunView._telemetry,
     E.TEST: RunView._test,
+    E.LANDSCAPE: RunView._landscape,
+    E.ADVERSARIAL: RunView._adversarial,
     E.RUN_ENDED: RunView._run_ended,
 }
 

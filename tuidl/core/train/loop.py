@@ -6,6 +6,8 @@ the run directory's event stream (``docs/events.md``), checkpoints and status fi
 Listeners (the console printer of ``tuidl train``) get the same events. Beside it in
 this package: the step (``steps``), checkpoints, run control (signals, control folder,
 pause), reporting (step and epoch events), visuals (decision boundary, test samples).
+The learning lab's one-off instruments (``tuidl.core.lab.live``: loss landscape,
+adversarial test) run at the step after the control folder asked, and at the end.
 
 Metrics never force a host–device sync per step: losses and correct counts are summed
 on the device and read (one ``.item()``) only when a ``step`` event is due, a few
@@ -32,6 +34,7 @@ from .. import events as E
 from .. import preset as P
 from ..distributed import Dist, PeerLost
 from ..faults import Faults
+from ..lab import live as lab
 from ..model import build
 from ..rundir import RunDir
 from ..schema import ConfigError
@@ -210,6 +213,8 @@ class Trainer:
             self.report.step(now, epoch=epoch, step=self.progress.step, epoch_step=epoch_step, lr=self.schedule.lr())
             self.boundary(self.progress.epoch)
         self.control.tick(now)
+        if self.control.requests:  # the lab's one-off instruments (landscape, adversarial): computed now
+            lab.answer_requests(self)
 
     def _after_step_ranks(self, epoch: int, epoch_step: int) -> None:
         """A rank of a data-parallel run, after each step: at the step rank 0 set, sync the
@@ -364,6 +369,8 @@ class Trainer:
                 self.model.load_state_dict(best_state)
                 self.note("restore_best", f"restored the weights of epoch {self.progress.best_epoch}")
             test = self._test() if self.is_main else None
+            if self.is_main:
+                lab.at_end(self)  # the adversarial test, when the preset turns it on
         if self.dist is not None and status == "failed":
             message = self.dist.failed(message)
         self.status = status

@@ -17,7 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
+from types import SimpleNamespace
+
 from rich.console import Group
 from rich.text import Text
 from textual import work
@@ -27,33 +28,22 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from tuidl.core import textplot
+from tuidl.core.lab.text import lr_find_text
 from tuidl.core.preset import Preset, dumps
-from tuidl.ui import palette
 
 CHART_H = 16
 
 
 def lrfind_renderable(result: dict, width: int) -> Group:
-    """The loss-against-learning-rate chart with both suggestions marked, and the figures."""
-    lrs = np.array(result.get("lrs") or [], dtype=float)
-    losses = np.array(result.get("smoothed") or result.get("losses") or [], dtype=float)
-    suggestion, lightning = float(result.get("suggestion", math.nan)), float(result.get("lightning", math.nan))
-    marks = [(x, c) for x, c in ((suggestion, palette.NAMES["green"]), (lightning, palette.NAMES["magenta"]))
-             if math.isfinite(x) and x > 0]
-    rows = textplot.line_chart([textplot.PlotLine(lrs, losses, "loss (smoothed)", palette.VAL)], width, CHART_H,
-                               title="loss against learning rate", x_label="learning rate", log_x=True, vlines=marks)
-    figures = Text()
-    figures.append("┃ ", style=palette.style(palette.NAMES["green"], bold=True))
-    figures.append(f"tuidl's suggestion {suggestion:.3g}", style="bold")
-    figures.append("    ┃ ", style=palette.style(palette.NAMES["magenta"], bold=True))
-    figures.append(f"steepest descent (Lightning's rule) {lightning:.3g}")
-    figures.append(f"    now {float(result.get('lr', math.nan)):.3g}", style="dim")
-    steps = int(result.get("steps") or len(lrs))
-    about = Text(f"{steps} steps on a fresh copy of the model, the learning rate growing exponentially"
-                 + (" until the loss blew up" if result.get("diverged") else "") + ". Pick a rate where the "
-                 "loss still falls steeply, well before it turns up.", style="dim")
-    return Group(Text.from_ansi("\n".join(rows), no_wrap=True), figures, about)
+    """The loss against the learning rate with both suggestions marked, and the figures
+    (what ``tuidl lr-find`` prints, in colour), then what to make of it."""
+    shown = SimpleNamespace(**{**result, "steps_run": int(result.get("steps") or len(result.get("lrs") or []))})
+    chart = lr_find_text(shown, float(result.get("lr", math.nan)), width=width, height=CHART_H, color=True)
+    about = Text("A fresh copy of the model trained while the learning rate grew exponentially. Pick a rate "
+                 "where the loss still falls steeply, well before it turns up: enter applies tuidl's "
+                 "suggestion, l the steepest point (Lightning's rule), escape keeps the learning rate.",
+                 style="dim")
+    return Group(Text.from_ansi(chart, no_wrap=True), about)
 
 
 class LRFindScreen(ModalScreen[float | None]):

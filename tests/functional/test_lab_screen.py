@@ -120,15 +120,16 @@ def test_the_adversarial_curve_and_its_results_line():
     assert "not readable" in plain(adversarial_renderable({"eps": [0, 1], "fgsm": [1], "pgd": [1, 0]}))
 
 
-def test_the_lr_finder_chart_marks_both_suggestions():
+def test_the_lr_finder_screen_shows_the_sweep_and_both_suggestions():
     lrs = np.logspace(-6, 0, 60)
     losses = 2.3 - 1.5 / (1 + np.exp(-(np.log10(lrs) + 3) * 2))
     result = {"lrs": lrs.tolist(), "losses": losses.tolist(), "smoothed": losses.tolist(), "suggestion": 3e-3,
-              "lightning": 1e-4, "steps": 60, "diverged": False, "lr": 0.03}
+              "lightning": 1e-4, "steps": 60, "diverged": False, "lr": 0.03, "lr_min": 1e-6, "lr_max": 1.0}
     text = plain(lrfind_renderable(result, 90))
-    assert "tuidl's suggestion 0.003" in text and "Lightning's rule) 0.0001" in text
+    assert "Suggested lr (tuidl): 0.003" in text and "Lightning's suggestion: 0.0001" in text
+    assert "The preset's lr: 0.03" in text
     assert "1e-06" in text and "0.001" in text  # a log axis, labelled in learning rates
-    assert text.count("┬") >= 2  # the two suggestions drawn as lines
+    assert "enter applies tuidl's suggestion" in text
 
 
 async def test_the_lab_opens_with_i_says_what_to_do_without_a_run_and_closes():
