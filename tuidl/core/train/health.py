@@ -40,7 +40,7 @@ EXPLODE_RATIO = 1e3  # the same ratio, the other way round
 EXPLODE_GROWTH = 100.0  # the whole gradient's norm / its norm at the session's first measurement
 DEAD_FRACTION = 0.5  # dead ReLU units of one layer
 DEAD_MIN_UNITS = 4  # layers of fewer units are not judged
-PERSIST = 3  # consecutive measurements a condition must hold before it is reported
+PERSIST = 3  # consecutive measurements a condition must hold before it is reported (exploding: at once)
 
 
 class Cadence:
@@ -127,10 +127,10 @@ class Health:
     ``lr()`` is the learning rate (for the warnings' words)."""
 
     def __init__(self, model: nn.Module, rows: list[Any], emit: Callable[..., Any], note: Callable[..., Any],
-                 lr: Callable[[], float], every_s: float = EVERY_S):
+                 lr: Callable[[], float], every_s: float | None = None):
         self.layers = layers_of(model, rows)
         self.emit = emit
-        self.cadence = Cadence(every_s)
+        self.cadence = Cadence(EVERY_S if every_s is None else every_s)
         self.warnings = Warnings(self.layers, note, lr)
         self.armed = False
         self.handles: list[Any] = []
@@ -211,8 +211,8 @@ class Health:
 class Warnings:
     """Plain-words ``note`` events (level ``warning``) about the measurements: kinds
     ``vanishing_gradients``, ``exploding_gradients`` and ``dead_units``. A condition is
-    reported when it held for ``PERSIST`` measurements in a row, and again only after a
-    measurement where it did not hold."""
+    reported when it held for ``PERSIST`` measurements in a row (exploding gradients: at
+    the first), and again only after a measurement where it did not hold."""
 
     def __init__(self, layers: list[Layer], note: Callable[..., Any], lr: Callable[[], float]):
         self.note, self.lr = note, lr
@@ -223,14 +223,17 @@ class Warnings:
         self.first_total: Optional[float] = None
 
     def check(self, rows: list[dict]) -> None:
-        for kind, message in (("vanishing_gradients", self._vanishing(rows)),
-                              ("exploding_gradients", self._exploding(rows)),
-                              ("dead_units", self._dead(rows))):
+        dead = self._dead(rows)
+        # dead units stop the gradient too: that is not the vanishing of a deep sigmoid stack
+        vanishing = None if dead is not None else self._vanishing(rows)
+        for kind, message, persist in (("vanishing_gradients", vanishing, PERSIST),
+                                       ("exploding_gradients", self._exploding(rows), 1),
+                                       ("dead_units", dead, PERSIST)):
             if message is None:
                 self.streak[kind] = 0
                 continue
             self.streak[kind] = self.streak.get(kind, 0) + 1
-            if self.streak[kind] == PERSIST:
+            if self.streak[kind] == persist:
                 self.note(kind, message, level="warning")
 
     def _per_weight(self, rows: list[dict]) -> list[tuple[dict, float]]:

@@ -72,10 +72,10 @@ class Neurons:
 
     def __init__(self, groups: list[Group], model: nn.Module, data: Any, features: list[str], task: str,
                  loss_kind: str, device: torch.device, emit: Callable[..., Any], size: int = GRID,
-                 every_s: float = EVERY_S):
+                 every_s: float | None = None):
         self.groups, self.model, self.data, self.features = groups, model, data, list(features)
         self.task, self.loss_kind, self.device, self.emit, self.size = task, loss_kind, device, emit, size
-        self.cadence = Cadence(every_s)
+        self.cadence = Cadence(EVERY_S if every_s is None else every_s)
 
     def fields(self) -> dict[str, Any]:
         """The event's fields (all but ``epoch`` and ``step``)."""
