@@ -47,8 +47,8 @@ class Cadence:
     """When an instrument runs next: at least ``every_s`` apart, and far enough apart
     that its own time stays at most ``budget`` of the time between runs."""
 
-    def __init__(self, every_s: float, budget: float = BUDGET):
-        self.every_s, self.budget = every_s, budget
+    def __init__(self, every_s: float, budget: float | None = None):
+        self.every_s, self.budget = every_s, BUDGET if budget is None else budget
         self.next = -math.inf
 
     def due(self, now: float) -> bool:
