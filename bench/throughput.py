@@ -99,7 +99,7 @@ def plain_loop(preset: P.Preset, make_model, loaded) -> tuple[float, float, int]
     return time.perf_counter() - t0, train_loss, seen
 
 
-def tuidl_run(preset: P.Preset, root: Path) -> tuple[float, float, int]:
+def tuidl_run(preset: P.Preset, root: Path, listeners=()) -> tuple[float, float, int]:
     run = R.create(root, preset.name, P.dumps(preset))
     marks: dict[str, float] = {}
     result: dict = {}
@@ -112,7 +112,7 @@ def tuidl_run(preset: P.Preset, root: Path) -> tuple[float, float, int]:
             result["loss"] = ev["train"]["loss"]
             result["steps"] = ev["step"]
 
-    status = Trainer(preset, run, listeners=[listener], handle_signals=False).run()
+    status = Trainer(preset, run, listeners=[listener, *listeners], handle_signals=False).run()
     assert status == "completed", status
     return marks["end"] - marks["start"], result["loss"], result["steps"]
 

@@ -38,7 +38,7 @@ BUDGET = 0.02  # ... and the instrument's time at most 2 % of the training time
 VANISH_RATIO = 1e-3  # first weight layer's gradient per weight / the last layer's
 EXPLODE_RATIO = 1e3  # the same ratio, the other way round
 EXPLODE_GROWTH = 100.0  # the whole gradient's norm / its norm at the session's first measurement
-DEAD_FRACTION = 0.5  # dead ReLU units of one layer
+DEAD_FRACTION = 0.7  # dead ReLU units of one layer (shipped presets: at most 0.42 seen)
 DEAD_MIN_UNITS = 4  # layers of fewer units are not judged
 PERSIST = 3  # consecutive measurements a condition must hold before it is reported (exploding: at once)
 

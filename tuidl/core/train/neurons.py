@@ -107,5 +107,6 @@ class Neurons:
 
     def __call__(self, now: float, epoch: int, step: int) -> None:
         t0 = time.perf_counter()
-        self.emit(E.NEURONS, epoch=epoch, step=step, **self.fields())
+        fields = self.fields()
+        self.emit(E.NEURONS, epoch=epoch, step=step, **fields, seconds=round(time.perf_counter() - t0, 5))
         self.cadence.spent(now, time.perf_counter() - t0)
