@@ -18,7 +18,6 @@ those calls (``off_tick_share``: their share of the run).
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -26,12 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from throughput import CASES as THROUGHPUT, tuidl_run  # noqa: E402
+from throughput import CASES as THROUGHPUT, arguments, tuidl_run  # noqa: E402
 
 from tuidl.core import preset as P  # noqa: E402
 from tuidl.core.train import live  # noqa: E402
@@ -109,12 +106,7 @@ def measure(name: str, reps: int, root: Path) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--cases", default=",".join(CASES))
-    ap.add_argument("--json", help="also write the results here")
-    args = ap.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    args = arguments(__doc__, CASES, 3)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.cases.split(","):

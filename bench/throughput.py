@@ -117,13 +117,19 @@ def tuidl_run(preset: P.Preset, root: Path, listeners=()) -> tuple[float, float,
     return marks["end"] - marks["start"], result["loss"], result["steps"]
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--cases", default=",".join(CASES))
+def arguments(doc: str, cases, reps: int) -> argparse.Namespace:
+    """A benchmark's command line: ``--reps``, ``--cases`` (comma-separated), ``--json``."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reps", type=int, default=reps)
+    ap.add_argument("--cases", default=",".join(cases))
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
+    return args
+
+
+def main() -> int:
+    args = arguments(__doc__, CASES, 5)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.cases.split(","):
