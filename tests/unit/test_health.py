@@ -181,3 +181,15 @@ def test_exploding_gradients_warn_at_once():
     assert [n[0] for n in sink.notes] == ["exploding_gradients"] and "train.grad_clip" in sink.notes[0][2]
     w.check(rows_of([math.nan, 1.0, 1.0]))  # still exploding: said once
     assert len(sink.notes) == 1
+
+
+def test_a_step_fp16_skipped_is_not_an_explosion():
+    w, sink = warnings_for()
+    skipped = rows_of([math.inf, math.inf, math.inf])
+    for row in skipped:
+        row["update_ratio"] = 0.0  # the loss scaler did not step
+    w.check(rows_of([1.0, 1.0, 1.0]))
+    w.check(skipped)
+    assert sink.notes == []
+    w.check(rows_of([math.inf, 1.0, 1.0]))  # a step taken with gradients that are not finite
+    assert [n[0] for n in sink.notes] == ["exploding_gradients"] and "no longer finite" in sink.notes[0][2]

@@ -11,8 +11,9 @@ hooks on the layers; the next step's forward pass fills the activation figures, 
 after that step :meth:`Health.measure` reads the gradients (as the optimizer used them:
 after clipping and unscaling) and the update, removes the hooks, sends one ``health``
 event and looks for trouble (:class:`Warnings`). Between measurements no hook is
-registered: the trainer only looks at :attr:`Health.armed` after each step. A model compiled with ``train.compile`` does not run Python
-forward hooks: its ``act_mean``, ``act_std`` and ``dead`` are null.
+registered: the trainer only looks at :attr:`Health.armed` after each step. A model
+compiled with ``train.compile`` does not run Python forward hooks: its ``act_mean``,
+``act_std`` and ``dead`` are null.
 
 :class:`Cadence` keeps the instrument's own time at most ``BUDGET`` of the training
 time: the next measurement waits at least ``EVERY_S``, and longer when the last one
@@ -265,6 +266,8 @@ class Warnings:
     def _exploding(self, rows: list[dict]) -> Optional[str]:
         grads = [r["grad_norm"] for r in rows]
         if not all(math.isfinite(g) for g in grads):
+            if all(r["update_ratio"] == 0 for r in rows):
+                return None  # fp16's loss scaler skipped this step: it lowers its scale and tries again
             return ("gradients explode: some gradients are no longer finite; lower the learning rate or clip "
                     "gradients (train.grad_clip)")
         total = math.sqrt(sum(g * g for g in grads))
