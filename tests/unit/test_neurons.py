@@ -117,6 +117,8 @@ def test_sends_a_neurons_event(setup):
     ([{"type": "flatten"}, {"type": "dense", "units": 4}], (2,)),  # the first layer is not dense
     ([{"type": "dense", "units": 4}, {"type": "residual", "layers": [{"type": "dense", "units": 4}]},
       {"type": "dense", "units": 2}], (2,)),
+    ([{"type": "dense", "units": 40, "activation": "relu"}, {"type": "dense", "units": 40},
+      {"type": "dense", "units": 2}], (2,)),  # 80 hidden units: too many to draw
 ])
 def test_models_the_view_does_not_fit(layers, input_shape):
     from tuidl.core import layers as L

@@ -21,6 +21,9 @@ from .neurons import Neurons, groups_of
 
 
 class LiveInstruments:
+    """A run's live instruments: ``health`` (None in a data-parallel run) and ``neurons``
+    (None where the neuron view does not fit the model or the data)."""
+
     def __init__(self, trainer: Any):
         t = self.trainer = trainer
         flags = t.preset.train.instruments

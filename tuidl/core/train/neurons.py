@@ -26,6 +26,7 @@ from .visuals import plane_inputs, plane_values, rounded
 
 EVERY_S = 1.0  # at most one a second (and one after the last epoch)
 GRID = 16  # grid points per side (a unit is drawn in about 8×4 terminal cells)
+MAX_UNITS = 64  # hidden units in all: more would not fit a terminal (nor a small event)
 BETWEEN = ("dropout", "batch_norm", "layer_norm", "relu", "gelu", "tanh", "sigmoid", "silu", "leaky_relu")
 
 
@@ -42,8 +43,8 @@ class Group:
 
 def groups_of(model: nn.Module, specs: list[Any], rows: list[Any]) -> Optional[list[Group]]:
     """The model as dense groups, or None when the view does not fit it (the first layer
-    is not dense, a layer is neither dense nor in ``BETWEEN``, or the model is not the
-    Sequential built from ``specs``)."""
+    is not dense, a layer is neither dense nor in ``BETWEEN``, more than ``MAX_UNITS``
+    hidden units, or the model is not the Sequential built from ``specs``)."""
     if not isinstance(model, nn.Sequential) or len(model) != len(specs) or not specs or specs[0].kind != "dense":
         return None
     groups: list[Group] = []
@@ -58,6 +59,8 @@ def groups_of(model: nn.Module, specs: list[Any], rows: list[Any]) -> Optional[l
                 groups[-1].activation = spec.kind
         else:
             return None
+    if sum(g.linear.out_features for g in groups[:-1]) > MAX_UNITS:
+        return None
     return groups
 
 
