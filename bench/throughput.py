@@ -99,7 +99,7 @@ def plain_loop(preset: P.Preset, make_model, loaded) -> tuple[float, float, int]
     return time.perf_counter() - t0, train_loss, seen
 
 
-def tuidl_run(preset: P.Preset, root: Path) -> tuple[float, float, int]:
+def tuidl_run(preset: P.Preset, root: Path, listeners=()) -> tuple[float, float, int]:
     run = R.create(root, preset.name, P.dumps(preset))
     marks: dict[str, float] = {}
     result: dict = {}
@@ -112,18 +112,24 @@ def tuidl_run(preset: P.Preset, root: Path) -> tuple[float, float, int]:
             result["loss"] = ev["train"]["loss"]
             result["steps"] = ev["step"]
 
-    status = Trainer(preset, run, listeners=[listener], handle_signals=False).run()
+    status = Trainer(preset, run, listeners=[listener, *listeners], handle_signals=False).run()
     assert status == "completed", status
     return marks["end"] - marks["start"], result["loss"], result["steps"]
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--cases", default=",".join(CASES))
+def arguments(doc: str, cases, reps: int) -> argparse.Namespace:
+    """A benchmark's command line: ``--reps``, ``--cases`` (comma-separated), ``--json``."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reps", type=int, default=reps)
+    ap.add_argument("--cases", default=",".join(cases))
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
+    return args
+
+
+def main() -> int:
+    args = arguments(__doc__, CASES, 5)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.cases.split(","):

@@ -201,6 +201,29 @@ def test_telemetry_and_boundary_keep_the_latest():
     assert view.telemetry["time"] == 6.0 and view.boundary["epoch"] == 1
 
 
+def health_event(step_: int, grad: float, dead=None) -> dict:
+    layers = [{"index": 0, "name": "dense_1", "kind": "dense", "grad_norm": grad, "weight_norm": 2.0,
+               "update_ratio": 0.01, "dead": dead, "act_mean": 0.1, "act_std": 0.5},
+              {"index": 2, "name": "dense_2", "kind": "dense", "grad_norm": 1.0, "weight_norm": 1.0,
+               "update_ratio": None, "dead": None, "act_mean": 0.0, "act_std": 1.0}]
+    return {"type": "health", "time": 9.0, "epoch": 1, "step": step_, "layers": layers}
+
+
+def test_health_is_a_series_per_layer_and_neurons_the_latest():
+    neurons = {"type": "neurons", "time": 9.5, "epoch": 1, "step": 8, "extent": [-6, 6, -6, 6], "size": 2,
+               "inputs": [], "layers": [], "weights": [], "output": {"values": [[0.5, 0.5], [0.5, 0.5]]}}
+    view = RunView([started(), health_event(3, 0.5, dead=0.25), health_event(7, "nan"), neurons,
+                    {"type": "health", "time": 10.0, "epoch": 1, "step": 9, "layers": "garbage"},
+                    {"type": "neurons", "time": 10.0, "epoch": 1, "step": 9}])
+    assert list(view.health) == ["dense_1", "dense_2"] and view.bad_events == 2
+    first = view.health["dense_1"]
+    assert (first.index, first.kind, len(first)) == (0, "dense", 2) and list(first.step) == [3.0, 7.0]
+    assert first.grad_norm[0] == 0.5 and math.isnan(first.grad_norm[1])
+    assert first.dead[0] == 0.25 and math.isnan(first.dead[1])  # null: NaN
+    assert math.isnan(view.health["dense_2"].update_ratio[0]) and list(view.health["dense_2"].act_std) == [1.0, 1.0]
+    assert view.last_health["step"] == 7 and view.neurons == neurons
+
+
 def test_regression_runs_chart_mae():
     view = RunView([started(task="regression", metrics=["loss", "mae"]),
                     step(1, 2, 2, mae=0.3)])

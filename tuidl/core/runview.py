@@ -16,6 +16,10 @@ raises) and keeps what every reader needs:
   :attr:`RunView.adversarial` (the latest ``adversarial`` event: accuracy under attack by
   ε); ``None`` until the run sends one. A result computed from a checkpoint after the run
   (``tuidl landscape RUN``) is a file of the run, not an event: :func:`tuidl.core.lab.runs.saved`;
+* the learning lab's live instruments: **layer health** as series per layer
+  (``health``: layer name → :class:`LayerHealth`, arrays of the step and of each
+  measured figure, NaN where a figure was null) and the latest ``health`` event
+  (``last_health``); the latest **neuron view** (``neurons``: the ``neurons`` event);
 * a compared run's curves (:meth:`RunView.compare_curves`: its validation curves, or
   its training curves when it had no validation split).
 
@@ -40,9 +44,10 @@ from typing import Any, Callable, Iterable, NamedTuple
 
 from . import events as E
 
-__all__ = ["Applied", "Change", "Curve", "Curves", "RunProgress", "RunView", "Taken", "load"]
+__all__ = ["Applied", "Change", "Curve", "Curves", "LayerHealth", "RunProgress", "RunView", "Taken", "load"]
 
 METRICS = ("loss", "acc", "top5", "mae")
+HEALTH_FIGURES = ("grad_norm", "weight_norm", "update_ratio", "dead", "act_mean", "act_std")
 _HASHABLE = (str, int, float, bool, type(None))
 
 
@@ -156,6 +161,30 @@ class Curves:
         self.line(axis, name).append(x, y)
 
 
+class LayerHealth:
+    """One layer's ``health`` figures over the run, in the order they came: ``step``
+    and one array of floats per figure of :data:`HEALTH_FIGURES` (``grad_norm``,
+    ``weight_norm``, ...; NaN where the event had null: no ReLU after the layer, no
+    activations seen), plus the layer's ``index`` and ``kind``."""
+
+    def __init__(self, index: int, kind: str) -> None:
+        self.index, self.kind = index, kind
+        self.step = array("d")
+        for name in HEALTH_FIGURES:
+            setattr(self, name, array("d"))
+
+    def add(self, step: float, layer: dict) -> None:
+        self.step.append(step)
+        for name in HEALTH_FIGURES:
+            getattr(self, name).append(_f(layer.get(name)))
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+    def __repr__(self) -> str:
+        return f"LayerHealth({self.kind}, {len(self.step)} points)"
+
+
 class Taken(NamedTuple):
     """One event as :meth:`RunView.apply` took it: ``kind`` is its type, or
     ``"malformed"`` (then ``problem`` says why, and ``ev`` is what came)."""
@@ -219,6 +248,9 @@ class RunView:
         self.landscape: dict | None = None  # the latest landscape event (the lab)
         self.adversarial: dict | None = None  # the latest adversarial event (the lab)
         self.telemetry: dict | None = None  # the latest telemetry event
+        self.health: dict[str, LayerHealth] = {}  # layer name -> its health figures over the run
+        self.last_health: dict | None = None  # the latest health event
+        self.neurons: dict | None = None  # the latest neurons event
         self.torch: dict | None = None  # the latest telemetry's PyTorch memory figures (CUDA)
         self.torch_time: float | None = None
         self.torch_cuda: bool | None = None  # the trainer's PyTorch has CUDA, as telemetry says (None: not said)
@@ -428,6 +460,23 @@ class RunView:
                                               for k in ("fgsm", "pgd"))):
             raise Malformed("fgsm and pgd must have one accuracy per eps")
         self.adversarial = ev
+    def _health(self, ev: dict, applied: Applied) -> None:
+        step = _f(ev["step"])
+        layers = ev["layers"]
+        if not isinstance(layers, list) or not all(isinstance(layer, dict) for layer in layers):
+            raise Malformed("layers is not a list of objects")
+        for layer in layers:
+            name = str(layer["name"])
+            series = self.health.get(name)
+            if series is None:
+                series = self.health[name] = LayerHealth(_int(layer.get("index")), str(layer.get("kind", "")))
+            series.add(step, layer)
+        self.last_health = ev
+
+    def _neurons(self, ev: dict, applied: Applied) -> None:
+        if not isinstance(ev.get("layers"), list) or not isinstance(ev.get("output"), dict):
+            raise Malformed("a neurons event needs layers and output")
+        self.neurons = ev
 
     def _checkpoint(self, ev: dict, applied: Applied) -> None:
         self.checkpoints += 1
@@ -487,6 +536,8 @@ _TAKE = {
     E.CONTROL: RunView._control,
     E.NOTE: RunView._note,
     E.TELEMETRY: RunView._telemetry,
+    E.HEALTH: RunView._health,
+    E.NEURONS: RunView._neurons,
     E.TEST: RunView._test,
     E.LANDSCAPE: RunView._landscape,
     E.ADVERSARIAL: RunView._adversarial,

@@ -12,6 +12,9 @@ The package, one concern a module (read ``loop`` first, top to bottom):
 ``reporting``    the report window (``step`` events, samples/s) used by one process and by
                  the ranks of a data-parallel run alike; ``epoch`` events
 ``visuals``      the decision boundary, the test results and samples
+``live``         the learning lab's live instruments, on while the preset or a dashboard asks:
+``health``       layer health (gradient / weight norms, update ratio, dead units) and its warnings
+``neurons``      the neuron view of a 2-D Playground model
 ``meter``        running metric sums
 ``optim``        the optimizer and learning-rate schedule
 ``runtime``      the device, seeding, the standby trainer's warm-up

@@ -41,6 +41,7 @@ from ..schema import ConfigError
 from .checkpoints import Checkpoints, Progress
 from .control import Control, StopRun
 from .custom import custom_model
+from .live import LiveInstruments
 from .meter import Meter
 from .monitor import Monitor
 from .optim import Schedule, make_optimizer
@@ -144,6 +145,7 @@ class Trainer:
         self.control.on_checkpoint = self._checkpoint_requested
         self.boundary = Boundary(self.data, p.data.params, p.seed, self.task, self.loss_kind,
                                  self._predict, self.emit, self.device, enabled=self.is_main)
+        self.instruments = LiveInstruments(self)  # layer health, the neuron view (core/train/live.py)
 
     def _meter(self, train: bool = False) -> Meter:
         """Training windows report loss and accuracy; top-5 is measured on evaluation."""
@@ -178,6 +180,7 @@ class Trainer:
             self.report.epoch(epoch=epoch, step=self.progress.step, train=train, val=val, lr=lr, samples=trained,
                               seconds=seconds, best=best)
             self.boundary(self.progress.epoch, force=epoch == epochs)
+            self.instruments.epoch_end(self.control.clock(), final=epoch == epochs)
             stopping = self.monitor.stopping(self.progress)
             self.checkpoints.epoch_end(epoch, best, final=epoch == epochs or stopping)
             if stopping:
@@ -209,9 +212,12 @@ class Trainer:
         """One process, after each step: a step event when due (and the boundary), then
         the control folder (pause, checkpoint, stop) a few times a second."""
         now = self.control.clock()
+        if self.instruments.armed:  # this step was measured (layer health)
+            self.instruments.measure(now, epoch)
         if self.report.due(now):
             self.report.step(now, epoch=epoch, step=self.progress.step, epoch_step=epoch_step, lr=self.schedule.lr())
             self.boundary(self.progress.epoch)
+            self.instruments.tick(now)
         self.control.tick(now)
         if self.control.requests:  # the lab's one-off instruments (landscape, adversarial): computed now
             lab.answer_requests(self)

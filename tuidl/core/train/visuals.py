@@ -40,29 +40,46 @@ class Boundary:
         if not force and now - self.last < BOUNDARY_EVERY_S:
             return
         self.last = now
-        from ..playground import features_of
-
         d = self.data
-        xmin, xmax, ymin, ymax = d.raw_extent
         n = BOUNDARY_GRID
-        gx, gy = np.meshgrid(np.linspace(xmin, xmax, n), np.linspace(ymin, ymax, n))
-        pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
-        x = d.transform(features_of(pts, self.params.features)).to(self.device)
-        out = self.predict(x).float()
-        if self.task == "regression":
-            values = out[:, 0]
-        elif self.loss_kind == "bce":
-            values = torch.sigmoid(out[:, 0])
-        else:
-            values = torch.softmax(out, dim=1)[:, 1]
-        grid = np.round(values.cpu().numpy().reshape(n, n), 3).tolist()
+        out = self.predict(plane_inputs(d, self.params.features, n, self.device))
+        grid = rounded(plane_values(out, self.task, self.loss_kind), 3).reshape(n, n).tolist()
         if self.points is None:
             rng = np.random.default_rng(self.seed)
             idx = rng.permutation(len(d.raw_points))[:200]
             ys = d.train.y.cpu().numpy()
             self.points = [[round(float(d.raw_points[i, 0]), 3), round(float(d.raw_points[i, 1]), 3),
                             round(float(np.ravel(ys[i])[0]), 3)] for i in idx]
-        self.emit(E.BOUNDARY, epoch=epoch, extent=[xmin, xmax, ymin, ymax], size=n, values=grid, points=self.points)
+        self.emit(E.BOUNDARY, epoch=epoch, extent=list(d.raw_extent), size=n, values=grid, points=self.points)
+
+
+def plane_inputs(data: Any, features: Any, n: int, device: torch.device) -> torch.Tensor:
+    """The model's inputs at an n×n grid over a 2-D Playground dataset's plane
+    (``data.raw_extent``), row by row from ymin, each row from xmin: the preset's
+    features of each point, normalised as the training data was. ``(n * n, F)``."""
+    from ..playground import features_of
+
+    xmin, xmax, ymin, ymax = data.raw_extent
+    gx, gy = np.meshgrid(np.linspace(xmin, xmax, n), np.linspace(ymin, ymax, n))
+    pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    return data.transform(features_of(pts, features)).to(device)
+
+
+def rounded(t: torch.Tensor, decimals: int) -> np.ndarray:
+    """A tensor's values as float64 numbers rounded to ``decimals`` (float32's own
+    digits would come back as 0.12099999934434891 in JSON)."""
+    return np.round(t.detach().double().cpu().numpy(), decimals)
+
+
+def plane_values(out: torch.Tensor, task: str, loss_kind: str) -> torch.Tensor:
+    """What the plane shows of the model's output ``(N, outputs)``: the regression
+    output, or the probability of the positive class. ``(N,)`` float."""
+    out = out.float()
+    if task == "regression":
+        return out[:, 0]
+    if loss_kind == "bce":
+        return torch.sigmoid(out[:, 0])
+    return torch.softmax(out, dim=1)[:, 1]
 
 
 def test_results(part: Any, out: torch.Tensor, metrics: dict, task: str, loss_kind: str,
