@@ -441,7 +441,7 @@ def cmd_lab(args, name: str) -> int:
     checkpoint, printed, and kept as RUN/lab/<name>.json."""
     from .core import events as E
     from .core import rundir as R
-    from .core.lab import runs, text
+    from .core.lab import kept, runs, text
 
     options: dict = {"which": args.which, "device": args.device, "allow_code": tuple(args.allow_code)}
     if name == "landscape":
@@ -459,7 +459,7 @@ def cmd_lab(args, name: str) -> int:
         print(E.dumps(ev))
         return 0
     print(text.landscape_text(ev) if name == "landscape" else text.adversarial_text(ev))
-    print(f"From the {ev['checkpoint']} checkpoint; kept in {runs.path(run, name)}")
+    print(f"From the {ev['checkpoint']} checkpoint; kept in {kept.path(run, name)}")
     return 0
 
 

@@ -179,11 +179,10 @@ def lab_sections(run: RunDir, history: RunView, problems: list[str]) -> list[str
     """The learning lab's results, when the run has them: of its latest ``adversarial``
     and ``landscape`` events and those computed from its checkpoint (``RUN/lab/``), the
     newer."""
-    from .lab import runs, text
+    from .lab import kept, text
 
     def newest(name: str) -> dict | None:
-        found = [ev for ev in (getattr(history, name), runs.saved(run, name)) if ev]
-        return max(found, key=lambda ev: _num(ev.get("time")) or 0.0) if found else None
+        return kept.newest(getattr(history, name), kept.saved(run, name))
 
     parts: list[str] = []
     adversarial, landscape = newest("adversarial"), newest("landscape")

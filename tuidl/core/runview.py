@@ -15,7 +15,7 @@ raises) and keeps what every reader needs:
   (the latest ``landscape`` event: the loss over a grid around the weights) and
   :attr:`RunView.adversarial` (the latest ``adversarial`` event: accuracy under attack by
   ε); ``None`` until the run sends one. A result computed from a checkpoint after the run
-  (``tuidl landscape RUN``) is a file of the run, not an event: :func:`tuidl.core.lab.runs.saved`;
+  (``tuidl landscape RUN``) is a file of the run, not an event: :func:`tuidl.core.lab.kept.saved`;
 * the learning lab's live instruments: **layer health** as series per layer
   (``health``: layer name → :class:`LayerHealth`, arrays of the step and of each
   measured figure, NaN where a figure was null) and the latest ``health`` event

@@ -54,7 +54,7 @@ from tuidl.ui.panes.system import SystemPane
 from tuidl.ui.panes.training import TrainingPane
 from tuidl.ui.screens.dialogs import QuitScreen, SavePresetScreen
 from tuidl.ui.session import Mode, RunSession, RunState, TrainerFailed, TrainerStarted
-from tuidl.ui.widgets.deck import PANES, WIDE_AT, PaneDeck
+from tuidl.ui.widgets.deck import PANES, PaneDeck
 from tuidl.ui.widgets.keybar import EssentialKeys, KeyHint
 
 

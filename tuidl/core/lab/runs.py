@@ -6,14 +6,13 @@ sends (``docs/events.md``), plus ``checkpoint`` (which one it was computed from)
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from .. import events as E
 from .. import preset as P
-from ..rundir import RunDir, write_atomic
+from ..rundir import RunDir
 from .adversarial import adversarial_event
+from .kept import save
 from .landscape import landscape_event
 from .prepare import checkpoint_of, load_weights, prepared
 
@@ -37,23 +36,3 @@ def analyse(run: RunDir, name: str, *, which: str | None = None, device: str | N
     ev = E.event(KINDS[name], **fields, checkpoint=kind)
     save(run, name, ev)
     return ev
-
-
-def path(run: RunDir, name: str) -> Path:
-    return run.path / "lab" / f"{name}.json"
-
-
-def save(run: RunDir, name: str, ev: dict[str, Any]) -> Path:
-    target = path(run, name)
-    target.parent.mkdir(exist_ok=True)
-    write_atomic(target, (E.dumps(ev) + "\n").encode())
-    return target
-
-
-def saved(run: RunDir, name: str) -> dict[str, Any] | None:
-    """The result kept in the run's ``lab/`` folder, or None (none, or unreadable)."""
-    try:
-        ev = json.loads(path(run, name).read_text())
-    except (OSError, ValueError):
-        return None
-    return ev if isinstance(ev, dict) else None

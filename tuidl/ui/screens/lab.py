@@ -33,6 +33,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from tuidl.core.lab import kept
+from tuidl.core.runview import HEALTH_FIGURES
 from tuidl.ui.widgets.lab import LabPanel, adversarial_renderable, health_renderable, landscape_renderable
 from tuidl.ui.widgets.neurons import NeuronView
 
@@ -137,12 +139,10 @@ class LabScreen(Screen[None]):
         self.query_one("#lab-about", Static).update(about)
         width = max(40, self.size.width - 4)
         sources = {
-            "neurons": getattr(view, "neurons", None),
-            "landscape": getattr(view, "landscape", None) or self.results.get("landscape") or self._saved("landscape"),
-            "adversarial": getattr(view, "adversarial", None) or self.results.get("adversarial")
-            or self._saved("adversarial"),
-            "health": (id(getattr(view, "health", None)), len(getattr(view, "health_events", ()) or ()),
-                       len(view.notes)),
+            "neurons": view.neurons,
+            "landscape": self._latest("landscape", view.landscape),
+            "adversarial": self._latest("adversarial", view.adversarial),
+            "health": (id(view.last_health), len(view.notes)),
         }
         current = sources[key]
         if self._shown.get(key) is current or (key == "health" and self._shown.get(key) == current):
@@ -160,15 +160,11 @@ class LabScreen(Screen[None]):
             self.panels[key].show(health_renderable(health_series(view), notes, width))
         self._status(key)
 
-    def _saved(self, name: str) -> dict | None:
-        """A result computed earlier for this run and kept in its folder."""
+    def _latest(self, name: str, from_events: dict | None) -> dict | None:
+        """The newest of the run's own event, one computed here, and one kept in the run's
+        folder by an earlier computation (``tuidl landscape RUN``)."""
         run = self.app.session.run
-        if run is None:
-            return None
-        try:
-            return json.loads((run.path / "lab" / f"{name}.json").read_text())
-        except (OSError, ValueError):
-            return None
+        return kept.newest(from_events, self.results.get(name), kept.saved(run, name) if run is not None else None)
 
     def _status(self, key: str) -> None:
         session = self.app.session
@@ -243,8 +239,7 @@ class LabScreen(Screen[None]):
 
 
 def health_series(view) -> dict[str, dict[str, list[float]]]:
-    """Per layer, each health metric over time, from the run view."""
-    health = getattr(view, "health", None)
-    if not health:
-        return {}
-    return health.series() if hasattr(health, "series") else dict(health)
+    """Per layer (in model order), each health figure over time, from the run view's
+    :class:`~tuidl.core.runview.LayerHealth` series."""
+    layers = sorted(view.health.items(), key=lambda item: item[1].index)
+    return {name: {figure: list(getattr(series, figure)) for figure in HEALTH_FIGURES} for name, series in layers}
