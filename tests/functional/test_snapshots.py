@@ -67,3 +67,28 @@ def test_pane_snapshot(snap_compare, key, pane):
         assert pilot.app.query_one("PaneDeck").active == pane
 
     assert snap_compare(replay_app(), terminal_size=SIZE, run_before=run_before)
+
+
+LAB_RUN = FIXTURES / "lab-runs" / "spiral-lab"  # spiral with health, neurons, adversarial and a kept landscape
+
+
+@pytest.mark.parametrize("tab", ["lab-neurons", "lab-health", "lab-landscape", "lab-adversarial"])
+def test_lab_snapshot(snap_compare, tab):
+    """The learning lab (i) on a replayed run that recorded every instrument."""
+    from tuidl.ui.screens.lab import LabScreen
+
+    run = RunDir(LAB_RUN)
+    app = TuidlApp(P.load(run.preset_path), replay=run, system_interval=None, telemetry=False,
+                   runs_root=LAB_RUN.parent)
+
+    async def run_before(pilot) -> None:
+        end = time.monotonic() + 30
+        while app.training.run_state != "ended" or not app.session.view.neurons:
+            assert time.monotonic() < end, "the replay did not end"
+            await pilot.pause(0.05)
+        app.push_screen(LabScreen(initial=tab))
+        await pilot.pause(0.3)
+        app.screen.refresh_view()
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

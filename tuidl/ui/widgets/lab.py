@@ -107,7 +107,8 @@ def landscape_renderable(event: dict | None, width: int = 100) -> RenderableType
     except (KeyError, TypeError, ValueError, IndexError) as e:
         return Text(f"landscape event not readable: {e}", style="yellow")
     span = _num(event.get("span"))
-    head = Text.assemble(("Loss landscape", "bold"), f"  epoch {event.get('epoch', '?')} · "
+    kept = f" ({event['checkpoint']} checkpoint)" if event.get("checkpoint") else ""
+    head = Text.assemble(("Loss landscape", "bold"), f"  epoch {event.get('epoch', '?')}{kept} · "
                          f"{int(_num(event.get('samples')) or 0):,} training samples · "
                          f"α, β ∈ [−{span:g}, {span:g}] along two filter-normalised random directions")
     where_text = Text.assemble(
