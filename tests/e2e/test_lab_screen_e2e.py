@@ -19,7 +19,8 @@ from helpers import SIZE, make_app, run_cli, screen_text, wait_for
 async def test_lr_find_sweeps_and_enter_applies_the_suggestion(tmp_path):
     app = make_app(P.load("xor"), runs_root=tmp_path / "runs")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3", "r")
+        await pilot.press("3")
+        await pilot.click("#btn-lr-find")  # the Training pane's button (the key r does the same)
         await wait_for(pilot, lambda: isinstance(app.screen, LRFindScreen), what="the finder")
         screen = app.screen
         await wait_for(pilot, lambda: screen.result is not None or screen.failure, timeout=120, what="the sweep")

@@ -147,3 +147,30 @@ async def test_the_lab_opens_with_i_says_what_to_do_without_a_run_and_closes():
         assert any("c computes" in n.message for n in app.notes)
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, LabScreen), what="the lab to close")
+
+
+async def test_a_replayed_run_shows_its_adversarial_test_in_the_results_and_the_lab():
+    """The recorded spiral run with every instrument: the results say the accuracy under
+    attack, the lab draws the health series, the neuron maps and the kept landscape."""
+    from tuidl.core.rundir import RunDir
+    from tuidl.core import preset as P
+    from helpers import FIXTURES, text_of
+
+    run = RunDir(FIXTURES / "lab-runs" / "spiral-lab")
+    app = make_app(P.load(run.preset_path), replay=run, low_bandwidth=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay")
+        line = text_of(app.training.query_one("#test-adversarial"))
+        assert line.startswith("Adversarial (PGD)  ε 0 99% · ε 0.05 95%") and "ε 0.3 19%" in line
+        view = app.session.view
+        assert set(view.health) == {"dense_1", "dense_2", "dense_3"} and len(view.health["dense_1"]) == 4
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, LabScreen) and app.screen.neurons.is_mounted,
+                       what="the lab")
+        lab = app.screen
+        await wait_for(pilot, lambda: lab.neurons.neurons is not None, what="the neuron maps")
+        assert [len(c) for c in lab.neurons.neurons.columns] == [7, 10, 10, 1]
+        await pilot.press("]")
+        await wait_for(pilot, lambda: "dense_3" in screen_text(app), what="the health table")
+        await pilot.press("]")
+        await wait_for(pilot, lambda: "(best checkpoint)" in screen_text(app), what="the kept landscape")

@@ -31,6 +31,7 @@ from tuidl.core.runview import Applied, RunView, Taken
 from tuidl.ui import palette
 from tuidl.ui.widgets.boundary import BoundaryPlot
 from tuidl.ui.widgets.charts import ChartMark, MetricChart
+from tuidl.ui.widgets.lab import adversarial_line
 from tuidl.ui.widgets.results import ResultsView, fmt_metric, metrics_text
 from tuidl.ui.panes.run_controls import END_STYLE, fmt_duration
 from tuidl.ui.series import Series
@@ -324,6 +325,10 @@ class RunCharts(VerticalScroll):
                                    input_shape=info.get("input_shape"))
             self.log_line(metrics_text(ev.get("metrics")).plain, palette.style(palette.TEST, bold=True), ev)
             self.tabs.active = "tab-results"
+        elif taken.kind == "adversarial":
+            self.results.show_adversarial(ev)
+            line = adversarial_line(ev)
+            self.log_line(line.plain if line is not None else "adversarial test", "", ev)
         elif taken.kind == "run_ended":
             self._log_ended(ev)
 

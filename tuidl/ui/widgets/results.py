@@ -240,15 +240,27 @@ class ResultsView(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static(Text("No test results yet: they appear when a run with a test split ends.",
                           style="dim"), id="test-metrics")
+        yield Static("", id="test-adversarial")
         yield Static("", id="test-confusion")
         yield Static("", id="test-samples")
 
     def clear(self) -> None:
         self.test_event = None
+        self.query_one("#test-adversarial", Static).update("")
         self.query_one("#test-metrics", Static).update(
             Text("No test results yet: they appear when a run with a test split ends.", style="dim"))
         self.query_one("#test-confusion", Static).update("")
         self.query_one("#test-samples", Static).update("")
+
+    def show_adversarial(self, event: dict[str, Any]) -> None:
+        """Accuracy under attack against ε (an ``adversarial`` event), one line; the lab
+        (i) draws the curve."""
+        from tuidl.ui.widgets.lab import adversarial_line
+
+        line = adversarial_line(event)
+        if line is not None:
+            line.append("  (i: the curve)", style="dim")
+        self.query_one("#test-adversarial", Static).update(line or "")
 
     def show_test(self, event: dict[str, Any], *, classes: Any = None, task: str = "classification",
                   input_shape: Sequence[int] | None = None) -> None:
