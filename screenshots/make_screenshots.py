@@ -4,7 +4,9 @@
 
 The dashboard replays a recorded run (so the Training pane shows real curves, the
 decision boundary and the test results) and saves each pane with Textual's own
-``save_screenshot``: builder.svg, dataset.svg, training.svg, system.svg.
+``save_screenshot``: builder.svg, dataset.svg, training.svg, system.svg, runs.svg; then
+the learning lab (i) on a run that recorded every instrument (``--lab-run``):
+lab-neurons.svg, lab-health.svg, lab-landscape.svg, lab-adversarial.svg.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from tuidl.core.rundir import RunDir  # noqa: E402
 from tuidl.ui.app import PANES, TuidlApp  # noqa: E402
 
 DEFAULT_RUN = ROOT / "tests" / "fixtures" / "runs" / "spiral-demo"
+DEFAULT_LAB_RUN = ROOT / "tests" / "fixtures" / "lab-runs" / "spiral-lab"
+LAB_TABS = ("lab-neurons", "lab-health", "lab-landscape", "lab-adversarial")
 
 
 async def shoot(run_path: Path, out: Path, size: tuple[int, int], runs_root: Path) -> list[Path]:
@@ -57,9 +61,37 @@ async def shoot(run_path: Path, out: Path, size: tuple[int, int], runs_root: Pat
     return written
 
 
+async def shoot_lab(run_path: Path, out: Path, size: tuple[int, int], runs_root: Path) -> list[Path]:
+    from tuidl.ui.screens.lab import LabScreen
+
+    run = RunDir(run_path)
+    app = TuidlApp(P.load(run.preset_path), replay=run, system_interval=None, telemetry=False,
+                   runs_root=runs_root)
+    written: list[Path] = []
+    async with app.run_test(size=size) as pilot:
+        end = time.monotonic() + 60
+        while app.training.run_state != "ended" or not app.session.view.neurons:
+            if time.monotonic() > end:
+                raise SystemExit("timed out waiting for the replay")
+            await pilot.pause(0.05)
+        for tab in LAB_TABS:
+            app.push_screen(LabScreen(initial=tab))
+            await pilot.pause(0.4)
+            app.screen.refresh_view()
+            await pilot.pause(0.3)
+            name = f"{tab}.svg"
+            app.save_screenshot(name, str(out))
+            written.append(out / name)
+            app.pop_screen()
+            await pilot.pause(0.2)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, default=DEFAULT_RUN, help="run directory to replay")
+    parser.add_argument("--lab-run", type=Path, default=DEFAULT_LAB_RUN,
+                        help="run directory with the learning lab's events to replay")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for the SVG files")
     parser.add_argument("--size", default="120x40", help="terminal size, COLUMNSxROWS")
     args = parser.parse_args(argv)
@@ -80,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         for recorded in sorted((ROOT / "tests" / "fixtures" / "runs").iterdir()):
             shutil.copytree(recorded, root / recorded.name)
         for path in asyncio.run(shoot(args.run, args.out, (cols, rows), root)):
+            print(path)
+        for path in asyncio.run(shoot_lab(args.lab_run, args.out, (cols, rows), root)):
             print(path)
     return 0
 

@@ -174,3 +174,34 @@ async def test_a_replayed_run_shows_its_adversarial_test_in_the_results_and_the_
         await wait_for(pilot, lambda: "dense_3" in screen_text(app), what="the health table")
         await pilot.press("]")
         await wait_for(pilot, lambda: "(best checkpoint)" in screen_text(app), what="the kept landscape")
+
+
+PLAYGROUND = ["circle", "gauss", "multi-gauss", "plane", "spiral", "xor"]
+
+
+@pytest.mark.parametrize("name", PLAYGROUND)
+def test_every_playground_presets_neuron_view_fits_120x40(name):
+    """Each built-in Playground preset's network, as the trainer maps it, laid out in the
+    lab's neuron view at 120×40: every unit drawn, maps at least 3 characters wide."""
+    import torch
+
+    from tuidl.core import data as D
+    from tuidl.core import preset as P
+    from tuidl.core.model import build
+    from tuidl.core.train.neurons import Neurons, groups_of
+    from tuidl.ui.widgets.neurons import SIDE_W, _layout
+
+    preset = P.load(name)
+    data = D.load(preset, "cpu")
+    model = build(preset.model.layers, data.info.input_shape)
+    groups = groups_of(model, preset.model.layers, P.resolve(preset).summary.rows)
+    assert groups is not None, f"{name}: the neuron view does not take its model"
+    event = Neurons(groups, model, data, preset.data.params.features, data.info.task, P.resolve(preset).loss,
+                    torch.device("cpu"), lambda *a, **k: None).fields()
+    n = parse_neurons(event)
+    # the lab at 120×40: its tab pane is 120 wide and 34 high
+    lay = _layout(n, 120 - SIDE_W - 1, 34)
+    assert lay is not None and lay.map_w >= 3 and lay.map_h >= 2, name
+    for col, units in enumerate(n.columns):
+        last = NeuronView._origin(lay, col, len(units) - 1)
+        assert last[0] + lay.map_w <= 120 - SIDE_W - 1 and last[1] + lay.map_h < 34, (name, col)
