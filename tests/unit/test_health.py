@@ -183,6 +183,16 @@ def test_exploding_gradients_warn_at_once():
     assert len(sink.notes) == 1
 
 
+def test_tiny_gradients_that_grow_are_not_an_explosion():
+    """A dashboard that starts watching a converged run: its first gradients are tiny
+    (1e-4) and jitter to 1000× that, still far below any danger (seen live on spiral)."""
+    w, sink = warnings_for()
+    w.check(rows_of([1e-4, 1e-4, 1e-4]))
+    for _ in range(5):
+        w.check(rows_of([0.07, 0.05, 0.02]))
+    assert sink.notes == []
+
+
 def test_a_step_fp16_skipped_is_not_an_explosion():
     w, sink = warnings_for()
     skipped = rows_of([math.inf, math.inf, math.inf])

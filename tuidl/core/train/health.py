@@ -39,6 +39,7 @@ BUDGET = 0.02  # ... and the instrument's time at most 2 % of the training time
 VANISH_RATIO = 1e-3  # first weight layer's gradient per weight / the last layer's
 EXPLODE_RATIO = 1e3  # the same ratio, the other way round
 EXPLODE_GROWTH = 100.0  # the whole gradient's norm / its norm at the session's first measurement
+EXPLODE_NORM = 10.0  # ... and at least this large: a converged run's tiny gradients jitter by 1000× and are harmless
 DEAD_FRACTION = 0.7  # dead ReLU units of one layer (shipped presets: at most 0.42 seen)
 DEAD_MIN_UNITS = 4  # layers of fewer units are not judged
 PERSIST = 3  # consecutive measurements a condition must hold before it is reported (exploding: at once)
@@ -273,7 +274,7 @@ class Warnings:
         total = math.sqrt(sum(g * g for g in grads))
         if self.first_total is None:
             self.first_total = total
-        if self.first_total > 0 and total > EXPLODE_GROWTH * self.first_total:
+        if self.first_total > 0 and total > EXPLODE_GROWTH * self.first_total and total > EXPLODE_NORM:
             return (f"gradients explode: their norm grew to {total:.3g}, {total / self.first_total:.0f}× what it was at "
                     f"the start; lower the learning rate or clip gradients (train.grad_clip)")
         found = self._depth_ratio(rows)
