@@ -11,7 +11,8 @@ from textual.widgets import Input, TabbedContent
 from tuidl.core import preset as P
 from tuidl.core import rundir as R
 from tuidl.core.events import EventWriter
-from tuidl.ui.app import WIDE_AT, PaneDeck, QuitScreen, SavePresetScreen, TuidlApp
+from tuidl.ui.app import PaneDeck, QuitScreen, SavePresetScreen, TuidlApp
+from tuidl.ui.widgets.deck import WIDE_AT
 from tuidl.ui.screens.help import HelpScreen
 from helpers import make_app, wait_for
 
