@@ -142,6 +142,7 @@ class TuidlApp(App[int]):
         Binding("o", "next_fit_mark", "Fit marks", show=False),
         Binding("i", "lab", "Lab", show=False),
         Binding("r", "lr_find", "LR find", show=False),
+        Binding("t", "try_model", "Try it", show=False),
         Binding("ctrl+s", "save_preset", "Save"),
         Binding("ctrl+o", "open_preset", "Presets"),
         Binding("f", "fit_model", "Fit model", show=False),
@@ -901,6 +902,18 @@ class TuidlApp(App[int]):
         if not isinstance(self.screen, LabScreen):
             self.push_screen(LabScreen())
 
+    def action_try_model(self) -> None:
+        """Draw a digit or move a point: what the run shown's model says (tuidl.ui.screens.trymodel)."""
+        from tuidl.ui.screens.trymodel import TryModelScreen
+
+        run, view = self.session.run, self.session.view
+        if run is None or not (run.checkpoint("best").is_file() or run.checkpoint("last").is_file()):
+            self.notify("no trained model to try yet: train one (s) or open a run from the Runs pane (5)",
+                        severity="warning", timeout=4)
+            return
+        if not isinstance(self.screen, TryModelScreen):
+            self.push_screen(TryModelScreen(run, view.run_info, view.boundary))
+
     def action_lr_find(self) -> None:
         """The learning-rate range test on the current preset; apply its suggestion."""
         from tuidl.ui.screens.lrfind import LRFindScreen
@@ -1005,6 +1018,8 @@ class TuidlApp(App[int]):
                             "follow the dataset (f)", self.action_fit_model)
         yield SystemCommand("Learning lab", "Inside the network: neurons, layer health, loss landscape, "
                             "adversarial test (i)", self.action_lab)
+        yield SystemCommand("Try the model", "Draw a digit or move a point and see the model's answer (t)",
+                            self.action_try_model)
         yield SystemCommand("Learning-rate finder", "Sweep the learning rate, see the loss, apply the "
                             "suggestion (r)", self.action_lr_find)
         yield SystemCommand("Help", "Keys, panes and deep-learning basics (?)", self.action_help)

@@ -24,6 +24,7 @@ KEYS: list[tuple[str, str]] = [
     ("o", "charts: the next over- / underfitting mark, explained under the charts (or hover it)"),
     ("i", "the learning lab: neurons, layer health, loss landscape, adversarial test ([ ] tabs, c compute)"),
     ("r", "learning-rate finder: sweep the learning rate, see the loss, enter applies the suggestion"),
+    ("t", "try the model: draw a digit on its own grid, or move a point over a 2-D plane, and see its answer"),
     ("Runs pane", "enter/o open (attach or replay) · space mark · v compare marked · C clear · "
                   "r re-run · u resume · e export CSV + Markdown · d delete"),
     ("ctrl+s", "save the preset as TOML"),
