@@ -31,20 +31,29 @@ DEFAULT_LAB_RUN = ROOT / "tests" / "fixtures" / "lab-runs" / "spiral-lab"
 LAB_TABS = ("lab-neurons", "lab-health", "lab-landscape", "lab-adversarial")
 
 
-async def shoot(run_path: Path, out: Path, size: tuple[int, int], runs_root: Path) -> list[Path]:
+def replay_app(run_path: Path, runs_root: Path) -> TuidlApp:
     run = RunDir(run_path)
-    app = TuidlApp(P.load(run.preset_path), replay=run, system_interval=None, telemetry=False,
-                   runs_root=runs_root)
+    return TuidlApp(P.load(run.preset_path), replay=run, system_interval=None, telemetry=False, runs_root=runs_root)
+
+
+def waiter(pilot):
+    """``until(condition, what)``: wait (a minute at most, in all) for the app to get there."""
+    end = time.monotonic() + 60
+
+    async def until(condition, what: str) -> None:
+        while not condition():
+            if time.monotonic() > end:
+                raise SystemExit(f"timed out waiting for {what}")
+            await pilot.pause(0.05)
+
+    return until
+
+
+async def shoot(run_path: Path, out: Path, size: tuple[int, int], runs_root: Path) -> list[Path]:
+    app = replay_app(run_path, runs_root)
     written: list[Path] = []
     async with app.run_test(size=size) as pilot:
-        end = time.monotonic() + 60
-
-        async def until(condition, what: str) -> None:
-            while not condition():
-                if time.monotonic() > end:
-                    raise SystemExit(f"timed out waiting for {what}")
-                await pilot.pause(0.05)
-
+        until = waiter(pilot)
         dataset = app.panes["dataset"]
         await until(lambda: app.training.run_state == "ended", "the replay")
         for n, (pane_id, _title, _widget) in enumerate(PANES, 1):
@@ -64,16 +73,10 @@ async def shoot(run_path: Path, out: Path, size: tuple[int, int], runs_root: Pat
 async def shoot_lab(run_path: Path, out: Path, size: tuple[int, int], runs_root: Path) -> list[Path]:
     from tuidl.ui.screens.lab import LabScreen
 
-    run = RunDir(run_path)
-    app = TuidlApp(P.load(run.preset_path), replay=run, system_interval=None, telemetry=False,
-                   runs_root=runs_root)
+    app = replay_app(run_path, runs_root)
     written: list[Path] = []
     async with app.run_test(size=size) as pilot:
-        end = time.monotonic() + 60
-        while app.training.run_state != "ended" or not app.session.view.neurons:
-            if time.monotonic() > end:
-                raise SystemExit("timed out waiting for the replay")
-            await pilot.pause(0.05)
+        await waiter(pilot)(lambda: app.training.run_state == "ended" and app.session.view.neurons, "the replay")
         for tab in LAB_TABS:
             app.push_screen(LabScreen(initial=tab))
             await pilot.pause(0.4)
