@@ -111,7 +111,7 @@ def parser_for(command: str) -> Parser:
                            help="the best epoch's weights (the default, when written)")
         which.add_argument("--last", dest="which", action="store_const", const="last", help="the last weights")
         if command == "export-model":
-            from .core.serve.export import FORMATS
+            from .core.serve.formats import FORMATS
 
             p.add_argument("--format", required=True, choices=FORMATS,
                            help="safetensors (weights), onnx (needs: pip install 'tuidl[onnx]') or torchscript")

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
-import importlib.util
 import json
 import math
 import os
@@ -40,24 +39,16 @@ import torch
 from .. import preset as P
 from ..rundir import RunDir, write_atomic
 from ..schema import ConfigError
+from .formats import FILES, FORMATS, ONNX_INSTALL, missing_onnx
 from .runmodel import RunModel, open_model
 
 CHECK_SAMPLES = 256  # test samples each exported file is checked on
 TOLERANCE = 1e-4  # largest absolute difference of the outputs allowed against PyTorch
-FILES = {"safetensors": "model.safetensors", "onnx": "model.onnx", "torchscript": "model.pt"}
-FORMATS = tuple(FILES)
-ONNX_PACKAGES = ("onnx", "onnxscript", "onnxruntime")
-ONNX_INSTALL = "pip install 'tuidl[onnx]'"
 EXTERNAL_DATA_BYTES = 1 << 30  # ONNX weights beyond this go to a side file (protobuf stops at 2 GiB)
 
 
 class CheckFailed(Exception):
     """An exported file did not reproduce the PyTorch model's outputs (it was removed)."""
-
-
-def missing_onnx() -> list[str]:
-    """The packages ``--format onnx`` needs that are not installed."""
-    return [name for name in ONNX_PACKAGES if importlib.util.find_spec(name) is None]
 
 
 def check_format(fmt: str) -> None:

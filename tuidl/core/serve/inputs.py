@@ -84,8 +84,9 @@ def fit_shape(arr: np.ndarray, shape: tuple[int, ...], where: str) -> np.ndarray
     message = f"{where}: expected inputs of shape {_dims(shape)} for this run's model, got {tuple(arr.shape)}"
     if len(shape) >= 2 and arr.ndim == len(shape) + 1 and tuple(arr.shape[2:]) == shape[1:]:
         message += f": {arr.shape[1]} channels, the model takes {shape[0]}"
-    elif len(shape) == 3 and arr.ndim == 4 and tuple(arr.shape[1:]) == (shape[1], shape[2], shape[0]):
-        message += ": channels last; the model takes channels first (np.transpose(x, (0, 3, 1, 2)))"
+    elif len(shape) == 3 and arr.ndim == 4 and tuple(arr.shape[1:3]) == shape[1:]:
+        message += (f": channels last ({arr.shape[3]}); the model takes {shape[0]}, channels first "
+                    "(np.transpose(x, (0, 3, 1, 2)))")
     raise ConfigError(message)
 
 
