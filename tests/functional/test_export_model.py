@@ -24,7 +24,8 @@ from tuidl.core import preset as P
 from tuidl.core.model import build
 from tuidl.core.rundir import RunDir
 
-from helpers import run_cli
+import helpers
+from helpers import run_cli, wait_for
 
 ONNX = all(__import__("importlib").util.find_spec(m) for m in ("onnx", "onnxscript", "onnxruntime"))
 
@@ -339,3 +340,58 @@ def test_bad_export_requests(runs, tmp_path, monkeypatch):
     assert done.stderr.strip() == ("error: --format onnx needs onnx, onnxscript, onnxruntime, not installed here: "
                                    "pip install 'tuidl[onnx]'")
     assert not (run.path / "export" / "model.onnx").exists()
+
+
+# -- the Runs pane ----------------------------------------------------------------------------
+
+async def test_runs_pane_m_asks_the_format_then_exports(runs, tmp_path, monkeypatch):
+    """m on a run: a dialog with the three formats (escape: nothing happens); a format key
+    exports the run's model in a worker and the notification gives the file and the check.
+    (Here the export runs in this process; the real `tuidl export-model` process is in
+    tests/e2e/test_export_model_e2e.py.)"""
+    from test_runs_pane import copy_fixture, make_app, runs_shown
+
+    from tuidl.core.serve.export import export_model
+    from tuidl.ui.panes import runs as runs_pane
+    from tuidl.ui.panes.runs import ModelFormatScreen
+
+    root = tmp_path / "runs"
+    shutil.copytree(runs["xor"].path, root / runs["xor"].id, ignore=shutil.ignore_patterns("export"))
+    run = RunDir(root / runs["xor"].id)
+    copy_fixture(root, "spiral-demo", "20260101-100000-spiral-aaaa", shift_days=-3)  # no checkpoints
+    calls = []
+
+    def in_process(target: RunDir, fmt: str) -> tuple[int, str, str]:
+        calls.append((target.id, fmt))
+        return 0, json.dumps(export_model(target, fmt).to_json()) + "\n", ""
+
+    monkeypatch.setattr(runs_pane, "export_model_process", in_process)
+    app = make_app(root, runs_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = await runs_shown(pilot, app)
+        assert pane.select("20260101-100000-spiral-aaaa")
+        await pilot.press("m")
+        assert app.notes[-1].message.endswith("has no checkpoint yet: nothing to export")
+        assert not isinstance(app.screen, ModelFormatScreen)
+
+        assert pane.select(run.id)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelFormatScreen), what="the format dialog")
+        text = helpers.screen_text(app)
+        for label in ("Export the model", "safetensors [s]", "ONNX [o]", "TorchScript [t]", "Cancel [esc]"):
+            assert label in text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ModelFormatScreen), what="the dialog to close")
+        await pilot.pause(0.2)
+        assert calls == []
+
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelFormatScreen), what="the format dialog")
+        await pilot.press("t")
+        await wait_for(pilot, lambda: any(n.title == f"Model of {run.id}" for n in app.notes), timeout=60,
+                       what="the export's notification")
+        assert calls == [(run.id, "torchscript")]
+        note = next(n for n in app.notes if n.title == f"Model of {run.id}")
+        path = run.path / "export" / "model.pt"
+        assert str(path) in note.message and "max abs difference 0 against PyTorch" in note.message
+        assert path.is_file() and (run.path / "export" / "card.md").is_file()
