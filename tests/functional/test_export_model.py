@@ -231,7 +231,7 @@ def test_predict_png_and_a_folder(runs, cnn_card, tmp_path):
         Image.fromarray(np.stack([big] * 3, axis=-1), "RGB").save(folder / f"digit{i}.png")
     (folder / "notes.txt").write_text("not an image")
     # what the command must do to them, in numpy + Pillow: RGB, resize, grayscale, 0..16
-    want = np.stack([np.asarray(Image.open(folder / f"digit{i}.png").convert("RGB").resize((8, 8), Image.BILINEAR)
+    want = np.stack([np.asarray(Image.open(folder / f"digit{i}.png").convert("RGB").resize((8, 8), Image.Resampling.BILINEAR)
                                 .convert("L"), np.float32)[None] * np.float32(16 / 255) for i in range(3)])
     probs = expected(run, want, cnn_card)
 

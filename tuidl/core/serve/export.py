@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
+import io
 import json
 import math
 import os
@@ -71,8 +72,9 @@ def _version(package: str) -> str:
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """PyTorch's exporters warn about their own future (TorchScript is deprecated, the
-    legacy ONNX exporter too); the user is told what was used, in the card."""
-    with warnings.catch_warnings():
+    legacy ONNX exporter too), and onnxscript's optimizer prints what it rewrote; the user
+    is told what was used, in the card, and ``--json`` prints one object only."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         yield
 

@@ -200,7 +200,7 @@ def _read_image(path: Path, shape: tuple[int, ...]) -> tuple[np.ndarray, str]:
         raise ConfigError(f"{path}: cannot read it as an image ({e})") from None
     steps = []
     if size != (w, h):
-        rgb = rgb.resize((w, h), Image.BILINEAR)
+        rgb = rgb.resize((w, h), Image.Resampling.BILINEAR)
         steps.append(f"resized {size[0]}×{size[1]} → {w}×{h}")
     if channels == 1:
         out = np.asarray(rgb.convert("L"), np.uint8)[None]
