@@ -313,7 +313,7 @@ class RunsPane(Vertical):
         with Horizontal(id="runs-buttons"):
             for bid, label, variant in (("open", "Open [⏎]", "primary"), ("mark", "Mark [space]", "default"),
                                         ("compare", "Compare [v]", "default"),
-                                        ("earlier", "Earlier runs [b]", "default"),
+                                        ("earlier", "Earlier [b]", "default"),
                                         ("rerun", "Re-run [r]", "success"), ("resume", "Resume [u]", "warning"),
                                         ("export", "Export [e]", "default"), ("model", "Model [m]", "default"),
                                         ("delete", "Delete [d]", "error")):
