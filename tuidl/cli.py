@@ -31,6 +31,8 @@ examples:
   tuidl lr-find digits-mlp                the learning-rate range test: loss by lr, a suggested lr
   tuidl landscape RUN                     the loss around a run's weights (two random directions)
   tuidl adversarial RUN --eps 0,0.1,0.3   a run's test accuracy under FGSM / PGD attacks
+  tuidl export-model RUN --format onnx    the model as safetensors, ONNX or TorchScript, checked, with a card
+  tuidl predict RUN images/ [--top 3]     the model on new inputs (.npz, .csv, images), the run's normalisation
 """
 
 
@@ -102,12 +104,32 @@ def parser_for(command: str) -> Parser:
                        help="write the suggested lr into the preset file without asking (tomli-w rewrites the "
                             "file: its comments are not kept); a built-in preset is never changed")
         add_lab_args(p)
-    elif command in ("landscape", "adversarial"):
+    elif command in ("landscape", "adversarial", "export-model", "predict"):
         p.add_argument("run", help="run id or directory")
         which = p.add_mutually_exclusive_group()
         which.add_argument("--best", dest="which", action="store_const", const="best",
                            help="the best epoch's weights (the default, when written)")
         which.add_argument("--last", dest="which", action="store_const", const="last", help="the last weights")
+        if command == "export-model":
+            from .core.serve.formats import FORMATS
+
+            p.add_argument("--format", required=True, choices=FORMATS,
+                           help="safetensors (weights), onnx (needs: pip install 'tuidl[onnx]') or torchscript")
+            p.add_argument("--out", help="folder for the model, preset.toml and card (default: RUN/export)")
+            p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+            p.add_argument("--runs-dir", help="runs root")
+            p.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS",
+                           help="allow the preset's model.custom class to run (presets never run code on their own)")
+            return p
+        if command == "predict":
+            p.add_argument("input", help=".npz / .npy array, .csv rows, an image file or a folder of images")
+            p.add_argument("--out", metavar="FILE.csv", help="write the predictions as CSV instead of a table")
+            p.add_argument("--top", type=int, default=5, metavar="K", help="the K most likely classes (default 5)")
+            p.add_argument("--runs-dir", help="runs root")
+            p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or mps")
+            p.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS",
+                           help="allow the preset's model.custom class to run (presets never run code on their own)")
+            return p
         if command == "landscape":
             p.add_argument("--steps", type=int, default=21, help="grid points per side, odd (default 21)")
             p.add_argument("--span", type=float, default=1.0, help="the grid covers -span..span (default 1)")
@@ -463,6 +485,54 @@ def cmd_lab(args, name: str) -> int:
     return 0
 
 
+def cmd_export_model(args) -> int:
+    import json
+
+    from .core import rundir as R
+    from .core.serve.export import CheckFailed, check_format, export_model
+
+    check_format(args.format)  # before anything heavy: ONNX without its packages says what to install
+    run = R.open_run(args.run, args.runs_dir)
+    try:
+        done = export_model(run, args.format, which=args.which, out=args.out, allow_code=tuple(args.allow_code))
+    except CheckFailed as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(done.to_json()) if args.json else done.message())
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from pathlib import Path
+
+    from .core import rundir as R
+    from .core.rundir import write_atomic
+    from .core.serve.predict import predict
+
+    if args.top < 1:
+        raise UsageError(f"tuidl predict: --top must be at least 1, got {args.top}")
+    out = Path(args.out) if args.out else None
+    if out is not None and out.is_dir():
+        raise UsageError(f"tuidl predict: --out {out} is a folder; give a file name (predictions.csv)")
+    run = R.open_run(args.run, args.runs_dir)
+    done = predict(run, args.input, which=args.which, device=args.device, top=args.top,
+                   allow_code=tuple(args.allow_code))
+    notes = [f"note: {n}" for n in done.notes]
+    what = f"{len(done)} input{'s' if len(done) != 1 else ''}, the {done.checkpoint} checkpoint (epoch {done.epoch})"
+    if out is None:
+        print(done.table())
+        for line in notes + [what]:
+            print(line)
+        return 0
+    try:
+        write_atomic(out, done.to_csv().encode())
+    except OSError as e:
+        raise ConfigError(f"cannot write {out}: {e.strerror or e}") from None
+    for line in notes + [f"wrote {out}: {what}"]:
+        print(line)
+    return 0
+
+
 def cmd_replay(args) -> int:
     from .core import report
     from .core import rundir as R
@@ -519,7 +589,8 @@ def cmd_dashboard(argv: list[str]) -> int:
 HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "train": cmd_train,
             "runs": cmd_runs, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach,
             "lr-find": cmd_lr_find, "landscape": lambda args: cmd_lab(args, "landscape"),
-            "adversarial": lambda args: cmd_lab(args, "adversarial")}
+            "adversarial": lambda args: cmd_lab(args, "adversarial"), "export-model": cmd_export_model,
+            "predict": cmd_predict}
 
 
 def leave(code: int) -> None:

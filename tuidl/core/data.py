@@ -336,6 +336,16 @@ def _affine(norm: dict, ndim: int) -> tuple[Optional[np.ndarray], Optional[np.nd
     return shift.astype(np.float32).reshape(bshape), scale.astype(np.float32).reshape(bshape)
 
 
+def affine(norm: dict) -> tuple[Optional[list[float]], Optional[list[float]]]:
+    """The normalisation as applied, per feature or channel: ``(shift, scale)`` with
+    x → (x - shift) / scale (a constant feature's scale is 1), as float32 values; ``(None,
+    None)`` without normalisation. What inference outside tuidl must reproduce."""
+    shift, scale = _affine(norm, 2)
+    if shift is None or scale is None:
+        return None, None
+    return [float(v) for v in shift.reshape(-1)], [float(v) for v in scale.reshape(-1)]
+
+
 def _to_tensor(x: np.ndarray, idx: np.ndarray, norm: dict, device: torch.device) -> torch.Tensor:
     """Rows ``idx`` of ``x`` as a normalised float32 tensor on ``device``, converted a
     chunk at a time (a uint8 image set is never held in float on the CPU as a whole)."""

@@ -47,16 +47,17 @@ def prepared(preset: P.Preset, *, device: str | None = None, allow_code: tuple[s
         yield trainer
 
 
-def checkpoint_of(run: RunDir, which: str | None = None) -> tuple[str, dict]:
+def checkpoint_of(run: RunDir, which: str | None = None, purpose: str = "analyse") -> tuple[str, dict]:
     """``(kind, state)`` of a run's ``best`` or ``last`` checkpoint (``which`` None: the
-    best one if written, else the last); a clear error when there is none."""
+    best one if written, else the last); a clear error when there is none (``nothing to
+    <purpose>``)."""
     kinds = [which] if which else ["best", "last"]
     for kind in kinds:
         path = run.checkpoint(kind)
         if path.is_file():
             return kind, load_checkpoint(path)
     wanted = f"{which} checkpoint" if which else "checkpoint"
-    raise ConfigError(f"run {run.id} has no {wanted} yet ({run.checkpoints}/): nothing to analyse")
+    raise ConfigError(f"run {run.id} has no {wanted} yet ({run.checkpoints}/): nothing to {purpose}")
 
 
 def load_weights(trainer: Trainer, state: dict) -> dict[str, Any]:

@@ -15,15 +15,21 @@ Actions, each with a key and a button:
 * resume (``u``) a stopped, interrupted, failed or diverged run from its last
   checkpoint, then attach to it;
 * export (``e``): ``metrics.csv`` and ``report.md`` into the run directory;
+* export the model (``m``): a dialog asks the format (safetensors, ONNX, TorchScript), then
+  ``tuidl export-model`` runs as its own process (PyTorch stays out of the dashboard) and
+  the result is notified: the file, its size and the check against PyTorch;
 * delete (``d``): after a confirmation; a live run is never deleted.
 
-The pane does the file work itself (listing, export, delete) in thread workers and
+The pane does the file work itself (listing, export, model export, delete) in thread workers and
 posts messages for what concerns the app's run (open, compare, re-run, resume).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from rich.text import Text
@@ -37,9 +43,14 @@ from textual.widgets import Button, DataTable, Label, Static
 
 from tuidl.core.rundir import RunDir, runs_root
 from tuidl.core.runlist import RESUMABLE, RunRow, delete_run, run_row, scan_runs
+from tuidl.core.serve.formats import FORMATS, ONNX_INSTALL, missing_onnx
 from tuidl.ui.visible import closing, shown
 
 REFRESH_S = 2.0
+EXPORT_TIMEOUT_S = 600.0  # a model export (a process of its own) that takes longer is ended
+FORMAT_LABELS = {"safetensors": ("safetensors [s]", "s", "weights only: rebuild the model from preset.toml"),
+                 "onnx": ("ONNX [o]", "o", "for onnxruntime and other runtimes; dynamic batch"),
+                 "torchscript": ("TorchScript [t]", "t", "model.pt, loads with torch.jit.load, no tuidl needed")}
 STATUS_STYLE = {
     "starting": "green",
     "running": "bold green",
@@ -113,6 +124,81 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
         self.dismiss(answer)
 
 
+class ModelFormatScreen(ModalScreen["str | None"]):
+    """Which format to export a run's model in? Returns the format, or None."""
+
+    BINDINGS = [Binding("escape,n", "choose(None)", "Cancel")] + [
+        Binding(key, f"choose('{fmt}')", label.split(" [")[0]) for fmt, (label, key, _) in FORMAT_LABELS.items()]
+
+    DEFAULT_CSS = """
+    ModelFormatScreen {
+        align: center middle;
+    }
+    """
+
+    def __init__(self, row: RunRow) -> None:
+        super().__init__()
+        self.row = row
+        self.missing = missing_onnx()
+
+    def compose(self) -> ComposeResult:
+        row = self.row
+        with Vertical(id="model-format-box", classes="dialog"):
+            yield Label("Export the model", classes="dialog-title")
+            lines = [f"Run {row.id} ({row.preset}): its best checkpoint (else the last) goes into "
+                     f"{row.run.path / 'export'}, with preset.toml and a card.", ""]
+            for fmt, (label, _key, what) in FORMAT_LABELS.items():
+                lines.append(f"{label.split(' [')[0]}: {what}")
+            if self.missing:
+                lines.append(f"ONNX needs {', '.join(self.missing)}: {ONNX_INSTALL}")
+            yield Static("\n".join(lines), classes="dialog-text")
+            with Horizontal(classes="dialog-buttons"):
+                for fmt, (label, _key, _what) in FORMAT_LABELS.items():
+                    yield Button(Text(label), id=f"format-{fmt}", variant="primary" if fmt == "safetensors" else
+                                 "default", disabled=fmt == "onnx" and bool(self.missing))
+                yield Button(Text("Cancel [esc]"), id="format-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#format-safetensors", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        fmt = (event.button.id or "").removeprefix("format-")
+        self.dismiss(fmt if fmt in FORMATS else None)
+
+    def action_choose(self, fmt: str | None) -> None:
+        if fmt == "onnx" and self.missing:
+            self.notify(f"ONNX needs {', '.join(self.missing)}: {ONNX_INSTALL}", severity="warning", timeout=6)
+            return
+        self.dismiss(fmt)
+
+
+def export_model_process(run: RunDir, fmt: str) -> tuple[int, str, str]:
+    """``tuidl export-model RUN --format FMT --json`` as its own process: ``(exit status,
+    stdout, stderr)``."""
+    try:
+        done = subprocess.run([sys.executable, "-m", "tuidl", "export-model", str(run.path), "--format", fmt, "--json"],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return 1, "", f"error: the export took more than {EXPORT_TIMEOUT_S:.0f} s and was ended"
+    return done.returncode, done.stdout, done.stderr
+
+
+def export_model_result(code: int, stdout: str, stderr: str) -> tuple[bool, str]:
+    """``(ok, message)`` for the notification, from what ``tuidl export-model --json`` said."""
+    if code == 0:
+        try:
+            result = json.loads(stdout.strip().splitlines()[-1])
+            return True, (f"{result['path']} ({result['bytes']:,} bytes)\nchecked with {result['runtime']} on "
+                          f"{result['samples']} samples: max abs difference {result['max_abs_diff']:.3g} "
+                          f"against PyTorch")
+        except (ValueError, IndexError, KeyError, TypeError):
+            pass
+    lines = [line for line in (stderr or stdout).strip().splitlines() if line.strip()]
+    errors = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
+    return False, (errors or lines[-1:] or [f"exit status {code}"])[-1]
+
+
 class RunsPane(Vertical):
     """The list of runs and the actions on them."""
 
@@ -151,6 +237,7 @@ class RunsPane(Vertical):
         Binding("r", "rerun", "Re-run"),
         Binding("u", "resume", "Resume"),
         Binding("e", "export", "Export"),
+        Binding("m", "export_model", "Export model"),
         Binding("d,delete", "delete", "Delete"),
     ]
 
@@ -226,9 +313,10 @@ class RunsPane(Vertical):
         with Horizontal(id="runs-buttons"):
             for bid, label, variant in (("open", "Open [⏎]", "primary"), ("mark", "Mark [space]", "default"),
                                         ("compare", "Compare [v]", "default"),
-                                        ("earlier", "Earlier runs [b]", "default"),
+                                        ("earlier", "Earlier [b]", "default"),
                                         ("rerun", "Re-run [r]", "success"), ("resume", "Resume [u]", "warning"),
-                                        ("export", "Export [e]", "default"), ("delete", "Delete [d]", "error")):
+                                        ("export", "Export [e]", "default"), ("model", "Model [m]", "default"),
+                                        ("delete", "Delete [d]", "error")):
                 yield Button(Text(label), id=f"runs-{bid}", variant=variant, compact=True)
 
     def on_mount(self) -> None:
@@ -487,6 +575,29 @@ class RunsPane(Vertical):
 
         self.run_worker(work, name=f"export {run.id}", group="runs-export", thread=True, exit_on_error=False)
 
+    def action_export_model(self) -> None:
+        row = self._need_row("export model")
+        if row is None:
+            return
+        if not (row.run.checkpoint("best").is_file() or row.run.checkpoint("last").is_file()):
+            self.notify(f"{row.id} has no checkpoint yet: nothing to export", title="No model", severity="warning",
+                        timeout=5)
+            return
+        self.app.push_screen(ModelFormatScreen(row), lambda fmt: self._export_model(row, fmt))
+
+    def _export_model(self, row: RunRow, fmt: str | None) -> None:
+        if not fmt:
+            return
+        run = row.run
+        self.notify(f"exporting the model of {run.id} as {fmt}…", timeout=3)
+
+        def work() -> None:
+            ok, message = export_model_result(*export_model_process(run, fmt))
+            self.app.call_from_thread(self.notify, message, title=f"Model of {run.id}" if ok else "Model export failed",
+                                      severity="information" if ok else "error", timeout=12)
+
+        self.run_worker(work, name=f"export model {run.id}", group="runs-model", thread=True, exit_on_error=False)
+
     def action_delete(self) -> None:
         row = self._need_row("delete")
         if row is None:
@@ -524,7 +635,7 @@ class RunsPane(Vertical):
         action = {"open": self.action_open, "mark": self.action_mark, "compare": self.action_compare,
                   "earlier": self.action_compare_earlier, "rerun": self.action_rerun,
                   "resume": self.action_resume, "export": self.action_export,
-                  "delete": self.action_delete}.get(bid)
+                  "model": self.action_export_model, "delete": self.action_delete}.get(bid)
         if action is not None:
             event.stop()
             action()

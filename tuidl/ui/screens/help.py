@@ -26,7 +26,8 @@ KEYS: list[tuple[str, str]] = [
     ("r", "learning-rate finder: sweep the learning rate, see the loss, enter applies the suggestion"),
     ("t", "try the model: draw a digit on its own grid, or move a point over a 2-D plane, and see its answer"),
     ("Runs pane", "enter/o open (attach or replay) · space mark · v compare marked · C clear · "
-                  "r re-run · u resume · e export CSV + Markdown · d delete"),
+                  "r re-run · u resume · e export CSV + Markdown · m export the model (safetensors, "
+                  "ONNX, TorchScript) · d delete"),
     ("ctrl+s", "save the preset as TOML"),
     ("ctrl+o", "open another preset: a built-in one or a TOML file (as `tuidl NAME`)"),
     ("f", "fit the model to the data: first layer's input, last layer's outputs, the loss"),
@@ -69,7 +70,8 @@ and the trainer process itself.
 
 **Runs**: every run so far, live ones marked. Open one to follow it again (a finished
 run replays at once), resume a stopped or interrupted one from its last checkpoint,
-re-run its preset, export it, or overlay several on the charts to compare them.
+re-run its preset, export its metrics or its model, or overlay several on the charts to
+compare them.
 
 # Ideas behind the curves
 
