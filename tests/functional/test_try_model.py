@@ -8,7 +8,7 @@ import pytest
 
 from tuidl.core import preset as P
 from tuidl.core import rundir as R
-from tuidl.core.infer import Predictor
+from tuidl.core.serve.touch import Predictor
 from tuidl.ui.screens.trymodel import TryModelScreen
 from tuidl.ui.widgets.drawpad import DrawPad, PointPad
 

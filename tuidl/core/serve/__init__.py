@@ -6,5 +6,6 @@ predict``), with the run's own normalisation. See docs/export.md.
   normalisation fitted on its training split, its test samples);
 * :mod:`.export`: the three formats, each reloaded and checked against PyTorch, and the card;
 * :mod:`.inputs`: new inputs read from ``.npz`` / ``.npy``, CSV, image files or a folder of them;
-* :mod:`.predict`: predictions as a table or CSV.
+* :mod:`.predict`: predictions as a table or CSV;
+* :mod:`.touch`: one input at a time from a drawing or a point (the dashboard's "try the model").
 """

@@ -127,7 +127,7 @@ class TryModelScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="try-load")
     def load(self) -> None:
-        from tuidl.core.infer import Predictor
+        from tuidl.core.serve.touch import Predictor
 
         try:
             predictor = Predictor.from_run(self.run)
