@@ -26,6 +26,7 @@ examples:
   tuidl summary digits-cnn                the model summary, without training
   tuidl runs                              the runs so far
   tuidl attach [RUN]                      reattach the dashboard to a live run
+  tuidl serve [PRESET] [--port 8000]      the dashboard in a web browser (127.0.0.1; ssh -L to reach it)
   tuidl replay RUN [--speed N] [--headless]  play a finished run's events
   tuidl export RUN                        metrics as CSV and a Markdown report
   tuidl lr-find digits-mlp                the learning-rate range test: loss by lr, a suggested lr
@@ -566,9 +567,8 @@ def cmd_attach(args) -> int:
     return run_app(preset, runs_root=args.runs_dir, attach=run, low_bandwidth=args.low_bandwidth) or 0
 
 
-def cmd_dashboard(argv: list[str]) -> int:
-    p = Parser(prog="tuidl", description="A terminal workbench for training neural networks.",
-               epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_dashboard_args(p: argparse.ArgumentParser) -> None:
+    """The dashboard's own arguments (``tuidl [PRESET] ...``), which ``tuidl serve`` takes too."""
     add_preset_args(p, optional=True)
     p.add_argument("--runs-dir", help="runs root (default: $TUIDL_RUNS or a per-user folder)")
     p.add_argument("--low-bandwidth", action="store_true", help="fewer frames, no animations (slow SSH links)")
@@ -577,6 +577,29 @@ def cmd_dashboard(argv: list[str]) -> int:
                         "MB; without it Start waits seconds for PyTorch to load); also TUIDL_WARM_TRAINER=0")
     p.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS",
                    help="allow Start to run the preset's model.custom class (presets never run code on their own)")
+
+
+def dashboard_argv(args) -> list[str]:
+    """The dashboard's arguments back as a command line: what each browser tab of
+    ``tuidl serve`` runs."""
+    argv = [args.preset] if args.preset else []
+    for assignment in args.overrides:
+        argv += ["--set", assignment]
+    if args.runs_dir:
+        argv += ["--runs-dir", os.path.abspath(args.runs_dir)]
+    if args.low_bandwidth:
+        argv.append("--low-bandwidth")
+    if args.no_warm_trainer:
+        argv.append("--no-warm-trainer")
+    for name in args.allow_code:
+        argv += ["--allow-code", name]
+    return argv
+
+
+def cmd_dashboard(argv: list[str]) -> int:
+    p = Parser(prog="tuidl", description="A terminal workbench for training neural networks.",
+               epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_dashboard_args(p)
     args = p.parse_args(argv)
     preset = P.load(args.preset or "spiral", args.overrides)
     P.resolve(preset)
@@ -584,6 +607,48 @@ def cmd_dashboard(argv: list[str]) -> int:
 
     return run(preset, runs_root=args.runs_dir, low_bandwidth=args.low_bandwidth,
                warm_trainer=not args.no_warm_trainer, allow_code=tuple(args.allow_code)) or 0
+
+
+def serve_parser() -> Parser:
+    from .ui import serve as S
+
+    p = Parser(prog="tuidl serve", description="The dashboard in a web browser (textual-serve): each browser "
+               "tab runs its own dashboard with this preset and these flags.")
+    add_dashboard_args(p)
+    p.add_argument("--host", default=S.DEFAULT_HOST,
+                   help="address to listen on (default 127.0.0.1: this machine only; reach it through an SSH "
+                        "tunnel). Any other address lets anyone who reaches the port use the dashboard: "
+                        "textual-serve has no authentication")
+    p.add_argument("--port", type=S.parse_port, default=S.DEFAULT_PORT, help="TCP port (default 8000)")
+    p.add_argument("--public-url", metavar="URL",
+                   help="the URL browsers open, if not http://HOST:PORT (a reverse proxy, another forwarded port)")
+    return p
+
+
+def serve_plan(argv: list[str]):
+    """``tuidl serve ARGS`` decided, nothing started: the preset is checked, the plan made."""
+    from .ui import serve as S
+
+    args = serve_parser().parse_args(argv)
+    P.resolve(P.load(args.preset or "spiral", args.overrides))  # a bad preset fails here, not in each tab
+    try:
+        return S.plan(dashboard_argv(args), host=args.host, port=args.port, public_url=args.public_url)
+    except S.ServeError as e:
+        raise UsageError(f"tuidl serve: {e}") from None
+
+
+def cmd_serve(argv: list[str]) -> int:
+    from .ui import serve as S
+
+    the_plan = serve_plan(argv)
+    try:
+        S.check_port(the_plan.host, the_plan.port)
+        print("\n".join(the_plan.banner()), flush=True)
+        S.serve(the_plan)
+    except S.ServeError as e:
+        raise UsageError(f"tuidl serve: {e}") from None
+    print("tuidl serve: stopped", flush=True)
+    return 0
 
 
 HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "train": cmd_train,
@@ -622,6 +687,8 @@ def main(argv: list[str] | None = None) -> int:
             if as_program and argv[0] in ("attach", "replay") and not getattr(args, "headless", False):
                 leave(code)
             return code
+        if argv and argv[0] == "serve":
+            return cmd_serve(argv[1:])
         code = cmd_dashboard(argv)
         if as_program:
             leave(code)

@@ -1,0 +1,183 @@
+"""`tuidl serve` in a real browser: headless Chromium (Debian's package, driven by
+Playwright) opens the page, sees the panes, presses 3 then s, and sees the epoch counter
+advance and the charts draw; x stops the run, Ctrl+C stops the server.
+
+textual-serve's page draws the terminal with xterm.js on a canvas (WebGL, else 2-D), so the
+text is in no DOM element. The test reads it where xterm.js keeps it: the terminal's
+buffer (``terminal.buffer.active``, xterm.js's public API), one string per row. The page
+does not expose its ``Terminal``: an init script notes the object that textual-serve's
+page assigns ``webglAddon`` to (its terminal wrapper, which holds ``terminal``).
+
+Chromium is a system package, not a wheel: ``apt-get install chromium`` (Debian, Ubuntu)
+or ``TUIDL_CHROMIUM=/path/to/chrome``. ``.ci/run`` installs it. Without it the test fails
+saying so; it is never skipped."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tuidl.core import rundir as R
+from helpers import end_process, kinds, wait_until
+
+EPOCHS = 2000  # far more than the test waits for: x stops the run
+
+# Notes the object that receives ``webglAddon`` (textual-serve's terminal wrapper), then
+# lets the property be an ordinary one on it.
+HOOK = """
+Object.defineProperty(Object.prototype, 'webglAddon', {
+  configurable: true,
+  set(value) {
+    window.__tuidlTerminal = this;
+    Object.defineProperty(this, 'webglAddon', {value, writable: true, configurable: true, enumerable: true});
+  },
+});
+"""
+READ = """() => {
+  const holder = window.__tuidlTerminal;
+  if (!holder || !holder.terminal) return null;
+  const term = holder.terminal, buffer = term.buffer.active, rows = [];
+  for (let y = 0; y < term.rows; y++) {
+    const line = buffer.getLine(buffer.viewportY + y);
+    rows.push(line ? line.translateToString(true) : '');
+  }
+  return rows.join('\\n');
+}"""
+EPOCH = re.compile(r"epoch (\d+)/(\d+)")
+
+
+def chromium() -> str:
+    path = os.environ.get("TUIDL_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.fail("the browser test needs Chromium, which is a system package: `apt-get install chromium` "
+                    "(Debian, Ubuntu; .ci/run does it), or set TUIDL_CHROMIUM to a Chrome or Chromium binary")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_serve_in_a_real_browser_trains_and_stops(tmp_path):
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the browser test needs Playwright: pip install -e '.[test]'")
+    browser_path = chromium()
+    runs = tmp_path / "runs"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "serve.log"
+    shots = tmp_path / "page.png"
+    t0 = time.monotonic()
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "tuidl", "serve", "xor", "--port", str(port), "--runs-dir", str(runs),
+             "--set", f"train.epochs={EPOCHS}"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    trainer_pid = None
+    screen = ""
+    try:
+        def served() -> bool:
+            assert server.poll() is None, f"tuidl serve ended ({server.returncode}):\n{log_path.read_text()}"
+            return f"tuidl dashboard in the browser: {base}" in log_path.read_text()
+
+        wait_until(served, timeout=60, what="tuidl serve's URL line")
+        banner = log_path.read_text()
+        assert f"ssh -L {port}:127.0.0.1:{port} " in banner
+        assert f"-m tuidl xor --set train.epochs={EPOCHS} --runs-dir {runs}" in banner
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=browser_path, headless=True)
+            try:
+                page = browser.new_page(viewport={"width": 1600, "height": 1000})
+                # Nothing leaves this machine (the page asks a font server for Roboto Mono).
+                page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base)
+                           else route.abort())
+                page.add_init_script(HOOK)
+                page.goto(base + "/")
+
+                def read() -> str:
+                    nonlocal screen
+                    screen = page.evaluate(READ) or ""
+                    return screen
+
+                def shows(*texts: str) -> bool:
+                    return all(t in read() for t in texts)
+
+                def fail(what: str) -> None:
+                    page.screenshot(path=str(shots))
+                    raise AssertionError(f"{what}; the page as it looks: {shots}; the terminal's text:\n{screen}"
+                                         f"\ntuidl serve's output:\n{log_path.read_text()[-3000:]}")
+
+                try:
+                    # every pane, the Training pane's charts waiting for a run
+                    wait_until(lambda: shows("Model builder", "Dataset & split", "Training", "GPU / system", "Runs",
+                                             "Start [s]", "waiting for data"),
+                               timeout=120, what="the dashboard's panes in the page")
+                except AssertionError:
+                    if page.evaluate("() => !window.__tuidlTerminal"):
+                        fail("the page's xterm.js terminal was not found (textual-serve's page changed?)")
+                    fail("the dashboard's panes did not show")
+                opened = time.monotonic() - t0
+
+                page.locator("textarea.xterm-helper-textarea").focus()
+                page.keyboard.press("3")  # the Training pane
+                page.keyboard.press("s")  # Start
+                seen: set[int] = set()
+
+                def advancing() -> bool:
+                    seen.update(int(n) for n, total in EPOCH.findall(read()) if int(total) == EPOCHS)
+                    return (len([n for n in seen if n >= 1]) >= 2 and "waiting for data" not in screen
+                            and "┤" in screen)
+
+                try:
+                    wait_until(advancing, timeout=180, what="epochs advancing and the charts drawing")
+                except AssertionError:
+                    fail(f"after 3 and s: epochs seen {sorted(seen)}")
+                run = R.list_runs(runs)[0]
+                trainer_pid = run.status().get("pid")
+                assert kinds(run, "epoch"), "the page showed epochs the run did not log"
+
+                page.keyboard.press("x")  # Stop: the trainer checkpoints and ends
+                try:
+                    wait_until(lambda: run.status().get("status") == "stopped" and "stopped" in read(),
+                               timeout=90, what="the run stopped from the browser", run=run)
+                except AssertionError:
+                    fail(f"after x: status {run.status()}")
+                trained = time.monotonic() - t0
+            finally:
+                browser.close()
+
+        os.killpg(server.pid, signal.SIGINT)  # Ctrl+C in the terminal that runs tuidl serve
+        assert server.wait(timeout=60) == 0, log_path.read_text()
+        wait_until(lambda: not group_alive(server.pid), timeout=30, what="the dashboards to end")
+        out = log_path.read_text()
+        assert "a browser tab opened from 127.0.0.1" in out and out.rstrip().endswith("tuidl serve: stopped")
+        assert "Traceback" not in out, out
+        print(f"page with panes after {opened:.1f} s, run stopped after {trained:.1f} s, "
+              f"epochs seen {sorted(seen)}, all ended after {time.monotonic() - t0:.1f} s")
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        end_process(trainer_pid)

@@ -1,0 +1,122 @@
+"""`tuidl serve`'s arguments, lines and errors, decided before any server starts (in this
+process). The server itself, in a real browser, is tests/e2e/test_serve_e2e.py."""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import pytest
+
+from tuidl import cli
+from tuidl.ui import serve as S
+from helpers import run_cli
+
+
+@pytest.fixture(autouse=True)
+def _never_serve(monkeypatch):
+    """No test here may start the server: a check that passed by mistake fails instead of hanging."""
+    def refuse(plan):
+        raise AssertionError(f"the server would have started: {plan}")
+
+    monkeypatch.setattr(S, "serve", refuse)
+
+
+def test_defaults_bind_this_machine_only_and_print_the_tunnel():
+    plan = cli.serve_plan([])
+    assert (plan.host, plan.port, plan.public_url) == ("127.0.0.1", 8000, "http://127.0.0.1:8000")
+    assert plan.command == [sys.executable, "-m", "tuidl"] and not plan.exposed
+    lines = plan.banner()
+    assert lines[0] == "tuidl dashboard in the browser: http://127.0.0.1:8000"
+    assert f"  ssh -L 8000:127.0.0.1:8000 {plan.user}@{socket.gethostname()}" in lines
+    assert not any("authentication" in line for line in lines)
+
+
+def test_the_port_is_the_one_in_the_url_and_the_tunnel():
+    plan = S.plan(["xor"], port=8123, hostname="gpu1", user="ada")
+    assert plan.public_url == "http://127.0.0.1:8123"
+    assert plan.ssh_line() == "ssh -L 8123:127.0.0.1:8123 ada@gpu1"
+    assert S.plan([], host="::1", hostname="gpu1", user="ada").ssh_line() == "ssh -L 8000:[::1]:8000 ada@gpu1"
+    assert S.plan([], host="::1").public_url == "http://[::1]:8000"
+    assert S.plan([], host="localhost", hostname="gpu1", user="ada").ssh_line() == "ssh -L 8000:127.0.0.1:8000 ada@gpu1"
+
+
+def test_any_other_address_warns_that_there_is_no_authentication():
+    plan = cli.serve_plan(["--host", "0.0.0.0", "--port", "9000"])
+    assert plan.exposed
+    assert plan.public_url == f"http://{socket.gethostname()}:9000"  # what a browser elsewhere can open
+    warning = plan.warning()
+    assert warning.startswith("warning: --host 0.0.0.0 serves the dashboard beyond this machine")
+    assert "textual-serve has no authentication" in warning
+    assert "anyone who can reach port 9000 can start training and read every run" in warning
+    lines = plan.banner()
+    assert warning in lines and not any("ssh -L" in line for line in lines)
+    assert S.plan([], host="192.168.1.5").exposed and not S.plan([], host="127.0.0.2").exposed
+
+
+def test_each_tab_runs_the_same_dashboard_with_the_same_preset_and_flags(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    plan = cli.serve_plan(["xor", "--set", "train.epochs=3", "--set", "train.optimizer.lr=0.1", "--runs-dir", "r",
+                           "--low-bandwidth", "--no-warm-trainer", "--port", "8001"])
+    assert plan.command == [sys.executable, "-m", "tuidl", "xor", "--set", "train.epochs=3", "--set",
+                            "train.optimizer.lr=0.1", "--runs-dir", str(tmp_path / "r"), "--low-bandwidth",
+                            "--no-warm-trainer"]
+    assert plan.shell_command.startswith(f"{sys.executable} -m tuidl xor --set train.epochs=3")
+    # the command parses as the dashboard's own arguments
+    p = cli.Parser(prog="tuidl")
+    cli.add_dashboard_args(p)
+    args = p.parse_args(plan.command[3:])
+    assert (args.preset, args.overrides, args.runs_dir) == ("xor", ["train.epochs=3", "train.optimizer.lr=0.1"],
+                                                           str(tmp_path / "r"))
+
+
+@pytest.mark.parametrize("port, why", [("0", "must be from 1 to 65535, got 0"),
+                                       ("70000", "must be from 1 to 65535, got 70000"),
+                                       ("abc", "must be a whole number from 1 to 65535, got 'abc'"),
+                                       ("-5", "must be from 1 to 65535, got -5")])
+def test_a_bad_port_is_one_line_and_exit_2(port, why):
+    out = run_cli("serve", "--port", port)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr == f"error: tuidl serve: argument --port: {why}\n"
+
+
+def test_a_port_in_use_is_one_line_and_exit_2():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = run_cli("serve", "xor", "--port", str(port))
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr == (f"error: tuidl serve: port {port} on 127.0.0.1 is in use (another tuidl serve or "
+                          f"program listens there): choose another with --port\n")
+
+
+@pytest.mark.parametrize("args, why", [
+    (["--host", "no-such-host.invalid"], "--host no-such-host.invalid: not an address or a known name"),
+    (["--host", "192.0.2.1"], "--host 192.0.2.1 is not an address of this machine"),
+    (["--public-url", "example.org:8000"], "--public-url must start with http:// or https://"),
+    (["no-such-preset"], "no preset named 'no-such-preset'"),
+    (["xor", "--set", "train.epochs=-1"], "train.epochs"),
+    (["--colour"], "unrecognized arguments: --colour"),
+])
+def test_other_bad_input_is_one_line_and_exit_2(args, why):
+    out = run_cli("serve", *args)
+    assert out.returncode == 2 and out.stdout == "", out
+    assert out.stderr.startswith("error: ") and why in out.stderr and out.stderr.count("\n") == 1, out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_help_says_where_it_listens_and_that_nobody_is_asked_who_they_are():
+    out = run_cli("serve", "--help")
+    assert out.returncode == 0
+    text = " ".join(out.stdout.split())
+    assert "--host HOST" in text and "default 127.0.0.1" in text and "no authentication" in text
+    assert "--runs-dir" in text and "--set KEY=VALUE" in text
+    assert "tuidl serve" in run_cli("--help").stdout
+
+
+def test_check_port_passes_a_free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    S.check_port("127.0.0.1", port)  # no error

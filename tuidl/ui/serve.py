@@ -1,0 +1,196 @@
+"""``tuidl serve``: the dashboard in a web browser, through textual-serve.
+
+textual-serve runs a small web server. Each browser tab that opens the page gets its own
+dashboard process (the command in :attr:`ServePlan.command`, the same ``tuidl`` dashboard
+with the same preset and flags), whose screen it sends to xterm.js in the page.
+
+What is decided before anything starts (the command, the address, the URL, the lines
+printed, whether the port is free) is plain functions, so the CLI's handling can be
+tested without a server. textual-serve has no authentication: whoever reaches the port
+can start training and read every run, hence 127.0.0.1 by default and a warning for any
+other address."""
+
+from __future__ import annotations
+
+import errno
+import getpass
+import ipaddress
+import shlex
+import socket
+import sys
+from dataclasses import dataclass
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+WILDCARDS = ("0.0.0.0", "::", "")
+
+
+class ServeError(Exception):
+    """The server cannot start here (a busy port, an unknown address): one line for the user."""
+
+
+def parse_port(text: str) -> int:
+    """A TCP port, 1..65535, for ``--port`` (argparse's ``type=``)."""
+    import argparse
+
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 65535, got {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 65535, got {port}")
+    return port
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps the server on this machine (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def url_host(host: str) -> str:
+    """``host`` as it goes in a URL (an IPv6 address in brackets)."""
+    host = host.strip("[]")
+    return f"[{host}]" if ":" in host else host
+
+
+@dataclass(frozen=True)
+class ServePlan:
+    command: list[str]  # the dashboard process each browser tab gets
+    host: str
+    port: int
+    public_url: str  # what the browser opens; the page's websocket and files are under it
+    hostname: str  # this machine's name, for the ssh line
+    user: str
+
+    @property
+    def exposed(self) -> bool:
+        """Bound beyond this machine: anyone who reaches the port can use the dashboard."""
+        return not is_loopback(self.host)
+
+    @property
+    def shell_command(self) -> str:
+        return shlex.join(self.command)
+
+    def ssh_line(self) -> str:
+        """The tunnel that brings the port to a laptop (the same port on both ends: the page
+        names its websocket by ``public_url``)."""
+        target = url_host(self.host) if self.host.lower() != "localhost" else DEFAULT_HOST
+        return f"ssh -L {self.port}:{target}:{self.port} {self.user}@{self.hostname}"
+
+    def warning(self) -> str:
+        return (f"warning: --host {self.host} serves the dashboard beyond this machine, and textual-serve has no "
+                f"authentication: anyone who can reach port {self.port} can start training and read every run. "
+                f"Bind 127.0.0.1 (the default) and use an SSH tunnel unless this network is yours alone.")
+
+    def banner(self) -> list[str]:
+        """What ``tuidl serve`` prints before it serves."""
+        lines = [f"tuidl dashboard in the browser: {self.public_url}",
+                 "each browser tab runs its own dashboard: " + self.shell_command]
+        if self.exposed:
+            lines.append(self.warning())
+        else:
+            lines += ["from another machine, open an SSH tunnel there, then the URL above:",
+                      "  " + self.ssh_line()]
+        lines.append("Ctrl+C stops the server (and the dashboards; runs that train go on)")
+        return lines
+
+
+def plan(dashboard_args: list[str], host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+         public_url: str | None = None, hostname: str | None = None, user: str | None = None) -> ServePlan:
+    """Decide everything about a ``tuidl serve`` without starting it. ``dashboard_args``:
+    the ``tuidl`` dashboard's own arguments (preset, ``--set``, ``--runs-dir``...)."""
+    hostname = hostname or socket.gethostname()
+    if public_url is None:
+        shown = hostname if host in WILDCARDS else url_host(host)
+        public_url = f"http://{shown}:{port}"
+    if not public_url.startswith(("http://", "https://")):
+        raise ServeError(f"--public-url must start with http:// or https://, got {public_url!r}")
+    if user is None:
+        try:
+            user = getpass.getuser()
+        except Exception:  # noqa: BLE001 - no name for this uid: the ssh line says "user"
+            user = "user"
+    return ServePlan(command=[sys.executable, "-m", "tuidl", *dashboard_args], host=host, port=port,
+                     public_url=public_url.rstrip("/"), hostname=hostname, user=user)
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise :class:`ServeError` with the reason if the server could not listen on
+    ``host:port`` (a port in use, an address not of this machine, a name not known)."""
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise ServeError(f"--host {host}: not an address or a known name ({e.strerror})") from None
+    for family, kind, proto, _, address in infos:
+        with socket.socket(family, kind, proto) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+            try:
+                s.bind(address)
+            except OSError as e:
+                raise ServeError(bind_problem(host, port, e)) from None
+
+
+def bind_problem(host: str, port: int, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is in use (another tuidl serve or program listens there): choose another with --port"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"--host {host} is not an address of this machine"
+    if error.errno == errno.EACCES:
+        return f"no permission to listen on port {port} (ports below 1024 need root): choose another with --port"
+    return f"cannot listen on {host}:{port}: {error.strerror or error}"
+
+
+def serve(the_plan: ServePlan) -> None:
+    """Serve until Ctrl+C (or SIGTERM). Raises :class:`ServeError` if it cannot listen."""
+    server = dashboard_server(the_plan)
+    try:
+        server.serve()
+    except OSError as e:  # the port was taken between the check and the bind
+        raise ServeError(bind_problem(the_plan.host, the_plan.port, e)) from None
+
+
+def dashboard_server(the_plan: ServePlan):
+    """textual-serve's ``Server`` for ``the_plan``, with three changes: no logo (the CLI
+    printed its lines), a line per browser tab instead of a log line per HTTP request, and
+    on shutdown each tab's dashboard is told to quit at once (aiohttp would otherwise wait
+    for open websockets to end by themselves)."""
+    import asyncio
+    import logging
+
+    from textual_serve.server import Server
+
+    class DashboardServer(Server):
+        tabs: set[asyncio.Task]
+
+        def initialize_logging(self) -> None:
+            super().initialize_logging()
+            logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+        async def on_startup(self, app) -> None:
+            self.tabs = set()
+
+        async def handle_websocket(self, request):
+            task = asyncio.current_task()
+            self.tabs.add(task)
+            print(f"a browser tab opened from {request.remote}: a dashboard started ({len(self.tabs)} open)",
+                  flush=True)
+            try:
+                return await super().handle_websocket(request)
+            finally:
+                self.tabs.discard(task)
+                print(f"a browser tab closed: its dashboard ended ({len(self.tabs)} open)", flush=True)
+
+        async def on_shutdown(self, app) -> None:
+            tabs = set(self.tabs)
+            for task in tabs:
+                task.cancel()  # textual-serve then sends the dashboard "quit" and waits for it
+            if tabs:
+                await asyncio.wait(tabs, timeout=15)
+
+    return DashboardServer(the_plan.shell_command, host=the_plan.host, port=the_plan.port, title="tuidl",
+                           public_url=the_plan.public_url)
