@@ -6,7 +6,8 @@ The dashboard replays a recorded run (so the Training pane shows real curves, th
 decision boundary and the test results) and saves each pane with Textual's own
 ``save_screenshot``: builder.svg, dataset.svg, training.svg, system.svg, runs.svg; then
 the learning lab (i) on a run that recorded every instrument (``--lab-run``):
-lab-neurons.svg, lab-health.svg, lab-landscape.svg, lab-adversarial.svg.
+lab-neurons.svg, lab-health.svg, lab-landscape.svg, lab-adversarial.svg; then "try the model"
+(t) on a digits MLP trained here for the shot, with a test digit on the pad: try-digits.svg.
 """
 
 from __future__ import annotations
@@ -90,6 +91,35 @@ async def shoot_lab(run_path: Path, out: Path, size: tuple[int, int], runs_root:
     return written
 
 
+async def shoot_try(out: Path, size: tuple[int, int], runs_root: Path) -> list[Path]:
+    """Train a digits MLP (a few seconds), replay it, press t and put a test digit on the pad."""
+    import subprocess
+
+    import numpy as np
+
+    from tuidl.ui.screens.trymodel import TryModelScreen
+    from tuidl.ui.widgets.drawpad import DrawPad
+
+    before = set(runs_root.iterdir())
+    subprocess.run([sys.executable, "-m", "tuidl", "train", "digits-mlp", "--set", "train.epochs=15",
+                    "--runs-dir", str(runs_root), "--quiet"], check=True)
+    run_path = next(p for p in runs_root.iterdir() if p not in before)
+    app = replay_app(run_path, runs_root)
+    async with app.run_test(size=size) as pilot:
+        until = waiter(pilot)
+        await until(lambda: app.training.run_state == "ended", "the replay")
+        await pilot.press("t")
+        await until(lambda: isinstance(app.screen, TryModelScreen), "the try screen")
+        screen = app.screen
+        await until(lambda: screen.predictor is not None or screen.failure, "the model")
+        test = screen.predictor.data.test.x[3].numpy().reshape(8, 8)
+        screen.query_one(DrawPad).set_pixels(np.clip((test - test.min()) / (test.max() - test.min()), 0, 1))
+        await pilot.pause(0.4)
+        name = "try-digits.svg"
+        app.save_screenshot(name, str(out))
+    return [out / name]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, default=DEFAULT_RUN, help="run directory to replay")
@@ -117,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         for path in asyncio.run(shoot(args.run, args.out, (cols, rows), root)):
             print(path)
         for path in asyncio.run(shoot_lab(args.lab_run, args.out, (cols, rows), root)):
+            print(path)
+        for path in asyncio.run(shoot_try(args.out, (cols, rows), root)):
             print(path)
     return 0
 
