@@ -46,7 +46,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.e2e)
 
 
-PROBES = ("/ctypes/util.py", "/platform.py")  # the standard library's probes: see _no_processes_outside_e2e
+PROBES = ("/ctypes/util.py", "/platform.py", "/matplotlib/font_manager.py")  # the standard library's probes: see _no_processes_outside_e2e
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +66,9 @@ def _no_processes_outside_e2e(request, monkeypatch):
         # The standard library's own one-off probes are not a process the test starts:
         # ctypes.util.find_library runs ldconfig (the first `import torch` in a worker,
         # through cuda.pathfinder) and platform.processor() runs `uname -p` once per
-        # process (the trainer's device name). Which test comes first decides who pays.
+        # process (the trainer's device name); matplotlib (imported by mnist1d) runs
+        # fc-list once to build its font cache where fontconfig is installed. Which test
+        # comes first decides who pays.
         if any(frame.filename.replace("\\", "/").endswith(PROBES) for frame in traceback.extract_stack()):
             return real(*args, **kwargs)
         raise AssertionError(f"{request.node.nodeid} starts a process: move it to tests/e2e/")

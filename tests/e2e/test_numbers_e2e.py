@@ -34,8 +34,10 @@ def test_a_pause_is_not_training_time(tmp_path):
         wait_until(lambda: any(e.get("action") == "resumed" for e in kinds(run, "control")), what="the resume",
                    run=run)
         resumed = next(e["time"] for e in kinds(run, "control") if e["action"] == "resumed")
-        wait_until(lambda: any(e["time"] > resumed for e in kinds(run, "epoch")), what="an epoch after the resume",
-                   run=run)
+        # an epoch can end before the first (rate-limited) step event after the resume: wait for both
+        wait_until(lambda: any(e["time"] > resumed for e in kinds(run, "epoch"))
+                   and any(e["time"] > resumed for e in kinds(run, "step")),
+                   what="an epoch and a step event after the resume", run=run)
         run.send("stop")
         assert run.process.wait(timeout=180) == 0, (run.path / "trainer.err").read_text()
     finally:
