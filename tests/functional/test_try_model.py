@@ -22,6 +22,12 @@ def trained(tmp_path, name: str, epochs: int) -> R.RunDir:
     return R.RunDir(next(p for p in runs.iterdir() if p.is_dir()))
 
 
+def replaying(tmp_path, name: str, epochs: int):
+    """The dashboard replaying a run of ``name`` trained here for ``epochs``."""
+    run = trained(tmp_path, name, epochs)
+    return make_app(P.load(run.preset_path), replay=run, runs_root=tmp_path / "runs", low_bandwidth=True)
+
+
 async def open_try(pilot, app) -> TryModelScreen:
     await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay")
     await pilot.press("t")
@@ -33,8 +39,7 @@ async def open_try(pilot, app) -> TryModelScreen:
 
 
 async def test_a_digit_drawn_on_the_pad_gets_the_models_own_answer(tmp_path):
-    run = trained(tmp_path, "digits-mlp", 3)
-    app = make_app(P.load(run.preset_path), replay=run, runs_root=tmp_path / "runs", low_bandwidth=True)
+    app = replaying(tmp_path, "digits-mlp", 3)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_try(pilot, app)
         pad = screen.query_one(DrawPad)
@@ -60,8 +65,7 @@ async def test_a_digit_drawn_on_the_pad_gets_the_models_own_answer(tmp_path):
 
 
 async def test_a_point_moved_over_the_plane_gets_the_models_answer_there(tmp_path):
-    run = trained(tmp_path, "xor", 5)
-    app = make_app(P.load(run.preset_path), replay=run, runs_root=tmp_path / "runs", low_bandwidth=True)
+    app = replaying(tmp_path, "xor", 5)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_try(pilot, app)
         pad = screen.query_one(PointPad)
