@@ -552,6 +552,17 @@ def reference_markdown() -> str:
            "`--set 'model.layers[0].units=64'`; messages name keys the second way).", "",
            "## Top level, data and training", "", "| key | default | allowed | meaning |", "|---|---|---|---|"]
     out += _field_rows(Preset, "")
+    out += ["", "## Sweeps (`[sweep]`)", "",
+            "`tuidl sweep PRESET` without `--grid` / `--search` runs the preset's `[sweep]` table (docs/sweeps.md). "
+            "`[sweep.grid]` maps key paths of this preset (quoted) to lists of values, and every combination "
+            "is a trial; `[sweep.search]` maps them to ranges, `\"log:LOW:HIGH\"` (LOW > 0), "
+            "`\"float:LOW:HIGH\"`, `\"int:LOW:HIGH\"` or `\"choice:A,B\"` (or a list), and Optuna's TPE picks "
+            "`trials` of them. Give a grid or a search, not both. Each key must be a value of this preset and "
+            "each grid value and range bound one it accepts; an error names the key "
+            "(`sweep.search.\"train.optimizer.lr\": a log range needs bounds above 0`). A preset without a "
+            "sweep saves no `[sweep]` table, and neither does a trial's run.", "", "```toml", "[sweep]",
+            "trials = 30", "parallel = 2", "", "[sweep.search]", '"train.optimizer.lr" = "log:1e-4:1e-1"',
+            '"model.layers.0.units" = "int:8:64"', '"train.optimizer.name" = ["adam", "sgd"]', "```"]
     out += ["", "## Datasets (`data.dataset`) and their `data.params`", ""]
     for name, kind in catalog.DATASETS.items():
         out += [f"### `{name}`", "", kind.description + ".", ""]
