@@ -50,6 +50,7 @@ from .. import preset as P
 from .. import rundir as R
 from ..schema import ConfigError
 from . import spec as S
+from . import study as ST
 
 POLL_S = 0.1
 
@@ -209,7 +210,6 @@ class Driver:
 
     def __init__(self, sweep: SweepDir, parallel: int | None = None, listener: Listener | None = None,
                  telemetry: bool = False):
-        from . import study as ST
 
         self.sweep = sweep
         self.spec = sweep.spec
@@ -262,7 +262,6 @@ class Driver:
     # -- the loop ------------------------------------------------------------------------
     def run(self):
         """Drive the sweep to its end; its :class:`~.study.SweepView`."""
-        from . import study as ST
 
         self.writer = E.EventWriter(self.sweep.events_path)
         self._worker("running")
@@ -306,7 +305,6 @@ class Driver:
         return counted >= self.spec.size or failed >= self.spec.size  # (so many failures: give up)
 
     def _fill(self) -> None:
-        from . import study as ST
 
         while len(self.active) < self.parallel and not self.exhausted:
             with self.sweep.lock():
@@ -330,7 +328,7 @@ class Driver:
             run = launch.start(preset, self.sweep.runs_root, telemetry=self.telemetry, env=env,
                                status={"sweep": tag}, allow_code=tuple(self.sweep.data.get("allow_code") or ()))
         except (ConfigError, OSError, RuntimeError) as e:
-            self.study.tell(trial, state=_state("FAIL"))
+            self.study.tell(trial, state=ST.trial_state("FAIL"))
             self.emit("trial_ended", trial=trial.number, params=params, state="FAIL", run_status=None, value=None,
                       run_id=None, message=str(e).splitlines()[0])
             return
@@ -340,7 +338,6 @@ class Driver:
                   gpu=self.gpus[slot] if self.gpus else None)
 
     def _poll(self) -> None:
-        from . import study as ST
 
         now = time.monotonic()
         if now - self.last_beat >= ST.heartbeat_s() / 2:
@@ -405,7 +402,7 @@ class Driver:
         if state == "COMPLETE":
             self.study.tell(a.trial, value)
         else:
-            self.study.tell(a.trial, state=_state(state))
+            self.study.tell(a.trial, state=ST.trial_state(state))
         self.emit("trial_ended", trial=a.trial.number, params=a.params, state=state, run_status=run_status,
                   value=value if value is not None else (a.values[max(a.values)] if a.values else None),
                   epochs=len(a.values), run_id=a.run.id, message=message)
@@ -419,12 +416,6 @@ class Driver:
                 self._send(a, "stop")
             elif time.monotonic() - a.stop_sent > 60:
                 self._tell(a, "FAIL", "did not stop within 60 s", a.run.status().get("status"))
-
-
-def _state(name: str):
-    import optuna
-
-    return optuna.trial.TrialState[name]
 
 
 def start_detached(sweep: SweepDir, parallel: int | None = None) -> subprocess.Popen:

@@ -135,6 +135,13 @@ def fail_stale(study) -> None:
     fail_stale_trials(study)
 
 
+def trial_state(name: str):
+    """Optuna's TrialState by name (COMPLETE, PRUNED, FAIL)."""
+    import optuna
+
+    return optuna.trial.TrialState[name]
+
+
 def beat(study, trial) -> None:
     study._storage.record_heartbeat(trial._trial_id)
 
