@@ -218,12 +218,15 @@ class Driver:
         self.listener = listener
         self.telemetry = telemetry
         self.gpus = gpu_slots(self.preset, self.parallel)
-        self.study = ST.open_study(self.spec, sweep.storage_url, sweep.study_name, self.sweep.data.get("seed", 0))
+        with sweep.lock():  # (two workers making one SQLite study at once would race on its tables)
+            self.study = ST.open_study(self.spec, sweep.storage_url, sweep.study_name, sweep.data.get("seed", 0))
         self.active: list[Active] = []
         self.stop = threading.Event()
         self.stop_reason = ""
         self.started = time.time()
-        self.exhausted = False
+        self.exhausted = False  # the study has all its trials: no more to start
+        self.idle = False  # nothing to start now, but another worker's trials may still fail
+        self.last_fill = 0.0
         self.worker_path = sweep.path / "workers" / f"{socket.gethostname()}-{os.getpid()}.json"
         self.writer: E.EventWriter | None = None
         self.last_beat = 0.0
@@ -292,28 +295,41 @@ class Driver:
             self.writer.close()
         return result
 
-    def _done(self) -> bool:
-        """The study has all its trials (this worker's and others'), counted under the lock."""
+    def _room(self) -> tuple[bool, bool]:
+        """``(more, over)`` from the study (every worker's trials), under the lock: ``more``,
+        a new trial may start; ``over``, the sweep has all its trials. Neither while
+        another worker's trial runs that may still fail (then one takes its place)."""
         import optuna
 
         S_ = optuna.trial.TrialState
         trials = self.study.get_trials(deepcopy=False)
+        mine = {a.trial.number for a in self.active}
+        others_running = any(t.state == S_.RUNNING and t.number not in mine for t in trials)
+        if self.spec.mode == "grid":  # the combinations wait in the study
+            waiting = any(t.state == S_.WAITING for t in trials)
+            return waiting, not waiting and not others_running
+        finished = sum(t.state in (S_.COMPLETE, S_.PRUNED) for t in trials)
+        counted = finished + sum(t.state in (S_.RUNNING, S_.WAITING) for t in trials)
         failed = sum(t.state == S_.FAIL for t in trials)
-        if self.spec.mode == "grid":  # the combinations wait in the study; none waits: the grid is done
-            return not any(t.state == S_.WAITING for t in trials)
-        counted = sum(t.state in (S_.COMPLETE, S_.PRUNED, S_.RUNNING, S_.WAITING) for t in trials)
-        return counted >= self.spec.size or failed >= self.spec.size  # (so many failures: give up)
+        over = finished >= self.spec.size or failed >= self.spec.size  # (so many failures: give up)
+        return counted < self.spec.size and not over, over or (counted >= self.spec.size and not others_running)
 
     def _fill(self) -> None:
-
+        now = time.monotonic()
+        if len(self.active) >= self.parallel or (self.idle and now - self.last_fill < 1.0):
+            return
+        self.last_fill = now
         while len(self.active) < self.parallel and not self.exhausted:
             with self.sweep.lock():
                 ST.fail_stale(self.study)
-                if self._done():
-                    self.exhausted = True
+                more, over = self._room()
+                if not more:
+                    self.exhausted = over
+                    self.idle = not over  # others' trials run: look again now and then
                     return
                 trial, params = ST.ask(self.study, self.spec)
                 ST.beat(self.study, trial)
+            self.idle = False
             slot = min(set(range(self.parallel)) - {a.slot for a in self.active})
             self._launch(trial, params, slot)
 
