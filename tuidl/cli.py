@@ -120,6 +120,7 @@ def parser_for(command: str) -> Parser:
         p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="add: override a preset key of every run added (repeatable)")
         p.add_argument("--slots", type=int, metavar="N", help="work: runs at once (default: the GPUs, else 1)")
+        p.add_argument("--no-worker", action="store_true", help="add: don't start a worker (tuidl queue work later)")
         p.add_argument("--runs-dir", help="runs root")
     elif command == "export":
         p.add_argument("run", help="run id or directory")
@@ -453,15 +454,18 @@ def cmd_sweep(args) -> int:
     P.resolve(preset)
     spec = S.build(preset, args.grid, args.search, trials=args.trials, parallel=args.parallel, metric=args.metric,
                    prune=args.prune)
-    if args.queue:
-        from .core.sweep import queue as Q
-
-        entry = Q.add(args.runs_dir, "sweep", queue_argv(args))
-        print(f"queued sweep {entry.id} ({spec.size} trials, {spec.parallel} at a time)")
-        return 0
-    gpu_slots(preset, spec.parallel)  # enough GPUs for --parallel, before anything is made
+    if not args.queue:
+        gpu_slots(preset, spec.parallel)  # enough GPUs for --parallel, before anything is made
     sweep = SweepDir.create(args.runs_dir, args.study or R.new_id(preset.name), preset, spec, args.storage,
                             tuple(args.allow_code))
+    if args.queue:  # the sweep is ready; the queue's worker starts its driver when it has the slots
+        from .core.sweep import queue as Q
+
+        entry = Q.add_sweep(args.runs_dir, sweep.id, spec.parallel)
+        pid = Q.ensure_worker(args.runs_dir)
+        print(f"queued sweep {sweep.id} as {entry.id} ({spec.size} trials, {spec.parallel} at a time)"
+              + (f"; queue worker started (pid {pid})" if pid else ""))
+        return 0
     if args.detach:
         proc = start_detached(sweep, spec.parallel)
         print(f"sweep {sweep.id} runs in the background (pid {proc.pid}; log: {sweep.path / 'driver.out'})\n"
@@ -481,20 +485,54 @@ def cmd_sweep(args) -> int:
     return 0
 
 
-def queue_argv(args) -> list[str]:
-    """The ``tuidl sweep`` command line of a queued sweep (the queue runs it detached)."""
-    argv = [args.preset]
-    for flag, values in (("--set", args.overrides), ("--grid", args.grid), ("--search", args.search),
-                         ("--allow-code", args.allow_code)):
-        for v in values:
-            argv += [flag, v]
-    for flag, value in (("--trials", args.trials), ("--parallel", args.parallel), ("--metric", args.metric),
-                        ("--storage", args.storage), ("--study", args.study)):
-        if value is not None:
-            argv += [flag, str(value)]
-    if args.prune is False:
-        argv.append("--no-prune")
-    return argv
+def cmd_queue(args) -> int:
+    """``tuidl queue add PRESET... | list | cancel ID... | work``."""
+    import time
+
+    from .core.sweep import queue as Q
+
+    if args.slots is not None and args.slots < 1:
+        raise UsageError(f"tuidl queue: --slots must be at least 1, got {args.slots}")
+    if args.action == "add":
+        if not args.items:
+            raise UsageError("tuidl queue add: give one or more presets (a sweep: tuidl sweep PRESET ... --queue)")
+        presets = []
+        for name in args.items:  # every preset checked before any is added
+            preset = P.load(name, args.overrides)
+            P.resolve(preset)
+            presets.append(preset)
+        for preset in presets:
+            entry = Q.add_run(args.runs_dir, preset)
+            print(f"queued {entry.id}: {preset.name}")
+        if not args.no_worker:
+            pid = Q.ensure_worker(args.runs_dir, args.slots)
+            if pid:
+                print(f"queue worker started (pid {pid}); tuidl queue list shows the queue")
+        return 0
+    if args.action == "cancel":
+        if not args.items:
+            raise UsageError("tuidl queue cancel: give the id of an entry (tuidl queue list)")
+        for entry_id in args.items:
+            entry = Q.Queue(args.runs_dir).cancel(entry_id)
+            print(f"cancelled {entry.id}: {entry.name}" + (" (stopping it)" if entry.started else ""))
+        return 0
+    if args.action == "work":
+        return Q.work(args.runs_dir, args.slots, say=lambda line: print(line, flush=True))
+    q = Q.Queue(args.runs_dir)
+    entries = q.entries()
+    if not entries:
+        print(f"the queue is empty ({q.path})")
+        return 0
+    rows = [("ID", "KIND", "NAME", "STATUS", "SLOTS", "ADDED", "RUN")]
+    for e in entries:
+        added = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.added))
+        rows.append((e.id, e.kind, e.name, e.status, str(e.slots), added, e.run_id or e.message or "—"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    worker = Q.worker_alive(args.runs_dir)
+    print(f"worker: pid {worker['pid']}, {len(worker['slots'])} slot(s)" if worker else "worker: none runs")
+    return 0
 
 
 def cmd_export(args) -> int:
@@ -763,7 +801,7 @@ def cmd_serve(argv: list[str]) -> int:
 
 
 HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "train": cmd_train,
-            "runs": cmd_runs, "sweep": cmd_sweep, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach,
+            "runs": cmd_runs, "sweep": cmd_sweep, "queue": cmd_queue, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach,
             "lr-find": cmd_lr_find, "landscape": lambda args: cmd_lab(args, "landscape"),
             "adversarial": lambda args: cmd_lab(args, "adversarial"), "export-model": cmd_export_model,
             "predict": cmd_predict}

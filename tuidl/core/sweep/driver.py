@@ -434,15 +434,16 @@ class Driver:
                 self._tell(a, "FAIL", "did not stop within 60 s", a.run.status().get("status"))
 
 
-def start_detached(sweep: SweepDir, parallel: int | None = None) -> subprocess.Popen:
+def start_detached(sweep: SweepDir, parallel: int | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
     """The driver as a process of its own session (like a trainer): it outlives the
-    terminal, the SSH link or the dashboard that started it."""
+    terminal, the SSH link or the dashboard that started it. ``env``: more environment
+    (the queue gives a sweep its GPUs, ``CUDA_VISIBLE_DEVICES``)."""
     cmd = [sys.executable, "-m", "tuidl.core.sweep.driver", str(sweep.path)]
     if parallel:
         cmd += ["--parallel", str(parallel)]
     with open(sweep.path / "driver.out", "ab") as out, open(sweep.path / "driver.err", "ab") as err:
         return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
-                                close_fds=True, cwd=os.getcwd())
+                                close_fds=True, cwd=os.getcwd(), env={**os.environ, **env} if env else None)
 
 
 def main(argv: list[str] | None = None) -> int:
