@@ -408,6 +408,7 @@ def train_parallel(args, nproc: int, world: int) -> int:
 def cmd_runs(args) -> int:
     from .core import rundir as R
     from .core.runlist import scan_runs
+    from .core.units import columns
 
     rows = scan_runs(args.runs_dir)
     if not rows:
@@ -418,9 +419,7 @@ def cmd_runs(args) -> int:
     for row in sorted(rows, key=lambda r: r.id):  # oldest first: the newest is printed last, next to the prompt
         table.append((row.id, row.preset, row.status, row.epochs_text, row.best_text, row.duration_text,
                       row.started_text) + ((row.sweep_text,) if sweeps else ()))
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    for r in table:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    print("\n".join(columns(table)))
     return 0
 
 
@@ -490,6 +489,7 @@ def cmd_queue(args) -> int:
     import time
 
     from .core.sweep import queue as Q
+    from .core.units import columns
 
     if args.slots is not None and args.slots < 1:
         raise UsageError(f"tuidl queue: --slots must be at least 1, got {args.slots}")
@@ -527,9 +527,7 @@ def cmd_queue(args) -> int:
     for e in entries:
         added = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.added))
         rows.append((e.id, e.kind, e.name, e.status, str(e.slots), added, e.run_id or e.message or "—"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    print("\n".join(columns(rows)))
     worker = Q.worker_alive(args.runs_dir)
     print(f"worker: pid {worker['pid']}, {len(worker['slots'])} slot(s)" if worker else "worker: none runs")
     return 0

@@ -181,9 +181,15 @@ def gpu_slots(preset: P.Preset, parallel: int) -> list[str]:
     if parallel > count:
         raise ConfigError(f"--parallel {parallel}: one GPU per trial, but only {count} CUDA GPU(s) are visible; "
                           f"use --parallel {count}, or --set train.device=cpu for processes on the CPU")
+    return visible_gpus(count)[:parallel]
+
+
+def visible_gpus(count: int) -> list[str]:
+    """The names of the ``count`` GPUs torch sees, as ``CUDA_VISIBLE_DEVICES`` gives them
+    to a child process (the parent's own list, if it has one)."""
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     names = [v.strip() for v in visible.split(",")] if visible else [str(i) for i in range(count)]
-    return names[:parallel]
+    return names[:count]
 
 
 @dataclass

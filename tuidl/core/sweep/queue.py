@@ -166,9 +166,9 @@ def slots_here(count: int | None = None) -> list[str]:
 
     n = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if n:
-        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-        names = [v.strip() for v in visible.split(",")] if visible else [str(i) for i in range(n)]
-        return names[:count or n]
+        from .driver import visible_gpus
+
+        return visible_gpus(n)[:count or n]
     return ["cpu"] * (count or 1)
 
 

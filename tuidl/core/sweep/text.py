@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from ..units import columns
 from .spec import _show
 from .study import SweepView
 
@@ -33,8 +34,7 @@ def table(view: SweepView) -> str:
         state = t.run_status or t.state.lower()
         rows.append((str(i), str(t.number), state, value_text(t.value),
                      *(_show(t.params[k]) if k in t.params else "—" for k in keys), t.run_id or "—"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines = columns(rows)
     counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(view.counts.items()))
     lines.append(f"Sweep {view.id}: {len(view.trials)} of {view.planned} trials ({counts or 'none yet'})")
     if view.best is not None:
