@@ -108,3 +108,21 @@ def test_runs_shows_the_sweep_of_trials():
     assert out.stdout.splitlines()[0].split()[-1] == "SWEEP"
     assert out.stdout.count("s1 #0") == 1
     assert len(os.listdir(R.runs_root())) == 3  # the two runs and sweeps/: `runs` lists the runs only
+
+
+def test_the_trainer_takes_a_prune_like_a_stop():
+    """The ``prune`` control command (a sweep's): the last checkpoint, then ``pruned``."""
+    from helpers import kinds
+    from tuidl.core.train import Trainer
+
+    preset = P.load("xor", ["train.epochs=3"])
+    run = R.create(R.runs_root(), preset.name, P.dumps(preset))
+    run.send("prune")
+    status = Trainer(preset, run, handle_signals=False).run()
+    assert status == "pruned" and run.status()["status"] == "pruned"
+    assert kinds(run, "control")[0]["action"] == "prune_requested"
+    assert [c["reason"] for c in kinds(run, "checkpoint") if c["kind"] == "last"][-1] == "prune"
+    assert kinds(run, "run_ended")[0]["status"] == "pruned" and run.checkpoint("last").is_file()
+    from tuidl.core.runlist import run_row
+
+    assert run_row(run).resumable  # a pruned trial can be trained on
