@@ -25,6 +25,10 @@ examples:
   tuidl show digits-cnn                   the fully resolved preset as TOML
   tuidl summary digits-cnn                the model summary, without training
   tuidl runs                              the runs so far
+  tuidl sweep xor --grid train.optimizer.lr=1e-3,1e-2 --grid model.layers.0.units=8,16
+  tuidl sweep xor --search train.optimizer.lr=log:1e-4:1e-1 --trials 30 --parallel 2
+  tuidl sweep --show SWEEP | --stop SWEEP  a sweep's ranked trials; stop a sweep (its trials checkpoint)
+  tuidl queue add spiral xor | list | cancel ID | work   runs waiting for a free GPU or CPU slot
   tuidl attach [RUN]                      reattach the dashboard to a live run
   tuidl serve [PRESET] [--port 8000]      the dashboard in a web browser (127.0.0.1; ssh -L to reach it)
   tuidl replay RUN [--speed N] [--headless]  play a finished run's events
@@ -84,6 +88,39 @@ def parser_for(command: str) -> Parser:
     elif command in ("show", "summary"):
         add_preset_args(p)
     elif command == "runs":
+        p.add_argument("--runs-dir", help="runs root")
+    elif command == "sweep":
+        add_preset_args(p, optional=True)
+        p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
+                       help="run every combination of these values (repeatable)")
+        p.add_argument("--search", action="append", default=[], metavar="KEY=RANGE",
+                       help="log:LOW:HIGH, float:LOW:HIGH, int:LOW:HIGH or choice:A,B: Optuna's TPE picks (repeatable)")
+        p.add_argument("--trials", type=int, help="a search's trials in all (default: the preset's sweep.trials, 20)")
+        p.add_argument("--parallel", type=int, metavar="K", help="trials at once: one per GPU, or CPU processes")
+        p.add_argument("--metric", help="val_loss (default), val_acc or val_mae: ranks the trials")
+        p.add_argument("--no-prune", dest="prune", action="store_const", const=False,
+                       help="let every trial of a search run to its end")
+        p.add_argument("--storage", metavar="URL", help="an Optuna database URL shared by workers on several "
+                                                        "machines (default: SQLite in RUNS/sweeps/ID/study.db)")
+        p.add_argument("--study", metavar="NAME", help="the sweep's id and study name: workers that give the same "
+                                                       "one share the study")
+        p.add_argument("--detach", action="store_true", help="run the sweep's driver in the background, in its "
+                                                             "own session (it outlives this terminal)")
+        p.add_argument("--queue", action="store_true", help="add the sweep to the queue (it starts when slots "
+                                                            "are free)")
+        p.add_argument("--json", action="store_true", help="one JSON object per finished trial, then the summary")
+        p.add_argument("--show", metavar="SWEEP", help="a sweep's trials ranked, the best, the importances")
+        p.add_argument("--stop", metavar="SWEEP", help="stop a sweep: its trials checkpoint and end as stopped")
+        p.add_argument("--runs-dir", help="runs root")
+        p.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS",
+                       help="allow the preset's model.custom class to run (presets never run code on their own)")
+    elif command == "queue":
+        p.add_argument("action", choices=("add", "list", "cancel", "work"))
+        p.add_argument("items", nargs="*", metavar="PRESET|ID", help="add: presets; cancel: entry ids")
+        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="add: override a preset key of every run added (repeatable)")
+        p.add_argument("--slots", type=int, metavar="N", help="work: runs at once (default: the GPUs, else 1)")
+        p.add_argument("--no-worker", action="store_true", help="add: don't start a worker (tuidl queue work later)")
         p.add_argument("--runs-dir", help="runs root")
     elif command == "export":
         p.add_argument("run", help="run id or directory")
@@ -306,7 +343,7 @@ def cmd_train(args) -> int:
     print(f"Run directory: {run.path}")
     if status == "stopped":
         print(f"Resume with: tuidl train --resume {run.path}")
-    return 0 if status in ("completed", "stopped") else 1
+    return 0 if status in ("completed", "stopped", "pruned") else 1
 
 
 def train_parallel(args, nproc: int, world: int) -> int:
@@ -371,18 +408,128 @@ def train_parallel(args, nproc: int, world: int) -> int:
 def cmd_runs(args) -> int:
     from .core import rundir as R
     from .core.runlist import scan_runs
+    from .core.units import columns
 
     rows = scan_runs(args.runs_dir)
     if not rows:
         print(f"no runs yet in {R.runs_root(args.runs_dir)}")
         return 0
-    table = [("ID", "PRESET", "STATUS", "EPOCHS", "BEST VAL", "DURATION", "STARTED")]
+    sweeps = any(row.sweep_text for row in rows)  # the SWEEP column only where a sweep's trials are
+    table = [("ID", "PRESET", "STATUS", "EPOCHS", "BEST VAL", "DURATION", "STARTED") + (("SWEEP",) if sweeps else ())]
     for row in sorted(rows, key=lambda r: r.id):  # oldest first: the newest is printed last, next to the prompt
         table.append((row.id, row.preset, row.status, row.epochs_text, row.best_text, row.duration_text,
-                      row.started_text))
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    for r in table:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+                      row.started_text) + ((row.sweep_text,) if sweeps else ()))
+    print("\n".join(columns(table)))
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    """``tuidl sweep PRESET --grid/--search ...``: a sweep's driver here (trial lines as they
+    end, then the ranked table), or detached, or queued; ``--show`` / ``--stop`` a sweep."""
+    import json
+
+    from .core import rundir as R
+    from .core.sweep import spec as S
+    from .core.sweep import text as T
+    from .core.sweep.driver import Driver, SweepDir, gpu_slots, start_detached
+    from .core.sweep.study import sweep_summary
+
+    if args.show or args.stop:
+        if args.preset:
+            raise UsageError("tuidl sweep: --show and --stop take a sweep id, not a preset")
+        if args.show:
+            view = sweep_summary(args.runs_dir, args.show)
+            print(json.dumps(view.to_json()) if args.json else T.table(view))
+        else:
+            sweep = SweepDir.open(args.runs_dir, args.stop)
+            sweep.request_stop()
+            print(f"asked sweep {sweep.id} to stop: its trials checkpoint and end as stopped"
+                  + ("" if sweep.live() else " (no worker of it runs on this machine)"))
+        return 0
+    if not args.preset:
+        raise UsageError("tuidl sweep: give a preset name or .toml path, e.g. tuidl sweep xor --grid "
+                         "train.optimizer.lr=1e-3,1e-2")
+    preset = load_preset(args)
+    P.resolve(preset)
+    spec = S.build(preset, args.grid, args.search, trials=args.trials, parallel=args.parallel, metric=args.metric,
+                   prune=args.prune)
+    if not args.queue:
+        gpu_slots(preset, spec.parallel)  # enough GPUs for --parallel, before anything is made
+    sweep = SweepDir.create(args.runs_dir, args.study or R.new_id(preset.name), preset, spec, args.storage,
+                            tuple(args.allow_code))
+    if args.queue:  # the sweep is ready; the queue's worker starts its driver when it has the slots
+        from .core.sweep import queue as Q
+
+        entry = Q.add_sweep(args.runs_dir, sweep.id, spec.parallel)
+        pid = Q.ensure_worker(args.runs_dir)
+        print(f"queued sweep {sweep.id} as {entry.id} ({spec.size} trials, {spec.parallel} at a time)"
+              + (f"; queue worker started (pid {pid})" if pid else ""))
+        return 0
+    if args.detach:
+        proc = start_detached(sweep, spec.parallel)
+        print(f"sweep {sweep.id} runs in the background (pid {proc.pid}; log: {sweep.path / 'driver.out'})\n"
+              f"Its trials: tuidl sweep --show {sweep.id}; stop it: tuidl sweep --stop {sweep.id}")
+        return 0
+    metric = sweep.spec.metric
+    if not args.json:
+        print(f"Sweep {sweep.id}: {spec.mode}, {spec.size} trials, {spec.parallel} at a time, ranked by {metric} "
+              f"(study in {sweep.storage_url})", flush=True)
+
+    def listener(ev: dict) -> None:
+        if ev["type"] == "trial_ended":
+            print(json.dumps(ev) if args.json else T.trial_line(ev, metric), flush=True)
+
+    view = Driver(sweep, spec.parallel, listener).run()
+    print(json.dumps(view.to_json()) if args.json else T.table(view))
+    return 0
+
+
+def cmd_queue(args) -> int:
+    """``tuidl queue add PRESET... | list | cancel ID... | work``."""
+    import time
+
+    from .core.sweep import queue as Q
+    from .core.units import columns
+
+    if args.slots is not None and args.slots < 1:
+        raise UsageError(f"tuidl queue: --slots must be at least 1, got {args.slots}")
+    if args.action == "add":
+        if not args.items:
+            raise UsageError("tuidl queue add: give one or more presets (a sweep: tuidl sweep PRESET ... --queue)")
+        presets = []
+        for name in args.items:  # every preset checked before any is added
+            preset = P.load(name, args.overrides)
+            P.resolve(preset)
+            presets.append(preset)
+        for preset in presets:
+            entry = Q.add_run(args.runs_dir, preset)
+            print(f"queued {entry.id}: {preset.name}")
+        if not args.no_worker:
+            pid = Q.ensure_worker(args.runs_dir, args.slots)
+            if pid:
+                print(f"queue worker started (pid {pid}); tuidl queue list shows the queue")
+        return 0
+    if args.action == "cancel":
+        if not args.items:
+            raise UsageError("tuidl queue cancel: give the id of an entry (tuidl queue list)")
+        for entry_id in args.items:
+            entry = Q.Queue(args.runs_dir).cancel(entry_id)
+            print(f"cancelled {entry.id}: {entry.name}" + (" (stopping it)" if entry.started else ""))
+        return 0
+    if args.action == "work":
+        return Q.work(args.runs_dir, args.slots, say=lambda line: print(line, flush=True))
+    q = Q.Queue(args.runs_dir)
+    entries = q.entries()
+    if not entries:
+        print(f"the queue is empty ({q.path})")
+        return 0
+    rows = [("ID", "KIND", "NAME", "STATUS", "SLOTS", "ADDED", "RUN")]
+    for e in entries:
+        added = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.added))
+        rows.append((e.id, e.kind, e.name, e.status, str(e.slots), added, e.run_id or e.message or "—"))
+    print("\n".join(columns(rows)))
+    worker = Q.worker_alive(args.runs_dir)
+    print(f"worker: pid {worker['pid']}, {len(worker['slots'])} slot(s)" if worker else "worker: none runs")
     return 0
 
 
@@ -652,7 +799,7 @@ def cmd_serve(argv: list[str]) -> int:
 
 
 HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "train": cmd_train,
-            "runs": cmd_runs, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach,
+            "runs": cmd_runs, "sweep": cmd_sweep, "queue": cmd_queue, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach,
             "lr-find": cmd_lr_find, "landscape": lambda args: cmd_lab(args, "landscape"),
             "adversarial": lambda args: cmd_lab(args, "adversarial"), "export-model": cmd_export_model,
             "predict": cmd_predict}

@@ -35,7 +35,8 @@ TEST = "test"  # final test metrics, confusion matrix, sample predictions
 ADVERSARIAL = "adversarial"  # test accuracy under FGSM / PGD at several ε
 RUN_ENDED = "run_ended"  # status + message (+ test metrics)
 
-END_STATUSES = ("completed", "stopped", "diverged", "failed")
+# how a run can end; "pruned": a sweep stopped a bad trial early (docs/sweeps.md)
+END_STATUSES = ("completed", "stopped", "pruned", "diverged", "failed")
 
 
 def _clean(value: Any) -> Any:

@@ -28,7 +28,7 @@ from . import rundir as R
 
 
 def _spawn(run: R.RunDir, resume: bool, telemetry: bool, nproc: int = 1,
-           allow_code: tuple[str, ...] = ()) -> subprocess.Popen:
+           allow_code: tuple[str, ...] = (), env: dict[str, str] | None = None) -> subprocess.Popen:
     args = _trainer_args(run, resume, telemetry, allow_code)
     if nproc > 1:
         cmd = [sys.executable, "-m", "tuidl.core.distributed", *args[:1], "--nproc", str(nproc), *args[1:]]
@@ -38,7 +38,8 @@ def _spawn(run: R.RunDir, resume: bool, telemetry: bool, nproc: int = 1,
     err = open(run.path / "trainer.err", "ab")
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                start_new_session=True, close_fds=True, cwd=os.getcwd())
+                                start_new_session=True, close_fds=True, cwd=os.getcwd(),
+                                env={**os.environ, **env} if env else None)
     finally:
         out.close()
         err.close()
@@ -104,21 +105,24 @@ class Standby:
 
 
 def start(preset: P.Preset, runs_root=None, telemetry: bool = True, nproc: int = 1,
-          allow_code: tuple[str, ...] = (), standby: Standby | None = None) -> R.RunDir:
+          allow_code: tuple[str, ...] = (), standby: Standby | None = None, env: dict[str, str] | None = None,
+          status: dict | None = None) -> R.RunDir:
     """Validate, create the run directory (with the resolved preset) and start training,
     on ``nproc`` data-parallel processes of this machine (its GPUs, or the CPU). A
     ``standby`` trainer, if given and alive, trains a single-process run instead of a new
-    process (it is used up either way)."""
+    process (it is used up either way). ``env``: more environment for the trainer (a sweep
+    or the queue gives each run its GPU, ``CUDA_VISIBLE_DEVICES``); ``status``: more fields
+    for the run's status file (a sweep's trial: ``sweep``)."""
     P.resolve(preset)
     P.check_code(preset, allow_code)
     D.check_world(preset.data.batch_size, nproc)
-    run = R.create(R.runs_root(runs_root), preset.name, P.dumps(preset))
+    run = R.create(R.runs_root(runs_root), preset.name, P.dumps(preset), status=status)
     if standby is not None:
         if nproc == 1 and standby.take(run, _trainer_args(run, False, telemetry, allow_code)):
             run.process = standby.proc
             return run
         standby.close()
-    run.process = _spawn(run, resume=False, telemetry=telemetry, nproc=nproc, allow_code=allow_code)
+    run.process = _spawn(run, resume=False, telemetry=telemetry, nproc=nproc, allow_code=allow_code, env=env)
     return run
 
 

@@ -171,6 +171,32 @@ class Train:
 
 
 @dataclass
+class Sweep:
+    """``[sweep]``: what ``tuidl sweep PRESET`` varies when no --grid / --search is given
+    (docs/sweeps.md). Each key of ``grid`` / ``search`` is a key path of this preset, in
+    quotes: ``[sweep.search]`` ``"train.optimizer.lr" = "log:1e-4:1e-1"``."""
+
+    grid: Any = opt(factory=dict, help="key path → list of values; every combination is a trial")
+    search: Any = opt(factory=dict, help="key path → 'log:LOW:HIGH', 'float:LOW:HIGH', 'int:LOW:HIGH' or "
+                                         "'choice:A,B' (or a list); Optuna's TPE picks the trials")
+    trials: int = opt(20, help="a search's trials in all (a grid runs each combination once)", min=1, max=100_000)
+    parallel: int = opt(1, help="trials at once: one per GPU, or processes on the CPU", min=1, max=1024)
+    metric: str = opt("val_loss", help="what ranks the trials, read at each epoch's end", choices=MONITORS)
+    prune: bool = opt(True, help="a search stops bad trials early (Optuna's median pruner)")
+    startup_trials: int = opt(5, help="trials before TPE and the pruner act (random ones first)",
+                              min=0, max=100_000)
+    warmup_epochs: int = opt(1, help="epochs of a trial before it can be pruned", min=0, max=1_000_000)
+
+    def validate(self, path, problems):
+        from .sweep.spec import check_table
+
+        check_table(self, path, problems)
+
+    def is_default(self) -> bool:
+        return self == Sweep()
+
+
+@dataclass
 class Preset:
     name: str = opt("untitled", help="short name; used in run ids")
     description: str = opt("", help="one line about the run")
@@ -178,11 +204,16 @@ class Preset:
     data: Data = opt(factory=Data)
     model: Model = opt(factory=Model)
     train: Train = opt(factory=Train)
+    sweep: Sweep = opt(factory=Sweep, help="what `tuidl sweep` varies (docs/sweeps.md)")
 
     def validate(self, path, problems):
         if not NAME_RE.match(self.name):
             problems.append(Problem("name", "use 1-64 letters, digits, '.', '_' or '-' (no slashes), "
                                             f"starting with a letter or digit; got {self.name!r}"))
+        if not problems and not self.sweep.is_default():
+            from .sweep.spec import check_preset
+
+            check_preset(self, problems)
 
     # Filled by resolve(): not part of the TOML.
     source: str = dataclasses.field(default="", init=False, compare=False)
@@ -466,6 +497,8 @@ def to_data(preset: Preset) -> dict:
     data = to_dict(preset)
     data.pop("source", None)
     data.pop("overrides", None)
+    if preset.sweep.is_default():  # a preset without a sweep saves none (a trial's run saves none)
+        data.pop("sweep", None)
     data["model"]["layers"] = [_layer_dict(layer) for layer in preset.model.layers]
     return data
 
@@ -519,6 +552,17 @@ def reference_markdown() -> str:
            "`--set 'model.layers[0].units=64'`; messages name keys the second way).", "",
            "## Top level, data and training", "", "| key | default | allowed | meaning |", "|---|---|---|---|"]
     out += _field_rows(Preset, "")
+    out += ["", "## Sweeps (`[sweep]`)", "",
+            "`tuidl sweep PRESET` without `--grid` / `--search` runs the preset's `[sweep]` table (docs/sweeps.md). "
+            "`[sweep.grid]` maps key paths of this preset (quoted) to lists of values, and every combination "
+            "is a trial; `[sweep.search]` maps them to ranges, `\"log:LOW:HIGH\"` (LOW > 0), "
+            "`\"float:LOW:HIGH\"`, `\"int:LOW:HIGH\"` or `\"choice:A,B\"` (or a list), and Optuna's TPE picks "
+            "`trials` of them. Give a grid or a search, not both. Each key must be a value of this preset and "
+            "each grid value and range bound one it accepts; an error names the key "
+            "(`sweep.search.\"train.optimizer.lr\": a log range needs bounds above 0`). A preset without a "
+            "sweep saves no `[sweep]` table, and neither does a trial's run.", "", "```toml", "[sweep]",
+            "trials = 30", "parallel = 2", "", "[sweep.search]", '"train.optimizer.lr" = "log:1e-4:1e-1"',
+            '"model.layers.0.units" = "int:8:64"', '"train.optimizer.name" = ["adam", "sgd"]', "```"]
     out += ["", "## Datasets (`data.dataset`) and their `data.params`", ""]
     for name, kind in catalog.DATASETS.items():
         out += [f"### `{name}`", "", kind.description + ".", ""]

@@ -34,6 +34,7 @@ from .schema import ConfigError
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # control commands (docs/events.md, "Control"); a name has no "-" (it ends the file name)
 COMMANDS = ("pause", "resume", "stop", "checkpoint",
+            "prune",  # a sweep gives up on this trial: checkpoint, end as ``pruned``
             "watch_health", "watch_neurons",  # a dashboard looks at an instrument: compute it for a while
             "landscape", "adversarial")  # compute this once, now
 LIVE = ("starting", "running", "paused")
@@ -211,8 +212,9 @@ def new_id(name: str) -> str:
     return f"{stamp}-{safe}-{secrets.token_hex(2)}"
 
 
-def create(root: str | os.PathLike, name: str, preset_toml: str) -> RunDir:
-    """Create a run directory atomically: it appears complete (with its preset) or not at all."""
+def create(root: str | os.PathLike, name: str, preset_toml: str, status: dict | None = None) -> RunDir:
+    """Create a run directory atomically: it appears complete (with its preset) or not at all.
+    ``status``: more fields for its first status file (a sweep's trial: ``sweep``)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     for _ in range(10):
@@ -224,8 +226,8 @@ def create(root: str | os.PathLike, name: str, preset_toml: str) -> RunDir:
         (tmp / "checkpoints").mkdir()
         (tmp / "control").mkdir()
         write_atomic(tmp / "preset.toml", preset_toml.encode())
-        write_json(tmp / "status.json", {"status": "created", "created": time.time(), "preset": name,
-                                         "host": socket.gethostname()})
+        write_json(tmp / "status.json", {**(status or {}), "status": "created", "created": time.time(),
+                                         "preset": name, "host": socket.gethostname()})
         try:
             os.rename(tmp, final)
         except OSError:

@@ -19,7 +19,7 @@ from .report import run_times
 from .rundir import LIVE, RunDir, list_runs
 from .units import fmt_best, fmt_duration, run_duration
 
-RESUMABLE = ("stopped", "interrupted", "failed", "diverged")
+RESUMABLE = ("stopped", "pruned", "interrupted", "failed", "diverged")
 _NEW_ID = re.compile(r"^(\d{8})-(\d{2})(\d{2})(\d{2})-(.+)-([0-9a-f]{4})$")
 
 
@@ -50,6 +50,17 @@ class RunRow:
     @property
     def resumable(self) -> bool:
         return self.status in RESUMABLE and self.has_checkpoint
+
+    @property
+    def sweep(self) -> dict | None:
+        """A sweep's trial: ``{id, study, trial, params}`` (docs/sweeps.md), else None."""
+        tag = self.status_data.get("sweep")
+        return tag if isinstance(tag, dict) else None
+
+    @property
+    def sweep_text(self) -> str:
+        tag = self.sweep
+        return f"{tag.get('id')} #{tag.get('trial')}" if tag else ""
 
     @property
     def best_text(self) -> str:

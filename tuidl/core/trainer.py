@@ -8,7 +8,7 @@ files in the run directory, so a closing terminal or a dropped SSH link does not
 it. SIGTERM saves a checkpoint and ends the run as ``stopped``.
 Started by ``torchrun`` it is one rank of a data-parallel run (``tuidl.core.distributed``);
 only rank 0 writes the run directory.
-Exit codes: 0 completed or stopped, 1 failed or diverged, 2 bad input, 3 (a rank of a
+Exit codes: 0 completed, stopped or pruned, 1 failed or diverged, 2 bad input, 3 (a rank of a
 data-parallel run) lost contact with another rank.
 """
 
@@ -27,7 +27,7 @@ from .schema import ConfigError
 
 
 def exit_code(status: str) -> int:
-    return 0 if status in ("completed", "stopped") else 1
+    return 0 if status in ("completed", "stopped", "pruned") else 1
 
 
 def standby() -> int:

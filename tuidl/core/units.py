@@ -62,3 +62,10 @@ def run_duration(status: dict, now: float | None = None) -> float | None:
         if math.isfinite(updated):
             trained += max(0.0, now - updated)
     return trained
+
+
+def columns(rows: list[tuple]) -> list[str]:
+    """Rows of text cells as lines of left-aligned columns, two spaces apart (the tables of
+    ``tuidl runs``, ``tuidl sweep``, ``tuidl queue list``)."""
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]

@@ -2,8 +2,8 @@
 
 * **Signals**: SIGTERM, SIGINT and SIGHUP ask the run to stop (it checkpoints and ends as
   ``stopped``); a second SIGINT while stopping raises ``KeyboardInterrupt``.
-* **The control folder** (``RunDir.send``): ``pause``, ``resume``, ``stop`` and
-  ``checkpoint`` commands, looked at a few times a second (``CONTROL_EVERY_S``) and
+* **The control folder** (``RunDir.send``): ``pause``, ``resume``, ``stop``, ``prune``
+  (a sweep's: like ``stop``, but the run ends as ``pruned``) and ``checkpoint`` commands, looked at a few times a second (``CONTROL_EVERY_S``) and
   answered with ``control`` events.
 * **Instruments** (docs/instruments.md): ``watch_health`` / ``watch_neurons`` keep an
   instrument on for ``WATCH_S`` seconds (a dashboard looking at it sends one every few
@@ -43,6 +43,7 @@ class Control:
         self.run_dir, self.emit, self.every_s = run_dir, emit, every_s
         self.stop = threading.Event()
         self.stop_reason = ""
+        self.pruned = False  # the stop asked for is a sweep's prune
         self.paused = False
         self.checkpoint_now = False  # a checkpoint was asked for and is not written yet
         self.on_checkpoint: Callable[[], None] = lambda: None  # writes it (and clears the request)
@@ -95,6 +96,10 @@ class Control:
             if command == "stop":
                 self.request_stop("stop requested")
                 self.emit(E.CONTROL, action="stop_requested")
+            elif command == "prune" and not self.pruned:
+                self.pruned = True  # a sweep gave up on this trial: it stops as ``pruned``
+                self.request_stop("pruned by the sweep")
+                self.emit(E.CONTROL, action="prune_requested")
             elif command == "pause" and not self.paused:
                 self.paused = True  # status first: whoever reads the event finds the status already
                 self.run_dir.write_status(status="paused", trained_s=round(self.trained_seconds(), 3))

@@ -316,6 +316,8 @@ class Trainer:
         p = self.preset
         # under torchrun the status names its agent: the process whose end is the run's end
         pid = os.getpid() if self.dist is None else os.getppid()
+        # a sweep's trial carries its sweep id, trial number and parameters (docs/sweeps.md)
+        sweep = self.run_dir.read_status().get("sweep")
         self.run_dir.write_status(status="running", pid=pid, host=socket.gethostname(),
                                   started=self.run_dir.read_status().get("started", started),
                                   epochs=p.train.epochs, epoch=self.progress.epoch, preset=p.name, message="",
@@ -327,7 +329,7 @@ class Trainer:
                   summary=self.resolved.summary.to_dict(), data=self.data.describe(), device=str(self.device),
                   device_name=device_name(self.device), precision=self.precision, pid=os.getpid(),
                   host=socket.gethostname(), world_size=1 if self.dist is None else self.dist.world_size,
-                  torch_cuda=torch.version.cuda is not None)
+                  torch_cuda=torch.version.cuda is not None, **({"sweep": sweep} if sweep else {}))
 
     def _train(self) -> tuple[str, str]:
         """The data's notes and the start checkpoint, then fit, and say truthfully how it
@@ -340,8 +342,10 @@ class Trainer:
         try:
             outcome = self._fit()
         except StopRun as e:
-            self.checkpoints.save("last", "stop")
-            return "stopped", f"{e}; stopped at epoch {self.progress.epoch + 1}, batch {self.progress.batch}"
+            pruned = self.control.pruned and self.dist is None
+            self.checkpoints.save("last", "prune" if pruned else "stop")
+            return "pruned" if pruned else "stopped", \
+                f"{e}; stopped at epoch {self.progress.epoch + 1}, batch {self.progress.batch}"
         except Diverged as e:
             message = f"{e}; the last good checkpoint is kept"
             self.note("divergence", message, level="error")

@@ -20,7 +20,7 @@ from tuidl.core import units
 from tuidl.core.runview import RunProgress
 from tuidl.ui.session import RunState
 
-END_STYLE = {"completed": "bold green", "stopped": "yellow", "diverged": "bold red", "failed": "bold red",
+END_STYLE = {"completed": "bold green", "stopped": "yellow", "pruned": "yellow", "diverged": "bold red", "failed": "bold red",
              "interrupted": "bold red"}
 STATE_LABELS = {"idle": ("ready", "dim"), "launching": ("starting…", "yellow"), "live": ("training", "bold green"),
                 "paused": ("paused", "bold yellow"), "ended": ("ended", "bold"), "replay": ("replay", "cyan")}

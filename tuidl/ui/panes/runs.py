@@ -57,6 +57,7 @@ STATUS_STYLE = {
     "paused": "bold yellow",
     "completed": "green",
     "stopped": "yellow",
+    "pruned": "yellow",
     "interrupted": "bold red",
     "failed": "bold red",
     "diverged": "bold red",
