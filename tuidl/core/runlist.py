@@ -76,7 +76,12 @@ class RunRow:
 
     @property
     def started_text(self) -> str:
-        return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started)) if self.started else "—"
+        return when(self.started)
+
+
+def when(t: float | None) -> str:
+    """A start time as the list shows it (local time, to the minute)."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) if t else "—"
 
 
 def run_row(run: RunDir, now: float | None = None) -> RunRow:
@@ -104,6 +109,99 @@ def scan_runs(root: str | os.PathLike | None = None) -> list[RunRow]:
             continue
     rows.sort(key=lambda r: (r.started or 0.0, r.id), reverse=True)
     return rows
+
+
+@dataclass
+class SweepGroup:
+    """A sweep's trials as one group of the list: a header row, then the trials in order."""
+
+    id: str
+    trials: list[RunRow]  # by trial number
+
+    @property
+    def key(self) -> str:
+        """The header row's key in a table of runs (run ids never contain ':')."""
+        return f"sweep:{self.id}"
+
+    @property
+    def live(self) -> bool:
+        return any(t.live for t in self.trials)
+
+    @property
+    def preset(self) -> str:
+        return self.trials[0].preset if self.trials else "?"
+
+    @property
+    def started(self) -> float | None:
+        times = [t.started for t in self.trials if t.started]
+        return min(times) if times else None
+
+    @property
+    def duration(self) -> float | None:
+        """The trials' training time added up (parallel trials count each)."""
+        spans = [t.duration for t in self.trials if t.duration is not None]
+        return sum(spans) if spans else None
+
+    @property
+    def best(self) -> RunRow | None:
+        """The trial with the best value of the metric its runs monitor (lower for a loss
+        or an error, higher otherwise)."""
+        scored = [t for t in self.trials if t.best and isinstance(t.best.get("value"), (int, float))]
+        if not scored:
+            return None
+        monitor = str(scored[0].best.get("monitor", ""))
+        lower = monitor.endswith(("loss", "mae", "mse"))
+        scored = [t for t in scored if t.best.get("monitor") == monitor]
+        return (min if lower else max)(scored, key=lambda t: float(t.best["value"]))
+
+    @property
+    def started_text(self) -> str:
+        return when(self.started)
+
+    @property
+    def duration_text(self) -> str:
+        return fmt_duration(self.duration)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for t in self.trials:
+            out[t.status] = out.get(t.status, 0) + 1
+        return out
+
+
+def params_short(params: dict, width: int = 40) -> str:
+    """A trial's parameters in few characters: the last part of each key
+    (``lr=0.003 units=8``), cut to ``width``."""
+    text = " ".join(f"{k.split('.')[-1]}={f'{v:g}' if isinstance(v, float) else v}" for k, v in params.items())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def group_rows(rows: list[RunRow]) -> list[RunRow | SweepGroup]:
+    """The list with each sweep's trials gathered under one :class:`SweepGroup`, placed
+    where its newest trial would be; other runs stay as they are."""
+    groups: dict[str, SweepGroup] = {}
+    out: list[RunRow | SweepGroup] = []
+    for row in rows:
+        tag = row.sweep
+        if tag is None or not tag.get("id"):
+            out.append(row)
+            continue
+        sweep_id = str(tag["id"])
+        if sweep_id not in groups:
+            groups[sweep_id] = SweepGroup(sweep_id, [])
+            out.append(groups[sweep_id])
+        groups[sweep_id].trials.append(row)
+    for group in groups.values():
+        group.trials.sort(key=lambda r: (trial_number(r), r.id))
+    return out
+
+
+def trial_number(row: RunRow) -> int:
+    """A trial's number in its sweep (0 when its status says none)."""
+    try:
+        return int((row.sweep or {}).get("trial") or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def run_label(run_id: str, preset: str = "") -> str:

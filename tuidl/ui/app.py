@@ -22,6 +22,7 @@ exports, deletes and compares them. ``tuidl`` imports no torch here.
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import os
 import re
@@ -143,6 +144,7 @@ class TuidlApp(App[int]):
         Binding("i", "lab", "Lab", show=False),
         Binding("r", "lr_find", "LR find", show=False),
         Binding("t", "try_model", "Try it", show=False),
+        Binding("w", "sweep", "Sweep", show=False),
         Binding("ctrl+s", "save_preset", "Save"),
         Binding("ctrl+o", "open_preset", "Presets"),
         Binding("f", "fit_model", "Fit model", show=False),
@@ -605,6 +607,10 @@ class TuidlApp(App[int]):
             self.action_checkpoint()
         elif command == "lr_find":
             self.action_lr_find()
+        elif command == "sweep":
+            self.action_sweep()
+        elif command == "queue":
+            self.action_queue()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "start":
@@ -729,10 +735,24 @@ class TuidlApp(App[int]):
         self.load_preset(preset)
         self.sub_title = preset.name
 
+    def on_runs_pane_open_sweep(self, message: RunsPane.OpenSweep) -> None:
+        """The sweep's view; enter on a trial there opens that trial's run."""
+        message.stop()
+        from tuidl.ui.screens.sweep import SweepScreen
+
+        def opened(run_id: str | None) -> None:
+            if run_id:
+                self.open_run(RunDir(self.runs.root / run_id))
+
+        self.push_screen(SweepScreen(self.runs.root, message.sweep_id), opened)
+
     def on_runs_pane_open_run(self, message: RunsPane.OpenRun) -> None:
         """A live run is attached; any other is replayed at once into the Training pane."""
         message.stop()
-        run = message.run
+        self.open_run(message.run)
+
+    def open_run(self, run: RunDir) -> None:
+        """Show a run: attach when it is live, replay it when it is not."""
         if self.session.launching:
             self.notify("a run is being started: wait a moment", severity="warning")
             return
@@ -914,6 +934,43 @@ class TuidlApp(App[int]):
         if not isinstance(self.screen, TryModelScreen):
             self.push_screen(TryModelScreen(run, view.run_info, view.boundary))
 
+    def action_sweep(self) -> None:
+        """Start a sweep of the current preset, or queue one (tuidl.ui.screens.sweepstart)."""
+        from tuidl.ui.screens.sweepstart import SweepStartScreen
+
+        if isinstance(self.screen, SweepStartScreen):
+            return
+
+        def started(result: tuple[str, str] | None) -> None:
+            if result is None:
+                return
+            kind, said = result
+            if kind == "run":
+                self.action_queue()
+                return
+            self.notify(said + "\nThe Runs pane (5) shows its trials as a group.", title="sweep", timeout=6)
+            self.runs.refresh_runs()
+
+        self.push_screen(SweepStartScreen(self.preset, self.runs.root), started)
+
+    def action_queue(self) -> None:
+        """Put the current preset in the queue: it starts when a GPU (or CPU slot) is free."""
+        self.run_worker(functools.partial(self._queue_preset, copy.deepcopy(self.preset)), thread=True,
+                        group="queue-add", exit_on_error=False)
+
+    def _queue_preset(self, preset: Preset) -> None:
+        from tuidl.core.sweep import queue as Q
+
+        try:
+            entry = Q.add_run(self.runs.root, preset)
+            Q.ensure_worker(self.runs.root)
+        except (ConfigError, OSError) as e:
+            self.call_from_thread(self.notify, f"not queued: {e}", title="queue", severity="error", timeout=6)
+            return
+        self.call_from_thread(self.notify, f"{preset.name} queued as {entry.id}: it starts when a slot is free "
+                              f"(tuidl queue list)", title="queue", timeout=5)
+        self.call_from_thread(self.runs.refresh_runs)
+
     def action_lr_find(self) -> None:
         """The learning-rate range test on the current preset; apply its suggestion."""
         from tuidl.ui.screens.lrfind import LRFindScreen
@@ -1020,6 +1077,10 @@ class TuidlApp(App[int]):
                             "adversarial test (i)", self.action_lab)
         yield SystemCommand("Try the model", "Draw a digit or move a point and see the model's answer (t)",
                             self.action_try_model)
+        yield SystemCommand("Sweep", "Train this preset many times with some keys varied, on Optuna (w)",
+                            self.action_sweep)
+        yield SystemCommand("Queue this preset", "Start it when a GPU or CPU slot is free (tuidl queue)",
+                            self.action_queue)
         yield SystemCommand("Learning-rate finder", "Sweep the learning rate, see the loss, apply the "
                             "suggestion (r)", self.action_lr_find)
         yield SystemCommand("Help", "Keys, panes and deep-learning basics (?)", self.action_help)

@@ -77,7 +77,9 @@ class ProgressLine(Static):
 
 
 class RunControls(Horizontal):
-    """The run's buttons and its state, on one line (two on a narrow pane)."""
+    """The run's buttons and its state, on one line (two when narrower than ``ONE_ROW``)."""
+
+    ONE_ROW = 106  # columns for the seven buttons (93 with their margins) and " ● training" beside them
 
     class Control(Message):
         """A control was used: ``command`` is start, pause, resume, stop, checkpoint or lr_find."""
@@ -101,6 +103,7 @@ class RunControls(Horizontal):
                                  disabled=True),
             "settings": Button(Text("Settings [h]"), id="btn-settings", compact=True),
             "lr_find": Button(Text("LR find [r]"), id="btn-lr-find", compact=True),
+            "sweep": Button(Text("Sweep [w]"), id="btn-sweep", compact=True),
         }
         self.state_line = Static("", id="run-state")
 
@@ -109,7 +112,10 @@ class RunControls(Horizontal):
         yield self.state_line
 
     def on_mount(self) -> None:
-        self._update()
+        self.call_after_refresh(self._update)  # during on_mount, is_mounted is still False
+
+    def on_resize(self, event) -> None:
+        self.set_class(event.size.width < self.ONE_ROW, "-two-rows")
 
     @property
     def busy(self) -> bool:
@@ -157,7 +163,7 @@ class RunControls(Horizontal):
             self.post_message(self.ToggleSettings())
             return
         command = {"btn-start": "start", "btn-stop": "stop", "btn-checkpoint": "checkpoint",
-                   "btn-lr-find": "lr_find"}.get(bid)
+                   "btn-lr-find": "lr_find", "btn-sweep": "sweep"}.get(bid)
         if bid == "btn-pause":
             command = "resume" if self.state == RunState.PAUSED else "pause"
         if command:

@@ -42,7 +42,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
 from tuidl.core.rundir import RunDir, runs_root
-from tuidl.core.runlist import RESUMABLE, RunRow, delete_run, run_row, scan_runs
+from tuidl.core.runlist import (RESUMABLE, RunRow, SweepGroup, delete_run, group_rows, params_short, run_row,
+                                scan_runs, trial_number)
 from tuidl.core.serve.formats import FORMATS, ONNX_INSTALL, missing_onnx
 from tuidl.ui.visible import closing, shown
 
@@ -68,18 +69,40 @@ COLUMNS = (("mark", " "), ("status", "Status"), ("preset", "Preset"), ("best", "
 
 
 def row_cells(row: RunRow, marked: bool) -> dict[str, Text]:
-    """The list's cells for a run, in colour."""
+    """The list's cells for a run, in colour (a sweep's trial: its number and parameters
+    under the sweep's row)."""
     style = STATUS_STYLE.get(row.status, "")
     status = Text(("● " if row.live else "  ") + row.status, style=style)
+    preset = Text(row.preset)
+    if row.sweep:
+        preset = Text.assemble(("└ ", "dim"), (f"#{trial_number(row)} ", "bold"),
+                               params_short(row.sweep.get("params") or {}, 30))
     return {
         "mark": Text("◆" if marked else " ", style="bold magenta"),
         "status": status,
-        "preset": Text(row.preset),
+        "preset": preset,
         "best": Text(row.best_text),
         "epochs": Text(row.epochs_text),
         "duration": Text(row.duration_text, style="dim" if not row.live else ""),
         "started": Text(row.started_text, style="dim"),
         "id": Text(row.id, style="dim"),
+    }
+
+
+def group_cells(group: SweepGroup) -> dict[str, Text]:
+    """The cells of a sweep's row: its trials' count, best trial, time and id."""
+    best = group.best
+    counts = group.counts()
+    done = counts.get("completed", 0) + counts.get("pruned", 0)
+    return {
+        "mark": Text(" "),
+        "status": Text(("● " if group.live else "▾ ") + "sweep", style="bold cyan" if group.live else "cyan"),
+        "preset": Text(group.preset, style="bold"),
+        "best": Text(f"{best.best_text} #{trial_number(best)}" if best else "—"),
+        "epochs": Text(f"{done}/{len(group.trials)} trials"),
+        "duration": Text(group.duration_text, style="dim"),
+        "started": Text(group.started_text, style="dim"),
+        "id": Text(f"sweep {group.id}", style="cyan"),
     }
 
 
@@ -200,6 +223,17 @@ def export_model_result(code: int, stdout: str, stderr: str) -> tuple[bool, str]
     return False, (errors or lines[-1:] or [f"exit status {code}"])[-1]
 
 
+def waiting_in_queue(runs_root) -> int:
+    """Entries of the runs root's queue still waiting for a slot (0 without a queue)."""
+    from tuidl.core.schema import ConfigError
+    from tuidl.core.sweep.queue import Queue
+
+    try:
+        return sum(1 for e in Queue(runs_root).entries() if e.status == "waiting")
+    except ConfigError:
+        return 0
+
+
 class RunsPane(Vertical):
     """The list of runs and the actions on them."""
 
@@ -257,6 +291,13 @@ class RunsPane(Vertical):
             super().__init__()
             self.runs = runs
 
+    class OpenSweep(Message):
+        """Show this sweep: its trials ranked, the best, importances, top curves."""
+
+        def __init__(self, sweep_id: str) -> None:
+            super().__init__()
+            self.sweep_id = sweep_id
+
     class CompareEarlier(Message):
         """Compare the run shown with the earlier runs of its preset."""
 
@@ -284,10 +325,11 @@ class RunsPane(Vertical):
     class Scanned(Message):
         """A fresh listing, from the scanning thread (handled by the pane)."""
 
-        def __init__(self, rows: list[RunRow], error: str = "") -> None:
+        def __init__(self, rows: list[RunRow], error: str = "", queued: int = 0) -> None:
             super().__init__()
             self.rows = rows
             self.error = error
+            self.queued = queued  # entries of the queue waiting for a slot
 
     # -- building ------------------------------------------------------------------------
     def __init__(self, runs_root: str | os.PathLike | None = None, *, interval: float | None = REFRESH_S,
@@ -296,6 +338,8 @@ class RunsPane(Vertical):
         self.runs_root = runs_root
         self.interval = interval
         self.rows: list[RunRow] = []
+        self.groups: dict[str, SweepGroup] = {}  # the sweeps shown, by their row's key
+        self.queued = 0
         self.marked: set[str] = set()
         self.scans = 0  # listings shown so far (tests wait on it)
         self._scanning = False
@@ -362,18 +406,20 @@ class RunsPane(Vertical):
     def _scan(self) -> None:
         try:
             rows = scan_runs(self.runs_root)
+            queued = waiting_in_queue(self.runs_root)
         except OSError as e:
             self.post_message(self.Scanned([], f"cannot read {self.root}: {e.strerror or e}"))
             return
         except Exception as e:  # noqa: BLE001 - a listing problem must never take the pane down
             self.post_message(self.Scanned([], f"{type(e).__name__}: {e}"))
             return
-        self.post_message(self.Scanned(rows))
+        self.post_message(self.Scanned(rows, queued=queued))
 
     def on_runs_pane_scanned(self, message: "RunsPane.Scanned") -> None:
         message.stop()
         self._scanning = False
         first = self.scans == 0
+        self.queued = message.queued
         self.show_rows(message.rows, message.error)
         if first:
             live = [r for r in message.rows if r.live]
@@ -388,32 +434,46 @@ class RunsPane(Vertical):
         on the run it was on."""
         self.scans += 1
         self.rows = rows
-        ids = [r.id for r in rows]
-        self.marked &= set(ids)
+        self.marked &= {r.id for r in rows}
+        listed: list[RunRow | SweepGroup] = []
+        for item in group_rows(rows):  # a sweep's row, then its trials
+            listed.append(item)
+            if isinstance(item, SweepGroup):
+                listed += item.trials
+        self.groups = {g.key: g for g in listed if isinstance(g, SweepGroup)}
+        ids = [self._key(item) for item in listed]
         table = self.table
         current = self.selected_id()
         if ids != self._shown_ids:
             table.clear()
             self._shown_cells = {}
-            for row in rows:
-                cells = row_cells(row, row.id in self.marked)
-                table.add_row(*(cells[k] for k, _ in COLUMNS), key=row.id)
-                self._shown_cells[row.id] = {k: c.plain for k, c in cells.items()}
+            for item in listed:
+                key = self._key(item)
+                cells = self._cells(item)
+                table.add_row(*(cells[k] for k, _ in COLUMNS), key=key)
+                self._shown_cells[key] = {k: c.plain for k, c in cells.items()}
             self._shown_ids = ids
             if current in ids:
                 table.move_cursor(row=ids.index(current), animate=False)
         else:
-            for row in rows:
-                self._update_row(row)
+            for item in listed:
+                self._update_row(item)
         self._show_hint(error)
         self._show_detail()
 
-    def _update_row(self, row: RunRow) -> None:
-        cells = row_cells(row, row.id in self.marked)
-        shown = self._shown_cells.setdefault(row.id, {})
-        for key, cell in cells.items():
+    @staticmethod
+    def _key(item: RunRow | SweepGroup) -> str:
+        return item.key if isinstance(item, SweepGroup) else item.id
+
+    def _cells(self, item: RunRow | SweepGroup) -> dict[str, Text]:
+        return group_cells(item) if isinstance(item, SweepGroup) else row_cells(item, item.id in self.marked)
+
+    def _update_row(self, item: RunRow | SweepGroup) -> None:
+        row_key = self._key(item)
+        shown = self._shown_cells.setdefault(row_key, {})
+        for key, cell in self._cells(item).items():
             if shown.get(key) != cell.plain:
-                self.table.update_cell(row.id, key, cell, update_width=True)
+                self.table.update_cell(row_key, key, cell, update_width=True)
                 shown[key] = cell.plain
 
     def _show_hint(self, error: str = "") -> None:
@@ -427,6 +487,11 @@ class RunsPane(Vertical):
         live = [r for r in self.rows if r.live]
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{len(self.rows)} run{'s' if len(self.rows) != 1 else ''}")
+        if self.groups:
+            text.append(f" ({len(self.groups)} sweep{'s' if len(self.groups) != 1 else ''})", style="cyan")
+        if self.queued:
+            text.append(" · ")
+            text.append(f"{self.queued} queued", style="bold yellow")
         if live:
             text.append(" · ")
             text.append(f"{len(live)} live", style="bold green")
@@ -440,6 +505,13 @@ class RunsPane(Vertical):
         self.hint.update(text)
 
     def _show_detail(self) -> None:
+        group = self.selected_group()
+        if group is not None:
+            counts = ", ".join(f"{n} {s}" for s, n in sorted(group.counts().items()))
+            self.detail.update(Text.assemble((f"sweep {group.id}", "bold"), f" · {len(group.trials)} trials ({counts})",
+                                             " · enter opens the sweep: trials ranked, best, importances, curves",
+                                             no_wrap=True, overflow="ellipsis", style="dim"))
+            return
         row = self.selected()
         if row is None:
             self.detail.update("")
@@ -490,14 +562,25 @@ class RunsPane(Vertical):
         self._show_detail()
         return True
 
+    def selected_group(self) -> SweepGroup | None:
+        """The sweep whose row the cursor is on."""
+        return self.groups.get(self.selected_id() or "")
+
     def _need_row(self, what: str) -> RunRow | None:
         row = self.selected()
-        if row is None:
+        if row is None and self.selected_group() is not None:
+            self.notify(f"{what}: this row is a sweep; its trials are the rows under it (enter opens the sweep)",
+                        severity="warning", timeout=4)
+        elif row is None:
             self.notify(f"{what}: no run selected", severity="warning", timeout=3)
         return row
 
     # -- actions ---------------------------------------------------------------------------
     def action_open(self) -> None:
+        group = self.selected_group()
+        if group is not None:
+            self.post_message(self.OpenSweep(group.id))
+            return
         row = self._need_row("open")
         if row is not None:
             self.post_message(self.OpenRun(row.run))

@@ -236,18 +236,20 @@ class TrainingPane(Vertical):
         min-width: 6;
     }
 
-    /* A narrow pane: the buttons on one row, the run state and id on the next (beside
-       the buttons they would be cut off). */
-    TrainingPane.-narrow #train-controls {
+    /* Controls narrower than the seven buttons and the run state (RunControls.ONE_ROW):
+       the buttons on two rows of four columns, the run state in the last column of the
+       second. */
+    TrainingPane #train-controls.-two-rows {
         layout: grid;
-        grid-size: 6 2;
-        grid-columns: auto;
+        grid-size: 4 2;
+        grid-columns: auto auto auto 1fr;
         grid-rows: 1;
+        grid-gutter: 0 1;  /* auto columns leave margins out: the gutter spaces them */
         height: 2;
     }
 
-    TrainingPane.-narrow #run-state {
-        column-span: 6;
+    TrainingPane #train-controls.-two-rows Button {
+        margin: 0;
     }
     """
 

@@ -24,10 +24,12 @@ KEYS: list[tuple[str, str]] = [
     ("o", "charts: the next over- / underfitting mark, explained under the charts (or hover it)"),
     ("i", "the learning lab: neurons, layer health, loss landscape, adversarial test ([ ] tabs, c compute)"),
     ("r", "learning-rate finder: sweep the learning rate, see the loss, enter applies the suggestion"),
+    ("w", "sweep: train the preset many times with some keys varied (a grid, or Optuna's search with pruning); "
+          "Queue starts it when a GPU is free"),
     ("t", "try the model: draw a digit on its own grid, or move a point over a 2-D plane, and see its answer"),
     ("Runs pane", "enter/o open (attach or replay) · space mark · v compare marked · C clear · "
                   "r re-run · u resume · e export CSV + Markdown · m export the model (safetensors, "
-                  "ONNX, TorchScript) · d delete"),
+                  "ONNX, TorchScript) · d delete · a sweep's row: enter shows its trials ranked"),
     ("ctrl+s", "save the preset as TOML"),
     ("ctrl+o", "open another preset: a built-in one or a TOML file (as `tuidl NAME`)"),
     ("f", "fit the model to the data: first layer's input, last layer's outputs, the loss"),
@@ -71,7 +73,9 @@ and the trainer process itself.
 **Runs**: every run so far, live ones marked. Open one to follow it again (a finished
 run replays at once), resume a stopped or interrupted one from its last checkpoint,
 re-run its preset, export its metrics or its model, or overlay several on the charts to
-compare them.
+compare them. A sweep's trials are grouped under its row: enter there ranks them by their
+validation metric, with the best trial, which parameters mattered most, and the best
+curves laid over each other.
 
 # Ideas behind the curves
 
@@ -143,6 +147,12 @@ basins tend to generalise; sharp ones can mean a brittle model.
 mistake (FGSM: one step; PGD: several) and measures the accuracy again. A model that
 falls apart at tiny ε has learned fragile features. The test split is the honest
 score on *this* data, not a guarantee on slightly different data.
+
+**Sweeps** (w, *hyperparameters*): the learning rate, the width, the dropout are not
+learned by gradient descent: they are chosen by training several times and keeping what
+does best on the *validation* split (never the test split, which would then stop being
+an honest score). A grid tries every combination; a search lets Optuna pick the next
+trial from the earlier ones and stops (*prunes*) trials that fall behind the median.
 
 **Confusion matrix**: rows are the true classes, columns the predicted ones; the
 diagonal counts the right answers and every other cell a particular mistake.
