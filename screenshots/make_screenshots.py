@@ -7,7 +7,8 @@ decision boundary and the test results) and saves each pane with Textual's own
 ``save_screenshot``: builder.svg, dataset.svg, training.svg, system.svg, runs.svg; then
 the learning lab (i) on a run that recorded every instrument (``--lab-run``):
 lab-neurons.svg, lab-health.svg, lab-landscape.svg, lab-adversarial.svg; then "try the model"
-(t) on a digits MLP trained here for the shot, with a test digit on the pad: try-digits.svg.
+(t) on a digits MLP trained here for the shot, with a test digit on the pad: try-digits.svg;
+then the view of a 2×3 sweep on xor run here for the shot: sweep.svg.
 """
 
 from __future__ import annotations
@@ -120,6 +121,28 @@ async def shoot_try(out: Path, size: tuple[int, int], runs_root: Path) -> list[P
     return [out / name]
 
 
+async def shoot_sweep(out: Path, size: tuple[int, int], runs_root: Path) -> list[Path]:
+    """Run a small grid (about 20 s), then show its sweep view."""
+    import subprocess
+
+    from tuidl.ui.screens.sweep import SweepScreen
+
+    subprocess.run([sys.executable, "-m", "tuidl", "sweep", "xor", "--grid", "train.optimizer.lr=0.003,0.01,0.03",
+                    "--grid", "model.layers.0.units=4,8", "--set", "train.epochs=12", "--study", "xor-grid",
+                    "--runs-dir", str(runs_root)], check=True, stdout=subprocess.DEVNULL)
+    app = replay_app(DEFAULT_RUN, runs_root)
+    async with app.run_test(size=size) as pilot:
+        until = waiter(pilot)
+        await until(lambda: app.training.run_state == "ended", "the replay")
+        screen = SweepScreen(runs_root, "xor-grid")
+        app.push_screen(screen)
+        await until(lambda: screen.loads and (screen.view is not None or screen.error), "the sweep")
+        await pilot.pause(0.5)
+        name = "sweep.svg"
+        app.save_screenshot(name, str(out))
+    return [out / name]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, default=DEFAULT_RUN, help="run directory to replay")
@@ -149,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         for path in asyncio.run(shoot_lab(args.lab_run, args.out, (cols, rows), root)):
             print(path)
         for path in asyncio.run(shoot_try(args.out, (cols, rows), root)):
+            print(path)
+        for path in asyncio.run(shoot_sweep(args.out, (cols, rows), root)):
             print(path)
     return 0
 

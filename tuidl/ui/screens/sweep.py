@@ -42,6 +42,7 @@ TOP_K = 5  # learning curves overlaid
 REFRESH_S = 2.0  # a live sweep is read again this often
 BAR_W = 14
 BEST = palette.style(palette.LR, bold=True)  # the best trial's row and line
+OTHERS = tuple(c for c in palette.OVERLAYS if c not in (palette.LR, 10))  # the other lines: no second green
 
 
 def short_keys(keys: list[str]) -> dict[str, str]:
@@ -312,12 +313,13 @@ class SweepScreen(Screen["str | None"]):
     def _chart(self, view: SweepView, curves: list, short: dict[str, str]) -> None:
         chart = self.chart
         chart.set_title(f"{view.metric} by epoch, top {len(curves)}" if curves else f"{view.metric} by epoch")
+        chart.log_y = view.direction == "minimize"  # losses of good and poor trials differ by orders
         lines = []
         for i, (row, xs, ys) in enumerate(curves):
             series = Series()  # a few points per trial: built again at each read
             series.extend(xs, ys)
             best = view.best is not None and row.number == view.best.number
-            color = palette.LR if best else palette.OVERLAYS[i % len(palette.OVERLAYS)]
+            color = palette.LR if best else OTHERS[i % len(OTHERS)]
             lines.append((str(row.number), series, f"#{row.number} {params_short(row.params, short)}", color))
         if chart.series_keys() != [key for key, *_ in lines]:  # the legend in rank order, best first
             for key in chart.series_keys():
