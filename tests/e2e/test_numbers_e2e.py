@@ -19,9 +19,10 @@ SLOW = ["train.epochs=3", "data.params.n_samples=2000", "data.batch_size=16", "t
 
 def test_a_pause_is_not_training_time(tmp_path):
     # more epochs than it will train: it is stopped once an epoch has ended after the pause;
-    # epochs of 500 steps (about a second): long enough for step events, which come at
-    # most four a second and never for an epoch shorter than a quarter of a second
-    run = launch.start(P.load("xor", SLOW + ["train.epochs=1000", "data.params.n_samples=8000"]),
+    # epochs of 1750 steps (0.7 s at 40,000 samples/s, the fastest seen; 5 s at 5,600): long
+    # enough for step events, which come at most four a second and never for an epoch
+    # shorter than a quarter of a second (epochs of 350 steps were too short in CI)
+    run = launch.start(P.load("xor", SLOW + ["train.epochs=1000", "data.params.n_samples=40000"]),
                        runs_root=tmp_path / "runs", telemetry=False)
     try:
         wait_until(lambda: any(e["epoch"] >= 2 for e in kinds(run, "step")), timeout=120,
