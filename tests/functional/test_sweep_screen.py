@@ -231,3 +231,27 @@ def test_the_screen_module_imports_neither_torch_nor_optuna(monkeypatch):
     monkeypatch.delitem(sys.modules, "tuidl.ui.screens.sweep")
     module = importlib.import_module("tuidl.ui.screens.sweep")
     assert module.SweepScreen is not SweepScreen
+
+
+async def test_x_stops_a_live_sweep_as_tuidl_sweep_stop_does(grid, monkeypatch):
+    """x is offered only while the sweep runs; it writes the sweep's stop request, which
+    its driver reads (tests/e2e/test_sweep_e2e.py: a detached sweep stopped)."""
+    app = make_app("xor")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen, _ = await opened(pilot, app)
+        assert screen.check_action("stop_sweep", ()) is False  # ended: nothing to stop
+        assert "Stop sweep" not in screen_text(app)
+        await pilot.press("escape")
+    monkeypatch.setattr(SweepDir, "live", lambda self: True)
+    app = make_app("xor")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen, _ = await opened(pilot, app, interval=0.2)
+        sweep = SweepDir.open(None, screen.sweep_id)  # the grid's runs root ($TUIDL_RUNS)
+        assert not sweep.stop_path.exists()
+        await wait_for(pilot, lambda: "Stop sweep" in screen_text(app), what="x in the footer")
+        await pilot.press("x")
+        try:
+            assert sweep.stop_path.exists() and sweep.stop_requested(0.0)
+            assert "asked sweep" in app.notes[-1].message
+        finally:
+            sweep.stop_path.unlink(missing_ok=True)  # the grid is shared by the module's tests

@@ -136,6 +136,7 @@ class SweepScreen(Screen["str | None"]):
     BINDINGS = [
         Binding("escape", "close", "Back"),
         Binding("r", "reload", "Refresh"),
+        Binding("x", "stop_sweep", "Stop sweep"),
     ]
 
     def __init__(self, runs_root: str | Path | None, sweep_id: str, *, top_k: int = TOP_K,
@@ -248,6 +249,7 @@ class SweepScreen(Screen["str | None"]):
             self.view = loaded.view
             self._show(loaded.view, loaded.curves or [])
             self._follow(loaded.view.live)
+        self.refresh_bindings()  # x (stop) is offered while the sweep runs
         if self._again:
             self._again = False
             self.reload()
@@ -356,6 +358,25 @@ class SweepScreen(Screen["str | None"]):
         self.dismiss(row.run_id)
 
     def action_reload(self) -> None:
+        self.reload()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop_sweep":
+            return self.view is not None and self.view.live
+        return True
+
+    def action_stop_sweep(self) -> None:
+        """Ask the sweep to stop, as ``tuidl sweep --stop`` does: its trials checkpoint and
+        end as stopped, its driver ends."""
+        from tuidl.core.schema import ConfigError
+        from tuidl.core.sweep.driver import SweepDir
+
+        try:
+            SweepDir.open(self.runs_root, self.sweep_id).request_stop()
+        except (ConfigError, OSError) as e:
+            self.notify(f"cannot stop sweep {self.sweep_id}: {e}", severity="error", timeout=5)
+            return
+        self.notify(f"asked sweep {self.sweep_id} to stop: its trials checkpoint and end as stopped", timeout=4)
         self.reload()
 
     def action_close(self) -> None:
