@@ -73,7 +73,7 @@ class TryModelScreen(Screen[None]):
     }
     TryModelScreen #try-left {
         width: auto;
-        height: auto;
+        height: 1fr;  /* the pad grows into it (DrawPad fits its scale to the room) */
     }
     TryModelScreen PointPad {
         width: 64;

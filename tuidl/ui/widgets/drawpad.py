@@ -36,6 +36,9 @@ def _grey(value: float) -> Color:
     return Color.from_rgb(v, v, v)
 
 
+MAX_SCALE = 6  # lines per pixel of a coarse grid at most
+
+
 class DrawPad(Widget, can_focus=True):
     DEFAULT_CSS = """
     DrawPad {
@@ -74,15 +77,26 @@ class DrawPad(Widget, can_focus=True):
         self.pixels = np.zeros((rows, cols), dtype=np.float32)
         self.cursor = (rows // 2, cols // 2)
         self._dragging: float | None = None
+        self._scale = max(1, 16 // rows)  # until the layout says how much room there is
 
     # -- size: a fine grid (28×28) two pixels a line with half blocks; a coarse one (8×8)
-    # blown up, each pixel ``scale`` lines tall and twice as many characters wide -------
+    # blown up, each pixel ``scale`` lines tall and twice as many characters wide, as large
+    # as the room allows (2 lines a pixel at 80×24, 5 at 200×50) -------------------------
     @property
     def scale(self) -> int:
         """Lines per pixel: 0 for half blocks (two pixels a line)."""
-        return 0 if self.pixels.shape[0] > 14 else max(1, 16 // self.pixels.shape[0])
+        return 0 if self.pixels.shape[0] > 14 else self._scale
+
+    def _fit(self, container, viewport) -> None:
+        """The scale for the room: the container's height (its width follows the pad's own),
+        and at most half the screen's width, which leaves the other half for the answer."""
+        rows, cols = self.pixels.shape
+        if rows <= 14 and container.height > 0:  # the border takes two lines and two columns
+            room = min((container.height - 2) // rows, (viewport.width // 2 - 2) // (2 * cols))
+            self._scale = max(1, min(MAX_SCALE, room))
 
     def get_content_width(self, container, viewport) -> int:
+        self._fit(container, viewport)
         return 2 * max(1, self.scale) * self.pixels.shape[1]
 
     def get_content_height(self, container, viewport, width) -> int:
