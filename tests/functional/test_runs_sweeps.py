@@ -1,6 +1,7 @@
 """Sweeps in the dashboard (issue 18, item 5), without starting a process: the Runs pane
 groups a sweep's trials under one row (from the sweep tags in their status files), enter
-there opens the sweep's view, the queue's waiting entries are counted, and the Training
+there opens the sweep's view, the queue's waiting entries are listed first (d takes one
+out), and the Training
 pane's sweep dialog refuses a bad sweep with the sweep parser's own message, naming the
 key, before anything starts. Starting a real sweep from the dialog is in
 tests/e2e/test_sweep_dialog_e2e.py."""
@@ -88,6 +89,17 @@ async def test_the_runs_pane_shows_a_sweep_as_a_group_and_enter_opens_it(tmp_pat
         await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen), what="the sweep view")
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, SweepScreen), what="it to close")
+        # the queue's waiting entry: the first row; d takes it out of the queue
+        assert keys[0] == "queue:q1" and "⧗ queued #1" in text and "queue q1" in text
+        pane.table.move_cursor(row=0, animate=False)
+        await pilot.pause()
+        assert "waits for a free GPU or CPU slot" in screen_text(app)
+        await pilot.press("u")
+        assert "this row waits in the queue" in app.notes[-1].message
+        await pilot.press("d")
+        assert [e.status for e in Queue(root).entries()] == ["cancelled"]
+        await wait_for(pilot, lambda: "queue:q1" not in pane._shown_ids, what="the entry to leave the list")
+        assert "queued" not in screen_text(app).split("\n")[3]
 
 
 def test_check_request_is_the_sweep_parsers_own_check():

@@ -43,7 +43,8 @@ from textual.widgets import Button, DataTable, Label, Static
 
 from tuidl.core.rundir import RunDir, runs_root
 from tuidl.core.runlist import (RESUMABLE, RunRow, SweepGroup, delete_run, group_rows, params_short, run_row,
-                                scan_runs, trial_number)
+                                scan_runs, trial_number, when)
+from tuidl.core.sweep.queue import Entry
 from tuidl.core.serve.formats import FORMATS, ONNX_INSTALL, missing_onnx
 from tuidl.ui.visible import closing, shown
 
@@ -223,15 +224,31 @@ def export_model_result(code: int, stdout: str, stderr: str) -> tuple[bool, str]
     return False, (errors or lines[-1:] or [f"exit status {code}"])[-1]
 
 
-def waiting_in_queue(runs_root) -> int:
-    """Entries of the runs root's queue still waiting for a slot (0 without a queue)."""
+def waiting_in_queue(runs_root) -> list[Entry]:
+    """Entries of the runs root's queue still waiting for a slot, in order (none without
+    a queue)."""
     from tuidl.core.schema import ConfigError
     from tuidl.core.sweep.queue import Queue
 
     try:
-        return sum(1 for e in Queue(runs_root).entries() if e.status == "waiting")
+        return [e for e in Queue(runs_root).entries() if e.status == "waiting"]
     except ConfigError:
-        return 0
+        return []
+
+
+def queue_cells(entry: Entry, place: int) -> dict[str, Text]:
+    """The cells of a queued entry's row: its place in the queue, what it will run."""
+    what = entry.name if entry.kind == "run" else f"sweep {entry.name}"
+    return {
+        "mark": Text(" "),
+        "status": Text(f"⧗ queued #{place}", style="yellow"),
+        "preset": Text(what),
+        "best": Text("—", style="dim"),
+        "epochs": Text(f"{entry.slots} slot{'s' if entry.slots != 1 else ''}", style="dim"),
+        "duration": Text("—", style="dim"),
+        "started": Text(when(entry.added), style="dim"),
+        "id": Text(f"queue {entry.id}", style="yellow"),
+    }
 
 
 class RunsPane(Vertical):
@@ -325,11 +342,11 @@ class RunsPane(Vertical):
     class Scanned(Message):
         """A fresh listing, from the scanning thread (handled by the pane)."""
 
-        def __init__(self, rows: list[RunRow], error: str = "", queued: int = 0) -> None:
+        def __init__(self, rows: list[RunRow], error: str = "", queued: list[Entry] | None = None) -> None:
             super().__init__()
             self.rows = rows
             self.error = error
-            self.queued = queued  # entries of the queue waiting for a slot
+            self.queued = queued or []  # entries of the queue waiting for a slot, in order
 
     # -- building ------------------------------------------------------------------------
     def __init__(self, runs_root: str | os.PathLike | None = None, *, interval: float | None = REFRESH_S,
@@ -339,7 +356,7 @@ class RunsPane(Vertical):
         self.interval = interval
         self.rows: list[RunRow] = []
         self.groups: dict[str, SweepGroup] = {}  # the sweeps shown, by their row's key
-        self.queued = 0
+        self.queued: dict[str, Entry] = {}  # the queue's waiting entries, by their row's key
         self.marked: set[str] = set()
         self.scans = 0  # listings shown so far (tests wait on it)
         self._scanning = False
@@ -419,8 +436,7 @@ class RunsPane(Vertical):
         message.stop()
         self._scanning = False
         first = self.scans == 0
-        self.queued = message.queued
-        self.show_rows(message.rows, message.error)
+        self.show_rows(message.rows, message.error, message.queued)
         if first:
             live = [r for r in message.rows if r.live]
             if live:
@@ -429,13 +445,15 @@ class RunsPane(Vertical):
             self._rescan = False
             self.refresh_runs()
 
-    def show_rows(self, rows: list[RunRow], error: str = "") -> None:
-        """Show a listing; only the cells that changed are redrawn and the cursor stays
-        on the run it was on."""
+    def show_rows(self, rows: list[RunRow], error: str = "", queued: list[Entry] | None = None) -> None:
+        """Show a listing (the queue's waiting entries first, then the runs, newest
+        first); only the cells that changed are redrawn and the cursor stays on the row it
+        was on."""
         self.scans += 1
         self.rows = rows
         self.marked &= {r.id for r in rows}
-        listed: list[RunRow | SweepGroup] = []
+        self.queued = {f"queue:{e.id}": e for e in queued or []}
+        listed: list[RunRow | SweepGroup | Entry] = list(queued or [])
         for item in group_rows(rows):  # a sweep's row, then its trials
             listed.append(item)
             if isinstance(item, SweepGroup):
@@ -462,13 +480,17 @@ class RunsPane(Vertical):
         self._show_detail()
 
     @staticmethod
-    def _key(item: RunRow | SweepGroup) -> str:
+    def _key(item: RunRow | SweepGroup | Entry) -> str:
+        if isinstance(item, Entry):
+            return f"queue:{item.id}"
         return item.key if isinstance(item, SweepGroup) else item.id
 
-    def _cells(self, item: RunRow | SweepGroup) -> dict[str, Text]:
+    def _cells(self, item: RunRow | SweepGroup | Entry) -> dict[str, Text]:
+        if isinstance(item, Entry):
+            return queue_cells(item, list(self.queued).index(self._key(item)) + 1)
         return group_cells(item) if isinstance(item, SweepGroup) else row_cells(item, item.id in self.marked)
 
-    def _update_row(self, item: RunRow | SweepGroup) -> None:
+    def _update_row(self, item: RunRow | SweepGroup | Entry) -> None:
         row_key = self._key(item)
         shown = self._shown_cells.setdefault(row_key, {})
         for key, cell in self._cells(item).items():
@@ -491,7 +513,7 @@ class RunsPane(Vertical):
             text.append(f" ({len(self.groups)} sweep{'s' if len(self.groups) != 1 else ''})", style="cyan")
         if self.queued:
             text.append(" · ")
-            text.append(f"{self.queued} queued", style="bold yellow")
+            text.append(f"{len(self.queued)} queued", style="bold yellow")
         if live:
             text.append(" · ")
             text.append(f"{len(live)} live", style="bold green")
@@ -505,6 +527,13 @@ class RunsPane(Vertical):
         self.hint.update(text)
 
     def _show_detail(self) -> None:
+        entry = self.selected_entry()
+        if entry is not None:
+            what = f"a run of {entry.name}" if entry.kind == "run" else f"sweep {entry.name}"
+            self.detail.update(Text.assemble((f"queue {entry.id}", "bold"), f" · {what} waits for a free GPU or CPU "
+                                             "slot (tuidl queue list) · d takes it out of the queue",
+                                             no_wrap=True, overflow="ellipsis", style="dim"))
+            return
         group = self.selected_group()
         if group is not None:
             counts = ", ".join(f"{n} {s}" for s, n in sorted(group.counts().items()))
@@ -562,13 +591,20 @@ class RunsPane(Vertical):
         self._show_detail()
         return True
 
+    def selected_entry(self) -> Entry | None:
+        """The queued entry whose row the cursor is on."""
+        return self.queued.get(self.selected_id() or "")
+
     def selected_group(self) -> SweepGroup | None:
         """The sweep whose row the cursor is on."""
         return self.groups.get(self.selected_id() or "")
 
     def _need_row(self, what: str) -> RunRow | None:
         row = self.selected()
-        if row is None and self.selected_group() is not None:
+        if row is None and self.selected_entry() is not None:
+            self.notify(f"{what}: this row waits in the queue; it becomes a run when a slot is free (d takes it "
+                        "out of the queue)", severity="warning", timeout=4)
+        elif row is None and self.selected_group() is not None:
             self.notify(f"{what}: this row is a sweep; its trials are the rows under it (enter opens the sweep)",
                         severity="warning", timeout=4)
         elif row is None:
@@ -683,6 +719,10 @@ class RunsPane(Vertical):
         self.run_worker(work, name=f"export model {run.id}", group="runs-model", thread=True, exit_on_error=False)
 
     def action_delete(self) -> None:
+        entry = self.selected_entry()
+        if entry is not None:  # a waiting entry: out of the queue (nothing of it exists yet)
+            self._cancel(entry)
+            return
         row = self._need_row("delete")
         if row is None:
             return
@@ -692,6 +732,18 @@ class RunsPane(Vertical):
                         severity="error", timeout=6)
             return
         self.app.push_screen(ConfirmDeleteScreen(row), lambda yes: self._delete(row, bool(yes)))
+
+    def _cancel(self, entry: Entry) -> None:
+        from tuidl.core.schema import ConfigError
+        from tuidl.core.sweep.queue import Queue
+
+        try:
+            Queue(self.root).cancel(entry.id)
+        except (ConfigError, OSError) as e:
+            self.notify(str(e), title="Not taken out of the queue", severity="error", timeout=6)
+        else:
+            self.notify(f"{entry.id} ({entry.name}) taken out of the queue", timeout=3)
+        self.refresh_runs()
 
     def _delete(self, row: RunRow, yes: bool) -> None:
         if not yes:
