@@ -62,6 +62,7 @@ def test_trainer_process_survives_sigterm_and_resumes(tmp_path):
 
 def test_resume_refuses_a_completed_run(tmp_path):
     out = tuidl("train", "xor", "--set", "train.epochs=1", "--runs-dir", str(tmp_path), "--quiet")
+    assert out.returncode == 0, out.stderr
     run = R.list_runs(tmp_path)[0]
     again = tuidl("train", "--resume", str(run.path))
     assert again.returncode == 2 and "already completed" in again.stderr
