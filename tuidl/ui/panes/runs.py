@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from rich.text import Text
@@ -46,6 +45,7 @@ from tuidl.core.runlist import (RESUMABLE, RunRow, SweepGroup, delete_run, group
                                 scan_runs, trial_number, when)
 from tuidl.core.sweep.queue import Entry
 from tuidl.core.serve.formats import FORMATS, ONNX_INSTALL, missing_onnx
+from tuidl.ui.command import problem, run_tuidl
 from tuidl.ui.visible import closing, shown
 
 REFRESH_S = 2.0
@@ -202,8 +202,7 @@ def export_model_process(run: RunDir, fmt: str) -> tuple[int, str, str]:
     """``tuidl export-model RUN --format FMT --json`` as its own process: ``(exit status,
     stdout, stderr)``."""
     try:
-        done = subprocess.run([sys.executable, "-m", "tuidl", "export-model", str(run.path), "--format", fmt, "--json"],
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S)
+        done = run_tuidl(["export-model", str(run.path), "--format", fmt, "--json"], EXPORT_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return 1, "", f"error: the export took more than {EXPORT_TIMEOUT_S:.0f} s and was ended"
     return done.returncode, done.stdout, done.stderr
@@ -219,9 +218,7 @@ def export_model_result(code: int, stdout: str, stderr: str) -> tuple[bool, str]
                           f"against PyTorch")
         except (ValueError, IndexError, KeyError, TypeError):
             pass
-    lines = [line for line in (stderr or stdout).strip().splitlines() if line.strip()]
-    errors = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
-    return False, (errors or lines[-1:] or [f"exit status {code}"])[-1]
+    return False, problem(stderr or stdout, code)
 
 
 def waiting_in_queue(runs_root) -> list[Entry]:

@@ -14,8 +14,6 @@ import asyncio
 import json
 import math
 import sys
-import tempfile
-from pathlib import Path
 
 from types import SimpleNamespace
 
@@ -29,7 +27,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from tuidl.core.lab.text import lr_find_text
-from tuidl.core.preset import Preset, dumps
+from tuidl.core.preset import Preset
+from tuidl.ui.command import preset_file
 
 CHART_H = 16
 
@@ -88,9 +87,7 @@ class LRFindScreen(ModalScreen[float | None]):
 
     @work(exclusive=True, group="lr-find")
     async def sweep(self) -> None:
-        with tempfile.TemporaryDirectory(prefix="tuidl-lrfind-") as folder:
-            path = Path(folder) / f"{self.preset.name}.toml"
-            path.write_text(dumps(self.preset))
+        with preset_file(self.preset, "tuidl-lrfind-") as path:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "tuidl", "lr-find", str(path), "--json",
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)

@@ -13,10 +13,7 @@ appear in the Runs pane as a group.
 from __future__ import annotations
 
 import copy
-import os
 import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +27,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from tuidl.core import preset as P
 from tuidl.core.schema import ConfigError
+from tuidl.ui.command import preset_file, problem, run_tuidl
 
 VARY = 4  # keys that can vary at once
 EXAMPLES = {"grid": ["train.optimizer.lr=1e-3,3e-3,1e-2", "model.layers.0.units=8,16"],
@@ -78,20 +76,16 @@ def check_request(preset: P.Preset, request: SweepRequest) -> str:
 def start_sweep(preset: P.Preset, request: SweepRequest, runs_root: Path) -> tuple[bool, str]:
     """``tuidl sweep`` as its own process on the preset as it is now (a TOML file written
     for the command; the sweep keeps its own copy): ``(ok, what it said)``."""
-    with tempfile.TemporaryDirectory(prefix="tuidl-sweep-") as tmp:
-        path = Path(tmp) / f"{preset.name}.toml"
-        path.write_text(P.dumps(preset))
-        cmd = [sys.executable, "-m", "tuidl", "sweep", str(path), *request.flags(), "--runs-dir", str(runs_root)]
+    with preset_file(preset, "tuidl-sweep-") as path:
         try:
-            done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                  timeout=START_TIMEOUT_S, cwd=os.getcwd())
+            done = run_tuidl(["sweep", str(path), *request.flags(), "--runs-dir", str(runs_root)], START_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             return False, f"tuidl sweep did not answer within {START_TIMEOUT_S:.0f} s"
-    said = [line for line in (done.stdout + done.stderr).strip().splitlines() if line.strip()]
+    said = done.stdout + done.stderr
     if done.returncode == 0:
-        return True, said[0] if said else "sweep started"
-    errors = [line.removeprefix("error: ") for line in said if line.startswith("error: ")]
-    return False, (errors or said[-1:] or [f"exit status {done.returncode}"])[-1]
+        lines = said.strip().splitlines()
+        return True, lines[0] if lines else "sweep started"
+    return False, problem(said, done.returncode)
 
 
 class SweepStartScreen(ModalScreen["tuple[str, str] | None"]):
