@@ -17,7 +17,7 @@ from typing import Any
 
 from .report import run_times
 from .rundir import LIVE, RunDir, list_runs
-from .units import fmt_best, fmt_duration, run_duration
+from .units import fmt_best, fmt_duration, higher_is_better, run_duration
 
 RESUMABLE = ("stopped", "pruned", "interrupted", "failed", "diverged")
 _NEW_ID = re.compile(r"^(\d{8})-(\d{2})(\d{2})(\d{2})-(.+)-([0-9a-f]{4})$")
@@ -144,15 +144,14 @@ class SweepGroup:
 
     @property
     def best(self) -> RunRow | None:
-        """The trial with the best value of the metric its runs monitor (lower for a loss
-        or an error, higher otherwise)."""
+        """The trial with the best value of the metric its runs monitor (higher for an
+        accuracy, lower for a loss or an error)."""
         scored = [t for t in self.trials if t.best and isinstance(t.best.get("value"), (int, float))]
         if not scored:
             return None
         monitor = str(scored[0].best.get("monitor", ""))
-        lower = monitor.endswith(("loss", "mae", "mse"))
         scored = [t for t in scored if t.best.get("monitor") == monitor]
-        return (min if lower else max)(scored, key=lambda t: float(t.best["value"]))
+        return (max if higher_is_better(monitor) else min)(scored, key=lambda t: float(t.best["value"]))
 
     @property
     def started_text(self) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from .report import fmt_duration, run_times
 from .rundir import LIVE
 
-__all__ = ["fmt_best", "fmt_duration", "fmt_metric", "run_duration"]
+__all__ = ["fmt_best", "fmt_duration", "fmt_metric", "higher_is_better", "run_duration"]
 
 
 def _num(value: Any) -> float:
@@ -28,12 +28,18 @@ def _num(value: Any) -> float:
         return math.nan
 
 
+def higher_is_better(name: str) -> bool:
+    """An accuracy (``acc``, ``val_acc``, ``top5``…: a rate, higher is better), not a loss
+    or an error (lower is better)."""
+    return name.removeprefix("val_").removeprefix("train_") in ("acc", "top5")
+
+
 def fmt_metric(name: str, value: Any) -> str:
     """``acc`` 0.953 → "95.3%"; a loss 0.1234 → "0.1234", 0.000123 → "0.000123"."""
     v = _num(value)
     if not math.isfinite(v):
         return str(value)
-    if name.removeprefix("val_").removeprefix("train_") in ("acc", "top5"):
+    if higher_is_better(name):  # a rate: a percentage
         return f"{100 * v:.1f}%"
     if abs(v) >= 1000 or (v != 0 and abs(v) < 1e-3):
         return f"{v:.3g}"

@@ -28,10 +28,11 @@ from typing import Any
 from .. import keypath
 from ..keypath import KeyPathError
 from ..schema import ConfigError, Problem
+from ..units import higher_is_better
 
 KINDS = ("log", "float", "int", "choice")
 RANGE_HELP = "expected log:LOW:HIGH, float:LOW:HIGH, int:LOW:HIGH or choice:A,B,..."
-METRICS = {"val_loss": "minimize", "val_acc": "maximize", "val_mae": "minimize"}
+METRICS = {m: "maximize" if higher_is_better(m) else "minimize" for m in ("val_loss", "val_acc", "val_mae")}
 #: keys a sweep cannot vary: the name goes into run ids, and a trial has no sweep of its own
 FIXED = ("name", "sweep")
 

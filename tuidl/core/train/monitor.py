@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 from .. import preset as P
+from ..units import higher_is_better
 from .checkpoints import Progress
 
 
@@ -31,7 +32,7 @@ class Monitor:
         if best is None or not math.isfinite(best):
             return math.isfinite(value)
         delta = self.cfg.min_delta
-        return value > best + delta if self.name == "val_acc" else value < best - delta
+        return value > best + delta if higher_is_better(self.name) else value < best - delta
 
     def stopping(self, progress: Progress) -> bool:
         """Early stopping: no improvement for ``patience`` epochs."""
