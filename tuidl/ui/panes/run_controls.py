@@ -77,9 +77,10 @@ class ProgressLine(Static):
 
 
 class RunControls(Horizontal):
-    """The run's buttons and its state, on one line (two when narrower than ``ONE_ROW``)."""
+    """The run's buttons and its state, on one line (two when narrower than
+    :attr:`one_row`)."""
 
-    ONE_ROW = 106  # columns for the seven buttons (93 with their margins) and " ● training" beside them
+    STATE_ROOM = 13  # columns for " ● training" (and a little more) beside the buttons
 
     class Control(Message):
         """A control was used: ``command`` is start, pause, resume, stop, checkpoint or lr_find."""
@@ -106,6 +107,9 @@ class RunControls(Horizontal):
             "sweep": Button(Text("Sweep [w]"), id="btn-sweep", compact=True),
         }
         self.state_line = Static("", id="run-state")
+        # columns for every button (its label, the compact padding of 2 and a margin of 1) and
+        # the state beside them: 106 for the seven
+        self.one_row = sum(len(b.label.plain) + 3 for b in self.buttons.values()) + self.STATE_ROOM
 
     def compose(self):
         yield from self.buttons.values()
@@ -115,7 +119,7 @@ class RunControls(Horizontal):
         self.call_after_refresh(self._update)  # during on_mount, is_mounted is still False
 
     def on_resize(self, event) -> None:
-        self.set_class(event.size.width < self.ONE_ROW, "-two-rows")
+        self.set_class(event.size.width < self.one_row, "-two-rows")
 
     @property
     def busy(self) -> bool:

@@ -236,7 +236,7 @@ class TrainingPane(Vertical):
         min-width: 6;
     }
 
-    /* Controls narrower than the seven buttons and the run state (RunControls.ONE_ROW):
+    /* Controls narrower than the seven buttons and the run state (RunControls.one_row):
        the buttons on two rows of four columns, the run state in the last column of the
        second. */
     TrainingPane #train-controls.-two-rows {
