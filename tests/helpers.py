@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -120,6 +121,30 @@ def text_of(widget: Any, width: int = 200) -> str:
 
 
 # -- waiting ------------------------------------------------------------------------------
+
+
+def copy_fixture(root: Path, name: str, run_id: str, shift_days: float = 0.0) -> R.RunDir:
+    """A recorded run of tests/fixtures/runs under a new id; its times moved by
+    ``shift_days`` (so a list of runs has a defined order)."""
+    target = root / run_id
+    shutil.copytree(FIXTURES / "runs" / name, target)
+    run = R.RunDir(target)
+    st = run.read_status()
+    for key in ("created", "started", "ended", "updated"):
+        if key in st:
+            st[key] += shift_days * 86400.0
+    R.write_json(run.status_path, st)
+    return run
+
+
+async def runs_shown(pilot: Any, app: Any):
+    """The Runs pane shown (5), listed once and holding the focus; the pane."""
+    await pilot.press("5")
+    pane = app.runs
+    await wait_for(pilot, lambda: pane.scans > 0, what="the first listing")
+    # the list takes the focus once it is shown; a key before that goes elsewhere, as it would for a user
+    await wait_for(pilot, lambda: pane.table.has_focus, what="the list's focus")
+    return pane
 
 
 def diagnosis(run: R.RunDir | None) -> str:

@@ -25,7 +25,7 @@ from tuidl.core.model import build
 from tuidl.core.rundir import RunDir
 
 import helpers
-from helpers import run_cli, wait_for
+from helpers import copy_fixture, run_cli, runs_shown, wait_for
 
 ONNX = all(__import__("importlib").util.find_spec(m) for m in ("onnx", "onnxscript", "onnxruntime"))
 
@@ -349,8 +349,6 @@ async def test_runs_pane_m_asks_the_format_then_exports(runs, tmp_path, monkeypa
     exports the run's model in a worker and the notification gives the file and the check.
     (Here the export runs in this process; the real `tuidl export-model` process is in
     tests/e2e/test_export_model_e2e.py.)"""
-    from test_runs_pane import copy_fixture, make_app, runs_shown
-
     from tuidl.core.serve.export import export_model
     from tuidl.ui.panes import runs as runs_pane
     from tuidl.ui.panes.runs import ModelFormatScreen
@@ -366,7 +364,7 @@ async def test_runs_pane_m_asks_the_format_then_exports(runs, tmp_path, monkeypa
         return 0, json.dumps(export_model(target, fmt).to_json()) + "\n", ""
 
     monkeypatch.setattr(runs_pane, "export_model_process", in_process)
-    app = make_app(root, runs_interval=None)
+    app = helpers.make_app(runs_root=root, runs_interval=None)
     async with app.run_test(size=(120, 40)) as pilot:
         pane = await runs_shown(pilot, app)
         assert pane.select("20260101-100000-spiral-aaaa")

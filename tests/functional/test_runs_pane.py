@@ -11,7 +11,6 @@ resume / re-run test starts the real trainer.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import time
 from pathlib import Path
@@ -26,29 +25,13 @@ from tuidl.core import rundir as R
 from tuidl.core.events import EventWriter, read_events
 from tuidl.ui.app import TuidlApp
 from tuidl.core.runlist import run_label, scan_runs
-from tuidl.ui.panes.runs import ConfirmDeleteScreen, RunsPane
+from tuidl.ui.panes.runs import ConfirmDeleteScreen
 from tuidl.ui.panes.training import OVERLAY_PREFIX
 
 import helpers
-from helpers import FIXTURES, wait_for
+from helpers import copy_fixture, runs_shown, wait_for
 
-RUNS = FIXTURES / "runs"
 SIZE = (120, 40)
-DAY = 86400.0
-
-
-def copy_fixture(root: Path, name: str, run_id: str, shift_days: float = 0.0) -> R.RunDir:
-    """A recorded run under a new id; its times moved by ``shift_days`` (so the list
-    has a defined order)."""
-    target = root / run_id
-    shutil.copytree(RUNS / name, target)
-    run = R.RunDir(target)
-    st = run.read_status()
-    for key in ("created", "started", "ended", "updated"):
-        if key in st:
-            st[key] += shift_days * DAY
-    R.write_json(run.status_path, st)
-    return run
 
 
 def fake_run(root: Path, run_id: str, status: dict, events: list[dict] | None = None) -> R.RunDir:
@@ -99,15 +82,6 @@ def make_app(root: Path, **kwargs) -> TuidlApp:
     """The app on this runs root, listing it every couple of seconds as it does."""
     kwargs.setdefault("runs_interval", 2.0)
     return helpers.make_app(kwargs.pop("preset", None), runs_root=root, **kwargs)
-
-
-async def runs_shown(pilot, app: TuidlApp) -> RunsPane:
-    await pilot.press("5")
-    pane = app.runs
-    await wait_for(pilot, lambda: pane.scans > 0, what="the first listing")
-    # the list takes the focus once it is shown; a key before that goes elsewhere, as it would for a user
-    await wait_for(pilot, lambda: pane.table.has_focus, what="the list's focus")
-    return pane
 
 
 def cli_rows(capsys, root: Path) -> dict[str, list[str]]:

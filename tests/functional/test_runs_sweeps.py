@@ -8,7 +8,6 @@ tests/e2e/test_sweep_dialog_e2e.py."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from textual.widgets import Input, Select
@@ -20,19 +19,16 @@ from tuidl.core.sweep.queue import Queue
 from tuidl.ui.screens.sweep import SweepScreen
 from tuidl.ui.screens.sweepstart import SweepRequest, SweepStartScreen, check_request
 
-from helpers import FIXTURES, SIZE, make_app, screen_text, wait_for
-
-DEMO = FIXTURES / "runs" / "spiral-demo"
+from helpers import SIZE, copy_fixture, make_app, screen_text, wait_for
 
 
 def trial(root: Path, run_id: str, sweep_id: str, number: int, lr: float, val_loss: float,
           status: str = "completed", later: float = 0.0) -> R.RunDir:
-    """The recorded spiral run under a new id, tagged as trial ``number`` of a sweep."""
-    shutil.copytree(DEMO, root / run_id)
-    run = R.RunDir(root / run_id)
+    """The recorded spiral run under a new id (``later`` seconds later), tagged as trial
+    ``number`` of a sweep."""
+    run = copy_fixture(root, "spiral-demo", run_id, shift_days=later / 86400.0)
     st = run.read_status()
-    st.update(status=status, started=st["started"] + later, created=st["created"] + later,
-              best={"monitor": "val_loss", "value": val_loss, "epoch": 3},
+    st.update(status=status, best={"monitor": "val_loss", "value": val_loss, "epoch": 3},
               sweep={"id": sweep_id, "study": sweep_id, "trial": number, "params": {"train.optimizer.lr": lr}})
     R.write_json(run.status_path, st)
     return run
@@ -43,7 +39,7 @@ def make_runs(root: Path) -> None:
     trial(root, "t0", "sw1", 0, 0.001, 0.40, later=10)
     trial(root, "t1", "sw1", 1, 0.01, 0.20, later=20)
     trial(root, "t2", "sw1", 2, 0.1, 0.90, status="pruned", later=30)
-    shutil.copytree(DEMO, root / "plain")
+    copy_fixture(root, "spiral-demo", "plain")
 
 
 def test_group_rows_gathers_each_sweeps_trials_in_order(tmp_path):
