@@ -37,7 +37,8 @@ def _names(names: Sequence[str]) -> str:
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
-def _parse_float(text: str) -> float | None:
+def parse_float(text: str) -> float | None:
+    """``float(text)``, or None when it is not a number."""
     try:
         return float(text)
     except ValueError:
@@ -66,7 +67,7 @@ def _classes_from_text(values: list[str]) -> tuple[np.ndarray, list[str]]:
         uniq = sorted(set(ints))  # type: ignore[type-var]
         index = {v: i for i, v in enumerate(uniq)}
         return np.array([index[v] for v in ints], dtype=np.int64), [str(v) for v in uniq]
-    floats = [_parse_float(v) for v in values]
+    floats = [parse_float(v) for v in values]
     if all(f is not None for f in floats):
         # Numeric but not integer: one class per distinct number, ordered by value.
         first: dict[float, str] = {}
@@ -95,7 +96,14 @@ def _classes_from_array(y: np.ndarray) -> tuple[np.ndarray, list[str]]:
 # ---------------------------------------------------------------------------
 # CSV
 
-def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
+def read_rows(path: Path, key: str | None = "path") -> list[tuple[int, list[str]]]:
+    """The non-blank rows of a CSV file as ``(line number, stripped cells)``; the
+    delimiter is a comma, else (no comma in the first line) a tab or a semicolon. A file
+    that cannot be read raises :class:`ConfigError` naming it (under ``data.params.<key>``;
+    ``key=None``: the message alone, for files that are not a preset's)."""
+    def fail(message: str) -> ConfigError:
+        return _err(key, message) if key else ConfigError(message)
+
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             delimiter = ","
@@ -114,11 +122,11 @@ def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
                 rows.append((reader.line_num, cells))
             return rows
     except UnicodeDecodeError:
-        raise _err("path", f"{path}: not a text CSV file (not UTF-8)") from None
+        raise fail(f"{path}: not a text CSV file (not UTF-8)") from None
     except csv.Error as e:
-        raise _err("path", f"{path}: not a readable CSV file: {e}") from None
+        raise fail(f"{path}: not a readable CSV file: {e}") from None
     except OSError as e:
-        raise _err("path", f"cannot read {path}: {e.strerror or e}") from None
+        raise fail(f"cannot read {path}: {e.strerror or e}") from None
 
 
 def read_csv(path: str | Path, label: str = "", task: str = "auto"
@@ -131,11 +139,11 @@ def read_csv(path: str | Path, label: str = "", task: str = "auto"
     """
     _check_task(task)
     path = Path(path)
-    rows = _read_rows(path)
+    rows = read_rows(path)
     if not rows:
         raise _err("path", f"{path} is empty")
     first_line, first = rows[0]
-    has_header = not all(_parse_float(c) is not None for c in first)
+    has_header = not all(parse_float(c) is not None for c in first)
     if has_header:
         columns = first
         data = rows[1:]
@@ -167,7 +175,7 @@ def read_csv(path: str | Path, label: str = "", task: str = "auto"
     for r, (line, cells) in enumerate(data):
         for c, i in enumerate(feature_idx):
             text = cells[i]
-            v = _parse_float(text)
+            v = parse_float(text)
             if v is None or not math.isfinite(v):
                 what = "an empty cell" if text == "" else f"{text!r}"
                 raise _err("path", f"{path}: line {line}, column {columns[i]!r}: {what} is not "
@@ -179,7 +187,7 @@ def read_csv(path: str | Path, label: str = "", task: str = "auto"
         if v == "":
             raise _err("label", f"{path}: line {line}: the label column {columns[li]!r} is empty")
     if task == "auto":
-        is_float = all(_parse_float(v) is not None for v in raw)
+        is_float = all(parse_float(v) is not None for v in raw)
         is_int = all(_parse_int(v) is not None for v in raw)
         task = "classification" if is_int or not is_float else "regression"
     if task == "classification":
@@ -187,7 +195,7 @@ def read_csv(path: str | Path, label: str = "", task: str = "auto"
         return x, y, labels, names
     y = np.empty(len(raw), dtype=np.float32)
     for r, (line, v) in enumerate(zip(lines, raw)):
-        f = _parse_float(v)
+        f = parse_float(v)
         if f is None or not math.isfinite(f):
             raise _err("label", f"{path}: line {line}, label column {columns[li]!r}: {v!r} is not a "
                                 "finite number (the task is regression)")

@@ -16,7 +16,6 @@ Every problem is a :class:`ConfigError` naming the file, and the shape expected 
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 
 from .. import catalog, playground
 from ..schema import ConfigError
+from ..tables import parse_float, read_rows
 
 PIXEL_MAX = {"digits": 16.0}  # image datasets whose pixels are not 0..255 bytes: their largest value
 TABLE_SUFFIXES = (".csv", ".tsv")
@@ -127,21 +127,8 @@ def _read_array(path: Path, shape: tuple[int, ...]) -> Inputs:
 
 
 def _read_table(path: Path, shape: tuple[int, ...], info: catalog.DataInfo, preset: Any) -> Inputs:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            text = f.read()
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a text CSV file (not UTF-8)") from None
-    except OSError as e:
-        raise ConfigError(f"cannot read {path}: {e.strerror or e}") from None
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    if delimiter == "," and "," not in first_line and ";" in first_line:
-        delimiter = ";"
-    reader = csv.reader(text.splitlines(), delimiter=delimiter)
-    rows = [(reader.line_num, [c.strip() for c in row]) for row in reader]
-    rows = [(n, cells) for n, cells in rows if any(cells)]
-    if rows and not all(_number(c) is not None for c in rows[0][1]):
+    rows = read_rows(path, key=None)  # as the csv dataset reads its file
+    if rows and not all(parse_float(c) is not None for c in rows[0][1]):
         rows = rows[1:]  # a header
     if not rows:
         raise ConfigError(f"{path}: no data rows")
@@ -162,7 +149,7 @@ def _read_table(path: Path, shape: tuple[int, ...], info: catalog.DataInfo, pres
         if len(cells) != width:
             raise ConfigError(f"{path}: line {line} has {len(cells)} values, expected {width} (as line {rows[0][0]})")
         for c, cell in enumerate(cells):
-            v = _number(cell)
+            v = parse_float(cell)
             if v is None or not math.isfinite(v):
                 what = "an empty cell" if cell == "" else repr(cell)
                 raise ConfigError(f"{path}: line {line}, column {c + 1}: {what} is not a finite number")
@@ -172,13 +159,6 @@ def _read_table(path: Path, shape: tuple[int, ...], info: catalog.DataInfo, pres
         x = playground.features_of(x, features)
         notes.append(f"two columns taken as points (x1, x2); the model's features computed: {', '.join(features)}")
     return Inputs(x.reshape((len(x),) + shape), [f"line {line}" for line, _ in rows], notes)
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
 
 
 # -- images ---------------------------------------------------------------------------------
