@@ -95,6 +95,12 @@ def write_json(path: str | os.PathLike, data: Any, durable: bool = True) -> None
     write_atomic(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode(), durable)
 
 
+def alive_here(record: dict | None) -> bool:
+    """A record of a process (``{"host", "pid", ...}``: a queue worker, a sweep's driver)
+    names a process of this machine that is alive."""
+    return bool(record) and record.get("host") == socket.gethostname() and pid_alive(int(record.get("pid") or 0))
+
+
 def pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False

@@ -145,9 +145,7 @@ class SweepDir:
 
     def live(self) -> bool:
         """A worker of this machine drives the sweep now."""
-        host = socket.gethostname()
-        return any(w.get("status") == "running" and w.get("host") == host and R.pid_alive(int(w.get("pid") or 0))
-                   for w in self.workers())
+        return any(w.get("status") == "running" and R.alive_here(w) for w in self.workers())
 
     @contextlib.contextmanager
     def lock(self):

@@ -179,8 +179,7 @@ def work(runs_root=None, slots: int | None = None, say=print) -> int:
     where = slots_here(slots)
     with q.locked() as data:
         w = data.get("worker") or {}
-        if not (w.get("host") == socket.gethostname() and R.pid_alive(int(w.get("pid") or 0))) \
-                or w.get("pid") == os.getpid():  # (another worker running too is safe: the lock shares the slots)
+        if not R.alive_here(w) or w.get("pid") == os.getpid():  # (another worker running too is safe: the lock shares the slots)
             data["worker"] = {"pid": os.getpid(), "host": socket.gethostname(), "slots": where, "since": time.time()}
     say(f"queue worker: {len(where)} slot(s) ({', '.join('GPU ' + w if w != 'cpu' else w for w in where)})")
     try:
@@ -199,9 +198,7 @@ def work(runs_root=None, slots: int | None = None, say=print) -> int:
 
 def worker_alive(runs_root=None) -> dict | None:
     w = Queue(runs_root)._read().get("worker")
-    if w and w.get("host") == socket.gethostname() and R.pid_alive(int(w.get("pid") or 0)):
-        return w
-    return None
+    return w if R.alive_here(w) else None
 
 
 def ensure_worker(runs_root=None, slots: int | None = None) -> int | None:
@@ -213,8 +210,7 @@ def ensure_worker(runs_root=None, slots: int | None = None) -> int | None:
     cmd = [sys.executable, "-m", "tuidl.core.sweep.queue", str(root)] + (["--slots", str(slots)] if slots else [])
     q = Queue(root)
     with q.locked() as data:  # checked and started under the lock: two `queue add` start one worker
-        w = data.get("worker")
-        if w and w.get("host") == socket.gethostname() and R.pid_alive(int(w.get("pid") or 0)):
+        if R.alive_here(data.get("worker")):
             return None
         with open(root / "queue-worker.log", "ab") as log:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
