@@ -3,6 +3,7 @@
 and the command's own checks and messages are the ones the user gets.
 
 * :func:`run_tuidl`: the command, waited for (in a worker thread), its output captured;
+  :func:`run_tuidl_async` the same in an async worker (the UI's event loop waits);
 * :func:`problem`: what went wrong, in one line, from what the command printed;
 * :func:`preset_file`: the preset as the dashboard has it (edits included), as a TOML file
   the command can read, removed afterwards.
@@ -10,6 +11,7 @@ and the command's own checks and messages are the ones the user gets.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import subprocess
 import sys
@@ -25,6 +27,14 @@ def run_tuidl(args: list[str], timeout: float) -> subprocess.CompletedProcess:
     ``subprocess.TimeoutExpired`` after ``timeout`` seconds (the process is ended)."""
     return subprocess.run([sys.executable, "-m", "tuidl", *args], stdin=subprocess.DEVNULL, capture_output=True,
                           text=True, timeout=timeout)
+
+
+async def run_tuidl_async(args: list[str]) -> tuple[int, str, str]:
+    """``python -m tuidl ARGS``, no input, awaited: ``(exit status, stdout, stderr)``."""
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "tuidl", *args, stdin=asyncio.subprocess.DEVNULL,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    return proc.returncode, out.decode(), err.decode()
 
 
 def problem(output: str, code: int) -> str:

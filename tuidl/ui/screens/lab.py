@@ -21,9 +21,7 @@ folder (``lab/<name>.json``) and shown again next time.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from typing import Any
 
 from rich.text import Text
@@ -35,6 +33,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from tuidl.core.lab import kept
 from tuidl.core.runview import HEALTH_FIGURES
+from tuidl.ui.command import run_tuidl_async
 from tuidl.ui.widgets.lab import LabPanel, adversarial_renderable, health_renderable, landscape_renderable
 from tuidl.ui.widgets.neurons import NeuronView
 
@@ -212,18 +211,15 @@ class LabScreen(Screen[None]):
 
     @work(exclusive=False, group="lab-compute")
     async def compute_from_checkpoint(self, key: str, run_path: str) -> None:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tuidl", key, run_path, "--json",
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await proc.communicate()
+        code, out, err = await run_tuidl_async([key, run_path, "--json"])
         self.computing.discard(key)
-        if proc.returncode == 0:
+        if code == 0:
             try:
-                self.results[key] = json.loads(out.decode())
+                self.results[key] = json.loads(out)
             except ValueError:
                 self.notify(f"the {key} came back unreadable", severity="error")
         else:
-            reason = (err.decode().strip().splitlines() or ["no reason given"])[-1]
+            reason = (err.strip().splitlines() or ["no reason given"])[-1]
             self.notify(f"could not compute the {key}: {reason}", severity="error", timeout=8)
         self._shown.pop(key, None)
         self.refresh_view()

@@ -10,10 +10,8 @@ is dismissed with the learning rate to apply, or None.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
-import sys
 
 from types import SimpleNamespace
 
@@ -28,7 +26,7 @@ from textual.widgets import Footer, Static
 
 from tuidl.core.lab.text import lr_find_text
 from tuidl.core.preset import Preset
-from tuidl.ui.command import preset_file
+from tuidl.ui.command import preset_file, run_tuidl_async
 
 CHART_H = 16
 
@@ -88,20 +86,17 @@ class LRFindScreen(ModalScreen[float | None]):
     @work(exclusive=True, group="lr-find")
     async def sweep(self) -> None:
         with preset_file(self.preset, "tuidl-lrfind-") as path:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tuidl", "lr-find", str(path), "--json",
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-            out, err = await proc.communicate()
+            code, out, err = await run_tuidl_async(["lr-find", str(path), "--json"])
         body = self.query_one("#lrf-body", Static)
-        if proc.returncode == 0:
+        if code == 0:
             try:
-                self.result = json.loads(out.decode())
+                self.result = json.loads(out)
                 body.update(lrfind_renderable(self.result, min(96, max(40, self.size.width - 6))))
                 return
             except (ValueError, TypeError) as e:
                 self.failure = f"the result came back unreadable: {e}"
         else:
-            self.failure = (err.decode().strip().splitlines() or ["the sweep failed"])[-1]
+            self.failure = (err.strip().splitlines() or ["the sweep failed"])[-1]
         body.update(Text(f"could not sweep the learning rate: {self.failure}", style="bold red"))
 
     def action_apply(self, which: str) -> None:
