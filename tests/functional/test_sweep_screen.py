@@ -15,7 +15,8 @@ from tuidl.core.runview import RunView
 from tuidl.core.sweep import spec as S
 from tuidl.core.sweep import study as ST
 from tuidl.core.sweep.driver import SweepDir
-from tuidl.ui.screens.sweep import SweepScreen, short_keys
+from tuidl.core.sweep.text import short_keys
+from tuidl.ui.screens.sweep import SweepScreen
 
 GRID = ["train.optimizer.lr=0.003,0.03", "model.layers.0.units=4,8"]
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from .report import run_times
 from .rundir import LIVE, RunDir, list_runs
+from .sweep.text import params_short as sweep_params
 from .units import fmt_best, fmt_duration, higher_is_better, run_duration
 
 RESUMABLE = ("stopped", "pruned", "interrupted", "failed", "diverged")
@@ -169,9 +170,9 @@ class SweepGroup:
 
 
 def params_short(params: dict, width: int = 40) -> str:
-    """A trial's parameters in few characters: the last part of each key
-    (``lr=0.003 units=8``), cut to ``width``."""
-    text = " ".join(f"{k.split('.')[-1]}={f'{v:g}' if isinstance(v, float) else v}" for k, v in params.items())
+    """A trial's parameters as the sweep view writes them (``lr=0.003 units=8``), cut to
+    ``width``."""
+    text = sweep_params(params)
     return text if len(text) <= width else text[:width - 1] + "…"
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..units import columns
 from .spec import _show
 from .study import SweepView
@@ -10,6 +12,39 @@ from .study import SweepView
 
 def params_text(params: dict) -> str:
     return " ".join(f"{k}={_show(v)}" for k, v in params.items())
+
+
+def short_keys(keys: list[str]) -> dict[str, str]:
+    """Each key path by its shortest tail that no other key ends with:
+    ``train.optimizer.lr`` → ``lr``, ``model.layers[0].units`` → ``units``."""
+    out = {}
+    for key in keys:
+        parts = key.replace("[", ".[").split(".")
+        for n in range(1, len(parts) + 1):
+            tail = ".".join(parts[-n:]).replace(".[", "[")
+            if tail.startswith("["):
+                continue
+            others = [k for k in keys if k != key and (k == tail or k.endswith("." + tail))]
+            if not others:
+                out[key] = tail
+                break
+        else:
+            out[key] = key
+    return out
+
+
+def short_value(value: Any) -> str:
+    """A parameter's value in a few characters (floats to 4 significant digits)."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def params_short(params: dict, short: dict[str, str] | None = None) -> str:
+    """A trial's parameters in few characters, ``lr=0.003 units=8``: each key by its
+    :func:`short_keys` tail (``short``: computed over more keys, e.g. a whole sweep's)."""
+    short = short if short is not None else short_keys(list(params))
+    return " ".join(f"{short.get(k, k)}={short_value(v)}" for k, v in params.items())
 
 
 def value_text(value) -> str:

@@ -30,7 +30,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from tuidl.core.sweep.text import value_text
+from tuidl.core.sweep.text import params_short, short_keys, short_value, value_text
 from tuidl.ui import palette
 from tuidl.ui.series import Series
 from tuidl.ui.widgets.charts import MetricChart
@@ -43,35 +43,6 @@ REFRESH_S = 2.0  # a live sweep is read again this often
 BAR_W = 14
 BEST = palette.style(palette.LR, bold=True)  # the best trial's row and line
 OTHERS = tuple(c for c in palette.OVERLAYS if c not in (palette.LR, 10))  # the other lines: no second green
-
-
-def short_keys(keys: list[str]) -> dict[str, str]:
-    """Each key path by its shortest tail that no other key ends with:
-    ``train.optimizer.lr`` → ``lr``, ``model.layers[0].units`` → ``units``."""
-    out = {}
-    for key in keys:
-        parts = key.replace("[", ".[").split(".")
-        for n in range(1, len(parts) + 1):
-            tail = ".".join(parts[-n:]).replace(".[", "[")
-            if tail.startswith("["):
-                continue
-            others = [k for k in keys if k != key and (k == tail or k.endswith("." + tail))]
-            if not others:
-                out[key] = tail
-                break
-        else:
-            out[key] = key
-    return out
-
-
-def show(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def params_short(params: dict, short: dict[str, str]) -> str:
-    return " ".join(f"{short.get(k, k)}={show(v)}" for k, v in params.items())
 
 
 def importances_renderable(importances: dict[str, float] | None, short: dict[str, str]) -> Group:
@@ -305,7 +276,7 @@ class SweepScreen(Screen["str | None"]):
         for i, t in enumerate(view.trials, 1):
             style = BEST if t.number == best else ""
             cells = [f"★{i}" if t.number == best else str(i), str(t.number), t.run_status or t.state.lower(),
-                     value_text(t.value), *(show(t.params[k]) if k in t.params else "—" for k in keys),
+                     value_text(t.value), *(short_value(t.params[k]) if k in t.params else "—" for k in keys),
                      t.run_id or "—"]
             justify = ["right", "right", "left", "right", *(["right"] * len(keys)), "left"]
             table.add_row(*(Text(c, style=style, justify=j) for c, j in zip(cells, justify)), key=str(t.number))
