@@ -27,8 +27,8 @@ async def test_a_sweep_started_from_the_dialog_shows_as_a_group_in_the_runs_pane
         app.screen.query_one("#sweep-key-0", Input).value = "train.optimizer.lr=0.003,0.03"
         app.screen.query_one("#sweep-key-1", Input).value = ""
         await pilot.press("enter")
-        await wait_for(pilot, lambda: not isinstance(app.screen, SweepStartScreen), timeout=120,
-                       what="tuidl sweep to start the sweep")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SweepStartScreen) and app.notes, timeout=120,
+                       what="tuidl sweep to start the sweep")  # (the note comes once the dialog is gone)
         assert "runs in the background" in app.notes[-1].message, app.notes[-1]
         sweep_id = next((root / "sweeps").iterdir()).name
         await pilot.press("5")

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import optuna
 
@@ -93,6 +94,11 @@ def test_a_search_prunes_bad_trials(tmp_path):
     assert summary["best"]["state"] == "COMPLETE"
 
 
+def parent(pid: int) -> int:
+    """The parent of a process of this machine (``/proc``)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def worker(*args: str, env: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "tuidl", "sweep", *args], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
@@ -102,8 +108,9 @@ SEARCH = ["--search", "train.optimizer.lr=log:1e-3:1e-1", "--no-prune"]
 
 
 def test_two_workers_share_one_study():
+    # one worker forks its trials from a warm server, the other starts them cold: the same runs
     a = worker("xor", *QUICK, *SEARCH, "--trials", "6", "--study", "shared")
-    b = worker("xor", *QUICK, *SEARCH, "--trials", "6", "--study", "shared")
+    b = worker("xor", *QUICK, *SEARCH, "--trials", "6", "--study", "shared", env={"TUIDL_FORK_TRIALS": "0"})
     try:
         outs = [p.communicate(timeout=300) for p in (a, b)]
     finally:
@@ -159,9 +166,16 @@ def test_a_detached_sweep_stops_cleanly():
                                                              for r in trials_of("st")), 120, "two trials running")
         wait_until(lambda: all(r.read_status().get("epoch", 0) >= 1 for r in trials_of("st")), 60, "an epoch")
         assert sweep.live()
+        # trials on the CPU are forked from the driver's warm fork server, each in a session of its own
+        driver = sweep.workers()[0]["pid"]
+        servers = {parent(r.read_status()["pid"]) for r in trials_of("st")}
+        assert len(servers) == 1 and parent(next(iter(servers))) == driver
+        assert b"forkserver" in Path(f"/proc/{next(iter(servers))}/cmdline").read_bytes()
+        assert all(os.getsid(r.read_status()["pid"]) == r.read_status()["pid"] for r in trials_of("st"))
         stop = tuidl("sweep", "--stop", "st")
         assert stop.returncode == 0 and "asked sweep st to stop" in stop.stdout
         wait_until(lambda: not sweep.live(), 120, "the driver to end")
+        wait_until(lambda: not Path(f"/proc/{next(iter(servers))}").exists(), 30, "the fork server to end with it")
     finally:
         for w in sweep.workers():
             end_process(w.get("pid"))

@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any
 
 from . import distributed as D
 from . import preset as P
@@ -43,9 +44,12 @@ def _spawn(run: R.RunDir, resume: bool, telemetry: bool, nproc: int = 1,
     finally:
         out.close()
         err.close()
-    run.write_status(status="starting", pid=proc.pid, host=socket.gethostname(), message="",
-                     launched=time.time())
+    _starting(run, proc.pid)
     return proc
+
+
+def _starting(run: R.RunDir, pid: int) -> None:
+    run.write_status(status="starting", pid=pid, host=socket.gethostname(), message="", launched=time.time())
 
 
 def _trainer_args(run: R.RunDir, resume: bool, telemetry: bool, allow_code: tuple[str, ...]) -> list[str]:
@@ -90,8 +94,7 @@ class Standby:
             return False
         finally:
             self.proc.stdin = None
-        run.write_status(status="starting", pid=self.proc.pid, host=socket.gethostname(), message="",
-                         launched=time.time())
+        _starting(run, self.proc.pid)
         return True
 
     def close(self) -> None:
@@ -104,19 +107,89 @@ class Standby:
             self.proc.stdin = None
 
 
+class Forked:
+    """A trainer forked by :class:`TrialForks`, seen as much like a ``Popen`` as its
+    users need: ``pid``, ``poll()``, ``wait()``."""
+
+    def __init__(self, process: Any) -> None:
+        self._process = process
+        self.pid: int = process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.exitcode
+
+    def poll(self) -> int | None:
+        return self._process.exitcode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._process.join(timeout)
+        if self._process.exitcode is None:
+            raise subprocess.TimeoutExpired(f"trainer {self.pid}", timeout or 0)
+        return self._process.exitcode
+
+
+class TrialForks:
+    """Trainers forked from one warm process instead of started cold: Python's
+    ``multiprocessing`` fork server, which imports PyTorch and warms it up once
+    (``tuidl.core.train.preload``). A cold trainer spends 2–3 s of CPU on imports before
+    its first step; a forked one starts in a few milliseconds, which is most of a sweep's
+    time when its trials are small. A forked trainer is a trainer like any other: its
+    own process and session, its run's files for output, ``trainer.forked``.
+
+    Only for single-process runs on the CPU, on Linux (:meth:`suit`): a process that
+    forks must not have touched CUDA, and ``fork`` is not safe on macOS. The server
+    ends with the process that started it; trainers already forked go on."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+        import multiprocessing.forkserver
+
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["tuidl.core.train.preload"])
+        multiprocessing.forkserver.ensure_running()  # it warms up meanwhile; the first fork waits for it
+
+    @staticmethod
+    def suit(preset: P.Preset, gpus: list[str]) -> bool:
+        """Do trials of ``preset`` train on the CPU of this Linux machine (``gpus``: the
+        GPU each trial would get; none)? ``TUIDL_FORK_TRIALS=0`` starts every trial cold."""
+        return (os.environ.get("TUIDL_FORK_TRIALS", "1") != "0" and sys.platform.startswith("linux") and not gpus
+                and preset.train.device in ("cpu", "auto"))
+
+    def start(self, run: R.RunDir, args: list[str], env: dict[str, str] | None = None) -> Forked | None:
+        """Fork a trainer for ``run`` (``args`` as for ``python -m tuidl.core.trainer``);
+        None if the server could not fork one (then start it cold)."""
+        from . import trainer
+
+        process = self._context.Process(target=trainer.forked, args=(args, env), name=f"trainer {run.id}")
+        try:
+            process.start()
+        except (OSError, EOFError) as err:
+            print(f"tuidl: the trial fork server failed ({err}); starting the trainer cold", file=sys.stderr)
+            return None
+        return Forked(process)
+
+
 def start(preset: P.Preset, runs_root=None, telemetry: bool = True, nproc: int = 1,
           allow_code: tuple[str, ...] = (), standby: Standby | None = None, env: dict[str, str] | None = None,
-          status: dict | None = None) -> R.RunDir:
+          status: dict | None = None, forks: TrialForks | None = None) -> R.RunDir:
     """Validate, create the run directory (with the resolved preset) and start training,
     on ``nproc`` data-parallel processes of this machine (its GPUs, or the CPU). A
     ``standby`` trainer, if given and alive, trains a single-process run instead of a new
-    process (it is used up either way). ``env``: more environment for the trainer (a sweep
+    process (it is used up either way); ``forks`` forks a single-process run's trainer from
+    a warm server (a sweep's trials). ``env``: more environment for the trainer (a sweep
     or the queue gives each run its GPU, ``CUDA_VISIBLE_DEVICES``); ``status``: more fields
     for the run's status file (a sweep's trial: ``sweep``)."""
     P.resolve(preset)
     P.check_code(preset, allow_code)
     D.check_world(preset.data.batch_size, nproc)
     run = R.create(R.runs_root(runs_root), preset.name, P.dumps(preset), status=status)
+    if forks is not None and nproc == 1:
+        process = forks.start(run, _trainer_args(run, False, telemetry, allow_code), env)
+        if process is not None:
+            run.process = process
+            _starting(run, process.pid)
+            return run
     if standby is not None:
         if nproc == 1 and standby.take(run, _trainer_args(run, False, telemetry, allow_code)):
             run.process = standby.proc

@@ -121,7 +121,8 @@ def pid_alive(pid: int) -> bool:
 class RunDir:
     path: Path
     #: the trainer process this one started for the run (``launch.start`` / ``launch.resume``:
-    #: a new process or the standby that took it), else None; not part of the run's identity
+    #: a new process, the standby that took it, or a ``launch.Forked`` trainer), else None;
+    #: not part of the run's identity
     process: Optional["subprocess.Popen"] = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):

@@ -501,6 +501,33 @@ def visible_indices(env: Mapping[str, str] | None = None,
     return out
 
 
+# NVML failing to start for one of these reasons means there is no NVIDIA driver here, so
+# no CUDA device either (libnvidia-ml ships with the driver that CUDA needs).
+NO_DRIVER_ERRORS = ("LibraryNotFound", "DriverNotLoaded")
+
+
+def cuda_gpu_count() -> int:
+    """How many CUDA GPUs a process started here would see (``CUDA_VISIBLE_DEVICES``
+    counts). Without an NVIDIA driver that is 0, found through NVML in milliseconds
+    instead of importing PyTorch (over a second); otherwise PyTorch counts them."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except ImportError:
+        pass  # (no bindings: PyTorch decides)
+    except pynvml.NVMLError as err:
+        if _nvml_error_name(err) in NO_DRIVER_ERRORS:
+            return 0
+    except OSError:  # a broken libnvidia-ml: PyTorch decides
+        pass
+    else:
+        pynvml.nvmlShutdown()
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
 def cuda_index(device: str | None) -> int | None:
     """``"cuda:1"`` -> 1, ``"cuda"`` -> 0, anything else -> None."""
     if not device or not isinstance(device, str):

@@ -1,6 +1,7 @@
 """The trainer process: ``python -m tuidl.core.trainer RUN_DIR [--resume] [--telemetry]``,
 or ``python -m tuidl.core.trainer --standby`` (warm up, then read the arguments of a run
-from stdin: see ``tuidl.core.launch.Standby``).
+from stdin: see ``tuidl.core.launch.Standby``), or :func:`forked` from a warm fork server
+(a sweep's trials on the CPU: ``tuidl.core.launch.TrialForks``).
 
 Trains the run directory's own ``preset.toml``. Started by the dashboard (see
 ``tuidl.core.launch``) in its own session with stdin closed and stdout/stderr going to
@@ -44,7 +45,15 @@ def standby() -> int:
     if not line.strip():
         return 0
     argv = json.loads(line)
-    run = RunDir(argv[0])
+    to_run_files(RunDir(argv[0]))
+    return main(argv)
+
+
+def to_run_files(run: RunDir) -> None:
+    """Input from /dev/null, output to the run's ``trainer.out`` and ``trainer.err``: as
+    for a trainer started cold (``launch``)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
@@ -52,7 +61,17 @@ def standby() -> int:
         f = os.open(run.path / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(f, fd)
         os.close(f)
-    return main(argv)
+
+
+def forked(argv: list[str], env: dict[str, str] | None = None) -> None:
+    """A trainer forked from the warm fork server (``launch.TrialForks``): its own
+    session, like a trainer started cold, its environment, its run's files, then ``main``.
+    Its exit status is ``main``'s (``SystemExit``, which multiprocessing turns into the
+    process's exit code)."""
+    os.setsid()
+    os.environ.update(env or {})
+    to_run_files(RunDir(argv[0]))
+    sys.exit(main(argv))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -162,9 +162,9 @@ class Queue:
 def slots_here(count: int | None = None) -> list[str]:
     """The worker's slots: this machine's GPUs (their CUDA_VISIBLE_DEVICES names), else
     ``count`` CPU slots (default 1). ``count`` with GPUs: the first ``count`` GPUs."""
-    import torch
+    from ..telemetry import cuda_gpu_count
 
-    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    n = cuda_gpu_count()
     if n:
         from .driver import visible_gpus
 
