@@ -139,7 +139,8 @@ class TrialForks:
 
     Only for single-process runs on the CPU, on Linux (:meth:`suit`): a process that
     forks must not have touched CUDA, and ``fork`` is not safe on macOS. The server
-    ends with the process that started it; trainers already forked go on."""
+    ends with the process that started it; trainers already forked go on. Sweep drivers
+    fork their trials, the queue's worker its runs."""
 
     def __init__(self) -> None:
         import multiprocessing
@@ -150,11 +151,16 @@ class TrialForks:
         multiprocessing.forkserver.ensure_running()  # it warms up meanwhile; the first fork waits for it
 
     @staticmethod
-    def suit(preset: P.Preset, gpus: list[str]) -> bool:
-        """Do trials of ``preset`` train on the CPU of this Linux machine (``gpus``: the
-        GPU each trial would get; none)? ``TUIDL_FORK_TRIALS=0`` starts every trial cold."""
-        return (os.environ.get("TUIDL_FORK_TRIALS", "1") != "0" and sys.platform.startswith("linux") and not gpus
-                and preset.train.device in ("cpu", "auto"))
+    def here() -> bool:
+        """Forking trainers is for this machine: Linux, and not ``TUIDL_FORK_TRIALS=0``
+        (which starts every trainer cold)."""
+        return os.environ.get("TUIDL_FORK_TRIALS", "1") != "0" and sys.platform.startswith("linux")
+
+    @classmethod
+    def suit(cls, preset: P.Preset, gpus: list[str]) -> bool:
+        """Does ``preset`` train on this machine's CPU, and may its trainer be forked
+        (``gpus``: the GPUs it would get; none)?"""
+        return cls.here() and not gpus and preset.train.device in ("cpu", "auto")
 
     def start(self, run: R.RunDir, args: list[str], env: dict[str, str] | None = None) -> Forked | None:
         """Fork a trainer for ``run`` (``args`` as for ``python -m tuidl.core.trainer``);

@@ -59,6 +59,7 @@ class Queue:
     def __init__(self, runs_root=None):
         self.root = R.runs_root(runs_root)
         self.path = self.root / "queue.json"
+        self.forks = None  # a worker on the CPU forks its runs' trainers from a warm server (launch.TrialForks)
 
     @contextlib.contextmanager
     def locked(self):
@@ -151,7 +152,9 @@ class Queue:
         try:
             if e.kind == "run":
                 preset = P.load_text(e.preset, f"queue {e.id}")
-                e.run_id = launch.start(preset, self.root, telemetry=False, env=env, status={"queue": e.id}).id
+                forks = self.forks if launch.TrialForks.suit(preset, gpus) else None
+                e.run_id = launch.start(preset, self.root, telemetry=False, env=env, status={"queue": e.id},
+                                        forks=forks).id
             else:
                 e.pid = start_detached(SweepDir.open(self.root, e.name), env=env).pid
             e.status = "started"
@@ -175,8 +178,12 @@ def slots_here(count: int | None = None) -> list[str]:
 def work(runs_root=None, slots: int | None = None, say=print) -> int:
     """Start the queue's entries as slots come free, until nothing waits and nothing
     started runs. Marks itself the queue's worker while it runs."""
+    from .. import launch
+
     q = Queue(runs_root)
     where = slots_here(slots)
+    if "cpu" in where and launch.TrialForks.here():
+        q.forks = launch.TrialForks()  # (its first fork waits for it to warm up, a few seconds)
     with q.locked() as data:
         w = data.get("worker") or {}
         if not R.alive_here(w) or w.get("pid") == os.getpid():  # (another worker running too is safe: the lock shares the slots)
