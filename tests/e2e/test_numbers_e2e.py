@@ -30,7 +30,7 @@ def test_a_pause_is_not_training_time(tmp_path):
         run.send("pause")
         wait_until(lambda: any(e.get("action") == "paused" for e in kinds(run, "control")), what="the pause",
                    run=run)
-        time.sleep(3.0)
+        time.sleep(1.5)
         run.send("resume")
         wait_until(lambda: any(e.get("action") == "resumed" for e in kinds(run, "control")), what="the resume",
                    run=run)
@@ -46,7 +46,7 @@ def test_a_pause_is_not_training_time(tmp_path):
     steps = kinds(run, "step")
     paused_at = next(e["time"] for e in kinds(run, "control") if e["action"] == "paused")
     resumed_at = next(e["time"] for e in kinds(run, "control") if e["action"] == "resumed")
-    assert resumed_at - paused_at >= 2.9
+    assert resumed_at - paused_at >= 1.45
     assert "samples_per_s" not in steps[0]  # the first step only starts the window (it held one-off costs)
     # the first step event after the pause: its rate leaves the pause out (it was 5.6 samples/s for ~540)
     before = [e for e in steps if e["time"] < paused_at][-1]
@@ -57,11 +57,11 @@ def test_a_pause_is_not_training_time(tmp_path):
     ends = kinds(run, "epoch")
     k = next(i for i, e in enumerate(ends) if e["time"] > resumed_at)  # it ends after the resume
     assert k > 0 and ends[k - 1]["time"] < paused_at, (ends, paused_at)
-    assert ends[k]["duration"] < (ends[k]["time"] - ends[k - 1]["time"]) - 2.5, ends[k]
+    assert ends[k]["duration"] < (ends[k]["time"] - ends[k - 1]["time"]) - 1.2, ends[k]
     # the run's duration leaves the pause out, and `tuidl runs` says the same
     ended = kinds(run, "run_ended")[-1]
     st = run.status()
-    assert ended["duration"] < (st["ended"] - st["started"]) - 2.5
+    assert ended["duration"] < (st["ended"] - st["started"]) - 1.2
     assert st["trained_s"] == ended["duration"]
     assert run_duration(run.status()) == ended["duration"]
 
@@ -77,7 +77,7 @@ async def test_a_resumed_runs_duration_is_the_same_in_the_dashboard_and_tuidl_ru
     finally:
         end_process(run.process.pid)
     first = kinds(run, "run_ended")[-1]["duration"]
-    time.sleep(2.5)  # time between the sessions is not training time
+    time.sleep(1.5)  # time between the sessions is not training time
     out = run_cli("train", "--resume", str(run.path), "--quiet")
     assert out.returncode == 0, out.stderr
     ends = kinds(run, "run_ended")
@@ -85,7 +85,7 @@ async def test_a_resumed_runs_duration_is_the_same_in_the_dashboard_and_tuidl_ru
     total = ends[-1]["duration"]
     assert total > first  # both sessions
     st = run.status()
-    assert st["trained_s"] == total and (st["ended"] - st["started"]) > total + 2  # the gap is not in it
+    assert st["trained_s"] == total and (st["ended"] - st["started"]) > total + 1.2  # the gap is not in it
     # `tuidl runs`
     capsys.readouterr()
     assert cli.main(["runs", "--runs-dir", str(runs)]) == 0
