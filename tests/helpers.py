@@ -162,8 +162,9 @@ def diagnosis(run: R.RunDir | None) -> str:
 async def wait_for(pilot: Any, condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition",
                    run: R.RunDir | None = None) -> None:
     """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds. It
-    looks every 20 ms, or less often when looking costs (the screen's text): at most a
-    third of the time goes to the condition."""
+    looks every 50 ms (each look also refreshes the screen: more often costs more CPU
+    than it saves waiting), or less often when looking costs (the screen's text): at
+    most a third of the time goes to the condition."""
     end = time.monotonic() + timeout
     while True:
         looked = time.monotonic()
@@ -172,7 +173,7 @@ async def wait_for(pilot: Any, condition: Callable[[], Any], timeout: float = 30
         now = time.monotonic()
         if now > end:
             raise AssertionError(f"timed out waiting for {what}{diagnosis(run)}")
-        await pilot.pause(max(0.02, 2 * (now - looked)))
+        await pilot.pause(max(0.05, 2 * (now - looked)))
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 60.0, what: str = "condition",

@@ -126,12 +126,37 @@ def test_a_resumed_run_goes_on_in_the_same_view():
     assert view.started["time"] == 100.0 and view.last_started["time"] == 200.0
     p = view.progress
     assert (p.epochs, p.epochs_done, p.status, p.message) == (6, 2, "", "")
-    # the same epoch told again (a trainer killed after an epoch, before its checkpoint):
-    # the latest counts for the table, every point stays on the curve as it came
-    view.apply([epoch(2, 20, loss=0.39, t=201.0), epoch(3, 30, t=202.0), ended("completed", epochs=6, t=210)])
-    assert view.epochs[2]["train"]["loss"] == 0.39 and sorted(view.epochs) == [1, 2, 3]
-    assert list(view.curves.epoch["loss"].xs) == [1.0, 2.0, 2.0, 3.0]
+    view.apply([epoch(3, 30, t=202.0), ended("completed", epochs=6, t=210)])
+    assert sorted(view.epochs) == [1, 2, 3] and list(view.curves.epoch["loss"].xs) == [1.0, 2.0, 3.0]
     assert view.status == "completed" and view.checkpoints == 1 and view.last_checkpoint["reason"] == "stop"
+
+
+def test_epochs_trained_again_after_a_resume_replace_their_first_points():
+    """A trainer killed after epoch 3's event but before its checkpoint: the run resumes
+    from epoch 2 and trains epoch 3 again. The table and the curves keep the new epoch 3;
+    the first one's points (by epoch and by step) are gone, and so is its best mark."""
+    view = RunView()
+    view.apply([started(epochs=4), step(1, 5, 5), epoch(1, 10), epoch(2, 20, best=True), step(3, 25, 5),
+                epoch(3, 30, loss=0.9, best=True)])
+    assert view.best_epoch == 3 and list(view.curves.step["loss"].xs) == [5.0, 10.0, 20.0, 25.0, 30.0]
+    view.apply([started(epochs=4, resumed_from=2, t=200.0)])
+    assert sorted(view.epochs) == [1, 2] and view.best_epoch == 2
+    assert view.progress.epochs_done == 2 and view.progress.epoch == 2
+    assert list(view.curves.epoch["loss"].xs) == [1.0, 2.0] and list(view.curves.step["loss"].xs) == [5.0, 10.0, 20.0]
+    view.apply([step(3, 25, 5, loss=0.3, t=201.0), epoch(3, 30, loss=0.2, t=202.0), epoch(4, 40, t=203.0)])
+    assert list(view.curves.epoch["loss"].xs) == [1.0, 2.0, 3.0, 4.0]
+    assert list(view.curves.epoch["loss"].ys)[2] == 0.2 and view.epochs[3]["train"]["loss"] == 0.2
+    assert list(view.curves.step["loss"].xs) == [5.0, 10.0, 20.0, 25.0, 30.0, 40.0]
+
+
+def test_the_dashboard_series_cut_like_the_curves():
+    from tuidl.ui.series import Series
+
+    view = RunView(curve=Series)
+    view.apply([started(epochs=4), epoch(1, 10), epoch(2, 20), epoch(3, 30),
+                started(epochs=4, resumed_from=2, t=200.0), epoch(3, 30, loss=0.1, t=201.0)])
+    line = view.curves.epoch["loss"]
+    assert list(line.xs) == [1.0, 2.0, 3.0] and float(line.ys[-1]) == 0.1 and line.last() == (3.0, 0.1)
 
 
 # -- bad input ----------------------------------------------------------------------------

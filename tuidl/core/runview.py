@@ -126,6 +126,12 @@ class Curve:
             self.xs.append(x)
             self.ys.append(_f(y))
 
+    def cut(self, x_max: float) -> None:
+        """Drop the points whose x is over ``x_max`` (a resumed run trains them again)."""
+        kept = [(x, y) for x, y in zip(self.xs, self.ys) if x <= x_max]
+        if len(kept) < len(self.xs):
+            self.xs, self.ys = array("d", (x for x, _ in kept)), array("d", (y for _, y in kept))
+
     def __len__(self) -> int:
         return len(self.xs)
 
@@ -141,8 +147,9 @@ class Curves:
     validation comparable at every epoch end.
 
     ``curve`` makes each line: :class:`Curve` by default; anything with
-    ``append(x, y)`` that keeps NaN ys and drops non-finite xs will do (the dashboard
-    keeps its lines as the charts' own ``Series``, so no point is stored twice)."""
+    ``append(x, y)`` that keeps NaN ys and drops non-finite xs, and ``cut(x_max)``, will
+    do (the dashboard keeps its lines as the charts' own ``Series``, so no point is
+    stored twice)."""
 
     def __init__(self, curve: Callable[[], Any] = Curve) -> None:
         self._curve = curve
@@ -159,6 +166,14 @@ class Curves:
 
     def _add(self, axis: str, name: str, x: float, y: Any) -> None:
         self.line(axis, name).append(x, y)
+
+    def cut(self, epoch: float, step: float) -> None:
+        """Drop what came after ``epoch`` (on the epoch axis) and ``step`` (on the step
+        axis): a run resumed from that epoch's checkpoint trains what followed again."""
+        for curve in self.epoch.values():
+            curve.cut(epoch)
+        for curve in self.step.values():
+            curve.cut(step)
 
 
 class LayerHealth:
@@ -386,6 +401,16 @@ class RunView:
         p.steps_per_epoch = _int(ev.get("steps_per_epoch"))
         p.batch_size = _int(ev.get("batch_size"))
         resumed = _int(ev.get("resumed_from"))
+        if self.restarts and any(epoch > resumed for epoch in self.epochs):
+            # killed after an epoch's event but before its checkpoint: that epoch is trained
+            # again from the one before, and its first points go
+            for epoch in [e for e in self.epochs if e > resumed]:
+                del self.epochs[epoch]
+            if self.best_epoch is not None and self.best_epoch > resumed:
+                self.best_epoch = max((e for e, ev in self.epochs.items() if ev.get("best")), default=None)
+            last = self.epochs.get(resumed) or {}
+            self.curves.cut(float(resumed), _f(last.get("step", 0)))
+            p.epochs_done = p.epoch = resumed
         p.epochs_done = max(p.epochs_done, resumed)
         p.epoch = max(p.epoch, resumed)
         p.status, p.message, p.paused = "", "", False

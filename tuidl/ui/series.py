@@ -240,6 +240,16 @@ class Series:
         self._reset_storage(self._INITIAL)
         self.version += 1
 
+    def cut(self, x_max: float) -> None:
+        """Drop the points whose x is over ``x_max`` (a resumed run trains them again)."""
+        xs = self.xs
+        keep = xs <= x_max
+        if keep.all():
+            return
+        kept_x, kept_y = xs[keep].copy(), self.ys[keep].copy()
+        self.clear()
+        self.extend(kept_x, kept_y)
+
     # -- reading ---------------------------------------------------------------
 
     def __len__(self) -> int:
