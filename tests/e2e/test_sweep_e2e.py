@@ -109,8 +109,8 @@ SEARCH = ["--search", "train.optimizer.lr=log:1e-3:1e-1", "--no-prune"]
 
 def test_two_workers_share_one_study():
     # one worker forks its trials from a warm server, the other starts them cold: the same runs
-    a = worker("xor", *QUICK, *SEARCH, "--trials", "6", "--study", "shared")
-    b = worker("xor", *QUICK, *SEARCH, "--trials", "6", "--study", "shared", env={"TUIDL_FORK_TRIALS": "0"})
+    a = worker("xor", *QUICK, *SEARCH, "--trials", "4", "--study", "shared")
+    b = worker("xor", *QUICK, *SEARCH, "--trials", "4", "--study", "shared", env={"TUIDL_FORK_TRIALS": "0"})
     try:
         outs = [p.communicate(timeout=300) for p in (a, b)]
     finally:
@@ -119,13 +119,13 @@ def test_two_workers_share_one_study():
     assert a.returncode == 0 and b.returncode == 0, outs
     study = study_of("shared")
     trials = study.get_trials()
-    assert len(trials) == 6 and all(t.state.name == "COMPLETE" for t in trials)
+    assert len(trials) == 4 and all(t.state.name == "COMPLETE" for t in trials)
     run_ids = [t.user_attrs["run_id"] for t in trials]
-    assert len(set(run_ids)) == 6 and {r.id for r in trials_of("shared")} == set(run_ids)
+    assert len(set(run_ids)) == 4 and {r.id for r in trials_of("shared")} == set(run_ids)
     started = [e["trial"] for e in sweep_events("shared") if e["type"] == "trial_started"]
-    assert sorted(started) == list(range(6))  # each trial started once, by one worker
+    assert sorted(started) == list(range(4))  # each trial started once, by one worker
     by_worker = [sum(line.startswith("trial ") for line in out.splitlines()) for out, _ in outs]
-    assert sum(by_worker) == 6 and min(by_worker) >= 1  # both did work
+    assert sum(by_worker) == 4 and min(by_worker) >= 1  # both did work
 
 
 def test_a_killed_worker_leaves_its_trial_failed_and_the_study_usable():

@@ -271,8 +271,10 @@ class Driver:
                 signal.signal(sig, handler)
 
     # -- the loop ------------------------------------------------------------------------
-    def run(self):
-        """Drive the sweep to its end; its :class:`~.study.SweepView`."""
+    def run(self, importances: bool = True):
+        """Drive the sweep to its end; its :class:`~.study.SweepView` (without the
+        parameter importances if not ``importances``: a detached driver shows no summary,
+        and fitting them takes seconds)."""
 
         self.writer = E.EventWriter(self.sweep.events_path)
         self._worker("running")
@@ -297,7 +299,8 @@ class Driver:
                 self._send(a, "stop")
                 self._tell(a, "FAIL", "the sweep's driver ended")
             stopped = self.stop.is_set()
-            result = ST.view(self.study, self.spec, self.sweep.id, self.sweep.runs_root)
+            result = ST.view(self.study, self.spec, self.sweep.id, self.sweep.runs_root,
+                             with_importances=importances)
             self.emit("sweep_ended", stopped=stopped, reason=self.stop_reason, counts=result.counts)
             self._worker("stopped" if stopped else "ended", ended=time.time())
             self.writer.close()
@@ -469,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
 
         driver = Driver(sweep, args.parallel, listener=lambda ev: print(trial_line(ev), flush=True)
                         if ev["type"] == "trial_ended" else None)
-        driver.run()
+        driver.run(importances=False)  # (nobody reads its summary: tuidl sweep --show computes them)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

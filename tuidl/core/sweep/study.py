@@ -222,7 +222,8 @@ def importances(study) -> dict[str, float] | None:
         return None
 
 
-def view(study, spec: SweepSpec, sweep_id: str, runs_root: Path | None = None, live: bool = False) -> SweepView:
+def view(study, spec: SweepSpec, sweep_id: str, runs_root: Path | None = None, live: bool = False,
+         with_importances: bool = True) -> SweepView:
     from .. import rundir as R
 
     rows = []
@@ -238,7 +239,8 @@ def view(study, spec: SweepSpec, sweep_id: str, runs_root: Path | None = None, l
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.state] = counts.get(r.state, 0) + 1
-    return SweepView(sweep_id, spec.metric, spec.direction, ranked, best, importances(study), spec.size, counts, live)
+    return SweepView(sweep_id, spec.metric, spec.direction, ranked, best,
+                     importances(study) if with_importances else None, spec.size, counts, live)
 
 
 def sweep_summary(runs_root, sweep_id: str) -> SweepView:
