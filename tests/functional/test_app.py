@@ -116,6 +116,20 @@ async def test_quit_asks_while_a_run_is_live_and_bells_on_divergence(tmp_path):
     assert not os.listdir(run.control_dir)  # nothing was sent to the run
 
 
+async def test_a_runs_end_that_comes_while_the_dashboard_closes_is_no_crash(tmp_path):
+    """A follower's last message can arrive while the dashboard closes, its bottom bar
+    already gone (a CI run once ended a replay test with NoMatches there)."""
+    from tuidl.ui.session import RunState
+    from tuidl.ui.widgets.keybar import EssentialKeys
+
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.query_one(EssentialKeys).remove()
+        app._set_state(RunState.ENDED, "replay of r1: completed")
+        await pilot.pause()
+        assert app.session.state == RunState.ENDED and app.training.run_state == "ended"
+
+
 async def test_panes_not_shown_first_are_mounted_after_the_first_frame(tmp_path, monkeypatch):
     """`tuidl` mounts the first pane, then the others one a frame: a key for a pane
     still kept back mounts it at once, an edit made meanwhile reaches it, and a replay

@@ -465,7 +465,9 @@ class TuidlApp(App[int]):
     def _set_state(self, state: RunState | str, detail: str = "") -> None:
         state = self.session.set_state(state, detail)
         self.training.set_run_state(state, detail)
-        self.query_one(EssentialKeys).set_run_state(state.value)
+        # (a follower's last message can come while the dashboard closes, its widgets gone)
+        for keys in self.query(EssentialKeys):
+            keys.set_run_state(state.value)
         self.refresh_bindings()
         if state in (RunState.IDLE, RunState.ENDED):
             self.call_after_refresh(self._keep_standby)
