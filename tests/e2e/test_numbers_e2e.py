@@ -68,8 +68,9 @@ def test_a_pause_is_not_training_time(tmp_path):
 
 async def test_a_resumed_runs_duration_is_the_same_in_the_dashboard_and_tuidl_runs(tmp_path, capsys):
     runs = tmp_path / "runs"
-    # epochs of 500 steps: the stop lands in epoch 2 of 3, however fast the machine
-    run = launch.start(P.load("xor", SLOW + ["data.params.n_samples=8000"]), runs_root=runs, telemetry=False)
+    # epochs of 1500 steps (0.6 s at the fastest seen): the stop lands in epoch 2 of 3 (with epochs of
+    # 500 steps a fast moment let the run complete before the stop was read)
+    run = launch.start(P.load("xor", SLOW + ["data.params.n_samples=24000"]), runs_root=runs, telemetry=False)
     try:
         wait_until(lambda: kinds(run, "epoch"), timeout=120, what="the first epoch", run=run)
         run.send("stop")
