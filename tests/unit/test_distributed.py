@@ -181,7 +181,9 @@ def test_the_supervisor_names_the_rank_that_failed_first(tmp_path):
     assert D.describe({0: failure(D.PEER_LOST, 10), 1: failure(1, 10)}, run.path, logs) == \
         "rank 1 failed (exit code 1): out of GPU memory with batch size 16"
     assert D.describe({0: failure(-9, 40), 2: failure(-9, 10)}, run.path, logs) == "rank 2 died (SIGKILL)"
-    started = time.time()
+    # the supervisor starts before its ranks (an event's time is rounded to 0.1 ms: one written
+    # within that of `started` read as older, and the test failed once)
+    started = time.time() - 1.0
     with E.EventWriter(run.events_path) as w:
         w.emit(E.RUN_STARTED, world_size=2)
     logs = D._log_sizes(run.path)  # nothing new in rank1.err: the earlier lines don't count
