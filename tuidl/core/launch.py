@@ -115,10 +115,6 @@ class Forked:
         self._process = process
         self.pid: int = process.pid
 
-    @property
-    def returncode(self) -> int | None:
-        return self._process.exitcode
-
     def poll(self) -> int | None:
         return self._process.exitcode
 
