@@ -131,6 +131,9 @@ def test_health_follows_the_watch_command(tmp_path, often):
     preset = P.load("spiral", ["train.epochs=30", "train.device='cpu'"])
     run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
     trainer = Trainer(preset, run, handle_signals=False)
+    # the control folder read at every step: at the default (every 0.25 s) a fast moment
+    # trained the last 20 epochs before the command was read, and the test failed once
+    trainer.control.every_s = 0.0
     epochs = []
 
     def on_epoch(ev):
