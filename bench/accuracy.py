@@ -99,8 +99,8 @@ def within(kind: str, claimed: float, measured: float) -> bool:
 
 
 def offline(name: str) -> bool:
-    from tuidl.core import catalog
-    from tuidl.core import preset as P
+    from tuidl.core.data import catalog
+    from tuidl.core.preset import preset as P
 
     return not catalog.DATASETS[P.load(name).data.dataset].downloads
 
@@ -109,9 +109,9 @@ def train(name: str, root: Path) -> dict[str, Any]:
     """Train one preset as shipped; what its test gave and how long it took."""
     import torch
 
-    from tuidl.core import playground as PG
-    from tuidl.core import preset as P
-    from tuidl.core import rundir as R
+    from tuidl.core.data import playground as PG
+    from tuidl.core.preset import preset as P
+    from tuidl.core.run import rundir as R
     from tuidl.core.train import Trainer
 
     import playground_ref
@@ -186,7 +186,7 @@ def markdown(rows: list[dict], where: str) -> str:
     out += ["", "## Presets that download their data", "",
             "Not trained here (no network). What to expect, and where the figure comes from:", "",
             "| preset | claimed (description) | expected | source |", "|---|---|---|---|"]
-    from tuidl.core import preset as P
+    from tuidl.core.preset import preset as P
 
     for name, (figure, source) in EXPECTED.items():
         if name not in P.builtin_names():
@@ -213,7 +213,7 @@ def read_table(path: Path) -> dict[str, dict[str, str]]:
 
 
 def main() -> int:
-    from tuidl.core import preset as P
+    from tuidl.core.preset import preset as P
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--presets", help="comma-separated (default: every built-in preset that works offline)")

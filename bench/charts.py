@@ -112,7 +112,7 @@ def _fill(pane, n: int) -> None:
 
 
 async def _pane_costs(sizes: list[int], reps: int) -> dict[int, dict]:
-    from tuidl.core import preset as P
+    from tuidl.core.preset import preset as P
     from tuidl.ui.app import TuidlApp
 
     charts: dict[int, list[float]] = {n: [] for n in sizes}

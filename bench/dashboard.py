@@ -6,7 +6,7 @@ warmer machine:
 * **plain**: the hand-written PyTorch loop of ``bench/throughput.py`` (imported), in
   this process, on the data loaded once through tuidl's data layer;
 * **unwatched**: the same preset trained by the real detached trainer
-  (``tuidl.core.launch.start``: ``python -m tuidl.core.trainer`` in its own session),
+  (``tuidl.core.run.launch.start``: ``python -m tuidl.core.train.trainer`` in its own session),
   nobody reading its events;
 * **watched**: the same, with a dashboard following it: a separate process running
   ``TuidlApp(preset, attach=run)`` at 120×40, by default in a pseudo-terminal with
@@ -162,7 +162,7 @@ def kill_run(run_path: str | os.PathLike | None) -> None:
 
 
 def run_events(run_path: str | os.PathLike) -> list[dict]:
-    from tuidl.core.events import read_events
+    from tuidl.core.run.events import read_events
 
     return read_events(Path(run_path) / "events.jsonl")
 
@@ -350,8 +350,8 @@ def child_main(cfg_path: str) -> int:
     cfg = json.loads(Path(cfg_path).read_text())
     rec: dict[str, Any] = {"t_main": _T_MAIN, "pid": os.getpid(), "cpu_main": cpu_seconds(),
                            "rss_main": rss_bytes(), "torch_before_imports": "torch" in sys.modules}
-    from tuidl.core import preset as P
-    from tuidl.core import rundir as R
+    from tuidl.core.preset import preset as P
+    from tuidl.core.run import rundir as R
     from tuidl.ui.app import TuidlApp
 
     rec["t_imported"] = time.time()
@@ -443,7 +443,7 @@ def _bench_app_class(TuidlApp):
             self.set_timer(1.5, self._bench_replay_now)
 
         def _bench_replay_now(self) -> None:
-            from tuidl.core.rundir import RunDir
+            from tuidl.core.run.rundir import RunDir
 
             rec = self.rec
             rec["rss_before_replay"] = rss_bytes()
@@ -463,7 +463,7 @@ def _bench_app_class(TuidlApp):
             rec["cpu_press"] = cpu_seconds()
             standby = self.standby
             rec["standby_pid"] = standby.proc.pid if standby is not None and standby.alive() else None
-            from tuidl.core import launch
+            from tuidl.core.run import launch
 
             start = launch.start
 
@@ -549,7 +549,7 @@ def _bench_app_class(TuidlApp):
 
 
 def _launch(preset, root: Path, telemetry: bool):
-    from tuidl.core import launch
+    from tuidl.core.run import launch
 
     return launch.start(preset, runs_root=root, telemetry=telemetry)
 
@@ -648,8 +648,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import throughput as T
-    from tuidl.core import data as D
-    from tuidl.core import preset as P
+    from tuidl.core.data import data as D
+    from tuidl.core.preset import preset as P
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     torch.zeros(8).sum()  # OpenMP is up: what follows changes only the children's environment

@@ -12,7 +12,7 @@ It trains the same preset on CUDA three or more ways, each in its own runs folde
    (``--nproc`` lists the sizes to try).
 
 The torchrun runs go through the same supervisor as ``tuidl train --gpus N``
-(``python -m tuidl.core.distributed RUN --nproc N``). For each it prints the final
+(``python -m tuidl.core.system.distributed RUN --nproc N``). For each it prints the final
 train / validation / test metrics, samples per second, and the largest difference from
 the plain process over every epoch's metrics and the test metrics. The global batch is
 the same in all runs, so the metrics must agree up to floating-point rounding (DDP sums
@@ -74,8 +74,8 @@ def environment(device: str) -> int:
 
 
 def load_preset(name: str, epochs: int, overrides: list[str], device: str):
-    from tuidl.core import preset as P
-    from tuidl.core.schema import ConfigError
+    from tuidl.core.preset import preset as P
+    from tuidl.core.preset.schema import ConfigError
 
     base = [f"train.epochs={epochs}", f"train.device={device!r}", "train.early_stopping.enabled=false"]
     try:
@@ -110,9 +110,9 @@ def summarize(name: str, events: list[dict], seconds: float) -> dict:
 
 
 def plain_run(preset, root: Path) -> dict:
-    from tuidl.core import events as E
-    from tuidl.core import preset as P
-    from tuidl.core import rundir as R
+    from tuidl.core.run import events as E
+    from tuidl.core.preset import preset as P
+    from tuidl.core.run import rundir as R
     from tuidl.core.train import Trainer
 
     run = R.create(root, preset.name, P.dumps(preset))
@@ -122,13 +122,13 @@ def plain_run(preset, root: Path) -> dict:
 
 
 def torchrun_run(preset, root: Path, nproc: int, timeout: float, backend: str) -> dict:
-    from tuidl.core import events as E
-    from tuidl.core import preset as P
-    from tuidl.core import rundir as R
+    from tuidl.core.run import events as E
+    from tuidl.core.preset import preset as P
+    from tuidl.core.run import rundir as R
 
     run = R.create(root, preset.name, P.dumps(preset))
     t0 = time.monotonic()
-    cmd = [sys.executable, "-m", "tuidl.core.distributed", str(run.path), "--nproc", str(nproc)]
+    cmd = [sys.executable, "-m", "tuidl.core.system.distributed", str(run.path), "--nproc", str(nproc)]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
     except subprocess.TimeoutExpired:

@@ -10,7 +10,7 @@ images, 10 classes) written as the real pickled batch files (``data_batch_1`` â€
 ``data_batch_5``, ``test_batch``, ``batches.meta``) into a temp ``data.params.root``, so
 tuidl's real CIFAR loader (torchvision's reader) runs.
 
-Sides, same preset, model (``tuidl.core.model.build``), optimizer and batch size:
+Sides, same preset, model (``tuidl.core.model.model.build``), optimizer and batch size:
 
 * **tuidl**: ``Trainer(preset, run).run()`` in this process (``train.precision``,
   ``train.channels_last``, ``train.compile`` set per variant); throughput from its
@@ -108,8 +108,8 @@ def _sync(device) -> None:
 
 def tuidl_side(preset, root: Path) -> dict[str, Any]:
     """The real trainer, in this process."""
-    from tuidl.core import preset as P
-    from tuidl.core import rundir as R
+    from tuidl.core.preset import preset as P
+    from tuidl.core.run import rundir as R
     from tuidl.core.train import Trainer
 
     run = R.create(root, preset.name, P.dumps(preset))
@@ -141,7 +141,7 @@ def hand_loop(preset, loaded, device, *, loader: bool, workers: int = 0) -> dict
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from tuidl.core.model import build
+    from tuidl.core.model.model import build
     from tuidl.core.train.optim import make_optimizer
     from tuidl.core.train.steps import make_loss
 
@@ -219,8 +219,8 @@ def count_syncs(preset, root: Path) -> dict[str, Any]:
     / ``cpu`` counted, inside the training loop only."""
     import torch
 
-    from tuidl.core import preset as P
-    from tuidl.core import rundir as R
+    from tuidl.core.preset import preset as P
+    from tuidl.core.run import rundir as R
     from tuidl.core.train import loop as E
 
     state = {"inside": False, "syncs": 0, "item": 0, "tolist": 0, "cpu": 0}
@@ -313,8 +313,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
 
-    from tuidl.core import data as D
-    from tuidl.core import preset as P
+    from tuidl.core.data import data as D
+    from tuidl.core.preset import preset as P
     from dashboard import machine
 
     device = torch.device(args.device)

@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if importlib.util.find_spec("tuidl") is None:
     sys.path.insert(0, str(ROOT))
 
-from tuidl.core.events import EventTail, EventWriter  # noqa: E402
-from tuidl.core.telemetry import (  # noqa: E402
+from tuidl.core.run.events import EventTail, EventWriter  # noqa: E402
+from tuidl.core.system.telemetry import (  # noqa: E402
     MIB,
     GpuUnavailable,
     NvmlSource,

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from throughput import CASES as THROUGHPUT, arguments, tuidl_run  # noqa: E402
 
-from tuidl.core import preset as P  # noqa: E402
+from tuidl.core.preset import preset as P  # noqa: E402
 from tuidl.core.train import live  # noqa: E402
 
 CASES = {

@@ -43,8 +43,8 @@ print(json.dumps(out))
 
 def train(preset, lr: float, epochs: int) -> dict:
     """A short training at ``lr``: the last epoch's validation loss and the test accuracy."""
-    from tuidl.core import preset as P
-    from tuidl.core import rundir as R
+    from tuidl.core.preset import preset as P
+    from tuidl.core.run import rundir as R
     from tuidl.core.train import Trainer
 
     p = P.edit(preset, {"train.optimizer.lr": lr, "train.epochs": epochs}).preset
@@ -58,7 +58,7 @@ def train(preset, lr: float, epochs: int) -> dict:
 
 
 def one(name: str, seed: int, epochs: int) -> dict:
-    from tuidl.core import preset as P
+    from tuidl.core.preset import preset as P
     from tuidl.core.lab.lrfind import lightning_smoothed, lr_find
 
     preset = P.edit(P.load(name), {"seed": seed, "train.device": "cpu"}).preset

@@ -65,10 +65,10 @@ def synth_run(root: Path, steps: int, every: int, steps_per_s: float, epochs: in
               preset_name: str = "mnist1d-cnn", telemetry_every_s: float = 1.0, seed: int = 0):
     """Write a finished run of ``steps`` optimizer steps into a new run directory under
     ``root``; returns the :class:`RunDir` and the number of events written."""
-    from tuidl.core import catalog
-    from tuidl.core import events as E
-    from tuidl.core import preset as P
-    from tuidl.core import rundir as R
+    from tuidl.core.data import catalog
+    from tuidl.core.run import events as E
+    from tuidl.core.preset import preset as P
+    from tuidl.core.run import rundir as R
 
     rng = random.Random(seed)
     preset = P.load(preset_name)

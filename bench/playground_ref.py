@@ -4,7 +4,7 @@ Playground (github.com/tensorflow/playground, ``src/nn.ts`` and ``src/playground
 trains a fully connected network by plain gradient descent and reports a *test loss*. This
 module does the same, written from reading that source (not a translation of it):
 
-* data: the preset's dataset and noise (``tuidl.core.playground`` generates the same
+* data: the preset's dataset and noise (``tuidl.core.data.playground`` generates the same
   distributions as ``src/dataset.ts``), 500 points for classification and 1,200 for
   regression (``NUM_SAMPLES_CLASSIFY`` / ``NUM_SAMPLES_REGRESS``), shuffled once, the first
   ``ratio`` of them for training ("Ratio of training to test data", 50 % by default);
@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tuidl.core import playground as PG  # noqa: E402
+from tuidl.core.data import playground as PG  # noqa: E402
 
 SAMPLES = {"classification": 500, "regression": 1200}  # Playground's NUM_SAMPLES_*
 
@@ -158,7 +158,7 @@ def playground_loss(out, y, task: str) -> float:
 
 
 def main() -> int:
-    from tuidl.core import preset as P
+    from tuidl.core.preset import preset as P
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("presets", nargs="*", default=["circle", "xor", "gauss", "spiral", "plane", "multi-gauss"])

@@ -168,18 +168,18 @@ def start_to_step(env: dict, preset: str, overrides: list[str], runs_root: Path,
 
 def phases_main(cfg_path: str) -> int:
     """The trainer process, timed phase by phase (run as ``--phases CONFIG``): what
-    ``python -m tuidl.core.trainer RUN --telemetry`` does, with wrappers that note the
+    ``python -m tuidl.core.train.trainer RUN --telemetry`` does, with wrappers that note the
     time around data loading, model building and the first optimizer step."""
     cfg = json.loads(Path(cfg_path).read_text())
     rec: dict[str, Any] = {"t_main": _T_MAIN}
-    from tuidl.core import preset as P
-    from tuidl.core.rundir import RunDir
+    from tuidl.core.preset import preset as P
+    from tuidl.core.run.rundir import RunDir
 
     rec["t_core"] = time.time()
     import torch  # noqa: F401
 
     rec["t_torch"] = time.time()
-    from tuidl.core import data as D
+    from tuidl.core.data import data as D
     from tuidl.core.train import loop as E
     from tuidl.core.train.meter import Meter
 
@@ -222,8 +222,8 @@ def phases_main(cfg_path: str) -> int:
 
 def trainer_phases(env: dict, preset_name: str, overrides: list[str], runs_root: Path) -> dict[str, Any]:
     """Start the replica the way ``launch`` starts the trainer; its phase times."""
-    from tuidl.core import preset as P
-    from tuidl.core import rundir as R
+    from tuidl.core.preset import preset as P
+    from tuidl.core.run import rundir as R
 
     preset = P.load(preset_name, overrides)
     run = R.create(runs_root, preset.name, P.dumps(preset))
@@ -265,7 +265,7 @@ def trainer_phases(env: dict, preset_name: str, overrides: list[str], runs_root:
 def import_costs(top: int = 10) -> dict[str, Any]:
     """``python -X importtime`` of what the trainer imports: total and the costliest
     modules (cumulative microseconds)."""
-    code = "import tuidl.core.trainer, tuidl.core.train, tuidl.core.data, tuidl.core.model"
+    code = "import tuidl.core.train.trainer, tuidl.core.train, tuidl.core.data.data, tuidl.core.model.model"
     out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
                          timeout=120)
     rows = []

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tuidl.core.events import read_events  # noqa: E402
+from tuidl.core.run.events import read_events  # noqa: E402
 
 
 def busy_seconds() -> float:

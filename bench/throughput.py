@@ -35,9 +35,9 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tuidl.core import data as D  # noqa: E402
-from tuidl.core import preset as P  # noqa: E402
-from tuidl.core import rundir as R  # noqa: E402
+from tuidl.core.data import data as D  # noqa: E402
+from tuidl.core.preset import preset as P  # noqa: E402
+from tuidl.core.run import rundir as R  # noqa: E402
 from tuidl.core.train import Trainer  # noqa: E402
 
 CASES = {

@@ -24,8 +24,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from tuidl.core import preset as P  # noqa: E402
-from tuidl.core.rundir import RunDir  # noqa: E402
+from tuidl.core.preset import preset as P  # noqa: E402
+from tuidl.core.run.rundir import RunDir  # noqa: E402
 from tuidl.ui.app import PANES, TuidlApp  # noqa: E402
 
 DEFAULT_RUN = ROOT / "tests" / "fixtures" / "runs" / "spiral-demo"

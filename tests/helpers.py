@@ -23,9 +23,9 @@ from typing import Any, Callable, Iterable
 from textual.app import App, ComposeResult
 from textual.widget import Widget
 
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
-from tuidl.core.events import read_events
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
+from tuidl.core.run.events import read_events
 from tuidl.ui.messages import PresetEdited
 
 TESTS = Path(__file__).resolve().parent

@@ -9,8 +9,8 @@ import argparse
 import os
 import sys
 
-from .core import preset as P
-from .core.schema import ConfigError
+from tuidl.core.preset import preset as P
+from tuidl.core.preset.schema import ConfigError
 
 EXAMPLES = """\
 examples:
@@ -149,7 +149,7 @@ def parser_for(command: str) -> Parser:
                            help="the best epoch's weights (the default, when written)")
         which.add_argument("--last", dest="which", action="store_const", const="last", help="the last weights")
         if command == "export-model":
-            from .core.serve.formats import FORMATS
+            from tuidl.core.serve.formats import FORMATS
 
             p.add_argument("--format", required=True, choices=FORMATS,
                            help="safetensors (weights), onnx (needs: pip install 'tuidl[onnx]') or torchscript")
@@ -252,7 +252,7 @@ def parallel_args(args) -> int:
     if args.nnodes > 1 and not args.master:
         raise UsageError("tuidl train: a run on several machines needs --master ADDR:PORT (machine 0's address)")
     if args.master:
-        from .core.distributed import parse_master
+        from tuidl.core.system.distributed import parse_master
 
         try:
             parse_master(args.master)
@@ -286,7 +286,7 @@ def resumable(args, check: bool = True):
     it cannot be resumed (still live, already completed, no checkpoint). ``--set
     train.epochs=N`` (or ``--epochs N``) trains it longer, a completed run too: the saved
     preset is updated (on machine 0, ``check``); any other override is refused, by name."""
-    from .core import rundir as R
+    from tuidl.core.run import rundir as R
 
     if args.preset:
         raise UsageError("tuidl train: --resume continues a run with its own saved preset; don't also give a preset")
@@ -317,8 +317,8 @@ def resumable(args, check: bool = True):
 
 
 def cmd_train(args) -> int:
-    from .core import rundir as R
-    from .progress import ConsoleProgress
+    from tuidl.core.run import rundir as R
+    from tuidl.progress import ConsoleProgress
 
     nproc = parallel_args(args)
     if args.gpus is not None and not args.device and not args.resume:
@@ -334,7 +334,7 @@ def cmd_train(args) -> int:
         preset = load_preset(args)
         P.resolve(preset)
         run = R.create(R.runs_root(args.runs_dir), preset.name, P.dumps(preset))
-    from .core.train import Trainer
+    from tuidl.core.train import Trainer
 
     listeners = [] if args.quiet else [ConsoleProgress()]
     trainer = Trainer(preset, run, resume=bool(args.resume), listeners=listeners, telemetry=args.telemetry,
@@ -348,13 +348,13 @@ def cmd_train(args) -> int:
 
 def train_parallel(args, nproc: int, world: int) -> int:
     """``tuidl train`` on several processes (and machines): this command runs torchrun's
-    launcher (tuidl.core.distributed.launch) and prints rank 0's events as they come."""
+    launcher (tuidl.core.system.distributed.launch) and prints rank 0's events as they come."""
     import tempfile
 
-    from .core import distributed as D
-    from .core import rundir as R
-    from .core.runview import RunView
-    from .progress import ConsoleProgress
+    from tuidl.core.system import distributed as D
+    from tuidl.core.run import rundir as R
+    from tuidl.core.run.runview import RunView
+    from tuidl.progress import ConsoleProgress
 
     first = args.node_rank == 0
     if args.resume:
@@ -406,9 +406,9 @@ def train_parallel(args, nproc: int, world: int) -> int:
 
 
 def cmd_runs(args) -> int:
-    from .core import rundir as R
-    from .core.runlist import scan_runs
-    from .core.units import columns
+    from tuidl.core.run import rundir as R
+    from tuidl.core.run.runlist import scan_runs
+    from tuidl.core.run.units import columns
 
     rows = scan_runs(args.runs_dir)
     if not rows:
@@ -428,11 +428,11 @@ def cmd_sweep(args) -> int:
     end, then the ranked table), or detached, or queued; ``--show`` / ``--stop`` a sweep."""
     import json
 
-    from .core import rundir as R
-    from .core.sweep import spec as S
-    from .core.sweep import text as T
-    from .core.sweep.driver import Driver, SweepDir, gpu_slots, start_detached
-    from .core.sweep.study import sweep_summary
+    from tuidl.core.run import rundir as R
+    from tuidl.core.sweep import spec as S
+    from tuidl.core.sweep import text as T
+    from tuidl.core.sweep.driver import Driver, SweepDir, gpu_slots, start_detached
+    from tuidl.core.sweep.study import sweep_summary
 
     if args.show or args.stop:
         if args.preset:
@@ -458,7 +458,7 @@ def cmd_sweep(args) -> int:
     sweep = SweepDir.create(args.runs_dir, args.study or R.new_id(preset.name), preset, spec, args.storage,
                             tuple(args.allow_code))
     if args.queue:  # the sweep is ready; the queue's worker starts its driver when it has the slots
-        from .core.sweep import queue as Q
+        from tuidl.core.sweep import queue as Q
 
         entry = Q.add_sweep(args.runs_dir, sweep.id, spec.parallel)
         pid = Q.ensure_worker(args.runs_dir)
@@ -488,8 +488,8 @@ def cmd_queue(args) -> int:
     """``tuidl queue add PRESET... | list | cancel ID... | work``."""
     import time
 
-    from .core.sweep import queue as Q
-    from .core.units import columns
+    from tuidl.core.sweep import queue as Q
+    from tuidl.core.run.units import columns
 
     if args.slots is not None and args.slots < 1:
         raise UsageError(f"tuidl queue: --slots must be at least 1, got {args.slots}")
@@ -534,8 +534,8 @@ def cmd_queue(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .core import report
-    from .core import rundir as R
+    from tuidl.core.run import report
+    from tuidl.core.run import rundir as R
 
     run = R.open_run(args.run, args.runs_dir)
     done = report.export(run, args.out)
@@ -546,8 +546,8 @@ def cmd_export(args) -> int:
 def cmd_lr_find(args) -> int:
     import json
 
-    from .core.lab import text
-    from .core.lab.lrfind import lr_find
+    from tuidl.core.lab import text
+    from tuidl.core.lab.lrfind import lr_find
 
     if args.steps < 2:
         raise UsageError(f"tuidl lr-find: --steps must be at least 2, got {args.steps}")
@@ -582,7 +582,7 @@ def offer_lr(args, lr: float) -> None:
             return
         if input(f"Apply lr={lr:g} to {path}? [y/N] ").strip().lower() not in ("y", "yes"):
             return
-    from .core.lab.lrfind import apply_lr
+    from tuidl.core.lab.lrfind import apply_lr
 
     apply_lr(path, lr)
     if not args.json:
@@ -609,9 +609,9 @@ def parse_eps(text: str | None) -> list[float] | None:
 def cmd_lab(args, name: str) -> int:
     """``tuidl landscape RUN`` / ``tuidl adversarial RUN``: computed from the run's
     checkpoint, printed, and kept as RUN/lab/<name>.json."""
-    from .core import events as E
-    from .core import rundir as R
-    from .core.lab import kept, runs, text
+    from tuidl.core.run import events as E
+    from tuidl.core.run import rundir as R
+    from tuidl.core.lab import kept, runs, text
 
     options: dict = {"which": args.which, "device": args.device, "allow_code": tuple(args.allow_code)}
     if name == "landscape":
@@ -636,8 +636,8 @@ def cmd_lab(args, name: str) -> int:
 def cmd_export_model(args) -> int:
     import json
 
-    from .core import rundir as R
-    from .core.serve.export import CheckFailed, check_format, export_model
+    from tuidl.core.run import rundir as R
+    from tuidl.core.serve.export import CheckFailed, check_format, export_model
 
     check_format(args.format)  # before anything heavy: ONNX without its packages says what to install
     run = R.open_run(args.run, args.runs_dir)
@@ -653,9 +653,9 @@ def cmd_export_model(args) -> int:
 def cmd_predict(args) -> int:
     from pathlib import Path
 
-    from .core import rundir as R
-    from .core.rundir import write_atomic
-    from .core.serve.predict import predict
+    from tuidl.core.run import rundir as R
+    from tuidl.core.run.rundir import write_atomic
+    from tuidl.core.serve.predict import predict
 
     if args.top < 1:
         raise UsageError(f"tuidl predict: --top must be at least 1, got {args.top}")
@@ -682,8 +682,8 @@ def cmd_predict(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from .core import report
-    from .core import rundir as R
+    from tuidl.core.run import report
+    from tuidl.core.run import rundir as R
 
     run = R.open_run(args.run, args.runs_dir)
     if args.speed < 0:
@@ -691,7 +691,7 @@ def cmd_replay(args) -> int:
     if args.headless:
         print(report.summary_text(run, report.load_history(run)))
         return 0
-    from .ui.app import run as run_app
+    from tuidl.ui.app import run as run_app
 
     preset = P.load(run.preset_path)
     return run_app(preset, runs_root=args.runs_dir, replay=run, replay_speed=args.speed,
@@ -699,7 +699,7 @@ def cmd_replay(args) -> int:
 
 
 def cmd_attach(args) -> int:
-    from .core import rundir as R
+    from tuidl.core.run import rundir as R
 
     if args.run:
         run = R.open_run(args.run, args.runs_dir)
@@ -708,7 +708,7 @@ def cmd_attach(args) -> int:
         if not live:
             raise ConfigError(f"no live runs in {R.runs_root(args.runs_dir)}; `tuidl runs` lists them all")
         run = live[-1]
-    from .ui.app import run as run_app
+    from tuidl.ui.app import run as run_app
 
     preset = P.load(run.preset_path)
     return run_app(preset, runs_root=args.runs_dir, attach=run, low_bandwidth=args.low_bandwidth) or 0
@@ -750,14 +750,14 @@ def cmd_dashboard(argv: list[str]) -> int:
     args = p.parse_args(argv)
     preset = P.load(args.preset or "spiral", args.overrides)
     P.resolve(preset)
-    from .ui.app import run
+    from tuidl.ui.app import run
 
     return run(preset, runs_root=args.runs_dir, low_bandwidth=args.low_bandwidth,
                warm_trainer=not args.no_warm_trainer, allow_code=tuple(args.allow_code)) or 0
 
 
 def serve_parser() -> Parser:
-    from .ui import serve as S
+    from tuidl.ui import serve as S
 
     p = Parser(prog="tuidl serve", description="The dashboard in a web browser (textual-serve): each browser "
                "tab runs its own dashboard with this preset and these flags.")
@@ -774,7 +774,7 @@ def serve_parser() -> Parser:
 
 def serve_plan(argv: list[str]):
     """``tuidl serve ARGS`` decided, nothing started: the preset is checked, the plan made."""
-    from .ui import serve as S
+    from tuidl.ui import serve as S
 
     args = serve_parser().parse_args(argv)
     P.resolve(P.load(args.preset or "spiral", args.overrides))  # a bad preset fails here, not in each tab
@@ -785,7 +785,7 @@ def serve_plan(argv: list[str]):
 
 
 def cmd_serve(argv: list[str]) -> int:
-    from .ui import serve as S
+    from tuidl.ui import serve as S
 
     the_plan = serve_plan(argv)
     try:

@@ -1,6 +1,6 @@
 """Keras-style progress for ``tuidl train``: one line per epoch, and a live bar when
 stdout is a terminal. A listener on the trainer's events, which a
-:class:`~tuidl.core.runview.RunView` takes first."""
+:class:`~tuidl.core.run.runview.RunView` takes first."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import sys
 import time
 from typing import TextIO
 
-from .core.events import number
-from .core.runview import RunView
-from .core.units import fmt_duration
+from tuidl.core.run.events import number
+from tuidl.core.run.runview import RunView
+from tuidl.core.run.units import fmt_duration
 
 METRIC_ORDER = ("loss", "acc", "top5", "mae")
 
@@ -43,7 +43,7 @@ def bar(done: int, total: int, width: int = 24) -> str:
 
 class ConsoleProgress:
     """Prints a run's events as they come. Where the run stands (epochs, steps) is
-    read from a :class:`~tuidl.core.runview.RunView` that takes every event first;
+    read from a :class:`~tuidl.core.run.runview.RunView` that takes every event first;
     events it finds malformed are not printed."""
 
     def __init__(self, stream: TextIO | None = None, live: bool | None = None):
@@ -120,13 +120,13 @@ class ConsoleProgress:
         self._write("Test: " + " - ".join(fmt_metrics(ev.get("metrics"), "test_")) + "\n")
 
     def _show_landscape(self, ev: dict) -> None:
-        from .core.lab.text import landscape_summary
+        from tuidl.core.lab.text import landscape_summary
 
         self._clear_bar()
         self._write(landscape_summary(ev) + "\n")
 
     def _show_adversarial(self, ev: dict) -> None:
-        from .core.lab.text import adversarial_head, adversarial_table
+        from tuidl.core.lab.text import adversarial_head, adversarial_table
 
         self._clear_bar()
         self._write("\n".join([adversarial_head(ev), *adversarial_table(ev)]) + "\n")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tuidl.core import preset as P
-from tuidl.core.events import read_events
+from tuidl.core.preset import preset as P
+from tuidl.core.run.events import read_events
 from tuidl.ui.app import QuitScreen
 from helpers import make_app, wait_for
 

@@ -17,7 +17,7 @@ from test_bench import BENCH  # puts bench/ on sys.path
 import dashboard  # noqa: E402
 import memory  # noqa: E402
 
-from tuidl.core import events as E  # noqa: E402
+from tuidl.core.run import events as E  # noqa: E402
 from helpers import ROOT  # noqa: E402
 
 
@@ -120,7 +120,7 @@ def test_the_dashboard_follows_a_real_detached_run(tmp_path):
     """bench/dashboard.py's watched side: the real trainer (launch.start), a dashboard
     attached to it in a terminal; throughput from the run's events, the dashboard's CPU
     from the dashboard alone."""
-    from tuidl.core import preset as P
+    from tuidl.core.preset import preset as P
 
     preset = P.load("mnist1d-cnn", ["train.epochs=2", "train.device='cpu'", "data.params.n_samples=1000",
                                     "data.split.train=0.85", "data.split.val=0.15"])

@@ -5,10 +5,10 @@ import os
 import signal
 
 
-from tuidl.core import events as E
-from tuidl.core import launch
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
+from tuidl.core.run import events as E
+from tuidl.core.run import launch
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
 from helpers import tuidl, wait_until
 
 

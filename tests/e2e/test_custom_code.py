@@ -5,9 +5,9 @@ import subprocess
 import sys
 import textwrap
 
-from tuidl.core import events as E
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
+from tuidl.core.run import events as E
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
 from tuidl.core.train import Trainer
 
 MODULE = textwrap.dedent("""
@@ -98,7 +98,7 @@ async def test_the_dashboard_starts_a_custom_model_the_command_line_allowed(tmp_
     is refused at once with the reason (no run directory, no trainer)."""
     from test_detach import SIZE, make_app, wait_for
 
-    from tuidl.core import preset as P
+    from tuidl.core.preset import preset as P
 
     (tmp_path / "mymodels.py").write_text(MODULE)
     (tmp_path / "p.toml").write_text(PRESET.format(ref="mymodels:TwoLayer"))

@@ -19,7 +19,7 @@ SCRIPT = textwrap.dedent("""
     import asyncio, json, os, sys, time
     os.environ["TEXTUAL_ANIMATIONS"] = "none"
     from textual.widgets import Select
-    from tuidl.core import preset as P
+    from tuidl.core.preset import preset as P
     from tuidl.ui.app import TuidlApp
     from tuidl.ui.panes.dataset import data_key
 

@@ -17,12 +17,12 @@ import time
 import pytest
 
 from tuidl import cli
-from tuidl.core import events as E
-from tuidl.core import launch
-from tuidl.core import preset as P
-from tuidl.core import report
-from tuidl.core import rundir as R
-from tuidl.core.events import read_events
+from tuidl.core.run import events as E
+from tuidl.core.run import launch
+from tuidl.core.preset import preset as P
+from tuidl.core.run import report
+from tuidl.core.run import rundir as R
+from tuidl.core.run.events import read_events
 from helpers import ROOT, SIZE, PtyReader, diagnosis, end_process, kinds, make_app, wait_for, wait_until
 from test_detach import pane_state
 

@@ -10,10 +10,10 @@ import time
 import pytest
 import torch
 
-from tuidl.core import events as E
-from tuidl.core import launch
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
+from tuidl.core.run import events as E
+from tuidl.core.run import launch
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
 from tuidl.core.train import Trainer, load_checkpoint
 from helpers import ROOT, of, tuidl
 from test_distributed import single, xor, xor_args

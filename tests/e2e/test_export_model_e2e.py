@@ -9,8 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
 
 from helpers import tuidl, wait_for
 

@@ -1,8 +1,8 @@
 """A live trainer process answers the `landscape` control command (`RunDir.send`) with a
 `landscape` event and trains on. Its in-process twin: tests/unit/test_lab.py."""
 
-from tuidl.core import launch
-from tuidl.core import preset as P
+from tuidl.core.run import launch
+from tuidl.core.preset import preset as P
 
 from helpers import end_process, kinds, wait_until
 

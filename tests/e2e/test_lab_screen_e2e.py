@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
 from tuidl.ui.screens.lab import LabScreen
 from tuidl.ui.screens.lrfind import LRFindScreen
 

@@ -2,9 +2,9 @@
 through the control folder turns layer health on in a run that had it off. The
 in-process twins are in tests/functional/test_live_instruments.py."""
 
-from tuidl.core import events as E
-from tuidl.core import launch
-from tuidl.core import preset as P
+from tuidl.core.run import events as E
+from tuidl.core.run import launch
+from tuidl.core.preset import preset as P
 from helpers import end_process, wait_until
 
 

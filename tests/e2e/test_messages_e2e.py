@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
 
 from helpers import SIZE, make_app, wait_for
 

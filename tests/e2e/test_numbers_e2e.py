@@ -7,9 +7,9 @@ import re
 import time
 
 from tuidl import cli
-from tuidl.core import launch
-from tuidl.core import preset as P
-from tuidl.core.units import fmt_best, fmt_duration, run_duration
+from tuidl.core.run import launch
+from tuidl.core.preset import preset as P
+from tuidl.core.run.units import fmt_best, fmt_duration, run_duration
 
 from helpers import SIZE, end_process, kinds, make_app, run_cli, wait_for, wait_until
 
@@ -101,6 +101,6 @@ async def test_a_resumed_runs_duration_is_the_same_in_the_dashboard_and_tuidl_ru
         from tuidl.ui.panes.training import progress_text
 
         assert f"completed in {fmt_duration(total)}" in progress_text(app.training.progress).plain
-        from tuidl.core.runlist import run_row
+        from tuidl.core.run.runlist import run_row
 
         assert run_row(run).duration_text == cells[5] and run_row(run).best_text == cells[4]

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from helpers import ROOT, end_process, tuidl, wait_until
-from tuidl.core import rundir as R
+from tuidl.core.run import rundir as R
 from tuidl.core.sweep.queue import Queue
 
 QUICK = ["--set", "train.epochs=2", "--set", "data.params.n_samples=200"]

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 
-from tuidl.core import rundir as R
+from tuidl.core.run import rundir as R
 
 
 def test_status_of_a_dead_process_reads_interrupted(tmp_path):

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
-from tuidl.core.events import read_events
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
+from tuidl.core.run.events import read_events
 
 from helpers import wait_for
 from test_runs_pane import SIZE, make_app, runs_shown

@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from tuidl.core import rundir as R
+from tuidl.core.run import rundir as R
 from helpers import end_process, kinds, wait_until
 
 EPOCHS = 2000  # far more than the test waits for: x stops the run

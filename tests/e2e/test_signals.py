@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from tuidl.core import events as E
-from tuidl.core import rundir as R
+from tuidl.core.run import events as E
+from tuidl.core.run import rundir as R
 
 from helpers import run_cli
 

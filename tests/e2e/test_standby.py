@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 
-from tuidl.core import launch
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
-from tuidl.core.events import read_events
+from tuidl.core.run import launch
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
+from tuidl.core.run.events import read_events
 
 from helpers import SIZE, end_process, kinds, make_app, wait_for, wait_until
 

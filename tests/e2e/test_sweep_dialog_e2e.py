@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
-from tuidl.core.runlist import scan_runs
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
+from tuidl.core.run.runlist import scan_runs
 from tuidl.core.sweep.queue import Queue
 from tuidl.ui.screens.sweepstart import SweepStartScreen
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import optuna
 
 from helpers import ROOT, end_process, kinds, tuidl, wait_until
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
 from tuidl.core.sweep.driver import SweepDir
 from tuidl.core.sweep.study import sweep_summary
 
@@ -26,7 +26,7 @@ def trials_of(sweep_id: str) -> list[R.RunDir]:
 
 
 def sweep_events(sweep_id: str) -> list[dict]:
-    from tuidl.core.events import read_events
+    from tuidl.core.run.events import read_events
 
     return read_events(SweepDir.folder(None, sweep_id) / "events.jsonl")
 

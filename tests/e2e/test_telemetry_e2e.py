@@ -1,4 +1,4 @@
-"""tuidl.core.telemetry: the tests that start a process (a trainer, the command, a terminal). The
+"""tuidl.core.system.telemetry: the tests that start a process (a trainer, the command, a terminal). The
 others are in tests/unit/test_telemetry.py."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tuidl.core.telemetry import Sampler, torch_cuda_build
+from tuidl.core.system.telemetry import Sampler, torch_cuda_build
 
 from helpers import ROOT
 
@@ -31,7 +31,7 @@ def test_sampler_with_a_gone_process():
 
 
 def test_torch_cuda_build_reads_without_importing_torch():
-    code = ("import sys; from tuidl.core.telemetry import torch_cuda_build; "
+    code = ("import sys; from tuidl.core.system.telemetry import torch_cuda_build; "
             "print(repr(torch_cuda_build())); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True).stdout.split("\n")
@@ -43,7 +43,7 @@ def test_torch_cuda_build_reads_without_importing_torch():
 
 
 def test_core_telemetry_imports_nothing_heavy():
-    code = ("import sys, tuidl.core.telemetry; "
+    code = ("import sys, tuidl.core.system.telemetry; "
             "print(sorted(m for m in ('textual', 'rich', 'torch', 'pynvml') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True).stdout.strip()

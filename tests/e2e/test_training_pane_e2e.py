@@ -26,7 +26,7 @@ def test_no_torch_at_import_nor_before_the_first_frame():
         "import asyncio, sys\n"
         "import tuidl.ui.app, tuidl.ui.panes.training, tuidl.ui.follow, tuidl.ui.widgets.results\n"
         "print('torch' in sys.modules)\n"
-        "from tuidl.core import preset as P\n"
+        "from tuidl.core.preset import preset as P\n"
         "async def main():\n"
         "    app = tuidl.ui.app.TuidlApp(P.load('spiral'))\n"
         "    async with app.run_test(size=(80, 24)) as pilot:\n"

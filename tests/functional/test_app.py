@@ -8,9 +8,9 @@ import socket
 
 from textual.widgets import Input, TabbedContent
 
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
-from tuidl.core.events import EventWriter
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
+from tuidl.core.run.events import EventWriter
 from tuidl.ui.app import PaneDeck, QuitScreen, SavePresetScreen, TuidlApp
 from tuidl.ui.widgets.deck import WIDE_AT
 from tuidl.ui.screens.help import HelpScreen

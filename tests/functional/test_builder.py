@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Static
 
-from tuidl.core import catalog, keypath, layers
-from tuidl.core.preset import Preset, from_dict, load, to_data
+from tuidl.core.data import catalog
+from tuidl.core.preset import keypath
+from tuidl.core.model import layers
+from tuidl.core.preset.preset import Preset, from_dict, load, to_data
 from tuidl.ui.panes.builder import LayerTypeScreen, ModelBuilderPane, default_layer, display_rows, short_settings
 from tuidl.ui.widgets.form import DataclassForm, parse_text
 
@@ -71,7 +73,7 @@ def test_display_rows_match_infer_and_short_settings():
 
 
 def test_form_parsing_and_paths():
-    from tuidl.core.layers import Dense
+    from tuidl.core.model.layers import Dense
 
     checks = {"min": 1, "max": 1_000_000}
     assert parse_text("16", int, checks) == 16

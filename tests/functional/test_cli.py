@@ -4,7 +4,7 @@ same code, exit codes and messages as the command. Its own processes: tests/e2e/
 
 import pytest
 
-from tuidl.core import preset as P
+from tuidl.core.preset import preset as P
 from helpers import run_cli
 
 

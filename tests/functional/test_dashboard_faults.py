@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
 from tuidl.core.train import Trainer
 
 from helpers import make_app

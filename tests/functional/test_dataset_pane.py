@@ -9,8 +9,8 @@ import io
 from rich.console import Console
 from textual.widgets import Select, Static
 
-from tuidl.core import catalog
-from tuidl.core.preset import Preset, from_dict, load, to_data
+from tuidl.core.data import catalog
+from tuidl.core.preset.preset import Preset, from_dict, load, to_data
 from tuidl.ui.panes.dataset import DatasetPane, data_key, expected_samples, pick_samples
 from tuidl.ui.widgets.form import FieldEditor
 
@@ -45,7 +45,7 @@ async def loaded(pilot) -> None:
 
 
 def described(preset: Preset) -> dict:
-    from tuidl.core import data
+    from tuidl.core.data import data
 
     return data.load(preset, device="cpu").describe()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from textual.widgets import Select
 
-from tuidl.core import preset as P
+from tuidl.core.preset import preset as P
 from tuidl.ui.panes.dataset import data_key
 
 from test_dataset_pane import text_of
@@ -39,7 +39,7 @@ async def test_a_dataset_seen_before_shows_at_once(tmp_path):
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from tuidl.core import data as D  # noqa: E402
+from tuidl.core.data import data as D  # noqa: E402
 
 
 @pytest.mark.parametrize("name,overrides", [

@@ -20,9 +20,9 @@ import socket
 import time
 
 
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
-from tuidl.core.events import EventWriter, read_events
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
+from tuidl.core.run.events import EventWriter, read_events
 from tuidl.ui.app import TuidlApp
 import helpers
 from helpers import FIXTURES, SIZE, make_app, wait_for

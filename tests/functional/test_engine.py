@@ -4,11 +4,11 @@
 import pytest
 import torch
 
-from tuidl.core import events as E
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
+from tuidl.core.run import events as E
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
 from tuidl.core.train import Trainer, load_checkpoint
-from tuidl.core.schema import ConfigError
+from tuidl.core.preset.schema import ConfigError
 from helpers import of
 
 TINY = """

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tuidl.core import preset as P
-from tuidl.core import report
-from tuidl.core import rundir as R
+from tuidl.core.preset import preset as P
+from tuidl.core.run import report
+from tuidl.core.run import rundir as R
 from tuidl.core import textplot
 from tuidl.ui import palette
 from tuidl.ui.app import TuidlApp

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
-from tuidl.core import preset as P
+from tuidl.core.preset import preset as P
 from tuidl.ui.widgets.form import FieldEditor
 from tuidl.ui.panes.training import SECTIONS
 

@@ -4,7 +4,7 @@ the right classes, normalisation and metrics, predictions equal the model's own 
 normalised inputs, and every bad input exits 2 with one line naming the problem.
 
 The expected values are computed apart from tuidl's export and predict code: the model is
-rebuilt from the exported ``preset.toml`` with ``tuidl.core.model.build`` and the
+rebuilt from the exported ``preset.toml`` with ``tuidl.core.model.model.build`` and the
 checkpoint's weights, and the inputs are normalised with the card's own figures."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 import torch
 
-from tuidl.core import data as D
-from tuidl.core import preset as P
-from tuidl.core.model import build
-from tuidl.core.rundir import RunDir
+from tuidl.core.data import data as D
+from tuidl.core.preset import preset as P
+from tuidl.core.model.model import build
+from tuidl.core.run.rundir import RunDir
 
 import helpers
 from helpers import copy_fixture, run_cli, runs_shown, wait_for
@@ -132,7 +132,7 @@ def test_the_card(runs, tmp_path):
     assert norm["kind"] == "standard" and norm["per"] == "channel"
     assert norm["mean"] == pytest.approx(loaded.norm["mean"]) and norm["std"] == pytest.approx(loaded.norm["std"])
     assert norm["shift"] == pytest.approx(loaded.norm["mean"], rel=1e-6)
-    from tuidl.core.report import load_history
+    from tuidl.core.run.report import load_history
 
     test = load_history(run).test["metrics"]
     assert card["test"]["run"]["acc"] == pytest.approx(test["acc"], abs=1e-6)

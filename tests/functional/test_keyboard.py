@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
-from tuidl.core import preset as P
+from tuidl.core.preset import preset as P
 from tuidl.ui.app import PaneDeck
 from tuidl.ui.widgets.form import FieldEditor
 
@@ -122,8 +122,8 @@ async def test_small_things_during_a_run_at_80_columns(tmp_path):
     import os
     import socket
 
-    from tuidl.core import rundir as R
-    from tuidl.core.events import EventWriter
+    from tuidl.core.run import rundir as R
+    from tuidl.core.run.events import EventWriter
 
     preset = P.load("spiral")
     run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
@@ -247,7 +247,7 @@ async def test_preset_picker_opens_builtins_and_files_and_says_what_is_wrong(tmp
 async def test_switching_the_dataset_offers_to_fit_the_model(tmp_path):
     from textual.widgets import Select
 
-    from tuidl.core.fit import model_problem
+    from tuidl.core.model.fit import model_problem
     from tuidl.ui.screens.picker import FitModelScreen
 
     app = make_app(P.load("spiral"), runs_root=tmp_path / "runs")
@@ -279,7 +279,7 @@ async def test_switching_the_dataset_offers_to_fit_the_model(tmp_path):
 
 
 async def test_the_runs_pane_shows_the_selected_run_id_in_full_at_80_columns(tmp_path):
-    from tuidl.core import rundir as R
+    from tuidl.core.run import rundir as R
 
     preset = P.load("spiral")
     run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
 
 from helpers import run_cli
 

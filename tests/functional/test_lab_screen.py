@@ -152,8 +152,8 @@ async def test_the_lab_opens_with_i_says_what_to_do_without_a_run_and_closes():
 async def test_a_replayed_run_shows_its_adversarial_test_in_the_results_and_the_lab():
     """The recorded spiral run with every instrument: the results say the accuracy under
     attack, the lab draws the health series, the neuron maps and the kept landscape."""
-    from tuidl.core.rundir import RunDir
-    from tuidl.core import preset as P
+    from tuidl.core.run.rundir import RunDir
+    from tuidl.core.preset import preset as P
     from helpers import FIXTURES, text_of
 
     run = RunDir(FIXTURES / "lab-runs" / "spiral-lab")
@@ -185,9 +185,9 @@ def test_every_playground_presets_neuron_view_fits_120x40(name):
     lab's neuron view at 120×40: every unit drawn, maps at least 3 characters wide."""
     import torch
 
-    from tuidl.core import data as D
-    from tuidl.core import preset as P
-    from tuidl.core.model import build
+    from tuidl.core.data import data as D
+    from tuidl.core.preset import preset as P
+    from tuidl.core.model.model import build
     from tuidl.core.train.neurons import Neurons, groups_of
     from tuidl.ui.widgets.neurons import SIDE_W, _layout
 

@@ -6,10 +6,10 @@ process is in tests/e2e/test_live_instruments_e2e.py."""
 
 import pytest
 
-from tuidl.core import events as E
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
-from tuidl.core.runview import RunView
+from tuidl.core.run import events as E
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
+from tuidl.core.run.runview import RunView
 from tuidl.core.train import Trainer, health
 from helpers import of
 

@@ -10,9 +10,9 @@ import urllib.request
 
 import pytest
 
-from tuidl.core import data as D
-from tuidl.core import preset as P
-from tuidl.core.schema import ConfigError
+from tuidl.core.data import data as D
+from tuidl.core.preset import preset as P
+from tuidl.core.preset.schema import ConfigError
 from tuidl.ui.messages import PresetEdited
 
 from helpers import SIZE, make_app, wait_for

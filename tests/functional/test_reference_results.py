@@ -18,10 +18,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 import accuracy  # noqa: E402
 import playground_ref  # noqa: E402
 
-from tuidl.core import catalog  # noqa: E402
-from tuidl.core import data as D  # noqa: E402
-from tuidl.core import preset as P  # noqa: E402
-from tuidl.core import rundir as R  # noqa: E402
+from tuidl.core.data import catalog  # noqa: E402
+from tuidl.core.data import data as D  # noqa: E402
+from tuidl.core.preset import preset as P  # noqa: E402
+from tuidl.core.run import rundir as R  # noqa: E402
 
 TABLE = ROOT / "bench" / "accuracy.md"
 OFFLINE = [n for n in P.builtin_names() if not catalog.DATASETS[P.load(n).data.dataset].downloads]

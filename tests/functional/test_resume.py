@@ -10,10 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
 from tuidl.core.train.optim import Schedule
-from tuidl.core.events import read_events
+from tuidl.core.run.events import read_events
 
 from helpers import run_cli
 

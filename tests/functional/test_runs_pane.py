@@ -19,12 +19,12 @@ import pytest
 from textual.widgets import DataTable
 
 from tuidl import cli
-from tuidl.core import preset as P
-from tuidl.core import report
-from tuidl.core import rundir as R
-from tuidl.core.events import EventWriter, read_events
+from tuidl.core.preset import preset as P
+from tuidl.core.run import report
+from tuidl.core.run import rundir as R
+from tuidl.core.run.events import EventWriter, read_events
 from tuidl.ui.app import TuidlApp
-from tuidl.core.runlist import run_label, scan_runs
+from tuidl.core.run.runlist import run_label, scan_runs
 from tuidl.ui.panes.runs import ConfirmDeleteScreen
 from tuidl.ui.panes.training import OVERLAY_PREFIX
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from textual.widgets import Input, Select
 
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
-from tuidl.core.runlist import SweepGroup, group_rows, params_short, scan_runs
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
+from tuidl.core.run.runlist import SweepGroup, group_rows, params_short, scan_runs
 from tuidl.core.sweep.queue import Queue
 from tuidl.ui.screens.sweep import SweepScreen
 from tuidl.ui.screens.sweepstart import SweepRequest, SweepStartScreen, check_request

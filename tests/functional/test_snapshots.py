@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from tuidl.core import preset as P
-from tuidl.core.rundir import RunDir
+from tuidl.core.preset import preset as P
+from tuidl.core.run.rundir import RunDir
 from tuidl.ui.app import TuidlApp
 from helpers import FIXTURES
 

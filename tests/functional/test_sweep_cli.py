@@ -7,8 +7,8 @@ import os
 import pytest
 
 from helpers import run_cli
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
 from tuidl.core.sweep import spec as S
 from tuidl.core.sweep import study as ST
 from tuidl.core.sweep.driver import SweepDir
@@ -123,6 +123,6 @@ def test_the_trainer_takes_a_prune_like_a_stop():
     assert kinds(run, "control")[0]["action"] == "prune_requested"
     assert [c["reason"] for c in kinds(run, "checkpoint") if c["kind"] == "last"][-1] == "prune"
     assert kinds(run, "run_ended")[0]["status"] == "pruned" and run.checkpoint("last").is_file()
-    from tuidl.core.runlist import run_row
+    from tuidl.core.run.runlist import run_row
 
     assert run_row(run).resumable  # a pruned trial can be trained on

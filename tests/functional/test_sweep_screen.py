@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 
 from helpers import make_app, screen_text, settle, wait_for
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
-from tuidl.core.events import read_events
-from tuidl.core.runview import RunView
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
+from tuidl.core.run.events import read_events
+from tuidl.core.run.runview import RunView
 from tuidl.core.sweep import spec as S
 from tuidl.core.sweep import study as ST
 from tuidl.core.sweep.driver import SweepDir

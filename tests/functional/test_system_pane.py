@@ -11,7 +11,7 @@ import psutil
 import pytest
 from textual.containers import VerticalScroll
 
-from tuidl.core.telemetry import RecordedSource, format_bytes
+from tuidl.core.system.telemetry import RecordedSource, format_bytes
 from tuidl.ui.panes.system import HISTORY, GpuCard, SystemPane
 
 from helpers import FIXTURES, Host, screen_text

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button, Input, RichLog
 
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
-from tuidl.core.events import EventWriter, read_events
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
+from tuidl.core.run.events import EventWriter, read_events
 from tuidl.ui.app import TuidlApp
 from tuidl.ui.widgets.charts import MetricChart
 from tuidl.ui.follow import Follower, FollowEnded

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
 from tuidl.core.serve.touch import Predictor
 from tuidl.ui.screens.trymodel import TryModelScreen
 from tuidl.ui.widgets.drawpad import DrawPad, PointPad

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tuidl.core import preset as P
-from tuidl.core.schema import ConfigError
+from tuidl.core.preset import preset as P
+from tuidl.core.preset.schema import ConfigError
 from helpers import FIXTURES
 
 CORPUS = sorted((FIXTURES / "bad_presets").glob("*.toml"))

@@ -18,8 +18,8 @@ import run_all  # noqa: E402
 def test_cifar_stand_in_loads_through_the_real_loader(tmp_path):
     import gpu_bench
 
-    from tuidl.core import data as D
-    from tuidl.core import preset as P
+    from tuidl.core.data import data as D
+    from tuidl.core.preset import preset as P
 
     root = gpu_bench.write_cifar10(tmp_path / "c10", per_batch=20)
     preset = P.load("cifar10-cnn", [f"data.params.root='{root}'", "data.params.download=false"])

@@ -1,4 +1,4 @@
-"""Loading, splitting, normalising and batching datasets (tuidl.core.data, tuidl.core.tables).
+"""Loading, splitting, normalising and batching datasets (tuidl.core.data.data, tuidl.core.data.tables).
 
 Torchvision datasets are read by the real torchvision classes from small files these
 tests write in each dataset's own format; nothing is downloaded."""
@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from tuidl.core import catalog, data as D, playground as pg
-from tuidl.core import preset as P
-from tuidl.core.schema import ConfigError
-from tuidl.core.tables import read_csv, read_npz
+from tuidl.core.data import catalog, data as D, playground as pg
+from tuidl.core.preset import preset as P
+from tuidl.core.preset.schema import ConfigError
+from tuidl.core.data.tables import read_csv, read_npz
 
 
 def make_preset(tmp_path, dataset, params=None, split=None, normalize="standard", seed=0, **data):

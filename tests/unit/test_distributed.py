@@ -7,15 +7,15 @@ import types
 import pytest
 import torch
 
-from tuidl.core import distributed as D
-from tuidl.core import events as E
-from tuidl.core import launch
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
-from tuidl.core.data import Part
+from tuidl.core.system import distributed as D
+from tuidl.core.run import events as E
+from tuidl.core.run import launch
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
+from tuidl.core.data.data import Part
 from tuidl.core.train import Trainer
-from tuidl.core.faults import Faults
-from tuidl.core.schema import ConfigError
+from tuidl.core.train.faults import Faults
+from tuidl.core.preset.schema import ConfigError
 from helpers import of, run_cli
 
 # xor without dropout or batch norm; 231 samples leave 161 for training: ten batches of 16
@@ -77,7 +77,7 @@ def test_shards_make_up_the_global_batches():
 def test_image_folder_shards_read_the_same_images(tmp_path):
     from PIL import Image
 
-    from tuidl.core import data as Data
+    from tuidl.core.data import data as Data
 
     rng = torch.Generator().manual_seed(0)
     for cls in ("a", "b"):
@@ -146,7 +146,7 @@ def test_bad_parallel_flags_exit_2(args, needle, tmp_path):
 def test_torchrun_arguments():
     one = D.torchrun_args("/runs/a", 4, resume=True)
     assert one[:3] == ["--nproc-per-node=4", "--max-restarts=0", "--standalone"]
-    assert one[-4:] == ["--module", "tuidl.core.trainer", "/runs/a", "--resume"]
+    assert one[-4:] == ["--module", "tuidl.core.train.trainer", "/runs/a", "--resume"]
     two = D.torchrun_args("/runs/a", 8, nnodes=2, node_rank=1, master="10.0.0.5:29500", telemetry=True)
     assert {"--nnodes=2", "--node-rank=1", "--master-addr=10.0.0.5", "--master-port=29500"} <= set(two)
     assert "--standalone" not in two and two[-1] == "--telemetry"

@@ -1,11 +1,11 @@
-"""Fitting a model to its data (tuidl.core.fit): what changes for each kind of switch."""
+"""Fitting a model to its data (tuidl.core.model.fit): what changes for each kind of switch."""
 
 from __future__ import annotations
 
 import pytest
 
-from tuidl.core import preset as P
-from tuidl.core.fit import data_signature, fit_to_data, model_problem
+from tuidl.core.preset import preset as P
+from tuidl.core.model.fit import data_signature, fit_to_data, model_problem
 
 
 def switched(name: str, *overrides: str) -> P.Preset:

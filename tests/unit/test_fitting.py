@@ -1,9 +1,9 @@
-"""The over- and underfitting marks (tuidl.core.fitting), from epoch events."""
+"""The over- and underfitting marks (tuidl.core.run.fitting), from epoch events."""
 
 from __future__ import annotations
 
-from tuidl.core.fitting import fit_marks, overfit_epoch, underfitting
-from tuidl.core.runview import RunView
+from tuidl.core.run.fitting import fit_marks, overfit_epoch, underfitting
+from tuidl.core.run.runview import RunView
 
 from helpers import ended, epoch, started
 

@@ -11,9 +11,9 @@ import types
 import pytest
 import torch
 
-from tuidl.core import preset as P
-from tuidl.core import telemetry as T
-from tuidl.core.schema import ConfigError
+from tuidl.core.preset import preset as P
+from tuidl.core.system import telemetry as T
+from tuidl.core.preset.schema import ConfigError
 from tuidl.core.sweep.driver import gpu_slots
 from tuidl.core.sweep.queue import slots_here
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from tuidl.core import layers as L
-from tuidl.core.model import build
+from tuidl.core.model import layers as L
+from tuidl.core.model.model import build
 from tuidl.core.train.health import Cadence, Health, Warnings, layers_of
 
 SPECS = [{"type": "dense", "units": 6, "activation": "relu"}, {"type": "dense", "units": 5},

@@ -1,4 +1,4 @@
-"""Key paths (tuidl.core.keypath), the one value check (tuidl.core.schema.violations)
+"""Key paths (tuidl.core.preset.keypath), the one value check (tuidl.core.preset.schema.violations)
 shared by the schema and the forms, the one edit path (preset.edit), and the cached
 dataset info (catalog.info)."""
 
@@ -7,10 +7,11 @@ import os
 import pytest
 from hypothesis import given, strategies as st
 
-from tuidl.core import catalog, keypath
-from tuidl.core import preset as P
-from tuidl.core.keypath import KeyPathError
-from tuidl.core.schema import ConfigError, Problem, opt, read, violations
+from tuidl.core.data import catalog
+from tuidl.core.preset import keypath
+from tuidl.core.preset import preset as P
+from tuidl.core.preset.keypath import KeyPathError
+from tuidl.core.preset.schema import ConfigError, Problem, opt, read, violations
 
 # ---------------------------------------------------------------------------
 # Syntax: both spellings in, one out
@@ -259,7 +260,7 @@ def test_edit_returns_the_new_preset_or_the_problems_by_key():
 
 
 def test_table_info_is_cached_until_the_file_changes(tmp_path, monkeypatch):
-    from tuidl.core import tables
+    from tuidl.core.data import tables
 
     path = tmp_path / "d.csv"
     path.write_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n")

@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from tuidl.core import events as E
-from tuidl.core import preset as P
-from tuidl.core import rundir as R
+from tuidl.core.run import events as E
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
 from tuidl.core.lab import adversarial as A
 from tuidl.core.lab import landscape as L
 from tuidl.core.lab import lrfind as F
 from tuidl.core.lab.prepare import checkpoint_of, load_weights, prepared
-from tuidl.core.runview import RunView
-from tuidl.core.schema import ConfigError
+from tuidl.core.run.runview import RunView
+from tuidl.core.preset.schema import ConfigError
 from tuidl.core.train import Trainer
 
 from helpers import of
@@ -231,7 +231,7 @@ def test_runview_counts_a_malformed_lab_event():
 
 
 def test_export_shows_the_adversarial_curve(trained, tmp_path):
-    from tuidl.core import report
+    from tuidl.core.run import report
     from tuidl.core.lab import runs
 
     run, _ = trained

@@ -4,9 +4,9 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from tuidl.core import layers as L
-from tuidl.core.model import build, count_params
-from tuidl.core.schema import ConfigError, Problem
+from tuidl.core.model import layers as L
+from tuidl.core.model.model import build, count_params
+from tuidl.core.preset.schema import ConfigError, Problem
 
 
 def parse(items):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from tuidl.core import data as D
-from tuidl.core import preset as P
-from tuidl.core.model import build
-from tuidl.core.playground import features_of
+from tuidl.core.data import data as D
+from tuidl.core.preset import preset as P
+from tuidl.core.model.model import build
+from tuidl.core.data.playground import features_of
 from tuidl.core.train.neurons import Neurons, groups_of
 from tuidl.core.train.visuals import BOUNDARY_GRID, Boundary, plane_values
 
@@ -121,7 +121,7 @@ def test_sends_a_neurons_event(setup):
       {"type": "dense", "units": 2}], (2,)),  # 80 hidden units: too many to draw
 ])
 def test_models_the_view_does_not_fit(layers, input_shape):
-    from tuidl.core import layers as L
+    from tuidl.core.model import layers as L
 
     problems = []
     specs = L.parse_layers(layers, "model.layers", problems)

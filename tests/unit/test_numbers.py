@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 from tuidl.core.train.reporting import Rate
-from tuidl.core.units import fmt_best
+from tuidl.core.run.units import fmt_best
 
 
 # about 0.1-0.3 s an epoch on a small CPU: steps to measure, epochs to pause in

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from tuidl.core import playground as pg
-from tuidl.core.catalog import PLAYGROUND_FEATURES
+from tuidl.core.data import playground as pg
+from tuidl.core.data.catalog import PLAYGROUND_FEATURES
 
 
 @pytest.mark.parametrize("name", list(pg.GENERATORS))

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tuidl.core import preset as P
-from tuidl.core.schema import ConfigError
+from tuidl.core.preset import preset as P
+from tuidl.core.preset.schema import ConfigError
 from helpers import ROOT
 
 GOOD = """
@@ -140,4 +140,4 @@ def test_every_problem_is_reported_at_once(tmp_path):
 def test_reference_docs_are_current():
 
     doc = ROOT / "docs" / "presets.md"
-    assert doc.read_text() == P.reference_markdown(), "run: python -m tuidl.core.preset > docs/presets.md"
+    assert doc.read_text() == P.reference_markdown(), "run: python -m tuidl.core.preset.preset > docs/presets.md"

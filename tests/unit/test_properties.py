@@ -5,9 +5,9 @@ import tomli_w
 import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tuidl.core import preset as P
-from tuidl.core.model import build, count_params
-from tuidl.core.schema import ConfigError
+from tuidl.core.preset import preset as P
+from tuidl.core.model.model import build, count_params
+from tuidl.core.preset.schema import ConfigError
 
 from test_layers import layer_strategy
 

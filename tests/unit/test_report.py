@@ -4,9 +4,9 @@ import csv
 import io
 import shutil
 
-from tuidl.core import events as E
-from tuidl.core import report
-from tuidl.core.rundir import RunDir
+from tuidl.core.run import events as E
+from tuidl.core.run import report
+from tuidl.core.run.rundir import RunDir
 from helpers import FIXTURES
 
 FIXTURE = FIXTURES / "runs" / "digits-demo"

@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from tuidl.core import events as E
-from tuidl.core import rundir as R
-from tuidl.core.schema import ConfigError
+from tuidl.core.run import events as E
+from tuidl.core.run import rundir as R
+from tuidl.core.preset.schema import ConfigError
 
 
 def test_events_round_trip_and_nan(tmp_path):

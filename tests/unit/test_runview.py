@@ -10,11 +10,11 @@ import math
 
 import pytest
 
-from tuidl.core import events as E
-from tuidl.core import report
-from tuidl.core import rundir as R
-from tuidl.core import runview
-from tuidl.core.runview import RunProgress, RunView
+from tuidl.core.run import events as E
+from tuidl.core.run import report
+from tuidl.core.run import rundir as R
+from tuidl.core.run import runview
+from tuidl.core.run.runview import RunProgress, RunView
 from tuidl.progress import ConsoleProgress
 from helpers import FIXTURES, ended, epoch, started, step
 

@@ -3,8 +3,8 @@
 
 import pytest
 
-from tuidl.core import preset as P
-from tuidl.core.schema import ConfigError
+from tuidl.core.preset import preset as P
+from tuidl.core.preset.schema import ConfigError
 from tuidl.core.sweep import spec as S
 
 XOR = P.load("xor")

@@ -1,4 +1,4 @@
-"""tuidl.core.telemetry: GPU sources (recorded fakes and the real NVML on a machine
+"""tuidl.core.system.telemetry: GPU sources (recorded fakes and the real NVML on a machine
 without a driver), CUDA_VISIBLE_DEVICES, the sampler's payload, the trainer thread."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import time
 import psutil
 import pytest
 
-from tuidl.core.events import EventWriter, read_events
-from tuidl.core.schema import ConfigError
-from tuidl.core.telemetry import (
+from tuidl.core.run.events import EventWriter, read_events
+from tuidl.core.preset.schema import ConfigError
+from tuidl.core.system.telemetry import (
     FAILED_DURING_RUN,
     GIB,
     NO_DRIVER,

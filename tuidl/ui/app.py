@@ -1,12 +1,12 @@
 """The dashboard: five panes (Model builder, Dataset & split, Training, GPU / system,
-Runs) around one current :class:`~tuidl.core.preset.Preset`.
+Runs) around one current :class:`~tuidl.core.preset.preset.Preset`.
 
 On a wide terminal (``WIDE_AT`` columns or more) the panes sit side by side in a grid;
 on narrower ones they are tabs. Keys ``1``-``5`` jump to a pane. A ``PresetEdited``
 from any pane replaces the current preset and is handed to the other panes.
 
 The app owns the run it shows, kept in a :class:`~tuidl.ui.session.RunSession` (its
-state, directory, follower, the run's :class:`~tuidl.core.runview.RunView` and the warm
+state, directory, follower, the run's :class:`~tuidl.core.run.runview.RunView` and the warm
 trainer): it starts one (``launch.start`` in a thread, so the UI never waits; the
 outcome comes back as a message), attaches to one (its whole history, then live),
 replays one, follows its ``events.jsonl`` (:mod:`tuidl.ui.follow`), hands what the
@@ -39,17 +39,17 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, TabPane
 
-from tuidl.core.preset import Preset, dumps
-from tuidl.core.preset import edit as edit_preset
-from tuidl.core.rundir import RunDir
-from tuidl.core.runview import RunView
-from tuidl.core.schema import ConfigError
+from tuidl.core.preset.preset import Preset, dumps
+from tuidl.core.preset.preset import edit as edit_preset
+from tuidl.core.run.rundir import RunDir
+from tuidl.core.run.runview import RunView
+from tuidl.core.preset.schema import ConfigError
 from tuidl.ui.follow import Follower, FollowEnded, follow
 from tuidl.ui.messages import PresetEdited, RunEvents
 from tuidl.ui.panes.builder import ModelBuilderPane
 from tuidl.ui.panes.dataset import DatasetPane
 from tuidl.ui.panes.run_controls import RunControls
-from tuidl.core.runlist import run_label, scan_runs
+from tuidl.core.run.runlist import run_label, scan_runs
 from tuidl.ui.panes.runs import RunsPane
 from tuidl.ui.panes.system import SystemPane
 from tuidl.ui.panes.training import TrainingPane
@@ -395,7 +395,7 @@ class TuidlApp(App[int]):
 
     def action_fit_model(self) -> None:
         """Fit the model to the data (first layer's input, last layer's outputs, loss)."""
-        from tuidl.core.fit import fit_to_data
+        from tuidl.core.model.fit import fit_to_data
 
         fitted = fit_to_data(self.preset)
         if fitted.preset is None:
@@ -408,7 +408,7 @@ class TuidlApp(App[int]):
     def _offer_fit(self, before: Preset, after: Preset) -> None:
         """The dataset changed: if the model fitted the old data but not the new, offer
         to fit it (once per change of the data's shape, task or classes)."""
-        from tuidl.core.fit import data_signature, fit_to_data, model_problem
+        from tuidl.core.model.fit import data_signature, fit_to_data, model_problem
 
         if self.preset is not after or data_signature(before) == data_signature(after):
             return
@@ -481,7 +481,7 @@ class TuidlApp(App[int]):
             return
         if session.standby is not None and session.standby.alive():
             return
-        from tuidl.core.launch import Standby
+        from tuidl.core.run.launch import Standby
 
         try:
             session.standby = Standby()
@@ -727,7 +727,7 @@ class TuidlApp(App[int]):
 
     def _load_run_preset(self, run: RunDir) -> None:
         """Show a run's own preset in the panes (as `tuidl attach` / `tuidl replay` do)."""
-        from tuidl.core import preset as P
+        from tuidl.core.preset import preset as P
 
         try:
             preset = P.load(run.preset_path)
@@ -773,7 +773,7 @@ class TuidlApp(App[int]):
     def on_runs_pane_rerun_run(self, message: RunsPane.RerunRun) -> None:
         """Load the run's preset as the current one and start a new run of it."""
         message.stop()
-        from tuidl.core import preset as P
+        from tuidl.core.preset import preset as P
 
         if self.session.live or self.session.launching:
             self.notify("A run is already training: stop it first (x).", severity="warning")
@@ -820,7 +820,7 @@ class TuidlApp(App[int]):
         runs = list(runs)
 
         def work() -> None:
-            from tuidl.core import runview
+            from tuidl.core.run import runview
 
             views: dict[str, RunView] = {}
             for run in runs:

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from tuidl.core.preset import Preset, dumps
+from tuidl.core.preset.preset import Preset, dumps
 
 
 def run_tuidl(args: list[str], timeout: float) -> subprocess.CompletedProcess:

@@ -29,8 +29,8 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.worker import Worker, get_current_worker
 
-from tuidl.core.events import RUN_ENDED, RUN_STARTED, EventTail, number
-from tuidl.core.rundir import LIVE, RunDir
+from tuidl.core.run.events import RUN_ENDED, RUN_STARTED, EventTail, number
+from tuidl.core.run.rundir import LIVE, RunDir
 from tuidl.ui.messages import RunEvents
 
 POLL_S = 0.15  # live tail period

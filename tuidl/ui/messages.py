@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from textual.message import Message
 
-from tuidl.core.preset import Preset
+from tuidl.core.preset.preset import Preset
 
 
 @dataclass

@@ -1,9 +1,9 @@
 """The run the dashboard shows, in one object: :class:`RunSession`.
 
 It holds the run's lifecycle (a :class:`RunState`), the run directory, how it is shown
-(followed live or replayed), the :class:`~tuidl.core.runview.RunView` its events are
+(followed live or replayed), the :class:`~tuidl.core.run.runview.RunView` its events are
 taken into, the follower that reads them (:mod:`tuidl.ui.follow`) and the trainer kept
-warm for the next Start (:class:`tuidl.core.launch.Standby`). The app changes it; the
+warm for the next Start (:class:`tuidl.core.run.launch.Standby`). The app changes it; the
 app and the panes read it.
 
 Starting a trainer happens in a thread worker; its outcome comes back to the app as a
@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING, Any, Callable
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from tuidl.core.preset import Preset
-from tuidl.core.rundir import LIVE, RunDir
-from tuidl.core.runview import RunView
+from tuidl.core.preset.preset import Preset
+from tuidl.core.run.rundir import LIVE, RunDir
+from tuidl.core.run.runview import RunView
 from tuidl.ui.follow import resumed_since
-from tuidl.core.schema import ConfigError
+from tuidl.core.preset.schema import ConfigError
 from tuidl.ui.series import Series
 
 if TYPE_CHECKING:  # no torch at import time
-    from tuidl.core.launch import Standby
+    from tuidl.core.run.launch import Standby
     from tuidl.ui.follow import Follower
 
 
@@ -141,8 +141,8 @@ class RunSession:
     # -- starting a trainer (thread worker bodies: the outcome is posted to ``target``) ----
     def start_trainer(self, target: MessagePump, preset: Preset, **options: Any) -> None:
         """Create a run directory for ``preset`` and start its trainer (``options``:
-        those of :func:`tuidl.core.launch.start`), with the warm trainer if there is one."""
-        from tuidl.core import launch
+        those of :func:`tuidl.core.run.launch.start`), with the warm trainer if there is one."""
+        from tuidl.core.run import launch
 
         def start() -> RunDir:
             # The warm trainer is used up only once the preset is accepted: a refused Start
@@ -155,8 +155,8 @@ class RunSession:
 
     def resume_trainer(self, target: MessagePump, run: RunDir, **options: Any) -> None:
         """Continue ``run`` from its last checkpoint in a trainer of its own (``options``:
-        those of :func:`tuidl.core.launch.resume`), after checking it can be resumed."""
-        from tuidl.core import launch
+        those of :func:`tuidl.core.run.launch.resume`), after checking it can be resumed."""
+        from tuidl.core.run import launch
 
         if run.status().get("status") == "completed":
             target.post_message(TrainerFailed(f"{run.id} already completed; nothing to resume"))

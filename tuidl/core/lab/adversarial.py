@@ -30,8 +30,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ..schema import ConfigError
-from ..train.steps import loss_target, make_loss
+from tuidl.core.preset.schema import ConfigError
+from tuidl.core.train.steps import loss_target, make_loss
 
 SAMPLES = 1000  # test examples attacked at most (the first of the split, which is in random order)
 PGD_STEPS = 10

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .. import events as E
-from ..rundir import RunDir, write_atomic
+from tuidl.core.run import events as E
+from tuidl.core.run.rundir import RunDir, write_atomic
 
 
 def path(run: RunDir, name: str) -> Path:

@@ -86,7 +86,7 @@ def sample_loss(t: Any, samples: int = SAMPLES, seed: int = 0) -> tuple[Callable
     part = t.data.train
     order = torch.randperm(len(part), generator=torch.Generator().manual_seed(seed))[:samples]
     x, y = part.take(order)
-    from ..train.steps import loss_target
+    from tuidl.core.train.steps import loss_target
 
     target = loss_target(t.loss_kind, y)
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import events as E
-from ..schema import ConfigError
+from tuidl.core.run import events as E
+from tuidl.core.preset.schema import ConfigError
 
 
 def answer_requests(t: Any) -> None:
@@ -39,8 +39,8 @@ def at_end(t: Any) -> None:
 def compute(t: Any, name: str) -> None:
     """One instrument on the trainer's model as it is now, sent as its event."""
     # imported here: the analyses import tuidl.core.train, whose Trainer imports this module
-    from .adversarial import adversarial_event
-    from .landscape import landscape_event
+    from tuidl.core.lab.adversarial import adversarial_event
+    from tuidl.core.lab.landscape import landscape_event
 
     try:
         if name == "landscape":

@@ -35,9 +35,9 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from .. import preset as P
-from ..schema import ConfigError
-from .prepare import prepared
+from tuidl.core.preset import preset as P
+from tuidl.core.preset.schema import ConfigError
+from tuidl.core.lab.prepare import prepared
 
 BETA = 0.98  # exponential smoothing of the loss (fastai, Lightning)
 DIVERGE = 4.0  # stop when the smoothed loss exceeds this many times the best
@@ -164,7 +164,7 @@ def apply_lr(path: Any, lr: float) -> None:
 
     import tomli_w
 
-    from ..rundir import write_atomic
+    from tuidl.core.run.rundir import write_atomic
 
     data = tomllib.loads(open(path, encoding="utf-8").read())
     data.setdefault("train", {}).setdefault("optimizer", {})["lr"] = lr

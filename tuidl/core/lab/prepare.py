@@ -12,11 +12,11 @@ from typing import Any, Iterator
 
 import torch
 
-from .. import preset as P
-from ..rundir import RunDir
-from ..schema import ConfigError
-from ..train.checkpoints import load_checkpoint, rng_state, set_rng_state
-from ..train.loop import Trainer
+from tuidl.core.preset import preset as P
+from tuidl.core.run.rundir import RunDir
+from tuidl.core.preset.schema import ConfigError
+from tuidl.core.train.checkpoints import load_checkpoint, rng_state, set_rng_state
+from tuidl.core.train.loop import Trainer
 
 
 @contextlib.contextmanager

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import events as E
-from .. import preset as P
-from ..rundir import RunDir
-from .adversarial import adversarial_event
-from .kept import save
-from .landscape import landscape_event
-from .prepare import checkpoint_of, load_weights, prepared
+from tuidl.core.run import events as E
+from tuidl.core.preset import preset as P
+from tuidl.core.run.rundir import RunDir
+from tuidl.core.lab.adversarial import adversarial_event
+from tuidl.core.lab.kept import save
+from tuidl.core.lab.landscape import landscape_event
+from tuidl.core.lab.prepare import checkpoint_of, load_weights, prepared
 
 KINDS = {"landscape": E.LANDSCAPE, "adversarial": E.ADVERSARIAL}
 

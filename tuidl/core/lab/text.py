@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..events import number
-from ..textplot import PlotLine, line_chart
+from tuidl.core.run.events import number
+from tuidl.core.textplot import PlotLine, line_chart
 
 SHADES = " .:-=+*#%@"  # the landscape's heat map, low loss to high
 

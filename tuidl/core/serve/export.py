@@ -7,7 +7,7 @@ Into ``RUN/export/`` (or another folder) go:
   ``model.onnx`` (``torch.onnx.export``, a dynamic batch axis) or ``model.pt``
   (TorchScript: scripted, else traced);
 * ``preset.toml``: the run's preset, so the model can be rebuilt
-  (``tuidl.core.model.build(preset.model.layers, input_shape)``);
+  (``tuidl.core.model.model.build(preset.model.layers, input_shape)``);
 * ``card.json`` and ``card.md``: input shape and layout, classes, the normalisation fitted
   on the training split (mean / std or min / max, and the shift / scale applied), task,
   loss, the run's test metrics and this checkpoint's own, which checkpoint and epoch, and
@@ -37,11 +37,11 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from .. import preset as P
-from ..rundir import RunDir, write_atomic
-from ..schema import ConfigError
-from .formats import FILES, FORMATS, ONNX_INSTALL, missing_onnx
-from .runmodel import RunModel, open_model
+from tuidl.core.preset import preset as P
+from tuidl.core.run.rundir import RunDir, write_atomic
+from tuidl.core.preset.schema import ConfigError
+from tuidl.core.serve.formats import FILES, FORMATS, ONNX_INSTALL, missing_onnx
+from tuidl.core.serve.runmodel import RunModel, open_model
 
 CHECK_SAMPLES = 256  # test samples each exported file is checked on
 TOLERANCE = 1e-4  # largest absolute difference of the outputs allowed against PyTorch
@@ -168,7 +168,7 @@ CHECKS: dict[str, Callable[[RunModel, torch.Tensor, Path], tuple[torch.Tensor, s
 
 def _test_metrics(run: RunDir) -> dict | None:
     """The run's own test metrics: its ``test`` event (the final weights), else the status."""
-    from ..report import load_history
+    from tuidl.core.run.report import load_history
 
     history = load_history(run)
     if history.test and isinstance(history.test.get("metrics"), dict):
@@ -183,7 +183,7 @@ def _round(metrics: dict) -> dict:
 
 
 def _input_card(m: RunModel) -> dict:
-    from .inputs import describe_input
+    from tuidl.core.serve.inputs import describe_input
 
     return describe_input(m.info, m.preset)
 
@@ -215,7 +215,7 @@ def card_of(m: RunModel, fmt: str, entry: dict, previous: dict | None) -> dict:
         "test": {"run": _round(_test_metrics(m.run) or {}) or None,
                  "checkpoint": _round(metrics) if metrics else None,
                  "samples": len(m.data.test) if m.data.test is not None else 0},
-        "rebuild": "tuidl.core.model.build(tuidl.core.preset.load('preset.toml').model.layers, input_shape)"
+        "rebuild": "tuidl.core.model.model.build(tuidl.core.preset.preset.load('preset.toml').model.layers, input_shape)"
                    if not m.preset.model.custom else f"the custom class {m.preset.model.custom}(input_shape, outputs)",
         "formats": formats,
         "versions": {"torch": torch.__version__, "tuidl": _version("tuidl")},
@@ -242,7 +242,8 @@ def _values(values: list[float], limit: int = 8) -> str:
 LOADING = {
     "safetensors": """```python
 from safetensors.torch import load_file
-from tuidl.core import preset, model
+from tuidl.core.preset import preset
+from tuidl.core.model import model
 p = preset.load("preset.toml")
 net = model.build(p.model.layers, {shape})
 net.load_state_dict(load_file("{file}")); net.eval()

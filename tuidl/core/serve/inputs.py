@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import catalog, playground
-from ..schema import ConfigError
-from ..tables import parse_float, read_rows
+from tuidl.core.data import catalog, playground
+from tuidl.core.preset.schema import ConfigError
+from tuidl.core.data.tables import parse_float, read_rows
 
 PIXEL_MAX = {"digits": 16.0}  # image datasets whose pixels are not 0..255 bytes: their largest value
 TABLE_SUFFIXES = (".csv", ".tsv")

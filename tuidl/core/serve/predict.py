@@ -1,6 +1,6 @@
 """``tuidl predict``: a run's model on new inputs. The inputs (:mod:`.inputs`) get the run's
 own normalisation, the one its training split was fitted with and its test split was given
-(:meth:`tuidl.core.data.Loaded.transform`); the model runs in evaluation mode. For a
+(:meth:`tuidl.core.data.data.Loaded.transform`); the model runs in evaluation mode. For a
 classifier: each sample's class, its probability and the top K classes; for regression, the
 predicted values."""
 
@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ..rundir import RunDir
-from ..schema import ConfigError
-from .inputs import read_inputs
-from .runmodel import open_model, probabilities
+from tuidl.core.run.rundir import RunDir
+from tuidl.core.preset.schema import ConfigError
+from tuidl.core.serve.inputs import read_inputs
+from tuidl.core.serve.runmodel import open_model, probabilities
 
 TOP = 5
 

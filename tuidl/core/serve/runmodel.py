@@ -13,10 +13,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import preset as P
-from ..data import affine
-from ..lab.prepare import checkpoint_of, load_weights, prepared
-from ..rundir import RunDir
+from tuidl.core.preset import preset as P
+from tuidl.core.data.data import affine
+from tuidl.core.lab.prepare import checkpoint_of, load_weights, prepared
+from tuidl.core.run.rundir import RunDir
 
 BATCH = 1024  # inputs per forward pass
 
@@ -54,10 +54,10 @@ class RunModel:
 
     def fresh(self) -> nn.Module:
         """The same architecture with new weights (on the CPU), as code outside the run
-        would rebuild it: ``tuidl.core.model.build(preset.model.layers, input_shape)``,
+        would rebuild it: ``tuidl.core.model.model.build(preset.model.layers, input_shape)``,
         or the allowed custom class."""
-        from ..model import build
-        from ..train.custom import custom_model
+        from tuidl.core.model.model import build
+        from tuidl.core.train.custom import custom_model
 
         p = self.preset
         if p.model.custom:

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..rundir import RunDir
-from .runmodel import RunModel, open_model, probabilities
+from tuidl.core.run.rundir import RunDir
+from tuidl.core.serve.runmodel import RunModel, open_model, probabilities
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Predictor:
         return probabilities(out, self.run_model.loss_kind).numpy()
 
     def from_points(self, points: np.ndarray) -> torch.Tensor:
-        from ..playground import features_of
+        from tuidl.core.data.playground import features_of
 
         preset = self.run_model.preset
         if self.data.raw_points is None:

@@ -5,7 +5,7 @@
 * :mod:`.study`: the Optuna side (storage, sampler, pruner, the ranked summary and the
   parameter importances a dashboard reads: :func:`.study.sweep_summary`).
 * :mod:`.driver`: the loop that asks Optuna for trials, starts each as an ordinary run
-  (``tuidl.core.launch``), reports its per-epoch metric and prunes it.
+  (``tuidl.core.run.launch``), reports its per-epoch metric and prunes it.
 * :mod:`.queue`: runs and sweeps waiting for a free GPU or CPU slot.
 
 docs/sweeps.md describes all of it. Importing this package imports neither Optuna nor torch.

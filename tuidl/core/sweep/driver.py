@@ -10,10 +10,10 @@ A sweep's folder is ``RUNS/sweeps/ID/`` (:class:`SweepDir`)::
     stop              a file: every worker of this machine started before it stops
     driver.out/.err   a detached driver's output
 
-Each trial is an ordinary run (``tuidl.core.launch.start``: its own directory and
+Each trial is an ordinary run (``tuidl.core.run.launch.start``: its own directory and
 trainer process, detached), whose status file and ``run_started`` event carry
 ``sweep: {id, study, trial, params}``. The driver reads the run's ``epoch`` events
-(an :class:`~tuidl.core.events.EventTail`), reports the metric to its Optuna trial and,
+(an :class:`~tuidl.core.run.events.EventTail`), reports the metric to its Optuna trial and,
 when the pruner says so, sends the run a ``prune`` command (its control folder): the run
 writes its last checkpoint and ends as ``pruned``.
 
@@ -45,12 +45,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import events as E
-from .. import preset as P
-from .. import rundir as R
-from ..schema import ConfigError
-from . import spec as S
-from . import study as ST
+from tuidl.core.run import events as E
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
+from tuidl.core.preset.schema import ConfigError
+from tuidl.core.sweep import spec as S
+from tuidl.core.sweep import study as ST
 
 POLL_S = 0.1
 
@@ -113,7 +113,7 @@ class SweepDir:
                allow_code: tuple[str, ...] = ()) -> "SweepDir":
         """The sweep's folder, made if new. A worker joining a sweep that this runs root
         has already (``--study NAME``) keeps its sweep.json."""
-        from .study import default_storage
+        from tuidl.core.sweep.study import default_storage
 
         path = cls.folder(runs_root, sweep_id)
         (path / "workers").mkdir(parents=True, exist_ok=True)
@@ -169,7 +169,7 @@ def gpu_slots(preset: P.Preset, parallel: int) -> list[str]:
             raise ConfigError(f"--parallel {parallel}: train.device is {device!r}, one GPU for every trial; set "
                               "train.device to 'cuda' (or 'auto') to give each trial a GPU of its own")
         return []
-    from ..telemetry import cuda_gpu_count
+    from tuidl.core.system.telemetry import cuda_gpu_count
 
     count = cuda_gpu_count()
     if count == 0:
@@ -222,7 +222,7 @@ class Driver:
         self.listener = listener
         self.telemetry = telemetry
         self.gpus = gpu_slots(self.preset, self.parallel)
-        from .. import launch
+        from tuidl.core.run import launch
 
         # trials on the CPU are forked from a warm server: seconds of imports saved per trial
         self.forks = launch.TrialForks() if launch.TrialForks.suit(self.preset, self.gpus) else None
@@ -345,7 +345,7 @@ class Driver:
             self._launch(trial, params, slot)
 
     def _launch(self, trial, params: dict, slot: int) -> None:
-        from .. import launch
+        from tuidl.core.run import launch
 
         trial.set_user_attr("host", socket.gethostname())
         tag = {"id": self.sweep.id, "study": self.sweep.study_name, "trial": trial.number, "params": params}
@@ -468,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     path = Path(args.sweep_dir)
     try:
         sweep = SweepDir.open(path.parent.parent, path.name)
-        from .text import trial_line
+        from tuidl.core.sweep.text import trial_line
 
         driver = Driver(sweep, args.parallel, listener=lambda ev: print(trial_line(ev), flush=True)
                         if ev["type"] == "trial_ended" else None)

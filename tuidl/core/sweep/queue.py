@@ -31,9 +31,9 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 
-from .. import preset as P
-from .. import rundir as R
-from ..schema import ConfigError
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
+from tuidl.core.preset.schema import ConfigError
 
 POLL_S = 0.5
 
@@ -96,7 +96,7 @@ class Queue:
         return entry
 
     def cancel(self, entry_id: str) -> Entry:
-        from .driver import SweepDir
+        from tuidl.core.sweep.driver import SweepDir
 
         with self.locked() as data:
             entries = data["entries"]
@@ -143,8 +143,8 @@ class Queue:
             return (sum(e.status == "waiting" for e in entries), sum(e.status == "started" for e in entries))
 
     def _start(self, e: Entry, where: list[str]) -> None:
-        from .. import launch
-        from .driver import SweepDir, start_detached
+        from tuidl.core.run import launch
+        from tuidl.core.sweep.driver import SweepDir, start_detached
 
         gpus = [w for w in where if w != "cpu"]
         env = {"CUDA_VISIBLE_DEVICES": ",".join(gpus)} if gpus else None
@@ -165,11 +165,11 @@ class Queue:
 def slots_here(count: int | None = None) -> list[str]:
     """The worker's slots: this machine's GPUs (their CUDA_VISIBLE_DEVICES names), else
     ``count`` CPU slots (default 1). ``count`` with GPUs: the first ``count`` GPUs."""
-    from ..telemetry import cuda_gpu_count
+    from tuidl.core.system.telemetry import cuda_gpu_count
 
     n = cuda_gpu_count()
     if n:
-        from .driver import visible_gpus
+        from tuidl.core.sweep.driver import visible_gpus
 
         return visible_gpus(n)[:count or n]
     return ["cpu"] * (count or 1)
@@ -178,7 +178,7 @@ def slots_here(count: int | None = None) -> list[str]:
 def work(runs_root=None, slots: int | None = None, say=print) -> int:
     """Start the queue's entries as slots come free, until nothing waits and nothing
     started runs. Marks itself the queue's worker while it runs."""
-    from .. import launch
+    from tuidl.core.run import launch
 
     q = Queue(runs_root)
     where = slots_here(slots)

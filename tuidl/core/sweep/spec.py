@@ -2,7 +2,7 @@
 preset's ``[sweep]`` table, parsed into one :class:`SweepSpec` and checked against the
 preset.
 
-Every problem is a :class:`~tuidl.core.schema.ConfigError` that names the key (and the
+Every problem is a :class:`~tuidl.core.preset.schema.ConfigError` that names the key (and the
 flag or the table it came from): an unknown key, an empty grid or range, a log range
 whose bounds are not above 0, a value the preset itself refuses (each grid value and each
 bound of a range is set into the preset and validated, as ``--set`` would). Pure Python:
@@ -25,10 +25,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .. import keypath
-from ..keypath import KeyPathError
-from ..schema import ConfigError, Problem
-from ..units import higher_is_better
+from tuidl.core.preset import keypath
+from tuidl.core.preset.keypath import KeyPathError
+from tuidl.core.preset.schema import ConfigError, Problem
+from tuidl.core.run.units import higher_is_better
 
 KINDS = ("log", "float", "int", "choice")
 RANGE_HELP = "expected log:LOW:HIGH, float:LOW:HIGH, int:LOW:HIGH or choice:A,B,..."
@@ -121,7 +121,7 @@ def _show(value: Any) -> str:
 
 def _value(text: str) -> Any:
     """A value as ``--set`` reads it (TOML: numbers, booleans, quoted strings; else text)."""
-    from ..preset import parse_value
+    from tuidl.core.preset.preset import parse_value
 
     return parse_value(text.strip())
 
@@ -203,7 +203,7 @@ def from_flags(grid: list[str], search: list[str]) -> tuple[list[Param], list[st
 
 def from_table(table: Any, path: str = "sweep") -> tuple[list[Param], list[Problem]]:
     """The preset's ``[sweep]`` table's grid and search as params, and its problems
-    (``table``: the preset's :class:`~tuidl.core.preset.Sweep`)."""
+    (``table``: the preset's :class:`~tuidl.core.preset.preset.Sweep`)."""
     params, problems = [], []
     for part, parse in (("grid", parse_grid), ("search", parse_range)):
         entries = getattr(table, part)
@@ -235,7 +235,7 @@ def shape_problems(params: list[Param], where: str = "sweep") -> list[str]:
 
 def base_data(preset) -> dict:
     """The preset as plain data, without its sweep: what each trial varies."""
-    from ..preset import to_data
+    from tuidl.core.preset.preset import to_data
 
     data = to_data(preset)
     data.pop("sweep", None)
@@ -245,7 +245,7 @@ def base_data(preset) -> dict:
 def key_problem(data: dict, param: Param, preset) -> str:
     """Why ``param`` cannot vary this preset ('' if it can): an unknown key, a key that is
     not a value (a table), or a value the preset refuses."""
-    from ..preset import edit
+    from tuidl.core.preset.preset import edit
 
     parts = keypath.parse(param.key)
     if str(parts[0]) in FIXED:
@@ -315,7 +315,7 @@ def build(preset, grid: list[str] = (), search: list[str] = (), trials: int | No
 def trial_preset(preset, values: dict[str, Any]):
     """The preset of one trial: ``values`` ({key: value}) set, the sweep table left out.
     ConfigError if the preset refuses the combination (a shape that no longer fits)."""
-    from ..preset import edit, resolve
+    from tuidl.core.preset.preset import edit, resolve
 
     done = edit(preset, values, base=base_data(preset))
     if done.problems:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .spec import SweepSpec
+from tuidl.core.sweep.spec import SweepSpec
 
 #: seconds between a running trial's heartbeats; a trial whose worker missed them for
 #: twice as long is failed by the next worker that looks (TUIDL_SWEEP_HEARTBEAT: the tests)
@@ -224,7 +224,7 @@ def importances(study) -> dict[str, float] | None:
 
 def view(study, spec: SweepSpec, sweep_id: str, runs_root: Path | None = None, live: bool = False,
          with_importances: bool = True) -> SweepView:
-    from .. import rundir as R
+    from tuidl.core.run import rundir as R
 
     rows = []
     for t in study.get_trials(deepcopy=False):
@@ -248,7 +248,7 @@ def sweep_summary(runs_root, sweep_id: str) -> SweepView:
     by metric with their parameters, status and run id, the best trial and the parameter
     importances. Raises ConfigError for a sweep that is not there. Reads the study; writes
     nothing."""
-    from .driver import SweepDir
+    from tuidl.core.sweep.driver import SweepDir
 
     sweep = SweepDir.open(runs_root, sweep_id)
     quiet()

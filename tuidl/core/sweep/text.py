@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..units import columns
-from .spec import _show
-from .study import SweepView
+from tuidl.core.run.units import columns
+from tuidl.core.sweep.spec import _show
+from tuidl.core.sweep.study import SweepView
 
 
 def params_text(params: dict) -> str:

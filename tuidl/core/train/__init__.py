@@ -20,12 +20,12 @@ The package, one concern a module (read ``loop`` first, top to bottom):
 ``runtime``      the device, seeding, the standby trainer's warm-up
 ``custom``       a user's own model class (``model.custom`` with ``--allow-code``)
 
-Fault injection (``tuidl.core.faults``) hooks into the step and the checkpoint writes;
-data-parallel runs add ``tuidl.core.distributed``. The trainer process itself is
-``python -m tuidl.core.trainer RUN``.
+Fault injection (``tuidl.core.train.faults``) hooks into the step and the checkpoint writes;
+data-parallel runs add ``tuidl.core.system.distributed``. The trainer process itself is
+``python -m tuidl.core.train.trainer RUN``.
 """
 
-from .checkpoints import load_checkpoint
-from .loop import Trainer
+from tuidl.core.train.checkpoints import load_checkpoint
+from tuidl.core.train.loop import Trainer
 
 __all__ = ["Trainer", "load_checkpoint"]

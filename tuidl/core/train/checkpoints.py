@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import numpy as np
 import torch
 
-from .. import events as E
-from ..rundir import write_atomic
-from ..schema import ConfigError
-from .meter import Meter
+from tuidl.core.run import events as E
+from tuidl.core.run.rundir import write_atomic
+from tuidl.core.preset.schema import ConfigError
+from tuidl.core.train.meter import Meter
 
 if TYPE_CHECKING:
-    from .loop import Trainer
+    from tuidl.core.train.loop import Trainer
 
 CHECKPOINT_INTERVAL_S = 5.0  # epoch-end checkpoints at most this often ($TUIDL_CHECKPOINT_INTERVAL)
 STATUS_EVERY_S = 1.0  # the status file is rewritten at most this often during a run

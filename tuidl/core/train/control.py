@@ -26,8 +26,8 @@ import threading
 import time
 from typing import Any, Callable, Iterator
 
-from .. import events as E
-from ..rundir import RunDir
+from tuidl.core.run import events as E
+from tuidl.core.run.rundir import RunDir
 
 CONTROL_EVERY_S = 0.25  # how often the control folder is looked at
 WATCH_S = 15.0  # an instrument a dashboard asked for stays on this long after the last ask

@@ -12,8 +12,8 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from .. import preset as P
-from ..schema import ConfigError
+from tuidl.core.preset import preset as P
+from tuidl.core.preset.schema import ConfigError
 
 
 @contextlib.contextmanager
@@ -43,8 +43,8 @@ def custom_model(ref: str, allowed: tuple[str, ...], info, resolved: P.Resolved)
     module that imports a sibling of its own later, at run time, should do it at the
     top. The class is called as ``Class(input_shape, outputs)``; its output shape and
     parameters are checked with one forward pass before training."""
-    from ..layers import Row
-    from ..model import count_params
+    from tuidl.core.model.layers import Row
+    from tuidl.core.model.model import count_params
 
     P.check_code(resolved.preset, allowed)
     module_name, _, class_name = ref.partition(":")

@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional
 import torch
 from torch import nn
 
-from .. import events as E
+from tuidl.core.run import events as E
 
 EVERY_S = 0.25  # at most four measurements a second (a 1-s run gets enough to warn)
 BUDGET = 0.02  # ... and the instrument's time at most 2 % of the training time

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from .health import Health
-from .neurons import Neurons, groups_of
+from tuidl.core.train.health import Health
+from tuidl.core.train.neurons import Neurons, groups_of
 
 
 class LiveInstruments:

@@ -14,7 +14,7 @@ on the device and read (one ``.item()``) only when a ``step`` event is due, a fe
 times a second.
 
 Started by ``torchrun``, the same trainer is one rank of a data-parallel run
-(``self.dist``, see ``tuidl.core.distributed``): DDP trains, each rank reads its share of
+(``self.dist``, see ``tuidl.core.system.distributed``): DDP trains, each rank reads its share of
 every global batch, and the ranks sync a few times a second (``Dist.sync``) to sum the
 report window and follow rank 0's control; rank 0 alone writes the run directory.
 Without torchrun ``self.dist`` is None and none of that runs.
@@ -30,25 +30,25 @@ from typing import Any, Callable
 
 import torch
 
-from .. import events as E
-from .. import preset as P
-from ..distributed import Dist, PeerLost
-from ..faults import Faults
-from ..lab import live as lab
-from ..model import build
-from ..rundir import RunDir
-from ..schema import ConfigError
-from .checkpoints import Checkpoints, Progress
-from .control import Control, StopRun
-from .custom import custom_model
-from .live import LiveInstruments
-from .meter import Meter
-from .monitor import Monitor
-from .optim import Schedule, make_optimizer
-from .reporting import Diverged, Report, check_finite
-from .runtime import device_name, pick_device, seed_everything, telemetry
-from .steps import loss_target, make_loss, make_step
-from .visuals import Boundary, test_results
+from tuidl.core.run import events as E
+from tuidl.core.preset import preset as P
+from tuidl.core.system.distributed import Dist, PeerLost
+from tuidl.core.train.faults import Faults
+from tuidl.core.lab import live as lab
+from tuidl.core.model.model import build
+from tuidl.core.run.rundir import RunDir
+from tuidl.core.preset.schema import ConfigError
+from tuidl.core.train.checkpoints import Checkpoints, Progress
+from tuidl.core.train.control import Control, StopRun
+from tuidl.core.train.custom import custom_model
+from tuidl.core.train.live import LiveInstruments
+from tuidl.core.train.meter import Meter
+from tuidl.core.train.monitor import Monitor
+from tuidl.core.train.optim import Schedule, make_optimizer
+from tuidl.core.train.reporting import Diverged, Report, check_finite
+from tuidl.core.train.runtime import device_name, pick_device, seed_everything, telemetry
+from tuidl.core.train.steps import loss_target, make_loss, make_step
+from tuidl.core.train.visuals import Boundary, test_results
 
 EVAL_BATCH_BYTES = 16 << 20  # input bytes per evaluation batch
 
@@ -90,7 +90,7 @@ class Trainer:
 
     # -- set-up -------------------------------------------------------------------------
     def _setup(self) -> None:
-        from .. import data as D
+        from tuidl.core.data import data as D
 
         p = self.preset
         self.resolved = P.resolve(p)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import math
 
-from .. import preset as P
-from ..units import higher_is_better
-from .checkpoints import Progress
+from tuidl.core.preset import preset as P
+from tuidl.core.run.units import higher_is_better
+from tuidl.core.train.checkpoints import Progress
 
 
 class Monitor:

@@ -20,9 +20,9 @@ from typing import Any, Callable, Optional
 import torch
 from torch import nn
 
-from .. import events as E
-from .health import Cadence
-from .visuals import plane_inputs, plane_values, rounded
+from tuidl.core.run import events as E
+from tuidl.core.train.health import Cadence
+from tuidl.core.train.visuals import plane_inputs, plane_values, rounded
 
 EVERY_S = 1.0  # at most one a second (and one after the last epoch)
 GRID = 16  # grid points per side (a unit is drawn in about 8×4 terminal cells)

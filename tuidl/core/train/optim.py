@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from .. import preset as P
+from tuidl.core.preset import preset as P
 
 
 def make_optimizer(cfg: P.Optimizer, params) -> torch.optim.Optimizer:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from .. import events as E
-from .meter import Meter
+from tuidl.core.run import events as E
+from tuidl.core.train.meter import Meter
 
 REPORT_EVERY_S = 0.25  # step events: at most four a second
 RATE_WINDOW_S = 2.0  # samples/s of step events: over the last two seconds of training

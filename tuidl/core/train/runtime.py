@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import events as E
-from ..schema import ConfigError
+from tuidl.core.run import events as E
+from tuidl.core.preset.schema import ConfigError
 
 
 def pick_device(name: str) -> torch.device:
@@ -67,7 +67,8 @@ def warm_up() -> None:
     PyTorch's compiler stack, which PyTorch imports at the first optimizer it builds
     (over a second on a small CPU). A standby trainer (``launch.Standby``) calls this
     while it waits for its run."""
-    from .. import data, model  # noqa: F401
+    from tuidl.core.data import data
+    from tuidl.core.model import model  # noqa: F401
 
     layer = nn.Linear(2, 1)
     opt = torch.optim.Adam(layer.parameters())
@@ -79,11 +80,11 @@ def warm_up() -> None:
 @contextlib.contextmanager
 def telemetry(emit: Callable[..., Any], device: torch.device, enabled: bool = True) -> Iterator[None]:
     """``telemetry`` events (GPUs, the host, this process) about once a second while
-    inside (``tuidl.core.telemetry``), if ``enabled``."""
+    inside (``tuidl.core.system.telemetry``), if ``enabled``."""
     thread = None
     if enabled:
         try:
-            from ..telemetry import TelemetryThread
+            from tuidl.core.system.telemetry import TelemetryThread
         except ImportError:
             pass
         else:

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .. import events as E
+from tuidl.core.run import events as E
 
 BOUNDARY_EVERY_S = 1.0  # boundary events: at most one a second (and one after the last epoch)
 BOUNDARY_GRID = 40  # grid points per side
@@ -57,7 +57,7 @@ def plane_inputs(data: Any, features: Any, n: int, device: torch.device) -> torc
     """The model's inputs at an n×n grid over a 2-D Playground dataset's plane
     (``data.raw_extent``), row by row from ymin, each row from xmin: the preset's
     features of each point, normalised as the training data was. ``(n * n, F)``."""
-    from ..playground import features_of
+    from tuidl.core.data.playground import features_of
 
     xmin, xmax, ymin, ymax = data.raw_extent
     gx, gy = np.meshgrid(np.linspace(xmin, xmax, n), np.linspace(ymin, ymax, n))

@@ -13,7 +13,7 @@ settings in the form beside or below the table (``escape`` goes back), ``u`` und
 
 Every edit goes the panes' one way (:func:`tuidl.ui.widgets.form.apply_edits`): a whole new
 preset is validated and posted as :class:`~tuidl.ui.messages.PresetEdited`; values the
-schema rejects are shown inline and not applied. Shapes come from :func:`tuidl.core.layers.infer` (pure Python, no torch).
+schema rejects are shown inline and not applied. Shapes come from :func:`tuidl.core.model.layers.infer` (pure Python, no torch).
 """
 
 from __future__ import annotations
@@ -36,11 +36,13 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, ListItem, ListView, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tuidl.core import catalog, keypath, layers
-from tuidl.core.keypath import KeyPathError, join
-from tuidl.core.layers import LAYER_TYPES, Layer, Summary, fmt_shape, human_bytes
-from tuidl.core.preset import Preset, base_dir, resolve, to_data
-from tuidl.core.schema import ConfigError
+from tuidl.core.data import catalog
+from tuidl.core.preset import keypath
+from tuidl.core.model import layers
+from tuidl.core.preset.keypath import KeyPathError, join
+from tuidl.core.model.layers import LAYER_TYPES, Layer, Summary, fmt_shape, human_bytes
+from tuidl.core.preset.preset import Preset, base_dir, resolve, to_data
+from tuidl.core.preset.schema import ConfigError
 from tuidl.ui.widgets.form import DataclassForm, FieldEditor, apply_edits, field_type, is_required
 from tuidl.ui.messages import PresetEdited
 from tuidl.ui.visible import closing
@@ -155,7 +157,7 @@ def _rows_for(items: list[Layer], summary: Summary | None, prefix: Addr, depth: 
 
 def display_rows(stack: list[Layer], summary: Summary | None) -> list[DisplayRow]:
     """The table's rows: every layer with its shape and parameters (``summary`` from
-    :func:`tuidl.core.layers.infer`; ``None`` when the input shape is unknown), inner
+    :func:`tuidl.core.model.layers.infer`; ``None`` when the input shape is unknown), inner
     layers of residual blocks after their block, one level deeper."""
     return _rows_for(list(stack), summary, (), 0)
 
@@ -223,7 +225,7 @@ class LayerList(ListView):
 
 
 class LayerTypeScreen(ModalScreen[str | None]):
-    """Pick a layer type from :data:`tuidl.core.layers.LAYER_TYPES`, each with its doc
+    """Pick a layer type from :data:`tuidl.core.model.layers.LAYER_TYPES`, each with its doc
     line. Typing filters the list; ↑/↓ choose; Enter adds; Esc cancels."""
 
     BINDINGS = [

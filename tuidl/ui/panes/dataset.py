@@ -3,7 +3,7 @@ size and the input scaling; see the sample count, input shape and classes at onc
 each split's size, class balance and a preview of samples once the data is loaded.
 
 Loading needs torch, so it runs in a thread worker (``@work(thread=True)``) through
-:func:`tuidl.core.data.load`; nothing here imports torch at module import time.
+:func:`tuidl.core.data.data.load`; nothing here imports torch at module import time.
 Every valid edit posts :class:`~tuidl.ui.messages.PresetEdited` (origin ``"dataset"``)
 with a whole new validated preset; a value the schema rejects (fractions that do not sum
 to 1, a missing file path, …) is shown inline, in red, and not applied. Edits take the
@@ -31,10 +31,11 @@ from textual.widget import Widget
 from textual.widgets import Select, Static
 from textual.worker import Worker, WorkerState
 
-from tuidl.core import catalog, keypath
-from tuidl.core.layers import fmt_shape
-from tuidl.core.preset import Data, Preset, Split, base_dir, to_data
-from tuidl.core.schema import ConfigError, Problem
+from tuidl.core.data import catalog
+from tuidl.core.preset import keypath
+from tuidl.core.model.layers import fmt_shape
+from tuidl.core.preset.preset import Data, Preset, Split, base_dir, to_data
+from tuidl.core.preset.schema import ConfigError, Problem
 from tuidl.ui.widgets import preview
 from tuidl.ui.widgets.form import DataclassForm, FieldEditor, apply_edits, field_type, is_required
 from tuidl.ui.messages import PresetEdited
@@ -135,10 +136,10 @@ def pick_samples(y: np.ndarray, classification: bool, n: int) -> np.ndarray:
 def load_for_pane(preset: Preset, key: str) -> dict[str, Any]:
     """Load the data (call it from a thread) and keep what the pane shows: ``describe()``,
     notes, and a few samples as numpy arrays. Never raises. A dataset held in memory is
-    split and described with numpy alone (:func:`tuidl.core.data.peek`), without PyTorch,
+    split and described with numpy alone (:func:`tuidl.core.data.data.peek`), without PyTorch,
     whose import took the pane seconds; an image folder is loaded as for training."""
     try:
-        from tuidl.core import data as core_data
+        from tuidl.core.data import data as core_data
 
         peeked = core_data.peek(preset)
         if peeked is not None:

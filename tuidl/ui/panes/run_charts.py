@@ -3,7 +3,7 @@ decision boundary (2-D Playground data), the event log and the test results
 (:class:`RunCharts`), and the line under the progress that says how the charts are
 drawn (:class:`ChartModes`).
 
-Everything shown comes from a :class:`~tuidl.core.runview.RunView`: the charts draw
+Everything shown comes from a :class:`~tuidl.core.run.runview.RunView`: the charts draw
 the view's own lines (a dashboard's view keeps them as :class:`~tuidl.ui.series.Series`:
 :func:`tuidl.ui.session.new_view`), and the log writes one line for each event the view
 took (a malformed one is said once, never raised).
@@ -26,8 +26,8 @@ from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import RichLog, Static, TabbedContent, TabPane
 
-from tuidl.core.fitting import FitMark, fit_marks
-from tuidl.core.runview import Applied, RunView, Taken
+from tuidl.core.run.fitting import FitMark, fit_marks
+from tuidl.core.run.runview import Applied, RunView, Taken
 from tuidl.ui import palette
 from tuidl.ui.widgets.boundary import BoundaryPlot
 from tuidl.ui.widgets.charts import ChartMark, MetricChart
@@ -262,7 +262,7 @@ class RunCharts(VerticalScroll):
 
     # -- over- and underfitting marks ----------------------------------------------------
     def update_fit_marks(self) -> None:
-        """The run's fit marks (:func:`tuidl.core.fitting.fit_marks`) on the loss chart,
+        """The run's fit marks (:func:`tuidl.core.run.fitting.fit_marks`) on the loss chart,
         at the x axis shown, and the selected one's line under the charts."""
         marks = fit_marks(self.view)
         if marks != self.fit_marks:

@@ -1,7 +1,7 @@
 """The Training pane's run controls: the Start / Pause / Stop / Checkpoint / Settings
 buttons with the run's state beside them (:class:`RunControls`), and the progress line
 under them (:class:`ProgressLine`: epoch, step, a bar, ETA, samples/s, drawn from a
-:class:`~tuidl.core.runview.RunProgress`).
+:class:`~tuidl.core.run.runview.RunProgress`).
 
 The controls never talk to the trainer: a button posts :class:`RunControls.Control`
 (the app starts runs and sends commands), and the app tells them the run's state
@@ -16,8 +16,8 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, Static
 
-from tuidl.core import units
-from tuidl.core.runview import RunProgress
+from tuidl.core.run import units
+from tuidl.core.run.runview import RunProgress
 from tuidl.ui.session import RunState
 
 END_STYLE = {"completed": "bold green", "stopped": "yellow", "pruned": "yellow", "diverged": "bold red", "failed": "bold red",
@@ -28,7 +28,7 @@ STATE_LABELS = {"idle": ("ready", "dim"), "launching": ("starting…", "yellow")
 
 def fmt_duration(seconds: float) -> str:
     """12 -> "12s", 754 -> "12m34s", 4000 -> "1h06m": the one duration format
-    (:func:`tuidl.core.units.fmt_duration`, as ``tuidl runs`` writes it)."""
+    (:func:`tuidl.core.run.units.fmt_duration`, as ``tuidl runs`` writes it)."""
     return units.fmt_duration(seconds if math.isfinite(seconds) and seconds >= 0 else None)
 
 

@@ -40,8 +40,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
-from tuidl.core.rundir import RunDir, runs_root
-from tuidl.core.runlist import (RESUMABLE, RunRow, SweepGroup, delete_run, group_rows, params_short, run_row,
+from tuidl.core.run.rundir import RunDir, runs_root
+from tuidl.core.run.runlist import (RESUMABLE, RunRow, SweepGroup, delete_run, group_rows, params_short, run_row,
                                 scan_runs, trial_number, when)
 from tuidl.core.sweep.queue import Entry
 from tuidl.core.serve.formats import FORMATS, ONNX_INSTALL, missing_onnx
@@ -224,7 +224,7 @@ def export_model_result(code: int, stdout: str, stderr: str) -> tuple[bool, str]
 def waiting_in_queue(runs_root) -> list[Entry]:
     """Entries of the runs root's queue still waiting for a slot, in order (none without
     a queue)."""
-    from tuidl.core.schema import ConfigError
+    from tuidl.core.preset.schema import ConfigError
     from tuidl.core.sweep.queue import Queue
 
     try:
@@ -679,7 +679,7 @@ class RunsPane(Vertical):
         run = row.run
 
         def work() -> None:
-            from tuidl.core import report
+            from tuidl.core.run import report
 
             try:
                 done = report.export(run)
@@ -731,7 +731,7 @@ class RunsPane(Vertical):
         self.app.push_screen(ConfirmDeleteScreen(row), lambda yes: self._delete(row, bool(yes)))
 
     def _cancel(self, entry: Entry) -> None:
-        from tuidl.core.schema import ConfigError
+        from tuidl.core.preset.schema import ConfigError
         from tuidl.core.sweep.queue import Queue
 
         try:

@@ -2,10 +2,10 @@
 
 Figures come from two places:
 
-* **local polling** — a :class:`tuidl.core.telemetry.Sampler` (NVML + psutil) that a
+* **local polling** — a :class:`tuidl.core.system.telemetry.Sampler` (NVML + psutil) that a
   thread worker runs about once a second while the pane is mounted and on screen;
   used when no run is followed or the followed run's trainer runs on this machine;
-* **the run's ``telemetry`` events** (as its :class:`~tuidl.core.runview.RunView` took
+* **the run's ``telemetry`` events** (as its :class:`~tuidl.core.run.runview.RunView` took
   them: :meth:`SystemPane.take`) — always for PyTorch's allocator figures (the
   dashboard holds no CUDA context and never imports ``torch.cuda``), and for the GPU and
   host cards when the run is a replay or lives on another machine (its trainer pid is
@@ -32,8 +32,8 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
-from tuidl.core.runview import Applied, RunView
-from tuidl.core.telemetry import (
+from tuidl.core.run.runview import Applied, RunView
+from tuidl.core.system.telemetry import (
     GpuSource,
     NvmlSource,
     Sampler,

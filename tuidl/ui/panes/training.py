@@ -5,7 +5,7 @@ The pane is put together from parts: the hyperparameter form (here), the run con
 and progress line (:mod:`tuidl.ui.panes.run_controls`) and the charts, log and results
 (:mod:`tuidl.ui.panes.run_charts`). It never talks to the trainer itself: its buttons post
 :class:`RunControls.Control` (the app starts runs and sends commands), and it shows a
-:class:`~tuidl.core.runview.RunView`: the app hands it the view of a new run
+:class:`~tuidl.core.run.runview.RunView`: the app hands it the view of a new run
 (:meth:`TrainingPane.show_run`) and what the view took from each batch of events
 (:meth:`TrainingPane.take`), and tells it the run's state
 (:meth:`TrainingPane.set_run_state`). No event logic lives here.
@@ -23,11 +23,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual import events
 from textual.widgets import Collapsible, Static
 
-from tuidl.core import catalog, keypath
-from tuidl.core.keypath import KeyPathError
-from tuidl.core.preset import Preset, resolve, to_data
-from tuidl.core.runview import Applied, RunProgress, RunView
-from tuidl.core.schema import ConfigError
+from tuidl.core.data import catalog
+from tuidl.core.preset import keypath
+from tuidl.core.preset.keypath import KeyPathError
+from tuidl.core.preset.preset import Preset, resolve, to_data
+from tuidl.core.run.runview import Applied, RunProgress, RunView
+from tuidl.core.preset.schema import ConfigError
 from tuidl.ui.widgets.form import DataclassForm, FieldEditor, apply_edits
 from tuidl.ui.messages import PresetEdited
 from tuidl.ui.panes.run_charts import OVERLAY_PREFIX, ChartModes, Curves, EventLog, Overlay, RunCharts
@@ -383,7 +384,7 @@ class TrainingPane(Vertical):
 
     def _preset_classes(self) -> list[str] | None:
         """The current preset's class names (None when unknown or not classes)."""
-        from tuidl.core.preset import base_dir
+        from tuidl.core.preset.preset import base_dir
 
         try:
             info = catalog.info(self.preset.data.dataset, self.preset.data.params, base_dir(self.preset))

@@ -32,7 +32,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from tuidl.core.lab import kept
-from tuidl.core.runview import HEALTH_FIGURES
+from tuidl.core.run.runview import HEALTH_FIGURES
 from tuidl.ui.command import run_tuidl_async
 from tuidl.ui.widgets.lab import LabPanel, adversarial_renderable, health_renderable, landscape_renderable
 from tuidl.ui.widgets.neurons import NeuronView
@@ -236,6 +236,6 @@ class LabScreen(Screen[None]):
 
 def health_series(view) -> dict[str, dict[str, list[float]]]:
     """Per layer (in model order), each health figure over time, from the run view's
-    :class:`~tuidl.core.runview.LayerHealth` series."""
+    :class:`~tuidl.core.run.runview.LayerHealth` series."""
     layers = sorted(view.health.items(), key=lambda item: item[1].index)
     return {name: {figure: list(getattr(series, figure)) for figure in HEALTH_FIGURES} for name, series in layers}

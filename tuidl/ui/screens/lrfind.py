@@ -25,7 +25,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from tuidl.core.lab.text import lr_find_text
-from tuidl.core.preset import Preset
+from tuidl.core.preset.preset import Preset
 from tuidl.ui.command import preset_file, run_tuidl_async
 
 CHART_H = 16

@@ -2,11 +2,11 @@
 
 :class:`PresetPickerScreen` (``ctrl+o``, or "Open preset" in the command palette): the
 built-in presets with their descriptions, and a path to a ``.toml`` file; it returns the
-loaded :class:`~tuidl.core.preset.Preset`, as ``tuidl NAME`` would open it. A bad name,
+loaded :class:`~tuidl.core.preset.preset.Preset`, as ``tuidl NAME`` would open it. A bad name,
 a missing file or a broken preset is shown in the dialog, in red; nothing is replaced.
 
 :class:`FitModelScreen`: after the dataset changed, the model may no longer fit the
-data. It lists what :func:`tuidl.core.fit.fit_to_data` would change (flatten first,
+data. It lists what :func:`tuidl.core.model.fit.fit_to_data` would change (flatten first,
 the last layer's outputs, the loss) and returns True to apply it.
 """
 
@@ -21,9 +21,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tuidl.core import preset as P
-from tuidl.core.fit import Fitted
-from tuidl.core.schema import ConfigError
+from tuidl.core.preset import preset as P
+from tuidl.core.model.fit import Fitted
+from tuidl.core.preset.schema import ConfigError
 
 
 def builtin_presets() -> list[tuple[str, str]]:

@@ -4,7 +4,7 @@ parameter importances and the top-k learning curves overlaid.
 The Runs pane pushes ``SweepScreen(runs_root, sweep_id)`` for a sweep's group row. What it
 shows is :func:`tuidl.core.sweep.study.sweep_summary` (the study, read through Optuna and
 SQLite) and each top trial's validation curve, read from the trial's run directory through
-a :class:`~tuidl.core.runview.RunView` (the one reducer of events). Both are read in a
+a :class:`~tuidl.core.run.runview.RunView` (the one reducer of events). Both are read in a
 worker thread, never on the UI thread; Optuna is imported there too, so opening this module
 costs nothing. A sweep that is not there, or a study that cannot be read, is one plain line.
 
@@ -184,9 +184,9 @@ class SweepScreen(Screen["str | None"]):
         return Loaded(view, curves)
 
     def _curves(self, view: SweepView) -> list[tuple[TrialRow, list[float], list[float]]]:
-        from tuidl.core import rundir as R
-        from tuidl.core.events import EventTail
-        from tuidl.core.runview import RunView
+        from tuidl.core.run import rundir as R
+        from tuidl.core.run.events import EventTail
+        from tuidl.core.run.runview import RunView
 
         root = R.runs_root(self.runs_root)
         split, _, name = view.metric.partition("_")  # val_loss -> ("val", "loss")
@@ -339,7 +339,7 @@ class SweepScreen(Screen["str | None"]):
     def action_stop_sweep(self) -> None:
         """Ask the sweep to stop, as ``tuidl sweep --stop`` does: its trials checkpoint and
         end as stopped, its driver ends."""
-        from tuidl.core.schema import ConfigError
+        from tuidl.core.preset.schema import ConfigError
         from tuidl.core.sweep.driver import SweepDir
 
         try:

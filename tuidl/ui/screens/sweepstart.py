@@ -25,8 +25,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from tuidl.core import preset as P
-from tuidl.core.schema import ConfigError
+from tuidl.core.preset import preset as P
+from tuidl.core.preset.schema import ConfigError
 from tuidl.ui.command import preset_file, problem, run_tuidl
 
 VARY = 4  # keys that can vary at once

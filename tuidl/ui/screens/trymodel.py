@@ -27,7 +27,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tuidl.core.rundir import RunDir
+from tuidl.core.run.rundir import RunDir
 from tuidl.ui import palette
 from tuidl.ui.widgets.drawpad import DrawPad, PointPad
 

@@ -1,4 +1,4 @@
-"""Small form widgets that edit the fields of a :mod:`tuidl.core.schema` dataclass.
+"""Small form widgets that edit the fields of a :mod:`tuidl.core.preset.schema` dataclass.
 
 :class:`FieldEditor` edits one field: ``bool`` → :class:`~textual.widgets.Switch`,
 ``choices`` / ``Literal`` → :class:`~textual.widgets.Select`, a list with choices →
@@ -6,7 +6,7 @@
 :class:`~textual.widgets.Input`. It reads the help line and the checks (``min``, ``max``,
 ``gt``, ``lt``, ``choices``) from the field metadata. A bad value shows inline under the
 field, in red, and is not applied; a good one posts :class:`FieldEditor.Changed` with the
-field's key path (:mod:`tuidl.core.keypath`). Text inputs apply on Enter or when focus leaves them; switches
+field's key path (:mod:`tuidl.core.preset.keypath`). Text inputs apply on Enter or when focus leaves them; switches
 and selects apply at once. Escape drops what was typed but not applied and leaves the
 field: focus goes back to the pane's own place (its ``focus_default``), so the app's
 keys (``1``-``5``, ``s``, ``q``, ``?``) work again.
@@ -14,7 +14,7 @@ keys (``1``-``5``, ``s``, ``q``, ``?``) work again.
 :class:`DataclassForm` lays out one editor per field of a dataclass instance.
 
 :func:`apply_edits` is the panes' one way to change the preset: it applies their edits
-(:func:`tuidl.core.preset.edit`) and shows each problem under the field of its key path
+(:func:`tuidl.core.preset.preset.edit`) and shows each problem under the field of its key path
 (:func:`show_problems`), handing back the problems no field shows.
 """
 
@@ -36,10 +36,10 @@ from textual.widget import Widget
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Select, SelectionList, Static, Switch
 
-from tuidl.core import keypath
-from tuidl.core.keypath import join
-from tuidl.core.preset import Edit, Preset, edit
-from tuidl.core.schema import Problem, checks_of, help_of, violations
+from tuidl.core.preset import keypath
+from tuidl.core.preset.keypath import join
+from tuidl.core.preset.preset import Edit, Preset, edit
+from tuidl.core.preset.schema import Problem, checks_of, help_of, violations
 
 _SCALARS = (bool, int, float, str)
 
@@ -107,7 +107,7 @@ def is_required(cls: type, name: str) -> bool:
 
 def check_value(value: Any, checks: dict) -> str:
     """The first problem with ``value`` under ``checks``, or "": the schema's own check
-    (:func:`tuidl.core.schema.violations`), said without the value (it is in the field)."""
+    (:func:`tuidl.core.preset.schema.violations`), said without the value (it is in the field)."""
     found = violations(value, checks)
     return found[0].message if found else ""
 
@@ -190,7 +190,7 @@ def parse_text(text: str, tp: Any, checks: dict, required: bool = False) -> Any:
                 except ValueError:
                     continue
             if value is MISSING:
-                from tuidl.core.schema import type_name
+                from tuidl.core.preset.schema import type_name
 
                 raise ValueError(f"expected {type_name(tp)}")
     elif typing.get_origin(tp) is list:
@@ -250,10 +250,10 @@ class AppliedEdits:
 def apply_edits(preset: Preset, edits: Iterable[tuple[str, Any]], editors: Iterable["FieldEditor"] = (), *,
                 base: dict | None = None) -> AppliedEdits:
     """The one path from a pane's edits to a new preset: apply ``edits`` (key path, value)
-    to ``preset`` (:func:`tuidl.core.preset.edit`, on ``base`` when the pane keeps a
+    to ``preset`` (:func:`tuidl.core.preset.preset.edit`, on ``base`` when the pane keeps a
     draft); when the result is not valid, show each problem under its field among
     ``editors`` and hand back the others. Raises
-    :class:`~tuidl.core.keypath.KeyPathError` for a path that leads nowhere."""
+    :class:`~tuidl.core.preset.keypath.KeyPathError` for a path that leads nowhere."""
     result = edit(preset, list(edits), base=base)
     if result.preset is not None:
         return AppliedEdits(result, set(), [])

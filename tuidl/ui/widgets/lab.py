@@ -26,7 +26,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tuidl.core import textplot
-from tuidl.core.events import number
+from tuidl.core.run.events import number
 from tuidl.ui import palette
 
 # low loss → high loss: dark blue … teal … yellow (a viridis-like ramp of xterm-256 colours)

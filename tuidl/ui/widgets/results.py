@@ -18,8 +18,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tuidl.core.events import number
-from tuidl.core.units import fmt_metric  # noqa: F401 - the one metric format (training.py takes it from here)
+from tuidl.core.run.events import number
+from tuidl.core.run.units import fmt_metric  # noqa: F401 - the one metric format (training.py takes it from here)
 from tuidl.ui import palette
 
 FULL_MAX = 10  # up to this many classes the matrix is a table with counts

@@ -1,4 +1,4 @@
-"""Layer specs → ``torch.nn.Module``. Shapes and counts come from ``tuidl.core.layers``;
+"""Layer specs → ``torch.nn.Module``. Shapes and counts come from ``tuidl.core.model.layers``;
 the tests check that this module agrees with them on a real forward pass."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import layers as L
+from tuidl.core.model import layers as L
 
 _ACT = {
     "relu": nn.ReLU,

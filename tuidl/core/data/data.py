@@ -43,9 +43,9 @@ from typing import Any, Iterator, Optional
 
 import numpy as np
 
-from . import catalog, playground
-from .preset import Preset, base_dir
-from .schema import ConfigError, Problem
+from tuidl.core.data import catalog, playground
+from tuidl.core.preset.preset import Preset, base_dir
+from tuidl.core.preset.schema import ConfigError, Problem
 
 _CHUNK_BYTES = 64 << 20  # how much float32 data one conversion step builds at most
 
@@ -759,7 +759,7 @@ def _folder_norm(kind: str, ds: Any, idx: np.ndarray, channels: int, workers: in
 # -- tables ---------------------------------------------------------------------
 
 def _table(name: str, params: catalog.TableParams, base: Optional[Path]) -> _Source:
-    from .tables import read_csv, read_npz
+    from tuidl.core.data.tables import read_csv, read_npz
 
     path = catalog.resolve_path(params.path, base)
     if not path.is_file():

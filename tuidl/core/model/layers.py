@@ -6,7 +6,7 @@ type. Shapes leave out the batch axis and are channel-first: a feature vector is
 ``(C, L)`` sequence as ``L`` steps of ``C`` features.
 
 :func:`infer` walks a layer stack and returns one :class:`Row` per layer (output shape and
-parameter counts). ``tuidl.core.model.build`` turns the same specs into ``nn.Module``s,
+parameter counts). ``tuidl.core.model.model.build`` turns the same specs into ``nn.Module``s,
 and the tests check that both agree with a real forward pass.
 """
 
@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Union
 
-from .schema import ConfigError, Problem, opt, read
+from tuidl.core.preset.schema import ConfigError, Problem, opt, read
 
 Shape = tuple[int, ...]
 
@@ -365,7 +365,7 @@ def parse_layers(data: Any, path: str, problems: list[Problem], allow_empty: boo
 
 
 def layer_to_dict(layer: Layer) -> dict[str, Any]:
-    from .schema import to_dict
+    from tuidl.core.preset.schema import to_dict
 
     out = {"type": layer.kind, **to_dict(layer)}
     return out

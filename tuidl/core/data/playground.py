@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .catalog import PLAYGROUND_FEATURES
+from tuidl.core.data.catalog import PLAYGROUND_FEATURES
 
 #: The plane Playground draws: ``[xmin, xmax, ymin, ymax]``.
 EXTENT = [-6.0, 6.0, -6.0, 6.0]

@@ -9,7 +9,7 @@ draws, each with the one line that explains it.
 * **underfit**: at the last epoch, both losses still fall clearly: the model has not
   finished learning (more epochs, a larger learning rate or a bigger model help).
 
-Only epoch events are read (:class:`~tuidl.core.runview.RunView`); nothing here knows
+Only epoch events are read (:class:`~tuidl.core.run.runview.RunView`); nothing here knows
 about a chart.
 """
 

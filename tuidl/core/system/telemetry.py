@@ -91,7 +91,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from .schema import ConfigError
+from tuidl.core.preset.schema import ConfigError
 
 GIB = 1 << 30
 MIB = 1 << 20

@@ -6,7 +6,7 @@ dataset, the layer stack's shapes) and returns a fully resolved :class:`Preset`.
 ``dumps(preset)`` writes it back as TOML with every default filled in: that is what a
 run saves, so any run can be re-run. Every error names the file and the key path.
 ``edit(preset, edits)`` is the dashboard's one way to change a preset: it sets key paths
-(:mod:`tuidl.core.keypath`, as ``--set`` does) and returns the new validated preset or
+(:mod:`tuidl.core.preset.keypath`, as ``--set`` does) and returns the new validated preset or
 the problems, each at its key path, for the panes to show under their fields.
 
 No torch here: the dashboard validates presets as you type.
@@ -28,12 +28,13 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 import tomli_w
 
-from . import catalog, keypath
-from .keypath import KeyPathError
-from .layers import Layer, Summary, check_stack, layer_to_dict, parse_layers
-from .schema import ConfigError, Problem, opt, read, to_dict
+from tuidl.core.data import catalog
+from tuidl.core.preset import keypath
+from tuidl.core.preset.keypath import KeyPathError
+from tuidl.core.model.layers import Layer, Summary, check_stack, layer_to_dict, parse_layers
+from tuidl.core.preset.schema import ConfigError, Problem, opt, read, to_dict
 
-PRESETS_DIR = Path(__file__).resolve().parents[1] / "presets"
+PRESETS_DIR = Path(__file__).resolve().parents[2] / "presets"
 CODE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -188,7 +189,7 @@ class Sweep:
     warmup_epochs: int = opt(1, help="epochs of a trial before it can be pruned", min=0, max=1_000_000)
 
     def validate(self, path, problems):
-        from .sweep.spec import check_table
+        from tuidl.core.sweep.spec import check_table
 
         check_table(self, path, problems)
 
@@ -211,7 +212,7 @@ class Preset:
             problems.append(Problem("name", "use 1-64 letters, digits, '.', '_' or '-' (no slashes), "
                                             f"starting with a letter or digit; got {self.name!r}"))
         if not problems and not self.sweep.is_default():
-            from .sweep.spec import check_preset
+            from tuidl.core.sweep.spec import check_preset
 
             check_preset(self, problems)
 
@@ -353,7 +354,7 @@ def parse_value(text: str) -> Any:
 
 def apply_override(data: dict, assignment: str) -> None:
     """Apply one ``--set path.to.key=value`` to ``data`` (a preset as read from TOML).
-    A list item is ``layers.0`` or ``layers[0]`` (:mod:`tuidl.core.keypath`)."""
+    A list item is ``layers.0`` or ``layers[0]`` (:mod:`tuidl.core.preset.keypath`)."""
     where = f"--set {assignment}"  # problems name the override, not the file it overrides
     if "=" not in assignment:
         raise ConfigError([Problem("", "expected path.to.key=value", where)])
@@ -458,7 +459,7 @@ def edit(preset: Preset, edits: Mapping[str, Any] | Iterable[tuple[str, Any]] = 
     """Set each ``(key path, value)`` of ``edits``, in order, on ``base`` (a copy of it;
     by default the preset's own data, :func:`to_data`) and validate the result: the one
     path every pane of the dashboard takes to change the preset. Raises
-    :class:`~tuidl.core.keypath.KeyPathError` for a path that leads nowhere (a layer
+    :class:`~tuidl.core.preset.keypath.KeyPathError` for a path that leads nowhere (a layer
     that is gone); problems with the values come back in :attr:`Edit.problems`."""
     data = copy.deepcopy(base) if base is not None else to_data(preset)
     for path, value in (edits.items() if isinstance(edits, Mapping) else edits):
@@ -542,10 +543,10 @@ def _field_rows(cls: type, prefix: str) -> list[str]:
 
 
 def reference_markdown() -> str:
-    from .layers import LAYER_TYPES
+    from tuidl.core.model.layers import LAYER_TYPES
 
     out = ["# The preset format", "",
-           "Generated from `tuidl/core/preset.py` by `python -m tuidl.core.preset` (a test checks it is current).",
+           "Generated from `tuidl/core/preset/preset.py` by `python -m tuidl.core.preset.preset` (a test checks it is current).",
            "", "A preset is one TOML file. Every key has a default except the layer list; `tuidl show PRESET` "
            "prints a preset with every default filled in. Override any key with `--set path.to.key=value` "
            "(values in TOML syntax; a list item by its index, `--set model.layers.0.units=64` or "

@@ -15,8 +15,8 @@ import math
 import time
 from typing import Any
 
-from .report import fmt_duration, run_times
-from .rundir import LIVE
+from tuidl.core.run.report import fmt_duration, run_times
+from tuidl.core.run.rundir import LIVE
 
 __all__ = ["fmt_best", "fmt_duration", "fmt_metric", "higher_is_better", "run_duration"]
 

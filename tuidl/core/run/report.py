@@ -1,6 +1,6 @@
 """What a run did, read back from its event stream: ``tuidl replay --headless``,
 ``tuidl export`` (CSV of metrics, a Markdown report). The events are taken by a
-:class:`~tuidl.core.runview.RunView` (``History`` is another name for it); this module
+:class:`~tuidl.core.run.runview.RunView` (``History`` is another name for it); this module
 only writes what it holds."""
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import events as E
-from .layers import render_summary
-from .rundir import RunDir
-from .runview import RunView
-from .runview import load as load_view
+from tuidl.core.run import events as E
+from tuidl.core.model.layers import render_summary
+from tuidl.core.run.rundir import RunDir
+from tuidl.core.run.runview import RunView
+from tuidl.core.run.runview import load as load_view
 
-# A run's history is its RunView (tuidl.core.runview): the one reducer of its events.
+# A run's history is its RunView (tuidl.core.run.runview): the one reducer of its events.
 History = RunView
 
 
@@ -32,7 +32,7 @@ def _num(value: Any) -> float | None:
 def run_times(status: dict, now: float | None = None) -> tuple[float | None, float | None]:
     """(start time, duration) of a run from its status file; a live run's duration runs
     up to ``now``. What ``tuidl runs`` and the Runs pane show."""
-    from .rundir import LIVE
+    from tuidl.core.run.rundir import LIVE
 
     now = time.time() if now is None else now
     started = _num(status.get("started")) or _num(status.get("created"))
@@ -84,7 +84,7 @@ def text_chart(series: dict[str, tuple[list[float], list[float]]], title: str, w
                height: int = 16) -> str:
     """A plain-text line chart for reports (``textplot.line_chart`` without colour: each
     line has a marker of its own, named in the legend row)."""
-    from .textplot import PlotLine, line_chart
+    from tuidl.core.textplot import PlotLine, line_chart
 
     lines = []
     for label, (xs, ys) in series.items():
@@ -179,7 +179,7 @@ def lab_sections(run: RunDir, history: RunView, problems: list[str]) -> list[str
     """The learning lab's results, when the run has them: of its latest ``adversarial``
     and ``landscape`` events and those computed from its checkpoint (``RUN/lab/``), the
     newer."""
-    from .lab import kept, text
+    from tuidl.core.lab import kept, text
 
     def newest(name: str) -> dict | None:
         return kept.newest(getattr(history, name), kept.saved(run, name))
@@ -220,7 +220,7 @@ def export(run: RunDir, directory: Any = None) -> Exported:
     """Write ``<id>-metrics.csv`` and ``<id>-report.md`` (into the run directory by default)."""
     from pathlib import Path
 
-    from .rundir import write_atomic
+    from tuidl.core.run.rundir import write_atomic
 
     target = Path(directory) if directory else run.path
     target.mkdir(parents=True, exist_ok=True)

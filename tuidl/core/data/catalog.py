@@ -1,7 +1,7 @@
 """The datasets a preset can name, their parameters, and what they look like.
 
 Pure Python (numpy at most, no torch): the dashboard uses this to show input shapes
-and classes before any data is loaded. ``tuidl.core.data`` does the loading.
+and classes before any data is loaded. ``tuidl.core.data.data`` does the loading.
 
 :func:`info` peeks at files (a CSV or NPZ is read, an image folder listed). Every pane
 asks it about the same data after each edit, so what it found is kept, keyed by the
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from . import keypath
-from .schema import ConfigError, Problem, opt, read
+from tuidl.core.preset import keypath
+from tuidl.core.preset.schema import ConfigError, Problem, opt, read
 
 PLAYGROUND_FEATURES = ("x1", "x2", "x1_sq", "x2_sq", "x1x2", "sin_x1", "sin_x2")
 TASKS = ("auto", "classification", "regression")
@@ -187,11 +187,11 @@ def _read_table_info(name: str, path: Path, params: TableParams) -> DataInfo:
     import numpy as np
 
     if name == "csv":
-        from .tables import read_csv
+        from tuidl.core.data.tables import read_csv
 
         x, y, labels, _ = read_csv(path, params.label, params.task)
     else:
-        from .tables import read_npz
+        from tuidl.core.data.tables import read_npz
 
         x, y, labels = read_npz(path, params.features, params.label or "y", params.task)
     if labels is not None:

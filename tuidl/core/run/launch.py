@@ -1,6 +1,6 @@
 """Starting a trainer process that outlives whoever started it.
 
-``start(preset)`` creates the run directory and starts ``python -m tuidl.core.trainer``
+``start(preset)`` creates the run directory and starts ``python -m tuidl.core.train.trainer``
 in its own session (``start_new_session=True``), stdin closed, stdout/stderr to files
 in the run directory: a closing terminal, a dropped SSH link (SIGHUP) or a dashboard
 that quits does not end the run, and nothing the trainer's libraries print can paint
@@ -8,7 +8,7 @@ over the dashboard. Uses plain ``subprocess`` rather than ``multiprocessing``, w
 fails inside a running Textual app.
 
 With ``nproc`` > 1 the process started is the data-parallel supervisor
-(``python -m tuidl.core.distributed``), which runs torchrun's launcher: its pid is the
+(``python -m tuidl.core.system.distributed``), which runs torchrun's launcher: its pid is the
 run's pid in the status file (the run dies with it), and SIGTERM to it reaches every
 rank, which checkpoint and stop together.
 """
@@ -23,18 +23,18 @@ import sys
 import time
 from typing import Any
 
-from . import distributed as D
-from . import preset as P
-from . import rundir as R
+from tuidl.core.system import distributed as D
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
 
 
 def _spawn(run: R.RunDir, resume: bool, telemetry: bool, nproc: int = 1,
            allow_code: tuple[str, ...] = (), env: dict[str, str] | None = None) -> subprocess.Popen:
     args = _trainer_args(run, resume, telemetry, allow_code)
     if nproc > 1:
-        cmd = [sys.executable, "-m", "tuidl.core.distributed", *args[:1], "--nproc", str(nproc), *args[1:]]
+        cmd = [sys.executable, "-m", "tuidl.core.system.distributed", *args[:1], "--nproc", str(nproc), *args[1:]]
     else:
-        cmd = [sys.executable, "-m", "tuidl.core.trainer", *args]
+        cmd = [sys.executable, "-m", "tuidl.core.train.trainer", *args]
     out = open(run.path / "trainer.out", "ab")
     err = open(run.path / "trainer.err", "ab")
     try:
@@ -66,7 +66,7 @@ def _trainer_args(run: R.RunDir, resume: bool, telemetry: bool, allow_code: tupl
 class Standby:
     """A trainer process started before its run, so that Start trains within a second:
     a cold trainer spends seconds importing PyTorch and, at its first optimizer,
-    PyTorch's compiler stack (``python -m tuidl.core.trainer --standby``).
+    PyTorch's compiler stack (``python -m tuidl.core.train.trainer --standby``).
 
     It starts in its own session, like any trainer, and waits for one line on its
     stdin (a pipe from this process). :meth:`take` hands it a run; after that it is
@@ -75,7 +75,7 @@ class Standby:
     It holds PyTorch in memory meanwhile (a few hundred MB)."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "tuidl.core.trainer", "--standby"],
+        self.proc = subprocess.Popen([sys.executable, "-m", "tuidl.core.train.trainer", "--standby"],
                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
                                      cwd=os.getcwd())
@@ -159,9 +159,9 @@ class TrialForks:
         return cls.here() and not gpus and preset.train.device in ("cpu", "auto")
 
     def start(self, run: R.RunDir, args: list[str], env: dict[str, str] | None = None) -> Forked | None:
-        """Fork a trainer for ``run`` (``args`` as for ``python -m tuidl.core.trainer``);
+        """Fork a trainer for ``run`` (``args`` as for ``python -m tuidl.core.train.trainer``);
         None if the server could not fork one (then start it cold)."""
-        from . import trainer
+        from tuidl.core.train import trainer
 
         process = self._context.Process(target=trainer.forked, args=(args, env), name=f"trainer {run.id}")
         try:

@@ -3,7 +3,7 @@
 ::
 
     preset.toml        the resolved preset (every default filled in)
-    events.jsonl       the event stream (see tuidl.core.events, docs/events.md)
+    events.jsonl       the event stream (see tuidl.core.run.events, docs/events.md)
     status.json        status, pid, epoch, best metric; written atomically
     checkpoints/       last.pt and best.pt, written atomically
     control/           commands for the trainer (pause, resume, stop, checkpoint)
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Optional
 if TYPE_CHECKING:
     import subprocess
 
-from .schema import ConfigError
+from tuidl.core.preset.schema import ConfigError
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # control commands (docs/events.md, "Control"); a name has no "-" (it ends the file name)

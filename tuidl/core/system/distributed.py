@@ -3,7 +3,7 @@
 
 Two halves live here.
 
-**In each rank.** torchrun starts ``python -m tuidl.core.trainer RUN_DIR`` once per process
+**In each rank.** torchrun starts ``python -m tuidl.core.train.trainer RUN_DIR`` once per process
 with ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``... in the environment; the ``Trainer``
 (``tuidl.core.train``) sees them (:meth:`Dist.from_env`) and becomes one rank of the run:
 
@@ -35,8 +35,8 @@ SIGTERM / SIGINT to the ranks, which then checkpoint and stop) and, when it retu
 makes sure the run ended truthfully: if a rank died and rank 0 could not end the run, it
 writes ``run_ended`` and the status ``failed`` with a message naming the rank. A rank that
 loses contact with another (its collective fails) exits with :data:`PEER_LOST` and leaves
-the verdict to the supervisor. ``python -m tuidl.core.distributed RUN_DIR --nproc N`` is
-the supervisor as a process (what ``tuidl.core.launch.start(..., nproc=N)`` starts);
+the verdict to the supervisor. ``python -m tuidl.core.system.distributed RUN_DIR --nproc N`` is
+the supervisor as a process (what ``tuidl.core.run.launch.start(..., nproc=N)`` starts);
 ``tuidl train PRESET --nproc N`` / ``--gpus N`` runs it in the command itself.
 """
 
@@ -60,15 +60,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
-from . import events as E
-from .rundir import RunDir
-from .schema import ConfigError, Problem
+from tuidl.core.run import events as E
+from tuidl.core.run.rundir import RunDir
+from tuidl.core.preset.schema import ConfigError, Problem
 
 if TYPE_CHECKING:
     import torch
 
 # torch is imported where it is used: the dashboard imports this module (through
-# tuidl.core.launch) to start runs and must not wait for torch.
+# tuidl.core.run.launch) to start runs and must not wait for torch.
 
 PEER_LOST = 3  # exit code of a rank whose collective failed: another rank is gone
 SUPERVISED_ENV = "TUIDL_SUPERVISED"  # set by launch(): the supervisor ends runs that rank 0 could not
@@ -169,7 +169,7 @@ class Shard:
             return
         import torch
 
-        from .data import _permutation  # the very order data.Part.batches draws
+        from tuidl.core.data.data import _permutation  # the very order data.Part.batches draws
 
         n = len(self.part)
         folder = hasattr(self.part, "index_batches")
@@ -288,7 +288,7 @@ class Dist:
         trains the same preset the same way."""
         import torch.distributed as td
 
-        from . import preset as P
+        from tuidl.core.preset import preset as P
 
         check_world(preset.data.batch_size, self.world_size)
         self.device = self._pick_device(request)
@@ -568,7 +568,7 @@ def torchrun_args(run_dir: os.PathLike, nproc: int, *, nnodes: int = 1, node_ran
         args += [f"--nnodes={nnodes}", f"--node-rank={node_rank}", f"--master-addr={host}", f"--master-port={port}"]
     if log_dir is not None:
         args.append(f"--log-dir={log_dir}")
-    args += ["--module", "tuidl.core.trainer", str(run_dir)]
+    args += ["--module", "tuidl.core.train.trainer", str(run_dir)]
     if resume:
         args.append("--resume")
     if telemetry:
@@ -749,7 +749,7 @@ def describe(failures: dict[int, Any], run_path: Path, logs: Optional[dict[str, 
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tuidl.core.distributed",
+    parser = argparse.ArgumentParser(prog="python -m tuidl.core.system.distributed",
                                      description="Train a run directory data-parallel through torchrun.")
     parser.add_argument("run_dir")
     parser.add_argument("--nproc", type=int, required=True, help="processes on this machine")

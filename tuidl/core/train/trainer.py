@@ -1,13 +1,13 @@
-"""The trainer process: ``python -m tuidl.core.trainer RUN_DIR [--resume] [--telemetry]``,
-or ``python -m tuidl.core.trainer --standby`` (warm up, then read the arguments of a run
-from stdin: see ``tuidl.core.launch.Standby``), or :func:`forked` from a warm fork server
-(a sweep's trials on the CPU: ``tuidl.core.launch.TrialForks``).
+"""The trainer process: ``python -m tuidl.core.train.trainer RUN_DIR [--resume] [--telemetry]``,
+or ``python -m tuidl.core.train.trainer --standby`` (warm up, then read the arguments of a run
+from stdin: see ``tuidl.core.run.launch.Standby``), or :func:`forked` from a warm fork server
+(a sweep's trials on the CPU: ``tuidl.core.run.launch.TrialForks``).
 
 Trains the run directory's own ``preset.toml``. Started by the dashboard (see
-``tuidl.core.launch``) in its own session with stdin closed and stdout/stderr going to
+``tuidl.core.run.launch``) in its own session with stdin closed and stdout/stderr going to
 files in the run directory, so a closing terminal or a dropped SSH link does not end
 it. SIGTERM saves a checkpoint and ends the run as ``stopped``.
-Started by ``torchrun`` it is one rank of a data-parallel run (``tuidl.core.distributed``);
+Started by ``torchrun`` it is one rank of a data-parallel run (``tuidl.core.system.distributed``);
 only rank 0 writes the run directory.
 Exit codes: 0 completed, stopped or pruned, 1 failed or diverged, 2 bad input, 3 (a rank of a
 data-parallel run) lost contact with another rank.
@@ -21,10 +21,10 @@ import os
 import sys
 import time
 
-from . import distributed as D
-from . import preset as P
-from .rundir import RunDir
-from .schema import ConfigError
+from tuidl.core.system import distributed as D
+from tuidl.core.preset import preset as P
+from tuidl.core.run.rundir import RunDir
+from tuidl.core.preset.schema import ConfigError
 
 
 def exit_code(status: str) -> int:
@@ -38,7 +38,7 @@ def standby() -> int:
     arguments as a JSON list. Then stdin comes from /dev/null and the output goes to the
     run's files, as for a trainer started cold, and the run trains. End of input (the
     dashboard quit or closed the pipe) ends the process without a run."""
-    from .train.runtime import warm_up
+    from tuidl.core.train.runtime import warm_up
 
     warm_up()
     line = sys.stdin.readline()
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv == ["--standby"]:
         return standby()
-    parser = argparse.ArgumentParser(prog="python -m tuidl.core.trainer")
+    parser = argparse.ArgumentParser(prog="python -m tuidl.core.train.trainer")
     parser.add_argument("run_dir")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--telemetry", action="store_true")
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     run = RunDir(args.run_dir)
     try:
         preset = P.load(run.preset_path)
-        from .train import Trainer
+        from tuidl.core.train import Trainer
 
         status = Trainer(preset, run, resume=args.resume, telemetry=args.telemetry, allow_code=tuple(args.allow_code)).run()
     except ConfigError as e:

@@ -1,7 +1,7 @@
 """Key paths into a preset: ``train.optimizer.lr``, ``model.layers[0].units``.
 
 The one place where key paths are parsed, printed, read and written: ``--set``
-(:func:`tuidl.core.preset.apply_override`), the schema's problem paths, the dashboard's
+(:func:`tuidl.core.preset.preset.apply_override`), the schema's problem paths, the dashboard's
 forms and panes all go through here.
 
 * **In**: a list item is given either way, ``model.layers[0].units`` or
@@ -169,7 +169,7 @@ def _step(node: Any, part: Part, at: Parts) -> Any:
 
 def get(root: Any, path: str | Parts) -> Any:
     """The value at ``path`` in ``root``: plain data (tables, lists) or dataclasses (the
-    :class:`~tuidl.core.preset.Preset` itself). Raises :class:`KeyPathError`."""
+    :class:`~tuidl.core.preset.preset.Preset` itself). Raises :class:`KeyPathError`."""
     parts = parse(path) if isinstance(path, str) else tuple(path)
     node = root
     for i, part in enumerate(parts):

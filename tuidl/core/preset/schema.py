@@ -23,7 +23,7 @@ import typing
 from dataclasses import MISSING, dataclass, field
 from typing import Any, Union
 
-from .keypath import join
+from tuidl.core.preset.keypath import join
 
 
 @dataclass(frozen=True)

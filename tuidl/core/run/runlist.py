@@ -4,7 +4,7 @@
 The status file (docs/run-directory.md) is the run's summary that its trainer keeps
 current (status, epoch, best, trained time), so a listing of a hundred runs reads a
 hundred small files, never their event logs. What a run's events say in full is
-:class:`tuidl.core.runview.RunView`'s work. No UI here."""
+:class:`tuidl.core.run.runview.RunView`'s work. No UI here."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .report import run_times
-from .rundir import LIVE, RunDir, list_runs
-from .sweep.text import params_short as sweep_params
-from .units import fmt_best, fmt_duration, higher_is_better, run_duration
+from tuidl.core.run.report import run_times
+from tuidl.core.run.rundir import LIVE, RunDir, list_runs
+from tuidl.core.sweep.text import params_short as sweep_params
+from tuidl.core.run.units import fmt_best, fmt_duration, higher_is_better, run_duration
 
 RESUMABLE = ("stopped", "pruned", "interrupted", "failed", "diverged")
 _NEW_ID = re.compile(r"^(\d{8})-(\d{2})(\d{2})(\d{2})-(.+)-([0-9a-f]{4})$")
@@ -206,7 +206,7 @@ def trial_number(row: RunRow) -> int:
 
 def run_label(run_id: str, preset: str = "") -> str:
     """A short label for a compared run: ``spiral 19:58 #804e`` for an id made by
-    ``tuidl.core.rundir.new_id``, else the id itself (shortened)."""
+    ``tuidl.core.run.rundir.new_id``, else the id itself (shortened)."""
     m = _NEW_ID.match(run_id)
     if m:
         name = preset or m.group(5)

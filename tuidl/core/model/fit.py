@@ -24,10 +24,10 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from . import catalog
-from .layers import fmt_shape, infer, parse_layers
-from .preset import Preset, base_dir, from_dict, output_problem, pick_loss, resolve, to_data
-from .schema import ConfigError
+from tuidl.core.data import catalog
+from tuidl.core.model.layers import fmt_shape, infer, parse_layers
+from tuidl.core.preset.preset import Preset, base_dir, from_dict, output_problem, pick_loss, resolve, to_data
+from tuidl.core.preset.schema import ConfigError
 
 #: Layers that keep the shape they get: skipped when looking for the output layer.
 SHAPE_KEEPING = {"dropout", "batch_norm", "layer_norm", "relu", "gelu", "tanh", "sigmoid", "leaky_relu", "silu"}

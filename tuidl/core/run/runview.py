@@ -30,7 +30,7 @@ alerts) rather than state.
 
 The console progress (``tuidl train``), the dashboard (Training and System panes,
 compared runs), ``tuidl replay --headless`` and ``tuidl export``
-(:mod:`tuidl.core.report`) all read a ``RunView``. ``tuidl runs`` and the Runs pane
+(:mod:`tuidl.core.run.report`) all read a ``RunView``. ``tuidl runs`` and the Runs pane
 read the run's ``status.json`` instead (one small file per run, written by the trainer
 from the same figures), so listing many runs never reads their event streams.
 """
@@ -42,7 +42,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, NamedTuple
 
-from . import events as E
+from tuidl.core.run import events as E
 
 __all__ = ["Applied", "Change", "Curve", "Curves", "LayerHealth", "RunProgress", "RunView", "Taken", "load"]
 
@@ -571,7 +571,7 @@ _TAKE = {
 
 
 def load(path: Any) -> RunView:
-    """The view of a run directory (a :class:`~tuidl.core.rundir.RunDir`) or of an
+    """The view of a run directory (a :class:`~tuidl.core.run.rundir.RunDir`) or of an
     ``events.jsonl`` file: every complete event in it (a torn last line is skipped)."""
     events_path = getattr(path, "events_path", path)
     return RunView(E.EventTail(events_path))

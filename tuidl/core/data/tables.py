@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .schema import ConfigError, Problem
+from tuidl.core.preset.schema import ConfigError, Problem
 
 TASKS = ("auto", "classification", "regression")
 _MAX_SHOWN = 12

@@ -1,0 +1,2 @@
+"""The machine: GPU and host telemetry (:mod:`.telemetry`) and data-parallel training
+(:mod:`.distributed`)."""
