@@ -138,6 +138,33 @@ async def test_the_list_matches_tuidl_runs_and_live_runs_are_announced(runs_root
         assert table.row_count == 7
 
 
+async def test_a_listing_asked_for_before_the_pane_is_mounted_is_shown(runs_root, monkeypatch):
+    """The app asks the Runs pane for a listing when a sweep or a queued run starts, which
+    can come before the pane is mounted (``tuidl`` mounts the panes not shown first after
+    its first frame). That scan's thread ends before the pane is there; its listing must
+    still be shown once it is, and the next scans must run. (Its thread used to post the
+    listing itself: the post looked the app up through the pane's parents, failed, and
+    left the pane "scanning" for good.)"""
+    import tuidl.ui.app as ui
+
+    monkeypatch.setattr(ui, "DEFER_PANES_S", 3600.0)  # the panes not shown first stay back until asked for
+    app = make_app(runs_root, defer_panes=True, runs_interval=None)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.runs
+        await pilot.pause(0.1)
+        assert not pane.is_mounted
+        pane.refresh_runs()  # what the app does after a sweep or a queued run starts
+        scan = next(w for w in app.workers if w.node is pane)
+        await wait_for(pilot, lambda: scan.is_finished, what="the scan's thread")
+        await pilot.press("5")
+        await wait_for(pilot, lambda: pane.scans > 0, timeout=10, what="the listing asked for before the mount")
+        assert len(pane.rows) == 6 and pane.table.row_count == 6
+        fake_run(runs_root, "20260107-100000-xor-abcd", {"status": "completed", "preset": "xor",
+                                                         "started": time.time(), "epoch": 2, "epochs": 2})
+        pane.refresh_runs()  # and the pane scans again
+        await wait_for(pilot, lambda: pane.rows[0].id.endswith("abcd"), timeout=10, what="the next listing")
+
+
 async def test_delete_asks_first_and_never_deletes_a_live_run(runs_root):
     app = make_app(runs_root, runs_interval=None)
     async with app.run_test(size=SIZE) as pilot:

@@ -39,6 +39,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
+from textual.worker import Worker, WorkerState
 
 from tuidl.core.run.rundir import RunDir, runs_root
 from tuidl.core.run.runlist import (RESUMABLE, RunRow, SweepGroup, delete_run, group_rows, params_short, run_row,
@@ -49,6 +50,7 @@ from tuidl.ui.command import problem, run_tuidl
 from tuidl.ui.visible import closing, shown
 
 REFRESH_S = 2.0
+SCAN_GROUP = "runs-scan"  # the listing's thread worker
 EXPORT_TIMEOUT_S = 600.0  # a model export (a process of its own) that takes longer is ended
 FORMAT_LABELS = {"safetensors": ("safetensors [s]", "s", "weights only: rebuild the model from preset.toml"),
                  "onnx": ("ONNX [o]", "o", "for onnxruntime and other runtimes; dynamic batch"),
@@ -337,7 +339,8 @@ class RunsPane(Vertical):
             self.rows = rows
 
     class Scanned(Message):
-        """A fresh listing, from the scanning thread (handled by the pane)."""
+        """A fresh listing: what the scanning thread returned, posted by the pane to itself
+        on the UI thread once the thread ended (``on_worker_state_changed``)."""
 
         def __init__(self, rows: list[RunRow], error: str = "", queued: list[Entry] | None = None) -> None:
             super().__init__()
@@ -407,7 +410,8 @@ class RunsPane(Vertical):
     def refresh_runs(self) -> None:
         """Read the runs root again, in a thread (one scan at a time). While the pane is
         hidden only the first scan runs (it announces live runs); the pane scans again
-        when it is shown."""
+        when it is shown. It may be called before the pane is mounted (the app asks for a
+        listing after a sweep or a queued run starts): the listing is then shown once it is."""
         if self.scans and not shown(self):
             self._stale = True
             return
@@ -415,32 +419,50 @@ class RunsPane(Vertical):
             self._rescan = True
             return
         self._scanning = True
-        self.run_worker(self._scan, name="scan runs", group="runs-scan", thread=True, exit_on_error=False)
+        self.run_worker(self._scan, name="scan runs", group=SCAN_GROUP, thread=True, exit_on_error=False)
 
-    def _scan(self) -> None:
+    def _scan(self) -> "RunsPane.Scanned":
+        """The listing, in the worker's thread. Returned, not posted from here: the pane
+        takes it when the worker's state changes, on the UI thread (``on_worker_state_changed``).
+        A message posted from a thread looks the app up through the pane's parents, which
+        a pane not mounted yet does not have: that listing was lost and ``_scanning`` stayed
+        set, so the pane never listed anything."""
         try:
             rows = scan_runs(self.runs_root)
             queued = waiting_in_queue(self.runs_root)
         except OSError as e:
-            self.post_message(self.Scanned([], f"cannot read {self.root}: {e.strerror or e}"))
-            return
+            return self.Scanned([], f"cannot read {self.root}: {e.strerror or e}")
         except Exception as e:  # noqa: BLE001 - a listing problem must never take the pane down
-            self.post_message(self.Scanned([], f"{type(e).__name__}: {e}"))
+            return self.Scanned([], f"{type(e).__name__}: {e}")
+        return self.Scanned(rows, queued=queued)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A scan ended (whatever way it did): its listing is shown and the next scan may start."""
+        worker = event.worker
+        if worker.group != SCAN_GROUP or not worker.is_finished:
             return
-        self.post_message(self.Scanned(rows, queued=queued))
+        if worker.state == WorkerState.SUCCESS and isinstance(worker.result, self.Scanned):
+            self.post_message(worker.result)
+        elif worker.state == WorkerState.ERROR:
+            self.post_message(self.Scanned(self.rows, f"the listing failed: {worker.error!r}"))
+        else:  # cancelled (the app closes): nothing to show, but a scan asked for meanwhile may run
+            self._scan_done()
+
+    def _scan_done(self) -> None:
+        self._scanning = False
+        if self._rescan:
+            self._rescan = False
+            self.refresh_runs()
 
     def on_runs_pane_scanned(self, message: "RunsPane.Scanned") -> None:
         message.stop()
-        self._scanning = False
         first = self.scans == 0
         self.show_rows(message.rows, message.error, message.queued)
         if first:
             live = [r for r in message.rows if r.live]
             if live:
                 self.post_message(self.LiveRuns(live))
-        if self._rescan:
-            self._rescan = False
-            self.refresh_runs()
+        self._scan_done()
 
     def show_rows(self, rows: list[RunRow], error: str = "", queued: list[Entry] | None = None) -> None:
         """Show a listing (the queue's waiting entries first, then the runs, newest
