@@ -134,6 +134,24 @@ def rss_bytes() -> int:
         return int(psutil.Process().memory_info().rss)
 
 
+def memory_of(pid: int | None) -> dict[str, float] | None:
+    """A process's memory in MB from ``/proc/PID/smaps_rollup``: ``rss``, ``pss`` (its
+    shared pages divided among the processes sharing them) and ``private`` (pages no other
+    process maps: what ending it gives back); None when it is gone."""
+    if not pid:
+        return None
+    fields: dict[str, float] = {}
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0].endswith(":") and parts[1].isdigit():
+                fields[parts[0][:-1]] = int(parts[1]) / 1024
+    except OSError:
+        return None
+    return {"rss": round(fields.get("Rss", 0.0), 1), "pss": round(fields.get("Pss", 0.0), 1),
+            "private": round(fields.get("Private_Clean", 0.0) + fields.get("Private_Dirty", 0.0), 1)}
+
+
 def kill_run(run_path: str | os.PathLike | None) -> None:
     """End a trainer this benchmark started, by the pid in its status file, if it is
     still there (after a failed or timed-out benchmark)."""
@@ -337,7 +355,9 @@ def run_dashboard(cfg: dict[str, Any], *, driver: str = "pty", timeout: float = 
 def child_main(cfg_path: str) -> int:
     """Run the real dashboard and record what happens. ``cfg`` keys:
 
-    ``mode``: ``idle`` (show the first frame, linger, quit), ``attach`` (follow
+    ``mode``: ``idle`` (show the first frame, linger, quit), ``resources`` (see
+    :func:`resources`: idle, then Start, the Training pane shown, then hidden, then the
+    memory after LR find, an export and try-model), ``attach`` (follow
     ``run`` from start-up, as ``TuidlApp(preset, attach=run)``), ``replay`` (show the
     Training pane and replay ``run`` at ``speed`` ``replay_after`` seconds after the
     first frame, what ``replay=run`` does on mount) or ``start``
@@ -363,7 +383,8 @@ def child_main(cfg_path: str) -> int:
     App = _bench_app_class(TuidlApp)
     app = App(preset, rec=rec, cfg=cfg, attach=run if mode == "attach" else None,
               runs_root=cfg.get("runs_root"), telemetry=cfg.get("telemetry", True),
-              system_interval=cfg.get("system_interval", 1.0), warm_trainer=cfg.get("warm_trainer", False),
+              system_interval=cfg.get("system_interval", 1.0), runs_interval=cfg.get("runs_interval", 2.0),
+              warm_trainer=cfg.get("warm_trainer", False),
               defer_panes=True)  # as `tuidl` runs it
     rec["t_app_built"] = time.time()
     profiler = None
@@ -433,6 +454,8 @@ def _bench_app_class(TuidlApp):
                 self.set_timer(float(self.cfg.get("replay_after", 0.0)) or 0.001, self._bench_replay)
             elif mode == "start":
                 self.set_timer(float(self.cfg.get("press_after", 0.5)), self._bench_press_start)
+            elif mode == "resources":
+                self.run_worker(self._bench_resources(), exclusive=False, name="bench resources")
             elif mode == "attach":
                 rec["t_follow_start"] = time.time()
 
@@ -478,6 +501,94 @@ def _bench_app_class(TuidlApp):
             launch.start = timed_start
             self.action_start()  # what the s key and the Start button do
 
+        async def _bench_resources(self) -> None:
+            """Idle, a spiral run on the Training pane, the same run with the charts
+            hidden (Model builder pane), each over ``window`` seconds of this process's CPU
+            (a second after each switch, to leave the switch itself out); the warm trainer's
+            and the trainer's memory; then this process's memory after LR find, a model
+            export and try-model (what the user did before the issue's 994 MB)."""
+            import asyncio
+            import gc
+
+            rec, cfg = self.rec, self.cfg
+            window = float(cfg.get("window", 10.0))
+            rec["phases"], rec["memory"] = {}, {}
+
+            async def phase(name: str) -> None:
+                c0, t0 = cpu_seconds(), time.time()
+                await asyncio.sleep(window)
+                rec["phases"][name] = {"cpu_pct": round(100.0 * (cpu_seconds() - c0) / (time.time() - t0), 2),
+                                       "seconds": round(time.time() - t0, 2)}
+
+            async def until(cond, timeout: float = 120.0) -> bool:
+                end = time.time() + timeout
+                while not cond():
+                    if time.time() > end:
+                        return False
+                    await asyncio.sleep(0.1)
+                return True
+
+            try:
+                # the panes mounted late, the warm trainer up, the first runs scan done
+                await until(lambda: self.panes_mounted() and self.standby is not None and self.runs.scans > 0)
+                await asyncio.sleep(float(cfg.get("settle", 3.0)))
+                standby = self.standby
+                rec["memory"]["warm_trainer"] = memory_of(standby.proc.pid if standby is not None else None)
+                rec["memory"]["dashboard_idle"] = memory_of(os.getpid())
+                await phase("idle")
+                self.action_start()
+                await until(lambda: "t_first_epoch_seen" in rec)
+                self.action_show_pane("training")
+                await asyncio.sleep(1.0)
+                await phase("training_shown")
+                run = self.run_dir
+                rec["run"] = str(run.path) if run is not None else None
+                rec["memory"]["trainer"] = memory_of(run.process.pid if run is not None and run.process else None)
+                self.action_show_pane("builder")
+                await asyncio.sleep(1.0)
+                await phase("training_hidden")
+                rec["events_at_end"] = self.events_received
+                if run is not None:
+                    run.send("stop")
+                await until(lambda: not self.run_live)
+                await asyncio.sleep(1.0)
+                gc.collect()
+                rec["memory"]["dashboard_after_run"] = memory_of(os.getpid())
+                # LR find: `tuidl lr-find` as its own process (ui/screens/lrfind.py)
+                from tuidl.ui.screens.lrfind import LRFindScreen
+
+                screen = LRFindScreen(self.preset)
+                await self.push_screen(screen)
+                await until(lambda: screen.result is not None or screen.failure is not None, 300.0)
+                rec["lr_find_ok"] = screen.result is not None
+                screen.dismiss(None)
+                await asyncio.sleep(0.5)
+                gc.collect()
+                rec["memory"]["dashboard_after_lr_find"] = memory_of(os.getpid())
+                # a model export: `tuidl export-model` as its own process (the Runs pane's m)
+                from tuidl.ui.panes.runs import export_model_process
+
+                if run is not None:
+                    code, _out, _err = await asyncio.to_thread(export_model_process, run, "safetensors")
+                    rec["export_ok"] = code == 0
+                gc.collect()
+                rec["memory"]["dashboard_after_export"] = memory_of(os.getpid())
+                # try the model (t): the model loads in this process
+                self.action_show_pane("training")
+                await asyncio.sleep(0.5)
+                self.action_try_model()
+                await until(lambda: getattr(self.screen, "predictor", None) is not None
+                            or getattr(self.screen, "failure", None) is not None, 120.0)
+                rec["try_model_ok"] = getattr(self.screen, "predictor", None) is not None
+                rec["torch_in_dashboard"] = "torch" in sys.modules
+                self.pop_screen()
+                await asyncio.sleep(0.5)
+                gc.collect()
+                rec["memory"]["dashboard_after_try_model"] = memory_of(os.getpid())
+            except Exception as e:  # noqa: BLE001 - said in the result
+                rec["error"] = f"{type(e).__name__}: {e}"
+            self._bench_finish()
+
         def on_run_events(self, message) -> None:
             rec = self.rec
             now = time.time()
@@ -511,6 +622,8 @@ def _bench_app_class(TuidlApp):
             rec["events_received"] = self.events_received
             rec["redraws"] = {c.id: c.redraws for c in self.training.charts}
             rec["points"] = {k: len(s) for k, s in self.training.curves.step.items()}
+            if self.cfg["mode"] == "resources":  # _bench_resources goes on after the run
+                return
             settle = float(self.cfg.get("settle", 0.0))
             if settle > 0:
                 self.set_timer(settle, self._bench_settled)
@@ -623,6 +736,36 @@ def steady_state(root: Path, seconds: float, driver: str) -> dict[str, Any]:
             "events": rec.get("events_received")}
 
 
+def resources(root: Path, reps: int, window: float, driver: str, epochs: int = 20000) -> dict[str, Any]:
+    """What the dashboard costs as ``tuidl`` runs it (warm trainer, system polling every
+    second, the Runs pane scanning every 2 s): its CPU idle, following a spiral run with the
+    Training pane shown and with it hidden, each over ``window`` seconds, the three within
+    the same minute of each repetition; the memory of the warm trainer, of the trainer, and
+    of the dashboard after LR find, a model export and try-model. Medians over ``reps``."""
+    recs = []
+    for rep in range(reps):
+        rec = run_dashboard({"mode": "resources", "preset": "spiral", "overrides": [f"train.epochs={epochs}"],
+                             "runs_root": str(root), "window": window, "warm_trainer": True,
+                             "system_interval": 1.0, "runs_interval": 2.0}, driver=driver, timeout=900)
+        kill_run(rec.get("run"))
+        if rec.get("error"):
+            raise RuntimeError(rec["error"])
+        recs.append(rec)
+        print(f"  rep {rep + 1}: dashboard CPU "
+              + ", ".join(f"{k} {v['cpu_pct']:.1f}%" for k, v in rec["phases"].items())
+              + " · memory (RSS/private MB) "
+              + ", ".join(f"{k} {v['rss']:.0f}/{v['private']:.0f}" for k, v in rec["memory"].items() if v)
+              + f" · torch in the dashboard at the end: {rec.get('torch_in_dashboard')}", flush=True)
+    phases = {k: round(median([r["phases"][k]["cpu_pct"] for r in recs]), 2) for k in recs[0]["phases"]}
+    memory = {k: {f: round(median([r["memory"][k][f] for r in recs if r["memory"].get(k)]), 1)
+                  for f in ("rss", "pss", "private")}
+              for k in recs[0]["memory"] if recs[0]["memory"][k]}
+    return {"window_s": window, "reps": reps, "cpu_pct": phases, "memory_mb": memory,
+            "flows_ok": {k: [r.get(k) for r in recs] for k in ("lr_find_ok", "export_ok", "try_model_ok")},
+            "runs": [{"phases": r["phases"], "memory": r["memory"], "events": r.get("events_at_end"),
+                      "torch_in_dashboard": r.get("torch_in_dashboard")} for r in recs]}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=5)
@@ -640,10 +783,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--driver", choices=("pty", "headless"), default="pty")
     ap.add_argument("--no-telemetry", action="store_true", help="trainer without its telemetry thread")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--resources", action="store_true",
+                    help="only the resources measurement (see resources()): dashboard CPU idle / a spiral run "
+                         "shown / hidden, memory of the warm trainer and after LR find, export and try-model")
+    ap.add_argument("--window", type=float, default=10.0, help="--resources: seconds of each CPU window")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         return child_main(args.child)
+    if args.resources:
+        info = machine()
+        print(f"# {info['date']} · {info['nproc']} × {info['cpu']} · load {info['loadavg']} · resources, "
+              f"{args.reps} reps of {args.window:.0f} s windows, driver {args.driver}", flush=True)
+        with tempfile.TemporaryDirectory(prefix="tuidl-bench-runs-") as tmp:
+            result = {"benchmark": "dashboard-resources", "machine": info,
+                      **resources(Path(tmp), args.reps, args.window, args.driver), "machine_after": machine()}
+        print("median dashboard CPU, % of one core: "
+              + ", ".join(f"{k} {v:.1f}" for k, v in result["cpu_pct"].items()))
+        print("median memory, MB (RSS / PSS / private): "
+              + "; ".join(f"{k} {v['rss']:.0f} / {v['pss']:.0f} / {v['private']:.0f}"
+                          for k, v in result["memory_mb"].items()))
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1))
+        return 0
 
     import torch
 

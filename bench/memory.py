@@ -22,6 +22,12 @@ after the replay ended and the charts drew, one second later, and after a
 
     python bench/memory.py [--reps 5] [--variants 1m,1m-100k,tiny] [--json out.json]
 
+The memory of the processes ``tuidl`` keeps (the warm trainer, the trainer) and of the
+dashboard after LR find, a model export and try-model is measured by
+``python bench/dashboard.py --resources`` (:func:`dashboard.memory_of`: RSS, PSS and private
+memory from ``/proc/PID/smaps_rollup``), together with the dashboard's CPU idle and while it
+follows a run; its results are ``bench/resources.json``.
+
 Target: RSS after the 1M-step replay − RSS at start-up ≤ 50 MB. Exit status 0 when
 every 1M variant holds it, 1 when not.
 """

@@ -46,3 +46,20 @@ def test_run_all_summary_and_table():
     assert verdict[("memory", "did not run")] is False
     text = run_all.table(rows)
     assert "NO" in text and "yes" in text and text.count("\n") == len(rows)
+
+
+def test_memory_of_reads_a_process_s_private_and_shared_memory():
+    """bench/dashboard.py's memory_of: RSS, PSS and private MB of a live process from
+    /proc/PID/smaps_rollup; None for a process that is gone."""
+    import os
+
+    import dashboard
+    import numpy as np
+
+    before = dashboard.memory_of(os.getpid())
+    assert before is not None and 0 < before["private"] <= before["pss"] <= before["rss"]
+    block = np.ones(64 * 1024 * 1024 // 8)  # 64 MB of this process's own pages
+    after = dashboard.memory_of(os.getpid())
+    assert after["private"] - before["private"] > 50 and after["rss"] - before["rss"] > 50
+    del block
+    assert dashboard.memory_of(2**31 - 1) is None  # above any pid_max: no such process
