@@ -720,8 +720,8 @@ def add_dashboard_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs-dir", help="runs root (default: $TUIDL_RUNS or a per-user folder)")
     p.add_argument("--low-bandwidth", action="store_true", help="fewer frames, no animations (slow SSH links)")
     p.add_argument("--no-warm-trainer", action="store_true",
-                   help="don't keep a trainer process warm for Start (it holds PyTorch in memory, a few hundred "
-                        "MB; without it Start waits seconds for PyTorch to load); also TUIDL_WARM_TRAINER=0")
+                   help="don't keep a trainer process warm for Start (it holds PyTorch in memory, about 500 MB "
+                        "resident; without it Start waits seconds for PyTorch to load); also TUIDL_WARM_TRAINER=0")
     p.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS",
                    help="allow Start to run the preset's model.custom class (presets never run code on their own)")
 

@@ -72,7 +72,7 @@ class Standby:
     stdin (a pipe from this process). :meth:`take` hands it a run; after that it is
     that run's trainer and outlives this process like any other. Closing the pipe
     (:meth:`close`, or this process ending in any way) ends a standby that has no run.
-    It holds PyTorch in memory meanwhile (a few hundred MB)."""
+    It holds PyTorch in memory meanwhile (about 500 MB resident, 270 MB of it private)."""
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "tuidl.core.train.trainer", "--standby"],
