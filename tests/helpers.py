@@ -291,3 +291,78 @@ def ended(status: str = "completed", epochs: int = 4, t: float = 110.0) -> dict:
     return {"type": "run_ended", "time": t, "status": status, "message": f"trained {epochs} epochs",
             "epochs_completed": epochs, "best": {"epoch": 2, "monitor": "val_loss", "value": 0.3},
             "test": None, "duration": 9.5}
+
+
+# -- logged runs (tuidl.init / run.log; /work/tools/LOGGING_CONTRACT.md, docs/events.md) --
+
+
+def logged_run(root: Path, name: str = "my-script", *, steps: int = 100, metrics: Iterable[str] = ("train/loss",),
+               every: dict[str, int] | None = None, config: dict | None = None, summary: dict | None = None,
+               source: str = "script", status: str = "completed", t0: float = 1_000_000.0, dt: float = 0.1,
+               values: Callable[[str, int], Any] | None = None, output: str | None = None,
+               telemetry: dict | None = None, command: list[str] | None = None) -> R.RunDir:
+    """A logged run's directory written by hand, exactly as the logging writer writes it
+    (the contract: status.json through RunDir, config.json instead of preset.toml,
+    events.jsonl through EventWriter): run_started, one ``metrics`` event a step
+    (``every``: a name logged only every N steps, say ``{"val/loss": 10}``), a
+    ``summary`` event, telemetry with ``process``, run_ended unless ``status`` is live.
+    ``values(name, step)`` gives each value (default: a loss falling, an accuracy rising).
+    ``output``: a ``tuidl run`` command's output.log."""
+    import json
+    import math
+    import socket
+
+    from tuidl.core.run.events import EventWriter
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    run = R.RunDir(root / R.new_id(name))
+    run.path.mkdir()
+    (run.path / "control").mkdir()
+    config = dict(config or {"lr": 0.001, "batch_size": 32})
+    R.write_json(run.path / "config.json", config)
+    live = status in R.LIVE
+    pid = os.getpid() if live else 999_999
+    run.write_status(status="running", pid=pid, host=socket.gethostname(), started=t0, source=source, name=name)
+    metrics, every = list(metrics), dict(every or {})
+
+    def default(metric: str, i: int) -> float:
+        if "acc" in metric:
+            return 1.0 - 0.5 * math.exp(-i / max(1, steps / 4))
+        return 2.0 * math.exp(-i / max(1, steps / 4)) + (0.1 if "val" in metric else 0.0)
+
+    values = values or default
+    with EventWriter(run.events_path) as w:
+        started = {"type": "run_started", "time": t0, "schema": 1, "source": source, "name": name,
+                   "project": None, "config": config, "host": socket.gethostname(), "pid": pid,
+                   "argv": ["train.py"]}
+        if command is not None or source == "command":
+            started["command"] = command or ["python", "train.py"]
+        w.write(started)
+        lines = []
+        for i in range(steps):
+            logged = {m: values(m, i) for m in metrics if i % every.get(m, 1) == 0}
+            lines.append({"type": "metrics", "time": round(t0 + (i + 1) * dt, 4), "step": i, "values": logged})
+            if len(lines) >= 1000:
+                for ev in lines:
+                    w.write(ev)
+                lines = []
+        for ev in lines:
+            w.write(ev)
+        t_end = t0 + (steps + 1) * dt
+        if telemetry is not False:
+            tele = {"type": "telemetry", "time": t_end, "gpus": [], "host": {"cpu": 20.0, "ram_used": 1 << 30,
+                                                                            "ram_total": 8 << 30, "name": "host"},
+                    "process": {"pid": pid, "cpu_percent": 97.5, "rss_bytes": 512 << 20}, "problem": None}
+            tele.update(telemetry or {})
+            w.write(tele)
+        if summary:
+            w.write({"type": "summary", "time": t_end, "values": summary})
+        if not live:
+            w.write({"type": "run_ended", "time": t_end, "status": status,
+                     "message": "" if status == "completed" else "ValueError: boom"})
+    if output is not None:
+        (run.path / "output.log").write_text(output)
+    if not live:
+        run.write_status(status=status, ended=t_end, step=steps - 1)
+    return run

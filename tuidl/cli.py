@@ -293,7 +293,7 @@ def resumable(args, check: bool = True):
     if args.device or args.precision:
         raise UsageError("tuidl train: --resume keeps the run's device and precision")
     run = R.open_run(args.resume, args.runs_dir)
-    preset = P.load(run.preset_path)
+    preset = P.load(run.require_preset("tuidl train --resume"))
     st = run.status()
     state = st.get("status")
     flags = flag_overrides(args)
@@ -693,9 +693,15 @@ def cmd_replay(args) -> int:
         return 0
     from tuidl.ui.app import run as run_app
 
-    preset = P.load(run.preset_path)
+    preset = run_preset(run)
     return run_app(preset, runs_root=args.runs_dir, replay=run, replay_speed=args.speed,
                    low_bandwidth=args.low_bandwidth) or 0
+
+
+def run_preset(run) -> P.Preset:
+    """The preset the dashboard's panes show for a run: its own; for a logged run (no
+    preset: tuidl.init / tuidl run) the default one, which its charts do not use."""
+    return P.load("spiral") if run.logged else P.load(run.preset_path)
 
 
 def cmd_attach(args) -> int:
@@ -710,7 +716,7 @@ def cmd_attach(args) -> int:
         run = live[-1]
     from tuidl.ui.app import run as run_app
 
-    preset = P.load(run.preset_path)
+    preset = run_preset(run)
     return run_app(preset, runs_root=args.runs_dir, attach=run, low_bandwidth=args.low_bandwidth) or 0
 
 

@@ -25,7 +25,7 @@ def analyse(run: RunDir, name: str, *, which: str | None = None, device: str | N
     the best one if written, else the last) as an event, saved in the run. ``eps`` (the
     adversarial test's; default the preset's ``train.instruments.adversarial_eps``) and
     ``options`` (the landscape's ``steps``, ``span``) go to the analysis."""
-    preset = P.load(run.preset_path)
+    preset = P.load(run.require_preset(f"tuidl {name}"))
     kind, state = checkpoint_of(run, which)
     with prepared(preset, device=device, allow_code=allow_code) as t:
         at = load_weights(t, state)

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+import orjson
+
 SCHEMA_VERSION = 1
 
 # Event types, in the order a run emits them.
@@ -34,6 +36,10 @@ LANDSCAPE = "landscape"  # the training loss around the weights along two random
 TEST = "test"  # final test metrics, confusion matrix, sample predictions
 ADVERSARIAL = "adversarial"  # test accuracy under FGSM / PGD at several ε
 RUN_ENDED = "run_ended"  # status + message (+ test metrics)
+# a logged run (tuidl.init / run.log, tuidl run -- CMD): docs/events.md, "Logged runs"
+METRICS = "metrics"  # one log call: step and {name: value}, any names
+CONFIG = "config"  # config keys set after init (merged)
+SUMMARY = "summary"  # keys the user set in run.summary
 
 # how a run can end; "pruned": a sweep stopped a bad trial early (docs/sweeps.md)
 END_STATUSES = ("completed", "stopped", "pruned", "diverged", "failed")
@@ -136,13 +142,17 @@ class EventTail:
         lines = data.split(b"\n")
         self._partial = lines.pop()  # b"" when data ended with a newline
         out = []
+        append, loads = out.append, orjson.loads  # orjson: a 50,000-event run reads in a fraction of a second
         for line in lines:
-            if not line.strip():
-                continue
             try:
-                out.append(json.loads(line))
-            except ValueError:
-                self.bad_lines += 1
+                append(loads(line))
+            except orjson.JSONDecodeError:
+                if not line.strip():
+                    continue
+                try:  # what orjson refuses and Python's json reads (NaN written as a bare word)
+                    append(json.loads(line))
+                except ValueError:
+                    self.bad_lines += 1
         return out
 
     def __iter__(self) -> Iterator[dict[str, Any]]:

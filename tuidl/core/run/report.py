@@ -56,7 +56,10 @@ def load_history(run: RunDir) -> RunView:
 
 
 def to_csv(history: RunView) -> str:
-    """One row per epoch: epoch, step, lr, samples/s, duration, train_* and val_* metrics."""
+    """One row per epoch: epoch, step, lr, samples/s, duration, train_* and val_* metrics;
+    for a logged run one row per step (:func:`logged_csv`)."""
+    if history.logged:
+        return logged_csv(history)
     names = history.metric_names
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -71,6 +74,39 @@ def to_csv(history: RunView) -> str:
     return out.getvalue()
 
 
+def logged_csv(history: RunView) -> str:
+    """A logged run's metrics: one row per step that logged any, ``step``, ``time`` (seconds
+    since the run started, the step's first value) and one column per metric (empty where
+    the step did not log it; the step's last value where it logged it more than once)."""
+    import numpy as np
+
+    scalars = history.scalars
+    names = scalars.names
+    columns = [scalars[name] for name in names]
+    steps = np.unique(np.concatenate([c.steps for c in columns])) if columns else np.empty(0)
+    table = np.full((steps.size, len(names)), np.nan)
+    has = np.zeros((steps.size, len(names)), dtype=bool)
+    times = np.full(steps.size, np.nan)
+    for j, c in enumerate(columns):
+        rows = np.searchsorted(steps, c.steps)
+        table[rows, j] = c.values
+        has[rows, j] = True
+        first = np.isnan(times[rows])
+        times[rows[first]] = c.times[first]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["step", "time"] + names)
+
+    def cell(v: float, present: bool) -> str:
+        return "" if not present else repr(float(v)) if v == v else "nan"
+
+    for i in range(steps.size):
+        step = steps[i]
+        writer.writerow([int(step) if step == int(step) else step, "" if times[i] != times[i] else f"{times[i]:.3f}"]
+                        + [cell(v, p) for v, p in zip(table[i].tolist(), has[i].tolist())])
+    return out.getvalue()
+
+
 def fmt_metrics(metrics: dict | None) -> str:
     if not metrics:
         return "—"
@@ -81,7 +117,7 @@ SPLIT_LABELS = {"train": "train", "val": "validation", "test": "test"}
 
 
 def text_chart(series: dict[str, tuple[list[float], list[float]]], title: str, width: int = 72,
-               height: int = 16) -> str:
+               height: int = 16, x_label: str = "epoch") -> str:
     """A plain-text line chart for reports (``textplot.line_chart`` without colour: each
     line has a marker of its own, named in the legend row)."""
     from tuidl.core.textplot import PlotLine, line_chart
@@ -93,7 +129,7 @@ def text_chart(series: dict[str, tuple[list[float], list[float]]], title: str, w
             lines.append(PlotLine([p[0] for p in pts], [p[1] for p in pts], SPLIT_LABELS.get(label, label)))
     if not lines:
         return f"{title}: no data"
-    rows = line_chart(lines, width, height, title=title, x_label="epoch", color=False)
+    rows = line_chart(lines, width, height, title=title, x_label=x_label, color=False)
     return "\n".join(row.rstrip() for row in rows)
 
 
@@ -103,6 +139,8 @@ def epoch_series(history: RunView, metric: str) -> dict[str, tuple[list[float], 
 
 def summary_text(run: RunDir, history: RunView) -> str:
     """The few lines ``tuidl replay --headless`` prints."""
+    if history.logged:
+        return logged_summary_text(run, history)
     st = history.started or {}
     lines = [f"Run {run.id}: preset {st.get('preset', '?')}, {st.get('device', '?')}, "
              f"{len(history.epochs)}/{st.get('epochs', '?')} epochs, status {history.status}"]
@@ -123,10 +161,78 @@ def summary_text(run: RunDir, history: RunView) -> str:
     return "\n".join(lines)
 
 
+def logged_summary_text(run: RunDir, history: RunView) -> str:
+    """A logged run's lines for ``tuidl replay --headless``: what it is, then the last and
+    best value of each metric."""
+    from tuidl.core.run.units import fmt_metric
+
+    st = history.started or {}
+    scalars = history.scalars
+    steps = f"{int(scalars.last_step) + 1:,} steps" if scalars.events else "no steps"
+    lines = [f"Run {run.id}: {history.source or 'logged'} {st.get('name') or run.id}, {steps}, "
+             f"{len(scalars)} metrics, status {history.status}"]
+    for name, figures in history.summary().items():
+        if "value" in figures:
+            lines.append(f"  {name}: {figures['value']}")
+        else:
+            lines.append(f"  {name}: last {fmt_metric(name, figures['last'])}, best {fmt_metric(name, figures['best'])}")
+    if history.ended:
+        lines.append(f"Ended {history.ended.get('status')}: {history.ended.get('message', '')}")
+    return "\n".join(lines)
+
+
+def logged_markdown(run: RunDir, history: RunView, problems: list[str]) -> str:
+    """A logged run's report: its summary, its config, a chart per metric (its train and
+    validation names on one chart: :func:`tuidl.core.run.scalars.chart_groups`), and a
+    table of the last and best value of each metric."""
+    import json
+
+    from tuidl.core.run.scalars import chart_groups
+    from tuidl.core.run.units import fmt_metric
+
+    parts = [f"# Run {run.id}", "", summary_text(run, history).splitlines()[0], ""]
+    st = history.started or {}
+    if st.get("command"):
+        parts += ["Command: `" + " ".join(str(a) for a in st["command"]) + "`", ""]
+    parts += ["## Config", "", "```json", json.dumps(history.config, indent=1, sort_keys=True, default=str), "```", ""]
+    summary = history.summary()
+    if history.scalars.names:
+        parts += ["## Summary", "", "| metric | last | best | step |", "|---|---|---|---|"]
+        for name in history.scalars.names:
+            f = summary[name]
+            parts.append(f"| {name} | {fmt_metric(name, f['last'])} | {fmt_metric(name, f['best'])} | "
+                         f"{int(f['step']) if f['step'] == f['step'] else '—'} |")
+        parts.append("")
+    extra = {k: v for k, v in summary.items() if "value" in v}
+    if extra:
+        parts += ["| summary key | value |", "|---|---|"] + [f"| {k} | {v['value']} |" for k, v in extra.items()] + [""]
+    if history.scalars.names:
+        parts += ["## Curves", ""]
+    for group in chart_groups(history.scalars.names):
+        series = {}
+        for label, name in (("train", group.train), ("val", group.val)):
+            if name is not None:
+                scalar = history.scalars[name]
+                series[name if group.val is None or group.train is None else label] = (
+                    scalar.steps.tolist(), scalar.values.tolist())
+        try:
+            chart = text_chart(series, group.title, x_label="step")
+        except Exception as e:  # noqa: BLE001 - one chart must not cost the whole report
+            reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+            problems.append(f"the {group.title} chart could not be drawn ({reason})")
+            parts += [f"_The {group.title} chart could not be drawn: {reason}._", ""]
+            continue
+        parts += ["```", chart, "```", ""]
+    parts += [f"_Exported {time.strftime('%Y-%m-%d %H:%M')} by tuidl._", ""]
+    return "\n".join(parts)
+
+
 def to_markdown(run: RunDir, history: RunView, problems: list[str] | None = None) -> str:
     """The Markdown report. A part that cannot be drawn (a chart) is replaced by a line
     saying so, and named in ``problems`` when a list is given: the rest is still written."""
     problems = problems if problems is not None else []
+    if history.logged:
+        return logged_markdown(run, history, problems)
     st = history.started or {}
     parts = [f"# Run {run.id}", "", summary_text(run, history).replace("\n", "  \n"), ""]
     if st.get("data"):

@@ -2,7 +2,9 @@
 
 ::
 
-    preset.toml        the resolved preset (every default filled in)
+    preset.toml        the resolved preset (every default filled in); a logged run
+                       (tuidl.init / run.log, tuidl run -- CMD) has config.json instead
+    output.log         a `tuidl run -- CMD` run's command output (stdout and stderr)
     events.jsonl       the event stream (see tuidl.core.run.events, docs/events.md)
     status.json        status, pid, epoch, best metric; written atomically
     checkpoints/       last.pt and best.pt, written atomically
@@ -137,6 +139,30 @@ class RunDir:
         return self.path / "preset.toml"
 
     @property
+    def config_path(self) -> Path:
+        """A logged run's config (it has this instead of a preset)."""
+        return self.path / "config.json"
+
+    @property
+    def output_path(self) -> Path:
+        """A ``tuidl run -- CMD`` run's command output."""
+        return self.path / "output.log"
+
+    @property
+    def logged(self) -> bool:
+        """A logged run (``tuidl.init`` / ``run.log``, ``tuidl run -- CMD``): it has a
+        config.json and no preset.toml, so it cannot be resumed or re-run from a preset."""
+        return not self.preset_path.is_file() and self.config_path.is_file()
+
+    def require_preset(self, what: str) -> Path:
+        """The run's preset.toml, for ``what`` (resume, re-run, export the model, ...);
+        a logged run has none: one clear line (a ConfigError) instead."""
+        if self.logged:
+            raise ConfigError(f"{what}: run {self.id} is a logged run (tuidl.init / tuidl run): it has no preset "
+                              "to train from, only its config.json")
+        return self.preset_path
+
+    @property
     def events_path(self) -> Path:
         return self.path / "events.jsonl"
 
@@ -257,9 +283,14 @@ def open_run(ref: str | os.PathLike, root: str | os.PathLike | None = None) -> R
         if "/" not in ref_s and ".." not in ref_s:
             raise ConfigError(f"bad run id {ref_s!r}")
         raise ConfigError(f"no run directory at {p}")
-    if not (p / "preset.toml").is_file():
-        raise ConfigError(f"{p} is not a run directory (it has no preset.toml)")
+    if not is_run_dir(p):
+        raise ConfigError(f"{p} is not a run directory (it has no preset.toml or config.json)")
     return RunDir(p.resolve())
+
+
+def is_run_dir(path: Path) -> bool:
+    """A run directory: a trainer run's (preset.toml) or a logged run's (config.json)."""
+    return (path / "preset.toml").is_file() or (path / "config.json").is_file()
 
 
 def list_runs(root: str | os.PathLike | None = None) -> list[RunDir]:
@@ -267,5 +298,5 @@ def list_runs(root: str | os.PathLike | None = None) -> list[RunDir]:
     if not base.is_dir():
         return []
     runs = [RunDir(p) for p in base.iterdir()
-            if p.is_dir() and not p.name.startswith(".") and (p / "preset.toml").is_file()]
+            if p.is_dir() and not p.name.startswith(".") and is_run_dir(p)]
     return sorted(runs, key=lambda r: r.id)

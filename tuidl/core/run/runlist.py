@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuidl.core.run.report import run_times
-from tuidl.core.run.rundir import LIVE, RunDir, list_runs
+from tuidl.core.run.rundir import LIVE, RunDir, is_run_dir, list_runs
 from tuidl.core.sweep.text import params_short as sweep_params
 from tuidl.core.run.units import fmt_best, fmt_duration, higher_is_better, run_duration
 
@@ -39,6 +39,7 @@ class RunRow:
     message: str = ""
     has_checkpoint: bool = False
     status_data: dict = field(default_factory=dict, repr=False)
+    logged: "LoggedFigures | None" = None  # a logged run's figures (tuidl.init / tuidl run), else None
 
     @property
     def id(self) -> str:
@@ -50,7 +51,7 @@ class RunRow:
 
     @property
     def resumable(self) -> bool:
-        return self.status in RESUMABLE and self.has_checkpoint
+        return self.status in RESUMABLE and self.has_checkpoint and self.logged is None
 
     @property
     def sweep(self) -> dict | None:
@@ -69,6 +70,8 @@ class RunRow:
 
     @property
     def epochs_text(self) -> str:
+        if self.logged is not None:
+            return self.logged.text
         return f"{self.epoch}/{self.epochs}"
 
     @property
@@ -87,15 +90,79 @@ def when(t: float | None) -> str:
 
 def run_row(run: RunDir, now: float | None = None) -> RunRow:
     """The list's row for a run, from its status file (``interrupted`` when the
-    process of a live status is gone)."""
+    process of a live status is gone); a logged run's figures also from its events
+    (:func:`logged_figures`)."""
     st = run.status()
     state = str(st.get("status", "unknown"))
     started, duration = run_times(st, now)[0], run_duration(st, now)
     best = st.get("best") if isinstance(st.get("best"), dict) else None
-    return RunRow(run=run, status=state, preset=str(st.get("preset", "?")), epoch=st.get("epoch", 0),
+    logged = logged_figures(run, st) if run.logged else None
+    name = st.get("preset") or (st.get("name") if logged is not None else None) or "?"
+    if logged is not None and best is None:
+        best = logged.best
+    return RunRow(run=run, status=state, preset=str(name), epoch=st.get("epoch", 0),
                   epochs=st.get("epochs", "?"), best=best, started=started, duration=duration,
                   message=str(st.get("message") or ""), has_checkpoint=run.checkpoint("last").is_file(),
-                  status_data=st)
+                  status_data=st, logged=logged)
+
+
+@dataclass(frozen=True)
+class LoggedFigures:
+    """What the list shows of a logged run: its ``source`` (script, command, ...), its
+    last ``step``, how many ``metrics`` it logs and its ``best`` (``{monitor, value}``:
+    the best value of its validation loss, else of its first loss, else of its first
+    metric)."""
+
+    source: str
+    step: int | None
+    metrics: int
+    best: dict | None
+
+    @property
+    def text(self) -> str:
+        step = "—" if self.step is None else f"{self.step:,}"
+        return f"step {step} · {self.metrics} metric{'s' if self.metrics != 1 else ''}"
+
+
+_FIGURES: dict[str, tuple[tuple[int, int], LoggedFigures]] = {}  # run path -> (events file size, mtime), figures
+
+
+def best_monitor(names: list[str]) -> str | None:
+    """The metric a logged run's best is told by: a validation loss, else a loss, else
+    the first metric."""
+    from tuidl.core.run.scalars import base_name, lower_is_better
+
+    losses = [n for n in names if lower_is_better(n) and "loss" in n.lower()]
+    val = [n for n in losses if base_name(n)[1] == "val"]
+    return (val or losses or names or [None])[0]
+
+
+def logged_figures(run: RunDir, status: dict | None = None) -> LoggedFigures:
+    """A logged run's figures for the list, from its events (read again only when the
+    file changed; :class:`~tuidl.core.run.runview.RunView` reads them)."""
+    from tuidl.core.run.runview import load
+
+    try:
+        info = os.stat(run.events_path)
+        key = (info.st_size, info.st_mtime_ns)
+    except OSError:
+        key = (0, 0)
+    cached = _FIGURES.get(str(run.path))
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    st = status if status is not None else run.read_status()
+    view = load(run) if key != (0, 0) else None
+    names = view.scalars.names if view is not None else []
+    best = None
+    monitor = best_monitor(names)
+    if view is not None and monitor is not None:
+        summary = view.summary().get(monitor, {})
+        best = {"monitor": monitor, "value": summary.get("best"), "step": summary.get("step")}
+    step = int(view.scalars.last_step) if view is not None and view.scalars.events else None
+    figures = LoggedFigures(str(st.get("source") or (view.source if view else "") or "script"), step,
+                            len(names), best)
+    _FIGURES[str(run.path)] = (key, figures)
+    return figures
 
 
 def scan_runs(root: str | os.PathLike | None = None) -> list[RunRow]:
@@ -223,6 +290,6 @@ def delete_run(run: RunDir) -> None:
         raise RuntimeError(f"run {run.id} is still {state}: stop it first")
     if state == "created" and time.time() - float(status.get("created", 0) or 0) < 30:
         raise RuntimeError(f"run {run.id} is being started")
-    if not (run.path / "preset.toml").is_file():
+    if not is_run_dir(run.path):
         raise OSError(f"{run.path} is not a run directory")
     shutil.rmtree(run.path)

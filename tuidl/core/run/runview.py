@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, NamedTuple
 
 from tuidl.core.run import events as E
+from tuidl.core.run.scalars import Scalars
 
 __all__ = ["Applied", "Change", "Curve", "Curves", "LayerHealth", "RunProgress", "RunView", "Taken", "load"]
 
@@ -269,6 +270,7 @@ class RunView:
         self.torch: dict | None = None  # the latest telemetry's PyTorch memory figures (CUDA)
         self.torch_time: float | None = None
         self.torch_cuda: bool | None = None  # the trainer's PyTorch has CUDA, as telemetry says (None: not said)
+        self.scalars = Scalars()  # a logged run's metrics by name, its config and summary (metrics events)
         self.events = 0  # events of a known type taken (malformed ones included)
         self.bad_events = 0
         self.apply(events)
@@ -290,6 +292,37 @@ class RunView:
     @property
     def run_id(self) -> str:
         return self.progress.run_id
+
+    @property
+    def logged(self) -> bool:
+        """A logged run (``tuidl.init`` / ``run.log`` or ``tuidl run -- CMD``): its
+        run_started names a ``source`` and no preset, or it has ``metrics`` events."""
+        st = self.started
+        if st is not None and "preset" not in st and st.get("source"):
+            return True
+        return bool(self.scalars.events)
+
+    @property
+    def source(self) -> str:
+        """Where a logged run came from: ``script``, ``command``, ...; "" for a trainer run."""
+        return str((self.started or {}).get("source") or "") if self.logged else ""
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """A logged run's config: run_started's, with later ``config`` events merged in."""
+        return self.scalars.config
+
+    @property
+    def process(self) -> dict | None:
+        """The latest telemetry's figures of a logged run's process: ``{pid, cpu_percent,
+        rss_bytes}`` (None until one came)."""
+        proc = (self.telemetry or {}).get("process")
+        return proc if isinstance(proc, dict) else None
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """A logged run's summary: last and best of each metric, overridden by what
+        ``summary`` events set (:meth:`tuidl.core.run.scalars.Scalars.summary`)."""
+        return self.scalars.summary()
 
     @property
     def metric_names(self) -> list[str]:
@@ -390,6 +423,10 @@ class RunView:
         data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
         if self.started is None:
             self.started = ev
+            config = ev.get("config")
+            if isinstance(config, dict):
+                self.scalars.config.update(config)
+            self.scalars.start_time(ev.get("time"))
         else:
             self.restarts += 1
         self.last_started = ev
@@ -536,6 +573,29 @@ class RunView:
         if "torch_cuda" in ev:
             self.torch_cuda = ev.get("torch_cuda") is not None
 
+    def _metrics(self, ev: dict, applied: Applied) -> None:
+        values = ev["values"]
+        if not isinstance(values, dict):
+            raise Malformed("values is not an object")
+        self.scalars.add(ev.get("step"), ev.get("time"), values)
+        step = self.scalars.last_step
+        if step > self.progress.step:
+            self.progress.step = int(step)
+
+    def _config(self, ev: dict, applied: Applied) -> None:
+        values = ev["values"]
+        if not isinstance(values, dict):
+            raise Malformed("values is not an object")
+        self.scalars.config.update(values)
+        self.scalars.version += 1
+
+    def _summary(self, ev: dict, applied: Applied) -> None:
+        values = ev["values"]
+        if not isinstance(values, dict):
+            raise Malformed("values is not an object")
+        self.scalars.set_summary.update(values)
+        self.scalars.version += 1
+
     def _test(self, ev: dict, applied: Applied) -> None:
         self.test = ev
 
@@ -567,6 +627,9 @@ _TAKE = {
     E.LANDSCAPE: RunView._landscape,
     E.ADVERSARIAL: RunView._adversarial,
     E.RUN_ENDED: RunView._run_ended,
+    E.METRICS: RunView._metrics,
+    E.CONFIG: RunView._config,
+    E.SUMMARY: RunView._summary,
 }
 
 

@@ -31,7 +31,9 @@ def _num(value: Any) -> float:
 def higher_is_better(name: str) -> bool:
     """An accuracy (``acc``, ``val_acc``, ``top5``…: a rate, higher is better), not a loss
     or an error (lower is better)."""
-    return name.removeprefix("val_").removeprefix("train_") in ("acc", "top5")
+    for prefix in ("val_", "train_", "val/", "train/"):
+        name = name.removeprefix(prefix)
+    return name in ("acc", "top5")
 
 
 def fmt_metric(name: str, value: Any) -> str:

@@ -116,7 +116,7 @@ def open_model(run: RunDir, which: str | None = None, device: str | None = "cpu"
                allow_code: tuple[str, ...] = (), purpose: str = "export") -> Iterator[RunModel]:
     """The run's ``which`` checkpoint (None: the best one if written, else the last) in its
     model, on ``device`` (default the CPU), in evaluation mode."""
-    preset = P.load(run.preset_path)
+    preset = P.load(run.require_preset(f"tuidl {purpose}"))
     kind, state = checkpoint_of(run, which, purpose)
     with prepared(preset, device=device or "cpu", allow_code=allow_code) as t:
         at = load_weights(t, state)

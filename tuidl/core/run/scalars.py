@@ -1,0 +1,350 @@
+"""A logged run's metrics (``metrics`` events, docs/events.md): any names, by step and
+by time, kept as plain arrays of floats (one :class:`Scalar` per name, never an object
+per point), the summary of each (last and best) and how names pair on charts.
+
+No UI here. :class:`tuidl.core.run.runview.RunView` fills a :class:`Scalars` from the
+events; the dashboard, ``tuidl export`` and the Runs pane read it.
+
+Pairing (:func:`chart_groups`): ``X`` and ``val_X``, ``train/X`` and ``val/X``,
+``train_X`` and ``val_X``, ``X/train`` and ``X/val`` share one chart, as the train and
+validation lines of a trainer run do.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+
+from tuidl.core.run import events as E
+
+__all__ = ["ChartGroup", "Scalar", "Scalars", "base_name", "chart_groups", "lower_is_better"]
+
+
+def _f(value: Any) -> float:
+    try:
+        return E.number(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+class _Column:
+    """A growing array of floats (amortised doubling); ``array`` is a read-only view of
+    what it holds."""
+
+    __slots__ = ("_a", "n")
+
+    def __init__(self) -> None:
+        self._a = np.empty(64, dtype=np.float64)
+        self.n = 0
+
+    def extend(self, values: np.ndarray) -> None:
+        m = values.size
+        if self.n + m > self._a.size:
+            grown = np.empty(max(2 * self._a.size, self.n + m), dtype=np.float64)
+            grown[:self.n] = self._a[:self.n]
+            self._a = grown
+        self._a[self.n:self.n + m] = values
+        self.n += m
+
+    @property
+    def array(self) -> np.ndarray:
+        view = self._a[:self.n]
+        view.flags.writeable = False
+        return view
+
+
+class Scalar:
+    """One metric's points in the order they came: ``steps``, ``times`` (seconds since
+    the run's first event) and ``values`` as read-only numpy arrays of floats (a value
+    that is not a number is NaN)."""
+
+    __slots__ = ("name", "_steps", "_times", "_values")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._steps, self._times, self._values = _Column(), _Column(), _Column()
+
+    def _extend(self, steps: np.ndarray, times: np.ndarray, values: np.ndarray) -> None:
+        self._steps.extend(steps)
+        self._times.extend(times)
+        self._values.extend(values)
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self._steps.array
+
+    @property
+    def times(self) -> np.ndarray:
+        return self._times.array
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._values.array
+
+    def __len__(self) -> int:
+        return self._values.n
+
+    def __repr__(self) -> str:
+        return f"Scalar({self.name!r}, {len(self)} points)"
+
+    def xs(self, axis: str) -> np.ndarray:
+        """The x of each point on ``axis``: ``step`` or ``time``."""
+        return self.times if axis == "time" else self.steps
+
+    def last(self) -> float:
+        """The latest finite value (NaN when none is)."""
+        finite = np.flatnonzero(np.isfinite(self.values))
+        return float(self.values[finite[-1]]) if finite.size else math.nan
+
+    def best(self) -> float:
+        """The lowest finite value (the highest for an accuracy-like name: see
+        :func:`lower_is_better`); NaN when none is."""
+        values = self.values
+        values = values[np.isfinite(values)]
+        if not values.size:
+            return math.nan
+        return float(values.min() if lower_is_better(self.name) else values.max())
+
+
+def lower_is_better(name: str) -> bool:
+    """A loss or an error (lower is better), not an accuracy-like rate (higher is better):
+    the name's last part, after any ``train``/``val`` marks, read by
+    :func:`tuidl.core.run.units.higher_is_better` plus the usual rate words."""
+    from tuidl.core.run.units import higher_is_better
+
+    base = base_name(name)[0].lower()
+    last = base.replace("/", " ").replace(".", " ").replace("-", "_").split()[-1] if base.strip() else base
+    if higher_is_better(last):
+        return False
+    words = ("acc", "accuracy", "top1", "top5", "f1", "precision", "recall", "auc", "iou", "map", "bleu",
+             "rouge", "r2", "dice", "reward", "return", "score")
+    return not any(last == w or last.endswith("_" + w) or last.startswith(w + "_") for w in words)
+
+
+# -- pairing -----------------------------------------------------------------------------
+_VAL = (("val/", "train/"), ("val_", "train_"), ("val_", ""), ("validation/", "train/"))
+_VAL_SUFFIX = (("/val", "/train"), ("_val", "_train"))
+
+
+def base_name(name: str) -> tuple[str, str]:
+    """``(X, split)`` of a name: ``val/loss`` → (``loss``, ``val``), ``train_loss`` →
+    (``loss``, ``train``), ``loss/val`` → (``loss``, ``val``), ``loss`` → (``loss``, "")."""
+    for val, train in _VAL:
+        if name.startswith(val):
+            return name[len(val):], "val"
+        if train and name.startswith(train):
+            return name[len(train):], "train"
+    for val, train in _VAL_SUFFIX:
+        if name.endswith(val):
+            return name[:-len(val)], "val"
+        if name.endswith(train):
+            return name[:-len(train)], "train"
+    return name, ""
+
+
+@dataclass(frozen=True)
+class ChartGroup:
+    """One chart: ``title`` (the base name), ``train`` (a name or None) and ``val``
+    (its validation partner, or None)."""
+
+    title: str
+    train: str | None
+    val: str | None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(n for n in (self.train, self.val) if n is not None)
+
+
+def _partners(val_name: str) -> list[str]:
+    """The train names a validation name pairs with, in order of preference."""
+    out = []
+    for val, train in _VAL:
+        if val_name.startswith(val):
+            out.append(train + val_name[len(val):])
+    for val, train in _VAL_SUFFIX:
+        if val_name.endswith(val):
+            out.append(val_name[:-len(val)] + train)
+    return out
+
+
+def chart_groups(names: Iterable[str]) -> list[ChartGroup]:
+    """The charts for these metric names, in the order the names came: a validation
+    name and its train partner on one chart (see the module docstring), every other
+    name on a chart of its own."""
+    names = list(dict.fromkeys(names))
+    present = set(names)
+    partner_of: dict[str, str] = {}  # train name -> val name
+    paired_val: set[str] = set()
+    for name in names:
+        if base_name(name)[1] != "val":
+            continue
+        for train in _partners(name):
+            if train in present and train not in partner_of and train != name:
+                partner_of[train] = name
+                paired_val.add(name)
+                break
+    groups = []
+    for name in names:
+        if name in paired_val:
+            continue
+        if name in partner_of:
+            groups.append(ChartGroup(base_name(name)[0] or name, name, partner_of[name]))
+        elif base_name(name)[1] == "val":
+            groups.append(ChartGroup(name, None, name))
+        else:
+            groups.append(ChartGroup(name, name, None))
+    return groups
+
+
+# -- the store ----------------------------------------------------------------------------
+class _Block:
+    """The metrics events that logged the same names, as they came (a few lists; turned
+    into arrays per name when a reader asks: :meth:`Scalars._flush`)."""
+
+    __slots__ = ("names", "seq", "steps", "times", "rows")
+
+    def __init__(self, names: tuple) -> None:
+        self.names = names
+        self.seq: list[int] = []  # the event's place among the run's metrics events
+        self.steps: list[float] = []
+        self.times: list[float] = []
+        self.rows: list[list] = []
+
+
+def _rows_array(rows: list[list], width: int) -> np.ndarray:
+    """Rows of event values as a 2-D array of floats; a value that is no number is NaN."""
+    try:
+        return np.array(rows, dtype=np.float64).reshape(len(rows), width)
+    except (TypeError, ValueError):
+        return np.array([[_f(v) for v in row] for row in rows], dtype=np.float64).reshape(len(rows), width)
+
+
+class Scalars:
+    """Every metric of a logged run by name (in the order names first came), the
+    summary values the run set, and the config (run_started's, merged with ``config``
+    events).
+
+    Taking an event is cheap: its values go into the block of events that logged the
+    same names (a list append); the blocks become one array per name only when a reader
+    asks for a :class:`Scalar` (:meth:`get`, ``scalars[name]``), and only what came since
+    the last time."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, Scalar] = {}
+        self._blocks: dict[tuple, _Block] = {}
+        self._pending = 0  # events taken and not yet in the arrays
+        self.set_summary: dict[str, Any] = {}  # what summary events said (overrides)
+        self.config: dict[str, Any] = {}
+        self.t0: float | None = None  # the time x = 0 (the run's first event)
+        self.last_step = -1.0
+        self.events = 0  # metrics events taken
+        self.version = 0  # grows with each change (readers compare it)
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def __getitem__(self, name: str) -> Scalar:
+        if self._pending:
+            self._flush()
+        return self._by_name[name]
+
+    def get(self, name: str) -> Scalar | None:
+        if self._pending:
+            self._flush()
+        return self._by_name.get(name)
+
+    @property
+    def names(self) -> list[str]:
+        """The metrics' names, in the order they first came."""
+        return list(self._by_name)
+
+    @property
+    def by_name(self) -> dict[str, Scalar]:
+        if self._pending:
+            self._flush()
+        return self._by_name
+
+    def add(self, step: Any, time_: Any, values: dict) -> None:
+        """One ``metrics`` event: ``step`` (None: the step after the last one), its
+        ``time`` and ``{name: value}``."""
+        if type(step) is int or type(step) is float:
+            s = float(step)
+        else:
+            s = _f(step) if step is not None else self.last_step + 1
+        if not math.isfinite(s):
+            raise ValueError(f"step is {step!r}")
+        t = time_ if type(time_) is float else _f(time_)
+        if self.t0 is None:
+            self.start_time(t)
+        if s > self.last_step:
+            self.last_step = s
+        names = tuple(values)
+        block = self._blocks.get(names)
+        if block is None:
+            if not all(isinstance(n, str) for n in names):
+                raise ValueError("a metric name is not a string")
+            block = self._blocks[names] = _Block(names)
+            for name in names:
+                if name not in self._by_name:
+                    self._by_name[name] = Scalar(name)
+        block.seq.append(self.events)
+        block.steps.append(s)
+        block.times.append(t - self.t0 if self.t0 is not None else math.nan)
+        block.rows.append(list(values.values()))
+        self._pending += 1
+        self.events += 1
+        self.version += 1
+
+    def _flush(self) -> None:
+        """Move what the blocks took since the last time into each name's arrays, in
+        the order the events came."""
+        parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
+        for block in self._blocks.values():
+            if not block.rows:
+                continue
+            seq = np.array(block.seq, dtype=np.int64)
+            steps = np.array(block.steps, dtype=np.float64)
+            times = np.array(block.times, dtype=np.float64)
+            rows = _rows_array(block.rows, len(block.names))
+            block.seq, block.steps, block.times, block.rows = [], [], [], []
+            for j, name in enumerate(block.names):
+                parts.setdefault(name, []).append((seq, steps, times, rows[:, j]))
+        for name, chunks in parts.items():
+            if len(chunks) == 1:
+                _seq, steps, times, values = chunks[0]
+            else:  # logged in events of different names: back in the order they came
+                seq = np.concatenate([c[0] for c in chunks])
+                order = np.argsort(seq, kind="stable")
+                steps, times, values = (np.concatenate([c[i] for c in chunks])[order] for i in (1, 2, 3))
+            self._by_name[name]._extend(steps, times, values)
+        self._pending = 0
+
+    def start_time(self, t: Any) -> None:
+        """The run's first event: times count from it."""
+        if self.t0 is None:
+            f = _f(t)
+            if math.isfinite(f):
+                self.t0 = f
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """``{name: {"last": v, "best": v, "step": s}}`` of each metric, then every key
+        a ``summary`` event set, which overrides (``{"value": v}`` for a key that is
+        no metric; a metric's key sets its ``last``)."""
+        out: dict[str, dict[str, Any]] = {}
+        for name, scalar in self.by_name.items():
+            steps = scalar.steps
+            out[name] = {"last": scalar.last(), "best": scalar.best(),
+                         "step": float(steps[-1]) if len(steps) else math.nan}
+        for key, value in self.set_summary.items():
+            if key in out:
+                out[key] = {**out[key], "last": value, "set": True}
+            else:
+                out[key] = {"value": value, "set": True}
+        return out
