@@ -79,7 +79,7 @@ def test_config_merges_and_process_figures_come_from_telemetry():
                     {"type": "telemetry", "time": 102, "gpus": [], "host": {"cpu": 1.0},
                      "process": {"pid": 9, "cpu_percent": 55.0, "rss_bytes": 1 << 20}}])
     assert view.config == {"lr": 0.2, "epochs": 3}
-    assert view.process == {"pid": 9, "cpu_percent": 55.0, "rss_bytes": 1 << 20}
+    assert view.process == {"pid": 9, "cpu": 55.0, "rss": 1 << 20}
 
 
 def test_malformed_logged_events_are_counted_never_raised():

@@ -141,6 +141,7 @@ class TuidlApp(App[int]):
         Binding("h", "toggle_settings", "Hyperparams", show=False),
         Binding("b", "compare_earlier", "Earlier runs", show=False),
         Binding("o", "next_fit_mark", "Fit marks", show=False),
+        Binding("g", "choose_charts", "Charts", show=False),
         Binding("i", "lab", "Lab", show=False),
         Binding("r", "lr_find", "LR find", show=False),
         Binding("t", "try_model", "Try it", show=False),
@@ -501,7 +502,7 @@ class TuidlApp(App[int]):
             return
         session = self.session
         view = session.begin(run, mode)
-        self.training.show_run(view)
+        self.training.show_run(view, run.path)
         self.system.clear_run()  # figures of an earlier run do not describe this one
         if session.mode == Mode.LIVE:
             standby = session.standby
@@ -729,6 +730,9 @@ class TuidlApp(App[int]):
         """Show a run's own preset in the panes (as `tuidl attach` / `tuidl replay` do)."""
         from tuidl.core.preset import preset as P
 
+        if run.logged:  # a logged run has a config, no preset: the panes keep theirs
+            self.sub_title = str(run.read_status().get("name") or run.id)
+            return
         try:
             preset = P.load(run.preset_path)
         except (ConfigError, OSError) as e:
@@ -779,7 +783,7 @@ class TuidlApp(App[int]):
             self.notify("A run is already training: stop it first (x).", severity="warning")
             return
         try:
-            preset = P.load(message.run.preset_path)
+            preset = P.load(message.run.require_preset("re-run"))
         except (ConfigError, OSError) as e:
             self.notify(f"cannot load the preset of {message.run.id}: {e}", title="Cannot re-run",
                         severity="error", timeout=10)
@@ -795,6 +799,11 @@ class TuidlApp(App[int]):
         message.stop()
         run = message.run
         if self.session.launching:
+            return
+        if run.logged:
+            self.notify(f"{run.id} is a logged run (tuidl.init / tuidl run): it has no preset or checkpoint "
+                        "of tuidl's to resume from; run its script again", title="Cannot resume",
+                        severity="warning", timeout=8)
             return
         self.session.launching = True
         self._set_state(RunState.LAUNCHING, f"resuming {run.id}")
@@ -828,9 +837,9 @@ class TuidlApp(App[int]):
                     view = runview.load(run)
                 except OSError:
                     continue
-                if not view.epochs:
+                if not view.epochs and not view.scalars.events:
                     continue
-                preset = str((view.started or {}).get("preset", "")) or ""
+                preset = str((view.started or {}).get("preset") or (view.started or {}).get("name") or "")
                 label = run_label(run.id, preset)
                 while label in views:
                     label += "'"
@@ -896,6 +905,24 @@ class TuidlApp(App[int]):
     def action_toggle_smooth(self) -> None:
         smooth = self.training.toggle_smooth()
         self.notify(f"smoothing {smooth:g}" if smooth else "smoothing off", timeout=1.5)
+
+    def action_choose_charts(self) -> None:
+        """A logged run's charts: a checklist of those to show."""
+        training = self.training
+        if not training.logged:
+            self.notify("g picks the charts of a logged run (tuidl.init / tuidl run)", timeout=3)
+            return
+        logged = training.logged_view
+        if not logged.groups:
+            self.notify("the run has logged no metric yet", timeout=3)
+            return
+
+        def chosen(keys: list[str] | None) -> None:
+            if keys is not None:
+                logged.choose(keys)
+
+        self.action_show_pane("training")
+        self.push_screen(logged.checklist(), chosen)
 
     def action_next_fit_mark(self) -> None:
         mark = self.training.next_fit_mark()

@@ -314,10 +314,9 @@ class RunView:
 
     @property
     def process(self) -> dict | None:
-        """The latest telemetry's figures of a logged run's process: ``{pid, cpu_percent,
-        rss_bytes}`` (None until one came)."""
-        proc = (self.telemetry or {}).get("process")
-        return proc if isinstance(proc, dict) else None
+        """The latest telemetry's figures of the run's process (:func:`process_figures`);
+        None until one came."""
+        return process_figures(self.telemetry or {})
 
     def summary(self) -> dict[str, dict[str, Any]]:
         """A logged run's summary: last and best of each metric, overridden by what
@@ -631,6 +630,19 @@ _TAKE = {
     E.CONFIG: RunView._config,
     E.SUMMARY: RunView._summary,
 }
+
+
+def process_figures(telemetry: dict) -> dict | None:
+    """The figures of the run's process in a ``telemetry`` event, as ``{pid, cpu, rss}``
+    (cpu: % of one core; rss: bytes): a trainer's ``proc``, or a logged run's ``process``
+    (``{pid, cpu_percent, rss_bytes}``, written by the logging thread); None if neither."""
+    proc = telemetry.get("proc")
+    if isinstance(proc, dict):
+        return proc
+    proc = telemetry.get("process")
+    if isinstance(proc, dict):
+        return {"pid": proc.get("pid"), "cpu": proc.get("cpu_percent"), "rss": proc.get("rss_bytes")}
+    return None
 
 
 def load(path: Any) -> RunView:

@@ -31,7 +31,7 @@ def _num(value: Any) -> float:
 def higher_is_better(name: str) -> bool:
     """An accuracy (``acc``, ``val_acc``, ``top5``…: a rate, higher is better), not a loss
     or an error (lower is better)."""
-    for prefix in ("val_", "train_", "val/", "train/"):
+    for prefix in ("val_", "train_", "test_", "val/", "train/", "test/"):
         name = name.removeprefix(prefix)
     return name in ("acc", "top5")
 

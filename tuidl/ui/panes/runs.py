@@ -571,6 +571,8 @@ class RunsPane(Vertical):
         if row.live:
             text.append(f"tuidl attach {row.id}", style="bold")
             text.append(" · enter attaches here")
+        elif row.logged is not None:
+            text.append(f"logged run ({row.logged.source}): enter replays it · v compares it · e exports it")
         elif row.resumable:
             text.append(f"{row.status}: u resumes it from its last checkpoint", style="yellow")
         elif row.status == "completed":
@@ -685,6 +687,9 @@ class RunsPane(Vertical):
         row = run_row(row.run)  # the status now, not at the last scan
         if row.live:
             self.notify(f"{row.id} is still {row.status}: enter attaches to it", severity="warning")
+        elif row.logged is not None:
+            self.notify(f"{row.id} is a logged run (tuidl.init / tuidl run): nothing of tuidl's to resume; "
+                        "run its script again", severity="warning")
         elif row.status == "completed":
             self.notify(f"{row.id} already completed; r runs its preset again", severity="warning")
         elif row.status not in RESUMABLE:

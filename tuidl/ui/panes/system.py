@@ -32,7 +32,7 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
-from tuidl.core.run.runview import Applied, RunView
+from tuidl.core.run.runview import Applied, RunView, process_figures
 from tuidl.core.system.telemetry import (
     GpuSource,
     NvmlSource,
@@ -528,8 +528,7 @@ class SystemPane(Widget):
         self._host = host if isinstance(host, dict) else None
         if self._host and _num(self._host.get("cpu")) is not None:
             self._cpu_hist.append(_num(self._host["cpu"]))
-        proc = payload.get("proc")
-        self._proc = proc if isinstance(proc, dict) else None
+        self._proc = process_figures(payload)  # a trainer's proc, or a logged run's process
         if self._proc and not self._proc.get("gone") and _num(self._proc.get("rss")):
             self._last_proc = self._proc
         problem = payload.get("problem")

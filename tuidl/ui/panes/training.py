@@ -31,6 +31,7 @@ from tuidl.core.run.runview import Applied, RunProgress, RunView
 from tuidl.core.preset.schema import ConfigError
 from tuidl.ui.widgets.form import DataclassForm, FieldEditor, apply_edits
 from tuidl.ui.messages import PresetEdited
+from tuidl.ui.panes.logged import LoggedView
 from tuidl.ui.panes.run_charts import OVERLAY_PREFIX, ChartModes, Curves, EventLog, Overlay, RunCharts
 from tuidl.ui.panes.run_controls import ProgressLine, RunControls, fmt_duration, progress_text
 from tuidl.ui.session import RunState, new_view
@@ -208,6 +209,19 @@ class TrainingPane(Vertical):
         scrollbar-size-vertical: 1;
     }
 
+    /* A logged run (tuidl.init / tuidl run): its own charts, summary and config
+       (tuidl.ui.panes.logged) instead of the hyperparameters and a trainer run's charts. */
+    TrainingPane LoggedView {
+        display: none;
+    }
+    TrainingPane.-logged LoggedView {
+        display: block;
+    }
+    TrainingPane.-logged #train-settings, TrainingPane.-logged #train-progress,
+    TrainingPane.-logged #chart-modes, TrainingPane.-logged #train-views {
+        display: none;
+    }
+
     /* Hyperparameters: hidden on request (h); on a narrow pane hidden unless asked for,
        and then they take the whole pane. */
     TrainingPane.-settings-closed #train-settings {
@@ -271,6 +285,8 @@ class TrainingPane(Vertical):
         self.progress_line = ProgressLine(self.view.progress, id="train-progress")
         self.run_charts = RunCharts(ChartModes(ChartModes.text("step", False, 0.0), id="chart-modes"),
                                     self.view, self._metric_key(), id="train-views")
+        self.logged_view = LoggedView(id="logged-view")
+        self._run_path = None  # the run directory shown (a logged run's output.log is there)
 
     # -- composition -----------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -299,6 +315,7 @@ class TrainingPane(Vertical):
                 yield self.progress_line
                 yield self.run_charts.modes
                 yield self.run_charts
+                yield self.logged_view
 
     def on_mount(self) -> None:
         if closing(self):
@@ -544,24 +561,31 @@ class TrainingPane(Vertical):
         return self.settings_visible()
 
     # -- the charts (tuidl.ui.panes.run_charts) ---------------------------------------------
+    @property
+    def logged(self) -> bool:
+        """The run shown is a logged run (its charts are :attr:`logged_view`'s)."""
+        return self.has_class("-logged")
+
     def set_overlays(self, views: dict[str, RunView]) -> list[str]:
         """Lay other runs over the loss and metric charts: ``{label: RunView}``."""
+        self.logged_view.set_overlays(views)
         return self.run_charts.set_overlays(views)
 
     def clear_overlays(self) -> None:
+        self.logged_view.set_overlays({})
         self.run_charts.clear_overlays()
 
     def overlay_keys(self) -> list[str]:
         return self.run_charts.overlay_keys()
 
     def toggle_x_axis(self) -> str:
-        return self.run_charts.toggle_x_axis()
+        return self.logged_view.toggle_x_axis() if self.logged else self.run_charts.toggle_x_axis()
 
     def toggle_log(self) -> bool:
-        return self.run_charts.toggle_log()
+        return self.logged_view.toggle_log() if self.logged else self.run_charts.toggle_log()
 
     def toggle_smooth(self) -> float:
-        return self.run_charts.toggle_smooth()
+        return self.logged_view.toggle_smooth() if self.logged else self.run_charts.toggle_smooth()
 
     def cycle_marks(self) -> str:
         return self.run_charts.cycle_marks()
@@ -571,17 +595,24 @@ class TrainingPane(Vertical):
 
     def redraw_now(self) -> None:
         """Draw every chart and the boundary at once (screenshots, tests)."""
-        self.run_charts.redraw_now()
+        if self.logged:
+            self.logged_view.redraw_now()
+        else:
+            self.run_charts.redraw_now()
 
     def log_line(self, message: str, style: str = "", ev: dict[str, Any] | None = None) -> None:
         """Add a line to the event log."""
         self.run_charts.log_line(message, style, ev)
 
     # -- the run shown -----------------------------------------------------------------
-    def show_run(self, view: RunView) -> None:
-        """Show another run (a new one starts, or one is opened), from ``view``."""
+    def show_run(self, view: RunView, run_path: Any = None) -> None:
+        """Show another run (a new one starts, or one is opened), from ``view``;
+        ``run_path``: its directory (a logged run's output.log is there)."""
         self.view = view
+        self._run_path = run_path
         self.run_charts.reset(view)
+        self.logged_view.show_run(view, run_path)
+        self.set_class(view.logged, "-logged")
         self._update_for_preset()
         self.run_charts.set_metric(self._metric_key())
         self._show_progress()
@@ -599,6 +630,10 @@ class TrainingPane(Vertical):
         view, charts = self.view, self.run_charts
         if any(change.what == "started" for change in applied.changes):
             self._show_started()  # the metric charted may change (only) then
+        if view.logged:
+            if not self.logged:
+                self.add_class("-logged")
+            self.logged_view.take()
         self._render_bad += charts.take(applied, self._preset_task())
         ended = bool(view.progress.status)  # a run's end shows at once
         self._progress_due = True
@@ -623,4 +658,7 @@ class TrainingPane(Vertical):
         charts' redraws that are due."""
         if self._progress_due and time.monotonic() - self._progress_at >= PROGRESS_EVERY_S:
             self._show_progress()
-        self.run_charts.tick()
+        if self.logged:
+            self.logged_view.tick(time.monotonic())
+        else:
+            self.run_charts.tick()

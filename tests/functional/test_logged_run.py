@@ -1,0 +1,143 @@
+"""A logged run (tuidl.init / run.log, tuidl run -- CMD) in the dashboard: replayed from a
+recorded run directory (tests/fixtures/runs/logged-demo, command-demo: written per the
+logging contract by helpers.logged_run), attached while it logs, listed, compared. The
+charts are drawn for whatever names it logs, train and validation names paired."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+import helpers
+from helpers import FIXTURES, make_app, runs_shown, text_of, wait_for
+from tuidl.core.run import rundir as R
+from tuidl.core.run.events import EventWriter, read_events
+
+SIZE = (160, 45)
+
+
+def fixture(tmp_path, name: str) -> R.RunDir:
+    return helpers.copy_fixture(tmp_path, name, name)
+
+
+def side_text(view) -> str:
+    return "\n".join(text_of(part) for part in (view.side.about, view.side.summary, view.side.config))
+
+
+async def replayed(pilot, app) -> None:
+    await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay to end")
+    await pilot.pause()
+
+
+def series_of(chart):
+    return {key: line.series for key, line in chart._lines.items()}  # noqa: SLF001 - what the chart draws
+
+
+async def test_replay_draws_a_chart_per_metric_pair_with_summary_and_config(tmp_path):
+    run = fixture(tmp_path, "logged-demo")
+    metrics = [e for e in read_events(run.events_path) if e["type"] == "metrics"]
+    app = make_app(runs_root=tmp_path, replay=run)
+    async with app.run_test(size=SIZE) as pilot:
+        await replayed(pilot, app)
+        pane = app.training
+        assert pane.logged and pane.logged_view.display
+        assert not pane.run_charts.display and not pane.query_one("#train-settings").display
+        view = pane.logged_view
+        assert [c.title for c in view.charts.values()] == ["loss", "acc", "lr", "grad norm"]
+        loss = series_of(view.charts[view.group_key(view.groups[0])])
+        assert set(loss) == {"train", "val"}
+        assert loss["train"].xs.tolist() == [float(e["step"]) for e in metrics]
+        assert loss["val"].ys.tolist() == [e["values"]["val/loss"] for e in metrics if "val/loss" in e["values"]]
+        pane.redraw_now()
+        chart_text = view.charts[view.group_key(view.groups[0])].render().plain
+        assert "train" in chart_text and "validation" in chart_text and "step" in chart_text
+        side = side_text(view)
+        best = min(e["values"]["val/loss"] for e in metrics if "val/loss" in e["values"])
+        assert "Summary" in side and "val/loss" in side and f"{best:.4f}" in side
+        assert "test/acc" in side and "97.1%" in side  # set by the run's summary
+        assert "model.hidden" in side and "[128, 64]" in side and "batch_size" in side
+        assert not view.output.display  # a script's run: no command output
+
+        # x by time, log y, smoothing: the same keys as a trainer run's charts
+        await pilot.press("3")
+        await pilot.press("e")
+        assert view.x_axis == "time"
+        loss = series_of(view.charts[view.group_key(view.groups[0])])
+        assert loss["train"].xs[-1] == pytest.approx(metrics[-1]["time"] - 1_765_000_000.0)
+        await pilot.press("l", "m")
+        chart = next(iter(view.charts.values()))
+        assert chart.log_y and chart.smooth == pytest.approx(0.6) and chart.x_label == "time (s)"
+        assert "x: times [e] · log y: on [l] · smoothing: 0.6 [m] · charts: 4 of 4 [g]" in text_of(view.modes)
+
+        # g: a checklist of the charts; unticking one hides it
+        await pilot.press("g")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ChartsChecklist", what="the checklist")
+        await pilot.press("space")  # the first chart: loss
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: [c.title for c in view.charts.values()] == ["acc", "lr", "grad norm"],
+                       what="the loss chart hidden")
+        assert "charts: 3 of 4 [g]" in text_of(view.modes)
+
+
+async def test_a_command_run_shows_its_output(tmp_path):
+    run = fixture(tmp_path, "command-demo")
+    app = make_app(runs_root=tmp_path, replay=run)
+    async with app.run_test(size=SIZE) as pilot:
+        await replayed(pilot, app)
+        view = app.training.logged_view
+        assert [c.title for c in view.charts.values()] == ["loss"]  # loss & val_loss on one chart
+        assert view.output.display
+        assert view.output.lines[-1] == "done" and view.output.lines[-2].startswith("epoch 3 step 119")
+        assert "$ python train.py --epochs 3" in side_text(view)
+
+
+async def test_attach_follows_a_live_logged_run_and_its_controls_reach_its_folder(tmp_path):
+    run = helpers.logged_run(tmp_path, "live-script", steps=5, metrics=["loss"], status="running",
+                             source="command", output="starting\n")
+    app = make_app(runs_root=tmp_path, attach=run)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.training.logged_view
+        await wait_for(pilot, lambda: view.charts and len(series_of(next(iter(view.charts.values())))["train"]) == 5,
+                       what="the history")
+        assert app.training.run_state == "live"
+        with EventWriter(run.events_path) as w:
+            for i in range(5, 9):
+                w.write({"type": "metrics", "time": 1_000_001.0 + i, "step": i, "values": {"loss": 0.1, "val_loss": 0.2}})
+        with open(run.path / "output.log", "a") as f:
+            f.write("step 8 done\n")
+        await wait_for(pilot, lambda: [c.title for c in view.charts.values()] == ["loss"]
+                       and len(series_of(next(iter(view.charts.values())))["train"]) == 9
+                       and "val" in series_of(next(iter(view.charts.values()))), what="the new points and val_loss")
+        await wait_for(pilot, lambda: view.output.lines and view.output.lines[-1] == "step 8 done",
+                       what="the output's new line")
+        await pilot.press("3")
+        app.training.focus_default()
+        await pilot.press("p")
+        await pilot.press("c")
+        await pilot.press("x")
+        commands = sorted(name.rsplit("-", 1)[-1] for name in os.listdir(run.control_dir))
+        assert commands == ["checkpoint", "pause", "stop"]
+
+
+async def test_the_runs_pane_lists_a_logged_run_and_compares_it(tmp_path):
+    logged = fixture(tmp_path, "logged-demo")
+    other = helpers.logged_run(tmp_path, "other-script", steps=50, metrics=["train/loss", "val/loss"])
+    app = make_app(runs_root=tmp_path, runs_interval=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await runs_shown(pilot, app)
+        await wait_for(pilot, lambda: pane.select(logged.id), what="the logged run listed")
+        row = pane.selected()
+        assert row.preset == "mnist-script" and row.epochs_text == "step 299 · 6 metrics"
+        assert "logged run (script)" in text_of(pane.detail)
+        await pilot.press("u")  # resume: refused in one line
+        assert any("is a logged run" in n.message for n in app.notes)
+        await pilot.press("enter")  # replay it
+        await wait_for(pilot, lambda: app.training.run_state == "ended" and app.training.logged, what="its replay")
+        app.compare([other])
+        view = app.training.logged_view
+        loss = view.charts[view.group_key(view.groups[0])]
+        await wait_for(pilot, lambda: any(k.startswith("overlay:") for k in loss.series_keys()), what="the overlay")
+        overlay = series_of(loss)[next(k for k in loss.series_keys() if k.startswith("overlay:"))]
+        assert len(overlay) == 50  # its val/loss, on the chart of the same name

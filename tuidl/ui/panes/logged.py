@@ -1,0 +1,468 @@
+"""The Training pane's view of a logged run (``tuidl.init`` / ``run.log``, ``tuidl run --
+CMD``): a chart for whatever it logs, its summary and config beside them, and a
+``tuidl run`` command's output under them.
+
+* **Charts** (:class:`LoggedCharts`): one :class:`~tuidl.ui.widgets.charts.MetricChart`
+  per :class:`~tuidl.core.run.scalars.ChartGroup` (a validation name and its train partner
+  on one chart: ``train/loss`` & ``val/loss``, ``loss`` & ``val_loss``), in a grid. ``g``
+  opens a checklist of the charts to show (:class:`ChartsChecklist`); ``e`` puts steps or
+  time (seconds since the run started) on the x axis, ``l`` the log scale, ``m``
+  smoothing: the keys of a trainer run's charts.
+* **Side panel** (:class:`SidePanel`): the summary (last and best value of each metric,
+  :meth:`RunView.summary`) and the config.
+* **Output** (:class:`OutputTail`): the last lines of ``output.log``, followed while the
+  run is live.
+
+Everything comes from the run's :class:`~tuidl.core.run.runview.RunView`; this module only
+draws it. Each chart's lines are :class:`~tuidl.ui.series.Series` extended with what the
+view's arrays gained since the last frame (never re-read), and a chart draws at most
+about two points per column, so a run of 50,000 steps costs a redraw what one of 500 does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Log, SelectionList, Static
+
+from tuidl.core.run.runview import RunView
+from tuidl.core.run.scalars import ChartGroup, chart_groups
+from tuidl.core.run.units import fmt_metric
+from tuidl.ui import palette
+from tuidl.ui.series import Series
+from tuidl.ui.widgets.charts import MetricChart
+
+SMOOTH_ON = 0.6
+SIDE_EVERY_S = 1.0  # the summary is worked out again at most once a second
+OUTPUT_LINES = 500  # the output's last lines kept
+OUTPUT_READ = 64 << 10  # bytes of output.log read at most per frame (the first read: its end)
+OVERLAY_PREFIX = "overlay:"
+NARROW_BELOW = 80  # a view narrower than this leaves the side panel out
+
+
+def flat(config: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """A config as ``(dotted.key, value)`` pairs, nested objects opened."""
+    if not isinstance(config, dict):
+        return [(prefix, config)] if prefix else []
+    out: list[tuple[str, Any]] = []
+    for key, value in config.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            out += flat(value, name)
+        else:
+            out.append((name, value))
+    return out
+
+
+class ChartsChecklist(ModalScreen[list[str] | None]):
+    """Which charts show: a checklist of the run's charts (their titles); enter keeps
+    the choice, escape leaves it as it was."""
+
+    DEFAULT_CSS = """
+    ChartsChecklist { align: center middle; }
+    ChartsChecklist > Vertical { width: 60; max-height: 80%; height: auto; border: thick $accent;
+                                 background: $surface; padding: 0 1; }
+    ChartsChecklist SelectionList { height: auto; max-height: 30; }
+    ChartsChecklist .hint { color: $text-muted; height: auto; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "done", "Show", priority=True),
+                Binding("a", "all", "All")]
+
+    def __init__(self, groups: list[ChartGroup], shown: set[str]) -> None:
+        super().__init__()
+        self.groups, self.shown = groups, shown
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text("Charts to show", style="bold"))
+            yield SelectionList[str](*[(self.label(g), g.title + "\0" + "|".join(g.names), self.key(g) in self.shown)
+                                       for g in self.groups], id="charts-checklist")
+            yield Static("space: show or hide · a: all · enter: done · escape: cancel", classes="hint")
+
+    @staticmethod
+    def key(group: ChartGroup) -> str:
+        return group.title + "\0" + "|".join(group.names)
+
+    @staticmethod
+    def label(group: ChartGroup) -> str:
+        return group.title if len(group.names) < 2 else f"{group.title}  ({group.train} & {group.val})"
+
+    def on_mount(self) -> None:
+        self.query_one(SelectionList).focus()
+
+    def action_all(self) -> None:
+        self.query_one(SelectionList).select_all()
+
+    def action_done(self) -> None:
+        self.dismiss(list(self.query_one(SelectionList).selected))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SidePanel(VerticalScroll):
+    """A logged run's summary (last and best of each metric; what the run set in
+    ``run.summary``) and its config."""
+
+    DEFAULT_CSS = """
+    SidePanel { width: 32; height: 1fr; border-left: vkey $panel-lighten-2; padding: 0 0 0 1;
+                scrollbar-size-vertical: 1; }
+    SidePanel Static { height: auto; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.about = Static("", id="logged-about")
+        self.summary = Static("", id="logged-summary")
+        self.config = Static("", id="logged-config")
+
+    def compose(self) -> ComposeResult:
+        yield self.about
+        yield self.summary
+        yield self.config
+
+    def show(self, view: RunView) -> None:
+        st = view.started or {}
+        about = Text()
+        about.append(str(st.get("name") or view.run_id or "logged run"), style="bold")
+        about.append(f"  {view.source or 'script'}", style="dim")
+        if st.get("project"):
+            about.append(f" · {st['project']}", style="dim")
+        if st.get("command"):
+            about.append("\n$ " + " ".join(str(a) for a in st["command"]), style="dim")
+        about.append(f"\nstep {int(view.scalars.last_step) if view.scalars.events else '—'} · {view.status}")
+        self.about.update(about)
+        table = Table.grid(padding=(0, 1))
+        table.add_column(overflow="fold", ratio=2)
+        table.add_column(justify="right")
+        table.add_column(justify="right")
+        table.add_row(Text("Summary", style="bold"), Text("last", style="dim"),
+                      Text("best", style="dim"))
+        for name, figures in view.summary().items():
+            if "value" in figures:
+                value = figures["value"]
+                shown = fmt_metric(name, value) if isinstance(value, (int, float)) else str(value)
+                table.add_row(name, Text(shown, style="bold"), "")
+            else:
+                last = Text(fmt_metric(name, figures["last"]), style="bold" if figures.get("set") else "")
+                table.add_row(name, last, Text(fmt_metric(name, figures["best"]), style=palette.style(palette.LR)))
+        self.summary.update(table)
+        config = Table.grid(padding=(0, 1))
+        config.add_column(overflow="fold", style="dim")
+        config.add_column(overflow="fold")
+        config.add_row(Text("Config", style="bold"), "")
+        pairs = flat(view.config)
+        for key, value in pairs:
+            config.add_row(key, value if isinstance(value, str) else json.dumps(value, default=str))
+        if not pairs:
+            config.add_row(Text("(none logged)", style="dim"), "")
+        self.config.update(config)
+
+
+class OutputTail(Log):
+    """The last lines of a ``tuidl run`` command's ``output.log``, read on from where the
+    last read ended (the first read starts near its end)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, max_lines=OUTPUT_LINES, auto_scroll=True)
+        self.path: Path | None = None
+        self._offset = 0
+        self._partial = ""
+
+    def follow(self, path: Path | None) -> None:
+        """Show this file's end (None: nothing)."""
+        self.path, self._offset, self._partial = path, 0, ""
+        self.clear()
+        if path is not None:
+            try:
+                self._offset = max(0, os.path.getsize(path) - OUTPUT_READ)
+            except OSError:
+                self._offset = 0
+            self.read_more(first=True)
+
+    def read_more(self, first: bool = False) -> bool:
+        """Add what the file gained since the last read; True when there was some."""
+        if self.path is None:
+            return False
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                data = f.read(OUTPUT_READ)
+        except OSError:
+            return False
+        if not data:
+            return False
+        start = self._offset
+        self._offset += len(data)
+        text = self._partial + data.decode("utf-8", "replace").replace("\r\n", "\n")
+        lines = text.split("\n")
+        self._partial = lines.pop()
+        if first and start > 0 and lines:
+            lines = lines[1:]  # the first line read from the middle of the file is cut
+        if lines:
+            self.write_lines([line.rsplit("\r", 1)[-1] for line in lines])  # a progress bar's last state
+        return True
+
+
+class LoggedView(Horizontal):
+    """Charts, side panel and output of a logged run (see the module docstring)."""
+
+    DEFAULT_CSS = """
+    LoggedView { height: 1fr; }
+    LoggedView #logged-main { width: 1fr; height: 1fr; }
+    LoggedView #logged-modes { height: 1; }
+    LoggedView #logged-charts { height: 1fr; grid-size: 2; grid-gutter: 0 1; grid-rows: 12;
+                                scrollbar-size-vertical: 1; }
+    LoggedView #logged-charts MetricChart { height: 12; min-height: 6; }
+    LoggedView #logged-empty { height: auto; color: $text-muted; padding: 1 2; }
+    LoggedView #logged-output { height: 10; border-top: hkey $panel-lighten-2; background: $surface;
+                                scrollbar-size-vertical: 1; }
+    LoggedView.-narrow SidePanel { display: none; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.view: RunView | None = None
+        self.run_path: Path | None = None
+        self.x_axis = "step"  # or "time"
+        self.log_y = False
+        self.smooth = 0.0
+        self.hidden: set[str] = set()  # chart keys the user unticked
+        self.groups: list[ChartGroup] = []
+        self.charts: dict[str, MetricChart] = {}  # chart key -> its chart (shown ones only)
+        self._series: dict[tuple[str, str], tuple[Series, int]] = {}  # (name, axis) -> its Series, points taken
+        self._names_seen = 0
+        self._side_version = -1
+        self._side_at = -math.inf
+        self.overlays: dict[str, tuple[RunView, str]] = {}  # label -> (its view, its colour)
+        self.modes = Static("", id="logged-modes")
+        self.grid = Grid(id="logged-charts")
+        self.empty = Static("waiting for the run's first metrics…", id="logged-empty")
+        self.side = SidePanel(id="logged-side")
+        self.output = OutputTail(id="logged-output")
+        self.output.display = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="logged-main"):
+            yield self.modes
+            yield self.empty
+            yield self.grid
+            yield self.output
+        yield self.side
+
+    def on_mount(self) -> None:
+        waiting = [chart for chart in self.charts.values() if not chart.is_mounted]
+        if waiting:
+            self.grid.mount(*waiting)
+        self._show_modes()
+
+    def on_resize(self) -> None:
+        width = self.size.width
+        self.set_class(width < NARROW_BELOW, "-narrow")
+        charts_width = width - (0 if width < NARROW_BELOW else 32)
+        self.grid.styles.grid_size_columns = 3 if charts_width >= 150 else 2 if charts_width >= 56 else 1
+
+    # -- the run -----------------------------------------------------------------------
+    def show_run(self, view: RunView, run_path: Path | None = None) -> None:
+        """Show another run's view (empty, or with its history already taken)."""
+        self.view, self.run_path = view, run_path
+        self._series = {}
+        self.groups, self._names_seen = [], 0
+        self._side_version, self._side_at = -1, -math.inf
+        if self.is_mounted:
+            self.grid.remove_children()
+        self.charts = {}
+        self.empty.display = True
+        out = run_path / "output.log" if run_path is not None else None
+        has_output = out is not None and (out.is_file() or view.source == "command")
+        self.output.display = has_output
+        self.output.follow(out if has_output else None)
+
+    def take(self, live: bool = True) -> None:
+        """The view took a batch of events: new charts for new names, new points for the
+        charts (drawn on their clock), the output's new lines."""
+        view = self.view
+        if view is None:
+            return
+        scalars = view.scalars
+        if len(scalars) != self._names_seen:
+            self._names_seen = len(scalars)
+            self.groups = chart_groups(scalars.names)
+            self._layout_charts()
+        self._feed()
+        if self.output.display and not self.output.path and view.source == "command" and self.run_path:
+            self.output.follow(self.run_path / "output.log")
+
+    def tick(self, now: float) -> None:
+        """The pane's clock: due redraws, the side panel (once a second when changed),
+        the output's new lines."""
+        for chart in self.charts.values():
+            chart.tick()
+        view = self.view
+        if view is not None and (view.scalars.version != self._side_version or view.status != getattr(
+                self, "_side_status", None)) and now - self._side_at >= SIDE_EVERY_S:
+            self._side_version, self._side_status, self._side_at = view.scalars.version, view.status, now
+            self.side.show(view)
+        if self.output.display:
+            self.output.read_more()
+
+    def group_key(self, group: ChartGroup) -> str:
+        return ChartsChecklist.key(group)
+
+    def shown_groups(self) -> list[ChartGroup]:
+        return [g for g in self.groups if self.group_key(g) not in self.hidden]
+
+    def _layout_charts(self) -> None:
+        """A chart for each group shown (charts already there are kept)."""
+        shown = self.shown_groups()
+        keys = [self.group_key(g) for g in shown]
+        for key in [k for k in self.charts if k not in keys]:
+            self.charts.pop(key).remove()
+        new = []
+        for group in shown:
+            key = self.group_key(group)
+            if key in self.charts:
+                continue
+            chart = MetricChart(group.title, classes="logged-chart")
+            chart.use_external_clock()
+            chart.x_label = self.x_axis
+            chart.log_y, chart.smooth = self.log_y, self.smooth
+            self.charts[key] = chart
+            self._attach_lines(chart, group)
+            new.append(chart)
+        if new and self.grid.is_mounted:
+            self.grid.mount(*new)
+        self.empty.display = not self.groups
+        if self.groups and not shown:
+            self.empty.update("no chart chosen: g opens the checklist")
+            self.empty.display = True
+        self._show_modes()
+
+    def _line(self, name: str) -> Series:
+        entry = self._series.get((name, self.x_axis))
+        if entry is None:
+            entry = self._series[(name, self.x_axis)] = (Series(), 0)
+        return entry[0]
+
+    def _attach_lines(self, chart: MetricChart, group: ChartGroup) -> None:
+        for role, name in (("train", group.train), ("val", group.val)):
+            if name is None:
+                continue
+            label = name if len(group.names) < 2 else ("train" if role == "train" else "validation")
+            color = palette.VAL if role == "val" and len(group.names) == 2 else palette.TRAIN
+            chart.set_series(role, self._line(name), label, color)
+        for i, (label, (view, color)) in enumerate(self.overlays.items()):
+            line = overlay_line(view, group, self.x_axis)
+            if line is not None:
+                chart.set_series(OVERLAY_PREFIX + label, line, label, color)
+
+    def _feed(self) -> None:
+        """Extend each shown line's Series with the points its Scalar gained."""
+        scalars = self.view.scalars if self.view is not None else None
+        if scalars is None:
+            return
+        changed = False
+        for (name, axis), (series, taken) in list(self._series.items()):
+            if axis != self.x_axis:
+                continue
+            scalar = scalars.get(name)
+            if scalar is None or len(scalar) == taken:
+                continue
+            series.extend(scalar.xs(axis)[taken:], scalar.values[taken:])
+            self._series[(name, axis)] = (series, len(scalar))
+            changed = True
+        if changed:
+            for chart in self.charts.values():
+                chart.data_changed()
+
+    # -- how the charts are drawn ----------------------------------------------------------
+    def _show_modes(self) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis", style="dim")
+        shown = len(self.shown_groups())
+        text.append(f"x: {self.x_axis}s [e] · log y: {'on' if self.log_y else 'off'} [l] · smoothing: "
+                    f"{self.smooth:g} [m] · charts: {shown} of {len(self.groups)} [g]")
+        self.modes.update(text)
+
+    def _restyle(self) -> None:
+        for chart in self.charts.values():
+            chart.x_label = "time (s)" if self.x_axis == "time" else "step"
+            chart.log_y, chart.smooth = self.log_y, self.smooth
+        self._show_modes()
+
+    def toggle_x_axis(self) -> str:
+        self.x_axis = "time" if self.x_axis == "step" else "step"
+        for group in self.shown_groups():
+            chart = self.charts.get(self.group_key(group))
+            if chart is not None:
+                self._attach_lines(chart, group)
+        self._feed()
+        self._restyle()
+        return self.x_axis
+
+    def toggle_log(self) -> bool:
+        self.log_y = not self.log_y
+        self._restyle()
+        return self.log_y
+
+    def toggle_smooth(self) -> float:
+        self.smooth = 0.0 if self.smooth else SMOOTH_ON
+        self._restyle()
+        return self.smooth
+
+    def choose(self, keys: list[str]) -> None:
+        """Show these charts (keys of :meth:`group_key`), hide the others."""
+        chosen = set(keys)
+        self.hidden = {self.group_key(g) for g in self.groups if self.group_key(g) not in chosen}
+        self.grid.remove_children()
+        self.charts = {}
+        self._layout_charts()
+        self._feed()
+
+    def checklist(self) -> ChartsChecklist:
+        return ChartsChecklist(self.groups, {self.group_key(g) for g in self.shown_groups()})
+
+    def redraw_now(self) -> None:
+        """Draw every chart at once (screenshots, tests, the benchmark)."""
+        self._feed()
+        for chart in self.charts.values():
+            chart.redraw()
+        if self.view is not None:
+            self.side.show(self.view)
+
+    # -- compared runs ----------------------------------------------------------------------
+    def set_overlays(self, views: dict[str, RunView]) -> None:
+        """Lay other runs over the charts of the same metrics: ``{label: RunView}``."""
+        self.overlays = {str(label): (view, palette.OVERLAYS[i % len(palette.OVERLAYS)])
+                         for i, (label, view) in enumerate(views.items())}
+        for group in self.shown_groups():
+            chart = self.charts.get(self.group_key(group))
+            if chart is not None:
+                for key in [k for k in chart.series_keys() if k.startswith(OVERLAY_PREFIX)]:
+                    chart.remove_series(key)
+                self._attach_lines(chart, group)
+
+
+def overlay_line(view: RunView, group: ChartGroup, axis: str) -> Series | None:
+    """A compared run's line on the chart of ``group``: its metric of the same name
+    (validation first), else its compare curve of the same base name (a trainer run's
+    validation loss on a ``loss`` chart)."""
+    scalars = view.scalars
+    for name in (group.val, group.train):
+        if name is not None and name in scalars:
+            scalar = scalars[name]
+            return Series(scalar.xs(axis), scalar.values)
+    if axis != "step":
+        return None
+    _split, lines = view.compare_curves()
+    points = lines.get(group.title, {}).get("step")
+    return Series(*points) if points else None
