@@ -8,7 +8,9 @@ decision boundary and the test results) and saves each pane with Textual's own
 the learning lab (i) on a run that recorded every instrument (``--lab-run``):
 lab-neurons.svg, lab-health.svg, lab-landscape.svg, lab-adversarial.svg; then "try the model"
 (t) on a digits MLP trained here for the shot, with a test digit on the pad: try-digits.svg;
-then the view of a 2×3 sweep on xor run here for the shot: sweep.svg.
+then the view of a 2×3 sweep on xor run here for the shot: sweep.svg; then a logged run
+(tuidl.init / run.log, tests/fixtures/runs/logged-demo) on the Training pane: logged.svg.
+``--only logged`` (or panes, lab, try, sweep; several with commas) writes only those.
 """
 
 from __future__ import annotations
@@ -143,6 +145,26 @@ async def shoot_sweep(out: Path, size: tuple[int, int], runs_root: Path) -> list
     return [out / name]
 
 
+DEFAULT_LOGGED_RUN = ROOT / "tests" / "fixtures" / "runs" / "logged-demo"
+
+
+async def shoot_logged(out: Path, size: tuple[int, int], runs_root: Path) -> list[Path]:
+    """A logged run's charts, summary and config on the Training pane (3)."""
+    run = RunDir(runs_root / DEFAULT_LOGGED_RUN.name)
+    app = TuidlApp(P.load("spiral"), replay=run, system_interval=None, telemetry=False, runs_root=runs_root)
+    async with app.run_test(size=size) as pilot:
+        until = waiter(pilot)
+        await until(lambda: app.training.run_state == "ended" and app.training.logged, "the replay")
+        await pilot.press("3")
+        await pilot.pause(0.3)
+        app.training.redraw_now()
+        app.set_focus(None)
+        await pilot.pause(0.3)
+        name = "logged.svg"
+        app.save_screenshot(name, str(out))
+    return [out / name]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, default=DEFAULT_RUN, help="run directory to replay")
@@ -150,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="run directory with the learning lab's events to replay")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for the SVG files")
     parser.add_argument("--size", default="120x40", help="terminal size, COLUMNSxROWS")
+    parser.add_argument("--only", default="panes,lab,try,sweep,logged",
+                        help="which shots, with commas: panes, lab, try, sweep, logged")
     args = parser.parse_args(argv)
+    only = {part.strip() for part in args.only.split(",") if part.strip()}
     try:
         cols, rows = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
@@ -167,14 +192,15 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp)
         for recorded in sorted((ROOT / "tests" / "fixtures" / "runs").iterdir()):
             shutil.copytree(recorded, root / recorded.name)
-        for path in asyncio.run(shoot(args.run, args.out, (cols, rows), root)):
-            print(path)
-        for path in asyncio.run(shoot_lab(args.lab_run, args.out, (cols, rows), root)):
-            print(path)
-        for path in asyncio.run(shoot_try(args.out, (cols, rows), root)):
-            print(path)
-        for path in asyncio.run(shoot_sweep(args.out, (cols, rows), root)):
-            print(path)
+        shots = [("panes", lambda: shoot(args.run, args.out, (cols, rows), root)),
+                 ("lab", lambda: shoot_lab(args.lab_run, args.out, (cols, rows), root)),
+                 ("try", lambda: shoot_try(args.out, (cols, rows), root)),
+                 ("sweep", lambda: shoot_sweep(args.out, (cols, rows), root)),
+                 ("logged", lambda: shoot_logged(args.out, (cols, rows), root))]
+        for name, shot in shots:
+            if name in only:
+                for path in asyncio.run(shot()):
+                    print(path)
     return 0
 
 

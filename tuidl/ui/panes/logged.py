@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ SIDE_EVERY_S = 1.0  # the summary is worked out again at most once a second
 OUTPUT_LINES = 500  # the output's last lines kept
 OUTPUT_READ = 64 << 10  # bytes of output.log read at most per frame (the first read: its end)
 OVERLAY_PREFIX = "overlay:"
+CPU_SHARE = 0.04  # of a core, at most, for redrawing the charts for new points (all of them together)
 NARROW_BELOW = 80  # a view narrower than this leaves the side panel out
 
 
@@ -242,6 +244,7 @@ class LoggedView(Horizontal):
         self.charts: dict[str, MetricChart] = {}  # chart key -> its chart (shown ones only)
         self._series: dict[tuple[str, str], tuple[Series, int]] = {}  # (name, axis) -> its Series, points taken
         self._names_seen = 0
+        self._fed_at = -math.inf  # when the charts' lines last gained points (time.monotonic)
         self._side_version = -1
         self._side_at = -math.inf
         self.overlays: dict[str, tuple[RunView, str]] = {}  # label -> (its view, its colour)
@@ -288,9 +291,11 @@ class LoggedView(Horizontal):
         self.output.display = has_output
         self.output.follow(out if has_output else None)
 
-    def take(self, live: bool = True) -> None:
+    def take(self, ended: bool = False) -> None:
         """The view took a batch of events: new charts for new names, new points for the
-        charts (drawn on their clock), the output's new lines."""
+        charts (drawn on their clock; at the next tick when the batch ``ended`` the run:
+        a replay's or an attached history's last points are not left waiting), the
+        output's new lines."""
         view = self.view
         if view is None:
             return
@@ -300,6 +305,9 @@ class LoggedView(Horizontal):
             self.groups = chart_groups(scalars.names)
             self._layout_charts()
         self._feed()
+        if ended:
+            for chart in self.charts.values():
+                chart.mark_dirty()
         if self.output.display and not self.output.path and view.source == "command" and self.run_path:
             self.output.follow(self.run_path / "output.log")
 
@@ -340,6 +348,10 @@ class LoggedView(Horizontal):
             self.charts[key] = chart
             self._attach_lines(chart, group)
             new.append(chart)
+        # the charts share one CPU budget (a chart alone may take 5 % of a core for new
+        # points): with ten charts each waits ten times as long when its draw is slow
+        for chart in self.charts.values():
+            chart.cpu_share = CPU_SHARE / max(1, len(self.charts))
         if new and self.grid.is_mounted:
             self.grid.mount(*new)
         self.empty.display = not self.groups
@@ -382,6 +394,7 @@ class LoggedView(Horizontal):
             self._series[(name, axis)] = (series, len(scalar))
             changed = True
         if changed:
+            self._fed_at = time.monotonic()
             for chart in self.charts.values():
                 chart.data_changed()
 

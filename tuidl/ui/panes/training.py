@@ -209,19 +209,6 @@ class TrainingPane(Vertical):
         scrollbar-size-vertical: 1;
     }
 
-    /* A logged run (tuidl.init / tuidl run): its own charts, summary and config
-       (tuidl.ui.panes.logged) instead of the hyperparameters and a trainer run's charts. */
-    TrainingPane LoggedView {
-        display: none;
-    }
-    TrainingPane.-logged LoggedView {
-        display: block;
-    }
-    TrainingPane.-logged #train-settings, TrainingPane.-logged #train-progress,
-    TrainingPane.-logged #chart-modes, TrainingPane.-logged #train-views {
-        display: none;
-    }
-
     /* Hyperparameters: hidden on request (h); on a narrow pane hidden unless asked for,
        and then they take the whole pane. */
     TrainingPane.-settings-closed #train-settings {
@@ -286,6 +273,8 @@ class TrainingPane(Vertical):
         self.run_charts = RunCharts(ChartModes(ChartModes.text("step", False, 0.0), id="chart-modes"),
                                     self.view, self._metric_key(), id="train-views")
         self.logged_view = LoggedView(id="logged-view")
+        self.logged_view.display = False
+        self._logged = False
         self._run_path = None  # the run directory shown (a logged run's output.log is there)
 
     # -- composition -----------------------------------------------------------
@@ -564,7 +553,23 @@ class TrainingPane(Vertical):
     @property
     def logged(self) -> bool:
         """The run shown is a logged run (its charts are :attr:`logged_view`'s)."""
-        return self.has_class("-logged")
+        return self._logged
+
+    def _show_logged(self, logged: bool) -> None:
+        """A logged run (tuidl.init / tuidl run) shows its own charts, summary and config
+        (:attr:`logged_view`) instead of the hyperparameters and a trainer run's charts.
+        Each part is shown or hidden by itself: a class on the pane would restyle every
+        widget of the hyperparameter form (most of a second on this machine)."""
+        self._logged = logged
+        self.logged_view.display = logged
+        parts = [self.run_charts, self.run_charts.modes, self.progress_line]
+        if self.is_mounted:
+            parts.append(self.settings)
+        for part in parts:
+            if logged:
+                part.display = False
+            else:  # back to what the stylesheet says (the hyperparameters may be hidden: h)
+                part.styles.clear_rule("display")
 
     def set_overlays(self, views: dict[str, RunView]) -> list[str]:
         """Lay other runs over the loss and metric charts: ``{label: RunView}``."""
@@ -612,7 +617,8 @@ class TrainingPane(Vertical):
         self._run_path = run_path
         self.run_charts.reset(view)
         self.logged_view.show_run(view, run_path)
-        self.set_class(view.logged, "-logged")
+        if view.logged != self._logged:
+            self._show_logged(view.logged)
         self._update_for_preset()
         self.run_charts.set_metric(self._metric_key())
         self._show_progress()
@@ -631,9 +637,9 @@ class TrainingPane(Vertical):
         if any(change.what == "started" for change in applied.changes):
             self._show_started()  # the metric charted may change (only) then
         if view.logged:
-            if not self.logged:
-                self.add_class("-logged")
-            self.logged_view.take()
+            if not self._logged:
+                self._show_logged(True)
+            self.logged_view.take(ended=applied.ended)
         self._render_bad += charts.take(applied, self._preset_task())
         ended = bool(view.progress.status)  # a run's end shows at once
         self._progress_due = True

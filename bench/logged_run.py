@@ -1,0 +1,175 @@
+"""A logged run (``tuidl.init`` / ``run.log``) in the dashboard: opening a big one, and
+following a live one.
+
+* **open**: a finished run of 50,000 steps × 20 metrics (10 ``train/mN`` & ``val/mN``
+  pairs: 10 charts; 32 MB of ``events.jsonl``), written per the logging contract
+  (``tests/helpers.logged_run``). The real app (``TuidlApp.run_test``, headless,
+  160×45) replays it (``tuidl replay RUN``, as the Runs pane's enter does): the time from
+  the replay's start until every chart is drawn with every point (wall, and this
+  process's CPU time). Also the parts alone: ``RunView`` reading the file, and one draw
+  of every chart (``TrainingPane.redraw_now``).
+* **follow**: the same app attached to a live logged run while another process logs 20
+  metrics at 200 steps a second (written every 0.5 s, as the logging writer does) for
+  ``--seconds``: this process's CPU time (the follower thread, RunView, the charts, the
+  screen) over that time, as a share of one core. The app's own idle cost is measured
+  first (the same app, nothing logged) and reported beside it.
+
+    python bench/logged_run.py [--steps 50000] [--seconds 20] [--json bench/logged_run.json]
+
+Targets (issue 26): every chart drawn within 1 s of opening; following a live run for at
+most 5 % of a core. Exit status 0 when both hold, 1 when not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from dashboard import cpu_seconds, machine  # noqa: E402
+
+NAMES = [f"{split}/m{i}" for i in range(10) for split in ("train", "val")]
+SIZE = (160, 45)
+
+
+def values(name: str, i: int) -> float:
+    return 2.0 * math.exp(-i / 8000.0) + 0.05 * math.sin(i / 50.0) + (0.1 if name.startswith("val") else 0.0)
+
+
+WRITER = r"""
+import json, sys, time, math
+path, rate, seconds = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+names = [f"{s}/m{i}" for i in range(10) for s in ("train", "val")]
+step, start = 5, time.time()
+with open(path, "a") as f:
+    while time.time() - start < seconds:
+        time.sleep(0.5)
+        now = time.time()
+        lines = []
+        for _ in range(int(rate * 0.5)):
+            lines.append(json.dumps({"type": "metrics", "time": round(now, 4), "step": step,
+                                     "values": {n: 2.0 * math.exp(-step / 8000) for n in names}}))
+            step += 1
+        f.write("\n".join(lines) + "\n")
+        f.flush()
+print(step)
+"""
+
+
+async def measure_open(run, steps: int) -> dict:
+    from tuidl.core.run import runview
+    from helpers import make_app
+
+    t = time.perf_counter()
+    c = cpu_seconds()
+    view = runview.load(run)
+    view.summary()
+    load_wall, load_cpu = time.perf_counter() - t, cpu_seconds() - c
+    assert len(view.scalars) == 20 and len(view.scalars[NAMES[0]]) == steps
+
+    app = make_app(runs_root=run.path.parent)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await asyncio.sleep(1.0)  # the panes settle before the clock starts
+        pane = app.training
+        t, c = time.perf_counter(), cpu_seconds()
+        app.start_replay(run)
+
+        def drawn() -> bool:
+            lv = pane.logged_view
+            if not pane.logged or len(lv.charts) != 10 or lv.view is None or lv.view.scalars.events != steps:
+                return False
+            return all(chart.redraws and chart._drawn_at >= lv._fed_at for chart in lv.charts.values())  # noqa: SLF001
+
+        while not drawn():
+            await asyncio.sleep(0.005)
+            if time.perf_counter() - t > 120:
+                raise RuntimeError("the charts were not drawn within 120 s")
+        open_wall, open_cpu = time.perf_counter() - t, cpu_seconds() - c
+        lv = pane.logged_view
+        points = [len(line.series) for chart in lv.charts.values() for line in chart._lines.values()]  # noqa: SLF001
+        sizes = sorted({tuple(chart.size) for chart in lv.charts.values()})
+        t = time.perf_counter()
+        pane.redraw_now()
+        redraw = time.perf_counter() - t
+    return {"steps": steps, "metrics": 20, "charts": 10, "points_per_line": min(points),
+            "chart_sizes": [list(s) for s in sizes],
+            "load_s": round(load_wall, 3), "load_cpu_s": round(load_cpu, 3),
+            "open_to_all_charts_drawn_s": round(open_wall, 3), "open_cpu_s": round(open_cpu, 3),
+            "redraw_all_charts_s": round(redraw, 4)}
+
+
+async def measure_follow(root: Path, seconds: float, rate: float) -> dict:
+    import helpers
+    from helpers import make_app
+
+    run = helpers.logged_run(root, "live", steps=5, metrics=NAMES, status="running")
+
+    async def idle_cost(app) -> float:
+        c, t = cpu_seconds(), time.perf_counter()
+        await asyncio.sleep(seconds / 2)
+        return (cpu_seconds() - c) / (time.perf_counter() - t)
+
+    app = make_app(runs_root=root, attach=run)
+    async with app.run_test(size=SIZE) as pilot:
+        lv = app.training.logged_view
+        while len(lv.charts) != 10:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(2.0)
+        idle = await idle_cost(app)
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(run.events_path), str(rate), str(seconds)],
+                                  stdout=subprocess.PIPE, text=True)
+        c, t = cpu_seconds(), time.perf_counter()
+        while writer.poll() is None:
+            await asyncio.sleep(0.1)
+        wall = time.perf_counter() - t
+        cpu = cpu_seconds() - c
+        last_step = int(writer.stdout.read().strip() or 0)
+        await asyncio.sleep(1.0)
+        taken = lv.view.scalars.events
+        redraws = sum(chart.redraws for chart in lv.charts.values())
+    return {"seconds": round(wall, 2), "steps_per_s": rate, "metrics": 20, "events_logged": last_step - 5,
+            "events_taken": taken - 5, "cpu_share_of_a_core": round(cpu / wall, 4),
+            "idle_app_cpu_share": round(idle, 4), "chart_redraws": redraws}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--steps", type=int, default=50_000)
+    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--rate", type=float, default=200.0, help="steps a second the live run logs")
+    p.add_argument("--json", help="write the results here")
+    args = p.parse_args()
+    os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+    import helpers
+
+    with tempfile.TemporaryDirectory(prefix="tuidl-logged-bench-") as tmp:
+        root = Path(tmp)
+        run = helpers.logged_run(root, "big", steps=args.steps, metrics=NAMES, values=values)
+        size = run.events_path.stat().st_size
+        opened = asyncio.run(measure_open(run, args.steps))
+        opened["events_mb"] = round(size / 1e6, 1)
+        followed = asyncio.run(measure_follow(root, args.seconds, args.rate))
+    result = {"machine": machine(), "open": opened, "follow": followed,
+              "targets": {"open_to_all_charts_drawn_s": 1.0, "cpu_share_of_a_core": 0.05}}
+    ok = opened["open_to_all_charts_drawn_s"] <= 1.0 and followed["cpu_share_of_a_core"] <= 0.05
+    result["met"] = ok
+    print(json.dumps(result, indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
