@@ -3,13 +3,13 @@
 ::
 
     preset.toml        the resolved preset (every default filled in); a logged run
-                       (tuidl.init / run.log, tuidl run -- CMD) has config.json instead
-    output.log         a `tuidl run -- CMD` run's command output (stdout and stderr)
+                       (``tuidl.init``, ``tuidl run -- CMD``) has ``config.json`` instead
     events.jsonl       the event stream (see tuidl.core.run.events, docs/events.md)
     status.json        status, pid, epoch, best metric; written atomically
     checkpoints/       last.pt and best.pt, written atomically
     control/           commands for the trainer (pause, resume, stop, checkpoint)
     trainer.out/.err   the trainer process's stdout and stderr
+    output.log         ``tuidl run -- CMD``: the command's stdout and stderr
 
 A run is identified by its directory. Ids are checked so they can never point outside
 the runs root.
@@ -140,12 +140,12 @@ class RunDir:
 
     @property
     def config_path(self) -> Path:
-        """A logged run's config (it has this instead of a preset)."""
+        """A logged run's config (``tuidl.init(config=...)``), in place of a preset."""
         return self.path / "config.json"
 
     @property
     def output_path(self) -> Path:
-        """A ``tuidl run -- CMD`` run's command output."""
+        """``tuidl run -- CMD``: the command's stdout and stderr."""
         return self.path / "output.log"
 
     @property
@@ -248,6 +248,18 @@ def new_id(name: str) -> str:
 def create(root: str | os.PathLike, name: str, preset_toml: str, status: dict | None = None) -> RunDir:
     """Create a run directory atomically: it appears complete (with its preset) or not at all.
     ``status``: more fields for its first status file (a sweep's trial: ``sweep``)."""
+    return _create(root, name, {"preset.toml": preset_toml.encode()}, {**(status or {}), "preset": name})
+
+
+def create_logged(root: str | os.PathLike, name: str, config: dict, status: dict | None = None) -> RunDir:
+    """Create a logged run's directory atomically (``tuidl.init``, ``tuidl run``): its
+    ``config.json`` in place of a preset. ``status``: more fields (``name``, ``project``,
+    ``source``)."""
+    data = (json.dumps(config, indent=1, sort_keys=True, default=str) + "\n").encode()
+    return _create(root, name, {"config.json": data}, {**(status or {}), "name": name})
+
+
+def _create(root: str | os.PathLike, name: str, files: dict[str, bytes], status: dict) -> RunDir:
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     for _ in range(10):
@@ -258,9 +270,10 @@ def create(root: str | os.PathLike, name: str, preset_toml: str, status: dict | 
         tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=root))
         (tmp / "checkpoints").mkdir()
         (tmp / "control").mkdir()
-        write_atomic(tmp / "preset.toml", preset_toml.encode())
-        write_json(tmp / "status.json", {**(status or {}), "status": "created", "created": time.time(),
-                                         "preset": name, "host": socket.gethostname()})
+        for file, data in files.items():
+            write_atomic(tmp / file, data)
+        write_json(tmp / "status.json", {**status, "status": "created", "created": time.time(),
+                                         "host": socket.gethostname()})
         try:
             os.rename(tmp, final)
         except OSError:
@@ -268,6 +281,11 @@ def create(root: str | os.PathLike, name: str, preset_toml: str, status: dict | 
         fsync_dir(root)
         return RunDir(final)
     raise OSError(f"could not create a run directory under {root}")
+
+
+def is_run_dir(path: Path) -> bool:
+    """A run directory: a trainer run's (``preset.toml``) or a logged run's (``config.json``)."""
+    return (path / "preset.toml").is_file() or (path / "config.json").is_file()
 
 
 def open_run(ref: str | os.PathLike, root: str | os.PathLike | None = None) -> RunDir:
@@ -286,11 +304,6 @@ def open_run(ref: str | os.PathLike, root: str | os.PathLike | None = None) -> R
     if not is_run_dir(p):
         raise ConfigError(f"{p} is not a run directory (it has no preset.toml or config.json)")
     return RunDir(p.resolve())
-
-
-def is_run_dir(path: Path) -> bool:
-    """A run directory: a trainer run's (preset.toml) or a logged run's (config.json)."""
-    return (path / "preset.toml").is_file() or (path / "config.json").is_file()
 
 
 def list_runs(root: str | os.PathLike | None = None) -> list[RunDir]:

@@ -634,15 +634,14 @@ _TAKE = {
 
 def process_figures(telemetry: dict) -> dict | None:
     """The figures of the run's process in a ``telemetry`` event, as ``{pid, cpu, rss}``
-    (cpu: % of one core; rss: bytes): a trainer's ``proc``, or a logged run's ``process``
-    (``{pid, cpu_percent, rss_bytes}``, written by the logging thread); None if neither."""
-    proc = telemetry.get("proc")
-    if isinstance(proc, dict):
-        return proc
-    proc = telemetry.get("process")
+    (cpu: % of one core; rss: bytes): a logged run's ``process`` (``{pid, cpu_percent,
+    rss_bytes}``, written by the logging thread; under ``tuidl run`` the command's
+    process tree), else a trainer's ``proc``; None if neither."""
+    proc = telemetry.get("process")  # a tuidl run's: the command's whole process tree
     if isinstance(proc, dict):
         return {"pid": proc.get("pid"), "cpu": proc.get("cpu_percent"), "rss": proc.get("rss_bytes")}
-    return None
+    proc = telemetry.get("proc")
+    return proc if isinstance(proc, dict) else None
 
 
 def load(path: Any) -> RunView:
