@@ -62,12 +62,26 @@ def dumps(ev: dict[str, Any]) -> str:
     return json.dumps(_clean(ev), separators=(",", ":"), allow_nan=False)
 
 
+def encode(ev: dict[str, Any]) -> bytes:
+    """One event as the line the stream holds (standard JSON, non-finite floats as
+    strings, ``\\n`` at the end), UTF-8."""
+    try:  # the common case: every number finite, no walk over the event needed
+        line = json.dumps(ev, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        line = json.dumps(_clean(ev), separators=(",", ":"), allow_nan=False)
+    return (line + "\n").encode("utf-8")
+
+
 def event(type_: str, /, **fields: Any) -> dict[str, Any]:
     return {"type": type_, "time": round(time.time(), 4), **fields}
 
 
 class EventWriter:
-    """Appends events to a file. Safe to share between threads of one process."""
+    """Appends events to a file. Safe to share between threads of one process, and
+    between processes (``O_APPEND``: each :meth:`append` of a batch lands whole, after
+    whatever another writer appended). The one writer of every run source: the trainer
+    (:meth:`write` / :meth:`emit`, one event at a time) and the logging API
+    (``tuidl.sdk``: many encoded events in one :meth:`append`)."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
@@ -90,18 +104,25 @@ class EventWriter:
             os.write(self._fd, b"\n")
 
     def write(self, ev: dict[str, Any], sync: bool = False) -> dict[str, Any]:
-        try:  # the common case: every number finite, no walk over the event needed
-            line = json.dumps(ev, separators=(",", ":"), allow_nan=False) + "\n"
-        except ValueError:
-            line = json.dumps(_clean(ev), separators=(",", ":"), allow_nan=False) + "\n"
-        data = line.encode("utf-8")
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        if sync:
-            os.fsync(self._fd)
+        self.append(encode(ev), sync=sync)
         return ev
+
+    def append(self, data: bytes | bytearray | memoryview, sync: bool = False) -> int:
+        """Append encoded events (:func:`encode`, whole lines). On an error (a full
+        disk, a file-size limit) the ``OSError`` is raised with ``written``: the bytes
+        that did land, so a caller that keeps the rest and appends it later completes
+        the torn line instead of repeating what is there."""
+        view = memoryview(data)
+        done = 0
+        try:
+            while done < len(view):
+                done += os.write(self._fd, view[done:])
+            if sync:
+                os.fsync(self._fd)
+        except OSError as err:
+            err.written = done
+            raise
+        return done
 
     def emit(self, type_: str, /, sync: bool = False, **fields: Any) -> dict[str, Any]:
         return self.write(event(type_, **fields), sync=sync)

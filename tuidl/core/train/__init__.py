@@ -25,7 +25,21 @@ data-parallel runs add ``tuidl.core.system.distributed``. The trainer process it
 ``python -m tuidl.core.train.trainer RUN``.
 """
 
-from tuidl.core.train.checkpoints import load_checkpoint
-from tuidl.core.train.loop import Trainer
+from typing import Any
 
 __all__ = ["Trainer", "load_checkpoint"]
+
+
+def __getattr__(name: str) -> Any:
+    """``Trainer`` and ``load_checkpoint`` are imported when first asked for: a module of
+    this package that needs no PyTorch (``control``, which the logging API uses) imports
+    without it."""
+    if name == "Trainer":
+        from tuidl.core.train.loop import Trainer
+
+        return Trainer
+    if name == "load_checkpoint":
+        from tuidl.core.train.checkpoints import load_checkpoint
+
+        return load_checkpoint
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
