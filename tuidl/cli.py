@@ -30,6 +30,8 @@ examples:
   tuidl sweep --show SWEEP | --stop SWEEP  a sweep's ranked trials; stop a sweep (its trials checkpoint)
   tuidl queue add spiral xor | list | cancel ID | work   runs waiting for a free GPU or CPU slot
   tuidl attach [RUN]                      reattach the dashboard to a live run
+  tuidl run [--name N] -- python train.py  any command as a detached run (its output, exit status, figures)
+  tuidl stop|pause|resume|checkpoint RUN  control a live run (a trainer's, a script's, a command's)
   tuidl serve [PRESET] [--port 8000]      the dashboard in a web browser (127.0.0.1; ssh -L to reach it)
   tuidl replay RUN [--speed N] [--headless]  play a finished run's events
   tuidl export RUN                        metrics as CSV and a Markdown report
@@ -177,11 +179,47 @@ def parser_for(command: str) -> Parser:
         p.add_argument("--json", action="store_true", help="print the result as one JSON object (the event)")
         p.add_argument("--runs-dir", help="runs root")
         add_lab_args(p)
+    elif command == "run":
+        p.add_argument("--name", help="the run's name (default: the script's or the command's)")
+        p.add_argument("--project", help="a project to file the run under")
+        p.add_argument("--runs-dir", help="runs root")
+        p.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
+    elif command in CONTROL_COMMANDS:
+        p.add_argument("run", help="run id or directory")
+        p.add_argument("--runs-dir", help="runs root")
     elif command == "attach":
         p.add_argument("run", nargs="?", help="run id or directory (default: the newest live run)")
         p.add_argument("--runs-dir", help="runs root")
         p.add_argument("--low-bandwidth", action="store_true", help="fewer frames, no animations")
     return p
+
+
+CONTROL_COMMANDS = ("stop", "pause", "resume", "checkpoint")
+
+
+def cmd_run(args) -> int:
+    from tuidl.core.run import command as C
+
+    cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not cmd:
+        raise UsageError("tuidl run: no command given (tuidl run [--name N] -- COMMAND ...)")
+    run = C.start(cmd, name=args.name, project=args.project, runs_root=args.runs_dir)
+    print(f"run {run.id} started: {' '.join(cmd)} (supervisor pid {run.process.pid})")
+    print(f"  follow it:  tuidl attach {run.id}")
+    print(f"  its output: {run.output_path}")
+    print(f"  stop it:    tuidl stop {run.id}")
+    return 0
+
+
+def cmd_control(args, command: str) -> int:
+    from tuidl.core.run import rundir as R
+
+    run = R.open_run(args.run, args.runs_dir)
+    if not run.is_live():
+        raise UsageError(f"tuidl {command}: run {run.id} is not running ({run.status().get('status', 'unknown')})")
+    run.send(command)
+    print(f"asked run {run.id} to {command}")
+    return 0
 
 
 def flag_overrides(args) -> dict[str, str]:
@@ -808,7 +846,8 @@ HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "t
             "runs": cmd_runs, "sweep": cmd_sweep, "queue": cmd_queue, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach,
             "lr-find": cmd_lr_find, "landscape": lambda args: cmd_lab(args, "landscape"),
             "adversarial": lambda args: cmd_lab(args, "adversarial"), "export-model": cmd_export_model,
-            "predict": cmd_predict}
+            "predict": cmd_predict, "run": cmd_run,
+            **{c: (lambda args, c=c: cmd_control(args, c)) for c in CONTROL_COMMANDS}}
 
 
 def leave(code: int) -> None:
