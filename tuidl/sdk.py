@@ -302,6 +302,12 @@ class Run:
             _active = None
         if self.run_dir is None:
             return
+        try:
+            self._finish(exit_code)
+        except Exception as err:  # noqa: BLE001 - never into the user's script, not even at its end
+            warn("finish", f"finishing run {self.id} hit {type(err).__name__}: {err}")
+
+    def _finish(self, exit_code: int | None) -> None:
         status, message = self._outcome(exit_code)
         self._halt.set()
         if self._thread is not None and self._thread is not threading.current_thread():

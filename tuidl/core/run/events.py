@@ -112,11 +112,11 @@ class EventWriter:
         disk, a file-size limit) the ``OSError`` is raised with ``written``: the bytes
         that did land, so a caller that keeps the rest and appends it later completes
         the torn line instead of repeating what is there."""
-        view = memoryview(data)
         done = 0
         try:
-            while done < len(view):
-                done += os.write(self._fd, view[done:])
+            with memoryview(data) as view:  # released on the way out: the caller may resize data
+                while done < len(view):
+                    done += os.write(self._fd, view[done:])
             if sync:
                 os.fsync(self._fd)
         except OSError as err:

@@ -1,0 +1,222 @@
+"""The logging API and ``tuidl run`` with real processes (docs/logging.md): what a script's
+end does to its run (exit, exception, Ctrl+C, SIGTERM, SIGKILL, a file-size limit), the
+import staying light, a stop through the control folder ending a user's loop, and a
+``tuidl run`` command outliving whoever started it. In-process tests: tests/unit/test_sdk.py."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tuidl.core.run import events as E
+from tuidl.core.run import rundir as R
+from helpers import ROOT, end_process, tuidl, wait_until
+
+
+def script(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "train.py"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def start(path: Path, **popen) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, str(path)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **popen)
+
+
+def only_run() -> R.RunDir:
+    runs = R.list_runs()
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def metrics(run: R.RunDir) -> list[dict]:
+    return [ev for ev in E.read_events(run.events_path) if ev["type"] == "metrics"]
+
+
+LOOP = """
+    import sys, time, tuidl
+    run = tuidl.init(name="loop")
+    i = 0
+    while True:
+        {control}
+        run.log({{"t": time.time(), "loss": 1.0 / (i + 1)}})
+        i += 1
+        time.sleep(0.01)
+        if i == 20:
+            print("logging", flush=True)
+    print("left the loop", flush=True)
+"""
+
+
+def test_import_tuidl_to_log_loads_no_torch_textual_or_plotext(tmp_path):
+    path = script(tmp_path, """
+        import sys, tuidl
+        run = tuidl.init(project="p")
+        run.log({"x": 1.0})
+        run.finish()
+        print(sorted(m for m in ("torch", "textual", "plotext", "rich", "numpy") if m in sys.modules))
+    """)
+    proc = start(path)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.strip() == "[]"
+    assert only_run().status()["status"] == "completed"
+
+
+def test_a_sigkilled_script_loses_at_most_its_last_second(tmp_path):
+    proc = start(script(tmp_path, LOOP.format(control="")))
+    try:
+        assert proc.stdout.readline().strip() == "logging"
+        time.sleep(1.5)
+        killed_at = time.time()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        end_process(proc.pid)
+    run = only_run()
+    logged = [m["values"]["t"] for m in metrics(run)]
+    assert killed_at - logged[-1] <= 1.0, f"the last second kept ends {killed_at - logged[-1]:.2f} s before the kill"
+    assert [m["step"] for m in metrics(run)] == list(range(len(logged)))  # whole lines, in order
+    assert run.status()["status"] == "interrupted"  # its process is gone, nobody said how it ended
+
+
+@pytest.mark.parametrize("how, status, message", [
+    ("raise RuntimeError('CUDA out of memory. Tried to allocate 2 GiB')", "failed",
+     "RuntimeError: CUDA out of memory. Tried to allocate 2 GiB"),
+    ("raise KeyboardInterrupt", "stopped", "KeyboardInterrupt (Ctrl+C)"),
+    ("run.finish(exit_code=3); sys.exit(3)", "failed", "exit status 3"),  # docs/logging.md: SystemExit is not seen
+    ("pass", "completed", "3 steps"),
+])
+def test_how_a_script_ends_is_how_its_run_ends(tmp_path, how, status, message):
+    proc = start(script(tmp_path, f"""
+        import sys, tuidl
+        run = tuidl.init()
+        for i in range(3):
+            run.log({{"x": i}})
+        {how}
+    """))
+    proc.communicate(timeout=60)
+    run = only_run()
+    st = run.status()
+    assert (st["status"], st["message"]) == (status, message)
+    assert E.read_events(run.events_path)[-1]["status"] == status
+    assert len(metrics(run)) == 3
+
+
+@pytest.mark.parametrize("cooperative", [True, False])
+def test_sigterm_stops_the_run(tmp_path, cooperative):
+    control = "if run.should_stop: break" if cooperative else ""
+    proc = start(script(tmp_path, LOOP.format(control=control)))
+    try:
+        assert proc.stdout.readline().strip() == "logging"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        end_process(proc.pid)
+    run = only_run()
+    st = run.status()
+    assert st["status"] == "stopped" and "SIGTERM" in st["message"]
+    # a loop that reads should_stop leaves it; one that does not is interrupted as by Ctrl+C
+    assert ("left the loop" in out) is cooperative
+    assert proc.returncode == (0 if cooperative else -signal.SIGINT)  # Python dies of an uncaught Ctrl+C so
+
+
+def test_a_stop_through_the_control_folder_ends_a_users_loop(tmp_path):
+    proc = start(script(tmp_path, LOOP.format(control="run.wait_if_paused()\n        if run.should_stop: break")))
+    try:
+        assert proc.stdout.readline().strip() == "logging"
+        run = only_run()
+        run.send("stop")  # what the dashboard's stop and `tuidl stop RUN` do
+        out, err = proc.communicate(timeout=30)
+    finally:
+        end_process(proc.pid)
+    assert "left the loop" in out and proc.returncode == 0
+    st = run.status()
+    assert st["status"] == "stopped" and st["message"] == "stop requested"
+    assert any(ev.get("action") == "stop_requested" for ev in E.read_events(run.events_path))
+
+
+def test_a_file_size_limit_warns_once_and_the_script_goes_on(tmp_path):
+    """A full disk as the kernel gives it to a process: RLIMIT_FSIZE makes every write
+    past the limit fail (EFBIG)."""
+    proc = start(script(tmp_path, """
+        import tuidl
+        run = tuidl.init()
+        for i in range(20000):
+            run.log({"loss": 0.5, "acc": 0.25, "step_time": 0.001})
+        run.finish()
+        print("finished", flush=True)
+    """), preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 10, 256 << 10)))
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and "finished" in out
+    warnings = [line for line in err.splitlines() if line.startswith("tuidl: cannot write")]
+    assert len(warnings) == 1 and "File too large" in warnings[0], err
+    run = only_run()
+    assert 0 < len(metrics(run)) < 20000
+    assert run.events_path.stat().st_size <= 256 << 10
+
+
+def test_tuidl_run_outlives_the_process_that_started_it(tmp_path):
+    path = script(tmp_path, """
+        import sys, time
+        for i in range(30):
+            print("line", i, flush=True)
+            time.sleep(0.1)
+        print("oops", file=sys.stderr)
+        sys.exit(4)
+    """)
+    # the starter: a shell in a session of its own, killed (with its whole group) as soon as it printed
+    starter = subprocess.Popen([sys.executable, "-m", "tuidl", "run", "--name", "job", "--", sys.executable, str(path)],
+                               stdout=subprocess.PIPE, text=True, start_new_session=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    first = starter.stdout.readline()
+    os.killpg(starter.pid, signal.SIGKILL)
+    starter.wait(timeout=30)
+    assert first.startswith("run ") and "-job-" in first
+    run = only_run()
+    assert run.is_live()
+    wait_until(lambda: not run.is_live(), timeout=60, what="the command's end", run=run)
+    st = run.status()
+    assert (st["status"], st["message"], st["exit_code"]) == ("failed", "oops (exit status 4)", 4)
+    log = run.output_path.read_text()
+    assert "line 29" in log and "oops" in log
+    evs = E.read_events(run.events_path)
+    assert evs[0]["type"] == "run_started" and evs[0]["source"] == "command"
+    assert evs[0]["command"] == [sys.executable, str(path)]
+    assert any(ev["type"] == "telemetry" and ev["process"]["rss_bytes"] > 0 for ev in evs)
+    assert evs[-1]["type"] == "run_ended" and evs[-1]["status"] == "failed"
+
+
+def test_tuidl_run_stops_a_command_and_a_script_inside_joins_the_run(tmp_path):
+    plain = tuidl("run", "--", sys.executable, "-c", "import time\nwhile True: time.sleep(0.1)",
+                  env={"PYTHONPATH": str(ROOT)})
+    assert plain.returncode == 0, plain.stderr
+    run = only_run()
+    wait_until(lambda: run.status().get("status") == "running", timeout=30, what="running", run=run)
+    stop = tuidl("stop", run.id, env={"PYTHONPATH": str(ROOT)})
+    assert stop.returncode == 0, stop.stderr
+    wait_until(lambda: not run.is_live(), timeout=30, what="the stop", run=run)
+    assert run.status()["status"] == "stopped"
+
+    path = script(tmp_path, LOOP.format(control="run.wait_if_paused()\n        if run.should_stop: break"))
+    joined = tuidl("run", "--name", "joined", "--", sys.executable, str(path), env={"PYTHONPATH": str(ROOT)})
+    assert joined.returncode == 0, joined.stderr
+    second = next(r for r in R.list_runs() if "-joined-" in r.id)
+    wait_until(lambda: "logging" in second.output_path.read_text(), timeout=60, what="the loop", run=second)
+    second.send("stop")
+    wait_until(lambda: not second.is_live(), timeout=60, what="the stop", run=second)
+    assert len(R.list_runs()) == 2  # the script logged into the command's run
+    st = second.status()
+    assert st["status"] == "stopped" and st["script_status"] == "stopped"
+    assert "left the loop" in second.output_path.read_text()
+    assert len(metrics(second)) >= 20
