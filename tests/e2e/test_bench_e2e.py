@@ -129,3 +129,15 @@ def test_the_dashboard_follows_a_real_detached_run(tmp_path):
     assert r["samples"] == 1360 and r["samples_per_s"] > 0
     assert r["dash_events"] > 0 and r["dash_cpu_following"] >= 0 and r["dash_cpu_startup"] > 0
     assert r["trainer_cpu"] > 0
+
+
+def test_logging_bench_runs_tuidl_beside_the_json_lines_floor():
+    code, output, data, _ = script("logging_bench", "--steps", "300", "--metrics", "5", "--trackers",
+                                   "jsonl,tuidl,no-such-tracker")
+    assert code == 0, output
+    assert "no-such-tracker: not installed" in output
+    by = {r["tracker"]: r for r in data["results"]}
+    assert set(by) == {"jsonl", "tuidl"}
+    assert by["tuidl"]["written_metrics_events"] == 300  # everything on disk when the run ended
+    for r in by.values():
+        assert 0 < r["median_us"] <= r["p99_us"] and r["init_to_written_s"] > 0 and r["bytes"] > 0

@@ -12,17 +12,14 @@ The peers are the ``bench`` extra (``pip install 'tuidl[bench]'``), all in offli
 ``WANDB_MODE=offline``, trackio's local SQLite, MLflow's file store. A peer that is not
 installed (in ``--peer-python``'s environment, default this one) is skipped with a line.
 
-    python bench/logging.py [--steps 50000] [--json bench/logging.json] [--peer-python PY]
+    python bench/logging_bench.py [--steps 50000] [--json bench/logging.json] [--peer-python PY]
+
+(Named ``logging_bench.py``, not ``logging.py``: run as a script, bench/ comes first on
+``sys.path``, and a ``bench/logging.py`` would stand in for the standard library's
+``logging`` in every bench script that imports torch.)
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# run as a script, this file's folder comes first on sys.path, and this file is named as the
-# standard library's ``logging``, which the peers import: leave the folder out
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import json
@@ -31,8 +28,10 @@ import random
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACKERS = ("jsonl", "tuidl", "trackio", "wandb", "tensorboard", "mlflow")
@@ -192,7 +191,12 @@ def installed(python: str, tracker: str) -> bool:
 
 
 def child_env() -> dict:
-    return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    """Bytecode cached (a user's installed packages have it; this machine sets
+    PYTHONDONTWRITEBYTECODE, which would compile every import of every tracker each time)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "PYTHONPYCACHEPREFIX": os.environ.get("PYTHONPYCACHEPREFIX") or str(Path(tempfile.gettempdir()) / "tuidl-bench-pyc")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,17 +218,20 @@ def main(argv: list[str] | None = None) -> int:
         if not installed(python, tracker):
             print(f"{tracker}: not installed (pip install 'tuidl[bench]'), skipped", file=sys.stderr)
             continue
-        out = Path(tempfile.mkdtemp(prefix=f"tuidl-bench-{tracker}-"))
-        try:
-            proc = subprocess.run([python, __file__, "--one", tracker, "--steps", str(args.steps),
-                                   "--metrics", str(args.metrics), "--out", str(out)],
-                                  capture_output=True, text=True, env=child_env(), cwd=out)
+        for steps in (min(100, args.steps), args.steps):  # a warm-up (bytecode, the disk cache), then the run
+            out = Path(tempfile.mkdtemp(prefix=f"tuidl-bench-{tracker}-"))
+            try:
+                proc = subprocess.run([python, __file__, "--one", tracker, "--steps", str(steps),
+                                       "--metrics", str(args.metrics), "--out", str(out)],
+                                      capture_output=True, text=True, env=child_env(), cwd=out)
+            finally:
+                shutil.rmtree(out, ignore_errors=True)
             if proc.returncode != 0:
-                print(f"{tracker}: failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
-                continue
-            results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        finally:
-            shutil.rmtree(out, ignore_errors=True)
+                break
+        if proc.returncode != 0:
+            print(f"{tracker}: failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+            continue
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     floor = next((r["init_to_written_s"] for r in results if r["tracker"] == "jsonl"), None)
     print(f"{args.steps:,} steps × {args.metrics} scalars, one process per tracker")
     print(f"{'tracker':<12} {'version':<10} {'median':>9} {'p99':>9} {'import':>8} {'init→written':>13} {'× jsonl':>8} {'bytes':>12}")
