@@ -430,6 +430,16 @@ class Run:
         E = self._E
         if type(item) is tuple:
             t, step, metrics = item
+            for value in metrics.values():  # the common case: plain numbers, the dict is the log call's own copy
+                if type(value) is not float and type(value) is not int:
+                    break
+            else:
+                if type(step) is int:
+                    try:
+                        out += E.encode({"type": "metrics", "time": round(t, 4), "step": step, "values": metrics})
+                        return
+                    except TypeError:  # a key JSON cannot take (a tuple): the slow path names it as text
+                        pass
             values = {}
             for key, value in _flatten(metrics):
                 n = number(value)
