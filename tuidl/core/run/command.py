@@ -168,8 +168,9 @@ class Supervisor:
         run.write_status(status="running", pid=os.getpid(), host=socket.gethostname(), started=started, message="")
         out = open(run.output_path, "ab")
         try:
+            # a process group of its own (Popen's process_group=0 needs Python 3.11; tuidl runs on 3.10)
             self.child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                          process_group=0, env=env, close_fds=True)
+                                          preexec_fn=os.setpgrp, env=env, close_fds=True)
         except OSError as err:
             message = f"cannot start {command[0]!r}: {err.strerror or err}"
             self.writer.emit(E.RUN_STARTED, pid=os.getpid(), **run_started)
