@@ -81,6 +81,7 @@ def one(tracker: str, steps: int, n_metrics: int, out: Path) -> dict:
 
         version = tensorboard.__version__
     elif tracker == "mlflow":
+        os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"  # MLflow 3.17 refuses its file store without it
         import mlflow as T
 
         version = T.__version__
