@@ -137,6 +137,63 @@ def copy_fixture(root: Path, name: str, run_id: str, shift_days: float = 0.0) ->
     return run
 
 
+OWN_CSV_PRESET = """name = "mycsv"
+[data]
+dataset = "csv"
+params = { path = "mydata.csv", label = "species" }
+[[model.layers]]
+type = "dense"
+units = 8
+activation = "relu"
+[[model.layers]]
+type = "dense"
+units = 3
+[train]
+epochs = 2
+device = "cpu"
+"""
+OWN_IMAGES_PRESET = """name = "myimgs"
+[data]
+dataset = "image-folder"
+params = { path = "imgs", image_size = [8, 8] }
+batch_size = 8
+[[model.layers]]
+type = "flatten"
+[[model.layers]]
+type = "dense"
+units = 2
+[train]
+epochs = 2
+device = "cpu"
+"""
+
+
+def own_project(folder: Path) -> Path:
+    """A user's project as docs/presets.md describes it: ``proj/mydata.csv`` (four
+    features and a text label column ``species``, with a header), ``proj/imgs/{red,blue}``
+    (8×8 PNGs) and the presets ``proj/mycsv.toml`` and ``proj/myimgs.toml``, which name
+    their data by paths relative to themselves. Returns ``proj``."""
+    import numpy as np
+    from PIL import Image
+
+    proj = folder / "proj"
+    proj.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    rows = ["sepal,petal,width,height,species"]
+    for i in range(90):
+        k = i % 3
+        rows.append(",".join(f"{v:.3f}" for v in rng.normal(k, 0.4, 4)) + f",{'abc'[k]}")
+    (proj / "mydata.csv").write_text("\n".join(rows) + "\n")
+    for name, colour in (("red", (220, 30, 30)), ("blue", (30, 30, 220))):
+        (proj / "imgs" / name).mkdir(parents=True)
+        for i in range(12):
+            pixels = np.clip(np.array(colour) + rng.normal(0, 30, (8, 8, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(proj / "imgs" / name / f"{i}.png")
+    (proj / "mycsv.toml").write_text(OWN_CSV_PRESET)
+    (proj / "myimgs.toml").write_text(OWN_IMAGES_PRESET)
+    return proj
+
+
 async def runs_shown(pilot: Any, app: Any):
     """The Runs pane shown (5), listed once and holding the focus; the pane."""
     await pilot.press("5")

@@ -12,6 +12,7 @@ import urllib.request
 
 import numpy as np
 import pytest
+import tomli_w
 import torch
 
 from tuidl.core.data import catalog, data as D, playground as pg
@@ -24,7 +25,8 @@ def make_preset(tmp_path, dataset, params=None, split=None, normalize="standard"
     d = {"dataset": dataset, "params": params or {}, "normalize": normalize, **data}
     if split is not None:
         d["split"] = split
-    return P.from_dict({"seed": seed, "data": d}, source=str(tmp_path / "preset.toml"))
+    (tmp_path / "preset.toml").write_text(tomli_w.dumps({"seed": seed, "data": d}))
+    return P.load(tmp_path / "preset.toml")  # a relative path is taken from the preset's folder
 
 
 def problem_paths(err):

@@ -85,7 +85,8 @@ def test_image_folder_shards_read_the_same_images(tmp_path):
         for i in range(11):
             pixels = torch.randint(0, 256, (6, 5, 3), generator=rng, dtype=torch.uint8).numpy()
             Image.fromarray(pixels).save(tmp_path / "imgs" / cls / f"{i}.png")
-    preset = P.from_dict({"data": {"dataset": "image-folder", "params": {"path": "imgs", "image_size": [6, 5]},
+    preset = P.from_dict({"data": {"dataset": "image-folder",
+                                   "params": {"path": str(tmp_path / "imgs"), "image_size": [6, 5]},
                                    "split": {"train": 0.6, "val": 0.2, "test": 0.2}}},
                          source=str(tmp_path / "p.toml"))
     part = Data.load(preset).train

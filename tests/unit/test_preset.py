@@ -141,3 +141,67 @@ def test_reference_docs_are_current():
 
     doc = ROOT / "docs" / "presets.md"
     assert doc.read_text() == P.reference_markdown(), "run: python -m tuidl.core.preset.preset > docs/presets.md"
+
+
+# ---------------------------------------------------------------------------
+# A relative data path means relative to the preset file it is written in (issue 24).
+
+CSV_PRESET = """
+name = "mycsv"
+[data]
+dataset = "csv"
+params = { path = "mydata.csv", label = "species" }
+[[model.layers]]
+type = "dense"
+units = 3
+"""
+
+
+def csv_project(tmp_path):
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "mydata.csv").write_text("a,b,species\n" + "".join(f"{i},{i % 3},{'xyz'[i % 3]}\n" for i in range(30)))
+    return write(proj, CSV_PRESET, "mycsv.toml")
+
+
+def test_a_relative_data_path_is_the_preset_files_and_held_absolute(tmp_path, monkeypatch):
+    preset_file = csv_project(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    preset = P.load(preset_file)
+    assert preset.data.params.path == str(tmp_path / "proj" / "mydata.csv")
+    assert P.resolve(preset).info.classes == ["x", "y", "z"]
+    # a run's copy of the preset works from the run's own folder
+    run_copy = write(tmp_path / "elsewhere", P.dumps(preset), "preset.toml")
+    again = P.load(run_copy)
+    assert again.data.params.path == str(tmp_path / "proj" / "mydata.csv")
+    assert P.resolve(again).info.input_shape == (2,)
+
+
+def test_a_preset_named_by_a_relative_path_reads_its_data_beside_it(tmp_path, monkeypatch):
+    csv_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    preset = P.load("proj/mycsv.toml")
+    assert preset.data.params.path == str(tmp_path / "proj" / "mydata.csv")
+
+
+def test_an_override_or_an_edit_path_is_the_working_directorys(tmp_path, monkeypatch):
+    preset_file = csv_project(tmp_path)
+    (tmp_path / "other.csv").write_text("a,b,species\n" + "".join(f"{i},{i},{'pq'[i % 2]}\n" for i in range(20)))
+    monkeypatch.chdir(tmp_path)
+    preset = P.load(preset_file, ["data.params.path=other.csv"])
+    assert preset.data.params.path == str(tmp_path / "other.csv")
+    edited = P.edit(P.load(preset_file), [("data.params.path", "other.csv")])
+    assert edited.preset is not None and edited.preset.data.params.path == str(tmp_path / "other.csv")
+    assert edited.data["data"]["params"]["path"] == "other.csv"  # the draft keeps what was typed
+
+
+def test_a_home_path_expands_and_an_image_root_is_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    preset = P.load_text('[data]\ndataset = "csv"\nparams = { path = "~/d.csv" }\n[[model.layers]]\ntype = "dense"\n'
+                         'units = 2\n', "t")
+    assert preset.data.params.path == str(tmp_path / "d.csv")
+    cifar = P.load(write(tmp_path, '[data]\ndataset = "cifar10"\nparams = { root = "cache" }\n'))
+    assert cifar.data.params.root == str(tmp_path / "cache")
+    assert P.load(write(tmp_path, '[data]\ndataset = "cifar10"\n')).data.params.root == ""  # the default cache

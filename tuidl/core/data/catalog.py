@@ -168,15 +168,36 @@ def parse_params(dataset: str, params: Any, path: str, problems: list[Problem]) 
     return out
 
 
-def resolve_path(path: str, base: Path | None) -> Path:
-    p = Path(path).expanduser()
-    if not p.is_absolute() and base is not None:
-        p = base / p
-    return p
+#: The parameters that name a file or folder. A preset holds them absolute: a relative one
+#: is made absolute once, when the preset is read (:func:`absolute`, from
+#: :func:`tuidl.core.preset.preset.load` and :func:`~tuidl.core.preset.preset.edit`).
+PATH_PARAMS = ("path", "root")
 
 
-def _table_info(name: str, params: TableParams, base: Path | None) -> DataInfo:
-    path = resolve_path(params.path, base)
+def absolute(path: str, base: Path | str) -> str:
+    """``path`` (``~`` expanded) as an absolute path, a relative one taken from ``base``."""
+    return os.path.normpath(os.path.join(os.path.abspath(base), os.path.expanduser(path)))
+
+
+def absolute_params(data: Any, base: Path | str) -> None:
+    """Make the path parameters of a preset's ``data`` table (plain data, as read from
+    TOML) absolute, in place, relative ones taken from ``base``. Anything that is not a
+    table or a non-empty string is left for validation to report."""
+    params = data.get("params") if isinstance(data, dict) else None
+    if not isinstance(params, dict):
+        return
+    for key in PATH_PARAMS:
+        value = params.get(key)
+        if isinstance(value, str) and value:
+            params[key] = absolute(value, base)
+
+
+def resolve_path(path: str) -> Path:
+    return Path(path).expanduser()
+
+
+def _table_info(name: str, params: TableParams) -> DataInfo:
+    path = resolve_path(params.path)
     if not path.is_file():
         raise ConfigError([Problem("data.params.path", f"file not found: {path}")])
     key = (name, _stamp(path), params.label, params.features if name == "npz" else "", params.task)
@@ -200,8 +221,8 @@ def _read_table_info(name: str, path: Path, params: TableParams) -> DataInfo:
     return DataInfo(name, "regression", tuple(x.shape[1:]), [], targets)
 
 
-def _image_folder_info(params: ImageFolderParams, base: Path | None) -> DataInfo:
-    root = resolve_path(params.path, base)
+def _image_folder_info(params: ImageFolderParams) -> DataInfo:
+    root = resolve_path(params.path)
     if not root.is_dir():
         raise ConfigError([Problem("data.params.path", f"folder not found: {root}")])
     key = ("image-folder", _stamp(root), tuple(params.image_size), params.grayscale)
@@ -259,7 +280,7 @@ def clear_info_cache() -> None:
         _info_cache.clear()
 
 
-def info(dataset: str, params: Any, base: Path | None = None) -> DataInfo:
+def info(dataset: str, params: Any) -> DataInfo:
     """Input shape, task and classes of a dataset, without loading it (files are peeked,
     and what was found is kept until the file changes)."""
     kind = DATASETS[dataset]
@@ -275,5 +296,5 @@ def info(dataset: str, params: Any, base: Path | None = None) -> DataInfo:
         names = {"fashion-mnist": FASHION, "cifar10": CIFAR10}.get(dataset, [str(i) for i in range(n)])
         return DataInfo(dataset, "classification", shape, list(names))
     if dataset == "image-folder":
-        return _image_folder_info(params, base)
-    return _table_info(dataset, params, base)
+        return _image_folder_info(params)
+    return _table_info(dataset, params)

@@ -44,7 +44,7 @@ from typing import Any, Iterator, Optional
 import numpy as np
 
 from tuidl.core.data import catalog, playground
-from tuidl.core.preset.preset import Preset, base_dir
+from tuidl.core.preset.preset import Preset
 from tuidl.core.preset.schema import ConfigError, Problem
 
 _CHUNK_BYTES = 64 << 20  # how much float32 data one conversion step builds at most
@@ -627,8 +627,8 @@ def _missing(name: str, cls: type, root: Path, reason: str) -> ConfigError:
                                 f"to a folder that holds them")])
 
 
-def _torchvision(name: str, params: catalog.TorchvisionParams, base: Optional[Path]) -> _Source:
-    root = catalog.resolve_path(params.root, base) if params.root else catalog.cache_dir() / name
+def _torchvision(name: str, params: catalog.TorchvisionParams) -> _Source:
+    root = catalog.resolve_path(params.root) if params.root else catalog.cache_dir() / name
     cls = _torchvision_class(name)
     _unpack_local(name, cls, root)
     if not _present(name, cls, root):
@@ -694,11 +694,11 @@ def _is_image_file(path: str) -> bool:
     return not name.startswith(".") and os.path.splitext(name)[1].lower() in catalog.IMAGE_SUFFIXES
 
 
-def _image_folder(params: catalog.ImageFolderParams, base: Optional[Path]) -> _Source:
+def _image_folder(params: catalog.ImageFolderParams) -> _Source:
     from torchvision import datasets, transforms
 
-    info = catalog.info("image-folder", params, base)
-    root = catalog.resolve_path(params.path, base)
+    info = catalog.info("image-folder", params)
+    root = catalog.resolve_path(params.path)
     h, w = params.image_size
     steps: list[Any] = [transforms.Resize((h, w))]
     if params.grayscale:
@@ -758,10 +758,10 @@ def _folder_norm(kind: str, ds: Any, idx: np.ndarray, channels: int, workers: in
 
 # -- tables ---------------------------------------------------------------------
 
-def _table(name: str, params: catalog.TableParams, base: Optional[Path]) -> _Source:
+def _table(name: str, params: catalog.TableParams) -> _Source:
     from tuidl.core.data.tables import read_csv, read_npz
 
-    path = catalog.resolve_path(params.path, base)
+    path = catalog.resolve_path(params.path)
     if not path.is_file():
         raise ConfigError([Problem("data.params.path", f"file not found: {path}")])
     if name == "csv":
@@ -779,7 +779,6 @@ def _table(name: str, params: catalog.TableParams, base: Optional[Path]) -> _Sou
 def _source(preset: Preset) -> _Source:
     d = preset.data
     name, params = d.dataset, d.params
-    base = base_dir(preset)
     kind = catalog.DATASETS[name]
     if kind.group == "playground":
         return _playground(name, params, preset.seed)
@@ -788,10 +787,10 @@ def _source(preset: Preset) -> _Source:
     if name == "mnist1d":
         return _mnist1d(params, preset.seed)
     if name in _TORCHVISION:
-        return _torchvision(name, params, base)
+        return _torchvision(name, params)
     if name == "image-folder":
-        return _image_folder(params, base)
-    return _table(name, params, base)
+        return _image_folder(params)
+    return _table(name, params)
 
 
 # ---------------------------------------------------------------------------

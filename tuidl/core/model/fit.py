@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from tuidl.core.data import catalog
 from tuidl.core.model.layers import fmt_shape, infer, parse_layers
-from tuidl.core.preset.preset import Preset, base_dir, from_dict, output_problem, pick_loss, resolve, to_data
+from tuidl.core.preset.preset import Preset, from_dict, output_problem, pick_loss, resolve, to_data
 from tuidl.core.preset.schema import ConfigError
 
 #: Layers that keep the shape they get: skipped when looking for the output layer.
@@ -56,7 +56,7 @@ def model_problem(preset: Preset) -> str:
     """Why the model does not fit the data ("" when it does, or when the data itself
     cannot be read: that is not the model's fault)."""
     try:
-        catalog.info(preset.data.dataset, preset.data.params, base_dir(preset))
+        catalog.info(preset.data.dataset, preset.data.params)
     except (ConfigError, OSError, ValueError):
         return ""
     try:
@@ -171,7 +171,7 @@ def fit_to_data(preset: Preset) -> Fitted:
     if preset.model.custom:
         return Fitted(None, [], before, "a custom model class is not fitted here: change it in its code")
     try:
-        info = catalog.info(preset.data.dataset, preset.data.params, base_dir(preset))
+        info = catalog.info(preset.data.dataset, preset.data.params)
     except (ConfigError, OSError, ValueError) as e:
         return Fitted(None, [], before, f"the data cannot be read: {e}")
     data = to_data(preset)
@@ -204,7 +204,7 @@ def data_signature(preset: Preset) -> tuple | None:
     """What the model depends on in the data: task, input shape, classes / targets
     (None when the data cannot be read)."""
     try:
-        info = catalog.info(preset.data.dataset, preset.data.params, base_dir(preset))
+        info = catalog.info(preset.data.dataset, preset.data.params)
     except (ConfigError, OSError, ValueError):
         return None
     return (info.task, tuple(info.input_shape), tuple(info.classes), info.targets)

@@ -260,10 +260,6 @@ def pick_loss(info: catalog.DataInfo, out: tuple[int, ...] | None, loss: str) ->
     return "bce" if out == (1,) and info.num_classes == 2 else "cce"
 
 
-def base_dir(preset: Preset) -> Optional[Path]:
-    return Path(preset.source).parent if preset.source else None
-
-
 def resolve(preset: Preset) -> Resolved:
     """Check the parts that depend on each other; return the data info and model summary.
     A problem an override caused is reported against the override (``--set key=value``)."""
@@ -278,7 +274,7 @@ def _resolve(preset: Preset) -> Resolved:
     if not preset.model.layers and not preset.model.custom:
         raise ConfigError([Problem("model.layers", "the layer list is empty; add at least one layer", src)])
     try:
-        info = catalog.info(preset.data.dataset, preset.data.params, base_dir(preset))
+        info = catalog.info(preset.data.dataset, preset.data.params)
         if preset.model.custom:  # its shapes are known only once the code runs (train.custom.custom_model)
             summary = Summary(preset.name, info.input_shape, [])
         else:
@@ -464,20 +460,29 @@ def edit(preset: Preset, edits: Mapping[str, Any] | Iterable[tuple[str, Any]] = 
     data = copy.deepcopy(base) if base is not None else to_data(preset)
     for path, value in (edits.items() if isinstance(edits, Mapping) else edits):
         keypath.set(data, path, value)
+    resolved = copy.deepcopy(data)
+    catalog.absolute_params(resolved.get("data"), Path.cwd())  # a path typed in the dashboard
     try:
-        new = from_dict(copy.deepcopy(data), preset.source)
+        new = from_dict(resolved, preset.source)
     except ConfigError as e:
         return Edit(None, list(e.problems), data)
     return Edit(new, [], data)
 
 
-def load_text(text: str, source: str = "<text>", overrides: list[str] | tuple[str, ...] = ()) -> Preset:
+def load_text(text: str, source: str = "<text>", overrides: list[str] | tuple[str, ...] = (),
+              base: Path | str | None = None) -> Preset:
+    """A preset read from TOML ``text``. Its relative data paths (``data.params.path``,
+    ``data.params.root``) are taken from ``base``, the folder of the file it was read from
+    (default: the working directory), and those an override sets from the working
+    directory; the preset holds them absolute, so a run's copy of it works from anywhere."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([Problem("", f"not valid TOML: {e}", source)]) from None
+    catalog.absolute_params(data.get("data"), base if base is not None else Path.cwd())
     for assignment in overrides:
         apply_override(data, assignment)
+    catalog.absolute_params(data.get("data"), Path.cwd())
     return _overridden(data, source, overrides)
 
 
@@ -491,7 +496,7 @@ def load(name_or_path: str | Path, overrides: list[str] | tuple[str, ...] = ()) 
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError([Problem("", "not a TOML file (not UTF-8 text)", str(path))]) from None
-    return load_text(text, str(path), overrides)
+    return load_text(text, str(path), overrides, base=path.parent)
 
 
 def to_data(preset: Preset) -> dict:
@@ -551,6 +556,12 @@ def reference_markdown() -> str:
            "prints a preset with every default filled in. Override any key with `--set path.to.key=value` "
            "(values in TOML syntax; a list item by its index, `--set model.layers.0.units=64` or "
            "`--set 'model.layers[0].units=64'`; messages name keys the second way).", "",
+           "A relative data path (`data.params.path`, `data.params.root`) is taken from the folder of the preset "
+           "file it is written in, once, when the preset is read: `proj/mycsv.toml` with `path = \"mydata.csv\"` "
+           "reads `proj/mydata.csv` from wherever tuidl runs. A path given with `--set` or typed in the dashboard "
+           "is taken from the working directory; `~` is your home. A run saves the path absolute in its "
+           "`preset.toml`, so `tuidl predict`, `export-model`, `adversarial` and `train --resume` on the run "
+           "find the data from anywhere.", "",
            "## Top level, data and training", "", "| key | default | allowed | meaning |", "|---|---|---|---|"]
     out += _field_rows(Preset, "")
     out += ["", "## Sweeps (`[sweep]`)", "",

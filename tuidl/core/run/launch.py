@@ -37,6 +37,7 @@ def _spawn(run: R.RunDir, resume: bool, telemetry: bool, nproc: int = 1,
         cmd = [sys.executable, "-m", "tuidl.core.train.trainer", *args]
     out = open(run.path / "trainer.out", "ab")
     err = open(run.path / "trainer.err", "ab")
+    seen = run.read_status()
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                 start_new_session=True, close_fds=True, cwd=os.getcwd(),
@@ -44,12 +45,16 @@ def _spawn(run: R.RunDir, resume: bool, telemetry: bool, nproc: int = 1,
     finally:
         out.close()
         err.close()
-    _starting(run, proc.pid)
+    _starting(run, proc.pid, seen)
     return proc
 
 
-def _starting(run: R.RunDir, pid: int) -> None:
-    run.write_status(status="starting", pid=pid, host=socket.gethostname(), message="", launched=time.time())
+def _starting(run: R.RunDir, pid: int, seen: dict) -> None:
+    """Say the run is ``starting`` in the process ``pid``, started after its status was
+    ``seen``, unless that process has written its status meanwhile (it may have failed
+    already: that must read as ``failed``, not as ``interrupted`` by a dead pid)."""
+    run.write_status_if_unchanged(seen, status="starting", pid=pid, host=socket.gethostname(), message="",
+                                  launched=time.time())
 
 
 def _trainer_args(run: R.RunDir, resume: bool, telemetry: bool, allow_code: tuple[str, ...]) -> list[str]:
@@ -87,6 +92,7 @@ class Standby:
         """Hand the run to the standby. False if it is gone (start a trainer cold)."""
         if not self.alive():
             return False
+        seen = run.read_status()
         try:
             self.proc.stdin.write((json.dumps(args) + "\n").encode())
             self.proc.stdin.close()
@@ -94,7 +100,7 @@ class Standby:
             return False
         finally:
             self.proc.stdin = None
-        _starting(run, self.proc.pid)
+        _starting(run, self.proc.pid, seen)
         return True
 
     def close(self) -> None:
@@ -187,10 +193,11 @@ def start(preset: P.Preset, runs_root=None, telemetry: bool = True, nproc: int =
     D.check_world(preset.data.batch_size, nproc)
     run = R.create(R.runs_root(runs_root), preset.name, P.dumps(preset), status=status)
     if forks is not None and nproc == 1:
+        seen = run.read_status()
         process = forks.start(run, _trainer_args(run, False, telemetry, allow_code), env)
         if process is not None:
             run.process = process
-            _starting(run, process.pid)
+            _starting(run, process.pid, seen)
             return run
     if standby is not None:
         if nproc == 1 and standby.take(run, _trainer_args(run, False, telemetry, allow_code)):

@@ -17,6 +17,7 @@ the runs root.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -26,7 +27,12 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: status writes go unlocked
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     import subprocess
@@ -189,13 +195,44 @@ class RunDir:
         except (OSError, ValueError):
             return {}
 
+    @contextlib.contextmanager
+    def _status_lock(self) -> Iterator[None]:
+        """Hold the run directory's lock (``flock``) while ``status.json`` is read and
+        rewritten: the trainer and whoever launched it both update it, and a read-update-
+        write of one must not lose the other's fields."""
+        if fcntl is None:
+            yield
+            return
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:  # the run directory is gone: the write fails as it did before
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
     def write_status(self, durable: bool = True, **fields: Any) -> dict[str, Any]:
         """Update fields of ``status.json``. Progress updates during a run pass
         ``durable=False``: the status and end of a run are always written durably."""
-        data = self.read_status()
-        data.update(fields, updated=time.time())
-        write_json(self.status_path, data, durable)
+        with self._status_lock():
+            data = self.read_status()
+            data.update(fields, updated=time.time())
+            write_json(self.status_path, data, durable)
         return data
+
+    def write_status_if_unchanged(self, seen: dict[str, Any], **fields: Any) -> bool:
+        """Update fields of ``status.json`` only if it still is ``seen`` (as read
+        before): nobody wrote it meanwhile. A launcher says ``starting`` this way once
+        its trainer runs, which must never cover what that trainer wrote already (a
+        trainer that failed at once would read as ``interrupted``). True if written."""
+        with self._status_lock():
+            if self.read_status() != seen:
+                return False
+            write_json(self.status_path, {**seen, **fields, "updated": time.time()})
+        return True
 
     def status(self) -> dict[str, Any]:
         """The status file, with a live status whose process is gone reported as

@@ -41,7 +41,7 @@ from tuidl.core.preset import keypath
 from tuidl.core.model import layers
 from tuidl.core.preset.keypath import KeyPathError, join
 from tuidl.core.model.layers import LAYER_TYPES, Layer, Summary, fmt_shape, human_bytes
-from tuidl.core.preset.preset import Preset, base_dir, resolve, to_data
+from tuidl.core.preset.preset import Preset, resolve, to_data
 from tuidl.core.preset.schema import ConfigError
 from tuidl.ui.widgets.form import DataclassForm, FieldEditor, apply_edits, field_type, is_required
 from tuidl.ui.messages import PresetEdited
@@ -560,7 +560,7 @@ class ModelBuilderPane(Widget):
         self.problem = ""
         self.loss = ""
         try:
-            self.info = catalog.info(preset.data.dataset, preset.data.params, base_dir(preset))
+            self.info = catalog.info(preset.data.dataset, preset.data.params)
         except ConfigError as e:
             self.info = None
             self.problem = f"data: {e}"

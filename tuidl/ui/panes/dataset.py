@@ -34,7 +34,7 @@ from textual.worker import Worker, WorkerState
 from tuidl.core.data import catalog
 from tuidl.core.preset import keypath
 from tuidl.core.model.layers import fmt_shape
-from tuidl.core.preset.preset import Data, Preset, Split, base_dir, to_data
+from tuidl.core.preset.preset import Data, Preset, Split, to_data
 from tuidl.core.preset.schema import ConfigError, Problem
 from tuidl.ui.widgets import preview
 from tuidl.ui.widgets.form import DataclassForm, FieldEditor, apply_edits, field_type, is_required
@@ -114,8 +114,7 @@ def data_key(preset: Preset) -> str:
     data = to_data(preset)["data"]
     data.pop("batch_size", None)
     data.pop("workers", None)
-    return json.dumps({"data": data, "seed": preset.seed, "base": str(base_dir(preset) or "")},
-                      sort_keys=True, default=str)
+    return json.dumps({"data": data, "seed": preset.seed}, sort_keys=True, default=str)
 
 
 def pick_samples(y: np.ndarray, classification: bool, n: int) -> np.ndarray:
@@ -503,7 +502,7 @@ class DatasetPane(Widget):
         official.disabled = not kind.official_test
         info_widget = self.query_one("#ds-info", Static)
         try:
-            self.info = catalog.info(p.data.dataset, p.data.params, base_dir(p))
+            self.info = catalog.info(p.data.dataset, p.data.params)
             self.info_error = ""
         except ConfigError as e:
             self.info, self.info_error = None, "; ".join(str(x) for x in e.problems)

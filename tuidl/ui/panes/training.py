@@ -390,10 +390,8 @@ class TrainingPane(Vertical):
 
     def _preset_classes(self) -> list[str] | None:
         """The current preset's class names (None when unknown or not classes)."""
-        from tuidl.core.preset.preset import base_dir
-
         try:
-            info = catalog.info(self.preset.data.dataset, self.preset.data.params, base_dir(self.preset))
+            info = catalog.info(self.preset.data.dataset, self.preset.data.params)
         except Exception:  # noqa: BLE001 - a dataset that cannot be peeked at: default names
             return None
         return list(info.classes) if info.task == "classification" else None

@@ -1,0 +1,65 @@
+"""A user's own data (a CSV file, an image folder) named by a preset in the user's own
+folder, as a new user tries it (issue 24): the run trains, and every command on the run
+afterwards finds the data, from wherever it is typed."""
+
+import contextlib
+import os
+
+import pytest
+
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
+
+from helpers import own_project, run_cli
+
+
+@contextlib.contextmanager
+def working_directory(path):
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """``proj/`` trained from its parent folder (``tuidl train proj/mycsv.toml``): the
+    CSV run and the image run, in their own runs root."""
+    top = tmp_path_factory.mktemp("user")
+    proj = own_project(top)
+    root = top / "runs"
+    runs = {}
+    with working_directory(top):
+        for name in ("mycsv", "myimgs"):
+            out = run_cli("train", f"proj/{name}.toml", "--quiet", "--runs-dir", str(root))
+            assert out.returncode == 0, out.stderr
+            runs[name] = next(r for r in R.list_runs(root) if r.id not in {x.id for x in runs.values()})
+    return proj, root, runs
+
+
+def test_the_runs_copy_of_the_preset_holds_the_data_path_absolute(project):
+    proj, _, runs = project
+    assert P.load(runs["mycsv"].preset_path).data.params.path == str(proj / "mydata.csv")
+    assert P.load(runs["myimgs"].preset_path).data.params.path == str(proj / "imgs")
+
+
+@pytest.mark.parametrize("name", ["mycsv", "myimgs"])
+def test_every_command_on_the_run_finds_the_data_from_another_folder(project, name, tmp_path):
+    proj, root, runs = project
+    run = runs[name]
+    sample = proj / "imgs" / "red" if name == "myimgs" else None
+    with working_directory(tmp_path):  # neither the project's folder nor the run's
+        if sample is not None:
+            out = run_cli("predict", str(run.path), str(sample))
+            assert out.returncode == 0, out.stderr
+        out = run_cli("export-model", str(run.path), "--format", "safetensors", "--out", str(tmp_path / "x"))
+        assert out.returncode == 0, out.stderr
+        out = run_cli("adversarial", str(run.path), "--eps", "0,0.1")
+        assert out.returncode == 0, out.stderr
+        out = run_cli("train", "--resume", str(run.path), "--set", "train.epochs=3", "--quiet",
+                      "--runs-dir", str(root))
+        assert out.returncode == 0, out.stderr
+    assert R.RunDir(run.path).read_status()["status"] == "completed"
+    assert R.RunDir(run.path).read_status()["epoch"] == 3
