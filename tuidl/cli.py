@@ -371,6 +371,7 @@ def cmd_train(args) -> int:
             raise UsageError("tuidl train: give a preset name or .toml path (see `tuidl presets`), or --resume RUN")
         preset = load_preset(args)
         P.resolve(preset)
+        P.check_code(preset, tuple(args.allow_code))  # a refusal leaves no run behind
         run = R.create(R.runs_root(args.runs_dir), preset.name, P.dumps(preset))
     from tuidl.core.train import Trainer
 
@@ -402,6 +403,7 @@ def train_parallel(args, nproc: int, world: int) -> int:
             raise UsageError("tuidl train: give a preset name or .toml path (see `tuidl presets`), or --resume RUN")
         preset = load_preset(args)
         P.resolve(preset)
+        P.check_code(preset, tuple(args.allow_code))
     D.check_world(preset.data.batch_size, world)
     check_devices(preset, nproc, args.gpus is not None)
     if not args.resume and first:

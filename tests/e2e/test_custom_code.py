@@ -55,6 +55,7 @@ def test_preset_alone_never_runs_code(tmp_path):
     assert out.returncode == 2
     assert "a preset cannot run code on its own" in out.stderr and "--allow-code mymodels:TwoLayer" in out.stderr
     assert not (tmp_path / "imported.flag").exists()
+    assert R.list_runs(tmp_path / "runs") == []  # a refusal leaves no run behind
     # allowing a different class does not allow this one
     out = run_train(tmp_path, "mymodels:TwoLayer", "--allow-code", "mymodels:WrongOutput")
     assert out.returncode == 2 and not (tmp_path / "imported.flag").exists()

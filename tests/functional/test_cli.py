@@ -59,3 +59,25 @@ def test_bad_toml_names_the_file(tmp_path):
     path.write_text("name = 'x'\n[train\nepochs = 3\n")
     out = run_cli("train", str(path))
     assert out.returncode == 2 and str(path) in out.stderr and "not valid TOML" in out.stderr
+
+
+CUSTOM = """name = "custom"
+[data]
+dataset = "xor"
+params = { n_samples = 100 }
+[model]
+custom = "mymodels:TwoLayer"
+[train]
+epochs = 1
+device = "cpu"
+"""
+
+
+def test_a_custom_model_refused_leaves_no_run(tmp_path):
+    """Without --allow-code the preset's class is refused (exit 2) before a run exists:
+    like every other bad input, it leaves nothing behind (issue 24, item 8)."""
+    (tmp_path / "custom.toml").write_text(CUSTOM)
+    runs = tmp_path / "runs"
+    out = run_cli("train", str(tmp_path / "custom.toml"), "--runs-dir", str(runs))
+    assert out.returncode == 2 and "--allow-code mymodels:TwoLayer" in out.stderr
+    assert not runs.exists() or not any(runs.iterdir()), list(runs.iterdir())
