@@ -60,6 +60,10 @@ def add_preset_args(p: argparse.ArgumentParser, optional: bool = False) -> None:
 
 def add_lab_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: the preset's train.device)")
+    add_allow_code(p)
+
+
+def add_allow_code(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS",
                    help="allow the preset's model.custom class to run (presets never run code on their own)")
 
@@ -74,8 +78,7 @@ def parser_for(command: str) -> Parser:
         p.add_argument("--epochs", type=int, help="overrides train.epochs")
         p.add_argument("--resume", metavar="RUN", help="continue a run (id or directory) from its last checkpoint")
         p.add_argument("--telemetry", action="store_true", help="write GPU / host telemetry into the event stream")
-        p.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS",
-                       help="allow the preset's model.custom class to run (presets never run code on their own)")
+        add_allow_code(p)
         p.add_argument("--runs-dir", help="runs root (default: $TUIDL_RUNS or a per-user folder)")
         p.add_argument("--quiet", action="store_true", help="only the final line")
         par = p.add_argument_group("data-parallel (torchrun; the batch size is global)")
@@ -89,6 +92,8 @@ def parser_for(command: str) -> Parser:
         par.add_argument("--master", metavar="ADDR:PORT", help="machine 0's address and a free port (several machines)")
     elif command in ("show", "summary"):
         add_preset_args(p)
+        if command == "summary":
+            add_allow_code(p)
     elif command == "runs":
         p.add_argument("--runs-dir", help="runs root")
     elif command == "sweep":
@@ -114,8 +119,7 @@ def parser_for(command: str) -> Parser:
         p.add_argument("--show", metavar="SWEEP", help="a sweep's trials ranked, the best, the importances")
         p.add_argument("--stop", metavar="SWEEP", help="stop a sweep: its trials checkpoint and end as stopped")
         p.add_argument("--runs-dir", help="runs root")
-        p.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS",
-                       help="allow the preset's model.custom class to run (presets never run code on their own)")
+        add_allow_code(p)
     elif command == "queue":
         p.add_argument("action", choices=("add", "list", "cancel", "work"))
         p.add_argument("items", nargs="*", metavar="PRESET|ID", help="add: presets; cancel: entry ids")
@@ -158,8 +162,7 @@ def parser_for(command: str) -> Parser:
             p.add_argument("--out", help="folder for the model, preset.toml and card (default: RUN/export)")
             p.add_argument("--json", action="store_true", help="print the result as one JSON object")
             p.add_argument("--runs-dir", help="runs root")
-            p.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS",
-                           help="allow the preset's model.custom class to run (presets never run code on their own)")
+            add_allow_code(p)
             return p
         if command == "predict":
             p.add_argument("input", help=".npz / .npy array, .csv rows, an image file or a folder of images")
@@ -167,8 +170,7 @@ def parser_for(command: str) -> Parser:
             p.add_argument("--top", type=int, default=5, metavar="K", help="the K most likely classes (default 5)")
             p.add_argument("--runs-dir", help="runs root")
             p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or mps")
-            p.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS",
-                           help="allow the preset's model.custom class to run (presets never run code on their own)")
+            add_allow_code(p)
             return p
         if command == "landscape":
             p.add_argument("--steps", type=int, default=21, help="grid points per side, odd (default 21)")
@@ -271,6 +273,10 @@ def cmd_show(args) -> int:
 def cmd_summary(args) -> int:
     preset = load_preset(args)
     resolved = P.resolve(preset)
+    if preset.model.custom:  # its modules are known once the class is built (needs --allow-code)
+        from tuidl.core.train.custom import real_summary
+
+        real_summary(resolved, tuple(args.allow_code))
     print(resolved.summary.render())
     info = resolved.info
     what = f"{info.num_classes} classes" if info.task == "classification" else f"{info.targets} target(s)"
@@ -370,8 +376,12 @@ def cmd_train(args) -> int:
         if not args.preset:
             raise UsageError("tuidl train: give a preset name or .toml path (see `tuidl presets`), or --resume RUN")
         preset = load_preset(args)
-        P.resolve(preset)
+        resolved = P.resolve(preset)
         P.check_code(preset, tuple(args.allow_code))  # a refusal leaves no run behind
+        if preset.model.custom:  # nor does a class that cannot be imported or does not fit the data
+            from tuidl.core.train.custom import real_summary
+
+            real_summary(resolved, tuple(args.allow_code))
         run = R.create(R.runs_root(args.runs_dir), preset.name, P.dumps(preset))
     from tuidl.core.train import Trainer
 

@@ -66,14 +66,17 @@ def test_allowed_custom_class_trains(tmp_path):
     assert out.returncode == 0, out.stderr
     run = R.list_runs(tmp_path / "runs")[0]
     evs = E.read_events(run.events_path)
-    rows = evs[0]["summary"]["rows"]
-    assert rows[0]["type"] == "custom" and rows[0]["output_shape"] == [2] and rows[0]["params"] == 2 * 8 + 8 + 8 * 2 + 2
+    summary = evs[0]["summary"]  # the class's real modules, as `tuidl summary --allow-code` shows them
+    assert [(r["name"].strip(), r["type"]) for r in summary["rows"]] == [
+        ("net", "Sequential"), ("net.0", "Flatten"), ("net.1", "Linear"), ("net.2", "Tanh"), ("net.3", "Linear")]
+    assert summary["rows"][-1]["output_shape"] == [2] and summary["total"] == 2 * 8 + 8 + 8 * 2 + 2
     assert evs[-1]["status"] == "completed"
 
 
 def test_custom_class_with_wrong_output_is_bad_input(tmp_path):
     out = run_train(tmp_path, "mymodels:WrongOutput", "--allow-code", "mymodels:WrongOutput")
     assert out.returncode == 2 and "must output (2,)" in out.stderr and "Traceback" not in out.stderr
+    assert R.list_runs(tmp_path / "runs") == []  # refused before a run was made
 
 
 def test_malformed_reference_is_rejected(tmp_path):
@@ -90,7 +93,7 @@ def test_allowed_custom_class_trains_on_two_processes(tmp_path):
     assert "--allow-code" not in out.stderr
     run = R.list_runs(tmp_path / "runs")[0]
     evs = E.read_events(run.events_path)
-    assert evs[0]["world_size"] == 2 and evs[0]["summary"]["rows"][0]["type"] == "custom"
+    assert evs[0]["world_size"] == 2 and evs[0]["summary"]["rows"][0]["type"] == "Sequential"
     assert evs[-1]["status"] == "completed"
 
 
@@ -119,7 +122,7 @@ async def test_the_dashboard_starts_a_custom_model_the_command_line_allowed(tmp_
         await wait_for(pilot, lambda: app.training.progress.status == "completed", timeout=120,
                        what="the run's end", run=app.run_dir)
     evs = E.read_events(app.run_dir.events_path)
-    assert evs[0]["summary"]["rows"][0]["type"] == "custom" and evs[-1]["status"] == "completed"
+    assert evs[0]["summary"]["rows"][0]["type"] == "Sequential" and evs[-1]["status"] == "completed"
 
 
 def test_the_working_directory_is_on_the_path_only_while_the_class_is_imported(tmp_path, monkeypatch):

@@ -388,6 +388,9 @@ class Summary:
     name: str
     input_shape: Shape
     rows: list[Row]
+    # the model's output when its last row is not it (a custom nn.Module's rows are its
+    # modules in the order they ran, :func:`tuidl.core.train.custom.summarize`)
+    output: Shape | None = None
 
     @property
     def trainable(self) -> int:
@@ -407,6 +410,8 @@ class Summary:
 
     @property
     def output_shape(self) -> Shape | None:
+        if self.output is not None:
+            return self.output
         return self.rows[-1].output_shape if self.rows else self.input_shape
 
     def to_dict(self) -> dict[str, Any]:

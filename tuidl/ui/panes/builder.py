@@ -155,6 +155,15 @@ def _rows_for(items: list[Layer], summary: Summary | None, prefix: Addr, depth: 
     return out
 
 
+def custom_rows(summary: Summary | None) -> list[DisplayRow]:
+    """The table's rows for a custom model (``model.custom``): its modules as built
+    (:func:`tuidl.core.train.custom.summarize`, indented by depth); none before it is built."""
+    if summary is None:
+        return []
+    return [DisplayRow((i,), 0, str(i), row.name, row.kind, "", row.input_shape or None, row.output_shape,
+                       row.trainable + row.frozen) for i, row in enumerate(summary.rows)]
+
+
 def display_rows(stack: list[Layer], summary: Summary | None) -> list[DisplayRow]:
     """The table's rows: every layer with its shape and parameters (``summary`` from
     :func:`tuidl.core.model.layers.infer`; ``None`` when the input shape is unknown), inner
@@ -490,6 +499,11 @@ class ModelBuilderPane(Widget):
         self._message = ""
         self._ready = False
         self._flash_timer: Any = None
+        # a custom model's summary, built in a thread (it imports PyTorch and runs the
+        # user's code): what it was built for (ref, input shape, loss), then (summary, error)
+        self._custom_key: tuple | None = None
+        self._custom: tuple[Summary | None, str] | None = None
+        self._custom_pending: tuple | None = None  # the build _analyse found wanted
         self._analyse()
 
     # -- layout ------------------------------------------------------------
@@ -516,6 +530,7 @@ class ModelBuilderPane(Widget):
             return
         self._ready = True
         self.set_class(self.size.width >= self.WIDE, "-wide")
+        self._build_custom()
         await self._refresh_view()
 
     def on_resize(self, event: Resize) -> None:
@@ -551,6 +566,7 @@ class ModelBuilderPane(Widget):
         self.preset = preset
         self._analyse()
         if self._ready:
+            self._build_custom()
             self.call_later(self._refresh_view)
 
     # -- analysis ----------------------------------------------------------
@@ -559,6 +575,7 @@ class ModelBuilderPane(Widget):
         preset = self.preset
         self.problem = ""
         self.loss = ""
+        self._custom_pending = None
         try:
             self.info = catalog.info(preset.data.dataset, preset.data.params)
         except ConfigError as e:
@@ -567,7 +584,9 @@ class ModelBuilderPane(Widget):
         except (OSError, ValueError) as e:
             self.info = None
             self.problem = f"data: {e}"
-        if self.info is not None:
+        if self.info is not None and preset.model.custom:
+            self._analyse_custom()
+        elif self.info is not None:
             self.summary = layers.infer(preset.model.layers, self.info.input_shape, preset.name)
             if not self.summary.errors:
                 try:
@@ -579,10 +598,74 @@ class ModelBuilderPane(Widget):
                     self.problem = str(e)
         else:
             self.summary = None
-        self.rows = display_rows(preset.model.layers, self.summary)
+        self.rows = custom_rows(self.summary) if preset.model.custom else display_rows(preset.model.layers,
+                                                                                       self.summary)
         addrs = [r.addr for r in self.rows]
         if self._cursor not in addrs:
             self._cursor = self._nearest(self._cursor, addrs)
+
+    # -- a custom model (model.custom) -----------------------------------------
+
+    def _allowed(self) -> tuple[str, ...]:
+        """The classes the command line allows (``tuidl --allow-code``: the app's)."""
+        try:
+            return tuple(getattr(self.app, "allow_code", ()) or ())
+        except Exception:  # noqa: BLE001 - no app yet (made outside one): nothing is allowed
+            return ()
+
+    def _analyse_custom(self) -> None:
+        """A custom model's summary is known once the class is built, which the command
+        line must allow (``tuidl --allow-code module:Class``): until then the table is
+        empty and the status says why."""
+        preset, ref = self.preset, self.preset.model.custom
+        self.summary = None
+        try:
+            self.loss = resolve(preset).loss
+        except ConfigError as e:
+            self.problem = "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in e.problems)
+            return
+        if ref not in self._allowed():
+            self.problem = (f"custom model {ref}: its modules show once it is built, which runs your code; "
+                            f"start tuidl with --allow-code {ref} to build it (Start needs that too)")
+            return
+        key = self._custom_wanted()
+        if self._custom_key == key and self._custom is not None:
+            self.summary, self.problem = self._custom
+        else:
+            self.problem, self._custom_pending = f"building {ref}…", key
+
+    def _custom_wanted(self) -> tuple:
+        info = self.info
+        return (self.preset.model.custom, tuple(info.input_shape) if info else None, self.loss, self.preset.name)
+
+    def _build_custom(self) -> None:
+        """Build the custom model in a thread when its summary is wanted and not known."""
+        key, ref = self._custom_pending, self.preset.model.custom
+        if key is None or key == self._custom_key:
+            return
+        self._custom_key, self._custom = key, None
+        preset, allowed = self.preset, self._allowed()
+
+        def build() -> None:
+            from tuidl.core.train.custom import real_summary
+
+            try:
+                result: tuple[Summary | None, str] = (real_summary(resolve(preset), allowed).summary, "")
+            except ConfigError as e:
+                result = (None, e.brief())
+            except Exception as e:  # noqa: BLE001 - the user's code: say what it raised
+                result = (None, f"model.custom: {ref}: {type(e).__name__}: {e}")
+            self.app.call_from_thread(self._custom_built, key, result)
+
+        self.run_worker(build, name="custom-summary", group="custom-summary", thread=True, exclusive=True,
+                        exit_on_error=False)
+
+    def _custom_built(self, key: tuple, result: tuple[Summary | None, str]) -> None:
+        if key != self._custom_key or closing(self):
+            return  # the preset changed meanwhile: a newer build is on its way
+        self._custom = result
+        self._analyse()
+        self.call_later(self._refresh_view)
 
     @staticmethod
     def _nearest(addr: Addr, addrs: list[Addr]) -> Addr:
@@ -631,11 +714,16 @@ class ModelBuilderPane(Widget):
     def _update_texts(self) -> None:
         info, summary = self.info, self.summary
         n = len(self.preset.model.layers)
-        if info is not None and summary is not None:
-            out = summary.output_shape
+        custom = self.preset.model.custom
+        layers_text = f"{n} layer{'s' if n != 1 else ''}"
+        if custom:
+            modules = len(summary.rows) if summary is not None else 0
+            layers_text = f"custom {custom}" + (f", {modules} module{'s' if modules != 1 else ''}" if summary else "")
+        if info is not None and (summary is not None or custom):
+            out = summary.output_shape if summary is not None else None
             target = f"{info.num_classes} classes" if info.task == "classification" else f"{info.targets} target(s)"
             title = (f'Model "{self.preset.name}" · input {fmt_shape(info.input_shape)} → output '
-                     f"{'—' if out is None else fmt_shape(out)} · {n} layer{'s' if n != 1 else ''} · "
+                     f"{'—' if out is None else fmt_shape(out)} · {layers_text} · "
                      f"{info.dataset}: {target}")
         else:
             title = f'Model "{self.preset.name}" · {n} layers · input shape unknown'
@@ -649,6 +737,8 @@ class ModelBuilderPane(Widget):
             first = summary.errors[0]
             text = Text(f"✗ layer {first.index} ({first.kind}) does not fit; see the row in red. "
                         "The model cannot be trained until it fits (f fits it to the data).")
+        elif custom and summary is None and self.problem.startswith("building "):
+            text, bad = Text(self.problem, style="dim"), False
         elif self.problem:
             text = Text("✗ " + self.problem + ("" if self.preset.model.custom or self.problem.startswith("data:")
                                                else " (f fits the model to the data)"))
@@ -682,7 +772,10 @@ class ModelBuilderPane(Widget):
             if form is not None:
                 await form.remove()
             self._form_addr, self._form_kind = None, ""
-            title.update(Text("No layers yet: press a (or + Add) to add the first one.", style="italic"))
+            custom = self.preset.model.custom
+            title.update(Text(f"A custom model: {custom} (model.custom) defines the layers in your code; the "
+                              "table lists its modules as built." if custom else
+                              "No layers yet: press a (or + Add) to add the first one.", style="italic"))
             return
         addr = self._cursor
         try:
