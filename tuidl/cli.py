@@ -382,7 +382,7 @@ def cmd_train(args) -> int:
             from tuidl.core.train.custom import real_summary
 
             real_summary(resolved, tuple(args.allow_code))
-        run = R.create(R.runs_root(args.runs_dir), preset.name, P.dumps(preset))
+        run = R.create(R.runs_root(args.runs_dir), P.run_name(preset), P.dumps(preset), preset=preset.name)
     from tuidl.core.train import Trainer
 
     listeners = [] if args.quiet else [ConsoleProgress()]
@@ -417,7 +417,7 @@ def train_parallel(args, nproc: int, world: int) -> int:
     D.check_world(preset.data.batch_size, world)
     check_devices(preset, nproc, args.gpus is not None)
     if not args.resume and first:
-        run = R.create(R.runs_root(args.runs_dir), preset.name, P.dumps(preset))
+        run = R.create(R.runs_root(args.runs_dir), P.run_name(preset), P.dumps(preset), preset=preset.name)
     elif not args.resume:  # machine 0 writes the run; the ranks here need the preset and a place for their logs
         run = R.RunDir(tempfile.mkdtemp(prefix=f"tuidl-node{args.node_rank}-"))
         (run.path / "preset.toml").write_text(P.dumps(preset))

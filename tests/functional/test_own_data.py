@@ -39,6 +39,18 @@ def project(tmp_path_factory):
     return proj, root, runs
 
 
+def test_a_run_is_named_after_its_preset_and_data(project, tmp_path):
+    """The run's id names what it trains (issue 24, item 11); its status names the preset."""
+    _, _, runs = project
+    assert "-mycsv-mydata-" in runs["mycsv"].id and "-myimgs-" in runs["myimgs"].id
+    assert runs["mycsv"].read_status()["preset"] == "mycsv"
+    out = run_cli("train", "spiral", "--set", "data.dataset=circle", "--epochs", "1", "--quiet",
+                  "--runs-dir", str(tmp_path / "runs"))
+    assert out.returncode == 0, out.stderr
+    (run,) = R.list_runs(tmp_path / "runs")
+    assert "-spiral-circle-" in run.id and run.read_status()["preset"] == "spiral"
+
+
 def test_the_runs_copy_of_the_preset_holds_the_data_path_absolute(project):
     proj, _, runs = project
     assert P.load(runs["mycsv"].preset_path).data.params.path == str(proj / "mydata.csv")

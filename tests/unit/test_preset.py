@@ -205,3 +205,26 @@ def test_a_home_path_expands_and_an_image_root_is_made_absolute(tmp_path, monkey
     cifar = P.load(write(tmp_path, '[data]\ndataset = "cifar10"\nparams = { root = "cache" }\n'))
     assert cifar.data.params.root == str(tmp_path / "cache")
     assert P.load(write(tmp_path, '[data]\ndataset = "cifar10"\n')).data.params.root == ""  # the default cache
+
+
+@pytest.mark.parametrize("name,overrides,expected", [
+    ("spiral", [], "spiral"),
+    ("xor", ["data.dataset=circle"], "xor-circle"),
+    ("fashion-cnn", [], "fashion-cnn"),  # fashion-mnist: the name says it
+    ("mnist-mlp", ["data.dataset=kmnist"], "mnist-mlp-kmnist"),
+])
+def test_a_run_is_named_after_what_it_trains(name, overrides, expected):
+    assert P.run_name(P.load(name, overrides)) == expected
+
+
+def test_a_run_switched_to_a_users_file_or_folder_names_it(tmp_path):
+    preset_file = csv_project(tmp_path)
+    (tmp_path / "proj" / "pics").mkdir()
+    csv = P.load("spiral", ["data.dataset=csv", f'data.params={{ path = "{tmp_path}/proj/mydata.csv" }}'])
+    assert P.run_name(csv) == "spiral-mydata"
+    assert P.run_name(P.load(preset_file)) == "mycsv-mydata"
+    data = P.to_data(P.load("spiral"))
+    data["data"] = {"dataset": "image-folder", "params": {"path": str(tmp_path / "proj" / "pics")}}
+    assert P.run_name(P.from_dict(data)) == "spiral-pics"
+    data["name"] = "my-pics"
+    assert P.run_name(P.from_dict(data)) == "my-pics"

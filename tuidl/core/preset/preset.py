@@ -199,7 +199,7 @@ class Sweep:
 
 @dataclass
 class Preset:
-    name: str = opt("untitled", help="short name; used in run ids")
+    name: str = opt("untitled", help="short name; used in run ids (with the data, when the name does not say it)")
     description: str = opt("", help="one line about the run")
     seed: int = opt(0, help="seeds the split, the weights and the batches", min=0, max=2**32 - 1)
     data: Data = opt(factory=Data)
@@ -297,6 +297,34 @@ def _resolve(preset: Preset) -> Resolved:
         raise ConfigError([Problem("data.split.val", "early stopping and the plateau schedule need a "
                                                      "validation split > 0", src)])
     return Resolved(preset, info, summary, loss)
+
+
+def data_label(preset: Preset) -> str:
+    """What a preset trains on, in a word: the stem of its CSV / NPZ file, the name of its
+    image folder, else the dataset's name (``mydata``, ``imgs``, ``circle``)."""
+    path = getattr(preset.data.params, "path", "")
+    if path:
+        p = Path(path)
+        return p.name if preset.data.dataset == "image-folder" else p.stem
+    return preset.data.dataset
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"[^a-z0-9]+", text.lower()) if w]
+
+
+def run_name(preset: Preset) -> str:
+    """What a run of ``preset`` is named (its id, after the time): the preset's name, and
+    the data it trains when the name does not say so already. ``spiral`` trains spiral
+    (``spiral``), but spiral switched to ``mydata.csv`` trains ``spiral-mydata``; ``xor``
+    switched to the circle dataset, ``xor-circle``. The name says the data when one of
+    the data's words is in one of the name's words (``fashion-cnn`` trains
+    ``fashion-mnist``; ``myimgs`` trains the folder ``imgs``)."""
+    label = data_label(preset)
+    names = _words(preset.name)
+    if any(w == n or (len(w) >= 3 and w in n) for w in _words(label) for n in names):
+        return preset.name
+    return f"{preset.name}-{label}"
 
 
 def check_code(preset: Preset, allow_code: tuple[str, ...] | list[str] = ()) -> None:

@@ -191,7 +191,7 @@ def start(preset: P.Preset, runs_root=None, telemetry: bool = True, nproc: int =
     P.resolve(preset)
     P.check_code(preset, allow_code)
     D.check_world(preset.data.batch_size, nproc)
-    run = R.create(R.runs_root(runs_root), preset.name, P.dumps(preset), status=status)
+    run = R.create(R.runs_root(runs_root), P.run_name(preset), P.dumps(preset), status=status, preset=preset.name)
     if forks is not None and nproc == 1:
         seen = run.read_status()
         process = forks.start(run, _trainer_args(run, False, telemetry, allow_code), env)

@@ -282,10 +282,13 @@ def new_id(name: str) -> str:
     return f"{stamp}-{safe}-{secrets.token_hex(2)}"
 
 
-def create(root: str | os.PathLike, name: str, preset_toml: str, status: dict | None = None) -> RunDir:
+def create(root: str | os.PathLike, name: str, preset_toml: str, status: dict | None = None,
+           preset: str | None = None) -> RunDir:
     """Create a run directory atomically: it appears complete (with its preset) or not at all.
-    ``status``: more fields for its first status file (a sweep's trial: ``sweep``)."""
-    return _create(root, name, {"preset.toml": preset_toml.encode()}, {**(status or {}), "preset": name})
+    ``name`` goes into its id (:func:`tuidl.core.preset.preset.run_name`); ``preset``: the
+    preset's own name, for the status (default ``name``). ``status``: more fields for its
+    first status file (a sweep's trial: ``sweep``)."""
+    return _create(root, name, {"preset.toml": preset_toml.encode()}, {**(status or {}), "preset": preset or name})
 
 
 def create_logged(root: str | os.PathLike, name: str, config: dict, status: dict | None = None) -> RunDir:
