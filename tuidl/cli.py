@@ -715,19 +715,18 @@ def cmd_predict(args) -> int:
     run = R.open_run(args.run, args.runs_dir)
     done = predict(run, args.input, which=args.which, device=args.device, top=args.top,
                    allow_code=tuple(args.allow_code))
-    notes = [f"note: {n}" for n in done.notes]
+    for note in done.notes:  # on stderr: the table (or --out's file) stays the predictions alone
+        print(f"note: {note}", file=sys.stderr)
     what = f"{len(done)} input{'s' if len(done) != 1 else ''}, the {done.checkpoint} checkpoint (epoch {done.epoch})"
     if out is None:
         print(done.table())
-        for line in notes + [what]:
-            print(line)
+        print(what)
         return 0
     try:
         write_atomic(out, done.to_csv().encode())
     except OSError as e:
         raise ConfigError(f"cannot write {out}: {e.strerror or e}") from None
-    for line in notes + [f"wrote {out}: {what}"]:
-        print(line)
+    print(f"wrote {out}: {what}")
     return 0
 
 

@@ -237,8 +237,8 @@ def test_predict_png_and_a_folder(runs, cnn_card, tmp_path):
 
     done = run_cli("predict", str(run.path), str(folder / "digit1.png"))
     assert done.returncode == 0, done.stderr
-    assert "resized 24×24 → 8×8" in done.stdout and "RGB → grayscale" in done.stdout
-    assert "0..16" in done.stdout
+    assert "resized 24×24 → 8×8" in done.stderr and "RGB → grayscale" in done.stderr  # notes: on stderr
+    assert "0..16" in done.stderr and "note:" not in done.stdout
     assert done.stdout.splitlines()[1].split()[:2] == ["digit1.png", str(int(probs[1].argmax()))]
 
     done = run_cli("predict", str(run.path), str(folder), "--out", str(tmp_path / "f.csv"))

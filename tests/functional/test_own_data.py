@@ -75,3 +75,34 @@ def test_every_command_on_the_run_finds_the_data_from_another_folder(project, na
         assert out.returncode == 0, out.stderr
     assert R.RunDir(run.path).read_status()["status"] == "completed"
     assert R.RunDir(run.path).read_status()["epoch"] == 3
+
+
+def test_predict_on_the_training_csv_leaves_its_label_column_out(project, tmp_path):
+    """The CSV the run trained on, label column and all, predicts as its features alone
+    (issue 24, item 12); the header picks the columns by name, in the run's order."""
+    proj, _, runs = project
+    run = runs["mycsv"]
+    out = run_cli("predict", str(run.path), str(proj / "mydata.csv"), "--out", str(tmp_path / "with.csv"))
+    assert out.returncode == 0, out.stderr
+    assert "note: mydata.csv: the column 'species' is the run's label: left out" in out.stderr
+    assert "note:" not in out.stdout
+    lines = (proj / "mydata.csv").read_text().splitlines()
+    cells = [line.split(",") for line in lines]
+    # the features alone, in another order, with a column the run never saw
+    (tmp_path / "other.csv").write_text("\n".join(",".join([c[3], "id" if i == 0 else str(i), c[0], c[2], c[1]])
+                                                  for i, c in enumerate(cells)) + "\n")
+    other = run_cli("predict", str(run.path), str(tmp_path / "other.csv"), "--out", str(tmp_path / "other-p.csv"))
+    assert other.returncode == 0, other.stderr
+    assert "not features of this run, left out: 'id'" in other.stderr and "in the run's order" in other.stderr
+    predicted = [line.split(",", 1)[1] for line in (tmp_path / "with.csv").read_text().splitlines()[1:]]
+    again = [line.split(",", 1)[1] for line in (tmp_path / "other-p.csv").read_text().splitlines()[1:]]
+    assert predicted == again and len(predicted) == len(lines) - 1
+
+
+def test_predict_names_a_csv_runs_features_not_points(project, tmp_path):
+    proj, _, runs = project
+    (tmp_path / "three.csv").write_text("1,2,3\n4,5,6\n")
+    out = run_cli("predict", str(runs["mycsv"].path), str(tmp_path / "three.csv"))
+    assert out.returncode == 2
+    assert "expected 4: the run's features sepal, petal, width, height" in out.stderr
+    assert "x1" not in out.stderr and "the features x " not in out.stderr

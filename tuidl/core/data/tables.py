@@ -96,11 +96,12 @@ def _classes_from_array(y: np.ndarray) -> tuple[np.ndarray, list[str]]:
 # ---------------------------------------------------------------------------
 # CSV
 
-def read_rows(path: Path, key: str | None = "path") -> list[tuple[int, list[str]]]:
-    """The non-blank rows of a CSV file as ``(line number, stripped cells)``; the
-    delimiter is a comma, else (no comma in the first line) a tab or a semicolon. A file
-    that cannot be read raises :class:`ConfigError` naming it (under ``data.params.<key>``;
-    ``key=None``: the message alone, for files that are not a preset's)."""
+def read_rows(path: Path, key: str | None = "path", limit: int | None = None) -> list[tuple[int, list[str]]]:
+    """The non-blank rows of a CSV file as ``(line number, stripped cells)``, the first
+    ``limit`` of them if given; the delimiter is a comma, else (no comma in the first
+    line) a tab or a semicolon. A file that cannot be read raises :class:`ConfigError`
+    naming it (under ``data.params.<key>``; ``key=None``: the message alone, for files
+    that are not a preset's)."""
     def fail(message: str) -> ConfigError:
         return _err(key, message) if key else ConfigError(message)
 
@@ -120,6 +121,8 @@ def read_rows(path: Path, key: str | None = "path") -> list[tuple[int, list[str]
                 if not any(cells):
                     continue  # blank line
                 rows.append((reader.line_num, cells))
+                if limit is not None and len(rows) >= limit:
+                    break
             return rows
     except UnicodeDecodeError:
         raise fail(f"{path}: not a text CSV file (not UTF-8)") from None

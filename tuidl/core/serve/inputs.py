@@ -5,7 +5,9 @@ own files hold, before the normalisation), from:
   sample ``input_shape``; for one-channel images ``(N, H, W)`` too;
 * ``.csv`` (or ``.tsv``): one sample per row, an optional header; a row holds the model's
   features, or a whole sample flattened (64 pixels for the 8×8 digits); for a Playground
-  run two columns are the points (x1, x2) and its features are computed from them;
+  run two columns are the points (x1, x2) and its features are computed from them; for a
+  CSV run a header picks the run's feature columns by name (its label column and any
+  other column left out, with a note);
 * an image file (png, jpg, ...) or a folder of them, for a model that takes images: read as
   the image-folder dataset reads them (RGB, resized bilinearly to the run's size, then
   grayscale for one channel), pixels as the dataset holds them (0..255 → [0, 1]; the
@@ -126,19 +128,75 @@ def _read_array(path: Path, shape: tuple[int, ...]) -> Inputs:
     return Inputs(arr, [str(i) for i in range(len(arr))])
 
 
+def _header(rows: list[tuple[int, list[str]]]) -> list[str] | None:
+    """The first row's cells when they are a header (not all numbers)."""
+    if rows and not all(parse_float(c) is not None for c in rows[0][1]):
+        return rows[0][1]
+    return None
+
+
+def run_columns(preset: Any) -> tuple[str, list[str] | None]:
+    """A CSV run's label column and its feature columns, by name: the label is
+    ``data.params.label``, or the last column of the run's own file; the features are the
+    other columns of that file's header (None when the file is gone or has no header)."""
+    params = preset.data.params
+    try:
+        header = _header(read_rows(Path(params.path), key=None, limit=1))
+    except ConfigError:  # the training file is gone or unreadable: only the preset is known
+        header = None
+    label = params.label or (header[-1] if header else "")
+    return label, [c for c in header if c != label] if header else None
+
+
+def _columns(path: Path, header: list[str], preset: Any, notes: list[str]) -> list[int] | None:
+    """The columns of a CSV run's inputs to keep, by the header's names: the run's features
+    in the run's order when the header names them all, else every column but the run's
+    label. None: keep them all."""
+    label, features = run_columns(preset)
+    if features and all(f in header for f in features) and len(set(header)) == len(header):
+        keep = [header.index(f) for f in features]
+    elif label and label in header:
+        keep = [i for i, c in enumerate(header) if c != label]
+    else:
+        return None
+    left = [c for i, c in enumerate(header) if i not in keep]
+    if label in left:
+        notes.append(f"{path.name}: the column {label!r} is the run's label: left out")
+    others = [c for c in left if c != label]
+    if others:
+        notes.append(f"{path.name}: not features of this run, left out: {', '.join(map(repr, others))}")
+    if keep != sorted(keep):
+        notes.append(f"{path.name}: columns taken in the run's order: {', '.join(header[i] for i in keep)}")
+    return keep
+
+
 def _read_table(path: Path, shape: tuple[int, ...], info: catalog.DataInfo, preset: Any) -> Inputs:
     rows = read_rows(path, key=None)  # as the csv dataset reads its file
-    if rows and not all(parse_float(c) is not None for c in rows[0][1]):
-        rows = rows[1:]  # a header
+    header = _header(rows)
+    if header is not None:
+        rows = rows[1:]
     if not rows:
         raise ConfigError(f"{path}: no data rows")
+    notes: list[str] = []
+    csv_run = preset is not None and info.dataset == "csv"
+    keep = _columns(path, header, preset, notes) if csv_run and header is not None else None
+    if keep is not None:
+        for line, cells in rows:
+            if len(cells) != len(header):
+                raise ConfigError(f"{path}: line {line} has {len(cells)} values, expected {len(header)} "
+                                  "(as the header)")
+        rows = [(line, [cells[i] for i in keep]) for line, cells in rows]
     width = len(rows[0][1])
     size = int(np.prod(shape))
-    features = list(getattr(preset.data.params, "features", []) or []) if preset is not None else []
-    points = catalog.DATASETS[info.dataset].group == "playground" and width == 2 and size != 2
+    playground_run = catalog.DATASETS[info.dataset].group == "playground"
+    features = list(preset.data.params.features) if preset is not None and playground_run else []
+    points = playground_run and width == 2 and size != 2
     if width != size and not points:
+        names = run_columns(preset)[1] if csv_run else None
         if features:
             expect = f"{size}: the features {', '.join(features)}" + (" (or 2: points x1, x2)" if size != 2 else "")
+        elif names:
+            expect = f"{size}: the run's features {', '.join(names)} (a header naming them picks them by name)"
         elif len(shape) > 1:
             expect = f"{size}: one sample of {'×'.join(map(str, shape))} flattened"
         else:
@@ -154,7 +212,6 @@ def _read_table(path: Path, shape: tuple[int, ...], info: catalog.DataInfo, pres
                 what = "an empty cell" if cell == "" else repr(cell)
                 raise ConfigError(f"{path}: line {line}, column {c + 1}: {what} is not a finite number")
             x[r, c] = v
-    notes = []
     if points:
         x = playground.features_of(x, features)
         notes.append(f"two columns taken as points (x1, x2); the model's features computed: {', '.join(features)}")
