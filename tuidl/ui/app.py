@@ -33,11 +33,12 @@ from typing import Any, Iterable
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, TabPane
+from textual.widgets import Footer, Header, Input, TabPane, TextArea
 
 from tuidl.core.preset.preset import Preset, dumps
 from tuidl.core.preset.preset import edit as edit_preset
@@ -189,6 +190,8 @@ class TuidlApp(App[int]):
         self.system_interval = system_interval
         self.runs_interval = runs_interval
         self.exit_message = ""
+        # a dialog or screen open: where the focus was before it ({screen: (under, widget, pane)})
+        self._focus_before: dict[Screen, tuple[Screen, Widget | None, str | None]] = {}
         if low_bandwidth:
             self.animation_level = "none"
 
@@ -352,6 +355,75 @@ class TuidlApp(App[int]):
             focusable[0].focus()
         elif not deck.wide:
             deck.query_one("ContentTabs").focus()  # the tab strip (by its type's name: it is not exported)
+
+    # -- dialogs: where the focus goes when one closes ------------------------------------
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        """Note where the focus was (and on which pane) before a dialog or screen opens,
+        so that its closing can give the focus back there (:meth:`_return_focus`)."""
+        if isinstance(screen, Screen) and self._screen_stack:
+            under = self.screen
+            self._focus_before[screen] = (under, under.focused, self._pane_of(under.focused))
+        return super().push_screen(screen, *args, **kwargs)
+
+    def pop_screen(self) -> Any:
+        popped = self.screen
+        done = super().pop_screen()
+        before = self._focus_before.pop(popped, None)
+        if before is not None:
+            # after the dialog's answer was acted on (its callback runs first: it may edit
+            # the preset, switch panes or open the next dialog)
+            self.call_after_refresh(self._return_focus, *before)
+        return done
+
+    def _pane_of(self, widget: Widget | None) -> str | None:
+        """The pane (``builder``…) ``widget`` is in, if any."""
+        node = widget
+        while node is not None:
+            if isinstance(node, TabPane) and node.id in self.panes:
+                return node.id
+            node = node.parent
+        return None
+
+    def _return_focus(self, screen: Screen, widget: Widget | None, pane: str | None) -> None:
+        """A dialog closed: the focus goes back where the user was, never into a text field.
+
+        Textual gives the focus back to the widget that had it, but a dialog's answer can
+        remove that widget (a form rebuilt for another dataset: Textual then focuses a
+        neighbour, often another text field) and a field the user had finished with (the
+        Enter that applied a data path, then the "fit the model?" question) would take the
+        next keys (``3``, ``s``) as text. So: the widget that had the focus if it is still
+        there and not a text field; else the pane's own place (its ``focus_default``, as
+        Escape in a field does). Left alone when the answer put the focus elsewhere on
+        purpose (another pane shown), or while another dialog is open."""
+        if not self.is_running or self.screen is not screen:
+            return
+        focused = screen.focused
+
+        def typing(w: Widget | None) -> bool:
+            return isinstance(w, (Input, TextArea))
+
+        if focused is not None and focused is not widget and not typing(focused):
+            return  # moved on purpose by the answer (e.g. a run opened in the Training pane)
+        if focused is widget and widget is not None and not typing(widget):
+            return  # Textual gave it back
+        if (widget is not None and widget.is_attached and widget.focusable and widget.visible
+                and not typing(widget)):
+            widget.focus()
+            return
+        if screen is not self._screen_stack[0]:
+            if typing(focused):
+                screen.set_focus(None)
+            return
+        try:
+            deck = self.query_one(PaneDeck)
+        except NoMatches:  # the dashboard is closing
+            return
+        if pane is None or pane != deck.active:
+            pane = deck.active
+        if pane:
+            self.action_show_pane(pane)
+        else:
+            screen.set_focus(None)
 
     # -- the preset ----------------------------------------------------------------
     def on_preset_edited(self, message: PresetEdited) -> None:
