@@ -354,3 +354,41 @@ async def test_a_dialog_gives_the_focus_back_but_never_into_a_text_field(tmp_pat
         await wait_for(pilot, lambda: type(app.screen).__name__ != "SavePresetScreen")
         await pilot.pause()
         assert not isinstance(app.focused, Input) and app.focused is app.training.buttons["start"]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)])
+async def test_g_reaches_epochs_and_tab_the_most_used_fields(tmp_path, size):
+    """Issue 24: about 9 Tab presses led from the Training pane to "epochs". `g` (shown in
+    the footer, with `o`) goes to it from anywhere, and Tab then reaches learning rate,
+    batch size and optimizer, the fields most changed."""
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs")
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("3")
+        await wait_for(pilot, lambda: app.query_one(PaneDeck).active == "training" and app.focused is not None,
+                       what="the Training pane")
+        await wait_for(pilot, lambda: "g Fields" in screen_lines(app)[-1], what="g in the footer")
+        footer = screen_lines(app)[-1]
+        assert "g Fields" in footer and "o Marks" in footer, footer
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.focused, Input), what="a field focused")
+        assert editor_of(app.focused).path == "train.epochs"
+        paths = []
+        for _ in range(3):
+            await pilot.press("tab")
+            paths.append(editor_of(app.focused).path)
+        assert paths == ["train.optimizer.lr", "data.batch_size", "train.optimizer.name"]
+        await pilot.press("escape", "1")  # from another pane too
+        await wait_for(pilot, lambda: app.query_one(PaneDeck).active == "builder")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.focused, Input), what="a field focused")
+        assert app.query_one(PaneDeck).active == "training" and editor_of(app.focused).path == "train.epochs"
+        await pilot.press("escape")
+        assert not isinstance(app.focused, Input)
+        # the hyperparameters hidden (h): g shows them again
+        await pilot.press("h")
+        await pilot.pause()
+        hidden = not app.training.settings_visible()
+        if hidden:
+            await pilot.press("g")
+            await wait_for(pilot, lambda: isinstance(app.focused, Input), what="a field focused")
+            assert app.training.settings_visible() and editor_of(app.focused).path == "train.epochs"

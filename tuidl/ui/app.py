@@ -142,6 +142,9 @@ class TuidlApp(App[int]):
         Binding("h", "toggle_settings", "Hyperparams", show=False),
         Binding("b", "compare_earlier", "Earlier runs", show=False),
         Binding("o", "next_fit_mark", "Fit marks", show=False),
+        # g: the Training pane's first field, or for a logged run (no hyperparameters) the
+        # checklist of its charts (check_action lets the key through to the one that applies)
+        Binding("g", "hyperparameters", "Fields", show=False),
         Binding("g", "choose_charts", "Charts", show=False),
         Binding("i", "lab", "Lab", show=False),
         Binding("r", "lr_find", "LR find", show=False),
@@ -692,6 +695,10 @@ class TuidlApp(App[int]):
             return True  # while a run trains, s says so (action_start) instead of doing nothing
         if action in ("pause", "stop", "checkpoint"):
             return True if self.session.live else None
+        if action in ("hyperparameters", "choose_charts"):
+            panes = getattr(self, "panes", None)
+            logged = panes is not None and self.training.logged
+            return logged if action == "choose_charts" else not logged
         return True
 
     # -- events from the follower ----------------------------------------------------
@@ -1001,6 +1008,16 @@ class TuidlApp(App[int]):
         if mark is None:
             self.notify("no over- or underfitting marks on this run (yet)", timeout=2)
 
+    def action_hyperparameters(self) -> None:
+        """g: the Training pane's first field (epochs, then Tab: learning rate, batch size,
+        optimizer), from anywhere."""
+        if self._when_mounted("training", self.action_hyperparameters):
+            return
+        self.query_one(PaneDeck).active = "training"
+        if not self.training.focus_first_field():
+            self.action_show_pane("training")
+            self.notify("the hyperparameters cannot change while a run trains", severity="warning", timeout=3)
+
     def action_cycle_marks(self) -> None:
         marks = self.training.cycle_marks()
         self.notify(f"charts drawn with {marks}", timeout=1.5)
@@ -1165,6 +1182,8 @@ class TuidlApp(App[int]):
                             "without braille ($TUIDL_CHART_MARKS)", self.action_cycle_marks)
         yield SystemCommand("Hyperparameters", "Show / hide the Training pane's settings (h)",
                             self.action_toggle_settings)
+        yield SystemCommand("Edit the hyperparameters", "The Training pane's first field, epochs (g)",
+                            self.action_hyperparameters)
         yield SystemCommand("Compare earlier runs", "Lay the earlier runs of this preset over the charts (b)",
                             self.action_compare_earlier)
         yield SystemCommand("Clear comparison", "Remove the compared runs from the charts",
