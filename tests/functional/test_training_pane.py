@@ -567,11 +567,17 @@ async def test_overfitting_is_marked_on_the_loss_chart_and_explained(tmp_path):
         await pilot.press("o")
         assert "(1/2, o: next)" in text_of(app.training.query_one("#fit-note"))
         await pilot.press("o")
+        # how the run ended comes first on the state line; a line too narrow cuts the run's id
+        # (it read "○ ended  replay of" and "○ ended  RUN:", the rest wrapped out of sight)
+        state = next(line for line in screen_lines(app) if "○ ended" in line)
+        assert "○ ended  completed · replay of " in state, state
         # the whole explanation shows, also at 80 columns (it stopped at "weight decay or")
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         shown = " ".join(line.strip() for line in screen_lines(app))
         assert "try dropout, weight decay or early stopping  (2/2, o: next)" in shown, shown
+        state = next(line for line in screen_lines(app) if "○ ended" in line).rstrip()
+        assert "○ ended  completed · replay of " in state and state.endswith("…"), state
         await pilot.resize_terminal(*SIZE)
         await pilot.pause()
         # on the epoch axis the line moves to epoch 4

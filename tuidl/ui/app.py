@@ -746,7 +746,7 @@ class TuidlApp(App[int]):
                 status = str(ev.get("status", "ended"))
                 if live:
                     session.trains = False
-                    self._set_state(RunState.ENDED, f"{run.id}: {status}")
+                    self._set_state(RunState.ENDED, f"{status} · {run.id}")
                 if status != "diverged":
                     self._alert(ev, f"{status}: {run.id}", str(ev.get("message", "")))
 
@@ -769,12 +769,12 @@ class TuidlApp(App[int]):
         if run is None or message.run_id != run.id:
             return
         if session.mode == Mode.REPLAY:
-            self._set_state(RunState.ENDED, f"replay of {run.id}: {message.status}")
+            self._set_state(RunState.ENDED, f"{message.status} · replay of {run.id}")
             return
         if session.live:
             # The trainer is gone without a run_ended event (killed, crashed).
             session.trains = False
-            self._set_state(RunState.ENDED, f"{run.id}: {message.status}")
+            self._set_state(RunState.ENDED, f"{message.status} · {run.id}")
             if session.ended is None:
                 self.notify(f"{run.id}: {message.message or message.status}", title="Run ended",
                             severity="error", timeout=10)

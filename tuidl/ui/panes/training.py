@@ -149,6 +149,8 @@ class TrainingPane(Vertical):
     TrainingPane #run-state {
         width: 1fr;
         height: 1;
+        text-wrap: nowrap;  /* one line, cut with an ellipsis (wrapped, the rest was out of sight) */
+        text-overflow: ellipsis;
     }
 
     TrainingPane #train-progress, TrainingPane #chart-modes {
@@ -288,7 +290,7 @@ class TrainingPane(Vertical):
 
     # -- composition -----------------------------------------------------------
     def compose(self) -> ComposeResult:
-        self.field_help = Static(Text("g: the first field · Tab: the next; the help of the focused one shows here.",
+        self.field_help = Static(Text("g: first field · Tab: next one. The focused field's help shows here.",
                                       style="dim"), id="field-help")
         self.problem_line = Static("", id="train-settings-problem")
         self.settings = Vertical(id="train-settings")
