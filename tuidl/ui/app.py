@@ -1099,6 +1099,7 @@ class TuidlApp(App[int]):
     def _lr_found(self, lr: float | None) -> None:
         if lr is None:
             return
+        lr = float(f"{lr:.3g}")  # 0.00201, not 0.00200923300256504: the finder is no more precise than that
         done = edit_preset(self.preset, [("train.optimizer.lr", lr)])
         if done.preset is None:
             self.notify("; ".join(str(p) for p in done.problems), title="learning rate not applied",
