@@ -2,6 +2,11 @@
 Playwright) opens the page, sees the panes, presses 3 then s, and sees the epoch counter
 advance and the charts draw; x stops the run, Ctrl+C stops the server.
 
+The browser reaches the server as through ``ssh -L A:127.0.0.1:B``: a TCP forwarder in
+the test listens on another port (A) than the server's (B), and the page is opened at A.
+Every request the page makes must go to A (the others are refused and the test fails),
+the websocket included, and the font must come from the server itself.
+
 textual-serve's page draws the terminal with xterm.js on a canvas (WebGL, else 2-D), so the
 text is in no DOM element. The test reads it where xterm.js keeps it: the terminal's
 buffer (``terminal.buffer.active``, xterm.js's public API), one string per row. The page
@@ -21,6 +26,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -68,6 +74,49 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Forwarder:
+    """A tiny TCP forwarder, ``ssh -L`` in miniature: connections to ``port`` are piped to
+    127.0.0.1:``target`` (in a thread of its own, with its own event loop)."""
+
+    def __init__(self, target: int) -> None:
+        import asyncio
+
+        self.target = target
+        self.connections = 0
+        self.loop = asyncio.new_event_loop()
+        self.server = self.loop.run_until_complete(asyncio.start_server(self._pipe, "127.0.0.1", 0))
+        self.port = self.server.sockets[0].getsockname()[1]
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    async def _pipe(self, reader, writer) -> None:
+        import asyncio
+
+        self.connections += 1
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        except OSError:
+            writer.close()
+            return
+
+        async def copy(src, dst) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.server.close)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+
+
 def group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -84,7 +133,7 @@ def test_serve_in_a_real_browser_trains_and_stops(tmp_path):
     browser_path = chromium()
     runs = tmp_path / "runs"
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}"  # what tuidl serve prints
     log_path = tmp_path / "serve.log"
     shots = tmp_path / "page.png"
     t0 = time.monotonic()
@@ -105,15 +154,28 @@ def test_serve_in_a_real_browser_trains_and_stops(tmp_path):
         assert f"ssh -L {port}:127.0.0.1:{port} " in banner
         assert f"-m tuidl xor --set train.epochs={EPOCHS} --runs-dir {runs}" in banner
 
+        tunnel = Forwarder(port)  # as `ssh -L A:127.0.0.1:B`: the browser knows port A only
+        forwarded = f"http://127.0.0.1:{tunnel.port}"
+        refused: list[str] = []
+        sockets: list[str] = []
+        fonts: list[str] = []
+
+        def route(r) -> None:
+            if r.request.url.startswith(forwarded + "/"):
+                r.continue_()
+            else:  # another host (a font server) or the server's own port: it would fail through a tunnel
+                refused.append(r.request.url)
+                r.abort()
+
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=browser_path, headless=True)
             try:
                 page = browser.new_page(viewport={"width": 1600, "height": 1000})
-                # Nothing leaves this machine (the page asks a font server for Roboto Mono).
-                page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base)
-                           else route.abort())
+                page.route("**/*", route)
+                page.on("websocket", lambda ws: sockets.append(ws.url))
+                page.on("response", lambda r: fonts.append(f"{r.status} {r.url}") if "/fonts/" in r.url else None)
                 page.add_init_script(HOOK)
-                page.goto(base + "/")
+                page.goto(forwarded + "/")
 
                 def read() -> str:
                     nonlocal screen
@@ -138,6 +200,12 @@ def test_serve_in_a_real_browser_trains_and_stops(tmp_path):
                         fail("the page's xterm.js terminal was not found (textual-serve's page changed?)")
                     fail("the dashboard's panes did not show")
                 opened = time.monotonic() - t0
+                assert not refused, f"the page asked for what a tunnel or an offline server cannot give: {refused}"
+                assert sockets and all(u.startswith(f"ws://127.0.0.1:{tunnel.port}/ws") for u in sockets), sockets
+                assert fonts and all(f.startswith("200 " + forwarded + "/static/fonts/") for f in fonts), fonts
+                loaded = page.evaluate("() => [...document.fonts].filter(f => f.status === 'loaded')"
+                                       ".map(f => f.family)")
+                assert any("Roboto Mono" in family for family in loaded), f"Roboto Mono not loaded: {loaded}"
 
                 page.locator("textarea.xterm-helper-textarea").focus()
                 page.keyboard.press("3")  # the Training pane
@@ -166,6 +234,8 @@ def test_serve_in_a_real_browser_trains_and_stops(tmp_path):
                 trained = time.monotonic() - t0
             finally:
                 browser.close()
+                tunnel.close()
+        assert tunnel.connections >= 2, tunnel.connections  # the page and its websocket came through it
 
         os.killpg(server.pid, signal.SIGINT)  # Ctrl+C in the terminal that runs tuidl serve
         assert server.wait(timeout=60) == 0, log_path.read_text()

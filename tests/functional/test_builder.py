@@ -377,3 +377,16 @@ async def test_small_terminal_keeps_the_key_widgets_reachable():
         last = pane.form.editors[-1]
         assert app.focused is last.control
         assert screen.contains_region(last.control.region)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)])
+async def test_the_builders_title_is_never_cut(size):
+    """Issue 24: at 120 columns the title stopped at "spiral: 2" (one line, cropped). Where
+    the pane is too narrow it goes on to a second line, broken at a dot, never in a part."""
+    from helpers import make_app, screen_text, wait_for
+
+    app = make_app("spiral")
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: "spiral: 2 classes" in screen_text(app), what="the whole title")
+        shown = screen_text(app)
+        assert "input (7,) → output (2,)" in shown and "3 layers" in shown

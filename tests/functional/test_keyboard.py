@@ -291,3 +291,104 @@ async def test_the_runs_pane_shows_the_selected_run_id_in_full_at_80_columns(tmp
         await wait_for(pilot, lambda: runs.is_mounted and len(runs.rows) == 1, what="the run list")
         await pilot.pause(0.2)
         assert any(run.id in line for line in screen_lines(app)), screen_lines(app)
+
+
+async def test_a_dialog_gives_the_focus_back_but_never_into_a_text_field(tmp_path):
+    """Issue 24: a data path typed and applied with Enter, then the "fit the model?"
+    question; after the answer the focus was back in the path field, and the next keys
+    (`3`, `s`) were typed into it. After a dialog the focus is where the user was, but
+    never in a text field: the pane's own place instead (as Escape in a field)."""
+    from textual.widgets import Select
+
+    from tuidl.ui.screens.picker import FitModelScreen, PresetPickerScreen
+
+    data = tmp_path / "mydata.csv"
+    data.write_text("a,b,c,d,label\n" + "".join(f"{i % 3 + 0.1 * i},{i},{-i},{i * i % 7},{i % 3}\n"
+                                                for i in range(60)))
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.panes["dataset"].is_mounted and app.focused is not None)
+        app.panes["dataset"].query_one("#ds-dataset", Select).value = "csv"
+        path = None
+
+        def path_field():
+            nonlocal path
+            path = next((e for e in app.panes["dataset"].query(FieldEditor) if e.path == "data.params.path"), None)
+            return path is not None
+
+        await wait_for(pilot, path_field, what="the CSV's path field")
+        path.focus_control()
+        await pilot.pause()
+        await pilot.press(*str(data), "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, FitModelScreen), what="the offer to fit")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FitModelScreen) and app.focused is not None,
+                       what="the dialog closed")
+        await pilot.pause()
+        assert not isinstance(app.focused, Input), f"the focus went back into {editor_of(app.focused).path}"
+        assert app.focused is app.panes["dataset"].query_one("#ds-dataset", Select)  # the pane's own place
+        await pilot.press("3")  # the app's key, not a character of the path
+        assert app.query_one(PaneDeck).active == "training"
+        assert path.value == str(data) and app.preset.data.params.path == str(data)
+
+        # a dialog closed over a widget that is still there: the focus goes back to it
+        await pilot.press("5")
+        await wait_for(pilot, lambda: app.focused is app.runs.table, what="the runs list")
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, PresetPickerScreen), what="the picker")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, PresetPickerScreen))
+        await pilot.pause()
+        assert app.focused is app.runs.table
+
+        # a dialog opened from a training field: back on the pane's own place, keys work
+        await pilot.press("3")
+        await wait_for(pilot, lambda: app.query_one(PaneDeck).active == "training")
+        epochs = next(e for e in app.training.query(FieldEditor) if e.path == "train.epochs")
+        epochs.focus_control()
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "SavePresetScreen", what="the save dialog")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ != "SavePresetScreen")
+        await pilot.pause()
+        assert not isinstance(app.focused, Input) and app.focused is app.training.buttons["start"]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)])
+async def test_g_reaches_epochs_and_tab_the_most_used_fields(tmp_path, size):
+    """Issue 24: about 9 Tab presses led from the Training pane to "epochs". `g` (shown in
+    the footer, with `o`) goes to it from anywhere, and Tab then reaches learning rate,
+    batch size and optimizer, the fields most changed."""
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs")
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("3")
+        await wait_for(pilot, lambda: app.query_one(PaneDeck).active == "training" and app.focused is not None,
+                       what="the Training pane")
+        await wait_for(pilot, lambda: "g Fields" in screen_lines(app)[-1], what="g in the footer")
+        footer = screen_lines(app)[-1]
+        assert "g Fields" in footer and "o Marks" in footer, footer
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.focused, Input), what="a field focused")
+        assert editor_of(app.focused).path == "train.epochs"
+        paths = []
+        for _ in range(3):
+            await pilot.press("tab")
+            paths.append(editor_of(app.focused).path)
+        assert paths == ["train.optimizer.lr", "data.batch_size", "train.optimizer.name"]
+        await pilot.press("escape", "1")  # from another pane too
+        await wait_for(pilot, lambda: app.query_one(PaneDeck).active == "builder")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.focused, Input), what="a field focused")
+        assert app.query_one(PaneDeck).active == "training" and editor_of(app.focused).path == "train.epochs"
+        await pilot.press("escape")
+        assert not isinstance(app.focused, Input)
+        # the hyperparameters hidden (h): g shows them again
+        await pilot.press("h")
+        await pilot.pause()
+        hidden = not app.training.settings_visible()
+        if hidden:
+            await pilot.press("g")
+            await wait_for(pilot, lambda: isinstance(app.focused, Input), what="a field focused")
+            assert app.training.settings_visible() and editor_of(app.focused).path == "train.epochs"

@@ -132,6 +132,44 @@ def test_the_lr_finder_screen_shows_the_sweep_and_both_suggestions():
     assert "enter applies tuidl's suggestion" in text
 
 
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)])
+async def test_the_lr_finder_fits_the_screen_and_applies_a_rate_of_three_digits(monkeypatch, size):
+    """Issue 24: at 80×24 the dialog cut its explanation, and the rate applied showed as
+    0.00200923300256504. The sweep's process (``tuidl lr-find --json``, tested in
+    tests/e2e/test_lab_screen_e2e.py) answers here with a recorded result."""
+    import json
+
+    from tuidl.core.preset import preset as P
+    from tuidl.ui.screens import lrfind as L
+    from tuidl.ui.widgets.form import FieldEditor
+
+    lrs = np.logspace(-7, 0, 100)
+    losses = 0.7 - 0.1 / (1 + np.exp(-(np.log10(lrs) + 3) * 2))
+    result = {"lrs": lrs.tolist(), "losses": losses.tolist(), "smoothed": losses.tolist(),
+              "suggestion": 0.00200923300256504, "lightning": 5.09e-07, "steps": 100, "diverged": False,
+              "lr": 0.03, "lr_min": 1e-7, "lr_max": 1.0}
+
+    async def answered(args):
+        assert args[0] == "lr-find" and args[-1] == "--json"
+        return 0, json.dumps(result), ""
+
+    monkeypatch.setattr(L, "run_tuidl_async", answered)
+    app = make_app(P.load("spiral"))
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("3", "r")
+        await wait_for(pilot, lambda: isinstance(app.screen, L.LRFindScreen) and app.screen.result is not None,
+                       what="the finder's result")
+        await pilot.pause()
+        shown = " ".join(line.strip(" │") for line in screen_text(app).splitlines())
+        for text in ("Learning-rate finder", "Suggested lr (tuidl): 0.00201", "The preset's lr: 0.03",
+                     "escape keeps the learning rate."):
+            assert text in shown, f"{text!r} is not on the {size} screen:\n{screen_text(app)}"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.preset.train.optimizer.lr == 0.00201, what="the rate applied")
+        lr = next(e for e in app.training.query(FieldEditor) if e.path == "train.optimizer.lr")
+        assert lr.control.value == "0.00201"
+
+
 async def test_the_lab_opens_with_i_says_what_to_do_without_a_run_and_closes():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

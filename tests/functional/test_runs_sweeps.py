@@ -119,7 +119,15 @@ async def test_the_sweep_dialog_refuses_a_bad_sweep_and_starts_nothing(tmp_path)
         await wait_for(pilot, lambda: isinstance(app.screen, SweepStartScreen), what="the sweep dialog")
         dialog = app.screen
         first = dialog.query_one("#sweep-key-0", Input)
-        assert first.value == "train.optimizer.lr=1e-3,3e-3,1e-2" and dialog.query_one("#sweep-trials").disabled
+        # the example is grey text, not a value: Enter on the empty dialog starts nothing and
+        # says what to fill in (it came pre-filled with a 3×2 grid, 6 trials nobody chose)
+        assert first.value == "" and first.placeholder == "e.g. train.optimizer.lr=1e-3,3e-3,1e-2"
+        assert all(dialog.query_one(f"#sweep-key-{i}", Input).value == "" for i in range(4))
+        assert dialog.query_one("#sweep-trials").disabled and app.focused is first
+        await pilot.press("enter")
+        assert dialog.problem.startswith("Vary 1: type a key and its values, e.g. train.optimizer.lr=1e-3,3e-3,1e-2")
+        assert isinstance(app.screen, SweepStartScreen) and not dialog.starting
+        assert "Vary 1: type a key" in screen_text(app)
         first.value = "train.optimizer.lrr=1e-3,1e-2"
         await pilot.press("enter")
         assert "train.optimizer.lrr" in dialog.problem and isinstance(app.screen, SweepStartScreen)
@@ -127,7 +135,8 @@ async def test_the_sweep_dialog_refuses_a_bad_sweep_and_starts_nothing(tmp_path)
         dialog.query_one("#sweep-mode", Select).value = "search"
         await pilot.pause()
         assert first.value == "train.optimizer.lrr=1e-3,1e-2"  # what was typed stays
-        assert dialog.query_one("#sweep-key-1", Input).value == "model.layers.0.units=int:4:32"
+        key1 = dialog.query_one("#sweep-key-1", Input)
+        assert key1.value == "" and key1.placeholder == "e.g. model.layers.0.units=int:4:32"
         assert not dialog.query_one("#sweep-trials").disabled
         first.value = "train.optimizer.lr=log:1e-4:1e-1"
         dialog.query_one("#sweep-parallel", Input).value = "0"

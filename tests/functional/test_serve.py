@@ -120,3 +120,40 @@ def test_check_port_passes_a_free_port():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     S.check_port("127.0.0.1", port)  # no error
+
+
+def test_the_page_asks_only_its_own_server_with_relative_urls(tmp_path):
+    """The page (as a browser behind ``ssh -L 9000:127.0.0.1:PORT`` asks for it) names no
+    host, port or outside web font: every link is relative and is served by tuidl serve
+    itself (in this process: aiohttp's test server on a free port)."""
+    import asyncio
+    import re
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    plan = S.plan(["xor"], port=8123, hostname="gpu1", user="ada")
+    server = S.dashboard_server(plan)
+
+    async def fetch_all() -> tuple[str, dict[str, int], int]:
+        client = TestClient(TestServer(await server._make_app()))
+        await client.start_server()
+        try:
+            page = await client.get("/?fontsize=14", headers={"Host": "127.0.0.1:9000"})
+            html = await page.text()
+            links = re.findall(r'(?:href|src)="([^"]+)"', html) + re.findall(r'url\("([^"]+)"\)', html)
+            status = {}
+            for link in links:
+                status[link] = (await client.get("/" + link)).status
+            return html, status, client.port
+        finally:
+            await client.close()
+
+    html, status, port = asyncio.run(fetch_all())
+    assert status and all(code == 200 for code in status.values()), status
+    assert not [link for link in status if re.match(r"(\w+:|/)", link)], f"not relative: {list(status)}"
+    assert "static/fonts/RobotoMono-VariableFont_wght.ttf" in status  # the font is served here
+    for absolute in ("http://", "https://", "ws://", "wss://", "//fonts", "googleapis", "8123", str(port), "9000"):
+        assert absolute not in html, f"the page names {absolute!r}"
+    assert 'data-font-size="14"' in html
+    # the websocket is "ws" beside the page, on whatever host and port the browser used
+    assert 'new URL("ws", window.location.href)' in html

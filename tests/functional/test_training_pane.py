@@ -29,7 +29,7 @@ from tuidl.ui.messages import RunEvents
 from tuidl.ui.widgets.results import ResultsView, confusion_renderable, samples_renderable
 from tuidl.ui.panes.training import RunProgress, fmt_duration, progress_text
 
-from helpers import FIXTURES, SIZE, make_app, text_of, wait_for
+from helpers import FIXTURES, SIZE, make_app, screen_lines, text_of, wait_for
 
 RUNS = FIXTURES / "runs"
 
@@ -554,11 +554,32 @@ async def test_overfitting_is_marked_on_the_loss_chart_and_explained(tmp_path):
         await wait_for(pilot, lambda: chart.tooltip is not None, what="the mark's tooltip")
         assert "early stopping kept this epoch's weights" in str(chart.tooltip)
         assert "validation loss starts rising (0.55 → 0.9)" in str(chart.tooltip)
+        # two marks: which they are, until o explains one (the first press explains the
+        # first: it never swaps an explanation that was showing for another, issue 24)
+        note = text_of(app.training.query_one("#fit-note"))
+        assert note.strip() == "┃ epoch 4: its weights kept  ┃ epoch 4: overfitting begins  (o explains each)", note
+        await pilot.press("o")
         note = text_of(app.training.query_one("#fit-note"))
         assert "early stopping kept" in note and "(1/2, o: next)" in note
         await pilot.press("o")
         note = text_of(app.training.query_one("#fit-note"))
         assert "overfitting" in note and "(2/2, o: next)" in note
+        await pilot.press("o")
+        assert "(1/2, o: next)" in text_of(app.training.query_one("#fit-note"))
+        await pilot.press("o")
+        # how the run ended comes first on the state line; a line too narrow cuts the run's id
+        # (it read "○ ended  replay of" and "○ ended  RUN:", the rest wrapped out of sight)
+        state = next(line for line in screen_lines(app) if "○ ended" in line)
+        assert "○ ended  completed · replay of " in state, state
+        # the whole explanation shows, also at 80 columns (it stopped at "weight decay or")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        shown = " ".join(line.strip() for line in screen_lines(app))
+        assert "try dropout, weight decay or early stopping  (2/2, o: next)" in shown, shown
+        state = next(line for line in screen_lines(app) if "○ ended" in line).rstrip()
+        assert "○ ended  completed · replay of " in state and state.endswith("…"), state
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause()
         # on the epoch axis the line moves to epoch 4
         await pilot.press("e")
         chart.redraw()

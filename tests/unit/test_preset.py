@@ -137,6 +137,25 @@ def test_every_problem_is_reported_at_once(tmp_path):
     assert len(e.value.problems) == 3
 
 
+def test_reference_docs_tables_keep_one_row_per_key():
+    """A list default (``adversarial_eps``, a dataset's ``features``) was written over
+    several lines and broke docs/presets.md's Markdown tables (issue 24): every row of a
+    table is one line of four cells."""
+    import re
+
+    lines = P.reference_markdown().splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("| key |"):
+            j = i + 2
+            while j < len(lines) and lines[j].strip():
+                row = lines[j]
+                assert row.startswith("| `") and row.endswith(" |"), f"line {j + 1} breaks the table: {row!r}"
+                assert len(re.findall(r"(?<!\\)\|", row)) == 5, f"line {j + 1} is not four cells: {row!r}"
+                j += 1
+    assert any(line.startswith("| `train.instruments.adversarial_eps` | `[0.0, 0.05, 0.1, 0.2, 0.3]` |")
+               for line in lines)
+
+
 def test_reference_docs_are_current():
 
     doc = ROOT / "docs" / "presets.md"

@@ -33,11 +33,12 @@ from typing import Any, Iterable
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, TabPane
+from textual.widgets import Footer, Header, Input, TabPane, TextArea
 
 from tuidl.core.preset.preset import Preset, dumps
 from tuidl.core.preset.preset import edit as edit_preset
@@ -141,6 +142,9 @@ class TuidlApp(App[int]):
         Binding("h", "toggle_settings", "Hyperparams", show=False),
         Binding("b", "compare_earlier", "Earlier runs", show=False),
         Binding("o", "next_fit_mark", "Fit marks", show=False),
+        # g: the Training pane's first field, or for a logged run (no hyperparameters) the
+        # checklist of its charts (check_action lets the key through to the one that applies)
+        Binding("g", "hyperparameters", "Fields", show=False),
         Binding("g", "choose_charts", "Charts", show=False),
         Binding("i", "lab", "Lab", show=False),
         Binding("r", "lr_find", "LR find", show=False),
@@ -189,6 +193,8 @@ class TuidlApp(App[int]):
         self.system_interval = system_interval
         self.runs_interval = runs_interval
         self.exit_message = ""
+        # a dialog or screen open: where the focus was before it ({screen: (under, widget, pane)})
+        self._focus_before: dict[Screen, tuple[Screen, Widget | None, str | None]] = {}
         if low_bandwidth:
             self.animation_level = "none"
 
@@ -352,6 +358,75 @@ class TuidlApp(App[int]):
             focusable[0].focus()
         elif not deck.wide:
             deck.query_one("ContentTabs").focus()  # the tab strip (by its type's name: it is not exported)
+
+    # -- dialogs: where the focus goes when one closes ------------------------------------
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        """Note where the focus was (and on which pane) before a dialog or screen opens,
+        so that its closing can give the focus back there (:meth:`_return_focus`)."""
+        if isinstance(screen, Screen) and self._screen_stack:
+            under = self.screen
+            self._focus_before[screen] = (under, under.focused, self._pane_of(under.focused))
+        return super().push_screen(screen, *args, **kwargs)
+
+    def pop_screen(self) -> Any:
+        popped = self.screen
+        done = super().pop_screen()
+        before = self._focus_before.pop(popped, None)
+        if before is not None:
+            # after the dialog's answer was acted on (its callback runs first: it may edit
+            # the preset, switch panes or open the next dialog)
+            self.call_after_refresh(self._return_focus, *before)
+        return done
+
+    def _pane_of(self, widget: Widget | None) -> str | None:
+        """The pane (``builder``…) ``widget`` is in, if any."""
+        node = widget
+        while node is not None:
+            if isinstance(node, TabPane) and node.id in self.panes:
+                return node.id
+            node = node.parent
+        return None
+
+    def _return_focus(self, screen: Screen, widget: Widget | None, pane: str | None) -> None:
+        """A dialog closed: the focus goes back where the user was, never into a text field.
+
+        Textual gives the focus back to the widget that had it, but a dialog's answer can
+        remove that widget (a form rebuilt for another dataset: Textual then focuses a
+        neighbour, often another text field) and a field the user had finished with (the
+        Enter that applied a data path, then the "fit the model?" question) would take the
+        next keys (``3``, ``s``) as text. So: the widget that had the focus if it is still
+        there and not a text field; else the pane's own place (its ``focus_default``, as
+        Escape in a field does). Left alone when the answer put the focus elsewhere on
+        purpose (another pane shown), or while another dialog is open."""
+        if not self.is_running or self.screen is not screen:
+            return
+        focused = screen.focused
+
+        def typing(w: Widget | None) -> bool:
+            return isinstance(w, (Input, TextArea))
+
+        if focused is not None and focused is not widget and not typing(focused):
+            return  # moved on purpose by the answer (e.g. a run opened in the Training pane)
+        if focused is widget and widget is not None and not typing(widget):
+            return  # Textual gave it back
+        if (widget is not None and widget.is_attached and widget.focusable and widget.visible
+                and not typing(widget)):
+            widget.focus()
+            return
+        if screen is not self._screen_stack[0]:
+            if typing(focused):
+                screen.set_focus(None)
+            return
+        try:
+            deck = self.query_one(PaneDeck)
+        except NoMatches:  # the dashboard is closing
+            return
+        if pane is None or pane != deck.active:
+            pane = deck.active
+        if pane:
+            self.action_show_pane(pane)
+        else:
+            screen.set_focus(None)
 
     # -- the preset ----------------------------------------------------------------
     def on_preset_edited(self, message: PresetEdited) -> None:
@@ -620,6 +695,10 @@ class TuidlApp(App[int]):
             return True  # while a run trains, s says so (action_start) instead of doing nothing
         if action in ("pause", "stop", "checkpoint"):
             return True if self.session.live else None
+        if action in ("hyperparameters", "choose_charts"):
+            panes = getattr(self, "panes", None)
+            logged = panes is not None and self.training.logged
+            return logged if action == "choose_charts" else not logged
         return True
 
     # -- events from the follower ----------------------------------------------------
@@ -667,7 +746,7 @@ class TuidlApp(App[int]):
                 status = str(ev.get("status", "ended"))
                 if live:
                     session.trains = False
-                    self._set_state(RunState.ENDED, f"{run.id}: {status}")
+                    self._set_state(RunState.ENDED, f"{status} · {run.id}")
                 if status != "diverged":
                     self._alert(ev, f"{status}: {run.id}", str(ev.get("message", "")))
 
@@ -690,12 +769,12 @@ class TuidlApp(App[int]):
         if run is None or message.run_id != run.id:
             return
         if session.mode == Mode.REPLAY:
-            self._set_state(RunState.ENDED, f"replay of {run.id}: {message.status}")
+            self._set_state(RunState.ENDED, f"{message.status} · replay of {run.id}")
             return
         if session.live:
             # The trainer is gone without a run_ended event (killed, crashed).
             session.trains = False
-            self._set_state(RunState.ENDED, f"{run.id}: {message.status}")
+            self._set_state(RunState.ENDED, f"{message.status} · {run.id}")
             if session.ended is None:
                 self.notify(f"{run.id}: {message.message or message.status}", title="Run ended",
                             severity="error", timeout=10)
@@ -929,6 +1008,16 @@ class TuidlApp(App[int]):
         if mark is None:
             self.notify("no over- or underfitting marks on this run (yet)", timeout=2)
 
+    def action_hyperparameters(self) -> None:
+        """g: the Training pane's first field (epochs, then Tab: learning rate, batch size,
+        optimizer), from anywhere."""
+        if self._when_mounted("training", self.action_hyperparameters):
+            return
+        self.query_one(PaneDeck).active = "training"
+        if not self.training.focus_first_field():
+            self.action_show_pane("training")
+            self.notify("the hyperparameters cannot change while a run trains", severity="warning", timeout=3)
+
     def action_cycle_marks(self) -> None:
         marks = self.training.cycle_marks()
         self.notify(f"charts drawn with {marks}", timeout=1.5)
@@ -1010,6 +1099,7 @@ class TuidlApp(App[int]):
     def _lr_found(self, lr: float | None) -> None:
         if lr is None:
             return
+        lr = float(f"{lr:.3g}")  # 0.00201, not 0.00200923300256504: the finder is no more precise than that
         done = edit_preset(self.preset, [("train.optimizer.lr", lr)])
         if done.preset is None:
             self.notify("; ".join(str(p) for p in done.problems), title="learning rate not applied",
@@ -1093,6 +1183,8 @@ class TuidlApp(App[int]):
                             "without braille ($TUIDL_CHART_MARKS)", self.action_cycle_marks)
         yield SystemCommand("Hyperparameters", "Show / hide the Training pane's settings (h)",
                             self.action_toggle_settings)
+        yield SystemCommand("Edit the hyperparameters", "The Training pane's first field, epochs (g)",
+                            self.action_hyperparameters)
         yield SystemCommand("Compare earlier runs", "Lay the earlier runs of this preset over the charts (b)",
                             self.action_compare_earlier)
         yield SystemCommand("Clear comparison", "Remove the compared runs from the charts",

@@ -19,6 +19,7 @@ import shlex
 import socket
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -63,7 +64,7 @@ class ServePlan:
     command: list[str]  # the dashboard process each browser tab gets
     host: str
     port: int
-    public_url: str  # what the browser opens; the page's websocket and files are under it
+    public_url: str  # what the banner prints (the page itself uses relative URLs)
     hostname: str  # this machine's name, for the ssh line
     user: str
 
@@ -77,8 +78,8 @@ class ServePlan:
         return shlex.join(self.command)
 
     def ssh_line(self) -> str:
-        """The tunnel that brings the port to a laptop (the same port on both ends: the page
-        names its websocket by ``public_url``)."""
+        """The tunnel that brings the port to a laptop. The same port on both ends keeps the
+        URL printed above right; any local port works (the page's URLs are relative)."""
         target = url_host(self.host) if self.host.lower() != "localhost" else DEFAULT_HOST
         return f"ssh -L {self.port}:{target}:{self.port} {self.user}@{self.hostname}"
 
@@ -154,18 +155,32 @@ def serve(the_plan: ServePlan) -> None:
         raise ServeError(bind_problem(the_plan.host, the_plan.port, e)) from None
 
 
+PAGE = Path(__file__).with_name("serve_page")  # tuidl's page (index.html) in place of textual-serve's
+
+
 def dashboard_server(the_plan: ServePlan):
-    """textual-serve's ``Server`` for ``the_plan``, with three changes: no logo (the CLI
-    printed its lines), a line per browser tab instead of a log line per HTTP request, and
-    on shutdown each tab's dashboard is told to quit at once (aiohttp would otherwise wait
-    for open websockets to end by themselves)."""
+    """textual-serve's ``Server`` for ``the_plan``, with four changes: tuidl's own page
+    (every URL in it relative, the font and scripts served from here: see
+    ``serve_page/index.html``), no logo (the CLI printed its lines), a line per browser
+    tab instead of a log line per HTTP request, and on shutdown each tab's dashboard is
+    told to quit at once (aiohttp would otherwise wait for open websockets to end by
+    themselves).
+
+    textual-serve's own page writes ``public_url`` into every link (``http://127.0.0.1:8000/static/...``
+    and ``ws://127.0.0.1:8000/ws``) and asks fonts.googleapis.com for its font: through a
+    tunnel on another port, or without internet, it broke."""
     import asyncio
     import logging
 
-    from textual_serve.server import Server
+    import aiohttp_jinja2
+    from textual_serve.server import Server, to_int
 
     class DashboardServer(Server):
         tabs: set[asyncio.Task]
+
+        @aiohttp_jinja2.template("index.html")
+        async def handle_index(self, request):
+            return {"title": self.title, "font_size": to_int(request.query.get("fontsize", "16"), 16)}
 
         def initialize_logging(self) -> None:
             super().initialize_logging()
@@ -193,4 +208,4 @@ def dashboard_server(the_plan: ServePlan):
                 await asyncio.wait(tabs, timeout=15)
 
     return DashboardServer(the_plan.shell_command, host=the_plan.host, port=the_plan.port, title="tuidl",
-                           public_url=the_plan.public_url)
+                           public_url=the_plan.public_url, templates_path=PAGE)

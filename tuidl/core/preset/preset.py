@@ -570,9 +570,18 @@ def _field_rows(cls: type, prefix: str) -> list[str]:
             if key in meta:
                 checks.append(f"{sym} {meta[key]:,}" if isinstance(meta[key], int) else f"{sym} {meta[key]}")
         shown = "required" if default is None and f.default is dataclasses.MISSING else \
-            f"`{tomli_w.dumps({'v': default})[4:].strip()}`" if default not in ({}, []) else "—"
-        rows.append(f"| `{path}` | {shown} | {', '.join(checks)} | {meta.get('help', '')} |")
+            f"`{_toml_inline(default)}`" if default not in ({}, []) else "—"
+        cells = [f"`{path}`", shown, ", ".join(checks), str(meta.get("help", ""))]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return rows
+
+
+def _toml_inline(value: Any) -> str:
+    """A default as TOML on one line (``[0.0, 0.05]``): tomli_w writes a list over several
+    lines, which broke the Markdown table it stands in."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_inline(v) for v in value) + "]"
+    return tomli_w.dumps({"v": value})[4:].strip()
 
 
 def reference_markdown() -> str:

@@ -401,9 +401,11 @@ class ModelBuilderPane(Widget):
         width: 1fr;
     }
     ModelBuilderPane #mb-title {
-        height: 1;
+        height: auto;  /* a second line rather than a cut ("spiral: 2" at 120 columns) */
+        max-height: 2;
         padding: 0 1;
         text-style: bold;
+        text-overflow: ellipsis;
     }
     ModelBuilderPane #mb-head {
         height: 1;
@@ -504,6 +506,7 @@ class ModelBuilderPane(Widget):
         self._custom_key: tuple | None = None
         self._custom: tuple[Summary | None, str] | None = None
         self._custom_pending: tuple | None = None  # the build _analyse found wanted
+        self._title_parts: list[str] = []
         self._analyse()
 
     # -- layout ------------------------------------------------------------
@@ -537,6 +540,8 @@ class ModelBuilderPane(Widget):
         wide = event.size.width >= self.WIDE
         if wide != self.has_class("-wide"):
             self.set_class(wide, "-wide")
+        if self._title_parts:
+            self.call_after_refresh(self._show_title)  # once the title has its new width
 
     # -- public API --------------------------------------------------------
 
@@ -711,6 +716,19 @@ class ModelBuilderPane(Widget):
         self._update_texts()
         await self._sync_form()
 
+    def _show_title(self) -> None:
+        """The title on one line, or broken at its dots onto a second where the pane is too
+        narrow (it was cut to "spiral: 2" at 120 columns), never inside a part."""
+        title = self.query_one("#mb-title", Static)
+        width = title.content_size.width
+        lines: list[str] = []
+        for part in self._title_parts:
+            if lines and (not width or len(lines[-1]) + 3 + len(part) <= width):
+                lines[-1] += " · " + part
+            else:
+                lines.append(part)
+        title.update(Text("\n".join(lines)))
+
     def _update_texts(self) -> None:
         info, summary = self.info, self.summary
         n = len(self.preset.model.layers)
@@ -722,12 +740,13 @@ class ModelBuilderPane(Widget):
         if info is not None and (summary is not None or custom):
             out = summary.output_shape if summary is not None else None
             target = f"{info.num_classes} classes" if info.task == "classification" else f"{info.targets} target(s)"
-            title = (f'Model "{self.preset.name}" · input {fmt_shape(info.input_shape)} → output '
-                     f"{'—' if out is None else fmt_shape(out)} · {layers_text} · "
-                     f"{info.dataset}: {target}")
+            parts = [f'Model "{self.preset.name}"',
+                     f"input {fmt_shape(info.input_shape)} → output {'—' if out is None else fmt_shape(out)}",
+                     layers_text, f"{info.dataset}: {target}"]
         else:
-            title = f'Model "{self.preset.name}" · {n} layers · input shape unknown'
-        self.query_one("#mb-title", Static).update(Text(title, no_wrap=True, overflow="ellipsis"))
+            parts = [f'Model "{self.preset.name}"', f"{n} layers", "input shape unknown"]
+        self._title_parts = parts
+        self._show_title()
         self.query_one("#mb-totals", Static).update(totals_text(summary))
         status = self.query_one("#mb-status", Static)
         bad = bool(self.problem) or bool(summary and summary.errors)

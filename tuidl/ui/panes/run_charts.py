@@ -43,6 +43,7 @@ LOG_EVERY_S = 1.0  # event log writes for a stream of events, at most once a sec
 OVERLAY_PREFIX = "overlay:"
 MARK_COLORS = {"overfit": "red", "kept": "green", "underfit": "yellow"}  # the loss chart's fit marks
 MARK_SYMBOL = "┃"
+MARK_NAMES = {"overfit": "overfitting begins", "kept": "its weights kept", "underfit": "still learning at the end"}
 LEVEL_STYLE = {"info": "", "warning": "yellow", "error": "bold red"}
 
 
@@ -164,7 +165,7 @@ class RunCharts(VerticalScroll):
         self.fit_note = Static("", id="fit-note")
         self.fit_note.display = False
         self.fit_marks: list[FitMark] = []
-        self.selected_mark = 0
+        self.selected_mark = -1  # the mark explained under the charts; -1: none chosen yet (o)
         self.tabs = TabbedContent(id="train-tabs", initial="tab-log")
         self._log_pending: list[Text] = []
         self._write_log = Throttle(self, LOG_EVERY_S, self._flush_log)
@@ -220,7 +221,7 @@ class RunCharts(VerticalScroll):
         self.results.clear()
         self.boundary.clear()
         self.tabs.active = "tab-log"
-        self.fit_marks, self.selected_mark = [], 0
+        self.fit_marks, self.selected_mark = [], -1
         self.loss_chart.set_marks(())
         self.fit_note.display = False
         for chart in self.charts:
@@ -267,7 +268,7 @@ class RunCharts(VerticalScroll):
         marks = fit_marks(self.view)
         if marks != self.fit_marks:
             self.fit_marks = marks
-            self.selected_mark = min(self.selected_mark, max(0, len(marks) - 1))
+            self.selected_mark = min(self.selected_mark, len(marks) - 1)
         chart_marks = []
         for mark in self.fit_marks:
             x = mark.epoch if self.x_axis == "epoch" else mark.step
@@ -277,7 +278,7 @@ class RunCharts(VerticalScroll):
         self._show_fit_note()
 
     def next_fit_mark(self) -> FitMark | None:
-        """Select the next mark (round), and say what it means; None without marks."""
+        """Explain the next mark (round; the first press, the first mark); None without marks."""
         if not self.fit_marks:
             return None
         self.selected_mark = (self.selected_mark + 1) % len(self.fit_marks)
@@ -285,15 +286,28 @@ class RunCharts(VerticalScroll):
         return self.fit_marks[self.selected_mark]
 
     def _show_fit_note(self) -> None:
-        if not self.fit_marks:
+        """One mark: what it means. Several: which they are, until ``o`` picks one to
+        explain (the first press explains the first: it never replaces an explanation
+        that was showing with another)."""
+        marks = self.fit_marks
+        if not marks:
             self.fit_note.display = False
             return
-        mark = self.fit_marks[self.selected_mark]
-        color = palette.NAMES[MARK_COLORS.get(mark.kind, "yellow")]
-        text = Text(MARK_SYMBOL + " ", style=palette.style(color, bold=True))
-        text.append(mark.text)
-        if len(self.fit_marks) > 1:
-            text.append(f"  ({self.selected_mark + 1}/{len(self.fit_marks)}, o: next)", style="dim")
+        if self.selected_mark < 0 and len(marks) > 1:
+            text = Text()
+            for i, mark in enumerate(marks):
+                color = palette.NAMES[MARK_COLORS.get(mark.kind, "yellow")]
+                text.append(("" if i == 0 else "  ") + MARK_SYMBOL + " ", style=palette.style(color, bold=True))
+                text.append(f"epoch {mark.epoch}: {MARK_NAMES.get(mark.kind, mark.kind)}")
+            text.append("  (o explains each)", style="dim")
+        else:
+            index = max(0, self.selected_mark)
+            mark = marks[index]
+            color = palette.NAMES[MARK_COLORS.get(mark.kind, "yellow")]
+            text = Text(MARK_SYMBOL + " ", style=palette.style(color, bold=True))
+            text.append(mark.text)
+            if len(marks) > 1:
+                text.append(f"  ({index + 1}/{len(marks)}, o: next)", style="dim")
         self.fit_note.update(text)
         self.fit_note.display = True
 

@@ -147,6 +147,8 @@ class RunControls(Horizontal):
         self.buttons["stop"].disabled = not live
         self.buttons["checkpoint"].disabled = not live
         word, style = STATE_LABELS.get(state.value, (state.value, ""))
+        # how the run ended, then its id: on one line cut with an ellipsis (TrainingPane's
+        # CSS), the id goes first (it wrapped out of sight and left "○ ended  RUN:")
         text = Text(" ● " if live else " ○ ", style=style)
         text.append(word, style=style)
         if self.detail:

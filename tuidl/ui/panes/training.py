@@ -19,6 +19,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual import events
 from textual.widgets import Collapsible, Static
@@ -49,11 +50,12 @@ FRAMES_PER_S = 4  # the pane's clock (1 with --low-bandwidth)
 # key prefix, fields or None for all, fields left out)]). Folded sections keep the
 # pane light: their editors are not laid out until opened.
 # The first, open section: single fields with labels of their own.
+# The most used first, in the order Tab reaches them (g jumps to the first).
 BASICS: list[tuple[str, str, str]] = [  # (path, field, label)
     ("train", "epochs", "epochs"),
+    ("train.optimizer", "lr", "learning rate"),
     ("data", "batch_size", "batch size"),
     ("train.optimizer", "name", "optimizer"),
-    ("train.optimizer", "lr", "learning rate"),
     ("train.schedule", "name", "lr schedule"),
     ("train", "loss", "loss"),
 ]
@@ -147,6 +149,8 @@ class TrainingPane(Vertical):
     TrainingPane #run-state {
         width: 1fr;
         height: 1;
+        text-wrap: nowrap;  /* one line, cut with an ellipsis (wrapped, the rest was out of sight) */
+        text-overflow: ellipsis;
     }
 
     TrainingPane #train-progress, TrainingPane #chart-modes {
@@ -164,8 +168,7 @@ class TrainingPane(Vertical):
     }
 
     TrainingPane #fit-note {
-        height: auto;
-        max-height: 2;
+        height: auto;  /* the whole explanation, however narrow the pane (no cut text) */
         padding: 0 1;
     }
     TrainingPane #extras {
@@ -257,6 +260,14 @@ class TrainingPane(Vertical):
 
     Control = RunControls.Control  # what the buttons post
 
+    # Shown in the footer while the focus is in this pane; the app has the same keys
+    # for everywhere else.
+    BINDINGS = [
+        Binding("g", "app.hyperparameters", "Fields"),  # for a logged run (no fields): its charts
+        Binding("g", "app.choose_charts", "Charts"),
+        Binding("o", "app.next_fit_mark", "Marks"),
+    ]
+
     def __init__(self, preset: Preset, *, low_bandwidth: bool = False, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -279,7 +290,7 @@ class TrainingPane(Vertical):
 
     # -- composition -----------------------------------------------------------
     def compose(self) -> ComposeResult:
-        self.field_help = Static(Text("Tab moves between fields; the help of the focused one shows here.",
+        self.field_help = Static(Text("g: first field · Tab: next one. The focused field's help shows here.",
                                       style="dim"), id="field-help")
         self.problem_line = Static("", id="train-settings-problem")
         self.settings = Vertical(id="train-settings")
@@ -524,6 +535,21 @@ class TrainingPane(Vertical):
         button = self.controls.first_usable()
         if button is not None:
             button.focus()
+
+    def focus_first_field(self) -> bool:
+        """Show the hyperparameters and focus the first (epochs; ``g``). False while a run
+        trains: they cannot change then."""
+        if self.settings.disabled:
+            return False
+        if self.has_class("-narrow"):
+            self.add_class("-settings-open")
+        else:
+            self.remove_class("-settings-closed")
+        first = next(iter(self.query(".basic-field").results(FieldEditor)), None)
+        if first is None:
+            return False
+        self.call_after_refresh(first.focus_control)  # once shown: a hidden widget takes no focus
+        return True
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW_BELOW, "-narrow")

@@ -20,8 +20,10 @@ KEYS: list[tuple[str, str]] = [
     ("l", "charts: logarithmic loss axis on / off"),
     ("m", "charts: smoothing on / off (an exponential moving average, as TensorBoard)"),
     ("h", "Training pane: show / hide the hyperparameters"),
+    ("g", "Training pane: the first field (epochs); Tab then goes to learning rate, batch size, optimizer "
+          "(a logged run: choose its charts)"),
     ("b", "compare: overlay earlier runs of this preset on the charts (again: clear)"),
-    ("o", "charts: the next over- / underfitting mark, explained under the charts (or hover it)"),
+    ("o", "charts: explain the over- / underfitting marks under the charts, one per press (or hover one)"),
     ("i", "the learning lab: neurons, layer health, loss landscape, adversarial test ([ ] tabs, c compute)"),
     ("r", "learning-rate finder: sweep the learning rate, see the loss, enter applies the suggestion"),
     ("w", "sweep: train the preset many times with some keys varied (a grid, or Optuna's search with pruning); "

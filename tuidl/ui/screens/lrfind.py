@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 
 from types import SimpleNamespace
 
@@ -28,19 +29,28 @@ from tuidl.core.lab.text import lr_find_text
 from tuidl.core.preset.preset import Preset
 from tuidl.ui.command import preset_file, run_tuidl_async
 
-CHART_H = 16
+CHART_H = 16  # the chart's lines where the screen has room
+MIN_CHART_H = 8
+ABOUT = ("A fresh copy of the model trained while the learning rate grew exponentially. Pick a rate "
+         "where the loss still falls steeply, well before it turns up: enter applies tuidl's "
+         "suggestion, l the steepest point (Lightning's rule), escape keeps the learning rate.")
+FIGURE_LINES = 4  # under the chart: the range test, both suggestions, the preset's lr
+FRAME_LINES = 4  # the box's border (2), its title and the footer
 
 
-def lrfind_renderable(result: dict, width: int) -> Group:
+def chart_height(screen_height: int, width: int) -> int:
+    """The chart's lines so that the whole dialog, the explanation under it included, fits
+    ``screen_height`` (at 80×24 the explanation was cut off)."""
+    about = len(textwrap.wrap(ABOUT, width))
+    return max(MIN_CHART_H, min(CHART_H, screen_height - FRAME_LINES - FIGURE_LINES - about))
+
+
+def lrfind_renderable(result: dict, width: int, height: int = CHART_H) -> Group:
     """The loss against the learning rate with both suggestions marked, and the figures
     (what ``tuidl lr-find`` prints, in colour), then what to make of it."""
     shown = SimpleNamespace(**{**result, "steps_run": int(result.get("steps") or len(result.get("lrs") or []))})
-    chart = lr_find_text(shown, float(result.get("lr", math.nan)), width=width, height=CHART_H, color=True)
-    about = Text("A fresh copy of the model trained while the learning rate grew exponentially. Pick a rate "
-                 "where the loss still falls steeply, well before it turns up: enter applies tuidl's "
-                 "suggestion, l the steepest point (Lightning's rule), escape keeps the learning rate.",
-                 style="dim")
-    return Group(Text.from_ansi(chart, no_wrap=True), about)
+    chart = lr_find_text(shown, float(result.get("lr", math.nan)), width=width, height=height, color=True)
+    return Group(Text.from_ansi(chart, no_wrap=True), Text(ABOUT, style="dim"))
 
 
 class LRFindScreen(ModalScreen[float | None]):
@@ -91,7 +101,8 @@ class LRFindScreen(ModalScreen[float | None]):
         if code == 0:
             try:
                 self.result = json.loads(out)
-                body.update(lrfind_renderable(self.result, min(96, max(40, self.size.width - 6))))
+                width = min(96, max(40, self.size.width - 6))
+                body.update(lrfind_renderable(self.result, width, chart_height(self.size.height, width)))
                 return
             except (ValueError, TypeError) as e:
                 self.failure = f"the result came back unreadable: {e}"

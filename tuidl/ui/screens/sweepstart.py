@@ -38,6 +38,12 @@ HINTS = {"grid": "Grid: every combination of the values is one trial (KEY=V1,V2,
 START_TIMEOUT_S = 120.0
 
 
+def placeholder(mode: str, i: int) -> str:
+    """The grey text of the ``i``-th key field: an example of the kind, or how to use it."""
+    examples = EXAMPLES[mode]
+    return f"e.g. {examples[i]}" if i < len(examples) else "KEY=VALUES (empty: not used)"
+
+
 @dataclass
 class SweepRequest:
     """What the dialog asks for: ``tuidl sweep`` flags, and detached or queued."""
@@ -144,8 +150,9 @@ class SweepStartScreen(ModalScreen["tuple[str, str] | None"]):
             for i in range(VARY):
                 with Horizontal(classes="sweep-row"):
                     yield Label(f"Vary {i + 1}")
-                    yield Input(EXAMPLES["grid"][i] if i < len(EXAMPLES["grid"]) else "", id=f"sweep-key-{i}",
-                                classes="sweep-key", placeholder="KEY=VALUES (empty: not used)", compact=True)
+                    # empty, the example as the placeholder: Enter must never start trials nobody chose
+                    yield Input("", id=f"sweep-key-{i}", classes="sweep-key", placeholder=placeholder("grid", i),
+                                compact=True)
             with Horizontal(classes="sweep-row"):
                 yield Label("Trials")
                 yield Input("20", id="sweep-trials", classes="sweep-number", type="integer", compact=True)
@@ -174,6 +181,9 @@ class SweepStartScreen(ModalScreen["tuple[str, str] | None"]):
     def request(self, queue: bool = False) -> SweepRequest | str:
         """The request, or what is wrong with the numbers."""
         keys = [v for i in range(VARY) if (v := self.query_one(f"#sweep-key-{i}", Input).value.strip())]
+        if not keys:
+            return (f"Vary 1: type a key and its values, e.g. {EXAMPLES[self.mode][0]} "
+                    "(the grey text is an example, not a value)")
         numbers = {}
         for name in ("trials", "parallel"):
             text = self.query_one(f"#sweep-{name}", Input).value.strip()
@@ -195,12 +205,8 @@ class SweepStartScreen(ModalScreen["tuple[str, str] | None"]):
         event.stop()
         mode = self.mode
         self.query_one("#sweep-hint", Static).update(HINTS[mode])
-        other = "search" if mode == "grid" else "grid"
-        for i in range(VARY):
-            field = self.query_one(f"#sweep-key-{i}", Input)
-            example = EXAMPLES[other][i] if i < len(EXAMPLES[other]) else ""
-            if field.value.strip() in ("", example):  # the examples follow the kind; what was typed stays
-                field.value = EXAMPLES[mode][i] if i < len(EXAMPLES[mode]) else ""
+        for i in range(VARY):  # the examples follow the kind; what was typed stays
+            self.query_one(f"#sweep-key-{i}", Input).placeholder = placeholder(mode, i)
         self._show_trials()
         self._show_problem("")
 
