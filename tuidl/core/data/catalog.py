@@ -66,14 +66,14 @@ class Mnist1dParams:
 
 @dataclass
 class TorchvisionParams:
-    root: str = opt("", help="folder with the files (empty = the tuidl data cache)")
+    root: str = opt("", help="folder with the files (empty = the tuidl data cache)", path="folder")
     download: bool = opt(True, help="download on first use if the files are missing")
     limit: int = opt(0, help="use only the first N training images (0 = all)", min=0, max=10_000_000)
 
 
 @dataclass
 class ImageFolderParams:
-    path: str = opt(help="folder with one subfolder of images per class")
+    path: str = opt(help="folder with one subfolder of images per class", path="folder")
     image_size: list[int] = opt(factory=lambda: [32, 32], help="resize to [height, width]", min=4, max=1024)
     grayscale: bool = opt(False, help="convert to one channel")
 
@@ -84,7 +84,7 @@ class ImageFolderParams:
 
 @dataclass
 class TableParams:
-    path: str = opt(help="the file")
+    path: str = opt(help="the file", path="file")
     label: str = opt("", help="label column (CSV) or array name (NPZ); empty = last column / 'y'")
     features: str = opt("x", help="NPZ only: the array of features")
     task: str = opt("auto", help="classification, regression, or auto (integer or text labels = classes)",
