@@ -170,3 +170,22 @@ async def test_panes_not_shown_first_are_mounted_after_the_first_frame(tmp_path,
         await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay")
         assert len(app.training.curves.epoch["loss"]) == 1
         await wait_for(pilot, app.panes_mounted, what="the other panes")
+
+
+async def test_keys_that_come_while_the_dashboard_closes_do_nothing(tmp_path):
+    """`q` then `i` typed quickly: the lab was pushed onto a screen stack being taken
+    down (NoMatches '#lab-tabs', exit 1). Every key after the quit does nothing."""
+    from textual import events
+
+    from tuidl.ui.screens.lab import LabScreen
+
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3")
+        # the keys come in one burst, as from a fast typist or a terminal's buffer
+        for key in ("q", "i", "t", "w", "r", "question_mark", "2", "s"):
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await pilot.pause()
+        await pilot.pause()
+    assert app.return_code == 0
+    assert not any(isinstance(s, LabScreen) for s in app.screen_stack)

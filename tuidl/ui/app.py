@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -189,6 +190,7 @@ class TuidlApp(App[int]):
         self.system_interval = system_interval
         self.runs_interval = runs_interval
         self.exit_message = ""
+        self.closing = False  # exit() was called: keys and actions that come after it do nothing
         if low_bandwidth:
             self.animation_level = "none"
 
@@ -1044,12 +1046,30 @@ class TuidlApp(App[int]):
         that trains is never waited for. The focus is let go without restyling: taking the
         screen down would move it from widget to widget, each move restyling a whole pane
         (about a quarter of a second of the quit, measured here)."""
+        self.closing = True
         self._drop_standby()
         try:
             self.screen.set_reactive(Screen.focused, None)
         except Exception:  # noqa: BLE001 - no screen yet: nothing is focused
             pass
         super().exit(*args, **kwargs)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Once the app closes, what the user types or clicks does nothing: a key
+        already on its way (``q`` then ``i`` typed quickly, a key after "Stop run &
+        quit") would otherwise reach screens and panes being taken down."""
+        if self.closing and isinstance(event, (events.Key, events.MouseEvent, events.Paste)):
+            event.stop()
+            return
+        await super().on_event(event)
+
+    async def run_action(self, action: Any, default_namespace: Any = None, namespaces: Any = None) -> bool:
+        """Every action (a key's binding, the palette, a click on a key) does nothing
+        once the app closes: it would push a screen or query a pane the closing app is
+        taking down."""
+        if self.closing:
+            return True
+        return await super().run_action(action, default_namespace, namespaces)
 
     async def action_quit(self) -> None:
         run = self.live_run()
