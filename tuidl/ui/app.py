@@ -521,6 +521,7 @@ class TuidlApp(App[int]):
             self._set_state(RunState.REPLAY, run.id)
             session.follower, _ = follow(self, run, replay=True, speed=replay_speed)
         self.title = f"tuidl: {run.id}"
+        self.sub_title = self.preset.name  # an earlier run's news ("… stopped at epoch 2") is not this one's
 
     def start_replay(self, run: RunDir, speed: float = 0.0) -> None:
         """Play a finished (or any) run's events back; nothing is controlled."""
