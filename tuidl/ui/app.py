@@ -521,7 +521,8 @@ class TuidlApp(App[int]):
             self._set_state(RunState.REPLAY, run.id)
             session.follower, _ = follow(self, run, replay=True, speed=replay_speed)
         self.title = f"tuidl: {run.id}"
-        self.sub_title = self.preset.name  # an earlier run's news ("… stopped at epoch 2") is not this one's
+        self.sub_title = self.preset.name
+        self.runs.select_when_listed(run.id)  # an earlier run's news ("… stopped at epoch 2") is not this one's
 
     def start_replay(self, run: RunDir, speed: float = 0.0) -> None:
         """Play a finished (or any) run's events back; nothing is controlled."""
@@ -671,6 +672,7 @@ class TuidlApp(App[int]):
                 if live:
                     session.trains = False
                     self._set_state(RunState.ENDED, f"{run.id}: {status}")
+                    self.runs.select_when_listed(run.id)
                 if status != "diverged":
                     self._alert(ev, f"{status}: {run.id}", str(ev.get("message", "")))
 
@@ -699,6 +701,7 @@ class TuidlApp(App[int]):
             # The trainer is gone without a run_ended event (killed, crashed).
             session.trains = False
             self._set_state(RunState.ENDED, f"{run.id}: {message.status}")
+            self.runs.select_when_listed(run.id)
             if session.ended is None:
                 self.notify(f"{run.id}: {message.message or message.status}", title="Run ended",
                             severity="error", timeout=10)
