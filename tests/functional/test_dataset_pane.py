@@ -271,3 +271,41 @@ async def test_a_typed_path_is_read_from_where_tuidl_started_and_tab_completes_i
         # nothing left to complete: Tab moves on, as in every other field
         await pilot.press("tab")
         assert not path.control.has_focus
+
+
+async def test_the_info_line_the_csv_preview_and_the_npz_field_fit_the_dataset_chosen(tmp_path):
+    """cifar100 showed `samples 500` (spiral's, loaded before); a CSV's preview named its
+    columns x0, x1, … instead of its header's names; the NPZ-only field showed for a CSV."""
+    spiral = load("spiral")
+    app = host(spiral)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        pane = app.query_one(DatasetPane)
+        assert "samples 500 " in text_of(pane, "#ds-info")
+        data = to_data(spiral)
+        data["data"]["dataset"] = "cifar100"
+        data["data"]["params"] = {"download": False}  # (no network here: its load fails, and says so)
+        pane.load_preset(from_dict(data))
+        await loaded(pilot)
+        info = text_of(pane, "#ds-info")
+        assert "samples 50,000 + 10,000 official test" in info and "samples 500" not in info
+        assert "100 classes" in info
+        # a CSV: its header names the preview's columns; no NPZ field
+        csv = tmp_path / "flowers.csv"
+        csv.write_text("petal_len,petal_wid,sepal_len,kind\n"
+                       + "\n".join(f"{i % 7},{i % 3},{i % 5},{'a' if i % 2 else 'b'}" for i in range(30)))
+        pane.query_one("#ds-dataset", Select).value = "csv"
+        await settle(pilot)
+        features = pane.params_form.editor("data.params.features")
+        assert features is not None and not features.display
+        assert "NPZ only" not in screen_text(app)
+        await type_into(pilot, pane.params_form.editor("data.params.path"), str(csv))
+        await loaded(pilot)
+        preview = text_of(pane, "#ds-preview")
+        assert "petal_len" in preview and "sepal_len" in preview and "x0" not in preview
+        assert "samples 30 " in text_of(pane, "#ds-info")
+        # an NPZ names its array of features: the field is back
+        pane.query_one("#ds-dataset", Select).value = "npz"
+        await settle(pilot)
+        assert pane.params_form.editor("data.params.features").display
+        assert "NPZ only" in screen_text(app)

@@ -152,6 +152,7 @@ class DataInfo:
     input_shape: tuple[int, ...]
     classes: list[str]
     targets: int = 1  # regression outputs
+    features: list[str] = dataclasses.field(default_factory=list)  # the inputs' names, where the data has them (a CSV's header)
 
     @property
     def num_classes(self) -> int:
@@ -186,18 +187,19 @@ def _table_info(name: str, params: TableParams, base: Path | None) -> DataInfo:
 def _read_table_info(name: str, path: Path, params: TableParams) -> DataInfo:
     import numpy as np
 
+    features: list[str] = []
     if name == "csv":
         from tuidl.core.data.tables import read_csv
 
-        x, y, labels, _ = read_csv(path, params.label, params.task)
+        x, y, labels, features = read_csv(path, params.label, params.task)
     else:
         from tuidl.core.data.tables import read_npz
 
         x, y, labels = read_npz(path, params.features, params.label or "y", params.task)
     if labels is not None:
-        return DataInfo(name, "classification", tuple(x.shape[1:]), labels)
+        return DataInfo(name, "classification", tuple(x.shape[1:]), labels, features=list(features))
     targets = 1 if y.ndim == 1 else int(np.prod(y.shape[1:]))
-    return DataInfo(name, "regression", tuple(x.shape[1:]), [], targets)
+    return DataInfo(name, "regression", tuple(x.shape[1:]), [], targets, features=list(features))
 
 
 def _image_folder_info(params: ImageFolderParams, base: Path | None) -> DataInfo:
@@ -250,7 +252,8 @@ def _cached(key: tuple, compute: Callable[[], DataInfo]) -> DataInfo:
                 _info_cache.popitem(last=False)
     if isinstance(found, ConfigError):
         raise ConfigError(found.problems)
-    return dataclasses.replace(found, input_shape=tuple(found.input_shape), classes=list(found.classes))
+    return dataclasses.replace(found, input_shape=tuple(found.input_shape), classes=list(found.classes),
+                               features=list(found.features))
 
 
 def clear_info_cache() -> None:
