@@ -521,8 +521,9 @@ class TuidlApp(App[int]):
             self._set_state(RunState.REPLAY, run.id)
             session.follower, _ = follow(self, run, replay=True, speed=replay_speed)
         self.title = f"tuidl: {run.id}"
-        self.sub_title = self.preset.name
-        self.runs.select_when_listed(run.id)  # an earlier run's news ("… stopped at epoch 2") is not this one's
+        self.sub_title = self.preset.name  # an earlier run's news ("… stopped at epoch 2") is not this one's
+        if session.mode == Mode.LIVE:  # a run started, resumed or attached here: the Runs pane's cursor follows
+            self.runs.select_when_listed(run.id)
 
     def start_replay(self, run: RunDir, speed: float = 0.0) -> None:
         """Play a finished (or any) run's events back; nothing is controlled."""
