@@ -170,3 +170,53 @@ async def test_panes_not_shown_first_are_mounted_after_the_first_frame(tmp_path,
         await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay")
         assert len(app.training.curves.epoch["loss"]) == 1
         await wait_for(pilot, app.panes_mounted, what="the other panes")
+
+
+async def test_keys_that_come_while_the_dashboard_closes_do_nothing(tmp_path):
+    """`q` then `i` typed quickly: the lab was pushed onto a screen stack being taken
+    down (NoMatches '#lab-tabs', exit 1). Every key after the quit does nothing."""
+    from textual import events
+
+    from tuidl.ui.screens.lab import LabScreen
+
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3")
+        # the keys come in one burst, as from a fast typist or a terminal's buffer
+        for key in ("q", "i", "t", "w", "r", "question_mark", "2", "s"):
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await pilot.pause()
+        await pilot.pause()
+    assert app.return_code == 0
+    assert not any(isinstance(s, LabScreen) for s in app.screen_stack)
+
+
+async def test_a_new_start_clears_the_last_runs_message_from_the_title(tmp_path):
+    """`s`, `x`, `s`: the terminal title said "… — stop requested; stopped at epoch 2"
+    while the second run trained."""
+    import time
+
+    from tuidl.ui.session import TrainerStarted
+    from helpers import ended as ended_event, started as started_event
+
+    preset = P.load("spiral")
+    runs = tmp_path / "runs"
+    first = R.create(runs, preset.name, P.dumps(preset))
+    first.write_status(status="running", pid=os.getpid(), host=socket.gethostname())
+    app = make_app(preset, runs_root=runs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.post_message(TrainerStarted(first))
+        with EventWriter(first.events_path) as w:
+            w.write(started_event(run_id=first.id, t=time.time()))
+            await wait_for(pilot, lambda: app.training.progress.epochs == 4, what="run_started")
+            end = ended_event("stopped", epochs=2, t=time.time())
+            end["message"] = "stop requested; stopped at epoch 2"
+            w.write(end)
+        first.write_status(status="stopped", pid=None)
+        await wait_for(pilot, lambda: "stopped at epoch 2" in app.sub_title, what="the run's end in the title")
+        second = R.create(runs, preset.name, P.dumps(preset))
+        second.write_status(status="running", pid=os.getpid(), host=socket.gethostname())
+        app.post_message(TrainerStarted(second))
+        await wait_for(pilot, lambda: app.session.run is second, what="the second run")
+        assert second.id in app.title and "stopped" not in app.title
+        assert "stopped at epoch 2" not in app.sub_title and app.sub_title == preset.name

@@ -220,3 +220,92 @@ async def test_small_terminal_keeps_the_fields_reachable():
         await pilot.press(*"8", "enter")  # select_on_focus: replaces the value
         await settle(pilot)
         assert app.edits[-1].preset.data.batch_size == 8
+
+
+async def test_a_typed_path_is_read_from_where_tuidl_started_and_tab_completes_it(tmp_path, monkeypatch):
+    """A path typed in the pane means what it means in the shell tuidl was started
+    from (not the preset's folder); ``~`` expands; Tab completes as a shell does."""
+    work = tmp_path / "work"
+    (work / "sets").mkdir(parents=True)
+    rows = "a,b,label\n" + "\n".join(f"{i},{i % 3},{i % 2}" for i in range(30))
+    (work / "mydata.csv").write_text(rows)
+    (work / "sets" / "first.csv").write_text(rows)
+    (work / "sets" / "second.csv").write_text(rows)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "athome.csv").write_text(rows)
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(home))
+    preset = load("spiral")  # from the package's presets folder
+    app = host(preset)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        pane = app.query_one(DatasetPane)
+        pane.query_one("#ds-dataset", Select).value = "csv"
+        await settle(pilot)
+        path = pane.params_form.editor("data.params.path")
+        await type_into(pilot, path, "mydata.csv")
+        assert path.error == ""
+        assert app.edits[-1].preset.data.params.path == str(work / "mydata.csv")
+        assert "input (2,)" in text_of(pane, "#ds-info")
+        await type_into(pilot, path, "~/athome.csv")
+        assert app.edits[-1].preset.data.params.path == str(home / "athome.csv")
+        # Tab: a unique name fills in, folders get their slash
+        path.focus_control()
+        await pilot.pause()
+        path.control.value = "my"
+        await pilot.press("tab")
+        assert path.control.value == "mydata.csv" and path.control.has_focus
+        path.control.value = "se"
+        await pilot.press("tab")
+        assert path.control.value == "sets/"
+        # several: what they share fills in, the names show under the field
+        await pilot.press("tab")
+        await settle(pilot)
+        assert path.control.value == "sets/" and path.control.has_focus
+        assert "first.csv  second.csv" in screen_text(app)
+        await pilot.press("s", "tab", "enter")
+        await settle(pilot)
+        assert path.control.value == "sets/second.csv"
+        assert app.edits[-1].preset.data.params.path == str(work / "sets" / "second.csv")
+        # nothing left to complete: Tab moves on, as in every other field
+        await pilot.press("tab")
+        assert not path.control.has_focus
+
+
+async def test_the_info_line_the_csv_preview_and_the_npz_field_fit_the_dataset_chosen(tmp_path):
+    """cifar100 showed `samples 500` (spiral's, loaded before); a CSV's preview named its
+    columns x0, x1, … instead of its header's names; the NPZ-only field showed for a CSV."""
+    spiral = load("spiral")
+    app = host(spiral)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        pane = app.query_one(DatasetPane)
+        assert "samples 500 " in text_of(pane, "#ds-info")
+        data = to_data(spiral)
+        data["data"]["dataset"] = "cifar100"
+        data["data"]["params"] = {"download": False}  # (no network here: its load fails, and says so)
+        pane.load_preset(from_dict(data))
+        await loaded(pilot)
+        info = text_of(pane, "#ds-info")
+        assert "samples 50,000 + 10,000 official test" in info and "samples 500" not in info
+        assert "100 classes" in info
+        # a CSV: its header names the preview's columns; no NPZ field
+        csv = tmp_path / "flowers.csv"
+        csv.write_text("petal_len,petal_wid,sepal_len,kind\n"
+                       + "\n".join(f"{i % 7},{i % 3},{i % 5},{'a' if i % 2 else 'b'}" for i in range(30)))
+        pane.query_one("#ds-dataset", Select).value = "csv"
+        await settle(pilot)
+        features = pane.params_form.editor("data.params.features")
+        assert features is not None and not features.display
+        assert "NPZ only" not in screen_text(app)
+        await type_into(pilot, pane.params_form.editor("data.params.path"), str(csv))
+        await loaded(pilot)
+        preview = text_of(pane, "#ds-preview")
+        assert "petal_len" in preview and "sepal_len" in preview and "x0" not in preview
+        assert "samples 30 " in text_of(pane, "#ds-info")
+        # an NPZ names its array of features: the field is back
+        pane.query_one("#ds-dataset", Select).value = "npz"
+        await settle(pilot)
+        assert pane.params_form.editor("data.params.features").display
+        assert "NPZ only" in screen_text(app)

@@ -243,3 +243,24 @@ def test_every_playground_presets_neuron_view_fits_120x40(name):
     for col, units in enumerate(n.columns):
         last = NeuronView._origin(lay, col, len(units) - 1)
         assert last[0] + lay.map_w <= 120 - SIDE_W - 1 and last[1] + lay.map_h < 34, (name, col)
+
+
+async def test_a_finished_run_without_neuron_maps_says_why_and_how_to_record_them():
+    """The Neurons tab of a finished spiral run recorded without the tab open only said
+    which datasets it supports."""
+    from tuidl.core.run.rundir import RunDir
+    from tuidl.core.preset import preset as P
+    from helpers import FIXTURES
+
+    run = RunDir(FIXTURES / "runs" / "spiral-demo")  # recorded without the neuron view
+    app = make_app(P.load(run.preset_path), replay=run, low_bandwidth=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay")
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, LabScreen) and app.screen.neurons.is_mounted,
+                       what="the lab")
+        await wait_for(pilot, lambda: "nothing was recorded" in screen_text(app), what="the reason")
+        text = " ".join(screen_text(app).split())
+        assert "only while this tab is open during training" in text
+        assert "train.instruments.neurons = true" in text
+        assert "shows 2-D Playground datasets" not in text

@@ -316,3 +316,31 @@ def test_scan_runs_and_labels(runs_root):
     assert run_label("20261129-195831-spiral-804e", "spiral") == "spiral 19:58:31 #804e"
     assert run_label("spiral-demo") == "spiral-demo"
     assert scan_runs(runs_root / "nothing-here") == []
+
+
+async def test_the_run_that_just_ended_is_the_one_selected(runs_root):
+    """The cursor was on the newest run; a run started here came first in the list and
+    the cursor followed the old one a row down: `m` and `d` offered it, not the run
+    that had just ended."""
+    from tuidl.ui.session import TrainerStarted
+
+    app = make_app(runs_root, runs_interval=None)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await runs_shown(pilot, app)
+        assert pane.selected_id() == "20260106-100000-spiral-ffff"  # the newest
+        await pilot.press("3")
+        new = fake_run(runs_root, "20260107-100000-spiral-gggg",
+                       {"status": "running", "pid": os.getpid(), "started": time.time(), "epoch": 0, "epochs": 2})
+        app.post_message(TrainerStarted(new))
+        await wait_for(pilot, lambda: app.session.run is not None and app.session.run.id == new.id, what="the run")
+        with EventWriter(new.events_path) as w:
+            w.write(run_started(new.id, epochs=2))
+            w.write(helpers.ended("completed", epochs=2, t=time.time()))
+        new.write_status(status="completed", pid=None)
+        await wait_for(pilot, lambda: app.session.ended is not None, what="the run's end")
+        await pilot.press("5")
+        for _ in range(2):  # (the app lists the runs again too; a listing more leaves the cursor where it is)
+            pane.refresh_runs()
+            await wait_for(pilot, lambda: new.id in pane._shown_ids and not pane._scanning, what="the new run listed")
+        assert pane.selected_id() == new.id
+        assert new.id in str(pane.detail.content)

@@ -98,3 +98,70 @@ def test_a_drawing_of_the_wrong_size_is_refused(tmp_path):
         predictor.from_ink(np.zeros((28, 28)))
     with pytest.raises(ValueError, match="not a 2-D dataset"):
         predictor.from_points(np.zeros((1, 2)))
+
+
+def colour_run(tmp_path) -> R.RunDir:
+    """A run of a small model on an image folder of colour images (red and blue
+    squares, 8×8), trained here."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name, channel in (("red", 0), ("blue", 2)):
+        (tmp_path / "imgs" / name).mkdir(parents=True)
+        for i in range(20):
+            px = rng.integers(0, 60, (8, 8, 3), dtype=np.uint8)
+            px[:, :, channel] = rng.integers(180, 255, (8, 8), dtype=np.uint8)
+            Image.fromarray(px, "RGB").save(tmp_path / "imgs" / name / f"{i}.png")
+    preset = tmp_path / "colours.toml"
+    preset.write_text(f'name = "colours"\nseed = 0\n[data]\ndataset = "image-folder"\n'
+                      f'params = {{ path = "{tmp_path / "imgs"}", image_size = [8, 8] }}\n'
+                      '[[model.layers]]\ntype = "flatten"\n[[model.layers]]\ntype = "dense"\nunits = 2\n'
+                      '[train]\nepochs = 3\n')
+    return trained(tmp_path, str(preset), 3)
+
+
+async def test_a_colour_image_model_is_tried_on_its_test_images_and_on_a_file(tmp_path):
+    """A 3-channel model said it worked for one channel only, and 'loading the model…'
+    stayed for ever. It now shows the run's own test images (n / p) with their true
+    class and the model's answer, or an image file (o)."""
+    run = colour_run(tmp_path)
+    app = make_app(P.load(run.preset_path), replay=run, runs_root=tmp_path / "runs", low_bandwidth=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_try(pilot, app)
+        await wait_for(pilot, lambda: screen.sample is not None, what="the first image")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "one channel" not in text and "loading the model" not in text
+        first = screen.sample
+        assert first.source.startswith("test sample 1 of ") and first.label in (0, 1)
+        truth = screen.class_names[first.label]
+        assert f"true class: {truth}" in text and "▀" in text  # the picture, in colour half blocks
+        predictor = screen.predictor
+        assert np.allclose(screen.probs, predictor.probabilities(first.x)[0])
+        assert f"the model says {screen.answer_class}" in text
+        await pilot.press("n")
+        assert screen.sample.source.startswith("test sample 2 of ")
+        await pilot.press("p")
+        assert screen.sample.source == first.source and torch_equal(screen.sample.x, first.x)
+        # an image file of the user's own (a bigger one: resized to the run's 8×8)
+        from PIL import Image
+
+        mine = tmp_path / "mine.png"
+        Image.new("RGB", (32, 32), (250, 10, 10)).save(mine)
+        await pilot.press("o")
+        await pilot.press(*str(mine), "enter")
+        await pilot.pause()
+        assert screen.sample.source == "mine.png" and screen.sample.label is None
+        assert np.allclose(screen.probs, predictor.probabilities(predictor.from_file(mine).x)[0])
+        assert np.allclose(screen.sample.picture[:, 0, 0], [250 / 255, 10 / 255, 10 / 255], atol=0.01)  # seen as it is
+        assert "resized 32×32 → 8×8" in screen_text(app)
+        await pilot.press("o", *"nothing.png", "enter")
+        assert "no such file" in screen_text(app)
+        await pilot.press("escape")  # the path line first, then the screen
+        assert isinstance(app.screen, TryModelScreen)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, TryModelScreen), what="it to close")
+
+
+def torch_equal(a, b) -> bool:
+    return bool((a == b).all())

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -195,6 +196,7 @@ class TuidlApp(App[int]):
         self.exit_message = ""
         # a dialog or screen open: where the focus was before it ({screen: (under, widget, pane)})
         self._focus_before: dict[Screen, tuple[Screen, Widget | None, str | None]] = {}
+        self.closing = False  # exit() was called: keys and actions that come after it do nothing
         if low_bandwidth:
             self.animation_level = "none"
 
@@ -594,6 +596,9 @@ class TuidlApp(App[int]):
             self._set_state(RunState.REPLAY, run.id)
             session.follower, _ = follow(self, run, replay=True, speed=replay_speed)
         self.title = f"tuidl: {run.id}"
+        self.sub_title = self.preset.name  # an earlier run's news ("… stopped at epoch 2") is not this one's
+        if session.mode == Mode.LIVE:  # a run started, resumed or attached here: the Runs pane's cursor follows
+            self.runs.select_when_listed(run.id)
 
     def start_replay(self, run: RunDir, speed: float = 0.0) -> None:
         """Play a finished (or any) run's events back; nothing is controlled."""
@@ -747,6 +752,7 @@ class TuidlApp(App[int]):
                 if live:
                     session.trains = False
                     self._set_state(RunState.ENDED, f"{status} · {run.id}")
+                    self.runs.select_when_listed(run.id)
                 if status != "diverged":
                     self._alert(ev, f"{status}: {run.id}", str(ev.get("message", "")))
 
@@ -775,6 +781,7 @@ class TuidlApp(App[int]):
             # The trainer is gone without a run_ended event (killed, crashed).
             session.trains = False
             self._set_state(RunState.ENDED, f"{message.status} · {run.id}")
+            self.runs.select_when_listed(run.id)
             if session.ended is None:
                 self.notify(f"{run.id}: {message.message or message.status}", title="Run ended",
                             severity="error", timeout=10)
@@ -1134,12 +1141,30 @@ class TuidlApp(App[int]):
         that trains is never waited for. The focus is let go without restyling: taking the
         screen down would move it from widget to widget, each move restyling a whole pane
         (about a quarter of a second of the quit, measured here)."""
+        self.closing = True
         self._drop_standby()
         try:
             self.screen.set_reactive(Screen.focused, None)
         except Exception:  # noqa: BLE001 - no screen yet: nothing is focused
             pass
         super().exit(*args, **kwargs)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Once the app closes, what the user types or clicks does nothing: a key
+        already on its way (``q`` then ``i`` typed quickly, a key after "Stop run &
+        quit") would otherwise reach screens and panes being taken down."""
+        if self.closing and isinstance(event, (events.Key, events.MouseEvent, events.Paste)):
+            event.stop()
+            return
+        await super().on_event(event)
+
+    async def run_action(self, action: Any, default_namespace: Any = None, namespaces: Any = None) -> bool:
+        """Every action (a key's binding, the palette, a click on a key) does nothing
+        once the app closes: it would push a screen or query a pane the closing app is
+        taking down."""
+        if self.closing:
+            return True
+        return await super().run_action(action, default_namespace, namespaces)
 
     async def action_quit(self) -> None:
         run = self.live_run()

@@ -66,14 +66,14 @@ class Mnist1dParams:
 
 @dataclass
 class TorchvisionParams:
-    root: str = opt("", help="folder with the files (empty = the tuidl data cache)")
+    root: str = opt("", help="folder with the files (empty = the tuidl data cache)", path="folder")
     download: bool = opt(True, help="download on first use if the files are missing")
     limit: int = opt(0, help="use only the first N training images (0 = all)", min=0, max=10_000_000)
 
 
 @dataclass
 class ImageFolderParams:
-    path: str = opt(help="folder with one subfolder of images per class")
+    path: str = opt(help="folder with one subfolder of images per class", path="folder")
     image_size: list[int] = opt(factory=lambda: [32, 32], help="resize to [height, width]", min=4, max=1024)
     grayscale: bool = opt(False, help="convert to one channel")
 
@@ -84,7 +84,7 @@ class ImageFolderParams:
 
 @dataclass
 class TableParams:
-    path: str = opt(help="the file")
+    path: str = opt(help="the file", path="file")
     label: str = opt("", help="label column (CSV) or array name (NPZ); empty = last column / 'y'")
     features: str = opt("x", help="NPZ only: the array of features")
     task: str = opt("auto", help="classification, regression, or auto (integer or text labels = classes)",
@@ -152,6 +152,7 @@ class DataInfo:
     input_shape: tuple[int, ...]
     classes: list[str]
     targets: int = 1  # regression outputs
+    features: list[str] = dataclasses.field(default_factory=list)  # the inputs' names, where the data has them (a CSV's header)
 
     @property
     def num_classes(self) -> int:
@@ -207,18 +208,19 @@ def _table_info(name: str, params: TableParams) -> DataInfo:
 def _read_table_info(name: str, path: Path, params: TableParams) -> DataInfo:
     import numpy as np
 
+    features: list[str] = []
     if name == "csv":
         from tuidl.core.data.tables import read_csv
 
-        x, y, labels, _ = read_csv(path, params.label, params.task)
+        x, y, labels, features = read_csv(path, params.label, params.task)
     else:
         from tuidl.core.data.tables import read_npz
 
         x, y, labels = read_npz(path, params.features, params.label or "y", params.task)
     if labels is not None:
-        return DataInfo(name, "classification", tuple(x.shape[1:]), labels)
+        return DataInfo(name, "classification", tuple(x.shape[1:]), labels, features=list(features))
     targets = 1 if y.ndim == 1 else int(np.prod(y.shape[1:]))
-    return DataInfo(name, "regression", tuple(x.shape[1:]), [], targets)
+    return DataInfo(name, "regression", tuple(x.shape[1:]), [], targets, features=list(features))
 
 
 def _image_folder_info(params: ImageFolderParams) -> DataInfo:
@@ -271,7 +273,8 @@ def _cached(key: tuple, compute: Callable[[], DataInfo]) -> DataInfo:
                 _info_cache.popitem(last=False)
     if isinstance(found, ConfigError):
         raise ConfigError(found.problems)
-    return dataclasses.replace(found, input_shape=tuple(found.input_shape), classes=list(found.classes))
+    return dataclasses.replace(found, input_shape=tuple(found.input_shape), classes=list(found.classes),
+                               features=list(found.features))
 
 
 def clear_info_cache() -> None:

@@ -764,15 +764,16 @@ def _table(name: str, params: catalog.TableParams) -> _Source:
     path = catalog.resolve_path(params.path)
     if not path.is_file():
         raise ConfigError([Problem("data.params.path", f"file not found: {path}")])
+    features: list[str] = []
     if name == "csv":
-        x, y, labels, _ = read_csv(path, params.label, params.task)
+        x, y, labels, features = read_csv(path, params.label, params.task)
     else:
         x, y, labels = read_npz(path, params.features, params.label or "y", params.task)
     if labels is not None:
-        info = catalog.DataInfo(name, "classification", tuple(x.shape[1:]), list(labels))
+        info = catalog.DataInfo(name, "classification", tuple(x.shape[1:]), list(labels), features=list(features))
         return _Source(info, x, y.astype(np.int64))
     y2 = y.reshape(len(y), -1).astype(np.float32)
-    info = catalog.DataInfo(name, "regression", tuple(x.shape[1:]), [], int(y2.shape[1]))
+    info = catalog.DataInfo(name, "regression", tuple(x.shape[1:]), [], int(y2.shape[1]), features=list(features))
     return _Source(info, x, y2)
 
 

@@ -54,6 +54,7 @@ PREVIEW_SAMPLES = 40
 SCATTER_POINTS = 2_000
 LOAD_GROUP = "dataset-load"
 KEEP_LOADS = 8  # loads kept for switching back to a dataset
+NPZ_ONLY = {"features"}  # TableParams fields a CSV has no use for
 
 
 # ---------------------------------------------------------------------------
@@ -160,6 +161,7 @@ def load_for_pane(preset: Preset, key: str) -> dict[str, Any]:
         result: dict[str, Any] = {
             "key": key, "error": "", "describe": desc, "notes": list(notes or []),
             "task": info.task, "classes": list(info.classes), "input_shape": tuple(info.input_shape),
+            "features": list(info.features),
         }
         if points is not None and len(points):
             pts = np.asarray(points, dtype=np.float64).reshape(len(points), -1)[:, :2]
@@ -230,7 +232,7 @@ def preview_renderable(result: dict[str, Any], width: int, offset: int = 0) -> R
                                                label_styles=styles[part]))
     if grids:
         return Group(*grids)
-    return preview.table_preview(xs, ys, classes)
+    return preview.table_preview(xs, ys, classes, names=result.get("features") or ())
 
 
 def shown_count(result: dict[str, Any], width: int) -> int:
@@ -410,6 +412,7 @@ class DatasetPane(Widget):
         for selector in ("#ds-split-error", "#ds-problem", "#ds-notes"):
             self._line(selector, "")
         self.set_class(self.size.width >= self.WIDE, "-wide")
+        self._fit_params()
         self._show_preset_info()
         self._set_waiting("the data loads when this pane is first shown")
         if self.preset is not self._composed:  # load_preset came between compose and mount
@@ -474,6 +477,7 @@ class DatasetPane(Widget):
             if keypath.within(editor.path, "data.params"):
                 continue
             editor.set_value(keypath.get(p, editor.path))
+        self._fit_params()
         self._clear_problems()
         self._show_preset_info()
         if self._shown:
@@ -484,6 +488,17 @@ class DatasetPane(Widget):
         await self.params_form.remove()
         await box.mount(DataclassForm(params, "data.params", lists=True, id="ds-params",
                                       empty=f"{dataset} has no parameters."))
+
+    def _fit_params(self) -> None:
+        """Show only the parameters that apply to the dataset chosen: a CSV and an NPZ
+        share their parameters, but only an NPZ names its array of features."""
+        form = self.params_form
+        if form.cls is not catalog.TableParams:
+            return
+        name = self.query_one("#ds-dataset", Select).value
+        for editor in form.editors:
+            if editor.field_name in NPZ_ONLY:
+                editor.display = name == "npz"
 
     def _show_preset_info(self) -> None:
         p = self.preset
@@ -515,7 +530,7 @@ class DatasetPane(Widget):
         info_widget.remove_class("-bad")
         info = self.info
         samples = expected_samples(p.data.dataset, p.data.params)
-        if self.described and self.result and self.result.get("key") == self._key:
+        if self.described and self.result and self.result.get("key") == data_key(p):
             total = sum(int(v) for v in self.described.get("sizes", {}).values())
             samples = f"{total:,}"
         text = Text()
@@ -560,6 +575,7 @@ class DatasetPane(Widget):
             if type(params) is not kind.params:
                 params = placeholder_params(kind.params)
             await self._mount_params(params, name)
+        self._fit_params()
         official = self.query_one("#ds-official", FieldEditor)
         official.disabled = not kind.official_test
         if not kind.official_test and official.value:

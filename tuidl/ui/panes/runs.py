@@ -364,6 +364,7 @@ class RunsPane(Vertical):
         self._rescan = False
         self._shown_ids: list[str] = []
         self._shown_cells: dict[str, dict[str, str]] = {}
+        self._want: str | None = None  # a run to put the cursor on once a listing shows it
 
     def compose(self) -> ComposeResult:
         self.hint = Static("", id="runs-hint")
@@ -490,7 +491,10 @@ class RunsPane(Vertical):
                 table.add_row(*(cells[k] for k, _ in COLUMNS), key=key)
                 self._shown_cells[key] = {k: c.plain for k, c in cells.items()}
             self._shown_ids = ids
-            if current in ids:
+            if self._want in ids:
+                table.move_cursor(row=ids.index(self._want), animate=False)
+                self._want = None
+            elif current in ids:
                 table.move_cursor(row=ids.index(current), animate=False)
         else:
             for item in listed:
@@ -611,6 +615,15 @@ class RunsPane(Vertical):
         self.table.move_cursor(row=self._shown_ids.index(run_id), animate=False)
         self._show_detail()
         return True
+
+    def select_when_listed(self, run_id: str) -> None:
+        """Put the cursor on the run the dashboard began or just ended, now if it is
+        listed, else as soon as a listing shows it (a new run comes first in the list:
+        left alone, the cursor would follow the run it was on, one row down). The
+        listing is read again for its status."""
+        self._want = None if self.select(run_id) else run_id
+        if self.is_mounted:  # (a pane mounted later lists the runs at its mount)
+            self.refresh_runs()
 
     def selected_entry(self) -> Entry | None:
         """The queued entry whose row the cursor is on."""

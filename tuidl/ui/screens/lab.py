@@ -31,11 +31,12 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from tuidl.core.data import catalog
 from tuidl.core.lab import kept
 from tuidl.core.run.runview import HEALTH_FIGURES
 from tuidl.ui.command import run_tuidl_async
 from tuidl.ui.widgets.lab import LabPanel, adversarial_renderable, health_renderable, landscape_renderable
-from tuidl.ui.widgets.neurons import NeuronView
+from tuidl.ui.widgets.neurons import MESSAGE as NEURONS_SUPPORTED, NeuronView
 
 REFRESH_S = 1.0  # the screen reads the run view this often
 WATCH_EVERY_S = 5.0  # a live instrument on screen is asked for this often (the trainer keeps it on 15 s)
@@ -144,6 +145,8 @@ class LabScreen(Screen[None]):
             "health": (id(view.last_health), len(view.notes)),
         }
         current = sources[key]
+        if key == "neurons":
+            self.neurons.set_empty(self._no_neurons())
         if self._shown.get(key) is current or (key == "health" and self._shown.get(key) == current):
             self._status(key)
             return
@@ -158,6 +161,19 @@ class LabScreen(Screen[None]):
             notes = [n for n in view.notes if n.get("kind") in HEALTH_NOTES]
             self.panels[key].show(health_renderable(health_series(view), notes, width))
         self._status(key)
+
+    def _no_neurons(self) -> str:
+        """Why the neuron view is empty, and how to fill it."""
+        session = self.app.session
+        dataset = str((session.view.run_info.get("data") or {}).get("dataset") or "")
+        kind = catalog.DATASETS.get(dataset)
+        if session.run is None or kind is None or kind.group != "playground":
+            return NEURONS_SUPPORTED
+        if session.live:
+            return "waiting for the trainer's first neuron maps: it draws them while this tab is open"
+        return ("nothing was recorded for this run: the trainer maps the neurons only while this tab is open "
+                "during training. To record them in every run, set train.instruments.neurons = true in the "
+                "preset (or --set train.instruments.neurons=true) and train again.")
 
     def _latest(self, name: str, from_events: dict | None) -> dict | None:
         """The newest of the run's own event, one computed here, and one kept in the run's

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import types
 import typing
 from dataclasses import MISSING
+from pathlib import Path
 from typing import Any, Iterable, Union
 
 from rich.text import Text
@@ -210,6 +212,55 @@ def parse_text(text: str, tp: Any, checks: dict, required: bool = False) -> Any:
     return value
 
 
+def typed_path(text: str, cwd: Path | None = None) -> str:
+    """A path the user typed, as the preset keeps it: ``~`` expanded, and a relative one
+    made absolute against the directory tuidl was started in (``cwd``), as a shell
+    would read it; an empty text stays empty."""
+    text = text.strip()
+    if not text:
+        return ""
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        path = (cwd or Path.cwd()) / path
+    return os.path.normpath(path)
+
+
+def complete_path(text: str, cwd: Path | None = None, folders_only: bool = False) -> tuple[str, list[str]]:
+    """Complete a typed path as a shell does: ``(text, candidates)``, the text
+    completed as far as the names that match agree (a unique folder gets its ``/``) and
+    the names that match (folders end in ``/``; hidden ones only when the name typed
+    starts with a dot). The text keeps what was typed (``~``, a relative path); it is
+    read against ``cwd`` (default: the current directory)."""
+    if text.startswith("~") and "/" not in text:
+        return (text + "/", []) if text == "~" else (text, [])
+    head, slash, stem = text.rpartition("/")
+    folder_text = head + slash
+    folder = Path(folder_text or ".").expanduser()
+    if not folder.is_absolute():
+        folder = (cwd or Path.cwd()) / folder
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return text, []
+    names = []
+    for entry in entries:
+        if not entry.name.startswith(stem) or (entry.name.startswith(".") and not stem.startswith(".")):
+            continue
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if folders_only and not is_dir:
+            continue
+        names.append(entry.name + ("/" if is_dir else ""))
+    names.sort()
+    if not names:
+        return text, []
+    if len(names) == 1:
+        return folder_text + names[0], names
+    return folder_text + os.path.commonprefix(names), names
+
+
 def _canonical(path: str) -> str:
     try:
         return keypath.normalize(path)
@@ -278,6 +329,39 @@ class _FieldValidator(Validator):
         except ValueError as e:
             return self.failure(str(e))
         return self.success()
+
+
+CANDIDATES_SHOWN = 12  # names a Tab in a path field lists under it
+
+
+class PathInput(Input):
+    """An Input for a file or folder path: Tab completes it as a shell does (a unique
+    name fills in; several post :class:`Candidates` and fill in what they share); with
+    nothing to complete, Tab moves the focus on as it does elsewhere."""
+
+    BINDINGS = [Binding("tab", "complete", "Complete path", show=False)]
+
+    class Candidates(Message):
+        """Several names match what was typed."""
+
+        def __init__(self, names: list[str]) -> None:
+            super().__init__()
+            self.names = names
+
+    def __init__(self, *args: Any, folders_only: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.folders_only = folders_only
+
+    def action_complete(self) -> None:
+        completed, names = complete_path(self.value, folders_only=self.folders_only)
+        if completed != self.value:
+            self.value = completed
+            self.cursor_position = len(completed)
+        elif len(names) <= 1:  # nothing more to complete: Tab leaves the field
+            self.screen.focus_next()
+            return
+        if len(names) > 1:
+            self.post_message(self.Candidates(names))
 
 
 class FieldEditor(Widget):
@@ -478,9 +562,11 @@ class FieldEditor(Widget):
             placeholder = "(required)" if self.required else ""
             # "-valid" up front: Input's first validation then changes no class (a restyle
             # per field at start-up otherwise); a value that fails still turns "-invalid"
-            text_input = Input(format_value(self.value), placeholder=placeholder, compact=True,
-                               classes="fe-control -valid", select_on_focus=True,
-                               validators=[_FieldValidator(self)], validate_on=["changed", "submitted"])
+            kind = PathInput if self.checks.get("path") else Input
+            extra = {"folders_only": self.checks["path"] == "folder"} if kind is PathInput else {}
+            text_input = kind(format_value(self.value), placeholder=placeholder, compact=True,
+                              classes="fe-control -valid", select_on_focus=True,
+                              validators=[_FieldValidator(self)], validate_on=["changed", "submitted"], **extra)
             text_input.tooltip = tooltip
             self._ctl = text_input
             yield text_input
@@ -516,9 +602,13 @@ class FieldEditor(Widget):
             return True, self._ordered(control.selected)
         assert isinstance(control, Input)
         try:
-            return True, parse_text(control.value, self.type, self.checks, self.required)
+            value = parse_text(control.value, self.type, self.checks, self.required)
         except ValueError as e:
             return False, str(e)
+        if self.checks.get("path") and isinstance(value, str) and control.value != format_value(self.value):
+            # typed here: relative to where tuidl was started, not to the preset's folder
+            value = typed_path(value)
+        return True, value
 
     def _ordered(self, selected: list[Any]) -> list[Any]:
         before = [v for v in (self.value or []) if v in selected]
@@ -549,6 +639,22 @@ class FieldEditor(Widget):
             msg.update(Text(self.help))
             msg.set_class(False, "-error")
             msg.set_class(not self._help_visible(), "-hidden")
+
+    def show_note(self, text: str) -> None:
+        """Show ``text`` (not an error) in the line under the field until the value
+        changes."""
+        msg = self._msg
+        if msg is None:
+            return
+        msg.update(Text(text))
+        msg.set_class(False, "-error")
+        msg.set_class(False, "-hidden")
+
+    def on_path_input_candidates(self, event: "PathInput.Candidates") -> None:
+        event.stop()
+        shown = event.names[:CANDIDATES_SHOWN]
+        more = len(event.names) - len(shown)
+        self.show_note("Tab: " + "  ".join(shown) + (f"  … (+{more})" if more else ""))
 
     def _help_visible(self) -> bool:
         # "focus": the form shows the focused field's help in one shared line instead,

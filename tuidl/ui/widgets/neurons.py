@@ -18,6 +18,7 @@ tests.
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,6 +184,7 @@ class NeuronView(Widget, can_focus=True):
         self.neurons: Neurons | None = None
         self.error: str | None = None
         self.selected = (1, 0)  # (column, unit): the first hidden unit
+        self.empty = MESSAGE  # what shows while there is no neurons event
         self._styles: dict[tuple[int, int], Style] = {}
 
     # -- public API -------------------------------------------------------------------
@@ -197,6 +199,13 @@ class NeuronView(Widget, can_focus=True):
                 self.neurons, self.error = None, f"neurons event not readable: {e}"
         self._clamp()
         self.refresh()
+
+    def set_empty(self, message: str) -> None:
+        """What to say while there is no neurons event (why, and how to get one)."""
+        if message != self.empty:
+            self.empty = message
+            if self.neurons is None:
+                self.refresh()
 
     @property
     def unit(self) -> Unit | None:
@@ -298,8 +307,9 @@ class NeuronView(Widget, can_focus=True):
         n = self.neurons
         lay = self._current_layout()
         if n is None or lay is None:
-            msg = self.error or (MESSAGE if n is None else "the terminal is too small for the neuron view")
-            self._paint_text(canvas, 0, 0, msg[:width], Style(dim=True, italic=True))
+            msg = self.error or (self.empty if n is None else "the terminal is too small for the neuron view")
+            for y, line in enumerate(textwrap.wrap(msg, max(10, width))[:height]):
+                self._paint_text(canvas, 0, y, line[:width], Style(dim=True, italic=True))
             return canvas
         bold, dim = Style(bold=True), Style(dim=True)
         sel_style = Style(bold=True, reverse=True)

@@ -260,8 +260,10 @@ def scatter_text(points: Any, targets: Any, width: int, height: int, *,
 # Tables of numbers
 
 
-def table_preview(x: Any, y: Any, classes: Sequence[str] = (), rows: int = 5, max_features: int = 6) -> Table:
-    """The first ``rows`` samples of flat features as numbers, with their targets."""
+def table_preview(x: Any, y: Any, classes: Sequence[str] = (), rows: int = 5, max_features: int = 6,
+                  names: Sequence[str] = ()) -> Table:
+    """The first ``rows`` samples of flat features as numbers, with their targets; the
+    columns are headed by ``names`` (a CSV's header) where given, else ``x0``, ``x1``, …"""
     xs = np.asarray(x, dtype=np.float64)
     xs = xs.reshape(len(xs), -1) if len(xs) else xs.reshape(0, 0)
     ys = np.asarray(y)
@@ -269,7 +271,7 @@ def table_preview(x: Any, y: Any, classes: Sequence[str] = (), rows: int = 5, ma
     n_feat = xs.shape[1] if xs.ndim == 2 else 0
     shown = min(n_feat, max_features)
     for j in range(shown):
-        table.add_column(f"x{j}", justify="right")
+        table.add_column(str(names[j]) if j < len(names) else f"x{j}", justify="right")
     if n_feat > shown:
         table.add_column(f"… +{n_feat - shown}", justify="left")
     table.add_column("target", justify="right")
