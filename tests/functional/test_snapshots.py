@@ -52,7 +52,8 @@ async def settle(pilot, key: str) -> None:
         await until(lambda: dataset.result is not None and not dataset.loading)
     if key == "5":
         runs = app.panes["runs"]
-        await until(lambda: len(runs.rows) == 2)
+        shown = len([d for d in RUN.parent.iterdir() if d.is_dir()])  # preset and logged runs alike
+        await until(lambda: len(runs.rows) == shown)
     await pilot.pause(0.3)
     app.training.redraw_now()
     app.set_focus(None)
