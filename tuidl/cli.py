@@ -35,6 +35,9 @@ examples:
   tuidl serve [PRESET] [--port 8000]      the dashboard in a web browser (127.0.0.1; ssh -L to reach it)
   tuidl replay RUN [--speed N] [--headless]  play a finished run's events
   tuidl export RUN                        metrics as CSV and a Markdown report
+  tuidl export RUN --format tensorboard   the run as TensorBoard event files (tensorboard --logdir OUT)
+  tuidl import tensorboard LOGDIR         a TensorBoard logdir's runs as tuidl runs (one per run folder)
+  tuidl tensorboard LOGDIR                the dashboard on a live TensorBoard logdir (new scalars, new runs)
   tuidl lr-find digits-mlp                the learning-rate range test: loss by lr, a suggested lr
   tuidl landscape RUN                     the loss around a run's weights (two random directions)
   tuidl adversarial RUN --eps 0,0.1,0.3   a run's test accuracy under FGSM / PGD attacks
@@ -130,8 +133,20 @@ def parser_for(command: str) -> Parser:
         p.add_argument("--runs-dir", help="runs root")
     elif command == "export":
         p.add_argument("run", help="run id or directory")
-        p.add_argument("--out", help="folder for the CSV and the Markdown report (default: the run directory)")
+        p.add_argument("--format", choices=("csv", "tensorboard"), default="csv",
+                       help="csv: the metrics as CSV and a Markdown report (default); tensorboard: event files "
+                            "(needs: pip install 'tuidl[tensorboard]')")
+        p.add_argument("--out", help="folder for the files (default: the run directory; tensorboard: RUN/tensorboard)")
         p.add_argument("--runs-dir", help="runs root")
+    elif command == "import":
+        p.add_argument("kind", choices=("tensorboard",), help="what to import: tensorboard (a logdir)")
+        p.add_argument("logdir", help="the TensorBoard logdir: one run per folder holding event files")
+        p.add_argument("--runs-dir", help="runs root")
+    elif command == "tensorboard":
+        p.add_argument("logdir", help="the TensorBoard logdir to follow (a program may still be writing it)")
+        p.add_argument("--every", type=float, default=1.0, help="seconds between looks at the logdir (default 1)")
+        p.add_argument("--runs-dir", help="runs root")
+        p.add_argument("--low-bandwidth", action="store_true", help="fewer frames, no animations")
     elif command == "replay":
         p.add_argument("run", help="run id or directory")
         p.add_argument("--speed", type=float, default=0.0, help="N× real time (default: as fast as possible)")
@@ -588,9 +603,70 @@ def cmd_export(args) -> int:
     from tuidl.core.run import rundir as R
 
     run = R.open_run(args.run, args.runs_dir)
+    if args.format == "tensorboard":
+        from tuidl.core.run import tbexport, tbimport
+
+        try:
+            folder, written = tbexport.export(run, args.out)
+        except tbimport.MissingExtra as e:
+            raise UsageError(f"tuidl export: {e}") from None
+        print(f"wrote {written} scalars to {folder} (open it: tensorboard --logdir {folder})")
+        return 0
     done = report.export(run, args.out)
     print(done.message())
     return 1 if done.problems else 0
+
+
+def cmd_import(args) -> int:
+    from tuidl.core.run import rundir as R
+    from tuidl.core.run import tbimport
+
+    try:
+        sources = tbimport.import_logdir(args.logdir, R.runs_root(args.runs_dir))
+    except tbimport.MissingExtra as e:
+        raise UsageError(f"tuidl import: {e}") from None
+    except FileNotFoundError as e:
+        raise UsageError(f"tuidl import: {e}") from None
+    if not sources:
+        raise UsageError(f"tuidl import: no TensorBoard event files (events.out.tfevents.*) under {args.logdir}")
+    for source in sources:
+        if source.run is None:
+            print(f"{'(no run)':<32}  {source.name}: no scalars")
+        else:
+            print(f"{source.run.id:<32}  {source.name}: {source.steps} steps")
+    return 0
+
+
+def cmd_tensorboard(args) -> int:
+    from tuidl.core.run import rundir as R
+    from tuidl.core.run import tbimport
+
+    if not os.path.isdir(args.logdir):
+        raise UsageError(f"tuidl tensorboard: {args.logdir}: no such folder")
+    if args.every <= 0:
+        raise UsageError("tuidl tensorboard: --every must be more than 0")
+    try:
+        follower = tbimport.Follower(args.logdir, R.runs_root(args.runs_dir), every=args.every).start()
+    except tbimport.MissingExtra as e:
+        raise UsageError(f"tuidl tensorboard: {e}") from None
+    from tuidl.ui.app import run as run_app
+
+    try:
+        runs = [s.run for s in follower.sources.values() if s.run is not None]  # folders with scalars
+        if not runs:
+            print(f"waiting for scalars in {args.logdir} (Ctrl+C to give up) ...", flush=True)
+        while not runs:
+            import time
+
+            time.sleep(args.every)
+            runs = [s.run for s in follower.sources.values() if s.run is not None]
+        live = [r for r in runs if r.is_live()]
+        newest = max(live or runs, key=lambda r: r.status().get("started") or 0)
+        return run_app(P.load("spiral"), runs_root=args.runs_dir, attach=newest if newest in live else None,
+                       replay=newest if newest is not None and newest not in live else None,
+                       low_bandwidth=args.low_bandwidth) or 0
+    finally:
+        follower.stop()
 
 
 def cmd_lr_find(args) -> int:
@@ -857,7 +933,7 @@ HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "t
             "runs": cmd_runs, "sweep": cmd_sweep, "queue": cmd_queue, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach,
             "lr-find": cmd_lr_find, "landscape": lambda args: cmd_lab(args, "landscape"),
             "adversarial": lambda args: cmd_lab(args, "adversarial"), "export-model": cmd_export_model,
-            "predict": cmd_predict, "run": cmd_run,
+            "predict": cmd_predict, "run": cmd_run, "import": cmd_import, "tensorboard": cmd_tensorboard,
             **{c: (lambda args, c=c: cmd_control(args, c)) for c in CONTROL_COMMANDS}}
 
 
@@ -887,7 +963,7 @@ def main(argv: list[str] | None = None) -> int:
         if argv and argv[0] in HANDLERS:
             args = parser_for(argv[0]).parse_args(argv[1:])
             code = HANDLERS[argv[0]](args)
-            if as_program and argv[0] in ("attach", "replay") and not getattr(args, "headless", False):
+            if as_program and argv[0] in ("attach", "replay", "tensorboard") and not getattr(args, "headless", False):
                 leave(code)
             return code
         if argv and argv[0] == "serve":
