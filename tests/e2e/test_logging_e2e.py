@@ -58,13 +58,14 @@ LOOP = """
 """
 
 
-def test_import_tuidl_to_log_loads_no_torch_textual_or_plotext(tmp_path):
+def test_import_tuidl_to_log_loads_no_torch_textual_plotext_or_framework(tmp_path):
     path = script(tmp_path, """
         import sys, tuidl
         run = tuidl.init(project="p")
         run.log({"x": 1.0})
         run.finish()
-        print(sorted(m for m in ("torch", "textual", "plotext", "rich", "numpy") if m in sys.modules))
+        print(sorted(m for m in ("torch", "textual", "plotext", "rich", "numpy", "lightning", "transformers",
+                                 "keras", "tensorboard", "tuidl.integrations") if m in sys.modules))
     """)
     proc = start(path)
     out, err = proc.communicate(timeout=60)
