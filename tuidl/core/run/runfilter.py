@@ -200,7 +200,7 @@ def _date(text: str, value: str, col: int) -> float:
 
 
 # -- what a run holds ----------------------------------------------------------------------
-_CONFIGS: dict[str, tuple[int, dict[str, Any]]] = {}  # run path -> (file mtime_ns, flat config)
+_CONFIGS: dict[str, tuple[int, dict[str, Any], tuple[str, ...]]] = {}  # run path -> (mtime_ns, flat config, keys)
 
 
 def flatten(data: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -217,9 +217,14 @@ def flatten(data: Any, prefix: str = "", out: dict[str, Any] | None = None) -> d
     return out
 
 
-def run_config(run) -> dict[str, Any]:
+def run_config(run, recheck: bool = True) -> dict[str, Any]:
     """A run's config, flat (dotted keys): the resolved preset of a preset run, the
-    ``config.json`` of a logged run; ``{}`` when unreadable. Cached by the file's mtime."""
+    ``config.json`` of a logged run; ``{}`` when unreadable. Cached by the file's mtime;
+    ``recheck=False`` (a run that is not live: its config no longer changes) takes the
+    cached one without looking at the file."""
+    key = str(run.path)
+    if not recheck and key in _CONFIGS:
+        return _CONFIGS[key][1]
     path = run.preset_path
     try:
         stamp = os.stat(path).st_mtime_ns
@@ -231,7 +236,6 @@ def run_config(run) -> dict[str, Any]:
         except OSError:
             return {}
         logged = True
-    key = str(run.path)
     cached = _CONFIGS.get(key)
     if cached is not None and cached[0] == stamp:
         return cached[1]
@@ -241,7 +245,8 @@ def run_config(run) -> dict[str, Any]:
     except (OSError, ValueError, UnicodeDecodeError):
         data = {}
     flat = {(k if k in _INTERN else _INTERN.setdefault(k, k)): v for k, v in flatten(data).items()}
-    _CONFIGS[key] = (stamp, flat)
+    keys = tuple(flat)
+    _CONFIGS[key] = (stamp, flat, _SHAPES.setdefault(keys, keys))
     return flat
 
 
@@ -265,14 +270,30 @@ def run_summary(row) -> dict[str, Any]:
     return out
 
 
-def _lookup(d: dict[str, Any], key: str) -> tuple[bool, Any]:
+_SUFFIX: dict[tuple[tuple[str, ...], str], str | None] = {}  # (a config's keys, short key) -> its full key
+_SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per set of config keys
+
+
+def _lookup(d: dict[str, Any], key: str, shape: tuple[str, ...] | None = None) -> tuple[bool, Any]:
+    """``key`` in a flat dict: the whole key, else the first key ending in ``.key``. With
+    ``shape`` (the dict's keys, shared by every run of a preset) which key a short key
+    names is worked out once per shape."""
     if key in d:
         return True, d[key]
-    tail = "." + key
-    for k, v in d.items():
-        if k.endswith(tail):
-            return True, v
-    return False, None
+    if shape is None:
+        tail = "." + key
+        return next(((True, v) for k, v in d.items() if k.endswith(tail)), (False, None))
+    full = _SUFFIX.get((shape, key), "")
+    if full == "":
+        tail = "." + key
+        full = next((k for k in shape if k.endswith(tail)), None)
+        _SUFFIX[(shape, key)] = full
+    return (True, d[full]) if full is not None else (False, None)
+
+
+def _config_lookup(row, key: str) -> tuple[bool, Any]:
+    flat = run_config(row.run, recheck=row.live)
+    return _lookup(flat, key, _CONFIGS[str(row.run.path)][2] if flat else None)
 
 
 def row_value(row, key: str) -> tuple[bool, Any]:
@@ -280,8 +301,8 @@ def row_value(row, key: str) -> tuple[bool, Any]:
     if key.startswith("summary."):
         return _lookup(run_summary(row), key[8:])
     if key.startswith("config."):
-        return _lookup(run_config(row.run), key[7:])
-    found, value = _lookup(run_config(row.run), key)
+        return _config_lookup(row, key[7:])
+    found, value = _config_lookup(row, key)
     return (found, value) if found else _lookup(run_summary(row), key)
 
 
