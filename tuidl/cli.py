@@ -27,6 +27,7 @@ examples:
   tuidl runs                              the runs so far
   tuidl runs --filter 'lr>=1e-3 status:completed tag:baseline' --group preset --sort best
   tuidl tag RUN +baseline -old            tag runs; tuidl note RUN "..." keeps a note with one
+  tuidl diff RUN RUN...                   the config keys that differ, side by side, and the summaries
   tuidl sweep xor --grid train.optimizer.lr=1e-3,1e-2 --grid model.layers.0.units=8,16
   tuidl sweep xor --search train.optimizer.lr=log:1e-4:1e-1 --trials 30 --parallel 2
   tuidl sweep --show SWEEP | --stop SWEEP  a sweep's ranked trials; stop a sweep (its trials checkpoint)
@@ -107,6 +108,9 @@ def parser_for(command: str) -> Parser:
                                                       "or a config key; a group's line has its count and best run")
         p.add_argument("--columns", metavar="COLS", help="the columns, e.g. id,preset,status,best,lr,val_acc,tags "
                                                          "(any config key or metric)")
+    elif command == "diff":
+        p.add_argument("runs", nargs="+", metavar="RUN", help="two or more runs (ids or directories)")
+        p.add_argument("--runs-dir", help="runs root")
     elif command == "tag":
         p.add_argument("run", help="run id or directory")
         p.add_argument("changes", nargs=argparse.REMAINDER, metavar="+TAG|-TAG",
@@ -527,6 +531,27 @@ def cmd_runs(args) -> int:
     return 0
 
 
+def cmd_diff(args) -> int:
+    """``tuidl diff RUN RUN...``: the config keys that differ, side by side, then the summaries."""
+    from tuidl.core.run import rundir as R
+    from tuidl.core.run import runtable as T
+    from tuidl.core.run.runlist import run_label, run_row
+    from tuidl.core.run.units import columns
+
+    if len(args.runs) < 2:
+        raise UsageError("tuidl diff: give two runs or more")
+    rows = [run_row(R.open_run(ref, args.runs_dir)) for ref in args.runs]
+    head = ("",) + tuple(run_label(r.id, r.preset) for r in rows)
+    diff = T.config_diff(rows)
+    table = [head] + [(k, *v) for k, v in diff]
+    summary = T.summary_rows(rows)
+    lines = columns(table + [("── summary", *([""] * len(rows)))] + [(k, *v) for k, v in summary])
+    print(lines[0])
+    print("── config: " + (f"{len(diff)} keys differ" if len(diff) > 1 else "1 key differs" if diff else "the same"))
+    print("\n".join(lines[1:]))
+    return 0
+
+
 def cmd_tag(args) -> int:
     """``tuidl tag RUN +baseline -old``: a run's tags changed (or shown)."""
     from tuidl.core.run import rundir as R
@@ -939,7 +964,7 @@ def cmd_serve(argv: list[str]) -> int:
 
 
 HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "train": cmd_train,
-            "runs": cmd_runs, "tag": cmd_tag, "note": cmd_note, "sweep": cmd_sweep, "queue": cmd_queue, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach,
+            "runs": cmd_runs, "tag": cmd_tag, "diff": cmd_diff, "note": cmd_note, "sweep": cmd_sweep, "queue": cmd_queue, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach,
             "lr-find": cmd_lr_find, "landscape": lambda args: cmd_lab(args, "landscape"),
             "adversarial": lambda args: cmd_lab(args, "adversarial"), "export-model": cmd_export_model,
             "predict": cmd_predict, "run": cmd_run,

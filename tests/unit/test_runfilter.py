@@ -151,3 +151,16 @@ def test_sort_by_a_config_key_or_a_metric_and_group_with_count_and_best(runs, ca
     assert out[0].split() == ["ID", "lr", "val_loss", "test_acc"]
     assert out[1].startswith("── host=gpu1 · 1 run · best val_loss=0.2")
     assert out[2].split()[:3] == [n["a"], "0.01", "0.2"]
+
+
+def test_diff_shows_only_the_keys_that_differ_side_by_side_with_summaries(runs, capsys):
+    root, n = runs
+    assert cli.main(["diff", n["a"], n["b"], "--runs-dir", str(root)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == "── config: 1 key differs"
+    assert out[2].split() == ["train.optimizer.lr", "0.01", "0.0001"]  # and nothing else of the two presets
+    summary = out[out.index(next(line for line in out if line.startswith("── summary"))) + 1:]
+    assert summary[0].split() == ["status", "completed", "stopped"]
+    assert ["val_loss", "0.2", "0.5"] in [line.split() for line in summary]
+    assert cli.main(["diff", n["a"], "--runs-dir", str(root)]) == 2
+    assert "give two runs or more" in capsys.readouterr().err

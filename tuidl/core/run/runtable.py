@@ -189,3 +189,37 @@ def group_rows_by(rows: list, key: str, sort: tuple[str, bool] | None = None) ->
         for g in out:
             g.rows = sort_rows(g.rows, *sort)
     return out
+
+
+def config_diff(rows: list) -> list[tuple[str, list[str]]]:
+    """The config keys whose values differ between runs (a key a run lacks reads ``—``),
+    in key order, each with its value for every run in order."""
+    from tuidl.core.run.runfilter import run_config
+
+    configs = [run_config(r.run) for r in rows]
+    keys = sorted({k for c in configs for k in c})
+    out = []
+    for k in keys:
+        values = [_text(c[k]) if k in c else "—" for c in configs]
+        if len(set(values)) > 1:
+            out.append((k, values))
+    return out
+
+
+def summary_rows(rows: list) -> list[tuple[str, list[str]]]:
+    """Status, best and every summary metric any of the runs has, for each run."""
+    from tuidl.core.run.runfilter import run_summary
+
+    summaries = [run_summary(r) for r in rows]
+    out = [("status", [r.status for r in rows]), ("best", [r.best_text for r in rows])]
+    for k in sorted({k for s in summaries for k in s}):
+        out.append((k, [_text(s[k]) if k in s and s[k] is not None else "—" for s in summaries]))
+    return out
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
