@@ -25,6 +25,9 @@ examples:
   tuidl show digits-cnn                   the fully resolved preset as TOML
   tuidl summary digits-cnn                the model summary, without training
   tuidl runs                              the runs so far
+  tuidl runs --filter 'lr>=1e-3 status:completed tag:baseline' --group preset --sort best
+  tuidl tag RUN +baseline -old            tag runs; tuidl note RUN "..." keeps a note with one
+  tuidl diff RUN RUN...                   the config keys that differ, side by side, and the summaries
   tuidl sweep xor --grid train.optimizer.lr=1e-3,1e-2 --grid model.layers.0.units=8,16
   tuidl sweep xor --search train.optimizer.lr=log:1e-4:1e-1 --trials 30 --parallel 2
   tuidl sweep --show SWEEP | --stop SWEEP  a sweep's ranked trials; stop a sweep (its trials checkpoint)
@@ -98,6 +101,27 @@ def parser_for(command: str) -> Parser:
         if command == "summary":
             add_allow_code(p)
     elif command == "runs":
+        p.add_argument("--runs-dir", help="runs root")
+        p.add_argument("--filter", "-f", metavar="EXPR", default="",
+                       help="only the runs that match, e.g. 'lr>=0.001 preset~mnist status:completed tag:baseline' "
+                            "(docs/runs.md)")
+        p.add_argument("--sort", metavar="COL", help="sort by a column, a config key or a metric (-COL or COL:desc: "
+                                                     "descending); default: oldest first")
+        p.add_argument("--group", metavar="KEY", help="group by preset, project, sweep, status, host, tag, kind, "
+                                                      "or a config key; a group's line has its count and best run")
+        p.add_argument("--columns", metavar="COLS", help="the columns, e.g. id,preset,status,best,lr,val_acc,tags "
+                                                         "(any config key or metric)")
+    elif command == "diff":
+        p.add_argument("runs", nargs="+", metavar="RUN", help="two or more runs (ids or directories)")
+        p.add_argument("--runs-dir", help="runs root")
+    elif command == "tag":
+        p.add_argument("run", help="run id or directory")
+        p.add_argument("changes", nargs=argparse.REMAINDER, metavar="+TAG|-TAG",
+                       help="+TAG (or TAG) adds a tag, -TAG removes one; none: print the tags")
+        p.add_argument("--runs-dir", help="runs root")
+    elif command == "note":
+        p.add_argument("run", help="run id or directory")
+        p.add_argument("text", nargs="?", help="the note (\"\" removes it); none: print the note")
         p.add_argument("--runs-dir", help="runs root")
     elif command == "sweep":
         add_preset_args(p, optional=True)
@@ -472,19 +496,105 @@ def train_parallel(args, nproc: int, world: int) -> int:
 
 def cmd_runs(args) -> int:
     from tuidl.core.run import rundir as R
+    from tuidl.core.run import runtable as T
+    from tuidl.core.run.runfilter import parse
     from tuidl.core.run.runlist import scan_runs
     from tuidl.core.run.units import columns
 
+    found = parse(args.filter)  # a bad expression, sort key or column fails before the runs are read
+    sort = T.parse_sort(args.sort) if args.sort else None
+    cols = T.parse_columns(args.columns) if args.columns else None
+    group = T.column_key(args.group) if args.group else None
     rows = scan_runs(args.runs_dir)
     if not rows:
         print(f"no runs yet in {R.runs_root(args.runs_dir)}")
         return 0
-    sweeps = any(row.sweep_text for row in rows)  # the SWEEP column only where a sweep's trials are
-    table = [("ID", "PRESET", "STATUS", "EPOCHS", "BEST VAL", "DURATION", "STARTED") + (("SWEEP",) if sweeps else ())]
-    for row in sorted(rows, key=lambda r: r.id):  # oldest first: the newest is printed last, next to the prompt
-        table.append((row.id, row.preset, row.status, row.epochs_text, row.best_text, row.duration_text,
-                      row.started_text) + ((row.sweep_text,) if sweeps else ()))
-    print("\n".join(columns(table)))
+    if found:
+        total = len(rows)
+        rows = found.apply(rows)
+        if not rows:
+            print(f"no run of {total} matches {args.filter!r}")
+            return 0
+    if cols is None:  # TAGS, NOTE, SWEEP only where some run has them
+        cols = list(T.DEFAULT_COLUMNS) + [c for c, has in (("tags", any(R.tags_of(r.status_data) for r in rows)),
+                                                           ("note", any(r.status_data.get("note") for r in rows)),
+                                                           ("sweep", any(r.sweep_text for r in rows))) if has]
+    # oldest first by default: the newest is printed last, next to the prompt
+    rows = T.sort_rows(rows, *sort) if sort else sorted(rows, key=lambda r: r.id)
+
+    def cells(row) -> tuple:
+        out = []
+        for c in cols:
+            text = T.cell(row, c)
+            out.append(text if c != "note" or len(text) <= 40 else text[:39] + "…")
+        return tuple(out)
+
+    head = tuple(T.header(c) for c in cols)
+    if group is None:
+        print("\n".join(columns([head] + [cells(r) for r in rows])))
+        return 0
+    groups = T.group_rows_by(rows, group)
+    table = [head] + [cells(r) for g in groups for r in g.rows]
+    lines = columns(table)
+    print("  " + lines[0])
+    at = 1
+    for g in groups:
+        print(f"── {g.title}")
+        for _ in g.rows:
+            print("  " + lines[at])
+            at += 1
+    return 0
+
+
+def cmd_diff(args) -> int:
+    """``tuidl diff RUN RUN...``: the config keys that differ, side by side, then the summaries."""
+    from tuidl.core.run import rundir as R
+    from tuidl.core.run import runtable as T
+    from tuidl.core.run.runlist import run_label, run_row
+    from tuidl.core.run.units import columns
+
+    if len(args.runs) < 2:
+        raise UsageError("tuidl diff: give two runs or more")
+    rows = [run_row(R.open_run(ref, args.runs_dir)) for ref in args.runs]
+    head = ("",) + tuple(run_label(r.id, r.preset) for r in rows)
+    diff = T.config_diff(rows)
+    table = [head] + [(k, *v) for k, v in diff]
+    summary = T.summary_rows(rows)
+    lines = columns(table + [("── summary", *([""] * len(rows)))] + [(k, *v) for k, v in summary])
+    print(lines[0])
+    print("── config: " + (f"{len(diff)} keys differ" if len(diff) > 1 else "1 key differs" if diff else "the same"))
+    print("\n".join(lines[1:]))
+    return 0
+
+
+def cmd_tag(args) -> int:
+    """``tuidl tag RUN +baseline -old``: a run's tags changed (or shown)."""
+    from tuidl.core.run import rundir as R
+
+    changes = list(args.changes)
+    if "--runs-dir" in changes:  # REMAINDER took it: `tuidl tag RUN +a --runs-dir D`
+        at = changes.index("--runs-dir")
+        if at + 1 >= len(changes):
+            raise UsageError("tuidl tag: --runs-dir needs a folder")
+        args.runs_dir = changes[at + 1]
+        del changes[at:at + 2]
+    run = R.open_run(args.run, args.runs_dir)
+    add = [c[1:] if c.startswith("+") else c for c in changes if not c.startswith("-")]
+    remove = [c[1:] for c in changes if c.startswith("-")]
+    tags = run.tag(add, remove) if changes else R.tags_of(run.read_status())
+    print(f"{run.id}: " + (" ".join(tags) if tags else "no tags"))
+    return 0
+
+
+def cmd_note(args) -> int:
+    """``tuidl note RUN "..."``: a run's note set (or shown)."""
+    from tuidl.core.run import rundir as R
+
+    run = R.open_run(args.run, args.runs_dir)
+    if args.text is not None:
+        run.set_note(args.text)
+    note = run.read_status().get("note")
+    print(f"{run.id}: {note}" if note else f"{run.id}: no note")
     return 0
 
 
@@ -930,7 +1040,7 @@ def cmd_serve(argv: list[str]) -> int:
 
 
 HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "train": cmd_train,
-            "runs": cmd_runs, "sweep": cmd_sweep, "queue": cmd_queue, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach,
+            "runs": cmd_runs, "tag": cmd_tag, "diff": cmd_diff, "note": cmd_note, "sweep": cmd_sweep, "queue": cmd_queue, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach,
             "lr-find": cmd_lr_find, "landscape": lambda args: cmd_lab(args, "landscape"),
             "adversarial": lambda args: cmd_lab(args, "adversarial"), "export-model": cmd_export_model,
             "predict": cmd_predict, "run": cmd_run, "import": cmd_import, "tensorboard": cmd_tensorboard,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from tuidl.core.run.smoothing import ema_reference as step_ema
 import pytest
 from textual.app import App, ComposeResult
 from textual.geometry import Region
@@ -80,23 +82,23 @@ def test_smoothing_matches_reference_and_is_incremental(w):
     # smooth while the series grows: the cache is extended, not recomputed
     for start in range(0, 3000, 613):
         s.extend(np.arange(start, min(start + 613, 3000)), ys[start : start + 613])
-        s.smoothed(w)
-    ref = ema(ys, w)
-    got = s.smoothed(w)
+        s.smoothed(w, unit=1.0)
+    ref = np.array(step_ema(np.arange(3000.0), ys, w, 1.0))  # a skipped point's gap counts: x-weighted
+    got = s.smoothed(w, unit=1.0)
     assert np.array_equal(np.isnan(got), np.isnan(ref))
     assert np.allclose(got[~np.isnan(ref)], ref[~np.isnan(ref)], rtol=1e-9, atol=1e-9)
     # the view with smoothing draws the smoothed values
     xv, yv = s.view(5000, smooth=w)
-    assert np.allclose(yv, ref[xv.astype(int)])
+    assert np.allclose(yv, s.smoothed(w)[xv.astype(int)])
 
 
 def test_smoothing_weight_change_and_clamp():
     s = Series(list(range(50)), [float(i % 7) for i in range(50)])
-    a = s.smoothed(0.5).copy()
-    b = s.smoothed(0.8)
+    a = s.smoothed(0.5, unit=1.0).copy()
+    b = s.smoothed(0.8, unit=1.0)
     assert not np.allclose(a, b)
-    assert np.allclose(s.smoothed(0.5), a)
-    assert np.allclose(s.smoothed(5.0), ema([float(i % 7) for i in range(50)], 0.99))
+    assert np.allclose(s.smoothed(0.5, unit=1.0), a)
+    assert np.allclose(s.smoothed(5.0, unit=1.0), ema([float(i % 7) for i in range(50)], 0.99))
     assert np.array_equal(s.smoothed(0.0), s.ys)
 
 

@@ -6,7 +6,8 @@ No Textual here: numpy only, so reports, benchmarks and tests use it directly.
 chart only what fits its width: ``view(columns)`` returns at most about two points
 per column (the minimum and the maximum of each column's x bucket, in x order, plus
 the very first and last points), so spikes survive and the cost of a redraw does not
-depend on how long the run is. Smoothing is TensorBoard's debiased EMA, cached and
+depend on how long the run is. Smoothing is a debiased EMA weighted by x distance
+(:mod:`tuidl.core.run.smoothing`; TensorBoard's with one point a unit), cached and
 extended incrementally as points arrive, so a redraw never re-smooths the history.
 
 Non-finite ys (a diverging run writes NaN/inf) are stored as they are and skipped in
@@ -20,6 +21,8 @@ import math
 from typing import Iterable
 
 import numpy as np
+
+from tuidl.core.run import smoothing
 
 __all__ = ["Series", "ema_reference"]
 
@@ -52,8 +55,8 @@ def _clamp_smooth(smooth) -> float:
 
 
 def ema_reference(ys: Iterable[float], smooth: float) -> list[float]:
-    """TensorBoard's debiased EMA written out plainly (the definition ``Series`` is
-    tested against). Non-finite inputs do not move the average and read as NaN."""
+    """TensorBoard's debiased EMA written out plainly (what ``Series.smoothed(w, unit=1)`` is
+    for points one x apart). Non-finite inputs do not move the average and read as NaN."""
     w = _clamp_smooth(smooth)
     last, count, out = 0.0, 0, []
     for y in ys:
@@ -67,46 +70,6 @@ def ema_reference(ys: Iterable[float], smooth: float) -> list[float]:
         last = last * w + (1.0 - w) * y
         count += 1
         out.append(last / (1.0 - w**count))
-    return out
-
-
-def _ema_raw(y: np.ndarray, w: float, acc: float) -> np.ndarray:
-    """e_k = w*e_{k-1} + (1-w)*y_k with e_0 = acc, for finite y, vectorised.
-
-    Short memories (small w) use a truncated convolution whose cut-off is below float
-    precision; long memories use blocks in which e_k = w^k (acc + (1-w) sum y_j w^-j),
-    with the block length chosen so that w^-j cannot overflow."""
-    m = y.size
-    if m == 0:
-        return _EMPTY.copy()
-    if w <= 0.0:
-        return y.copy()
-    log_w = math.log(w)
-    taps = int(math.ceil(math.log(1e-18) / log_w))
-    if taps <= 128:
-        kernel = (1.0 - w) * w ** np.arange(taps, dtype=np.float64)
-        out = np.convolve(y, kernel)[:m]
-        head = min(m, taps)
-        out[:head] += acc * w ** np.arange(1, head + 1, dtype=np.float64)
-        return out
-    block = max(1, min(m, int(200.0 / -math.log10(w))))
-    k = np.arange(1, block + 1, dtype=np.float64)
-    pw = w**k
-    ipw = 1.0 / pw
-    out = np.empty(m, dtype=np.float64)
-    for s in range(0, m, block):
-        seg = y[s : s + block]
-        b = seg.size
-        vals = pw[:b] * (acc + (1.0 - w) * np.cumsum(seg * ipw[:b]))
-        if not np.all(np.isfinite(vals)):
-            # Astronomically large (but finite) values overflowed the scaling: do
-            # this block the slow, exact way.
-            e = acc
-            for i, v in enumerate(seg.tolist()):
-                e = w * e + (1.0 - w) * v
-                vals[i] = e
-        out[s : s + b] = vals
-        acc = float(vals[-1])
     return out
 
 
@@ -126,8 +89,8 @@ class Series:
         "_sm",
         "_sm_w",
         "_sm_n",
-        "_sm_acc",
-        "_sm_count",
+        "_sm_unit",
+        "_sm_state",
         "_order",
         "_order_n",
         "version",
@@ -153,8 +116,8 @@ class Series:
         self._sm = None  # smoothed ys (cache), same capacity as _y
         self._sm_w = 0.0
         self._sm_n = 0
-        self._sm_acc = 0.0
-        self._sm_count = 0
+        self._sm_unit = 1.0  # the x unit the cache was smoothed by
+        self._sm_state = smoothing.ema_state()
         self._order = None  # argsort of xs, only when xs are not sorted
         self._order_n = -1
 
@@ -298,35 +261,34 @@ class Series:
         v.flags.writeable = False
         return v
 
-    def smoothed(self, smooth: float) -> np.ndarray:
-        """All ys smoothed with TensorBoard's debiased EMA (weight ``smooth``, clamped to
-        [0, 0.99]); NaN where the raw y is not finite. A read-only view into a cache
-        that is extended, not recomputed, as points arrive (and rebuilt only when the
-        weight changes)."""
+    def smoothed(self, smooth: float, unit: float | None = None) -> np.ndarray:
+        """All ys smoothed by the step-weighted, debiased EMA of
+        :mod:`tuidl.core.run.smoothing` (weight ``smooth``, clamped to [0, 0.99]; ``unit``:
+        the x a weight applies to, default a thousandth of the x span); NaN where the raw y
+        is not finite. A read-only view into a cache that is extended, not recomputed, as
+        points arrive (rebuilt when the weight changes, or when the default unit doubled as
+        the run grew, so a long run keeps smoothing at the same share of its span)."""
         w = _clamp_smooth(smooth)
         if w == 0.0:
             return self.ys
         n = self._n
-        if self._sm is None or self._sm.size != self._y.size or w != self._sm_w:
+        want = float(unit) if unit else smoothing.default_unit(self._x[:n])
+        stale = (self._sm_unit != want) if unit else not (self._sm_unit <= want < 2.0 * self._sm_unit)
+        if self._sm is None or self._sm.size != self._y.size or w != self._sm_w or stale:
             self._sm = np.empty(self._y.size, dtype=np.float64)
             self._sm_w = w
             self._sm_n = 0
-            self._sm_acc = 0.0
-            self._sm_count = 0
+            self._sm_unit = want
+            self._sm_state = smoothing.ema_state()
         if self._sm_n < n:
             s = self._sm_n
             chunk = self._y[s:n]
+            xs = self._x[s:n]
             finite = np.isfinite(chunk)
             all_finite = bool(finite.all())
-            yf = chunk if all_finite else chunk[finite]
-            raw = _ema_raw(yf, w, self._sm_acc)
-            if raw.size:
-                counts = self._sm_count + np.arange(1, raw.size + 1, dtype=np.float64)
-                debiased = raw / -np.expm1(counts * math.log(w))
-                self._sm_acc = float(raw[-1])
-                self._sm_count += raw.size
-            else:
-                debiased = raw
+            debiased, self._sm_state = smoothing.ema_extend(xs if all_finite else xs[finite],
+                                                            chunk if all_finite else chunk[finite], w,
+                                                            self._sm_unit, self._sm_state)
             if all_finite:
                 self._sm[s:n] = debiased
             else:

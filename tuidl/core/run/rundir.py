@@ -46,6 +46,23 @@ COMMANDS = ("pause", "resume", "stop", "checkpoint",
             "watch_health", "watch_neurons",  # a dashboard looks at an instrument: compute it for a while
             "landscape", "adversarial")  # compute this once, now
 LIVE = ("starting", "running", "paused")
+TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/@+=-]{0,63}$")
+NOTE_MAX = 2000
+
+
+def tags_of(status: dict) -> list[str]:
+    """A status file's tags (``[]`` when none)."""
+    tags = status.get("tags")
+    return [str(t) for t in tags] if isinstance(tags, list) else []
+
+
+def check_tag(tag: str) -> str:
+    """A tag is one word (letters, digits, ``_ . : / @ + = -``, not first ``-`` or ``+``),
+    at most 64 characters; ConfigError naming it otherwise."""
+    if not TAG_RE.match(tag):
+        raise ConfigError(f"bad tag {tag!r}: one word of letters, digits and _ . : / @ + = - "
+                          "(at most 64, not starting with - or +)")
+    return tag
 
 
 def runs_root(override: str | os.PathLike | None = None) -> Path:
@@ -233,6 +250,33 @@ class RunDir:
                 return False
             write_json(self.status_path, {**seen, **fields, "updated": time.time()})
         return True
+
+    def tag(self, add: "list[str] | tuple[str, ...]" = (), remove: "list[str] | tuple[str, ...]" = ()) -> list[str]:
+        """Add and remove tags (``status.json``'s ``tags``, under the status lock, written
+        atomically: a live trainer's own status updates keep them). The tags, in order."""
+        for t in (*add, *remove):
+            check_tag(t)
+        with self._status_lock():
+            data = self.read_status()
+            tags = [t for t in data.get("tags") or [] if isinstance(t, str) and t not in remove]
+            tags += [t for t in dict.fromkeys(add) if t not in tags]
+            data.update(tags=tags, updated=time.time())
+            write_json(self.status_path, data)
+        return tags
+
+    def set_note(self, note: str) -> None:
+        """The run's note (``status.json``'s ``note``; empty removes it), as :meth:`tag`."""
+        note = " ".join(str(note).split())
+        if len(note) > NOTE_MAX:
+            raise ConfigError(f"a note has at most {NOTE_MAX} characters (this one has {len(note)})")
+        with self._status_lock():
+            data = self.read_status()
+            if note:
+                data["note"] = note
+            else:
+                data.pop("note", None)
+            data["updated"] = time.time()
+            write_json(self.status_path, data)
 
     def status(self) -> dict[str, Any]:
         """The status file, with a live status whose process is gone reported as

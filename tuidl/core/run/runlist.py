@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuidl.core.run.report import run_times
-from tuidl.core.run.rundir import LIVE, RunDir, is_run_dir, list_runs
+from tuidl.core.run.rundir import LIVE, RunDir, is_run_dir, list_runs, runs_root
 from tuidl.core.sweep.text import params_short as sweep_params
 from tuidl.core.run.units import fmt_best, fmt_duration, higher_is_better, run_duration
 
@@ -117,6 +117,7 @@ class LoggedFigures:
     step: int | None
     metrics: int
     best: dict | None
+    summary: dict = field(default_factory=dict, compare=False)  # metric -> last value, or what run.summary set
 
     @property
     def text(self) -> str:
@@ -155,26 +156,49 @@ def logged_figures(run: RunDir, status: dict | None = None) -> LoggedFigures:
     names = view.scalars.names if view is not None else []
     best = None
     monitor = best_monitor(names)
-    if view is not None and monitor is not None:
-        summary = view.summary().get(monitor, {})
-        best = {"monitor": monitor, "value": summary.get("best"), "step": summary.get("step")}
+    full = view.summary() if view is not None else {}
+    if monitor is not None:
+        fig = full.get(monitor, {})
+        best = {"monitor": monitor, "value": fig.get("best"), "step": fig.get("step")}
     step = int(view.scalars.last_step) if view is not None and view.scalars.events else None
+    summary = {name: fig.get("value", fig.get("last")) for name, fig in full.items()}
     figures = LoggedFigures(str(st.get("source") or (view.source if view else "") or "script"), step,
-                            len(names), best)
+                            len(names), best, summary)
     _FIGURES[str(run.path)] = (key, figures)
     return figures
 
 
+_ROWS: dict[str, tuple[tuple[int, int], RunRow]] = {}  # run path -> (status file's size, mtime), row
+
+
 def scan_runs(root: str | os.PathLike | None = None) -> list[RunRow]:
     """Every run in the runs root, newest first. Runs whose files vanish while they
-    are read (deleted meanwhile) are left out."""
+    are read (deleted meanwhile) are left out. The row of a run that is not live is
+    kept while its status file stays the same (a second listing of 10,000 finished runs
+    stats their status files and parses none)."""
     now = time.time()
     rows = []
+    seen = set()
     for run in list_runs(root):
+        path = str(run.path)
+        seen.add(path)
         try:
-            rows.append(run_row(run, now))
+            info = os.stat(run.status_path)
+            stamp = (info.st_size, info.st_mtime_ns)
+        except OSError:
+            stamp = (0, 0)
+        cached = _ROWS.get(path)
+        if cached is not None and cached[0] == stamp and stamp != (0, 0) and not cached[1].live:
+            rows.append(cached[1])
+            continue
+        try:
+            row = run_row(run, now)
         except OSError:
             continue
+        _ROWS[path] = (stamp, row)
+        rows.append(row)
+    for path in [p for p in _ROWS if p not in seen and os.path.dirname(p) == str(runs_root(root))]:
+        del _ROWS[path]
     rows.sort(key=lambda r: (r.started or 0.0, r.id), reverse=True)
     return rows
 

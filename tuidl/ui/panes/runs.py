@@ -18,7 +18,12 @@ Actions, each with a key and a button:
 * export the model (``m``): a dialog asks the format (safetensors, ONNX, TorchScript), then
   ``tuidl export-model`` runs as its own process (PyTorch stays out of the dashboard) and
   the result is notified: the file, its size and the check against PyTorch;
-* delete (``d``): after a confirmation; a live run is never deleted.
+* delete (``d``): after a confirmation; a live run is never deleted;
+* filter (``/``): a field above the list takes an expression (``lr>=0.001 status:completed
+  tag:baseline``, :mod:`tuidl.core.run.runfilter`); the list shows the runs that match as
+  you type, a bad expression is named in the hint line; ``enter`` goes back to the list with
+  the filter kept, ``escape`` clears it;
+* tags and note (``t``): a dialog edits the run's tags and note (``tuidl tag`` / ``tuidl note``).
 
 The pane does the file work itself (listing, export, model export, delete) in thread workers and
 posts messages for what concerns the app's run (open, compare, re-run, resume).
@@ -38,10 +43,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from tuidl.core.run.rundir import RunDir, runs_root
+from tuidl.core.preset.schema import ConfigError
+from tuidl.core.run.rundir import RunDir, check_tag, runs_root, tags_of
+from tuidl.core.run.runfilter import Filter, FilterError, parse
 from tuidl.core.run.runlist import (RESUMABLE, RunRow, SweepGroup, delete_run, group_rows, params_short, run_row,
                                 scan_runs, trial_number, when)
 from tuidl.core.sweep.queue import Entry
@@ -51,6 +58,7 @@ from tuidl.ui.visible import closing, shown
 
 REFRESH_S = 2.0
 SCAN_GROUP = "runs-scan"  # the listing's thread worker
+FILTER_GROUP = "runs-filter"  # a new filter applied to the listing, in a thread
 EXPORT_TIMEOUT_S = 600.0  # a model export (a process of its own) that takes longer is ended
 FORMAT_LABELS = {"safetensors": ("safetensors [s]", "s", "weights only: rebuild the model from preset.toml"),
                  "onnx": ("ONNX [o]", "o", "for onnxruntime and other runtimes; dynamic batch"),
@@ -77,6 +85,9 @@ def row_cells(row: RunRow, marked: bool) -> dict[str, Text]:
     style = STATUS_STYLE.get(row.status, "")
     status = Text(("● " if row.live else "  ") + row.status, style=style)
     preset = Text(row.preset)
+    tags = tags_of(row.status_data)
+    if tags:
+        preset.append(" " + " ".join(f"#{t}" for t in tags), style="magenta")
     if row.sweep:
         preset = Text.assemble(("└ ", "dim"), (f"#{trial_number(row)} ", "bold"),
                                params_short(row.sweep.get("params") or {}, 30))
@@ -149,6 +160,63 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+
+class TagsScreen(ModalScreen["tuple[list[str], str] | None"]):
+    """A run's tags (words, spaces between) and note. Returns (tags, note), or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    DEFAULT_CSS = """
+    TagsScreen {
+        align: center middle;
+    }
+    TagsScreen #tags-box {
+        width: 70;
+        max-width: 100%;
+        height: auto;
+    }
+    TagsScreen Input {
+        margin: 0 0 1 0;
+    }
+    TagsScreen #tags-error {
+        color: $error;
+        height: auto;
+    }
+    """
+
+    def __init__(self, row: RunRow) -> None:
+        super().__init__()
+        self.row = row
+
+    def compose(self) -> ComposeResult:
+        st = self.row.status_data
+        with Vertical(id="tags-box", classes="dialog"):
+            yield Label(f"Tags and note of {self.row.id}", classes="dialog-title")
+            yield Label("Tags (words, spaces between):")
+            yield Input(" ".join(tags_of(st)), id="tags-tags", compact=True)
+            yield Label("Note:")
+            yield Input(str(st.get("note") or ""), id="tags-note", compact=True)
+            yield Static("", id="tags-error")
+            yield Static(Text("enter saves · tab moves · esc cancels", style="dim"))
+
+    def on_mount(self) -> None:
+        self.query_one("#tags-tags", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        tags = self.query_one("#tags-tags", Input).value.split()
+        tags = [t[1:] if t.startswith("#") else t for t in tags]
+        try:
+            for t in tags:
+                check_tag(t)
+        except ConfigError as e:
+            self.query_one("#tags-error", Static).update(str(e))
+            return
+        self.dismiss((list(dict.fromkeys(tags)), self.query_one("#tags-note", Input).value.strip()))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class ModelFormatScreen(ModalScreen["str | None"]):
@@ -264,6 +332,15 @@ class RunsPane(Vertical):
     RunsPane #runs-table {
         height: 1fr;
     }
+    RunsPane #runs-filter {
+        height: 1;
+        border: none;
+        padding: 0 1;
+        display: none;
+    }
+    RunsPane.-filtering #runs-filter {
+        display: block;
+    }
     RunsPane #runs-detail {
         height: 1;
         color: $text-muted;
@@ -290,6 +367,8 @@ class RunsPane(Vertical):
         Binding("e", "export", "Export"),
         Binding("m", "export_model", "Export model"),
         Binding("d,delete", "delete", "Delete"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("t", "tags", "Tags/note"),
     ]
 
     # -- messages to the app -------------------------------------------------------
@@ -342,11 +421,14 @@ class RunsPane(Vertical):
         """A fresh listing: what the scanning thread returned, posted by the pane to itself
         on the UI thread once the thread ended (``on_worker_state_changed``)."""
 
-        def __init__(self, rows: list[RunRow], error: str = "", queued: list[Entry] | None = None) -> None:
+        def __init__(self, rows: list[RunRow], error: str = "", queued: list[Entry] | None = None,
+                     matched: list[RunRow] | None = None, by: Filter | None = None) -> None:
             super().__init__()
             self.rows = rows
             self.error = error
             self.queued = queued or []  # entries of the queue waiting for a slot, in order
+            self.matched = matched  # the rows that match ``by`` (the filter when the scan began), or None
+            self.by = by
 
     # -- building ------------------------------------------------------------------------
     def __init__(self, runs_root: str | os.PathLike | None = None, *, interval: float | None = REFRESH_S,
@@ -358,6 +440,10 @@ class RunsPane(Vertical):
         self.groups: dict[str, SweepGroup] = {}  # the sweeps shown, by their row's key
         self.queued: dict[str, Entry] = {}  # the queue's waiting entries, by their row's key
         self.marked: set[str] = set()
+        self.filter: Filter = parse("")  # the runs shown are those that match
+        self.all_rows: list[RunRow] = []  # every run of the last listing (``rows``: those shown)
+        self._queued_list: list[Entry] = []
+        self._error = ""
         self.scans = 0  # listings shown so far (tests wait on it)
         self._scanning = False
         self._stale = False  # a scan was skipped while the pane was hidden
@@ -368,9 +454,12 @@ class RunsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         self.hint = Static("", id="runs-hint")
+        self.filter_input = Input(placeholder="filter: lr>=0.001 status:completed tag:baseline (esc clears)",
+                                  id="runs-filter", compact=True)
         self.table: DataTable = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         self.detail = Static("", id="runs-detail")
         yield self.hint
+        yield self.filter_input
         yield self.table
         yield self.detail
         with Horizontal(id="runs-buttons"):
@@ -431,6 +520,9 @@ class RunsPane(Vertical):
         try:
             rows = scan_runs(self.runs_root)
             queued = waiting_in_queue(self.runs_root)
+            found = self.filter
+            if found:
+                return self.Scanned(rows, queued=queued, matched=found.apply(rows), by=found)
         except OSError as e:
             return self.Scanned([], f"cannot read {self.root}: {e.strerror or e}")
         except Exception as e:  # noqa: BLE001 - a listing problem must never take the pane down
@@ -440,6 +532,9 @@ class RunsPane(Vertical):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A scan ended (whatever way it did): its listing is shown and the next scan may start."""
         worker = event.worker
+        if worker.group == FILTER_GROUP and worker.state == WorkerState.SUCCESS:
+            self._filtered(*worker.result)
+            return
         if worker.group != SCAN_GROUP or not worker.is_finished:
             return
         if worker.state == WorkerState.SUCCESS and isinstance(worker.result, self.Scanned):
@@ -458,20 +553,27 @@ class RunsPane(Vertical):
     def on_runs_pane_scanned(self, message: "RunsPane.Scanned") -> None:
         message.stop()
         first = self.scans == 0
-        self.show_rows(message.rows, message.error, message.queued)
+        matched = message.matched if message.by is self.filter else None
+        self.show_rows(message.rows, message.error, message.queued, matched=matched)
         if first:
             live = [r for r in message.rows if r.live]
             if live:
                 self.post_message(self.LiveRuns(live))
         self._scan_done()
 
-    def show_rows(self, rows: list[RunRow], error: str = "", queued: list[Entry] | None = None) -> None:
+    def show_rows(self, rows: list[RunRow], error: str = "", queued: list[Entry] | None = None,
+                  matched: list[RunRow] | None = None, count: bool = True) -> None:
         """Show a listing (the queue's waiting entries first, then the runs, newest
         first); only the cells that changed are redrawn and the cursor stays on the row it
-        was on."""
-        self.scans += 1
-        self.rows = rows
+        was on. With a filter only the runs that match are shown (``matched``: worked out
+        already, off the UI thread). ``count``: a new listing (not a new filter on the last one)."""
+        self.scans += count
+        self.all_rows, self._queued_list, self._error = rows, list(queued or []), error
         self.marked &= {r.id for r in rows}
+        if self.filter:
+            rows = self.filter.apply(rows) if matched is None else matched
+            queued = []
+        self.rows = rows
         self.queued = {f"queue:{e.id}": e for e in queued or []}
         listed: list[RunRow | SweepGroup | Entry] = list(queued or [])
         for item in group_rows(rows):  # a sweep's row, then its trials
@@ -525,13 +627,17 @@ class RunsPane(Vertical):
         if error:
             self.hint.update(Text(error, style="bold red"))
             return
-        if not self.rows:
+        if not self.all_rows:
             self.hint.update(Text.assemble(("No runs yet in ", "dim"), (str(self.root), "bold"),
                                            (". Start one with s (or tuidl train PRESET).", "dim")))
             return
         live = [r for r in self.rows if r.live]
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f"{len(self.rows)} run{'s' if len(self.rows) != 1 else ''}")
+        if self.filter:
+            text.append(f"{len(self.rows)} of {len(self.all_rows)} runs match", style="bold")
+            text.append(" · esc clears · ", style="dim")
+        else:
+            text.append(f"{len(self.rows)} run{'s' if len(self.rows) != 1 else ''}")
         if self.groups:
             text.append(f" ({len(self.groups)} sweep{'s' if len(self.groups) != 1 else ''})", style="cyan")
         if self.queued:
@@ -545,8 +651,8 @@ class RunsPane(Vertical):
             text.append(" · ")
             text.append(f"{len(self.marked)} marked", style="bold magenta")
             text.append(": v compares them")
-        else:
-            text.append(" · space marks runs to compare", style="dim")
+        elif not self.filter:
+            text.append(" · space marks runs to compare · / filters", style="dim")
         self.hint.update(text)
 
     def _show_detail(self) -> None:
@@ -583,6 +689,9 @@ class RunsPane(Vertical):
             text.append("enter replays it · v compares it · r runs its preset again")
         if row.message:
             text.append(f" · {row.message}")
+        note = row.status_data.get("note")
+        if note:
+            text.append(f" · note: {note}", style="italic")
         self.detail.update(text)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -684,6 +793,76 @@ class RunsPane(Vertical):
             self._update_row(row)
         self._show_hint()
         self.post_message(self.CompareRuns([]))
+
+    # -- filter ----------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        self.add_class("-filtering")
+        self.filter_input.focus()
+
+    @on(Input.Changed, "#runs-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.set_filter(event.value)
+
+    @on(Input.Submitted, "#runs-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not self.filter:
+            self.remove_class("-filtering")
+        self.table.focus()
+
+    def on_key(self, event) -> None:
+        if event.key == "escape" and (self.filter or self.has_class("-filtering")):
+            event.stop()
+            event.prevent_default()
+            self.filter_input.value = ""
+            self.set_filter("")
+            self.remove_class("-filtering")
+            self.table.focus()
+
+    def set_filter(self, text: str) -> bool:
+        """Show only the runs that match ``text`` (applied off the UI thread); a bad
+        expression is named in the hint line and the list stays as it was. True if taken."""
+        try:
+            found = parse(text)
+        except FilterError as e:
+            self.hint.update(Text(f"{e} (the list shows the last good filter)", style="bold red",
+                                  no_wrap=True, overflow="ellipsis"))
+            return False
+        if found.terms == self.filter.terms:
+            return True
+        self.filter = found
+        if not found:
+            self.show_rows(self.all_rows, self._error, self._queued_list, count=False)
+            return True
+        rows = self.all_rows
+        self.run_worker(lambda: (found, found.apply(rows)), name="filter runs", group=FILTER_GROUP,
+                        thread=True, exclusive=True, exit_on_error=False)
+        return True
+
+    def _filtered(self, found: Filter, matched: list[RunRow]) -> None:
+        if found is self.filter:
+            self.show_rows(self.all_rows, self._error, self._queued_list, matched=matched, count=False)
+
+    # -- tags and note ---------------------------------------------------------------------
+    def action_tags(self) -> None:
+        row = self._need_row("tags")
+        if row is not None:
+            self.app.push_screen(TagsScreen(row), lambda result: self._save_tags(row, result))
+
+    def _save_tags(self, row: RunRow, result: "tuple[list[str], str] | None") -> None:
+        if result is None:
+            return
+        tags, note = result
+        old = tags_of(row.status_data)
+        try:
+            row.run.tag([t for t in tags if t not in old], [t for t in old if t not in tags])
+            if note != str(row.status_data.get("note") or ""):
+                row.run.set_note(note)
+        except (ConfigError, OSError) as e:
+            self.notify(f"tags of {row.id}: {e}", severity="error")
+            return
+        self.refresh_runs()
 
     def action_compare_earlier(self) -> None:
         self.post_message(self.CompareEarlier())

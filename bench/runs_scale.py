@@ -1,0 +1,170 @@
+"""Many runs: 10,000 schema-correct run directories, half preset runs (preset.toml, a
+trainer's events and status) and half logged runs (config.json, ``metrics`` events, a
+summary), and what finding runs among them costs (issue 28):
+
+* ``tuidl runs``' listing (:func:`scan_runs`) cold (every status file and logged run's
+  events parsed) and warm (the second listing of the same process: rows of finished runs
+  whose status file is unchanged are kept);
+* a filter over all of them: on status fields, and on a config key (cold: each run's
+  preset.toml / config.json parsed once; warm: cached);
+* the dashboard (``TuidlApp`` headless, the Runs pane shown at once): from its first frame
+  to the Runs pane's first screen of runs, and its peak RSS.
+
+    python bench/runs_scale.py [--runs 10000] [--json bench/runs_scale.json]
+
+Targets: first screen within 1 s of the first frame, a filter within 0.2 s, RSS < 300 MB.
+The files are written without fsync (a benchmark's set-up), in the same formats as the
+trainer and the logging writer write them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tuidl.core.preset import preset as P  # noqa: E402
+
+HOST = socket.gethostname()
+
+
+def write_runs(root: Path, n: int) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    presets = {(name, lr): P.dumps(P.load(name, [f"train.optimizer.lr={lr}"])) for name in ("xor", "spiral")
+               for lr in ("0.1", "0.01", "0.001")}
+    keys = list(presets)
+    t0 = time.time() - n * 60
+    for i in range(n):
+        started = t0 + i * 60
+        run_id = time.strftime("%Y%m%d-%H%M%S", time.localtime(started)) + f"-r{i:05d}-{i % 65536:04x}"
+        d = root / run_id
+        (d / "checkpoints").mkdir(parents=True)
+        (d / "control").mkdir()
+        status = "completed" if i % 7 else ("stopped" if i % 2 else "failed")
+        if i % 2 == 0:  # a preset run
+            name, lr = keys[i % len(keys)]
+            (d / "preset.toml").write_text(presets[(name, lr)])
+            val = 0.05 + (i % 97) / 100
+            events = [{"type": "run_started", "time": started, "schema": 1, "run_id": run_id, "preset": name,
+                       "resumed_from": 0, "epochs": 3, "steps_per_epoch": 10, "batch_size": 32,
+                       "task": "classification", "loss": "cce", "metrics": ["loss", "acc"], "pid": 1,
+                       "world_size": 1}]
+            events += [{"type": "epoch", "time": started + e, "epoch": e, "step": 10 * e,
+                        "train": {"loss": 1.0 / e, "acc": 0.5 + e / 10}, "val": {"loss": val + 0.1 / e,
+                                                                                 "acc": 0.9}, "lr": float(lr)}
+                       for e in (1, 2, 3)]
+            events.append({"type": "run_ended", "time": started + 4, "status": status, "message": "",
+                           "epochs_completed": 3, "best": {"epoch": 3, "monitor": "val_loss", "value": val}})
+            st = {"status": status, "preset": name, "created": started, "started": started, "ended": started + 4,
+                  "epoch": 3, "epochs": 3, "best": {"epoch": 3, "monitor": "val_loss", "value": val},
+                  "test": {"acc": 0.9, "loss": val}, "trained_s": 4.0, "host": HOST, "pid": 1,
+                  "tags": ["baseline"] if i % 10 == 0 else []}
+        else:  # a logged run
+            cfg = {"lr": [0.1, 0.01, 0.003, 0.001][i % 4], "batch_size": 64, "optim": {"name": "adam"}}
+            (d / "config.json").write_text(json.dumps(cfg, indent=1, sort_keys=True) + "\n")
+            events = [{"type": "run_started", "time": started, "schema": 1, "source": "script", "name": "train",
+                       "project": f"p{i % 5}", "config": cfg, "host": HOST, "pid": 1, "argv": ["train.py"]}]
+            events += [{"type": "metrics", "time": started + s * 0.1, "step": s,
+                        "values": {"train/loss": 2.0 / (s + 1), "val/acc": 0.5 + s / 100}} for s in range(50)]
+            events.append({"type": "summary", "time": started + 6, "values": {"best_acc": 0.99}})
+            events.append({"type": "run_ended", "time": started + 6, "status": status, "message": ""})
+            st = {"status": status, "name": "train", "source": "script", "project": f"p{i % 5}",
+                  "created": started, "started": started, "ended": started + 6, "step": 49, "host": HOST, "pid": 1}
+        (d / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+        (d / "status.json").write_text(json.dumps(st, indent=1, sort_keys=True) + "\n")
+
+
+def timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t
+
+
+def measure_core(root: Path) -> dict:
+    from tuidl.core.run import runfilter as F
+    from tuidl.core.run.runlist import scan_runs
+
+    rows, cold = timed(lambda: scan_runs(root))
+    rows, warm = timed(lambda: scan_runs(root))
+    status_f = F.parse("status:completed kind:preset tag:baseline after:2000-01-01")
+    matched, f_status = timed(lambda: status_f.apply(rows))
+    config_f = F.parse("lr>=0.01 status:completed")
+    m_cold, f_config_cold = timed(lambda: config_f.apply(rows))
+    m_warm, f_config_warm = timed(lambda: config_f.apply(rows))
+    metric_f = F.parse("val_loss<0.3")
+    m_metric, f_metric = timed(lambda: metric_f.apply(rows))
+    return {"runs": len(rows), "scan_cold_s": round(cold, 3), "scan_warm_s": round(warm, 3),
+            "filter_status_s": round(f_status, 4), "filter_status_matches": len(matched),
+            "filter_config_cold_s": round(f_config_cold, 3), "filter_config_warm_s": round(f_config_warm, 4),
+            "filter_config_matches": len(m_warm), "filter_metric_s": round(f_metric, 4),
+            "filter_metric_matches": len(m_metric)}
+
+
+def measure_dashboard(root: Path) -> dict:
+    """In a fresh process: the app headless at 120×40, the Runs pane asked for at once."""
+    code = f"""
+import asyncio, json, resource, time, sys
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+from tuidl.ui.app import TuidlApp
+from tuidl.core.preset import preset as P
+async def main():
+    app = TuidlApp(P.load("spiral"), runs_root={str(root)!r}, runs_interval=None)
+    t0 = time.perf_counter()
+    async with app.run_test(size=(120, 40)) as pilot:
+        first = time.perf_counter()
+        await pilot.press("5")
+        pane = app.runs
+        while pane.scans == 0 or pane.table.row_count == 0:
+            await pilot.pause(0.01)
+        shown = time.perf_counter()
+        await pilot.pause(0.2)
+        print(json.dumps({{"first_frame_s": round(first - t0, 3), "runs_first_screen_after_first_frame_s":
+              round(shown - first, 3), "rows": pane.table.row_count,
+              "rss_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}}))
+asyncio.run(main())
+"""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "TEXTUAL_ANIMATIONS": "none"})
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        return {"error": out.stderr[-2000:]}
+    return json.loads(lines[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=10_000)
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--root", help="reuse / keep this runs root (default: a temporary folder)")
+    args = ap.parse_args()
+    root = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix="runs-scale-")) / "runs"
+    if not root.is_dir() or not any(root.iterdir()):
+        _, made = timed(lambda: write_runs(root, args.runs))
+        print(f"wrote {args.runs} runs in {made:.1f} s into {root}", flush=True)
+    core = measure_core(root)
+    print(json.dumps(core, indent=1), flush=True)
+    dash = measure_dashboard(root)
+    print(json.dumps(dash, indent=1), flush=True)
+    result = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} CPUs (shared)", **core,
+              "dashboard": dash,
+              "targets": {"first_screen_s": 1.0, "filter_s": 0.2, "rss_mb": 300}}
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+    ok = (dash.get("runs_first_screen_after_first_frame_s", 99) <= 1.0 and core["filter_config_warm_s"] <= 0.2
+          and core["filter_status_s"] <= 0.2 and dash.get("rss_peak_mb", 1e9) < 300)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,395 @@
+"""Find runs: the filter expressions of ``tuidl runs --filter`` and the Runs pane's ``/``.
+
+An expression is terms separated by spaces; a run matches when every term does::
+
+    lr>=0.001 preset~mnist status:completed,stopped tag:baseline host:gpu1 after:2026-12-01 -tag:old
+
+A term is ``KEY OP VALUE`` (``OP`` one of ``: = != ~ !~ > >= < <=``), ``-TERM`` or ``!TERM`` (not), or a
+bare word (found in the run's id, name, tags or note). ``:`` and ``=`` are equality, ``~``
+is "contains" (case-insensitive), ``,`` separates alternatives (``status:failed,diverged``),
+``"..."`` quotes a value with spaces. The keys:
+
+* fields of every run: ``status``, ``tag`` (``tags``), ``note``, ``host``, ``project``,
+  ``preset`` (``name``), ``id``, ``sweep``, ``source``, ``kind`` (``preset`` / ``logged``),
+  ``epoch``, ``duration`` (seconds), ``started``, ``ended``;
+* dates: ``after:DATE`` / ``before:DATE`` (the start; ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM``,
+  local time), ``started>=DATE``;
+* config keys: a preset run's resolved preset (``train.optimizer.lr``), a logged run's
+  ``config.json`` (``lr``, ``optim.lr``); a key matches a whole dotted path or its last parts
+  (``lr`` finds ``train.optimizer.lr``); ``config.KEY`` asks the config only;
+* summary metrics: a preset run's best monitored value (``val_loss``) and its test figures
+  (``test_acc``); a logged run's last value of each metric or what ``run.summary`` set
+  (``val/acc``); ``summary.KEY`` asks the summary only.
+
+A key a run does not have does not match (``-KEY:...`` then does). A bad expression raises
+:class:`FilterError`: one line naming what is wrong and the column where. No UI here.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from tuidl.core.preset.schema import ConfigError
+from tuidl.core.run.rundir import tags_of
+
+OPS = ("!=", "!~", ">=", "<=", ":", "=", "~", ">", "<")
+STATUSES = ("created", "starting", "running", "paused", "completed", "stopped", "pruned", "interrupted",
+            "failed", "diverged", "unknown")
+FIELDS = ("status", "tag", "tags", "note", "host", "project", "preset", "name", "id", "sweep", "source", "kind",
+          "epoch", "duration", "started", "ended", "after", "before")
+KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_./\-\[\]]*")
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+class FilterError(ConfigError):
+    """A bad filter expression; ``column`` is 1-based."""
+
+    def __init__(self, expr: str, column: int, what: str) -> None:
+        self.expr, self.column, self.what = expr, column, what
+        super().__init__(f"filter, column {column}: {what}")
+
+
+@dataclass(frozen=True)
+class Term:
+    key: str  # lower-cased field name, or a config / summary key as written
+    op: str  # one of OPS, or "" for a bare word
+    values: tuple[Any, ...]  # strings; floats for > >= < <=; epoch seconds for dates
+    negate: bool
+    column: int
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A parsed expression: ``match(row)`` says whether a run matches every term."""
+
+    text: str
+    terms: tuple[Term, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+    @property
+    def needs_config(self) -> bool:
+        return any(t.key not in FIELDS and not t.key.startswith("summary.") and t.op for t in self.terms)
+
+    def match(self, row) -> bool:
+        return all(_term_matches(t, row) != t.negate for t in self.terms)
+
+    def apply(self, rows: Iterable) -> list:
+        return [r for r in rows if self.match(r)]
+
+
+def parse(text: str) -> Filter:
+    """The filter for ``text``; :class:`FilterError` for a bad one (the empty text matches all)."""
+    terms: list[Term] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        start = i
+        negate = text[i] in "-!" and i + 1 < n and not text[i + 1].isspace()
+        if negate:
+            i += 1
+        m = KEY_RE.match(text, i)
+        op = ""
+        if m:
+            j = m.end()
+            op = next((o for o in OPS if text.startswith(o, j)), "")
+        if not op:  # a bare word (or a quoted phrase): found in id, name, tags, note
+            if text[i] in "\"'":
+                value, i = _quoted(text, i)
+            else:
+                j = i
+                while j < n and not text[j].isspace():
+                    j += 1
+                value, i = text[i:j], j
+                if any(o in value for o in ("=", "<", ">", "~")) or value.endswith(":"):
+                    raise FilterError(text, i - len(value) + 1,
+                                      f"{value!r} is not KEY OP VALUE (a key starts with a letter; "
+                                      "OP is one of : = != ~ !~ > >= < <=)")
+            if not value:
+                raise FilterError(text, start + 1, "'-' with nothing after it")
+            terms.append(Term("", "", (value.lower(),), negate, start + 1))
+            continue
+        key = m.group(0)
+        i = m.end() + len(op)
+        vcol = i + 1
+        if i < n and text[i] in "\"'":
+            raw, i = _quoted(text, i)
+            alts = [raw]
+        else:
+            j = i
+            while j < n and not text[j].isspace():
+                j += 1
+            raw, i = text[vcol - 1:j], j
+            alts = raw.split(",") if raw else []
+        if not raw:
+            raise FilterError(text, vcol, f"{key}{op} needs a value")
+        if any(a == "" for a in alts):
+            raise FilterError(text, vcol, f"{key}{op}{raw}: an empty alternative (two commas, or one at an end)")
+        terms.append(_term(text, key, op, alts, negate, start + 1, vcol))
+    return Filter(text, tuple(terms))
+
+
+def _quoted(text: str, i: int) -> tuple[str, int]:
+    quote = text[i]
+    end = text.find(quote, i + 1)
+    if end < 0:
+        raise FilterError(text, i + 1, f"a quote ({quote}) that is never closed")
+    return text[i + 1:end], end + 1
+
+
+def _term(text: str, key: str, op: str, alts: list[str], negate: bool, col: int, vcol: int) -> Term:
+    low = key.lower()
+    field = low if low in FIELDS else ""
+    if field == "tags":
+        field = "tag"
+    if field == "name":
+        field = "preset"
+    if field in ("after", "before"):
+        if op not in (":", "="):
+            raise FilterError(text, col, f"{key} takes ':' and a date ({key}:2026-12-01), not '{op}'")
+        if len(alts) != 1:
+            raise FilterError(text, vcol, f"{key} takes one date")
+        return Term(field, ">=" if field == "after" else "<", (_date(text, alts[0], vcol),), negate, col)
+    if field in ("started", "ended") and op in (">", ">=", "<", "<="):
+        return Term(field, op, tuple(_date(text, a, vcol) for a in alts[:1]), negate, col)
+    if op in (">", ">=", "<", "<="):
+        if len(alts) != 1:
+            raise FilterError(text, vcol, f"{key}{op} takes one number, not a list")
+        number = _number(alts[0])
+        if number is None:
+            raise FilterError(text, vcol, f"{key}{op}{alts[0]}: '{op}' needs a number, not {alts[0]!r}")
+        return Term(field or key, op, (number,), negate, col)
+    if field == "status" and op in (":", "=", "!="):
+        for a in alts:
+            if a.lower() not in STATUSES:
+                raise FilterError(text, vcol, f"status {a!r} is no run status ({', '.join(STATUSES)})")
+    if field == "kind" and op in (":", "=", "!="):
+        for a in alts:
+            if a.lower() not in ("preset", "logged"):
+                raise FilterError(text, vcol, f"kind {a!r}: a run's kind is preset or logged")
+    return Term(field or key, op, tuple(a.lower() for a in alts), negate, col)
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if not math.isnan(value) else None
+
+
+def _date(text: str, value: str, col: int) -> float:
+    m = _DATE.match(value)
+    if not m:
+        raise FilterError(text, col, f"{value!r} is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
+    y, mo, d, hh, mm, ss = (int(g) if g else 0 for g in m.groups())
+    try:
+        return datetime.datetime(y, mo, d, hh, mm, ss).timestamp()  # local time
+    except (OverflowError, ValueError) as e:
+        raise FilterError(text, col, f"{value!r} is not a date: {e}") from None
+
+
+# -- what a run holds ----------------------------------------------------------------------
+_CONFIGS: dict[str, tuple[int, dict[str, Any], tuple[str, ...]]] = {}  # run path -> (mtime_ns, flat config, keys)
+
+
+def flatten(data: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{"a": {"b": 1}, "l": [{"u": 2}]}`` as ``{"a.b": 1, "l.0.u": 2}``."""
+    out = {} if out is None else out
+    if isinstance(data, dict):
+        for k, v in data.items():
+            flatten(v, f"{prefix}{k}.", out)
+    elif isinstance(data, list) and data and all(isinstance(v, (dict, list)) for v in data):
+        for k, v in enumerate(data):
+            flatten(v, f"{prefix}{k}.", out)
+    elif prefix:
+        out[prefix[:-1]] = data
+    return out
+
+
+def run_config(run, recheck: bool = True) -> dict[str, Any]:
+    """A run's config, flat (dotted keys): the resolved preset of a preset run, the
+    ``config.json`` of a logged run; ``{}`` when unreadable. Cached by the file's mtime;
+    ``recheck=False`` (a run that is not live: its config no longer changes) takes the
+    cached one without looking at the file."""
+    key = str(run.path)
+    if not recheck and key in _CONFIGS:
+        return _CONFIGS[key][1]
+    path = run.preset_path
+    try:
+        stamp = os.stat(path).st_mtime_ns
+        logged = False
+    except OSError:
+        path = run.config_path
+        try:
+            stamp = os.stat(path).st_mtime_ns
+        except OSError:
+            return {}
+        logged = True
+    cached = _CONFIGS.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    try:
+        raw = path.read_bytes()
+        data = json.loads(raw) if logged else tomllib.loads(raw.decode())
+    except (OSError, ValueError, UnicodeDecodeError):
+        data = {}
+    flat = {(k if k in _INTERN else _INTERN.setdefault(k, k)): v for k, v in flatten(data).items()}
+    keys = tuple(flat)
+    _CONFIGS[key] = (stamp, flat, _SHAPES.setdefault(keys, keys))
+    return flat
+
+
+_INTERN: dict[str, str] = {}  # config keys are shared by thousands of runs: one string each
+
+
+def run_summary(row) -> dict[str, Any]:
+    """A run's summary metrics: a preset run's best monitored value and test figures
+    (``test_acc``); a logged run's last value of each metric, or what ``run.summary`` set."""
+    out: dict[str, Any] = {}
+    if row.logged is not None:
+        out.update(row.logged.summary)
+    st = row.status_data
+    best = st.get("best")
+    if isinstance(best, dict) and best.get("monitor"):
+        out.setdefault(str(best["monitor"]), best.get("value"))
+    test = st.get("test")
+    if isinstance(test, dict):
+        for k, v in test.items():
+            out.setdefault(f"test_{k}", v)
+    return out
+
+
+_SUFFIX: dict[tuple[tuple[str, ...], str], str | None] = {}  # (a config's keys, short key) -> its full key
+_SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per set of config keys
+
+
+def _lookup(d: dict[str, Any], key: str, shape: tuple[str, ...] | None = None) -> tuple[bool, Any]:
+    """``key`` in a flat dict: the whole key, else the first key ending in ``.key``. With
+    ``shape`` (the dict's keys, shared by every run of a preset) which key a short key
+    names is worked out once per shape."""
+    if key in d:
+        return True, d[key]
+    if shape is None:
+        tail = "." + key
+        return next(((True, v) for k, v in d.items() if k.endswith(tail)), (False, None))
+    full = _SUFFIX.get((shape, key), "")
+    if full == "":
+        tail = "." + key
+        full = next((k for k in shape if k.endswith(tail)), None)
+        _SUFFIX[(shape, key)] = full
+    return (True, d[full]) if full is not None else (False, None)
+
+
+def _config_lookup(row, key: str) -> tuple[bool, Any]:
+    flat = run_config(row.run, recheck=row.live)
+    return _lookup(flat, key, _CONFIGS[str(row.run.path)][2] if flat else None)
+
+
+def row_value(row, key: str) -> tuple[bool, Any]:
+    """The value of a config key or a summary metric of a run (found, value)."""
+    if key.startswith("summary."):
+        return _lookup(run_summary(row), key[8:])
+    if key.startswith("config."):
+        return _config_lookup(row, key[7:])
+    found, value = _config_lookup(row, key)
+    return (found, value) if found else _lookup(run_summary(row), key)
+
+
+def field_value(row, field: str) -> Any:
+    """A run's value of one of :data:`FIELDS`."""
+    st = row.status_data
+    if field == "status":
+        return row.status
+    if field == "tag":
+        return tags_of(st)
+    if field == "note":
+        return str(st.get("note") or "")
+    if field == "host":
+        return str(st.get("host") or "")
+    if field == "project":
+        return str(st.get("project") or "")
+    if field == "preset":
+        return row.preset
+    if field == "id":
+        return row.id
+    if field == "sweep":
+        return str((row.sweep or {}).get("id") or "")
+    if field == "source":
+        return row.logged.source if row.logged is not None else "trainer"
+    if field == "kind":
+        return "logged" if row.logged is not None else "preset"
+    if field == "epoch":
+        return st.get("epoch")
+    if field == "duration":
+        return row.duration
+    if field in ("started", "after", "before"):
+        return row.started
+    if field == "ended":
+        return st.get("ended")
+    return None
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).lower()
+
+
+def _equal(value: Any, want: str) -> bool:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = _number(want)
+        if number is not None:
+            return math.isclose(float(value), number, rel_tol=1e-9, abs_tol=0.0) or float(value) == number
+    return _text(value) == want
+
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    ">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
+
+
+def _term_matches(term: Term, row) -> bool:
+    if not term.op:  # a bare word
+        word = term.values[0]
+        st = row.status_data
+        return (word in row.id.lower() or word in row.preset.lower() or word in str(st.get("note") or "").lower()
+                or any(word in t.lower() for t in tags_of(st)))
+    if term.key in FIELDS:
+        value = field_value(row, term.key)
+    else:
+        found, value = row_value(row, term.key)
+        if not found:
+            return False
+    if term.op in _COMPARE:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return False
+        return not math.isnan(number) and _COMPARE[term.op](number, term.values[0])
+    items = value if isinstance(value, list) else [value]
+    if value is None or (isinstance(value, list) and not value):
+        items = []
+    if term.op in (":", "="):
+        return any(_equal(v, w) for v in items for w in term.values)
+    if term.op == "!=":
+        return bool(items) and not any(_equal(v, w) for v in items for w in term.values)
+    contains = any(w in _text(v) for v in items for w in term.values)
+    return contains if term.op == "~" else not contains  # "!~"
+
+
+def warm_configs(rows: Iterable) -> None:
+    """Read (and cache) every run's config ahead of a filter that asks for one."""
+    for row in rows:
+        run_config(row.run)
