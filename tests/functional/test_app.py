@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import socket
 
-from textual.widgets import Input, TabbedContent
+from textual.widgets import Input, TabbedContent, Tabs
 
 from tuidl.core.preset import preset as P
 from tuidl.core.run import rundir as R
@@ -14,7 +14,7 @@ from tuidl.core.run.events import EventWriter
 from tuidl.ui.app import PaneDeck, QuitScreen, SavePresetScreen, TuidlApp
 from tuidl.ui.widgets.deck import WIDE_AT
 from tuidl.ui.screens.help import HelpScreen
-from helpers import make_app, wait_for
+from helpers import make_app, settle, wait_for
 
 
 def shown_panes(app: TuidlApp) -> list[str]:
@@ -128,6 +128,66 @@ async def test_a_runs_end_that_comes_while_the_dashboard_closes_is_no_crash(tmp_
         app._set_state(RunState.ENDED, "replay of r1: completed")
         await pilot.pause()
         assert app.session.state == RunState.ENDED and app.training.run_state == "ended"
+
+
+def held_start_up_focus(monkeypatch) -> list:
+    """The start-up focus (asked for at the first frame) held back: the test runs it when
+    it likes (what a loaded machine may do); the list gets the apps that asked."""
+    asked: list = []
+    monkeypatch.setattr(TuidlApp, "_initial_focus", lambda self: asked.append(self))
+    return asked
+
+
+async def test_a_pane_key_wins_over_the_start_up_focus_landing_after_it(tmp_path, monkeypatch):
+    """Issue 24, item 15: 5 pressed while the start-up focus on the builder was still on
+    its way. The builder's focus landed after the key and TabbedContent showed its pane
+    again: the Runs pane was hidden and its list lost the focus (an e2e test timed out
+    waiting for the list's focus)."""
+    start_up_focus = TuidlApp._initial_focus
+    asked = held_start_up_focus(monkeypatch)
+    app = make_app(runs_root=tmp_path / "runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        deck = app.query_one(PaneDeck)
+        await wait_for(pilot, lambda: asked == [app], what="the first frame")
+        # The first frame's callbacks run on the screen's task, meanwhile the app handles
+        # the key: the focus on the builder is asked for, then 5's action shows the Runs
+        # pane before that focus lands.
+        start_up_focus(app)
+        app.action_show_pane("runs")  # what 5 does
+        await settle(pilot, 5)
+        assert deck.active == "runs" and app.runs.table.has_focus
+
+        # the tab bar's start-up announcement of its first tab, landing after the key
+        bar = deck.query_one(Tabs)
+        bar.post_message(Tabs.TabActivated(bar, deck.get_tab("builder")))
+        await settle(pilot, 5)
+        assert deck.active == "runs" and app.runs.table.has_focus
+        # the focus moved on purpose still shows its pane
+        app.builder.focus_default()
+        await wait_for(pilot, lambda: deck.active == "builder" and app.builder.layer_list.has_focus,
+                       what="the builder shown with the focus")
+
+
+async def test_the_start_up_focus_is_dropped_once_a_pane_is_chosen(tmp_path, monkeypatch):
+    """A pane key typed before the first frame (its pane still being mounted): the
+    start-up focus does not go to the builder meanwhile."""
+    import tuidl.ui.app as ui
+
+    monkeypatch.setattr(ui, "DEFER_PANES_S", 3600.0)  # the Runs pane is mounted when asked for
+    start_up_focus = TuidlApp._initial_focus
+    asked = held_start_up_focus(monkeypatch)
+    app = make_app(runs_root=tmp_path / "runs", defer_panes=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: asked == [app], what="the first frame")
+        focused: list = []
+        app.watch(app.screen, "focused", lambda widget: focused.append(widget), init=False)
+        app.action_show_pane("runs")  # what 5 does
+        assert not app.runs.is_mounted
+        start_up_focus(app)  # the first frame's focus, while the Runs pane is mounted
+        await wait_for(pilot, lambda: app.runs.is_mounted and app.runs.table.has_focus, what="the list's focus")
+        await settle(pilot, 5)
+        assert app.query_one(PaneDeck).active == "runs" and app.runs.table.has_focus
+        assert focused == [app.runs.table]  # the builder never took the focus
 
 
 async def test_panes_not_shown_first_are_mounted_after_the_first_frame(tmp_path, monkeypatch):

@@ -268,8 +268,11 @@ class TuidlApp(App[int]):
         self.call_after_refresh(self._initial_focus)
         self.set_timer(DEFER_PANES_S, self._mount_deferred)
 
+    _pane_shown = False  # a pane was shown (a pane key, a run followed): the start-up focus is moot
+
     def _initial_focus(self) -> None:
-        self.action_show_pane(self.query_one(PaneDeck).active or "builder")
+        if not self._pane_shown:  # a pane key typed before the first frame keeps its pane
+            self.action_show_pane(self.query_one(PaneDeck).active or "builder")
 
     # -- the panes, typed ---------------------------------------------------------------
     @property
@@ -345,6 +348,7 @@ class TuidlApp(App[int]):
         return True
 
     def action_show_pane(self, pane: str) -> None:
+        self._pane_shown = True
         if self._when_mounted(pane, self.action_show_pane, pane):
             return
         deck = self.query_one(PaneDeck)

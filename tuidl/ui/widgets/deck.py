@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual import events
-from textual.widgets import TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane, Tabs
 
 WIDE_AT = 140  # columns from which the panes sit side by side
 PANES = (
@@ -57,10 +57,26 @@ class PaneDeck(TabbedContent):
         # focuses the next (marking at the blur would restyle the pane twice)
         self.call_after_refresh(lambda: self._mark_focus(self.screen.focused))
 
-    def _mark_focus(self, focused: object) -> None:
+    # TabbedContent shows the pane a focus message or the tab bar names, even when the
+    # message is stale: the start-up focus on the builder (asked for at the first frame)
+    # or the tab bar's start-up announcement of its first tab could land after a pane key
+    # pressed as tuidl started, show the builder again and blur the pane the user chose.
+    def on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        if self._holder(self.screen.focused) is not event.tab_pane:
+            event.prevent_default()  # the focus has moved on since: a stale message
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tabs.parent is self and event.tabs.active != event.tab.id:
+            event.prevent_default()  # the bar shows another tab since: a stale announcement
+
+    def _holder(self, focused: object) -> TabPane | None:
+        """The deck's pane that holds ``focused`` (None: none does)."""
         panes = self._tab_panes()
-        holder = next((w for w in getattr(focused, "ancestors_with_self", ()) if w in panes), None)
-        for pane in panes:
+        return next((w for w in getattr(focused, "ancestors_with_self", ()) if w in panes), None)
+
+    def _mark_focus(self, focused: object) -> None:
+        holder = self._holder(focused)
+        for pane in self._tab_panes():
             pane.set_class(pane is holder, "-has-focus")
 
     def _tab_panes(self) -> list[TabPane]:
