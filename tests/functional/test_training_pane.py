@@ -170,8 +170,10 @@ async def test_hyperparameter_form(tmp_path):
         assert field.has_class("-invalid")
 
         await type_into(lr, "0.01")
+        # the edit travels as messages (editor -> pane -> app): wait for it, a loaded machine lags
+        await wait_for(pilot, lambda: app.preset.train.optimizer.lr == 0.01, what="lr applied")
         assert not lr.error
-        assert app.preset is not original and app.preset.train.optimizer.lr == 0.01
+        assert app.preset is not original
         assert app.query_one("#builder-pane").preset.train.optimizer.lr == 0.01  # passed on
         assert "learning rate" in text_of(pane.query_one("#field-help"))  # focused field's help
 
@@ -181,21 +183,22 @@ async def test_hyperparameter_form(tmp_path):
         nesterov = next(e for e in pane.query(FieldEditor) if e.path == "train.optimizer.nesterov")
         before = app.preset
         nesterov.control.value = True
-        await pilot.pause()
-        assert nesterov.error and "sgd" in nesterov.error
+        await wait_for(pilot, lambda: nesterov.error, what="nesterov refused")
+        assert "sgd" in nesterov.error
         assert app.preset is before
         # fixing it elsewhere applies the pending change
         next(e for e in pane.query(FieldEditor) if e.path == "train.optimizer.name").control.value = "sgd"
         await pilot.pause()
         momentum = next(e for e in pane.query(FieldEditor) if e.path == "train.optimizer.momentum")
         await type_into(momentum, "0.9")
+        await wait_for(pilot, lambda: app.preset.train.optimizer.momentum == 0.9, what="momentum applied")
         opt = app.preset.train.optimizer
         assert (opt.name, opt.momentum, opt.nesterov) == ("sgd", 0.9, True)
         assert not nesterov.error
 
         batch = next(e for e in pane.query(FieldEditor) if e.path == "data.batch_size")
         await type_into(batch, "64")
-        assert app.preset.data.batch_size == 64
+        await wait_for(pilot, lambda: app.preset.data.batch_size == 64, what="batch size applied")
 
         # an edit from another pane shows here
         from tuidl.ui.messages import PresetEdited
@@ -203,8 +206,7 @@ async def test_hyperparameter_form(tmp_path):
         edited = P.load("spiral", ["train.epochs=7", "train.optimizer.lr=0.2", "train.early_stopping.enabled=true",
                                    "model.layers.2.units=3"])
         app.query_one("#builder-pane").post_message(PresetEdited(edited, origin="builder"))
-        await pilot.pause()
-        assert app.preset is edited
+        await wait_for(pilot, lambda: app.preset is edited, what="the builder's edit")
         pane.open_section("Early stopping")
         await pilot.pause()
         values = {e.path: e.value for e in pane.query(FieldEditor)}
