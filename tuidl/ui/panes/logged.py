@@ -50,6 +50,8 @@ OUTPUT_READ = 64 << 10  # bytes of output.log read at most per frame (the first 
 OVERLAY_PREFIX = "overlay:"
 CPU_SHARE = 0.04  # of a core, at most, for redrawing the charts for new points (all of them together)
 NARROW_BELOW = 80  # a view narrower than this leaves the side panel out
+WAITING = "waiting for the run's first metrics…"
+READING = "reading the run's history…"
 
 
 def flat(config: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -127,6 +129,7 @@ class SidePanel(VerticalScroll):
         self.about = Static("", id="logged-about")
         self.summary = Static("", id="logged-summary")
         self.config = Static("", id="logged-config")
+        self._shapes: dict[str | None, Any] = {}  # a part's id -> the shape it was last shown with
 
     def compose(self) -> ComposeResult:
         yield self.about
@@ -143,32 +146,48 @@ class SidePanel(VerticalScroll):
         if st.get("command"):
             about.append("\n$ " + " ".join(str(a) for a in st["command"]), style="dim")
         about.append(f"\nstep {int(view.scalars.last_step) if view.scalars.events else '—'} · {view.status}")
-        self.about.update(about)
+        width = max(1, self.scrollable_content_region.width)
+        self._put(self.about, about, tuple(line if len(line) >= width else "" for line in about.plain.split("\n")))
         table = Table.grid(padding=(0, 1))
         table.add_column(overflow="fold", ratio=2)
         table.add_column(justify="right")
         table.add_column(justify="right")
         table.add_row(Text("Summary", style="bold"), Text("last", style="dim"),
                       Text("best", style="dim"))
+        names, widths = [], [0, 0]
         for name, figures in view.summary().items():
             if "value" in figures:
                 value = figures["value"]
                 shown = fmt_metric(name, value) if isinstance(value, (int, float)) else str(value)
                 table.add_row(name, Text(shown, style="bold"), "")
+                best = ""
             else:
-                last = Text(fmt_metric(name, figures["last"]), style="bold" if figures.get("set") else "")
-                table.add_row(name, last, Text(fmt_metric(name, figures["best"]), style=palette.style(palette.LR)))
-        self.summary.update(table)
+                shown, best = fmt_metric(name, figures["last"]), fmt_metric(name, figures["best"])
+                table.add_row(name, Text(shown, style="bold" if figures.get("set") else ""),
+                              Text(best, style=palette.style(palette.LR)))
+            names.append(name)
+            widths = [max(widths[0], len(shown)), max(widths[1], len(best))]
+        # its height follows from the names and the columns' widths (the longest values)
+        self._put(self.summary, table, (width, tuple(names), tuple(widths)))
         config = Table.grid(padding=(0, 1))
         config.add_column(overflow="fold", style="dim")
         config.add_column(overflow="fold")
         config.add_row(Text("Config", style="bold"), "")
-        pairs = flat(view.config)
+        pairs = [(key, value if isinstance(value, str) else json.dumps(value, default=str))
+                 for key, value in flat(view.config)]
         for key, value in pairs:
-            config.add_row(key, value if isinstance(value, str) else json.dumps(value, default=str))
+            config.add_row(key, value)
         if not pairs:
             config.add_row(Text("(none logged)", style="dim"), "")
-        self.config.update(config)
+        self._put(self.config, config, (width, tuple(pairs)))
+
+    def _put(self, static: Static, content: Any, shape: Any) -> None:
+        """Show ``content``; the screen is laid out again only when ``shape`` (what the
+        height depends on) changed: laying out the whole screen takes far longer than
+        drawing the panel, and the summary changes every second a run logs."""
+        changed = self._shapes.get(static.id) != shape
+        self._shapes[static.id] = shape
+        static.update(content, layout=changed)
 
 
 class OutputTail(Log):
@@ -246,11 +265,14 @@ class LoggedView(Horizontal):
         self._names_seen = 0
         self._fed_at = -math.inf  # when the charts' lines last gained points (time.monotonic)
         self._side_version = -1
+        self._side_status: str | None = None
         self._side_at = -math.inf
+        self.reading = False  # a history is being read (more batches follow at once): the charts wait
+        self._chart_names: dict[str, tuple[str, ...]] = {}  # chart key -> the metrics it draws
         self.overlays: dict[str, tuple[RunView, str]] = {}  # label -> (its view, its colour)
         self.modes = Static("", id="logged-modes")
         self.grid = Grid(id="logged-charts")
-        self.empty = Static("waiting for the run's first metrics…", id="logged-empty")
+        self.empty = Static(WAITING, id="logged-empty")
         self.side = SidePanel(id="logged-side")
         self.output = OutputTail(id="logged-output")
         self.output.display = False
@@ -273,7 +295,9 @@ class LoggedView(Horizontal):
         width = self.size.width
         self.set_class(width < NARROW_BELOW, "-narrow")
         charts_width = width - (0 if width < NARROW_BELOW else 32)
-        self.grid.styles.grid_size_columns = 3 if charts_width >= 150 else 2 if charts_width >= 56 else 1
+        columns = 3 if charts_width >= 150 else 2 if charts_width >= 56 else 1
+        if self.grid.styles.grid_size_columns != columns:
+            self.grid.styles.grid_size_columns = columns
 
     # -- the run -----------------------------------------------------------------------
     def show_run(self, view: RunView, run_path: Path | None = None) -> None:
@@ -281,24 +305,38 @@ class LoggedView(Horizontal):
         self.view, self.run_path = view, run_path
         self._series = {}
         self.groups, self._names_seen = [], 0
-        self._side_version, self._side_at = -1, -math.inf
+        self._side_version, self._side_status, self._side_at = -1, None, -math.inf
+        self.reading = False
         if self.is_mounted:
             self.grid.remove_children()
-        self.charts = {}
+        self.charts, self._chart_names = {}, {}
+        self.empty.update(WAITING, layout=False)
         self.empty.display = True
         out = run_path / "output.log" if run_path is not None else None
         has_output = out is not None and (out.is_file() or view.source == "command")
         self.output.display = has_output
         self.output.follow(out if has_output else None)
 
-    def take(self, ended: bool = False) -> None:
+    def take(self, ended: bool = False, more: bool = False) -> None:
         """The view took a batch of events: new charts for new names, new points for the
         charts (drawn on their clock; at the next tick when the batch ``ended`` the run:
-        a replay's or an attached history's last points are not left waiting), the
-        output's new lines."""
+        a replay's last points are not left waiting), the output's new lines.
+
+        While ``more`` batches follow at once (a history being read: a replay, an
+        attached run) nothing is drawn but how far the reading is: with the last batch
+        the charts are made (mounted) and fed the whole history, and each is drawn once,
+        in the same frame as the side panel: one layout of the screen, not one a batch."""
         view = self.view
         if view is None:
             return
+        was_reading, self.reading = self.reading, more
+        if more:
+            if not was_reading:
+                self.empty.update(READING, layout=False)
+                self._show_modes()
+            return
+        if was_reading:
+            self.empty.update(WAITING, layout=False)
         scalars = view.scalars
         if len(scalars) != self._names_seen:
             self._names_seen = len(scalars)
@@ -308,21 +346,32 @@ class LoggedView(Horizontal):
         if ended:
             for chart in self.charts.values():
                 chart.mark_dirty()
+        if was_reading:
+            self._show_modes()
+            self._show_side(time.monotonic())
         if self.output.display and not self.output.path and view.source == "command" and self.run_path:
             self.output.follow(self.run_path / "output.log")
 
     def tick(self, now: float) -> None:
-        """The pane's clock: due redraws, the side panel (once a second when changed),
-        the output's new lines."""
+        """The pane's clock: due redraws, the side panel (once a second when changed;
+        while a history is read, only how far it is), the output's new lines."""
         for chart in self.charts.values():
             chart.tick()
-        view = self.view
-        if view is not None and (view.scalars.version != self._side_version or view.status != getattr(
-                self, "_side_status", None)) and now - self._side_at >= SIDE_EVERY_S:
-            self._side_version, self._side_status, self._side_at = view.scalars.version, view.status, now
-            self.side.show(view)
+        if self.view is not None and now - self._side_at >= SIDE_EVERY_S:
+            if self.reading:
+                self._side_at = now
+                self._show_modes()
+            else:
+                self._show_side(now)
         if self.output.display:
             self.output.read_more()
+
+    def _show_side(self, now: float) -> None:
+        """The side panel, when the view changed since it was last shown."""
+        view = self.view
+        if view is not None and (view.scalars.version != self._side_version or view.status != self._side_status):
+            self._side_version, self._side_status, self._side_at = view.scalars.version, view.status, now
+            self.side.show(view)
 
     def group_key(self, group: ChartGroup) -> str:
         return ChartsChecklist.key(group)
@@ -336,6 +385,7 @@ class LoggedView(Horizontal):
         keys = [self.group_key(g) for g in shown]
         for key in [k for k in self.charts if k not in keys]:
             self.charts.pop(key).remove()
+            self._chart_names.pop(key, None)
         new = []
         for group in shown:
             key = self.group_key(group)
@@ -346,6 +396,7 @@ class LoggedView(Horizontal):
             chart.x_label = self.x_axis
             chart.log_y, chart.smooth = self.log_y, self.smooth
             self.charts[key] = chart
+            self._chart_names[key] = group.names
             self._attach_lines(chart, group)
             new.append(chart)
         # the charts share one CPU budget (a chart alone may take 5 % of a core for new
@@ -379,11 +430,12 @@ class LoggedView(Horizontal):
                 chart.set_series(OVERLAY_PREFIX + label, line, label, color)
 
     def _feed(self) -> None:
-        """Extend each shown line's Series with the points its Scalar gained."""
+        """Extend each shown line's Series with the points its Scalar gained; only the
+        charts of those lines are due a redraw."""
         scalars = self.view.scalars if self.view is not None else None
         if scalars is None:
             return
-        changed = False
+        changed: set[str] = set()
         for (name, axis), (series, taken) in list(self._series.items()):
             if axis != self.x_axis:
                 continue
@@ -392,19 +444,24 @@ class LoggedView(Horizontal):
                 continue
             series.extend(scalar.xs(axis)[taken:], scalar.values[taken:])
             self._series[(name, axis)] = (series, len(scalar))
-            changed = True
+            changed.add(name)
         if changed:
             self._fed_at = time.monotonic()
-            for chart in self.charts.values():
-                chart.data_changed()
+            for key, chart in self.charts.items():
+                if not changed.isdisjoint(self._chart_names.get(key, ())):
+                    chart.data_changed()
 
     # -- how the charts are drawn ----------------------------------------------------------
     def _show_modes(self) -> None:
         text = Text(no_wrap=True, overflow="ellipsis", style="dim")
-        shown = len(self.shown_groups())
-        text.append(f"x: {self.x_axis}s [e] · log y: {'on' if self.log_y else 'off'} [l] · smoothing: "
-                    f"{self.smooth:g} [m] · charts: {shown} of {len(self.groups)} [g]")
-        self.modes.update(text)
+        if self.reading and self.view is not None:
+            scalars = self.view.scalars
+            text.append(READING + (f" step {int(scalars.last_step):,}" if scalars.events else ""))
+        else:
+            shown = len(self.shown_groups())
+            text.append(f"x: {self.x_axis}s [e] · log y: {'on' if self.log_y else 'off'} [l] · smoothing: "
+                        f"{self.smooth:g} [m] · charts: {shown} of {len(self.groups)} [g]")
+        self.modes.update(text, layout=False)  # one line: its size never changes
 
     def _restyle(self) -> None:
         for chart in self.charts.values():
