@@ -44,12 +44,14 @@ from tuidl.ui.series import Series
 from tuidl.ui.widgets.charts import MetricChart
 
 SMOOTH_ON = 0.6
-SIDE_EVERY_S = 1.0  # the summary is worked out again at most once a second
+SIDE_EVERY_S = 2.0  # the summary is worked out again at most every 2 s (as the charts follow new points)
 OUTPUT_LINES = 500  # the output's last lines kept
 OUTPUT_READ = 64 << 10  # bytes of output.log read at most per frame (the first read: its end)
 OVERLAY_PREFIX = "overlay:"
 CPU_SHARE = 0.04  # of a core, at most, for redrawing the charts for new points (all of them together)
 NARROW_BELOW = 80  # a view narrower than this leaves the side panel out
+CHART_ROWS = 12  # a chart's height in the grid (its grid-rows below)
+SIDE_TEXT_WIDTH = 30  # the side panel's text, before its width is known
 WAITING = "waiting for the run's first metrics…"
 READING = "reading the run's history…"
 
@@ -130,6 +132,7 @@ class SidePanel(VerticalScroll):
         self.summary = Static("", id="logged-summary")
         self.config = Static("", id="logged-config")
         self._shapes: dict[str | None, Any] = {}  # a part's id -> the shape it was last shown with
+        self._shown: dict[str | None, Any] = {}  # a part's id -> what it shows
 
     def compose(self) -> ComposeResult:
         yield self.about
@@ -137,6 +140,9 @@ class SidePanel(VerticalScroll):
         yield self.config
 
     def show(self, view: RunView) -> None:
+        """Show the view's figures; a part whose text did not change is left alone, and
+        the screen is laid out again only when a part's height changed."""
+        width = self.scrollable_content_region.width or SIDE_TEXT_WIDTH
         st = view.started or {}
         about = Text()
         about.append(str(st.get("name") or view.run_id or "logged run"), style="bold")
@@ -146,48 +152,70 @@ class SidePanel(VerticalScroll):
         if st.get("command"):
             about.append("\n$ " + " ".join(str(a) for a in st["command"]), style="dim")
         about.append(f"\nstep {int(view.scalars.last_step) if view.scalars.events else '—'} · {view.status}")
-        width = max(1, self.scrollable_content_region.width)
         self._put(self.about, about, tuple(line if len(line) >= width else "" for line in about.plain.split("\n")))
-        table = Table.grid(padding=(0, 1))
-        table.add_column(overflow="fold", ratio=2)
-        table.add_column(justify="right")
-        table.add_column(justify="right")
-        table.add_row(Text("Summary", style="bold"), Text("last", style="dim"),
-                      Text("best", style="dim"))
-        names, widths = [], [0, 0]
-        for name, figures in view.summary().items():
-            if "value" in figures:
-                value = figures["value"]
-                shown = fmt_metric(name, value) if isinstance(value, (int, float)) else str(value)
-                table.add_row(name, Text(shown, style="bold"), "")
-                best = ""
-            else:
-                shown, best = fmt_metric(name, figures["last"]), fmt_metric(name, figures["best"])
-                table.add_row(name, Text(shown, style="bold" if figures.get("set") else ""),
-                              Text(best, style=palette.style(palette.LR)))
-            names.append(name)
-            widths = [max(widths[0], len(shown)), max(widths[1], len(best))]
-        # its height follows from the names and the columns' widths (the longest values)
-        self._put(self.summary, table, (width, tuple(names), tuple(widths)))
-        config = Table.grid(padding=(0, 1))
-        config.add_column(overflow="fold", style="dim")
-        config.add_column(overflow="fold")
-        config.add_row(Text("Config", style="bold"), "")
-        pairs = [(key, value if isinstance(value, str) else json.dumps(value, default=str))
-                 for key, value in flat(view.config)]
-        for key, value in pairs:
-            config.add_row(key, value)
-        if not pairs:
-            config.add_row(Text("(none logged)", style="dim"), "")
-        self._put(self.config, config, (width, tuple(pairs)))
+        summary = summary_text(view.summary(), width)
+        self._put(self.summary, summary, summary.plain.count("\n"))
+        pairs = tuple((key, value if isinstance(value, str) else json.dumps(value, default=str))
+                      for key, value in flat(view.config))
+        if self._shapes.get(self.config.id) != (width, pairs):  # (config events are rare)
+            config = Table.grid(padding=(0, 1))
+            config.add_column(overflow="fold", style="dim")
+            config.add_column(overflow="fold")
+            config.add_row(Text("Config", style="bold"), "")
+            for key, value in pairs:
+                config.add_row(key, value)
+            if not pairs:
+                config.add_row(Text("(none logged)", style="dim"), "")
+            self._put(self.config, config, (width, pairs))
 
     def _put(self, static: Static, content: Any, shape: Any) -> None:
-        """Show ``content``; the screen is laid out again only when ``shape`` (what the
-        height depends on) changed: laying out the whole screen takes far longer than
-        drawing the panel, and the summary changes every second a run logs."""
+        """Show ``content`` unless it is shown already; the screen is laid out again only
+        when ``shape`` (what the part's height follows from) changed. Laying out the
+        whole screen takes far longer than drawing the panel, and a part redrawn while
+        scrolled out of sight makes Textual place every widget again (tens of ms)."""
+        if self._shown.get(static.id) == content and self._shapes.get(static.id) == shape:
+            return
         changed = self._shapes.get(static.id) != shape
-        self._shapes[static.id] = shape
+        self._shapes[static.id], self._shown[static.id] = shape, content
         static.update(content, layout=changed)
+
+
+def summary_text(summary: dict[str, dict[str, Any]], width: int) -> Text:
+    """The summary (:meth:`RunView.summary`) as lines of text ``width`` wide: each metric's
+    name (folded when long), last and best value in columns; a key the run set that is
+    no metric as its name, then its value. Plain text, not a table: Rich measures a table's every
+    cell each time it is drawn, about 60 ms for 20 metrics here, once a second."""
+    rows, others = [], []
+    for name, figures in summary.items():
+        if "value" in figures:
+            value = figures["value"]
+            others.append((name, fmt_metric(name, value) if isinstance(value, (int, float)) else str(value)))
+        else:
+            rows.append((name, fmt_metric(name, figures["last"]), fmt_metric(name, figures["best"]),
+                         "bold" if figures.get("set") else ""))
+    last_w = max([4] + [len(r[1]) for r in rows])
+    best_w = max([4] + [len(r[2]) for r in rows])
+    name_w = max(8, width - last_w - best_w - 2)
+    best_style = palette.style(palette.LR)
+    text = Text(no_wrap=True, overflow="crop", end="")
+    text.append("Summary".ljust(name_w), style="bold")
+    text.append(" " + "last".rjust(last_w) + " " + "best".rjust(best_w), style="dim")
+    for name, last, best, style in rows:
+        parts = [name[i:i + name_w] for i in range(0, len(name), name_w)] or [""]
+        text.append("\n" + parts[0].ljust(name_w) + " ")
+        text.append(last.rjust(last_w), style=style)
+        text.append(" ")
+        text.append(best.rjust(best_w), style=best_style)
+        for part in parts[1:]:
+            text.append("\n" + part)
+    width = max(1, width)
+    for name, value in others:  # the name, then its value (bold), each folded to the width
+        for i in range(0, max(1, len(name)), width):
+            text.append("\n" + name[i:i + width])
+        for i in range(0, max(1, len(value)), width - 2 if width > 4 else width):
+            text.append("\n" + ("  " if width > 4 else "") + value[i:i + (width - 2 if width > 4 else width)],
+                        style="bold")
+    return text
 
 
 class OutputTail(Log):
@@ -268,6 +296,7 @@ class LoggedView(Horizontal):
         self._side_status: str | None = None
         self._side_at = -math.inf
         self.reading = False  # a history is being read (more batches follow at once): the charts wait
+        self._draw_all = True  # the next tick draws every chart due, not only those in view
         self._chart_names: dict[str, tuple[str, ...]] = {}  # chart key -> the metrics it draws
         self.overlays: dict[str, tuple[RunView, str]] = {}  # label -> (its view, its colour)
         self.modes = Static("", id="logged-modes")
@@ -292,6 +321,7 @@ class LoggedView(Horizontal):
         self._show_modes()
 
     def on_resize(self) -> None:
+        self._draw_all = True
         width = self.size.width
         self.set_class(width < NARROW_BELOW, "-narrow")
         charts_width = width - (0 if width < NARROW_BELOW else 32)
@@ -346,6 +376,7 @@ class LoggedView(Horizontal):
         if ended:
             for chart in self.charts.values():
                 chart.mark_dirty()
+        self._draw_all |= ended or was_reading
         if was_reading:
             self._show_modes()
             self._show_side(time.monotonic())
@@ -353,10 +384,11 @@ class LoggedView(Horizontal):
             self.output.follow(self.run_path / "output.log")
 
     def tick(self, now: float) -> None:
-        """The pane's clock: due redraws, the side panel (once a second when changed;
+        """The pane's clock: due redraws, the side panel (every SIDE_EVERY_S when changed;
         while a history is read, only how far it is), the output's new lines."""
-        for chart in self.charts.values():
+        for chart in list(self.charts.values()) if self._draw_all else self._charts_in_view():
             chart.tick()
+        self._draw_all = False
         if self.view is not None and now - self._side_at >= SIDE_EVERY_S:
             if self.reading:
                 self._side_at = now
@@ -365,6 +397,18 @@ class LoggedView(Horizontal):
                 self._show_side(now)
         if self.output.display:
             self.output.read_more()
+
+    def _charts_in_view(self) -> list[MetricChart]:
+        """The charts the grid shows now: those of the rows its scroll offset and height
+        take in (rows are CHART_ROWS high). New points redraw only these; the others
+        are drawn when they come back into view. (Textual's ``is_on_screen`` counts a
+        chart scrolled away as on screen, and redrawing one makes the next frame place
+        every widget of the screen again.)"""
+        grid = self.grid
+        columns = max(1, int(grid.styles.grid_size_columns or 1))
+        top, height = grid.scroll_offset.y, grid.size.height
+        return [chart for i, chart in enumerate(self.charts.values())
+                if (i // columns) * CHART_ROWS < top + height and (i // columns + 1) * CHART_ROWS > top]
 
     def _show_side(self, now: float) -> None:
         """The side panel, when the view changed since it was last shown."""
@@ -405,6 +449,7 @@ class LoggedView(Horizontal):
             chart.cpu_share = CPU_SHARE / max(1, len(self.charts))
         if new and self.grid.is_mounted:
             self.grid.mount(*new)
+        self._draw_all = True
         self.empty.display = not self.groups
         if self.groups and not shown:
             self.empty.update("no chart chosen: g opens the checklist")
@@ -464,6 +509,7 @@ class LoggedView(Horizontal):
         self.modes.update(text, layout=False)  # one line: its size never changes
 
     def _restyle(self) -> None:
+        self._draw_all = True
         for chart in self.charts.values():
             chart.x_label = "time (s)" if self.x_axis == "time" else "step"
             chart.log_y, chart.smooth = self.log_y, self.smooth
@@ -520,6 +566,7 @@ class LoggedView(Horizontal):
                 for key in [k for k in chart.series_keys() if k.startswith(OVERLAY_PREFIX)]:
                     chart.remove_series(key)
                 self._attach_lines(chart, group)
+        self._draw_all = True
 
 
 def overlay_line(view: RunView, group: ChartGroup, axis: str) -> Series | None:
