@@ -271,7 +271,7 @@ class LoggedView(Horizontal):
     LoggedView #logged-main { width: 1fr; height: 1fr; }
     LoggedView #logged-modes { height: 1; }
     LoggedView #logged-charts { height: 1fr; grid-size: 2; grid-gutter: 0 1; grid-rows: 12;
-                                overflow-y: auto; scrollbar-size-vertical: 1; }
+                                overflow-y: auto; scrollbar-gutter: stable; scrollbar-size-vertical: 1; }
     LoggedView #logged-charts MetricChart { height: 12; min-height: 6; }
     LoggedView #logged-empty { height: auto; color: $text-muted; padding: 1 2; }
     LoggedView #logged-output { height: 10; border-top: hkey $panel-lighten-2; background: $surface;
