@@ -379,6 +379,7 @@ class LoggedView(Horizontal):
         self._draw_all |= ended or was_reading
         if was_reading:
             self._show_modes()
+        if was_reading or ended:  # a history's or a run's end shows at once, as the charts do
             self._show_side(time.monotonic())
         if self.output.display and not self.output.path and view.source == "command" and self.run_path:
             self.output.follow(self.run_path / "output.log")
