@@ -141,3 +141,101 @@ async def test_the_runs_pane_lists_a_logged_run_and_compares_it(tmp_path):
         await wait_for(pilot, lambda: any(k.startswith("overlay:") for k in loss.series_keys()), what="the overlay")
         overlay = series_of(loss)[next(k for k in loss.series_keys() if k.startswith("overlay:"))]
         assert len(overlay) == 50  # its val/loss, on the chart of the same name
+
+
+async def test_a_history_read_in_many_batches_is_drawn_once_with_all_of_it(tmp_path, monkeypatch):
+    """Opening a run reads its history in batches (the follower says more follow): the
+    charts are made with the last batch and each is drawn once, with every point; while
+    the batches come nothing is drawn but how far the reading is."""
+    from tuidl.ui import follow
+    from tuidl.ui.panes.logged import READING, LoggedView
+
+    monkeypatch.setattr(follow, "READ_BYTES", 4096)  # a few events a batch: many batches
+    names = [f"{split}/m{i}" for i in range(3) for split in ("train", "val")]
+    run = helpers.logged_run(tmp_path, "history", steps=300, metrics=names)
+    seen = []
+    take = LoggedView.take
+
+    def spy(self, ended=False, more=False):
+        take(self, ended=ended, more=more)
+        seen.append((more, len(self.charts), text_of(self.modes)))
+
+    monkeypatch.setattr(LoggedView, "take", spy)
+    app = make_app(runs_root=tmp_path, replay=run)
+    async with app.run_test(size=SIZE) as pilot:
+        await replayed(pilot, app)
+        view = app.training.logged_view
+        await wait_for(pilot, lambda: all(c.redraws for c in view.charts.values()), what="the charts drawn")
+        await pilot.pause()
+        reading = [s for s in seen if s[0]]
+        assert len(reading) > 10 and all(charts == 0 and READING in modes for _more, charts, modes in reading)
+        assert len(view.charts) == 3 and not seen[-1][0]
+        for chart in view.charts.values():
+            assert chart.redraws == 1  # once, with the whole history
+            assert all(len(series) == 300 for series in series_of(chart).values())
+        assert READING not in text_of(view.modes) and "charts: 3 of 3" in text_of(view.modes)
+
+
+async def test_new_points_redraw_only_the_charts_in_view(tmp_path):
+    """A live run's new points redraw the charts the grid shows; those scrolled away are
+    drawn when they come into view (redrawing one out of view made Textual place every
+    widget of the screen again)."""
+    names = [f"{split}/m{i}" for i in range(10) for split in ("train", "val")]
+    run = helpers.logged_run(tmp_path, "live", steps=5, metrics=names, status="running")
+    app = make_app(runs_root=tmp_path, attach=run)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.training.logged_view
+        await wait_for(pilot, lambda: len(view.charts) == 10 and all(c.redraws for c in view.charts.values()),
+                       what="the charts")
+        charts = list(view.charts.values())
+        for chart in charts:
+            chart.data_every, chart.cpu_share = 0.0, 1.0  # due at once
+        in_view = view._charts_in_view()  # noqa: SLF001
+        assert 0 < len(in_view) < 10 and in_view == charts[:len(in_view)]
+        before = [c.redraws for c in charts]
+        with EventWriter(run.events_path) as w:
+            w.write({"type": "metrics", "time": 1_000_010.0, "step": 5, "values": {n: 0.5 for n in names}})
+        await wait_for(pilot, lambda: view.view.scalars.events == 6, what="the new point")
+        view.tick(1e9)
+        drawn = [c for c, b in zip(charts, before) if c.redraws > b]
+        assert drawn == in_view
+        view.grid.scroll_end(animate=False)
+        await pilot.pause()
+        now_in_view = view._charts_in_view()  # noqa: SLF001
+        assert now_in_view and now_in_view[-1] is charts[-1] and not set(now_in_view) & set(in_view)
+        view.tick(1e9)
+        assert all(c.redraws > b for c, b in zip(charts, before) if c in now_in_view)  # once in view
+
+
+async def test_the_side_panel_lays_the_screen_out_only_when_its_height_changes(tmp_path):
+    run = helpers.logged_run(tmp_path, "live", steps=5, metrics=["loss", "val_loss"], status="running")
+    app = make_app(runs_root=tmp_path, attach=run)
+    async with app.run_test(size=SIZE) as pilot:
+        lv = app.training.logged_view
+        await wait_for(pilot, lambda: "val_loss" in text_of(lv.side.summary), what="the summary")
+        layouts = []
+        for part in (lv.side.about, lv.side.summary, lv.side.config):
+            update = part.update
+            part.update = lambda content, *, layout=True, _u=update, _p=part: (layouts.append((_p.id, layout)),
+                                                                             _u(content, layout=layout))
+        with EventWriter(run.events_path) as w:
+            w.write({"type": "metrics", "time": 1_000_010.0, "step": 5, "values": {"loss": 0.25, "val_loss": 0.125}})
+        await wait_for(pilot, lambda: lv.view.scalars.events == 6, what="the new point")
+        lv.side.show(lv.view)  # (unless the pane's clock showed it already)
+        assert "0.2500" in text_of(lv.side.summary) and "step 5" in text_of(lv.side.about)
+        assert layouts == [("logged-about", False), ("logged-summary", False)]  # config unchanged: left alone
+        layouts.clear()
+        with EventWriter(run.events_path) as w:  # a new metric: one more line
+            w.write({"type": "metrics", "time": 1_000_011.0, "step": 6, "values": {"lr": 0.1}})
+        await wait_for(pilot, lambda: lv.view.scalars.events == 7, what="the new metric")
+        lv.side.show(lv.view)  # (unless the pane's clock showed it already)
+        assert ("logged-summary", True) in layouts and "lr" in text_of(lv.side.summary)
+
+
+async def test_the_start_up_heap_is_frozen_while_the_dashboard_runs(tmp_path):
+    import gc
+
+    app = make_app(runs_root=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: gc.get_freeze_count() > 0, what="the heap frozen")
+    assert gc.get_freeze_count() == 0  # given back: the app's widgets can be collected

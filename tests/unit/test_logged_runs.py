@@ -89,6 +89,61 @@ def test_malformed_logged_events_are_counted_never_raised():
     assert view.bad_events == 4 and view.scalars.names == []
 
 
+def test_metrics_taken_in_bulk_match_one_at_a_time():
+    """RunView takes metrics events in a row in one go (Scalars.add_events); each name's
+    arrays, last and best are what taking them one at a time gives, across the arrays'
+    flushes, new names, steps and times to convert and malformed events among them."""
+    from tuidl.core.run import scalars as S
+
+    events = [started()]
+    for i in range(S.FLUSH_AT + 500):  # more than one flush of the arrays
+        values = {"train/loss": 5.0 - i / 1000, "val/acc": 0.5 + i / 40_000}
+        if i % 7 == 0:
+            values["val/loss"] = "nan" if i == 14 else 6.0 - i / 1000
+        step = None if i == 100 else str(i) if i == 200 else i  # no step: the next; a string: converted
+        events.append({"type": "metrics", "time": 100.0 + i / 10, "step": step, "values": values})
+    events[50] = {"type": "metrics", "time": 105.0, "step": "x", "values": {"train/loss": 1.0}}  # malformed
+    events[60] = {"type": "metrics", "time": 106.0, "step": 59, "values": [1, 2]}  # malformed
+    events[70] = {"type": "metrics", "time": 107.0, "step": float("inf"), "values": {"train/loss": 1.0}}
+    bulk = RunView(events)
+    one = RunView(events[:1])
+    for ev in events[1:]:
+        one.apply([ev])
+    assert bulk.bad_events == one.bad_events == 3 and bulk.events == one.events == len(events)
+    assert bulk.scalars.names == one.scalars.names == ["train/loss", "val/acc", "val/loss"]
+    for name in bulk.scalars.names:
+        a, b = bulk.scalars[name], one.scalars[name]
+        for axis in ("steps", "times", "values"):
+            assert getattr(a, axis).tolist() == pytest.approx(getattr(b, axis).tolist(), nan_ok=True), (name, axis)
+        assert (a.last(), a.best()) == (b.last(), b.best())
+    loss = bulk.scalars["train/loss"]
+    steps = loss.steps.tolist()
+    assert steps == sorted(steps) and 100.0 in steps and 200.0 in steps  # the step after 99; "200" converted
+    assert len(steps) == S.FLUSH_AT + 500 - 3  # three malformed events: no point
+    assert bulk.scalars["val/acc"].best() == pytest.approx(0.5 + (S.FLUSH_AT + 499) / 40_000)  # a rate: highest
+    assert loss.best() == pytest.approx(5.0 - (S.FLUSH_AT + 499) / 1000) == loss.last()
+    assert bulk.progress.step == S.FLUSH_AT + 499
+
+
+def test_applied_counts_metrics_events_and_lists_the_malformed_ones():
+    view = RunView([started()])
+    applied = view.apply([metrics(0, 101.0, loss=1.0), {"type": "note", "time": 101.0, "message": "hi"},
+                          metrics(1, 102.0, loss=0.5), {"type": "metrics", "time": 103.0, "values": 3}])
+    assert applied.metrics == 2
+    assert [t.kind for t in applied.taken] == ["note", "malformed"]
+    assert applied.bad[0].problem == "Malformed: values is not an object"
+
+
+def test_the_last_and_best_follow_points_as_they_come():
+    view = RunView([started(), metrics(0, 101.0, loss=3.0, acc=0.2), metrics(1, 102.0, loss=1.0, acc=0.9)])
+    assert (view.scalars["loss"].last(), view.scalars["loss"].best()) == (1.0, 1.0)
+    view.apply([metrics(2, 103.0, loss=2.0, acc="nan"), metrics(3, 104.0, loss="inf", acc=0.5)])
+    loss, acc = view.scalars["loss"], view.scalars["acc"]
+    assert (loss.last(), loss.best()) == (2.0, 1.0)  # inf and NaN are kept, never last or best
+    assert (acc.last(), acc.best()) == (0.5, 0.9)
+    assert view.summary()["acc"] == {"last": 0.5, "best": 0.9, "step": 3.0}
+
+
 def test_a_trainer_run_is_not_logged():
     assert not RunView([helpers.started()]).logged
 

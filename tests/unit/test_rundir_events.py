@@ -39,6 +39,49 @@ def test_tail_holds_back_a_torn_last_line(tmp_path):
     assert [e["type"] for e in E.read_events(path)] == ["a", "b", "c"]
 
 
+def test_tail_says_when_more_of_the_file_waits(tmp_path):
+    path = tmp_path / "events.jsonl"
+    with open(path, "wb") as f:
+        for i in range(100):
+            f.write(b'{"type":"a","time":%d}\n' % i)
+    tail = E.EventTail(path)
+    first = tail.poll(max_bytes=600)  # a reader catching up with a history: more waits
+    assert first and tail.behind
+    rest = tail.poll()
+    assert not tail.behind and [e["time"] for e in first + rest] == list(range(100))
+    assert tail.poll() == [] and not tail.behind
+
+
+def test_gc_paused_nests_across_threads_and_gives_the_collector_back():
+    import gc
+    import threading
+
+    assert gc.isenabled()
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def other() -> None:
+        with E.gc_paused:
+            inside.set()
+            leave.wait(5)
+
+    thread = threading.Thread(target=other)
+    with E.gc_paused:
+        thread.start()
+        assert inside.wait(5) and not gc.isenabled()
+    assert not gc.isenabled()  # the other thread is still in its batch
+    leave.set()
+    thread.join(5)
+    assert gc.isenabled()
+    gc.disable()
+    try:  # paused by someone else before: left as it was
+        with E.gc_paused:
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_run_dir_is_created_whole(tmp_path):
     run = R.create(tmp_path, "spiral", 'name = "spiral"\n')
     assert run.path.parent == tmp_path and run.preset_path.read_text() == 'name = "spiral"\n'

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import gc
 import os
 import re
 import time
@@ -183,6 +184,7 @@ class TuidlApp(App[int]):
         # model.custom classes the command line allowed (--allow-code): Start and resume pass them on
         self.allow_code = tuple(allow_code)
         self.session = RunSession()  # the run shown: its state, directory, view, follower; the warm trainer
+        self._heap_frozen = False  # gc.freeze(): see _mount_deferred
         self.preset = preset
         self.runs_root = runs_root
         self.attach_run = attach
@@ -254,6 +256,13 @@ class TuidlApp(App[int]):
         if self._deferred:
             self._mount_pane(self._deferred[0])
             self.call_after_refresh(self._mount_deferred)
+        elif not self._heap_frozen:
+            # What start-up made (the modules, the panes' widgets: some 200,000 objects) lives
+            # as long as the dashboard: out of the garbage collector's way. Each full pass
+            # walked all of it (a fifth of a second here), and reading a run's history
+            # (tens of thousands of events) set off several. Given back at unmount.
+            self._heap_frozen = True
+            gc.freeze()
 
     def on_mount(self) -> None:
         for n, (pane_id, title, _) in enumerate(PANES, 1):
@@ -577,6 +586,9 @@ class TuidlApp(App[int]):
 
     def on_unmount(self) -> None:
         self._drop_standby()  # the dashboard is closing: the warm trainer goes with it
+        if self._heap_frozen:  # its widgets may be collected again (tests run many apps in one process)
+            self._heap_frozen = False
+            gc.unfreeze()
 
     def _begin(self, run: RunDir, mode: Mode | str, *, replay_speed: float = 0.0) -> None:
         if self._when_mounted("training", functools.partial(self._begin, run, mode, replay_speed=replay_speed)):
@@ -726,7 +738,7 @@ class TuidlApp(App[int]):
             return  # a stale batch from a follower that was replaced
         session.events_received += len(message.events)
         applied = session.view.apply(message.events)  # the one place events become state
-        self.training.take(applied)
+        self.training.take(applied, more=message.more)
         try:
             self.system.take(applied)
         except Exception as e:  # noqa: BLE001 - telemetry must never take the run view down

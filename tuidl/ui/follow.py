@@ -110,13 +110,15 @@ class Follower:
         except ValueError:  # acknowledged twice: harmless
             pass
 
-    def _post(self, events: list[dict[str, Any]]) -> None:
+    def _post(self, events: list[dict[str, Any]], more: bool = False) -> None:
+        """Post ``events`` in batches; ``more``: more follow at once (the tail is behind)."""
         for i in range(0, len(events), MAX_BATCH):
             chunk = events[i:i + MAX_BATCH]
             while not self._pending.acquire(timeout=0.05):
                 if self.stopped():
                     return
-            self.target.post_message(RunEvents(self.run.id, chunk, self._taken))
+            last = i + MAX_BATCH >= len(events)
+            self.target.post_message(RunEvents(self.run.id, chunk, self._taken, more=more or not last))
             self.posted += len(chunk)
             self.batches += 1
 
@@ -147,7 +149,7 @@ class Follower:
             batch = [ev for ev in self.tail.poll(READ_BYTES) if isinstance(ev, dict)]
             if batch:
                 quiet_polls = 0
-                self._post(batch)
+                self._post(batch, more=self.tail.behind)
                 for ev in batch:
                     if ev.get("type") == RUN_ENDED:
                         ended = ev
@@ -175,8 +177,8 @@ class Follower:
                             continue
                         said_ended = True
                         self._said(state, str(status.get("message", "") or ""))
-            # an ended run is watched for a resume at a slower pace
-            if self._wait(STATUS_EVERY_S if said_ended else self.poll_s):
+            # an ended run is watched for a resume at a slower pace; a history is read on at once
+            if self._wait(0.0 if self.tail.behind else STATUS_EVERY_S if said_ended else self.poll_s):
                 break
         return self._end("detached", "stopped following")
 
@@ -196,10 +198,11 @@ class Follower:
                 batch = [ev for ev in self.tail.poll(READ_BYTES) if isinstance(ev, dict)]
                 if not batch:
                     break
-                self._post(batch)
+                self._post(batch, more=self.tail.behind)
                 ended = _last_end(batch) or ended
-                # Let the UI breathe between big chunks.
-                if self._wait(0.01):
+                # the UI sets the pace (at most MAX_PENDING batches wait for it): no sleep
+                # between the chunks of a big file (64 of them made 0.64 s of a 50,000-step run's)
+                if self.stopped():
                     break
         else:
             pending: list[dict[str, Any]] = []

@@ -28,3 +28,6 @@ class RunEvents(Message):
     taken: Callable[[], None] | None = None
     """Called by the receiver once it has handled the batch (the follower holds back
     further batches until then, so a fast replay never piles up in the queue)."""
+    more: bool = False
+    """More events follow at once (the follower is still reading the run's history, a
+    replay's or an attached run's): a reader may leave what it draws for the last batch."""

@@ -65,8 +65,7 @@ def _int(value: Any, default: int = 0) -> int:
     return int(f) if math.isfinite(f) else default
 
 
-class Malformed(Exception):
-    """An event of a known type that cannot be taken (it is counted, then passed over)."""
+Malformed = E.Malformed  # an event of a known type that cannot be taken (counted, then passed over)
 
 
 @dataclass
@@ -221,10 +220,14 @@ class Change(NamedTuple):
 
 @dataclass
 class Applied:
-    """What one :meth:`RunView.apply` took, in order."""
+    """What one :meth:`RunView.apply` took, in order. ``metrics`` events (a logged run's
+    ``run.log`` calls: tens of thousands in a history, and no reader shows them one by
+    one) are counted in ``metrics``, not listed in ``taken``; a malformed one is listed
+    as any malformed event is."""
 
     taken: list[Taken] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    metrics: int = 0
 
     def of(self, kind: str) -> list[dict]:
         """The events of one type taken, in order."""
@@ -397,8 +400,19 @@ class RunView:
     # -- taking events -----------------------------------------------------------------
     def apply(self, events: Iterable[Any]) -> Applied:
         """Take a batch of events; see the module docstring."""
+        with E.gc_paused:  # (see there: what a batch makes stays alive until it is taken)
+            return self._apply(events)
+
+    def _apply(self, events: Iterable[Any]) -> Applied:
         applied = Applied()
+        metrics: list[dict] = []  # metrics events in a row: taken together (Scalars.add_events)
         for ev in events:
+            if isinstance(ev, dict) and ev.get("type") == E.METRICS:
+                metrics.append(ev)
+                continue
+            if metrics:
+                self._metrics_events(metrics, applied)
+                metrics = []
             if not isinstance(ev, dict):
                 self.bad_events += 1
                 applied.taken.append(Taken("malformed", ev, "not an object"))
@@ -416,7 +430,21 @@ class RunView:
                 applied.taken.append(Taken("malformed", ev, f"{type(e).__name__}: {e}"))
                 continue
             applied.taken.append(Taken(kind, ev))
+        if metrics:
+            self._metrics_events(metrics, applied)
         return applied
+
+    def _metrics_events(self, evs: list[dict], applied: Applied) -> None:
+        """``metrics`` events in a row (a logged run writes little else): taken by the
+        scalars in one go, counted in ``applied.metrics`` (the malformed ones listed)."""
+        errors = self.scalars.add_events(evs)
+        self.events += len(evs)
+        applied.metrics += len(evs) - len(errors)
+        self.bad_events += len(errors)
+        applied.taken.extend(Taken("malformed", evs[i], f"{type(e).__name__}: {e}") for i, e in errors)
+        step = self.scalars.last_step
+        if step > self.progress.step:
+            self.progress.step = int(step)
 
     def _run_started(self, ev: dict, applied: Applied) -> None:
         data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
@@ -572,15 +600,6 @@ class RunView:
         if "torch_cuda" in ev:
             self.torch_cuda = ev.get("torch_cuda") is not None
 
-    def _metrics(self, ev: dict, applied: Applied) -> None:
-        values = ev["values"]
-        if not isinstance(values, dict):
-            raise Malformed("values is not an object")
-        self.scalars.add(ev.get("step"), ev.get("time"), values)
-        step = self.scalars.last_step
-        if step > self.progress.step:
-            self.progress.step = int(step)
-
     def _config(self, ev: dict, applied: Applied) -> None:
         values = ev["values"]
         if not isinstance(values, dict):
@@ -626,7 +645,6 @@ _TAKE = {
     E.LANDSCAPE: RunView._landscape,
     E.ADVERSARIAL: RunView._adversarial,
     E.RUN_ENDED: RunView._run_ended,
-    E.METRICS: RunView._metrics,
     E.CONFIG: RunView._config,
     E.SUMMARY: RunView._summary,
 }

@@ -44,12 +44,16 @@ from tuidl.ui.series import Series
 from tuidl.ui.widgets.charts import MetricChart
 
 SMOOTH_ON = 0.6
-SIDE_EVERY_S = 1.0  # the summary is worked out again at most once a second
+SIDE_EVERY_S = 2.0  # the summary is worked out again at most every 2 s (as the charts follow new points)
 OUTPUT_LINES = 500  # the output's last lines kept
 OUTPUT_READ = 64 << 10  # bytes of output.log read at most per frame (the first read: its end)
 OVERLAY_PREFIX = "overlay:"
 CPU_SHARE = 0.04  # of a core, at most, for redrawing the charts for new points (all of them together)
 NARROW_BELOW = 80  # a view narrower than this leaves the side panel out
+CHART_ROWS = 12  # a chart's height in the grid (its grid-rows below)
+SIDE_TEXT_WIDTH = 30  # the side panel's text, before its width is known
+WAITING = "waiting for the run's first metrics…"
+READING = "reading the run's history…"
 
 
 def flat(config: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -127,6 +131,8 @@ class SidePanel(VerticalScroll):
         self.about = Static("", id="logged-about")
         self.summary = Static("", id="logged-summary")
         self.config = Static("", id="logged-config")
+        self._shapes: dict[str | None, Any] = {}  # a part's id -> the shape it was last shown with
+        self._shown: dict[str | None, Any] = {}  # a part's id -> what it shows
 
     def compose(self) -> ComposeResult:
         yield self.about
@@ -134,6 +140,9 @@ class SidePanel(VerticalScroll):
         yield self.config
 
     def show(self, view: RunView) -> None:
+        """Show the view's figures; a part whose text did not change is left alone, and
+        the screen is laid out again only when a part's height changed."""
+        width = self.scrollable_content_region.width or SIDE_TEXT_WIDTH
         st = view.started or {}
         about = Text()
         about.append(str(st.get("name") or view.run_id or "logged run"), style="bold")
@@ -143,32 +152,70 @@ class SidePanel(VerticalScroll):
         if st.get("command"):
             about.append("\n$ " + " ".join(str(a) for a in st["command"]), style="dim")
         about.append(f"\nstep {int(view.scalars.last_step) if view.scalars.events else '—'} · {view.status}")
-        self.about.update(about)
-        table = Table.grid(padding=(0, 1))
-        table.add_column(overflow="fold", ratio=2)
-        table.add_column(justify="right")
-        table.add_column(justify="right")
-        table.add_row(Text("Summary", style="bold"), Text("last", style="dim"),
-                      Text("best", style="dim"))
-        for name, figures in view.summary().items():
-            if "value" in figures:
-                value = figures["value"]
-                shown = fmt_metric(name, value) if isinstance(value, (int, float)) else str(value)
-                table.add_row(name, Text(shown, style="bold"), "")
-            else:
-                last = Text(fmt_metric(name, figures["last"]), style="bold" if figures.get("set") else "")
-                table.add_row(name, last, Text(fmt_metric(name, figures["best"]), style=palette.style(palette.LR)))
-        self.summary.update(table)
-        config = Table.grid(padding=(0, 1))
-        config.add_column(overflow="fold", style="dim")
-        config.add_column(overflow="fold")
-        config.add_row(Text("Config", style="bold"), "")
-        pairs = flat(view.config)
-        for key, value in pairs:
-            config.add_row(key, value if isinstance(value, str) else json.dumps(value, default=str))
-        if not pairs:
-            config.add_row(Text("(none logged)", style="dim"), "")
-        self.config.update(config)
+        self._put(self.about, about, tuple(line if len(line) >= width else "" for line in about.plain.split("\n")))
+        summary = summary_text(view.summary(), width)
+        self._put(self.summary, summary, summary.plain.count("\n"))
+        pairs = tuple((key, value if isinstance(value, str) else json.dumps(value, default=str))
+                      for key, value in flat(view.config))
+        if self._shapes.get(self.config.id) != (width, pairs):  # (config events are rare)
+            config = Table.grid(padding=(0, 1))
+            config.add_column(overflow="fold", style="dim")
+            config.add_column(overflow="fold")
+            config.add_row(Text("Config", style="bold"), "")
+            for key, value in pairs:
+                config.add_row(key, value)
+            if not pairs:
+                config.add_row(Text("(none logged)", style="dim"), "")
+            self._put(self.config, config, (width, pairs))
+
+    def _put(self, static: Static, content: Any, shape: Any) -> None:
+        """Show ``content`` unless it is shown already; the screen is laid out again only
+        when ``shape`` (what the part's height follows from) changed. Laying out the
+        whole screen takes far longer than drawing the panel, and a part redrawn while
+        scrolled out of sight makes Textual place every widget again (tens of ms)."""
+        if self._shown.get(static.id) == content and self._shapes.get(static.id) == shape:
+            return
+        changed = self._shapes.get(static.id) != shape
+        self._shapes[static.id], self._shown[static.id] = shape, content
+        static.update(content, layout=changed)
+
+
+def summary_text(summary: dict[str, dict[str, Any]], width: int) -> Text:
+    """The summary (:meth:`RunView.summary`) as lines of text ``width`` wide: each metric's
+    name (folded when long), last and best value in columns; a key the run set that is
+    no metric as its name, then its value. Plain text, not a table: Rich measures a table's every
+    cell each time it is drawn, about 60 ms for 20 metrics here, once a second."""
+    rows, others = [], []
+    for name, figures in summary.items():
+        if "value" in figures:
+            value = figures["value"]
+            others.append((name, fmt_metric(name, value) if isinstance(value, (int, float)) else str(value)))
+        else:
+            rows.append((name, fmt_metric(name, figures["last"]), fmt_metric(name, figures["best"]),
+                         "bold" if figures.get("set") else ""))
+    last_w = max([4] + [len(r[1]) for r in rows])
+    best_w = max([4] + [len(r[2]) for r in rows])
+    name_w = max(8, width - last_w - best_w - 2)
+    best_style = palette.style(palette.LR)
+    text = Text(no_wrap=True, overflow="crop", end="")
+    text.append("Summary".ljust(name_w), style="bold")
+    text.append(" " + "last".rjust(last_w) + " " + "best".rjust(best_w), style="dim")
+    for name, last, best, style in rows:
+        parts = [name[i:i + name_w] for i in range(0, len(name), name_w)] or [""]
+        text.append("\n" + parts[0].ljust(name_w) + " ")
+        text.append(last.rjust(last_w), style=style)
+        text.append(" ")
+        text.append(best.rjust(best_w), style=best_style)
+        for part in parts[1:]:
+            text.append("\n" + part)
+    width = max(1, width)
+    for name, value in others:  # the name, then its value (bold), each folded to the width
+        for i in range(0, max(1, len(name)), width):
+            text.append("\n" + name[i:i + width])
+        for i in range(0, max(1, len(value)), width - 2 if width > 4 else width):
+            text.append("\n" + ("  " if width > 4 else "") + value[i:i + (width - 2 if width > 4 else width)],
+                        style="bold")
+    return text
 
 
 class OutputTail(Log):
@@ -224,7 +271,7 @@ class LoggedView(Horizontal):
     LoggedView #logged-main { width: 1fr; height: 1fr; }
     LoggedView #logged-modes { height: 1; }
     LoggedView #logged-charts { height: 1fr; grid-size: 2; grid-gutter: 0 1; grid-rows: 12;
-                                scrollbar-size-vertical: 1; }
+                                overflow-y: auto; scrollbar-gutter: stable; scrollbar-size-vertical: 1; }
     LoggedView #logged-charts MetricChart { height: 12; min-height: 6; }
     LoggedView #logged-empty { height: auto; color: $text-muted; padding: 1 2; }
     LoggedView #logged-output { height: 10; border-top: hkey $panel-lighten-2; background: $surface;
@@ -246,11 +293,15 @@ class LoggedView(Horizontal):
         self._names_seen = 0
         self._fed_at = -math.inf  # when the charts' lines last gained points (time.monotonic)
         self._side_version = -1
+        self._side_status: str | None = None
         self._side_at = -math.inf
+        self.reading = False  # a history is being read (more batches follow at once): the charts wait
+        self._draw_all = True  # the next tick draws every chart due, not only those in view
+        self._chart_names: dict[str, tuple[str, ...]] = {}  # chart key -> the metrics it draws
         self.overlays: dict[str, tuple[RunView, str]] = {}  # label -> (its view, its colour)
         self.modes = Static("", id="logged-modes")
         self.grid = Grid(id="logged-charts")
-        self.empty = Static("waiting for the run's first metrics…", id="logged-empty")
+        self.empty = Static(WAITING, id="logged-empty")
         self.side = SidePanel(id="logged-side")
         self.output = OutputTail(id="logged-output")
         self.output.display = False
@@ -270,10 +321,13 @@ class LoggedView(Horizontal):
         self._show_modes()
 
     def on_resize(self) -> None:
+        self._draw_all = True
         width = self.size.width
         self.set_class(width < NARROW_BELOW, "-narrow")
         charts_width = width - (0 if width < NARROW_BELOW else 32)
-        self.grid.styles.grid_size_columns = 3 if charts_width >= 150 else 2 if charts_width >= 56 else 1
+        columns = 3 if charts_width >= 150 else 2 if charts_width >= 56 else 1
+        if self.grid.styles.grid_size_columns != columns:
+            self.grid.styles.grid_size_columns = columns
 
     # -- the run -----------------------------------------------------------------------
     def show_run(self, view: RunView, run_path: Path | None = None) -> None:
@@ -281,24 +335,38 @@ class LoggedView(Horizontal):
         self.view, self.run_path = view, run_path
         self._series = {}
         self.groups, self._names_seen = [], 0
-        self._side_version, self._side_at = -1, -math.inf
+        self._side_version, self._side_status, self._side_at = -1, None, -math.inf
+        self.reading = False
         if self.is_mounted:
             self.grid.remove_children()
-        self.charts = {}
+        self.charts, self._chart_names = {}, {}
+        self.empty.update(WAITING, layout=False)
         self.empty.display = True
         out = run_path / "output.log" if run_path is not None else None
         has_output = out is not None and (out.is_file() or view.source == "command")
         self.output.display = has_output
         self.output.follow(out if has_output else None)
 
-    def take(self, ended: bool = False) -> None:
+    def take(self, ended: bool = False, more: bool = False) -> None:
         """The view took a batch of events: new charts for new names, new points for the
         charts (drawn on their clock; at the next tick when the batch ``ended`` the run:
-        a replay's or an attached history's last points are not left waiting), the
-        output's new lines."""
+        a replay's last points are not left waiting), the output's new lines.
+
+        While ``more`` batches follow at once (a history being read: a replay, an
+        attached run) nothing is drawn but how far the reading is: with the last batch
+        the charts are made (mounted) and fed the whole history, and each is drawn once,
+        in the same frame as the side panel: one layout of the screen, not one a batch."""
         view = self.view
         if view is None:
             return
+        was_reading, self.reading = self.reading, more
+        if more:
+            if not was_reading:
+                self.empty.update(READING, layout=False)
+                self._show_modes()
+            return
+        if was_reading:
+            self.empty.update(WAITING, layout=False)
         scalars = view.scalars
         if len(scalars) != self._names_seen:
             self._names_seen = len(scalars)
@@ -308,21 +376,47 @@ class LoggedView(Horizontal):
         if ended:
             for chart in self.charts.values():
                 chart.mark_dirty()
+        self._draw_all |= ended or was_reading
+        if was_reading:
+            self._show_modes()
+        if was_reading or ended:  # a history's or a run's end shows at once, as the charts do
+            self._show_side(time.monotonic())
         if self.output.display and not self.output.path and view.source == "command" and self.run_path:
             self.output.follow(self.run_path / "output.log")
 
     def tick(self, now: float) -> None:
-        """The pane's clock: due redraws, the side panel (once a second when changed),
-        the output's new lines."""
-        for chart in self.charts.values():
+        """The pane's clock: due redraws, the side panel (every SIDE_EVERY_S when changed;
+        while a history is read, only how far it is), the output's new lines."""
+        for chart in list(self.charts.values()) if self._draw_all else self._charts_in_view():
             chart.tick()
-        view = self.view
-        if view is not None and (view.scalars.version != self._side_version or view.status != getattr(
-                self, "_side_status", None)) and now - self._side_at >= SIDE_EVERY_S:
-            self._side_version, self._side_status, self._side_at = view.scalars.version, view.status, now
-            self.side.show(view)
+        self._draw_all = False
+        if self.view is not None and now - self._side_at >= SIDE_EVERY_S:
+            if self.reading:
+                self._side_at = now
+                self._show_modes()
+            else:
+                self._show_side(now)
         if self.output.display:
             self.output.read_more()
+
+    def _charts_in_view(self) -> list[MetricChart]:
+        """The charts the grid shows now: those of the rows its scroll offset and height
+        take in (rows are CHART_ROWS high). New points redraw only these; the others
+        are drawn when they come back into view. (Textual's ``is_on_screen`` counts a
+        chart scrolled away as on screen, and redrawing one makes the next frame place
+        every widget of the screen again.)"""
+        grid = self.grid
+        columns = max(1, int(grid.styles.grid_size_columns or 1))
+        top, height = grid.scroll_offset.y, grid.size.height
+        return [chart for i, chart in enumerate(self.charts.values())
+                if (i // columns) * CHART_ROWS < top + height and (i // columns + 1) * CHART_ROWS > top]
+
+    def _show_side(self, now: float) -> None:
+        """The side panel, when the view changed since it was last shown."""
+        view = self.view
+        if view is not None and (view.scalars.version != self._side_version or view.status != self._side_status):
+            self._side_version, self._side_status, self._side_at = view.scalars.version, view.status, now
+            self.side.show(view)
 
     def group_key(self, group: ChartGroup) -> str:
         return ChartsChecklist.key(group)
@@ -336,6 +430,7 @@ class LoggedView(Horizontal):
         keys = [self.group_key(g) for g in shown]
         for key in [k for k in self.charts if k not in keys]:
             self.charts.pop(key).remove()
+            self._chart_names.pop(key, None)
         new = []
         for group in shown:
             key = self.group_key(group)
@@ -346,6 +441,7 @@ class LoggedView(Horizontal):
             chart.x_label = self.x_axis
             chart.log_y, chart.smooth = self.log_y, self.smooth
             self.charts[key] = chart
+            self._chart_names[key] = group.names
             self._attach_lines(chart, group)
             new.append(chart)
         # the charts share one CPU budget (a chart alone may take 5 % of a core for new
@@ -354,6 +450,7 @@ class LoggedView(Horizontal):
             chart.cpu_share = CPU_SHARE / max(1, len(self.charts))
         if new and self.grid.is_mounted:
             self.grid.mount(*new)
+        self._draw_all = True
         self.empty.display = not self.groups
         if self.groups and not shown:
             self.empty.update("no chart chosen: g opens the checklist")
@@ -379,11 +476,12 @@ class LoggedView(Horizontal):
                 chart.set_series(OVERLAY_PREFIX + label, line, label, color)
 
     def _feed(self) -> None:
-        """Extend each shown line's Series with the points its Scalar gained."""
+        """Extend each shown line's Series with the points its Scalar gained; only the
+        charts of those lines are due a redraw."""
         scalars = self.view.scalars if self.view is not None else None
         if scalars is None:
             return
-        changed = False
+        changed: set[str] = set()
         for (name, axis), (series, taken) in list(self._series.items()):
             if axis != self.x_axis:
                 continue
@@ -392,21 +490,27 @@ class LoggedView(Horizontal):
                 continue
             series.extend(scalar.xs(axis)[taken:], scalar.values[taken:])
             self._series[(name, axis)] = (series, len(scalar))
-            changed = True
+            changed.add(name)
         if changed:
             self._fed_at = time.monotonic()
-            for chart in self.charts.values():
-                chart.data_changed()
+            for key, chart in self.charts.items():
+                if not changed.isdisjoint(self._chart_names.get(key, ())):
+                    chart.data_changed()
 
     # -- how the charts are drawn ----------------------------------------------------------
     def _show_modes(self) -> None:
         text = Text(no_wrap=True, overflow="ellipsis", style="dim")
-        shown = len(self.shown_groups())
-        text.append(f"x: {self.x_axis}s [e] · log y: {'on' if self.log_y else 'off'} [l] · smoothing: "
-                    f"{self.smooth:g} [m] · charts: {shown} of {len(self.groups)} [g]")
-        self.modes.update(text)
+        if self.reading and self.view is not None:
+            scalars = self.view.scalars
+            text.append(READING + (f" step {int(scalars.last_step):,}" if scalars.events else ""))
+        else:
+            shown = len(self.shown_groups())
+            text.append(f"x: {self.x_axis}s [e] · log y: {'on' if self.log_y else 'off'} [l] · smoothing: "
+                        f"{self.smooth:g} [m] · charts: {shown} of {len(self.groups)} [g]")
+        self.modes.update(text, layout=False)  # one line: its size never changes
 
     def _restyle(self) -> None:
+        self._draw_all = True
         for chart in self.charts.values():
             chart.x_label = "time (s)" if self.x_axis == "time" else "step"
             chart.log_y, chart.smooth = self.log_y, self.smooth
@@ -463,6 +567,7 @@ class LoggedView(Horizontal):
                 for key in [k for k in chart.series_keys() if k.startswith(OVERLAY_PREFIX)]:
                     chart.remove_series(key)
                 self._attach_lines(chart, group)
+        self._draw_all = True
 
 
 def overlay_line(view: RunView, group: ChartGroup, axis: str) -> Series | None:

@@ -360,6 +360,7 @@ class SystemPane(Widget):
     def take(self, applied: Applied) -> None:
         """Show what a RunView took from a batch of the followed run's events: who the
         trainer is (run_started), its telemetry, and its end."""
+        changed = False
         for taken in applied.taken:
             if taken.kind == "run_started":
                 self._on_run_started(taken.ev)
@@ -367,7 +368,11 @@ class SystemPane(Widget):
                 self._on_telemetry(taken.ev)
             elif taken.kind == "run_ended":
                 self._run_ended = True
-        self._render_all()
+            else:
+                continue
+            changed = True
+        if changed:  # (a batch of metrics alone changes nothing here)
+            self._render_all()
 
     def _on_run_started(self, ev: dict) -> None:
         run_id = str(ev["run_id"]) if ev.get("run_id") is not None else "?"

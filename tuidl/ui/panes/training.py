@@ -28,6 +28,7 @@ from tuidl.core.data import catalog
 from tuidl.core.preset import keypath
 from tuidl.core.preset.keypath import KeyPathError
 from tuidl.core.preset.preset import Preset, resolve, to_data
+from tuidl.core.run.rundir import RunDir
 from tuidl.core.run.runview import Applied, RunProgress, RunView
 from tuidl.core.preset.schema import ConfigError
 from tuidl.ui.widgets.form import DataclassForm, FieldEditor, apply_edits
@@ -641,8 +642,11 @@ class TrainingPane(Vertical):
         self._run_path = run_path
         self.run_charts.reset(view)
         self.logged_view.show_run(view, run_path)
-        if view.logged != self._logged:
-            self._show_logged(view.logged)
+        # a logged run's directory says so before its first event: the view switches in
+        # the same frame as the rest of the pane, not in one of its own (a whole layout)
+        logged = view.logged or (run_path is not None and RunDir(run_path).logged)
+        if logged != self._logged:
+            self._show_logged(logged)
         self._update_for_preset()
         self.run_charts.set_metric(self._metric_key())
         self._show_progress()
@@ -655,15 +659,16 @@ class TrainingPane(Vertical):
         """Take a batch of events into the view shown, and show them."""
         self.take(self.view.apply(events))
 
-    def take(self, applied: Applied) -> None:
-        """Show what the view took from a batch of events (:meth:`RunView.apply`)."""
+    def take(self, applied: Applied, more: bool = False) -> None:
+        """Show what the view took from a batch of events (:meth:`RunView.apply`);
+        ``more``: more batches follow at once (a history being read)."""
         view, charts = self.view, self.run_charts
         if any(change.what == "started" for change in applied.changes):
             self._show_started()  # the metric charted may change (only) then
         if view.logged:
             if not self._logged:
                 self._show_logged(True)
-            self.logged_view.take(ended=applied.ended)
+            self.logged_view.take(ended=applied.ended, more=more)
         self._render_bad += charts.take(applied, self._preset_task())
         ended = bool(view.progress.status)  # a run's end shows at once
         self._progress_due = True
