@@ -147,7 +147,7 @@ def test_landscape_of_a_trained_model_has_its_minimum_at_the_weights(trained):
     with prepared(preset) as t:
         at = load_weights(t, checkpoint_of(run)[1])
         weights = {k: v.clone() for k, v in t.model.state_dict().items()}
-        ev = L.landscape_event(t, **at, steps=21, span=1.0)
+        ev = L.landscape_event(t.model, t.subject, **at, steps=21, span=1.0)
         assert all(torch.equal(v, t.model.state_dict()[k]) for k, v in weights.items())
         assert t.model.training  # its mode as before
     grid = np.array(ev["grid"])
@@ -167,7 +167,7 @@ def test_accuracy_under_attack_never_rises_with_eps(trained):
     run, preset = trained
     with prepared(preset) as t:
         at = load_weights(t, checkpoint_of(run)[1])
-        ev = A.adversarial_event(t, [1.0, 0.0, 0.1, 0.3, 0.6], **at)
+        ev = A.adversarial_event(t.model, t.subject, [1.0, 0.0, 0.1, 0.3, 0.6], **at)
         clean = float((A.predicted(t.model(t.data.test.x), t.loss_kind) == t.data.test.y).float().mean())
     assert ev["eps"] == [0.0, 0.1, 0.3, 0.6, 1.0] and ev["split"] == "test" and ev["eps_unit"] == "std"
     assert ev["clean"] == pytest.approx(clean, abs=1e-6) and clean > 0.9
@@ -197,7 +197,7 @@ def test_adversarial_needs_classification_and_sizes_at_least_zero(trained):
     with prepared(P.load("plane")) as t:
         assert t.task == "regression"
         with pytest.raises(ConfigError, match="classification"):
-            A.adversarial_event(t, [0.1], epoch=0, step=0)
+            A.adversarial_event(t.model, t.subject, [0.1], epoch=0, step=0)
 
 
 # -- in a run -------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""House rules that can be checked: the core imports no UI code, and the UI keeps to
-Textual's public API."""
+"""House rules that can be checked: the core imports no UI code, the UI keeps to
+Textual's public API, and no two modules of tuidl import each other (through any chain)."""
 
 import ast
 import re
@@ -45,3 +45,84 @@ def test_the_ui_uses_no_private_textual_api():
         if hits:
             bad[str(path.relative_to(ROOT))] = hits
     assert bad == {}
+
+
+def module_graph() -> dict[str, dict[str, int]]:
+    """tuidl's modules, each with the tuidl modules it imports (at any depth, lazy and
+    ``TYPE_CHECKING`` imports too) and the line of the first such import. ``from a import b``
+    counts as importing ``a.b`` where that is a module, else ``a``."""
+    modules = {}
+    for path in sorted((ROOT / "tuidl").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {}
+    for name, path in modules.items():
+        package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+        edges: dict[str, int] = {}
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = package.split(".")
+                module = ".".join(base[:len(base) - node.level + 1] + ([node.module] if node.module else [])) \
+                    if node.level else node.module
+                targets = [f"{module}.{a.name}" if f"{module}.{a.name}" in modules else module for a in node.names]
+            else:
+                continue
+            for target in targets:
+                parts = target.split(".")
+                while parts and ".".join(parts) not in modules:  # a name inside a module: the module
+                    parts.pop()
+                if parts and ".".join(parts) != name:
+                    edges.setdefault(".".join(parts), node.lineno)
+        graph[name] = edges
+    return graph
+
+
+def cycles(graph: dict[str, dict[str, int]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_import_graph_has_no_cycles():
+    """Counting imports inside functions and under TYPE_CHECKING: a cycle hidden by a lazy
+    import is still two modules that cannot be read (or moved) one without the other."""
+    graph = module_graph()
+    assert len(graph) > 100 and "tuidl.core.train.state" in graph["tuidl.core.train.loop"]  # it reads the tree
+    found = cycles(graph)
+    assert found == [], "import cycles: " + "; ".join(
+        ", ".join(f"{a} imports {b} (line {graph[a][b]})" for a in c for b in graph[a] if b in c) for c in found)
+
+
+def test_the_cycle_check_finds_a_cycle():
+    """The check itself: a lazy import back to a module's importer is found."""
+    graph = {"a": {"b": 1}, "b": {"c": 2}, "c": {"a": 3}, "d": {"a": 4}}
+    assert cycles(graph) == [["a", "b", "c"]]
+    assert cycles({"a": {"b": 1}, "b": {}}) == []

@@ -130,17 +130,18 @@ def input_scale(part: Any, samples: int = SAMPLES) -> float:
     return sd if math.isfinite(sd) and sd > 0 else 1.0
 
 
-def adversarial_event(t: Any, eps: list[float], *, epoch: int, step: int, samples: int = SAMPLES) -> dict[str, Any]:
-    """The ``adversarial`` event's fields for a set-up trainer's model as it is now, on
-    its test split (the validation split when it has none). Raises ConfigError for a
+def adversarial_event(model: torch.nn.Module, subject: Any, eps: list[float], *, epoch: int, step: int,
+                      samples: int = SAMPLES) -> dict[str, Any]:
+    """The ``adversarial`` event's fields for ``model`` as it is now, on ``subject``'s
+    (a :class:`~tuidl.core.train.state.Subject`) test split (the validation split when it has none). Raises ConfigError for a
     regression model or a run with neither split."""
-    if t.task != "classification":
+    if subject.task != "classification":
         raise ConfigError("the adversarial test is for classification; this model does regression")
-    split, part = next(((name, p) for name, p in (("test", t.data.test), ("val", t.data.val))
+    split, part = next(((name, p) for name, p in (("test", subject.data.test), ("val", subject.data.val))
                         if p is not None and len(p)), (None, None))
     if part is None:
         raise ConfigError("the adversarial test needs a test or validation split; this data has neither")
     x, y = part.take(torch.arange(min(len(part), samples)))
-    fields = robust(t.model, x.float(), y, eps, loss_kind=t.loss_kind, scale=input_scale(t.data.train),
-                    seed=t.preset.seed)
+    fields = robust(model, x.float(), y, eps, loss_kind=subject.loss_kind, scale=input_scale(subject.data.train),
+                    seed=subject.seed)
     return {"epoch": epoch, "step": step, **fields, "split": split}

@@ -79,28 +79,29 @@ def _round(values: list[float]) -> list[float]:
     return [round(v, 6) for v in values]
 
 
-def sample_loss(t: Any, samples: int = SAMPLES, seed: int = 0) -> tuple[Callable[[nn.Module], float], int]:
-    """``(loss_of, n)``: the training loss of a trainer's model (``t``: a set-up
-    :class:`~tuidl.core.train.Trainer`) on a fixed sample of ``n ≤ samples`` training
-    examples, without gradients."""
-    part = t.data.train
+def sample_loss(subject: Any, samples: int = SAMPLES, seed: int = 0) -> tuple[Callable[[nn.Module], float], int]:
+    """``(loss_of, n)``: the training loss of a model on a fixed sample of ``n ≤ samples``
+    training examples of ``subject`` (a :class:`~tuidl.core.train.state.Subject`), without
+    gradients."""
+    part = subject.data.train
     order = torch.randperm(len(part), generator=torch.Generator().manual_seed(seed))[:samples]
     x, y = part.take(order)
     from tuidl.core.train.steps import loss_target
 
-    target = loss_target(t.loss_kind, y)
+    target = loss_target(subject.loss_kind, y)
 
     @torch.no_grad()
     def loss_of(model: nn.Module) -> float:
-        return float(t.loss_fn(model(x).float(), target))
+        return float(subject.loss_fn(model(x).float(), target))
 
     return loss_of, len(order)
 
 
-def landscape_event(t: Any, *, epoch: int, step: int, steps: int = 21, span: float = 1.0,
+def landscape_event(model: nn.Module, subject: Any, *, epoch: int, step: int, steps: int = 21, span: float = 1.0,
                     samples: int = SAMPLES) -> dict[str, Any]:
-    """The ``landscape`` event's fields for a set-up trainer's model as it is now."""
-    seed = t.preset.seed
-    loss_of, n = sample_loss(t, samples, seed)
-    return {"epoch": epoch, "step": step, **landscape(t.model, loss_of, steps=steps, span=span, seed=seed),
+    """The ``landscape`` event's fields for ``model`` as it is now, on ``subject``'s
+    training data and loss (a :class:`~tuidl.core.train.state.Subject`)."""
+    seed = subject.seed
+    loss_of, n = sample_loss(subject, samples, seed)
+    return {"epoch": epoch, "step": step, **landscape(model, loss_of, steps=steps, span=span, seed=seed),
             "samples": n}

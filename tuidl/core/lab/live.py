@@ -1,4 +1,4 @@
-"""What a run's Trainer asks of the lab: the ``landscape`` and ``adversarial`` control
+"""What a run's training loop asks of the lab: the ``landscape`` and ``adversarial`` control
 commands (``Control.requests``), answered at the next step, and the adversarial test at
 the end of a completed run with ``train.instruments.adversarial``.
 
@@ -14,41 +14,51 @@ rank 0 runs the test at the end, as it does the ``test``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from tuidl.core.run import events as E
 from tuidl.core.preset.schema import ConfigError
 
 
-def answer_requests(t: Any) -> None:
-    """Compute what the control folder asked for since the last step, then forget it."""
-    with t.control.pause_clock():
-        for name in sorted(t.control.requests):
-            compute(t, name)
-    t.control.requests.clear()
+class RunLab:
+    """The lab's one-off instruments in a run: they look at the training ``state``'s model
+    (a :class:`~tuidl.core.train.state.TrainState`) on ``subject``'s data and loss,
+    out of the training clock of ``control``; ``emit`` sends their events and notes.
+    ``cfg``: the preset's ``train.instruments``."""
 
+    def __init__(self, state: Any, subject: Any, control: Any, emit: Callable[..., Any], cfg: Any):
+        self.state, self.subject, self.control, self.emit, self.cfg = state, subject, control, emit, cfg
 
-def at_end(t: Any) -> None:
-    """After the ``test`` event of a completed run: the adversarial test, if the preset
-    turns it on."""
-    if t.preset.train.instruments.adversarial:
-        with t.control.pause_clock():
-            compute(t, "adversarial")
+    def answer_requests(self) -> None:
+        """Compute what the control folder asked for since the last step, then forget it."""
+        with self.control.pause_clock():
+            for name in sorted(self.control.requests):
+                self.compute(name)
+        self.control.requests.clear()
 
+    def at_end(self) -> None:
+        """After the ``test`` event of a completed run: the adversarial test, if the preset
+        turns it on."""
+        if self.cfg.adversarial:
+            with self.control.pause_clock():
+                self.compute("adversarial")
 
-def compute(t: Any, name: str) -> None:
-    """One instrument on the trainer's model as it is now, sent as its event."""
-    # imported here: the analyses import tuidl.core.train, whose Trainer imports this module
-    from tuidl.core.lab.adversarial import adversarial_event
-    from tuidl.core.lab.landscape import landscape_event
+    def compute(self, name: str) -> None:
+        """One instrument on the model as it is now, sent as its event."""
+        # imported here: the analyses import torch, which a run has loaded by now
+        from tuidl.core.lab.adversarial import adversarial_event
+        from tuidl.core.lab.landscape import landscape_event
 
-    try:
-        if name == "landscape":
-            t.emit(E.LANDSCAPE, **landscape_event(t, epoch=t.progress.epoch, step=t.progress.step))
-        else:
-            eps = t.preset.train.instruments.adversarial_eps
-            t.emit(E.ADVERSARIAL, **adversarial_event(t, eps, epoch=t.progress.epoch, step=t.progress.step))
-    except ConfigError as e:
-        t.note("lab", f"no {name} computed: {e}", level="warning")
-    except Exception as e:  # noqa: BLE001 - an instrument must not end the run it looks at
-        t.note("lab", f"the {name} computation failed: {type(e).__name__}: {e}", level="warning")
+        model, at = self.state.model, {"epoch": self.state.progress.epoch, "step": self.state.progress.step}
+        try:
+            if name == "landscape":
+                self.emit(E.LANDSCAPE, **landscape_event(model, self.subject, **at))
+            else:
+                self.emit(E.ADVERSARIAL, **adversarial_event(model, self.subject, self.cfg.adversarial_eps, **at))
+        except ConfigError as e:
+            self._warn(f"no {name} computed: {e}")
+        except Exception as e:  # noqa: BLE001 - an instrument must not end the run it looks at
+            self._warn(f"the {name} computation failed: {type(e).__name__}: {e}")
+
+    def _warn(self, message: str) -> None:
+        self.emit(E.NOTE, level="warning", kind="lab", message=message)

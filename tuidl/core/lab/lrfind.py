@@ -83,7 +83,7 @@ def lr_find(preset: P.Preset, *, steps: int = 100, lr_min: float = 1e-7, lr_max:
         t.model.train()
         for i, (x, y) in zip(range(steps), _batches(t)):
             lr = lr_min * (lr_max / lr_min) ** (i / (steps - 1))
-            for group in t.optimizer.param_groups:
+            for group in t.state.optimizer.param_groups:
                 group["lr"] = lr
             loss = float(t.step(x, y)[1].item())
             avg = BETA * avg + (1 - BETA) * loss
@@ -103,8 +103,8 @@ def _batches(t: Any) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     size = t.preset.data.batch_size
     while True:
         gen = torch.Generator().manual_seed(0)
-        gen.set_state(t.shuffle_gen.get_state())
-        torch.randperm(8, generator=t.shuffle_gen)
+        gen.set_state(t.state.shuffle.get_state())
+        torch.randperm(8, generator=t.state.shuffle)
         yield from t.data.train.batches(size, shuffle=True, generator=gen)
 
 

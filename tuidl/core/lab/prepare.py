@@ -15,7 +15,8 @@ import torch
 from tuidl.core.preset import preset as P
 from tuidl.core.run.rundir import RunDir
 from tuidl.core.preset.schema import ConfigError
-from tuidl.core.train.checkpoints import load_checkpoint, rng_state, set_rng_state
+from tuidl.core.train.checkpoints import load_checkpoint
+from tuidl.core.train.state import rng_state, set_rng_state
 from tuidl.core.train.loop import Trainer
 
 

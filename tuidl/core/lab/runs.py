@@ -30,9 +30,9 @@ def analyse(run: RunDir, name: str, *, which: str | None = None, device: str | N
     with prepared(preset, device=device, allow_code=allow_code) as t:
         at = load_weights(t, state)
         if name == "landscape":
-            fields = landscape_event(t, **at, **options)
+            fields = landscape_event(t.model, t.subject, **at, **options)
         else:
-            fields = adversarial_event(t, eps if eps is not None else preset.train.instruments.adversarial_eps, **at)
+            fields = adversarial_event(t.model, t.subject, eps if eps is not None else preset.train.instruments.adversarial_eps, **at)
     ev = E.event(KINDS[name], **fields, checkpoint=kind)
     save(run, name, ev)
     return ev

@@ -19,7 +19,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 try:
     import tomllib
@@ -32,7 +32,9 @@ from tuidl.core.data import catalog
 from tuidl.core.preset import keypath
 from tuidl.core.preset.keypath import KeyPathError
 from tuidl.core.model.layers import Layer, Summary, check_stack, layer_to_dict, parse_layers
+from tuidl.core.preset import sweeptable
 from tuidl.core.preset.schema import ConfigError, Problem, opt, read, to_dict
+from tuidl.core.preset.values import parse_value
 
 PRESETS_DIR = Path(__file__).resolve().parents[2] / "presets"
 CODE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
@@ -189,9 +191,7 @@ class Sweep:
     warmup_epochs: int = opt(1, help="epochs of a trial before it can be pruned", min=0, max=1_000_000)
 
     def validate(self, path, problems):
-        from tuidl.core.sweep.spec import check_table
-
-        check_table(self, path, problems)
+        sweeptable.check_table(self, path, problems)
 
     def is_default(self) -> bool:
         return self == Sweep()
@@ -212,9 +212,10 @@ class Preset:
             problems.append(Problem("name", "use 1-64 letters, digits, '.', '_' or '-' (no slashes), "
                                             f"starting with a letter or digit; got {self.name!r}"))
         if not problems and not self.sweep.is_default():
-            from tuidl.core.sweep.spec import check_preset
-
-            check_preset(self, problems)
+            params, found = sweeptable.from_table(self.sweep)
+            if params and not found:  # the table's keys and values against the rest of the preset
+                data = sweep_base(self)
+                sweeptable.check_params(data, params, refusal(self, data), problems)
 
     # Filled by resolve(): not part of the TOML.
     source: str = dataclasses.field(default="", init=False, compare=False)
@@ -366,15 +367,6 @@ def resume_overrides(preset: Preset, overrides: list[str] | tuple[str, ...], tra
 
 # ---------------------------------------------------------------------------
 # Reading and writing
-
-def parse_value(text: str) -> Any:
-    """A ``--set`` value: TOML syntax if it parses (numbers, booleans, lists, quoted
-    strings), else the bare text as a string."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
 
 def apply_override(data: dict, assignment: str) -> None:
     """Apply one ``--set path.to.key=value`` to ``data`` (a preset as read from TOML).
@@ -535,6 +527,19 @@ def to_data(preset: Preset) -> dict:
         data.pop("sweep", None)
     data["model"]["layers"] = [_layer_dict(layer) for layer in preset.model.layers]
     return data
+
+
+def sweep_base(preset: Preset) -> dict:
+    """The preset as plain data, without its sweep: what each trial of a sweep varies."""
+    data = to_data(preset)
+    data.pop("sweep", None)
+    return data
+
+
+def refusal(preset: Preset, base: dict) -> Callable[[str, Any], list[Problem]]:
+    """``refused(key, value)``: the problems of ``preset`` (as ``base`` data) with ``key``
+    set to ``value`` (none: it takes it), as a sweep checks its values."""
+    return lambda key, value: edit(preset, {key: value}, base=base).problems
 
 
 def _layer_dict(layer: Layer) -> dict:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from tuidl.core.sweep.spec import SweepSpec
+from tuidl.core.sweep.sweepdir import SweepDir
 
 #: seconds between a running trial's heartbeats; a trial whose worker missed them for
 #: twice as long is failed by the next worker that looks (TUIDL_SWEEP_HEARTBEAT: the tests)
@@ -54,10 +55,6 @@ def quiet() -> None:
     # the heartbeat is kept by the driver itself (ask/tell, not Study.optimize)
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
-def default_storage(sweep_path: Path) -> str:
-    return f"sqlite:///{Path(sweep_path).resolve() / 'study.db'}"
 
 
 def storage(url: str):
@@ -248,8 +245,6 @@ def sweep_summary(runs_root, sweep_id: str) -> SweepView:
     by metric with their parameters, status and run id, the best trial and the parameter
     importances. Raises ConfigError for a sweep that is not there. Reads the study; writes
     nothing."""
-    from tuidl.core.sweep.driver import SweepDir
-
     sweep = SweepDir.open(runs_root, sweep_id)
     quiet()
     import optuna

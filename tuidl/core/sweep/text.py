@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tuidl.core.run.units import columns
-from tuidl.core.sweep.spec import _show
+from tuidl.core.preset.sweeptable import _show
 from tuidl.core.sweep.study import SweepView
 
 

@@ -3,10 +3,12 @@
 The package, one concern a module (read ``loop`` first, top to bottom):
 
 ``loop``         the Trainer: set-up, fit (the epochs), one epoch, evaluate, start and end
+``state``        the training state the loop owns (model, optimizer, schedule, scaler,
+                 progress, shuffle generators, best weights) and the checkpoint dict
 ``steps``        the training step, put together once at set-up (fp32 / autocast / fp16);
                  the loss and L1 / L2 penalties
-``checkpoints``  ``last`` / ``best`` checkpoints: the writer thread, the best weights,
-                 save and restore; ``load_checkpoint``
+``checkpoints``  ``last`` / ``best`` checkpoints of the training state: the writer
+                 thread, save and restore; ``load_checkpoint``
 ``control``      signals, the control folder (pause / resume / stop / checkpoint), the
                  training clock that leaves pauses out
 ``reporting``    the report window (``step`` events, samples/s) used by one process and by

@@ -1,8 +1,9 @@
-"""Checkpoints: what a run saves so that it can continue exactly, and the best weights.
+"""Checkpoints: a run's training state (``tuidl.core.train.state.TrainState``) saved so
+that it can continue exactly, and the best weights.
 
 A run directory holds two: ``last`` (everything needed to resume: weights, optimizer,
-schedule, loss scaler, progress, every random generator, the epoch's metric sums so far)
-and ``best`` (the weights of the best epoch on the monitored metric). They are written
+schedule, loss scaler, progress, every random generator, the epoch's metric sums so far:
+``TrainState.checkpoint``) and ``best`` (the weights of the best epoch on the monitored metric). They are written
 by a background thread (:class:`CheckpointWriter`), atomically, at most every
 ``TUIDL_CHECKPOINT_INTERVAL`` seconds at epoch ends (default 5) and always at the start,
 at the end, at a stop and on request; the best weights are kept in memory meanwhile.
@@ -20,61 +21,18 @@ import math
 import os
 import pickle
 import queue
-import random
 import threading
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import Any, Callable, Optional
 
-import numpy as np
 import torch
 
 from tuidl.core.run import events as E
-from tuidl.core.run.rundir import write_atomic
+from tuidl.core.run.rundir import RunDir, write_atomic
 from tuidl.core.preset.schema import ConfigError
-from tuidl.core.train.meter import Meter
-
-if TYPE_CHECKING:
-    from tuidl.core.train.loop import Trainer
+from tuidl.core.train.state import TrainState
 
 CHECKPOINT_INTERVAL_S = 5.0  # epoch-end checkpoints at most this often ($TUIDL_CHECKPOINT_INTERVAL)
-STATUS_EVERY_S = 1.0  # the status file is rewritten at most this often during a run
-FORMAT = 1
-
-
-@dataclass
-class Progress:
-    """Where a run is; saved in every checkpoint so a resumed run continues exactly."""
-
-    epoch: int = 0  # completed epochs
-    step: int = 0  # optimizer steps so far
-    batch: int = 0  # batches done in the epoch in progress (mid-epoch checkpoint)
-    best_value: float | None = None
-    best_epoch: int = 0
-    bad_epochs: int = 0  # epochs without improvement (early stopping)
-
-
-def rng_state() -> dict:
-    np_state = np.random.get_state()
-    state = {
-        "torch": torch.get_rng_state(),
-        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
-                  "has_gauss": int(np_state[3]), "gauss": float(np_state[4])},
-        "python": [list(x) if isinstance(x, tuple) else x for x in random.getstate()],
-    }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    n = state["numpy"]
-    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def save_checkpoint(path: os.PathLike, state: dict, before_write: Optional[Callable[[], None]] = None) -> None:
@@ -150,105 +108,70 @@ class CheckpointWriter(threading.Thread):
 
 
 class Checkpoints:
-    """The checkpoints of ``trainer``'s run, and the files written at each epoch's end.
+    """The checkpoints of a run: its training ``state`` saved into ``run``'s directory
+    (``emit`` sends the ``checkpoint`` events and notes).
 
-    Rank 0 of a data-parallel run writes them; every rank calls :meth:`save` at the same
-    points (a mid-epoch ``last`` checkpoint sums the epoch's metrics over the ranks)."""
+    Rank 0 of a data-parallel run (``dist``) writes them; every rank calls :meth:`save`
+    at the same points (a mid-epoch ``last`` checkpoint sums the epoch's metrics over the
+    ranks). ``every``: ``train.checkpoint_every``."""
 
-    def __init__(self, trainer: "Trainer", before_write: Optional[Callable[[], None]] = None):
-        self.t = trainer
+    def __init__(self, state: TrainState, run: RunDir, emit: Callable[..., Any], *, dist: Any = None,
+                 device: torch.device | str = "cpu", every: int = 1,
+                 before_write: Optional[Callable[[], None]] = None):
+        self.state, self.run, self.emit, self.dist, self.device, self.every = state, run, emit, dist, device, every
+        self.is_main = dist is None or dist.main
         self.before_write = before_write
         # seconds between epoch-end checkpoint writes ($TUIDL_CHECKPOINT_INTERVAL, default 5)
         self.interval = float(os.environ.get("TUIDL_CHECKPOINT_INTERVAL", CHECKPOINT_INTERVAL_S))
         self.written = {"last": -math.inf, "best": -math.inf}  # when each was last submitted
-        self.best_state: dict | None = None  # the best epoch's weights (CPU), kept in memory
-        self.best_progress: dict = {}
         self.best_pending = False  # best weights not yet written
-        self.status_at = -math.inf
         self.kept: tuple[int, int] | None = None  # (epoch, batch) of the last ``last`` checkpoint on disk
         self.writer: CheckpointWriter | None = None
 
-    # -- the state -------------------------------------------------------------------
-    def state(self, epoch_meter: Meter | None = None) -> dict:
-        t = self.t
-        return {
-            "format": FORMAT,
-            "model": t.model.state_dict(),
-            "optimizer": t.optimizer.state_dict(),
-            "schedule": t.schedule.state_dict(),
-            "scaler": t.scaler.state_dict(),
-            "progress": vars(t.progress).copy(),
-            "rng": rng_state(),
-            "shuffle": t.shuffle_gen.get_state(),
-            "epoch_shuffle": t.epoch_gen_state,
-            "epoch_meter": (t.epoch_meter if epoch_meter is None else epoch_meter).state(),
-            "best_state": self.best_state,
-        }
-
     def restore(self) -> None:
         """Continue from the ``last`` checkpoint (a data-parallel run: rank 0 reads it and
-        sends it to every rank)."""
-        t = self.t
-        path = t.run_dir.checkpoint("last")
-        state = load_checkpoint(path, t.device) if t.dist is None else t.dist.load(path, load_checkpoint)
-        t.model.load_state_dict(state["model"])
-        t.optimizer.load_state_dict(state["optimizer"])
-        t.scaler.load_state_dict(state["scaler"])
-        t.progress = Progress(**state["progress"])
-        t.schedule.load_state_dict(state["schedule"], t.progress.epoch, t.progress.step)
-        set_rng_state(state["rng"])
-        t.shuffle_gen.set_state(state["shuffle"])
-        t.epoch_gen_state = state["epoch_shuffle"]
-        t.epoch_meter.load(state["epoch_meter"])
-        if not t.is_main:
-            t.epoch_meter.reset()  # rank 0 carries the epoch's sums so far; each rank adds its own
-        self.best_state = state.get("best_state")
-        self.kept = (t.progress.epoch, t.progress.batch)
+        sends it to every rank; rank 0 carries the epoch's sums so far, each rank adds its own)."""
+        path = self.run.checkpoint("last")
+        loaded = load_checkpoint(path, self.device) if self.dist is None else self.dist.load(path, load_checkpoint)
+        self.state.restore(loaded, epoch_sums=self.is_main)
+        self.kept = (self.state.progress.epoch, self.state.progress.batch)
 
     # -- writing ---------------------------------------------------------------------
     def save(self, kind: str, reason: str) -> None:
         """Write the ``last`` checkpoint (the whole state now) or the ``best`` one (the best
         weights kept in memory), in the background; a ``checkpoint`` event follows."""
-        t = self.t
-        meter = t.epoch_meter
-        if t.dist is not None:  # rank 0 writes; mid-epoch with the epoch's sums so far from every rank
-            meter = t.dist.total(meter) if kind == "last" and t.progress.batch else meter
-            if not t.is_main:
+        st = self.state
+        meter = st.epoch_meter
+        if self.dist is not None:  # rank 0 writes; mid-epoch with the epoch's sums so far from every rank
+            meter = self.dist.total(meter) if kind == "last" and st.progress.batch else meter
+            if not self.is_main:
                 return
-        path = t.run_dir.checkpoint(kind)
+        path = self.run.checkpoint(kind)
         self.written[kind] = time.monotonic()
         if kind == "last":
-            state = snapshot(self.state(meter))
+            saved = snapshot(st.checkpoint(meter))
         else:
             self.best_pending = False
-            state = {"format": FORMAT, "model": self.best_state, "progress": self.best_progress}
-        info = {"epoch": t.progress.epoch, "kind": kind, "reason": reason,
-                "path": str(path.relative_to(t.run_dir.path)), "batch": t.progress.batch}
+            saved = st.best_checkpoint()
+        info = {"epoch": st.progress.epoch, "kind": kind, "reason": reason,
+                "path": str(path.relative_to(self.run.path)), "batch": st.progress.batch}
         if self.writer is None:
             self.writer = CheckpointWriter(self.before_write, self._done, self._failed)
-        self.writer.submit(path, state, info)
+        self.writer.submit(path, saved, info)
 
     def epoch_end(self, epoch: int, best: bool, final: bool) -> None:
-        """Checkpoints and status at an epoch's end. Short epochs would spend much of their
-        time writing files, so the ``last`` and ``best`` files are written at most every
+        """Checkpoints at an epoch's end. Short epochs would spend much of their time
+        writing files, so the ``last`` and ``best`` files are written at most every
         ``interval`` seconds (and always at the end, at a stop and on request); the best
-        weights are kept in memory meanwhile and written when due. The status file is
-        rewritten at most every STATUS_EVERY_S (durably at the end)."""
-        t = self.t
+        weights are kept in memory meanwhile and written when due."""
         now = time.monotonic()
         if best:
-            self.best_state = snapshot(t.model.state_dict())
-            self.best_progress = vars(t.progress).copy()
+            self.state.keep_best(snapshot(self.state.model.state_dict()))
             self.best_pending = True
         if self.best_pending and (final or now - self.written["best"] >= self.interval):
             self.save("best", "epoch")
-        every = t.preset.train.checkpoint_every
-        if final or (epoch % every == 0 and now - self.written["last"] >= self.interval):
+        if final or (epoch % self.every == 0 and now - self.written["last"] >= self.interval):
             self.save("last", "epoch")
-        if final or now - self.status_at >= STATUS_EVERY_S:
-            self.status_at = now
-            t.run_dir.write_status(durable=final, epoch=epoch, best=t.monitor.best(t.progress),
-                                   trained_s=round(t.control.trained_seconds(), 3))
 
     def kept_note(self) -> str:
         """After an exception mid-epoch: which checkpoint a resume continues from (nothing
@@ -262,11 +185,12 @@ class Checkpoints:
     def _done(self, info: dict) -> None:
         if info["kind"] == "last":
             self.kept = (info["epoch"], info["batch"])
-        self.t.emit(E.CHECKPOINT, **info)
+        self.emit(E.CHECKPOINT, **info)
 
     def _failed(self, info: dict, error: OSError) -> None:
-        self.t.note("checkpoint_failed", f"could not write the {info['kind']} checkpoint of epoch {info['epoch']} "
-                    f"({error.strerror or error}); the previous one is kept", level="error")
+        self.emit(E.NOTE, level="error", kind="checkpoint_failed",
+                  message=f"could not write the {info['kind']} checkpoint of epoch {info['epoch']} "
+                          f"({error.strerror or error}); the previous one is kept")
 
     def flush(self) -> None:
         if self.writer is not None:

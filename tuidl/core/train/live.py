@@ -8,41 +8,52 @@ see no step event), and :meth:`LiveInstruments.measure` after a step only while
 :attr:`LiveInstruments.armed` (a health measurement is under way). With nothing on and nobody watching,
 a tick is two look-ups and nothing else runs.
 
-A data-parallel run (``Trainer.dist``) computes neither: its ranks sync at steps rank 0
+They look at the run's training state (``tuidl.core.train.state.TrainState``: the
+model, the learning rate, the progress), not at the Trainer.
+
+A data-parallel run computes neither: its ranks sync at steps rank 0
 alone cannot see coming, and the instruments are for learning on one process.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from tuidl.core.train.health import Health
 from tuidl.core.train.neurons import Neurons, groups_of
+from tuidl.core.train.state import Subject, TrainState
 
 
 class LiveInstruments:
     """A run's live instruments: ``health`` (None in a data-parallel run) and ``neurons``
-    (None where the neuron view does not fit the model or the data)."""
+    (None where the neuron view does not fit the model or the data).
 
-    def __init__(self, trainer: Any):
-        t = self.trainer = trainer
-        flags = t.preset.train.instruments
+    ``state``: the training state; ``subject``: its data and loss; ``preset``: the run's
+    preset (its ``train.instruments`` flags, model layers and data features); ``rows``:
+    the resolved model summary's rows; ``watching``: ``Control.watching``; ``emit``: the
+    run's event sender and ``note`` its notes. ``distributed``: a data-parallel run (no instruments);
+    ``neurons``: False where the run draws no decision boundary (the neuron view with it)."""
+
+    def __init__(self, state: TrainState, subject: Subject, preset: Any, rows: list, *,
+                 watching: Callable[[str], bool], emit: Callable[..., Any], note: Callable[..., Any], device: Any,
+                 distributed: bool = False, neurons: bool = True):
+        self.state, self.watching = state, watching
+        flags = preset.train.instruments
         self.flags = {"health": flags.health, "neurons": flags.neurons}
         self.armed = False  # a health measurement is under way (the next step is measured)
         self.health: Optional[Health] = None
         self.neurons: Optional[Neurons] = None
-        if t.dist is not None:
+        if distributed:
             return
-        rows = t.resolved.summary.rows
-        self.health = Health(t.model, rows, t.emit, t.note, t.schedule.lr)
-        groups = None if t.preset.model.custom or not t.boundary.enabled else \
-            groups_of(t.model, t.preset.model.layers, rows)
+
+        self.health = Health(state.model, rows, emit, note, state.schedule.lr)
+        groups = None if preset.model.custom or not neurons else groups_of(state.model, preset.model.layers, rows)
         if groups is not None:
-            self.neurons = Neurons(groups, t.model, t.data, t.preset.data.params.features, t.task, t.loss_kind,
-                                   t.device, t.emit)
+            self.neurons = Neurons(groups, state.model, subject.data, preset.data.params.features, subject.task,
+                                   subject.loss_kind, device, emit)
 
     def wanted(self, instrument: str) -> bool:
-        return self.flags[instrument] or self.trainer.control.watching(instrument)
+        return self.flags[instrument] or self.watching(instrument)
 
     def tick(self, now: float) -> None:
         """When a step event is due: arm a health measurement of the next step, send the
@@ -51,11 +62,11 @@ class LiveInstruments:
             self.health.arm()
             self.armed = self.health.armed
         if self.neurons is not None and self.neurons.cadence.due(now) and self.wanted("neurons"):
-            self.neurons(now, self.trainer.progress.epoch, self.trainer.progress.step)
+            self.neurons(now, self.state.progress.epoch, self.state.progress.step)
 
     def measure(self, now: float, epoch: int) -> None:
         """After the armed step (``epoch``: the epoch in progress)."""
-        self.health.measure(epoch, self.trainer.progress.step)
+        self.health.measure(epoch, self.state.progress.step)
         self.health.cadence.spent(now, self.health.spent)
         self.armed = False
 

@@ -3,10 +3,12 @@ the run's start and end.
 
 ``Trainer(preset, run).run()`` trains a resolved preset, writing everything it does into
 the run directory's event stream (``docs/events.md``), checkpoints and status file.
-Listeners (the console printer of ``tuidl train``) get the same events. Beside it in
-this package: the step (``steps``), checkpoints, run control (signals, control folder,
+Listeners (the console printer of ``tuidl train``) get the same events. The loop owns
+the run's training state (``self.state``, a ``tuidl.core.train.state.TrainState``:
+model, optimizer, schedule, progress, best weights) and hands it, not itself, to the
+parts that read or save it. Beside it in this package: the step (``steps``), checkpoints, run control (signals, control folder,
 pause), reporting (step and epoch events), visuals (decision boundary, test samples).
-The learning lab's one-off instruments (``tuidl.core.lab.live``: loss landscape,
+The learning lab's one-off instruments (``tuidl.core.lab.live.RunLab``: loss landscape,
 adversarial test) run at the step after the control folder asked, and at the end.
 
 Metrics never force a host–device sync per step: losses and correct counts are summed
@@ -34,11 +36,11 @@ from tuidl.core.run import events as E
 from tuidl.core.preset import preset as P
 from tuidl.core.system.distributed import Dist, PeerLost
 from tuidl.core.train.faults import Faults
-from tuidl.core.lab import live as lab
+from tuidl.core.lab.live import RunLab
 from tuidl.core.model.model import build
 from tuidl.core.run.rundir import RunDir
 from tuidl.core.preset.schema import ConfigError
-from tuidl.core.train.checkpoints import Checkpoints, Progress
+from tuidl.core.train.checkpoints import Checkpoints
 from tuidl.core.train.control import Control, StopRun
 from tuidl.core.train.custom import custom_model
 from tuidl.core.train.live import LiveInstruments
@@ -47,10 +49,12 @@ from tuidl.core.train.monitor import Monitor
 from tuidl.core.train.optim import Schedule, make_optimizer
 from tuidl.core.train.reporting import Diverged, Report, check_finite
 from tuidl.core.train.runtime import device_name, pick_device, seed_everything, telemetry
+from tuidl.core.train.state import Subject, TrainState
 from tuidl.core.train.steps import loss_target, make_loss, make_step
 from tuidl.core.train.visuals import Boundary, test_results
 
 EVAL_BATCH_BYTES = 16 << 20  # input bytes per evaluation batch
+STATUS_EVERY_S = 1.0  # the status file is rewritten at most this often during a run
 
 Listener = Callable[[dict], None]
 
@@ -104,48 +108,54 @@ class Trainer:
         self.task, self.loss_kind = info.task, self.resolved.loss
         self.top5 = self.task == "classification" and info.num_classes > 5
         if p.model.custom:
-            self.model = custom_model(p.model.custom, self.allow_code, info, self.resolved).to(self.device)
+            model = custom_model(p.model.custom, self.allow_code, info, self.resolved).to(self.device)
         else:
-            self.model = build(p.model.layers, info.input_shape).to(self.device)
+            model = build(p.model.layers, info.input_shape).to(self.device)
         self.channels_last = p.train.channels_last and self.device.type == "cuda" and len(info.input_shape) == 3
         if self.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
-        self.eval_forward = torch.compile(self.model) if p.train.compile else self.model
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model  # the state's model (the same module for the whole run; its weights change)
+        self.eval_forward = torch.compile(model) if p.train.compile else model
         forward = self.eval_forward
         if self.dist is not None:  # DDP averages the gradients; each rank reads its share of the data
-            forward = self.dist.wrap(self.model, p.train.compile)
+            forward = self.dist.wrap(model, p.train.compile)
             self.data.train = self.dist.shard(self.data.train, per_batch=True)
             self.data.val = self.dist.shard(self.data.val, per_batch=False)
         self.loss_fn = make_loss(self.loss_kind, p.train.label_smoothing)
-        self.optimizer = make_optimizer(p.train.optimizer, self.model.parameters())
+        self.subject = Subject(self.data, self.task, self.loss_kind, self.loss_fn, p.seed)
+        optimizer = make_optimizer(p.train.optimizer, model.parameters())
         self.steps_per_epoch = self.data.train.num_batches(p.data.batch_size)
-        self.schedule = Schedule(self.optimizer, p.train.schedule, p.train.optimizer.lr, p.train.epochs,
-                                 self.steps_per_epoch)
+        schedule = Schedule(optimizer, p.train.schedule, p.train.optimizer.lr, p.train.epochs, self.steps_per_epoch)
         self.precision = p.train.precision if self.device.type == "cuda" else "fp32"
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
+        scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
+        self.state = st = TrainState(model, optimizer, schedule, scaler, epoch_meter=self._meter(train=True),
+                                     shuffle=torch.Generator().manual_seed(p.seed + 1))
         self.step = make_step(  # the training step, put together once (core/train/steps.py)
-            model=self.model, forward=forward, loss_fn=self.loss_fn, loss_kind=self.loss_kind,
-            optimizer=self.optimizer, scaler=self.scaler, amp_dtype=self.amp_dtype, device_type=self.device.type,
+            model=model, forward=forward, loss_fn=self.loss_fn, loss_kind=self.loss_kind,
+            optimizer=optimizer, scaler=scaler, amp_dtype=self.amp_dtype, device_type=self.device.type,
             channels_last=self.channels_last, clip=p.train.grad_clip, l1=p.train.l1, l2=p.train.l2,
-            after_step=self.schedule.after_step if self.schedule.per_step else None,
+            after_step=schedule.after_step if schedule.per_step else None,
             weigh=None if self.dist is None else self.dist.weigh,
             # fault injection ($TUIDL_FAULT): wraps the forward pass only when a step fault is set
-            hook=lambda forward_loss: self.faults.hook_step(forward_loss, lambda: self.progress.step + 1,
+            hook=lambda forward_loss: self.faults.hook_step(forward_loss, lambda: st.progress.step + 1,
                                                             self.control.request_stop))
         # after each step: report and obey control (one process), or sync the ranks now and then
         self.after_step = self._after_step if self.dist is None else self._after_step_ranks
-        self.shuffle_gen = torch.Generator().manual_seed(p.seed + 1)
-        self.epoch_gen_state = self.shuffle_gen.get_state()  # the shuffle of the epoch in progress
-        self.progress = Progress()
         self.monitor = Monitor(p.train.early_stopping, has_val=self.data.val is not None)
-        self.epoch_meter = self._meter(train=True)
         self.report = Report(self.emit, self._meter(train=True))
-        self.checkpoints = Checkpoints(self, self.faults.before_write)
+        self.checkpoints = Checkpoints(st, self.run_dir, self.emit, dist=self.dist, device=self.device,
+                                       every=p.train.checkpoint_every, before_write=self.faults.before_write)
+        self.status_at = -math.inf  # when the status file was last rewritten at an epoch's end
         self.control.on_checkpoint = self._checkpoint_requested
         self.boundary = Boundary(self.data, p.data.params, p.seed, self.task, self.loss_kind,
                                  self._predict, self.emit, self.device, enabled=self.is_main)
-        self.instruments = LiveInstruments(self)  # layer health, the neuron view (core/train/live.py)
+        # layer health, the neuron view (core/train/live.py); the landscape and adversarial tests (core/lab/live.py)
+        self.instruments = LiveInstruments(st, self.subject, p, self.resolved.summary.rows,
+                                           watching=self.control.watching, emit=self.emit, note=self.note,
+                                           device=self.device, distributed=self.dist is not None,
+                                           neurons=self.boundary.enabled)
+        self.lab = RunLab(st, self.subject, self.control, self.emit, p.train.instruments)
 
     def _meter(self, train: bool = False) -> Meter:
         """Training windows report loss and accuracy; top-5 is measured on evaluation."""
@@ -153,49 +163,60 @@ class Trainer:
 
     # -- fit: the epochs ----------------------------------------------------------------
     def _fit(self) -> str:
-        p = self.preset
+        p, st = self.preset, self.state
         epochs = p.train.epochs
-        while self.progress.epoch < epochs:
-            epoch = self.progress.epoch + 1
+        while st.progress.epoch < epochs:
+            epoch = st.progress.epoch + 1
             t0 = self.control.clock()
-            if self.progress.batch == 0:  # a new epoch (not one resumed in the middle)
-                self.epoch_gen_state = self.shuffle_gen.get_state()
-                torch.randperm(8, generator=self.shuffle_gen)  # advance the run's generator once per epoch
-                self.epoch_meter.reset()
-            done_before = self.progress.batch
+            if st.progress.batch == 0:  # a new epoch (not one resumed in the middle)
+                st.epoch_shuffle = st.shuffle.get_state()
+                torch.randperm(8, generator=st.shuffle)  # advance the run's generator once per epoch
+                st.epoch_meter.reset()
+            done_before = st.progress.batch
             self._train_epoch(epoch)
             if self.dist is not None:
-                self.dist.reduce_meter(self.epoch_meter)  # the epoch's sums over every rank
-            train = self.epoch_meter.read()
+                self.dist.reduce_meter(st.epoch_meter)  # the epoch's sums over every rank
+            train = st.epoch_meter.read()
             check_finite(train, f"in epoch {epoch}")
             val = self.evaluate(self.data.val)[0] if self.data.val is not None else None
             seconds = self.control.clock() - t0
-            trained = min((self.progress.batch - done_before) * p.data.batch_size, len(self.data.train))
-            self.progress.epoch, self.progress.batch = epoch, 0
-            lr = self.schedule.lr()
-            self.schedule.after_epoch(epoch, (val or train).get("loss"))
-            if self.schedule.plateau is not None and self.schedule.lr() < lr - 1e-15:
-                self.note("lr_drop", f"validation loss plateaued: learning rate {lr:.3g} → {self.schedule.lr():.3g}")
-            best = self.monitor.update(self.progress, epoch, train, val)
-            self.report.epoch(epoch=epoch, step=self.progress.step, train=train, val=val, lr=lr, samples=trained,
+            trained = min((st.progress.batch - done_before) * p.data.batch_size, len(self.data.train))
+            st.progress.epoch, st.progress.batch = epoch, 0
+            lr = st.schedule.lr()
+            st.schedule.after_epoch(epoch, (val or train).get("loss"))
+            if st.schedule.plateau is not None and st.schedule.lr() < lr - 1e-15:
+                self.note("lr_drop", f"validation loss plateaued: learning rate {lr:.3g} → {st.schedule.lr():.3g}")
+            best = self.monitor.update(st.progress, epoch, train, val)
+            self.report.epoch(epoch=epoch, step=st.progress.step, train=train, val=val, lr=lr, samples=trained,
                               seconds=seconds, best=best)
-            self.boundary(self.progress.epoch, force=epoch == epochs)
+            self.boundary(st.progress.epoch, force=epoch == epochs)
             self.instruments.epoch_end(self.control.clock(), final=epoch == epochs)
-            stopping = self.monitor.stopping(self.progress)
-            self.checkpoints.epoch_end(epoch, best, final=epoch == epochs or stopping)
+            stopping = self.monitor.stopping(st.progress)
+            final = epoch == epochs or stopping
+            self.checkpoints.epoch_end(epoch, best, final=final)
+            self._epoch_status(epoch, final)
             if stopping:
                 self.note("early_stop", f"early stopping: {self.monitor.name} did not improve for "
-                          f"{p.train.early_stopping.patience} epochs (best {self.progress.best_value:.4g} at epoch "
-                          f"{self.progress.best_epoch})", epoch=epoch)
+                          f"{p.train.early_stopping.patience} epochs (best {st.progress.best_value:.4g} at epoch "
+                          f"{st.progress.best_epoch})", epoch=epoch)
                 return "early_stop"
         return "done"
+
+    def _epoch_status(self, epoch: int, final: bool) -> None:
+        """The status file at an epoch's end, rewritten at most every STATUS_EVERY_S
+        (durably at the end)."""
+        now = time.monotonic()
+        if final or now - self.status_at >= STATUS_EVERY_S:
+            self.status_at = now
+            self.run_dir.write_status(durable=final, epoch=epoch, best=self.monitor.best(self.state.progress),
+                                      trained_s=round(self.control.trained_seconds(), 3))
 
     # -- one epoch ----------------------------------------------------------------------
     def _train_epoch(self, epoch: int) -> None:
         gen = torch.Generator().manual_seed(0)
-        gen.set_state(self.epoch_gen_state)  # the epoch's shuffle: the same again when resumed mid-epoch
-        skip = self.progress.batch
-        progress, meter, report = self.progress, self.epoch_meter, self.report
+        gen.set_state(self.state.epoch_shuffle)  # the epoch's shuffle: the same again when resumed mid-epoch
+        skip = self.state.progress.batch
+        progress, meter, report = self.state.progress, self.state.epoch_meter, self.report
         report.start_epoch(self.control.clock())
         self.model.train()
         for i, (x, y) in enumerate(self.data.train.batches(self.preset.data.batch_size, shuffle=True, generator=gen)):
@@ -214,20 +235,22 @@ class Trainer:
         now = self.control.clock()
         if self.instruments.armed:  # this step was measured (layer health)
             self.instruments.measure(now, epoch)
+        st = self.state
         if self.report.due(now):
-            self.report.step(now, epoch=epoch, step=self.progress.step, epoch_step=epoch_step, lr=self.schedule.lr())
-            self.boundary(self.progress.epoch)
+            self.report.step(now, epoch=epoch, step=st.progress.step, epoch_step=epoch_step, lr=st.schedule.lr())
+            self.boundary(st.progress.epoch)
             self.instruments.tick(now)
         self.control.tick(now)
         if self.control.requests:  # the lab's one-off instruments (landscape, adversarial): computed now
-            lab.answer_requests(self)
+            self.lab.answer_requests()
 
     def _after_step_ranks(self, epoch: int, epoch_step: int) -> None:
         """A rank of a data-parallel run, after each step: at the step rank 0 set, sync the
         ranks (sum and report the window, follow rank 0's control)."""
-        if self.progress.step >= self.dist.next_sync:
-            self.dist.sync(self.report, self.control, epoch=epoch, step=self.progress.step, epoch_step=epoch_step,
-                           lr=self.schedule.lr(), boundary=lambda: self.boundary(self.progress.epoch),
+        st = self.state
+        if st.progress.step >= self.dist.next_sync:
+            self.dist.sync(self.report, self.control, epoch=epoch, step=st.progress.step, epoch_step=epoch_step,
+                           lr=st.schedule.lr(), boundary=lambda: self.boundary(st.progress.epoch),
                            checkpoint=self._checkpoint_requested)
 
     def _checkpoint_requested(self) -> None:
@@ -320,11 +343,11 @@ class Trainer:
         sweep = self.run_dir.read_status().get("sweep")
         self.run_dir.write_status(status="running", pid=pid, host=socket.gethostname(),
                                   started=self.run_dir.read_status().get("started", started),
-                                  epochs=p.train.epochs, epoch=self.progress.epoch, preset=p.name, message="",
+                                  epochs=p.train.epochs, epoch=self.state.progress.epoch, preset=p.name, message="",
                                   trained_s=round(self.control.trained_seconds(), 3))
         metrics = ["loss"] + (["acc"] + (["top5"] if self.top5 else []) if self.task == "classification" else ["mae"])
         self.emit(E.RUN_STARTED, sync=True, schema=E.SCHEMA_VERSION, run_id=self.run_dir.id, preset=p.name,
-                  resumed_from=self.progress.epoch, epochs=p.train.epochs, steps_per_epoch=self.steps_per_epoch,
+                  resumed_from=self.state.progress.epoch, epochs=p.train.epochs, steps_per_epoch=self.steps_per_epoch,
                   batch_size=p.data.batch_size, task=self.task, loss=self.loss_kind, metrics=metrics,
                   summary=self.resolved.summary.to_dict(), data=self.data.describe(), device=str(self.device),
                   device_name=device_name(self.device), precision=self.precision, pid=os.getpid(),
@@ -334,10 +357,10 @@ class Trainer:
     def _train(self) -> tuple[str, str]:
         """The data's notes and the start checkpoint, then fit, and say truthfully how it
         ended: ``(status, message)``."""
-        p = self.preset
+        p, progress = self.preset, self.state.progress
         for message in getattr(self.data, "notes", []):
             self.note("data", message)
-        if self.progress.epoch == 0 and self.progress.step == 0 and not self.run_dir.checkpoint("last").exists():
+        if progress.epoch == 0 and progress.step == 0 and not self.run_dir.checkpoint("last").exists():
             self.checkpoints.save("last", "start")
         try:
             outcome = self._fit()
@@ -345,7 +368,7 @@ class Trainer:
             pruned = self.control.pruned and self.dist is None
             self.checkpoints.save("last", "prune" if pruned else "stop")
             return "pruned" if pruned else "stopped", \
-                f"{e}; stopped at epoch {self.progress.epoch + 1}, batch {self.progress.batch}"
+                f"{e}; stopped at epoch {progress.epoch + 1}, batch {progress.batch}"
         except Diverged as e:
             message = f"{e}; the last good checkpoint is kept"
             self.note("divergence", message, level="error")
@@ -365,22 +388,21 @@ class Trainer:
             self.note("checkpoint_kept", self.checkpoints.kept_note())
             return "failed", message
         if outcome == "early_stop":
-            return "completed", f"stopped early after {self.progress.epoch} epochs"
-        return "completed", f"trained {self.progress.epoch} epochs"
+            return "completed", f"stopped early after {progress.epoch} epochs"
+        return "completed", f"trained {progress.epoch} epochs"
 
     def _end(self, status: str, message: str) -> str:
         """The best weights back (early stopping), the test, the last files, ``run_ended``."""
-        test = None
+        test, st = None, self.state
+        progress = st.progress
         if status == "completed":
             es = self.preset.train.early_stopping
-            best_state = self.checkpoints.best_state
-            if es.enabled and es.restore_best and best_state is not None \
-                    and self.progress.best_epoch != self.progress.epoch:
-                self.model.load_state_dict(best_state)
-                self.note("restore_best", f"restored the weights of epoch {self.progress.best_epoch}")
+            if es.enabled and es.restore_best and st.best is not None and progress.best_epoch != progress.epoch:
+                st.model.load_state_dict(st.best)
+                self.note("restore_best", f"restored the weights of epoch {progress.best_epoch}")
             test = self._test() if self.is_main else None
             if self.is_main:
-                lab.at_end(self)  # the adversarial test, when the preset turns it on
+                self.lab.at_end()  # the adversarial test, when the preset turns it on
         if self.dist is not None and status == "failed":
             message = self.dist.failed(message)
         self.status = status
@@ -388,8 +410,8 @@ class Trainer:
             self.checkpoints.save("best", "end")
         self.checkpoints.flush()
         duration = round(self.control.trained_seconds(), 3)
-        self.emit(E.RUN_ENDED, sync=True, status=status, message=message, epochs_completed=self.progress.epoch,
-                  best=self.monitor.best(self.progress), test=test, duration=duration)
-        self.run_dir.write_status(status=status, message=message, ended=time.time(), epoch=self.progress.epoch,
-                                  best=self.monitor.best(self.progress), test=test, trained_s=duration)
+        self.emit(E.RUN_ENDED, sync=True, status=status, message=message, epochs_completed=progress.epoch,
+                  best=self.monitor.best(progress), test=test, duration=duration)
+        self.run_dir.write_status(status=status, message=message, ended=time.time(), epoch=progress.epoch,
+                                  best=self.monitor.best(progress), test=test, trained_s=duration)
         return status

@@ -8,7 +8,7 @@ import math
 
 from tuidl.core.preset import preset as P
 from tuidl.core.run.units import higher_is_better
-from tuidl.core.train.checkpoints import Progress
+from tuidl.core.train.state import Progress
 
 
 class Monitor:
