@@ -11,6 +11,7 @@ import urllib.request
 import pytest
 
 from tuidl.core.data import data as D
+from tuidl.core.data.kinds.vision import download_reason
 from tuidl.core.preset import preset as P
 from tuidl.core.preset.schema import ConfigError
 from tuidl.ui.messages import PresetEdited
@@ -71,4 +72,4 @@ def test_offline_download_gives_the_reason(tmp_path, monkeypatch):
     (RuntimeError(""), "RuntimeError"),
 ])
 def test_download_reasons(error, reason):
-    assert D.download_reason(error) == reason
+    assert download_reason(error) == reason

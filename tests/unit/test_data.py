@@ -576,3 +576,60 @@ def test_transform_checks_shape(tmp_path):
     grid = np.stack(np.meshgrid(np.linspace(-6, 6, 5), np.linspace(-6, 6, 5)), -1).reshape(-1, 2)
     out = L.transform(pg.features_of(grid, ["x1", "x2"]))
     assert out.shape == (25, 2) and out.dtype == torch.float32
+
+
+# ---------------------------------------------------------------------------
+# A dataset kind is one class: registered, a preset names it, the trainer's loader loads it.
+
+
+def test_a_new_dataset_kind_is_one_registered_class(tmp_path):
+    from dataclasses import dataclass
+
+    from tuidl.core.data.kinds import REGISTRY, register
+    from tuidl.core.data.kinds.base import DataInfo, DatasetKind, Source
+    from tuidl.core.preset.schema import opt
+
+    @dataclass
+    class RampParams:
+        n: int = opt(40, help="samples", min=4, max=1000)
+
+    class Ramp(DatasetKind):
+        params = RampParams
+
+        def info(self, params):
+            return DataInfo(self.name, "classification", (3,), ["low", "high"])
+
+        def source(self, params, seed):
+            x = np.linspace(0, 1, params.n * 3, dtype=np.float32).reshape(params.n, 3)
+            return Source(self.info(params), x, (x[:, 0] > 0.5).astype(np.int64))
+
+    register(Ramp("ramp-test", "a ramp"))
+    try:
+        with pytest.raises(ValueError, match="registered twice"):
+            register(Ramp("ramp-test", "again"))
+        preset = make_preset(tmp_path, "ramp-test", {"n": 50}, split={"train": 0.8, "val": 0.2, "test": 0.0})
+        assert preset.data.params == RampParams(50)
+        assert catalog.info("ramp-test", preset.data.params).input_shape == (3,)
+        loaded = D.load(preset)
+        assert len(loaded.train) + len(loaded.val) == 50 and loaded.train.x.shape[1:] == (3,)
+        with pytest.raises(ConfigError) as err:
+            make_preset(tmp_path, "ramp-test", {"n": 1})
+        assert problem_paths(err) == ["data.params.n"]
+    finally:
+        del REGISTRY["ramp-test"]
+    with pytest.raises(ConfigError) as err:
+        make_preset(tmp_path, "ramp-test")
+    assert problem_paths(err) == ["data.dataset"]
+
+
+def test_every_kind_knows_its_samples_and_raw_inputs():
+    """What the Dataset pane and a served model's card read from the kind, not from lists."""
+    kinds = catalog.DATASETS
+    assert kinds["spiral"].samples(catalog.PlaygroundParams(n_samples=1234)) == "1,234"
+    assert kinds["digits"].samples(None) == "1,797"
+    assert kinds["cifar10"].samples(catalog.TorchvisionParams(limit=0)) == "50,000 + 10,000 official test"
+    assert kinds["csv"].samples(None) == "known once loaded"
+    assert kinds["digits"].raw_input(None, (1, 8, 8))["raw"].startswith("pixel intensities 0..16")
+    assert kinds["xor"].raw_input(catalog.PlaygroundParams(features=["x1", "x1x2"]), (2,))["features"] == ["x1", "x1x2"]
+    assert kinds["mnist"].raw_input(None, (1, 28, 28))["raw"].startswith("pixels in [0, 1]")
+    assert [n for n, k in kinds.items() if k.takes_points] == ["circle", "xor", "gauss", "spiral", "plane", "multi-gauss"]

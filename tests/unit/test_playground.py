@@ -7,6 +7,10 @@ from tuidl.core.data import playground as pg
 from tuidl.core.data.catalog import PLAYGROUND_FEATURES
 
 
+def test_the_generator_computes_the_features_the_preset_offers():
+    assert pg.FEATURES == PLAYGROUND_FEATURES
+
+
 @pytest.mark.parametrize("name", list(pg.GENERATORS))
 @pytest.mark.parametrize("n", [10, 11, 501])
 def test_every_dataset_gives_exactly_n_points(name, n):

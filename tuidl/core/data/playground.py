@@ -23,8 +23,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from tuidl.core.data.catalog import PLAYGROUND_FEATURES
-
 #: The plane Playground draws: ``[xmin, xmax, ymin, ymax]``.
 EXTENT = [-6.0, 6.0, -6.0, 6.0]
 
@@ -163,7 +161,7 @@ _FEATURES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "sin_x1": lambda x, y: np.sin(x),
     "sin_x2": lambda x, y: np.sin(y),
 }
-assert tuple(_FEATURES) == PLAYGROUND_FEATURES
+FEATURES = tuple(_FEATURES)  # the names ``data.params.features`` takes (the Playground kind's list)
 
 
 def features_of(points: np.ndarray, features: Sequence[str]) -> np.ndarray:
@@ -174,7 +172,7 @@ def features_of(points: np.ndarray, features: Sequence[str]) -> np.ndarray:
         raise ValueError(f"expected points of shape (N, 2), got {pts.shape}")
     unknown = [f for f in features if f not in _FEATURES]
     if unknown:
-        raise ValueError(f"unknown Playground feature(s) {unknown}; known: {', '.join(PLAYGROUND_FEATURES)}")
+        raise ValueError(f"unknown Playground feature(s) {unknown}; known: {', '.join(FEATURES)}")
     x, y = pts[:, 0], pts[:, 1]
     cols = [_FEATURES[f](x, y) for f in features]
     return np.stack(cols, axis=1).astype(np.float32) if cols else np.zeros((len(pts), 0), np.float32)

@@ -67,7 +67,7 @@ class Split:
 
 @dataclass
 class Data:
-    dataset: str = opt("spiral", help="which dataset", choices=tuple(catalog.DATASETS))
+    dataset: str = opt("spiral", help="which dataset", choices=catalog.DATASETS.keys())  # a live view: registered kinds
     params: Any = opt(factory=dict, help="the dataset's own parameters")
     batch_size: int = opt(32, help="samples per gradient step (minibatch)", min=1, max=1_000_000)
     normalize: str = opt("standard", help="input scaling fitted on the training split", choices=NORMALIZE)

@@ -29,7 +29,6 @@ from tuidl.core.data import catalog, playground
 from tuidl.core.preset.schema import ConfigError
 from tuidl.core.data.tables import parse_float, read_rows
 
-PIXEL_MAX = {"digits": 16.0}  # image datasets whose pixels are not 0..255 bytes: their largest value
 TABLE_SUFFIXES = (".csv", ".tsv")
 ARRAY_SUFFIXES = (".npz", ".npy")
 
@@ -57,16 +56,7 @@ def describe_input(info: catalog.DataInfo, preset: Any = None) -> dict:
         out["layout"] = "sequences, channels first (N, C, L)"
     else:
         out["layout"] = f"a vector of {shape[0]} features per sample"
-    name = info.dataset
-    if name in PIXEL_MAX:
-        out["raw"] = f"pixel intensities 0..{PIXEL_MAX[name]:g} (0 = background), as float"
-    elif len(shape) == 3:
-        out["raw"] = "pixels in [0, 1] (uint8 pixels divided by 255, as torchvision's ToTensor gives them)"
-    elif catalog.DATASETS[name].group == "playground":
-        out["raw"] = "Playground features of points (x1, x2) in [-6, 6]"
-        out["features"] = list(getattr(preset.data.params, "features", []) or []) if preset is not None else []
-    else:
-        out["raw"] = "the values as the dataset's own files hold them"
+    out.update(catalog.DATASETS[info.dataset].raw_input(preset.data.params if preset is not None else None, shape))
     return out
 
 
@@ -188,9 +178,9 @@ def _read_table(path: Path, shape: tuple[int, ...], info: catalog.DataInfo, pres
         rows = [(line, [cells[i] for i in keep]) for line, cells in rows]
     width = len(rows[0][1])
     size = int(np.prod(shape))
-    playground_run = catalog.DATASETS[info.dataset].group == "playground"
-    features = list(preset.data.params.features) if preset is not None and playground_run else []
-    points = playground_run and width == 2 and size != 2
+    takes_points = catalog.DATASETS[info.dataset].takes_points
+    features = list(preset.data.params.features) if preset is not None and takes_points else []
+    points = takes_points and width == 2 and size != 2
     if width != size and not points:
         names = run_columns(preset)[1] if csv_run else None
         if features:
@@ -265,7 +255,7 @@ def _images(paths: list[Path], shape: tuple[int, ...], info: catalog.DataInfo) -
     for steps, files in done.items():
         which = files[0] if len(files) == 1 else f"{len(files)} images ({', '.join(files[:3])}{', …' if len(files) > 3 else ''})"
         notes.append(f"{which}: {steps}, to the run's input {shape[0]}×{shape[1]}×{shape[2]}")
-    top = PIXEL_MAX.get(info.dataset)
+    top = catalog.DATASETS[info.dataset].pixel_max
     if top is not None:
         x = x.astype(np.float32) * np.float32(top / 255.0)
         notes.append(f"pixels 0..255 scaled to 0..{top:g}, the range of the {info.dataset} data")

@@ -41,15 +41,6 @@ from tuidl.ui.widgets.form import DataclassForm, FieldEditor, apply_edits, field
 from tuidl.ui.messages import PresetEdited
 from tuidl.ui.visible import closing
 
-#: Training / official test images of the torchvision sets (before ``limit``).
-TORCHVISION_COUNTS = {
-    "mnist": (60_000, 10_000),
-    "fashion-mnist": (60_000, 10_000),
-    "kmnist": (60_000, 10_000),
-    "cifar10": (50_000, 10_000),
-    "cifar100": (50_000, 10_000),
-}
-DIGITS_COUNT = 1_797
 PREVIEW_SAMPLES = 40
 SCATTER_POINTS = 2_000
 LOAD_GROUP = "dataset-load"
@@ -89,19 +80,7 @@ def placeholder_params(cls: type) -> Any:
 def expected_samples(dataset: str, params: Any) -> str:
     """How many samples the dataset has, as far as is known without loading it."""
     kind = catalog.DATASETS.get(dataset)
-    if kind is None:
-        return "?"
-    if kind.group == "playground" or dataset == "mnist1d":
-        return f"{getattr(params, 'n_samples', 0):,}"
-    if dataset == "digits":
-        return f"{DIGITS_COUNT:,}"
-    if dataset in TORCHVISION_COUNTS:
-        train, test = TORCHVISION_COUNTS[dataset]
-        limit = getattr(params, "limit", 0)
-        if limit:
-            train = min(train, limit)
-        return f"{train:,} + {test:,} official test"
-    return "known once loaded"
+    return "?" if kind is None else kind.samples(params)
 
 
 def class_list(classes: list[str], limit: int = 10) -> str:
