@@ -34,6 +34,16 @@ FIXTURES = TESTS / "fixtures"
 SIZE = (120, 40)  # the terminal most app tests run at
 
 
+# -- presets ------------------------------------------------------------------------------
+
+
+def tiny_xor(epochs: int = 2, n_samples: int = 300, *more: str) -> P.Preset:
+    """The built-in xor preset, small enough to train in a second or two on the CPU
+    (``more``: further ``--set`` overrides)."""
+    return P.load("xor", [f"train.epochs={epochs}", f"data.params.n_samples={n_samples}", "train.device='cpu'",
+                          *more])
+
+
 # -- apps ---------------------------------------------------------------------------------
 
 

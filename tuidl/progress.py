@@ -8,7 +8,7 @@ import sys
 import time
 from typing import TextIO
 
-from tuidl.core.run.events import number
+from tuidl.core.numbers import number
 from tuidl.core.run.runview import RunView
 from tuidl.core.run.units import fmt_duration
 

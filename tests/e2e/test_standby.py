@@ -10,16 +10,14 @@ from tuidl.core.preset import preset as P
 from tuidl.core.run import rundir as R
 from tuidl.core.run.events import read_events
 
-from helpers import SIZE, end_process, kinds, make_app, wait_for, wait_until
-
-TINY = ["train.epochs=2", "data.params.n_samples=300", "train.device='cpu'"]
+from helpers import end_process, kinds, make_app, SIZE, tiny_xor, wait_for, wait_until
 
 
 def test_a_standby_trains_the_run_it_is_handed_and_a_closed_one_leaves(tmp_path):
     standby = launch.Standby()
     idle = launch.Standby()
     try:
-        run = launch.start(P.load("xor", TINY), runs_root=tmp_path / "runs", telemetry=False, standby=standby)
+        run = launch.start(tiny_xor(), runs_root=tmp_path / "runs", telemetry=False, standby=standby)
         assert run.process is standby.proc  # no new process: the warm one trains
         assert run.read_status()["pid"] == standby.proc.pid
         assert standby.proc.wait(timeout=120) == 0, (run.path / "trainer.err").read_text()
@@ -44,7 +42,7 @@ def test_a_dead_standby_means_a_cold_start(tmp_path):
     standby = launch.Standby()
     standby.proc.kill()
     standby.proc.wait()
-    run = launch.start(P.load("xor", TINY), runs_root=tmp_path / "runs", telemetry=False, standby=standby)
+    run = launch.start(tiny_xor(), runs_root=tmp_path / "runs", telemetry=False, standby=standby)
     try:
         assert run.process is not standby.proc
         assert run.process.wait(timeout=120) == 0
@@ -54,7 +52,7 @@ def test_a_dead_standby_means_a_cold_start(tmp_path):
 
 
 async def test_the_dashboard_keeps_a_trainer_warm_and_start_uses_it(tmp_path):
-    preset = P.load("xor", TINY)
+    preset = tiny_xor()
     app = make_app(preset, runs_root=tmp_path / "runs", warm_trainer=True)
     pids = []
     try:
@@ -92,7 +90,7 @@ def test_the_warm_trainer_is_off_with_the_environment_switch(monkeypatch):
             return 0
 
     monkeypatch.setattr(ui, "TuidlApp", Probe)
-    preset = P.load("xor", TINY)
+    preset = tiny_xor()
     monkeypatch.setenv("TUIDL_WARM_TRAINER", "0")
     ui.run(preset, warm_trainer=True)
     assert seen["warm"] is False
@@ -124,7 +122,7 @@ def warm_trainers() -> list[int]:
 
 def unfit_preset():
     """xor with a conv2d layer first: valid alone, refused by Start (2-D data, no image)."""
-    data = P.to_data(P.load("xor", TINY))
+    data = P.to_data(tiny_xor())
     data["model"]["layers"].insert(0, {"type": "conv2d", "filters": 4, "kernel_size": 3})
     return P.from_dict(data)
 

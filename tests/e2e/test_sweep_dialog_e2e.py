@@ -7,20 +7,17 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
-from tuidl.core.preset import preset as P
 from tuidl.core.run import rundir as R
 from tuidl.core.run.runlist import scan_runs
 from tuidl.core.sweep.queue import Queue
 from tuidl.ui.screens.sweepstart import SweepStartScreen
 
-from helpers import SIZE, end_process, make_app, screen_text, wait_for, wait_until
-
-TINY = ["train.epochs=2", "data.params.n_samples=300"]
+from helpers import end_process, make_app, screen_text, SIZE, tiny_xor, wait_for, wait_until
 
 
 async def test_a_sweep_started_from_the_dialog_shows_as_a_group_in_the_runs_pane(tmp_path):
     root = tmp_path / "runs"
-    app = make_app(P.load("xor", TINY), runs_root=root, runs_interval=0.5)
+    app = make_app(tiny_xor(), runs_root=root, runs_interval=0.5)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("3", "w")
         await wait_for(pilot, lambda: isinstance(app.screen, SweepStartScreen), what="the sweep dialog")
@@ -45,7 +42,7 @@ async def test_a_sweep_started_from_the_dialog_shows_as_a_group_in_the_runs_pane
 
 async def test_queue_puts_the_preset_in_the_queue_and_its_worker_starts_it(tmp_path):
     root = tmp_path / "runs"
-    app = make_app(P.load("xor", TINY), runs_root=root)
+    app = make_app(tiny_xor(), runs_root=root)
     pid = None
     try:
         async with app.run_test(size=SIZE) as pilot:

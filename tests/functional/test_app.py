@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 
 from textual.widgets import Input, TabbedContent, Tabs
 
@@ -14,7 +15,7 @@ from tuidl.core.run.events import EventWriter
 from tuidl.ui.app import PaneDeck, QuitScreen, SavePresetScreen, TuidlApp
 from tuidl.ui.widgets.deck import WIDE_AT
 from tuidl.ui.screens.help import HelpScreen
-from helpers import make_app, settle, wait_for
+from helpers import make_app, settle, started, wait_for
 
 
 def shown_panes(app: TuidlApp) -> list[str]:
@@ -91,10 +92,8 @@ async def test_quit_asks_while_a_run_is_live_and_bells_on_divergence(tmp_path):
     run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
     run.write_status(status="running", pid=os.getpid(), host=socket.gethostname())  # alive: this process
     with EventWriter(run.events_path) as w:
-        w.emit("run_started", schema=1, run_id=run.id, preset="spiral", resumed_from=0, epochs=3,
-               steps_per_epoch=5, batch_size=16, task="classification", loss="cce", metrics=["loss", "acc"],
-               summary={}, data={}, device="cpu", device_name="cpu", precision="fp32", pid=os.getpid(),
-               world_size=1)
+        w.write(started(epochs=3, steps=5, t=time.time(), run_id=run.id, batch_size=16, summary={}, data={},
+                        pid=os.getpid()))
         app = make_app(preset, attach=run, telemetry=False)
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_for(pilot, lambda: app.training.progress.epochs == 3, what="run_started")

@@ -9,10 +9,9 @@ from tuidl.core.preset import preset as P
 from tuidl.core.run import rundir as R
 from tuidl.core.train import Trainer
 
-from helpers import make_app
+from helpers import make_app, tiny_xor
 from test_training_pane import replayed
 
-TINY = ["train.epochs=3", "data.params.n_samples=200", "train.device='cpu'"]
 
 CASES = {
     "error@14": ("failed", "injected failure at step 14"),
@@ -26,7 +25,7 @@ CASES = {
 async def test_dashboard_shows_what_happened_and_stays_up(tmp_path, monkeypatch, fault):
     status, needle = CASES[fault]
     monkeypatch.setenv("TUIDL_FAULT", fault)
-    preset = P.load("xor", TINY)
+    preset = tiny_xor(epochs=3, n_samples=200)
     run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
     assert Trainer(preset, run, handle_signals=False).run() == status
     monkeypatch.delenv("TUIDL_FAULT")

@@ -4,6 +4,8 @@ on screen, the preset picker, fitting the model to new data, and the small thing
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from textual.widgets import Input
 
@@ -11,7 +13,7 @@ from tuidl.core.preset import preset as P
 from tuidl.ui.app import PaneDeck
 from tuidl.ui.widgets.form import FieldEditor
 
-from helpers import make_app, screen_lines, wait_for
+from helpers import make_app, screen_lines, started, wait_for
 
 
 def editor_of(widget) -> FieldEditor | None:
@@ -129,10 +131,8 @@ async def test_small_things_during_a_run_at_80_columns(tmp_path):
     run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
     run.write_status(status="running", pid=os.getpid(), host=socket.gethostname())  # alive: this process
     with EventWriter(run.events_path) as w:
-        w.emit("run_started", schema=1, run_id=run.id, preset="spiral", resumed_from=0, epochs=3,
-               steps_per_epoch=5, batch_size=16, task="classification", loss="cce", metrics=["loss", "acc"],
-               summary={}, data={"classes": ["negative", "positive"]}, device="cpu", device_name="cpu",
-               precision="fp32", pid=os.getpid(), world_size=1)
+        w.write(started(epochs=3, steps=5, t=time.time(), run_id=run.id, batch_size=16, summary={},
+                        data={"classes": ["negative", "positive"]}, pid=os.getpid()))
         app = make_app(preset, attach=run, runs_root=tmp_path / "runs")
         async with app.run_test(size=(80, 24)) as pilot:
             pane = app.training

@@ -29,7 +29,7 @@ from tuidl.ui.panes.runs import ConfirmDeleteScreen
 from tuidl.ui.panes.training import OVERLAY_PREFIX
 
 import helpers
-from helpers import copy_fixture, runs_shown, wait_for
+from helpers import copy_fixture, runs_shown, started, wait_for
 
 SIZE = (120, 40)
 
@@ -50,11 +50,8 @@ def fake_run(root: Path, run_id: str, status: dict, events: list[dict] | None = 
 
 
 def run_started(run_id: str, epochs: int = 5) -> dict:
-    return {"type": "run_started", "time": time.time(), "schema": 1, "run_id": run_id, "preset": "spiral",
-            "resumed_from": 0, "epochs": epochs, "steps_per_epoch": 10, "batch_size": 16,
-            "task": "classification", "loss": "cce", "metrics": ["loss", "acc"], "summary": {"total": 182},
-            "data": {"classes": ["negative", "positive"]}, "device": "cpu", "device_name": "cpu",
-            "precision": "fp32", "pid": os.getpid(), "world_size": 1}
+    return started(epochs=epochs, steps=10, t=time.time(), run_id=run_id, batch_size=16, summary={"total": 182},
+                   data={"classes": ["negative", "positive"]}, pid=os.getpid())
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from textual.widgets import Input, Select
 
 from tuidl.core.preset import preset as P
 from tuidl.core.run import rundir as R
-from tuidl.core.run.runlist import SweepGroup, group_rows, params_short, scan_runs
+from tuidl.core.run.runlist import SweepGroup, group_rows, scan_runs
+from tuidl.core.sweep.text import params_short
 from tuidl.core.sweep.queue import Queue
 from tuidl.ui.screens.sweep import SweepScreen
 from tuidl.ui.screens.sweepstart import SweepRequest, SweepStartScreen, check_request
@@ -53,7 +54,7 @@ def test_group_rows_gathers_each_sweeps_trials_in_order(tmp_path):
     assert group.counts() == {"completed": 2, "pruned": 1}
     assert group.key == "sweep:sw1" and not group.live
     assert params_short({"train.optimizer.lr": 0.003, "model.layers.0.units": 8}) == "lr=0.003 units=8"
-    assert params_short({"a.b": "x" * 50}, 10) == "b=xxxxxxx…"
+    assert params_short({"a.b": "x" * 50}, width=10) == "b=xxxxxxx…"
 
 
 async def test_the_runs_pane_shows_a_sweep_as_a_group_and_enter_opens_it(tmp_path):

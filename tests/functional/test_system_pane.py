@@ -11,10 +11,11 @@ import psutil
 import pytest
 from textual.containers import VerticalScroll
 
-from tuidl.core.system.telemetry import RecordedSource, format_bytes
+from tuidl.core.system.telemetry import format_bytes
 from tuidl.ui.panes.system import HISTORY, GpuCard, SystemPane
 
-from helpers import FIXTURES, Host, screen_text
+from helpers import FIXTURES, Host, screen_text, started
+from recorded_gpu import RecordedSource
 
 FIX = FIXTURES / "nvml"
 ME = os.getpid()
@@ -164,8 +165,7 @@ async def test_nvml_failing_mid_run_keeps_history_and_host_updates():
 
 
 def run_started(pid, device="cuda:0", **extra):
-    return {"type": "run_started", "time": time.time(), "schema": 1, "run_id": "r1",
-            "preset": "mnist1d-cnn", "device": device, "pid": pid, **extra}
+    return started(t=time.time(), preset="mnist1d-cnn", device=device, device_name=device, pid=pid, **extra)
 
 
 def telemetry(t, **fields):

@@ -23,13 +23,14 @@ from tuidl.core.run import rundir as R
 from tuidl.core.run.events import EventWriter, read_events
 from tuidl.ui.app import TuidlApp
 from tuidl.ui.widgets.charts import MetricChart
-from tuidl.ui.follow import Follower, FollowEnded
+from tuidl.ui.follow import Follower
+from tuidl.ui.messages import FollowEnded
 from tuidl.ui.widgets.form import FieldEditor
 from tuidl.ui.messages import RunEvents
 from tuidl.ui.widgets.results import ResultsView, confusion_renderable, samples_renderable
 from tuidl.ui.panes.training import RunProgress, fmt_duration, progress_text
 
-from helpers import FIXTURES, SIZE, make_app, screen_lines, text_of, wait_for
+from helpers import FIXTURES, SIZE, make_app, screen_lines, started, text_of, wait_for
 
 RUNS = FIXTURES / "runs"
 
@@ -46,12 +47,10 @@ def live_run(tmp_path: Path, preset: P.Preset, epochs: int = 5, steps: int = 10)
     run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
     run.write_status(status="running", pid=os.getpid(), host=socket.gethostname())
     writer = EventWriter(run.events_path)
-    writer.emit("run_started", schema=1, run_id=run.id, preset=preset.name, resumed_from=0, epochs=epochs,
-                steps_per_epoch=steps, batch_size=16, task="classification", loss="cce",
-                metrics=["loss", "acc"], summary={"total": 182}, device="cpu", device_name="test cpu",
-                precision="fp32", pid=os.getpid(), world_size=1,
-                data={"dataset": "spiral", "input_shape": [4], "classes": ["negative", "positive"],
-                      "sizes": {"train": 350, "val": 75, "test": 75}})
+    writer.write(started(epochs=epochs, steps=steps, t=time.time(), run_id=run.id, preset=preset.name,
+                         batch_size=16, summary={"total": 182}, device_name="test cpu", pid=os.getpid(),
+                         data={"dataset": "spiral", "input_shape": [4], "classes": ["negative", "positive"],
+                               "sizes": {"train": 350, "val": 75, "test": 75}}))
     return run, writer
 
 
@@ -346,11 +345,8 @@ async def test_every_event_type_garbage_and_unknown_types(tmp_path):
     preset = P.load("spiral")
     run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
     lines = [
-        {"type": "run_started", "time": 100.0, "schema": 1, "run_id": run.id, "preset": "spiral",
-         "resumed_from": 0, "epochs": 2, "steps_per_epoch": 4, "batch_size": 8, "task": "classification",
-         "loss": "cce", "metrics": ["loss", "acc"], "summary": {"total": 10}, "device": "cpu",
-         "device_name": "cpu", "precision": "fp32", "pid": 1, "world_size": 1,
-         "data": {"classes": ["negative", "positive"], "input_shape": [2], "sizes": {"train": 32}}},
+        started(epochs=2, steps=4, run_id=run.id,
+                data={"classes": ["negative", "positive"], "input_shape": [2], "sizes": {"train": 32}}),
         {"type": "telemetry", "time": 100.5, "gpus": [], "host": {"cpu": 5}, "problem": "no GPU here"},
         {"type": "step", "time": 101.0, "epoch": 1, "step": 2, "epoch_step": 2, "loss": 0.7, "acc": 0.5,
          "lr": 0.1, "samples_per_s": 80.0},

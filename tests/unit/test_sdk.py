@@ -14,6 +14,7 @@ import pytest
 
 import tuidl
 from tuidl import sdk
+from tuidl.core.numbers import number
 from tuidl.core.run import events as E
 from tuidl.core.run import rundir as R
 
@@ -86,7 +87,7 @@ def test_numbers_of_every_kind_count_as_their_value():
     assert {k: v for k, v in values.items() if k not in ("nan", "inf")} == {
         "int": 3, "bool": 1, "np32": 0.5, "np64": 0.25, "npint": 7, "0d": 1.5, "tensor": 2.5,
         "nested/a": 1, "nested/b/c": 2}
-    assert math.isnan(E.number(values["nan"])) and E.number(values["inf"]) == -math.inf
+    assert math.isnan(number(values["nan"])) and number(values["inf"]) == -math.inf
 
 
 def test_a_value_that_is_not_a_number_warns_once_and_the_loop_goes_on(capsys):

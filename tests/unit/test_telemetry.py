@@ -22,7 +22,6 @@ from tuidl.core.system.telemetry import (
     GpuSource,
     GpuUnavailable,
     NvmlSource,
-    RecordedSource,
     Sampler,
     TelemetryThread,
     cuda_index,
@@ -32,6 +31,7 @@ from tuidl.core.system.telemetry import (
 )
 
 from helpers import FIXTURES
+from recorded_gpu import RecordedSource
 
 FIX = FIXTURES / "nvml"
 H100 = FIX / "h100x2.json"

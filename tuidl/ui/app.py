@@ -28,7 +28,6 @@ import gc
 import os
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -37,7 +36,6 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, TabPane, TextArea
@@ -47,8 +45,9 @@ from tuidl.core.preset.preset import edit as edit_preset
 from tuidl.core.run.rundir import RunDir
 from tuidl.core.run.runview import RunView
 from tuidl.core.preset.schema import ConfigError
-from tuidl.ui.follow import Follower, FollowEnded, follow
-from tuidl.ui.messages import PresetEdited, RunEvents
+from tuidl.ui.follow import Follower, follow
+from tuidl.ui.messages import (EarlierRunsFound, FollowEnded, PresetEdited, RunEvents, RunsRead, TrainerFailed,
+                                TrainerStarted)
 from tuidl.ui.panes.builder import ModelBuilderPane
 from tuidl.ui.panes.dataset import DatasetPane
 from tuidl.ui.panes.run_controls import RunControls
@@ -57,7 +56,7 @@ from tuidl.ui.panes.runs import RunsPane
 from tuidl.ui.panes.system import SystemPane
 from tuidl.ui.panes.training import TrainingPane
 from tuidl.ui.screens.dialogs import QuitScreen, SavePresetScreen
-from tuidl.ui.session import Mode, RunSession, RunState, TrainerFailed, TrainerStarted
+from tuidl.ui.session import Mode, RunSession, RunState
 from tuidl.ui.widgets.deck import PANES, PaneDeck
 from tuidl.ui.widgets.keybar import EssentialKeys, KeyHint
 
@@ -83,22 +82,6 @@ def set_terminal_title(text: str) -> None:
         pass
     finally:
         os.close(fd)
-
-
-@dataclass
-class RunsRead(Message):
-    """A thread worker read these runs' events, to compare them (``{label: RunView}``)."""
-
-    views: dict[str, RunView]
-    what: str = ""
-
-
-@dataclass
-class EarlierRunsFound(Message):
-    """A thread worker found the earlier runs of the preset ``name``."""
-
-    runs: list[RunDir]
-    name: str
 
 
 async def _until_mounted(widget: Any, mounting: Any = None) -> None:

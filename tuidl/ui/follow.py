@@ -22,16 +22,15 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Callable
 
-from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.worker import Worker, get_current_worker
 
-from tuidl.core.run.events import RUN_ENDED, RUN_STARTED, EventTail, number
+from tuidl.core.numbers import number
+from tuidl.core.run.events import RUN_ENDED, RUN_STARTED, EventTail
 from tuidl.core.run.rundir import LIVE, RunDir
-from tuidl.ui.messages import RunEvents
+from tuidl.ui.messages import FollowEnded, RunEvents
 
 POLL_S = 0.15  # live tail period
 MAX_BATCH = 2000  # events per RunEvents message
@@ -39,20 +38,6 @@ MAX_PENDING = 2  # batches posted and not yet handled by the UI, at most
 READ_BYTES = 512 << 10  # events.jsonl read per poll (a few thousand events): bounds the memory a replay takes
 MAX_GAP_S = 2.0  # a replay waits at most this long (wall time) between two events
 STATUS_EVERY_S = 1.0  # how often a quiet live follower looks at status.json
-
-
-@dataclass
-class FollowEnded(Message):
-    """The run ended (its trainer wrote ``run_ended``, or its process is gone), the
-    replay is over, or the follower was stopped (``detached``). ``status`` is the run's
-    status as far as it is known (``completed``, ``stopped``, ``diverged``, ``failed``,
-    ``interrupted``, ...). A live follower keeps watching after it: a resumed run's
-    events follow on."""
-
-    run_id: str
-    status: str
-    message: str = ""
-    replay: bool = False
 
 
 class Follower:

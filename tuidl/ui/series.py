@@ -21,6 +21,7 @@ import math
 from typing import Iterable
 
 import numpy as np
+from tuidl.core.numbers import to_float
 
 from tuidl.core.run import smoothing
 
@@ -30,25 +31,18 @@ _EMPTY = np.empty(0, dtype=np.float64)
 _MAX_SMOOTH = 0.99
 
 
-def _to_float(value) -> float:
-    """A number from anything an event may carry: floats, ints, "nan"/"inf" strings,
-    None (missing). Anything else reads as NaN instead of raising."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def _to_array(values) -> np.ndarray:
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
-        arr = np.fromiter((_to_float(v) for v in values), dtype=np.float64)
+        arr = np.fromiter((to_float(v) for v in values), dtype=np.float64)
     return arr.reshape(-1)
 
 
 def _clamp_smooth(smooth) -> float:
-    w = _to_float(smooth)
+    w = to_float(smooth)
     if not math.isfinite(w) or w <= 0.0:
         return 0.0
     return min(w, _MAX_SMOOTH)
@@ -60,7 +54,7 @@ def ema_reference(ys: Iterable[float], smooth: float) -> list[float]:
     w = _clamp_smooth(smooth)
     last, count, out = 0.0, 0, []
     for y in ys:
-        y = _to_float(y)
+        y = to_float(y)
         if not math.isfinite(y):
             out.append(math.nan)
             continue
@@ -150,10 +144,10 @@ class Series:
     def append(self, x, y) -> None:
         """Add one point. A non-finite or non-numeric x drops the point; a non-finite
         y is kept (it counts as a point) but never drawn."""
-        xf = _to_float(x)
+        xf = to_float(x)
         if not math.isfinite(xf):
             return
-        yf = _to_float(y)
+        yf = to_float(y)
         n = self._n
         if n >= self._x.size:
             self._reserve(n + 1)
@@ -334,8 +328,8 @@ class Series:
             y = y[order]
         if x_range is not None:
             lo, hi = x_range
-            lo = _to_float(lo) if lo is not None else math.nan
-            hi = _to_float(hi) if hi is not None else math.nan
+            lo = to_float(lo) if lo is not None else math.nan
+            hi = to_float(hi) if hi is not None else math.nan
             i0 = int(np.searchsorted(x, lo, side="left")) if math.isfinite(lo) else 0
             i1 = int(np.searchsorted(x, hi, side="right")) if math.isfinite(hi) else n
             x = x[i0:i1]

@@ -13,11 +13,9 @@ from the thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable
 
-from textual.message import Message
 from textual.message_pump import MessagePump
 
 from tuidl.core.preset.preset import Preset
@@ -25,6 +23,7 @@ from tuidl.core.run.rundir import LIVE, RunDir
 from tuidl.core.run.runview import RunView
 from tuidl.ui.follow import resumed_since
 from tuidl.core.preset.schema import ConfigError
+from tuidl.ui.messages import TrainerFailed, TrainerStarted
 from tuidl.ui.series import Series
 
 if TYPE_CHECKING:  # no torch at import time
@@ -64,22 +63,6 @@ class Mode(str, Enum):
 
     def __str__(self) -> str:
         return self.value
-
-
-@dataclass
-class TrainerStarted(Message):
-    """A thread worker started a trainer for ``run`` (``resumed``: it continues the
-    run from its last checkpoint)."""
-
-    run: RunDir
-    resumed: bool = False
-
-
-@dataclass
-class TrainerFailed(Message):
-    """A thread worker could not start a trainer: ``message`` says why."""
-
-    message: str
 
 
 class RunSession:

@@ -114,15 +114,6 @@ def plane_label(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (x + y) / 10.0
 
 
-def regress_plane(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    radius = 6.0
-    x = _uniform(rng, -radius, radius, n)
-    y = _uniform(rng, -radius, radius, n)
-    noise_x = _uniform(rng, -radius, radius, n) * noise
-    noise_y = _uniform(rng, -radius, radius, n) * noise
-    return np.stack([x, y], axis=1), plane_label(x + noise_x, y + noise_y)
-
-
 def multi_gauss_label(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The signed, clamped closeness to the nearest of six centres; the value largest in
     absolute size wins (the first one on a tie, as Playground's strict ``>``)."""
@@ -134,13 +125,19 @@ def multi_gauss_label(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return values[np.arange(len(x)), pick] + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
-def regress_gaussian(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    radius = 6.0
-    x = _uniform(rng, -radius, radius, n)
-    y = _uniform(rng, -radius, radius, n)
-    noise_x = _uniform(rng, -radius, radius, n) * noise
-    noise_y = _uniform(rng, -radius, radius, n) * noise
-    return np.stack([x, y], axis=1), multi_gauss_label(x + noise_x, y + noise_y)
+def regress(label: Callable[[np.ndarray, np.ndarray], np.ndarray]
+            ) -> Callable[[int, float, np.random.Generator], tuple[np.ndarray, np.ndarray]]:
+    """A regression set: points uniform over the plane, ``label`` of each point moved by
+    noise (Playground's regress_plane and regress_gaussian, which differ only in it)."""
+    def generate(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        radius = 6.0
+        x = _uniform(rng, -radius, radius, n)
+        y = _uniform(rng, -radius, radius, n)
+        noise_x = _uniform(rng, -radius, radius, n) * noise
+        noise_y = _uniform(rng, -radius, radius, n) * noise
+        return np.stack([x, y], axis=1), label(x + noise_x, y + noise_y)
+
+    return generate
 
 
 GENERATORS: dict[str, Callable[[int, float, np.random.Generator], tuple[np.ndarray, np.ndarray]]] = {
@@ -148,8 +145,8 @@ GENERATORS: dict[str, Callable[[int, float, np.random.Generator], tuple[np.ndarr
     "xor": classify_xor,
     "gauss": classify_gauss,
     "spiral": classify_spiral,
-    "plane": regress_plane,
-    "multi-gauss": regress_gaussian,
+    "plane": regress(plane_label),
+    "multi-gauss": regress(multi_gauss_label),
 }
 
 _FEATURES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {

@@ -10,6 +10,7 @@ from typing import Any
 
 from tuidl.core.run import events as E
 from tuidl.core.run.rundir import RunDir, write_atomic
+from tuidl.core.numbers import number
 
 
 def path(run: RunDir, name: str) -> Path:
@@ -40,7 +41,7 @@ def newest(*results: dict[str, Any] | None) -> dict[str, Any] | None:
 
     def when(ev: dict) -> float:
         try:
-            return E.number(ev.get("time"))
+            return number(ev.get("time"))
         except (TypeError, ValueError):
             return 0.0
     return max(found, key=when)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from tuidl.core.run.events import number
+from tuidl.core.numbers import number
 from tuidl.core.textplot import PlotLine, line_chart
 
 SHADES = " .:-=+*#%@"  # the landscape's heat map, low loss to high

@@ -231,10 +231,3 @@ def read_events(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 class Malformed(Exception):
     """An event of a known type that cannot be taken (it is counted, then passed over)."""
-
-
-def number(value: Any) -> float:
-    """A metric from an event as a float (``"nan"``/``"inf"`` strings included)."""
-    if isinstance(value, str):
-        return float(value)
-    return float("nan") if value is None else float(value)

@@ -1,6 +1,6 @@
 """What a run did, read back from its event stream: ``tuidl replay --headless``,
 ``tuidl export`` (CSV of metrics, a Markdown report). The events are taken by a
-:class:`~tuidl.core.run.runview.RunView` (``History`` is another name for it); this module
+:class:`~tuidl.core.run.runview.RunView`; this module
 only writes what it holds."""
 
 from __future__ import annotations
@@ -11,23 +11,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuidl.core.run import events as E
 from tuidl.core.model.layers import render_summary
 from tuidl.core.run.rundir import RunDir
 from tuidl.core.run.runview import RunView
 from tuidl.core.run.runview import load as load_view
-
-# A run's history is its RunView (tuidl.core.run.runview): the one reducer of its events.
-History = RunView
-
-
-def _num(value: Any) -> float | None:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if f == f else None
-
+from tuidl.core.numbers import finite, number
 
 def run_times(status: dict, now: float | None = None) -> tuple[float | None, float | None]:
     """(start time, duration) of a run from its status file; a live run's duration runs
@@ -35,8 +23,8 @@ def run_times(status: dict, now: float | None = None) -> tuple[float | None, flo
     from tuidl.core.run.rundir import LIVE
 
     now = time.time() if now is None else now
-    started = _num(status.get("started")) or _num(status.get("created"))
-    ended = _num(status.get("ended")) or (now if status.get("status") in LIVE else _num(status.get("updated")))
+    started = finite(status.get("started")) or finite(status.get("created"))
+    ended = finite(status.get("ended")) or (now if status.get("status") in LIVE else finite(status.get("updated")))
     return started, ((ended - started) if started and ended else None)
 
 
@@ -110,7 +98,7 @@ def logged_csv(history: RunView) -> str:
 def fmt_metrics(metrics: dict | None) -> str:
     if not metrics:
         return "—"
-    return ", ".join(f"{k} {E.number(v):.4f}" for k, v in metrics.items())
+    return ", ".join(f"{k} {number(v):.4f}" for k, v in metrics.items())
 
 
 SPLIT_LABELS = {"train": "train", "val": "validation", "test": "test"}
@@ -150,7 +138,7 @@ def summary_text(run: RunDir, history: RunView) -> str:
                      f"val {fmt_metrics(last.get('val'))}")
     best = history.best()
     if best:
-        lines.append(f"Best: {best['monitor']} {E.number(best['value']):.4f} at epoch {best['epoch']}")
+        lines.append(f"Best: {best['monitor']} {number(best['value']):.4f} at epoch {best['epoch']}")
     if history.test:
         lines.append(f"Test: {fmt_metrics(history.test.get('metrics'))}")
     if history.ended:
@@ -262,7 +250,7 @@ def to_markdown(run: RunDir, history: RunView, problems: list[str] | None = None
             rows.append(("test", history.test.get("metrics")))
         for label, metrics in rows:
             if metrics:
-                parts.append(f"| {label} | " + " | ".join(f"{E.number(metrics[m]):.4f}" if m in metrics else "—"
+                parts.append(f"| {label} | " + " | ".join(f"{number(metrics[m]):.4f}" if m in metrics else "—"
                                                        for m in history.metric_names) + " |")
         parts.append("")
     if history.test and history.test.get("confusion"):

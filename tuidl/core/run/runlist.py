@@ -17,7 +17,6 @@ from typing import Any
 
 from tuidl.core.run.report import run_times
 from tuidl.core.run.rundir import LIVE, RunDir, is_run_dir, list_runs, runs_root
-from tuidl.core.sweep.text import params_short as sweep_params
 from tuidl.core.run.units import fmt_best, fmt_duration, higher_is_better, run_duration
 
 RESUMABLE = ("stopped", "pruned", "interrupted", "failed", "diverged")
@@ -258,13 +257,6 @@ class SweepGroup:
         for t in self.trials:
             out[t.status] = out.get(t.status, 0) + 1
         return out
-
-
-def params_short(params: dict, width: int = 40) -> str:
-    """A trial's parameters as the sweep view writes them (``lr=0.003 units=8``), cut to
-    ``width``."""
-    text = sweep_params(params)
-    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def group_rows(rows: list[RunRow]) -> list[RunRow | SweepGroup]:

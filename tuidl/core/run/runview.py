@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, NamedTuple
 
 from tuidl.core.run import events as E
+from tuidl.core.numbers import to_float, to_int
 from tuidl.core.run.scalars import Scalars
 
 __all__ = ["Applied", "Change", "Curve", "Curves", "LayerHealth", "RunProgress", "RunView", "Taken", "load"]
@@ -52,17 +53,6 @@ HEALTH_FIGURES = ("grad_norm", "weight_norm", "update_ratio", "dead", "act_mean"
 _HASHABLE = (str, int, float, bool, type(None))
 
 
-def _f(value: Any) -> float:
-    """A number from an event field; NaN for anything that is not one."""
-    try:
-        return E.number(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _int(value: Any, default: int = 0) -> int:
-    f = _f(value)
-    return int(f) if math.isfinite(f) else default
 
 
 Malformed = E.Malformed  # an event of a known type that cannot be taken (counted, then passed over)
@@ -124,7 +114,7 @@ class Curve:
     def append(self, x: float, y: Any) -> None:
         if math.isfinite(x):
             self.xs.append(x)
-            self.ys.append(_f(y))
+            self.ys.append(to_float(y))
 
     def cut(self, x_max: float) -> None:
         """Drop the points whose x is over ``x_max`` (a resumed run trains them again)."""
@@ -191,7 +181,7 @@ class LayerHealth:
     def add(self, step: float, layer: dict) -> None:
         self.step.append(step)
         for name in HEALTH_FIGURES:
-            getattr(self, name).append(_f(layer.get(name)))
+            getattr(self, name).append(to_float(layer.get(name)))
 
     def __len__(self) -> int:
         return len(self.step)
@@ -229,10 +219,6 @@ class Applied:
     changes: list[Change] = field(default_factory=list)
     metrics: int = 0
 
-    def of(self, kind: str) -> list[dict]:
-        """The events of one type taken, in order."""
-        return [t.ev for t in self.taken if t.kind == kind]
-
     @property
     def bad(self) -> list[Taken]:
         return [t for t in self.taken if t.kind == "malformed"]
@@ -250,7 +236,6 @@ class RunView:
 
     def __init__(self, events: Iterable[Any] = (), *, curve: Callable[[], Any] = Curve) -> None:
         self.started: dict | None = None  # the first run_started
-        self.last_started: dict | None = None  # the latest (a resumed run's)
         self.run_info: dict[str, Any] = {}  # the latest run_started, with its data's classes and input shape
         self.restarts = 0  # run_started events after the first (resumes)
         self.progress = RunProgress()
@@ -262,7 +247,6 @@ class RunView:
         self.ended: dict | None = None  # the last run_ended, unless a trainer started since
         self.notes: list[dict] = []
         self.checkpoints = 0
-        self.last_checkpoint: dict | None = None
         self.boundary: dict | None = None  # the latest boundary event
         self.landscape: dict | None = None  # the latest landscape event (the lab)
         self.adversarial: dict | None = None  # the latest adversarial event (the lab)
@@ -271,7 +255,6 @@ class RunView:
         self.last_health: dict | None = None  # the latest health event
         self.neurons: dict | None = None  # the latest neurons event
         self.torch: dict | None = None  # the latest telemetry's PyTorch memory figures (CUDA)
-        self.torch_time: float | None = None
         self.torch_cuda: bool | None = None  # the trainer's PyTorch has CUDA, as telemetry says (None: not said)
         self.scalars = Scalars()  # a logged run's metrics by name, its config and summary (metrics events)
         self.events = 0  # events of a known type taken (malformed ones included)
@@ -356,9 +339,6 @@ class RunView:
         best = (self.ended or {}).get("best")
         return best if isinstance(best, dict) else None
 
-    def last_epoch(self) -> dict | None:
-        return self.epochs[max(self.epochs)] if self.epochs else None
-
     def epoch_series(self, metric: str) -> dict[str, tuple[list[float], list[float]]]:
         """``{split: (epochs, values)}`` of one metric, one point per epoch (its latest
         event), for ``train`` and ``val`` where there are any."""
@@ -370,7 +350,7 @@ class RunView:
                 value = values.get(metric) if isinstance(values, dict) else None
                 if value is not None:
                     xs.append(e)
-                    ys.append(_f(value))
+                    ys.append(to_float(value))
             if xs:
                 out[split] = (xs, ys)
         return out
@@ -387,14 +367,14 @@ class RunView:
             values = ev.get(split)
             if not isinstance(values, dict):
                 continue
-            step = _f(ev.get("step"))
+            step = to_float(ev.get("step"))
             for name, value in values.items():
                 lines = out.setdefault(str(name), {"epoch": ([], []), "step": ([], [])})
                 lines["epoch"][0].append(float(epoch))
-                lines["epoch"][1].append(_f(value))
+                lines["epoch"][1].append(to_float(value))
                 if math.isfinite(step):
                     lines["step"][0].append(step)
-                    lines["step"][1].append(_f(value))
+                    lines["step"][1].append(to_float(value))
         return split, out
 
     # -- taking events -----------------------------------------------------------------
@@ -456,15 +436,14 @@ class RunView:
             self.scalars.start_time(ev.get("time"))
         else:
             self.restarts += 1
-        self.last_started = ev
         self.ended = None  # a resumed run is live again
         self.run_info = {**ev, "classes": data.get("classes"), "input_shape": data.get("input_shape")}
         p = self.progress
         p.run_id = str(ev.get("run_id", ""))
-        p.epochs = _int(ev.get("epochs"))
-        p.steps_per_epoch = _int(ev.get("steps_per_epoch"))
-        p.batch_size = _int(ev.get("batch_size"))
-        resumed = _int(ev.get("resumed_from"))
+        p.epochs = to_int(ev.get("epochs"))
+        p.steps_per_epoch = to_int(ev.get("steps_per_epoch"))
+        p.batch_size = to_int(ev.get("batch_size"))
+        resumed = to_int(ev.get("resumed_from"))
         if self.restarts and any(epoch > resumed for epoch in self.epochs):
             # killed after an epoch's event but before its checkpoint: that epoch is trained
             # again from the one before, and its first points go
@@ -473,7 +452,7 @@ class RunView:
             if self.best_epoch is not None and self.best_epoch > resumed:
                 self.best_epoch = max((e for e, ev in self.epochs.items() if ev.get("best")), default=None)
             last = self.epochs.get(resumed) or {}
-            self.curves.cut(float(resumed), _f(last.get("step", 0)))
+            self.curves.cut(float(resumed), to_float(last.get("step", 0)))
             p.epochs_done = p.epoch = resumed
         p.epochs_done = max(p.epochs_done, resumed)
         p.epoch = max(p.epoch, resumed)
@@ -482,14 +461,14 @@ class RunView:
 
     def _step(self, ev: dict, applied: Applied) -> None:
         p = self.progress
-        step = _f(ev["step"])
+        step = to_float(ev["step"])
         if not math.isfinite(step):
             raise ValueError(f"step is {ev['step']!r}")
         self.steps += 1
         p.step = int(step)
-        p.epoch = _int(ev.get("epoch"), p.epoch)
-        p.epoch_step = _int(ev.get("epoch_step"), p.epoch_step)
-        sps = _f(ev.get("samples_per_s"))
+        p.epoch = to_int(ev.get("epoch"), p.epoch)
+        p.epoch_step = to_int(ev.get("epoch_step"), p.epoch_step)
+        sps = to_float(ev.get("samples_per_s"))
         if math.isfinite(sps):
             p.samples_per_s = sps
         add = self.curves._add
@@ -502,18 +481,18 @@ class RunView:
 
     def _epoch(self, ev: dict, applied: Applied) -> None:
         p = self.progress
-        epoch = _int(ev["epoch"])
-        step = _f(ev.get("step"))
+        epoch = to_int(ev["epoch"])
+        step = to_float(ev.get("step"))
         self.epochs[epoch] = ev
         p.epoch = max(p.epoch, epoch)
         p.epochs_done = max(p.epochs_done, epoch)
         p.epoch_step = p.steps_per_epoch
         if math.isfinite(step):
             p.step = int(step)
-        sps = _f(ev.get("samples_per_s"))
+        sps = to_float(ev.get("samples_per_s"))
         if math.isfinite(sps):
             p.samples_per_s = sps
-        dur = _f(ev.get("duration"))
+        dur = to_float(ev.get("duration"))
         if math.isfinite(dur) and dur >= 0:
             p.epoch_seconds.append(dur)
         if ev.get("best"):
@@ -550,7 +529,7 @@ class RunView:
             raise Malformed("fgsm and pgd must have one accuracy per eps")
         self.adversarial = ev
     def _health(self, ev: dict, applied: Applied) -> None:
-        step = _f(ev["step"])
+        step = to_float(ev["step"])
         layers = ev["layers"]
         if not isinstance(layers, list) or not all(isinstance(layer, dict) for layer in layers):
             raise Malformed("layers is not a list of objects")
@@ -558,7 +537,7 @@ class RunView:
             name = str(layer["name"])
             series = self.health.get(name)
             if series is None:
-                series = self.health[name] = LayerHealth(_int(layer.get("index")), str(layer.get("kind", "")))
+                series = self.health[name] = LayerHealth(to_int(layer.get("index")), str(layer.get("kind", "")))
             series.add(step, layer)
         self.last_health = ev
 
@@ -569,7 +548,6 @@ class RunView:
 
     def _checkpoint(self, ev: dict, applied: Applied) -> None:
         self.checkpoints += 1
-        self.last_checkpoint = ev
 
     def _control(self, ev: dict, applied: Applied) -> None:
         action = ev.get("action", "")
@@ -595,8 +573,6 @@ class RunView:
         if "torch" in ev:
             figures = ev.get("torch")
             self.torch = figures if isinstance(figures, dict) else None
-            t = _f(ev.get("time"))
-            self.torch_time = t if math.isfinite(t) else None
         if "torch_cuda" in ev:
             self.torch_cuda = ev.get("torch_cuda") is not None
 
@@ -622,9 +598,9 @@ class RunView:
         self.ended = ev
         p.status = str(ev.get("status", "completed"))
         p.message = str(ev.get("message", ""))
-        p.duration = _f(ev.get("duration"))
+        p.duration = to_float(ev.get("duration"))
         p.paused = False
-        done = _int(ev.get("epochs_completed"), p.epochs_done)
+        done = to_int(ev.get("epochs_completed"), p.epochs_done)
         p.epochs_done = max(p.epochs_done, done)
         p.epoch = max(p.epoch, done)
         applied.changes.append(Change("ended", ev))

@@ -19,6 +19,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from tuidl.core.numbers import to_float
 from tuidl.core.run import events as E
 
 __all__ = ["ChartGroup", "Scalar", "Scalars", "base_name", "chart_groups", "lower_is_better"]
@@ -26,13 +27,6 @@ __all__ = ["ChartGroup", "Scalar", "Scalars", "base_name", "chart_groups", "lowe
 
 FLUSH_AT = 8192  # events held as they came at most: then they go into the arrays (480 bytes an event
 # of 20 metrics there, against about 2 KB as parsed JSON)
-
-
-def _f(value: Any) -> float:
-    try:
-        return E.number(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 class _Column:
@@ -232,7 +226,7 @@ def _rows_array(rows: list[dict], width: int) -> np.ndarray:
     try:
         flat = np.fromiter(chain.from_iterable(map(dict.values, rows)), dtype=np.float64, count=len(rows) * width)
     except (TypeError, ValueError):
-        flat = np.array([_f(v) for row in rows for v in row.values()], dtype=np.float64)
+        flat = np.array([to_float(v) for row in rows for v in row.values()], dtype=np.float64)
     return flat.reshape(len(rows), width)
 
 
@@ -290,10 +284,10 @@ class Scalars:
         if type(step) is int or type(step) is float:
             s = float(step)
         else:
-            s = _f(step) if step is not None else self.last_step + 1
+            s = to_float(step) if step is not None else self.last_step + 1
         if not math.isfinite(s):
             raise ValueError(f"step is {step!r}")
-        t = time_ if type(time_) is float else _f(time_)
+        t = time_ if type(time_) is float else to_float(time_)
         if self.t0 is None:
             self.start_time(t)
         if s > self.last_step:
@@ -392,7 +386,7 @@ class Scalars:
     def start_time(self, t: Any) -> None:
         """The run's first event: times count from it."""
         if self.t0 is None:
-            f = _f(t)
+            f = to_float(t)
             if math.isfinite(f):
                 self.t0 = f
 

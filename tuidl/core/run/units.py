@@ -17,15 +17,11 @@ from typing import Any
 
 from tuidl.core.run.report import fmt_duration, run_times
 from tuidl.core.run.rundir import LIVE
+from tuidl.core.numbers import to_float
 
 __all__ = ["fmt_best", "fmt_duration", "fmt_metric", "higher_is_better", "run_duration"]
 
 
-def _num(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def higher_is_better(name: str) -> bool:
@@ -38,7 +34,7 @@ def higher_is_better(name: str) -> bool:
 
 def fmt_metric(name: str, value: Any) -> str:
     """``acc`` 0.953 → "95.3%"; a loss 0.1234 → "0.1234", 0.000123 → "0.000123"."""
-    v = _num(value)
+    v = to_float(value)
     if not math.isfinite(v):
         return str(value)
     if higher_is_better(name):  # a rate: a percentage
@@ -51,7 +47,7 @@ def fmt_metric(name: str, value: Any) -> str:
 def fmt_best(best: Any, sep: str = " ") -> str:
     """A run's best: ``val_loss 0.1220``, ``val_acc 97.5%`` (tables: ``sep="="``); —
     when there is none."""
-    if not isinstance(best, dict) or not math.isfinite(_num(best.get("value"))):
+    if not isinstance(best, dict) or not math.isfinite(to_float(best.get("value"))):
         return "—"
     monitor = str(best.get("monitor", "?"))
     return f"{monitor}{sep}{fmt_metric(monitor, best.get('value'))}"
@@ -61,12 +57,12 @@ def run_duration(status: dict, now: float | None = None) -> float | None:
     """A run's training time from its status file: ``trained_s`` (written by the trainer:
     every session, pauses left out), running on to ``now`` while it trains. Runs from
     before ``trained_s`` was kept fall back to their wall time (start to end)."""
-    trained = _num(status.get("trained_s"))
+    trained = to_float(status.get("trained_s"))
     if not math.isfinite(trained):
         return run_times(status, now)[1]
     if status.get("status") in LIVE and status.get("status") != "paused":
         now = time.time() if now is None else now
-        updated = _num(status.get("updated"))
+        updated = to_float(status.get("updated"))
         if math.isfinite(updated):
             trained += max(0.0, now - updated)
     return trained

@@ -43,6 +43,7 @@ from tuidl.core.preset.schema import ConfigError
 from tuidl.core.sweep import spec as S
 from tuidl.core.sweep import study as ST
 from tuidl.core.sweep.sweepdir import SweepDir
+from tuidl.core.numbers import number
 
 POLL_S = 0.1
 
@@ -276,7 +277,7 @@ class Driver:
             if ev.get("type") != E.EPOCH or not isinstance(ev.get("val"), dict):
                 continue
             try:
-                value = E.number(ev["val"].get(self.spec.metric[len("val_"):]))
+                value = number(ev["val"].get(self.spec.metric[len("val_"):]))
             except (TypeError, ValueError):
                 continue
             epoch = int(ev.get("epoch") or 0)

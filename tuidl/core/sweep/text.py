@@ -40,11 +40,13 @@ def short_value(value: Any) -> str:
     return str(value)
 
 
-def params_short(params: dict, short: dict[str, str] | None = None) -> str:
+def params_short(params: dict, short: dict[str, str] | None = None, width: int | None = None) -> str:
     """A trial's parameters in few characters, ``lr=0.003 units=8``: each key by its
-    :func:`short_keys` tail (``short``: computed over more keys, e.g. a whole sweep's)."""
+    :func:`short_keys` tail (``short``: computed over more keys, e.g. a whole sweep's),
+    cut to ``width`` characters (``…`` at the cut) when given."""
     short = short if short is not None else short_keys(list(params))
-    return " ".join(f"{short.get(k, k)}={short_value(v)}" for k, v in params.items())
+    text = " ".join(f"{short.get(k, k)}={short_value(v)}" for k, v in params.items())
+    return text if width is None or len(text) <= width else text[:width - 1] + "…"
 
 
 def value_text(value) -> str:

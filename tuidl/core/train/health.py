@@ -119,7 +119,7 @@ def _round(value: float) -> float:
     return float(f"{value:.4g}")
 
 
-def _num(value: float) -> Optional[float]:
+def _measured(value: float) -> Optional[float]:
     """Four significant digits; NaN (not measured) as None."""
     return None if math.isnan(value) else _round(value)
 
@@ -206,8 +206,8 @@ class Health:
     def _row(layer: Layer, figures: list[float]) -> dict:
         grad, weight, update, mean, std, dead = figures
         return {"index": layer.index, "name": layer.name, "kind": layer.kind, "grad_norm": _round(grad),
-                "weight_norm": _round(weight), "update_ratio": _num(update), "dead": _num(dead),
-                "act_mean": _num(mean), "act_std": _num(std)}
+                "weight_norm": _round(weight), "update_ratio": _measured(update), "dead": _measured(dead),
+                "act_mean": _measured(mean), "act_std": _measured(std)}
 
 
 class Warnings:

@@ -36,6 +36,7 @@ from tuidl.ui.widgets.results import ResultsView, fmt_metric, metrics_text
 from tuidl.ui.panes.run_controls import END_STYLE, fmt_duration
 from tuidl.ui.series import Series
 from tuidl.ui.throttle import Throttle
+from tuidl.core.numbers import to_float, to_int
 
 SMOOTH_ON = 0.6
 LOG_EVERY_S = 1.0  # event log writes for a stream of events, at most once a second
@@ -47,16 +48,6 @@ MARK_NAMES = {"overfit": "overfitting begins", "kept": "its weights kept", "unde
 LEVEL_STYLE = {"info": "", "warning": "yellow", "error": "bold red"}
 
 
-def _f(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _int(value: Any) -> int:
-    f = _f(value)
-    return int(f) if math.isfinite(f) else 0
 
 
 @dataclass
@@ -79,8 +70,6 @@ class Overlay:
         loss = series.pop("loss", None) or {"epoch": Series(), "step": Series()}
         test = dict((view.test or {}).get("metrics") or {})
         return cls(label, color, split, loss, series, test)
-
-    from_history = from_view
 
     def line_label(self, name: str = "loss") -> str:
         """The legend's label on the chart of ``name`` (loss or a metric): the run, which
@@ -354,7 +343,7 @@ class RunCharts(VerticalScroll):
             self.log_line(f"ignored a malformed {kind!s} event ({why})", "yellow")
 
     def _stamp(self, ev: dict[str, Any]) -> str:
-        t = _f(ev.get("time"))
+        t = to_float(ev.get("time"))
         if not math.isfinite(t):
             return ""
         if self._t0 is None:
@@ -380,21 +369,21 @@ class RunCharts(VerticalScroll):
 
     def _log_started(self, ev: dict[str, Any]) -> None:
         data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
-        resumed = _int(ev.get("resumed_from"))
+        resumed = to_int(ev.get("resumed_from"))
         device = ev.get("device_name") or ev.get("device") or "?"
         where = f"{device} ({ev.get('device')}, {ev.get('precision', 'fp32')})" if ev.get("device_name") else device
         head = f"resumed after epoch {resumed}" if resumed else "run started"
-        self.log_line(f"{head}: {ev.get('preset', '?')}, {_int(ev.get('epochs'))} epochs × "
-                      f"{_int(ev.get('steps_per_epoch'))} steps of {_int(ev.get('batch_size'))}, on {where}",
+        self.log_line(f"{head}: {ev.get('preset', '?')}, {to_int(ev.get('epochs'))} epochs × "
+                      f"{to_int(ev.get('steps_per_epoch'))} steps of {to_int(ev.get('batch_size'))}, on {where}",
                       "bold", ev)
         summary = ev.get("summary") if isinstance(ev.get("summary"), dict) else {}
         sizes = data.get("sizes") if isinstance(data.get("sizes"), dict) else {}
         if summary or sizes:
             parts = []
             if summary.get("total") is not None:
-                parts.append(f"{_int(summary.get('total')):,} parameters")
+                parts.append(f"{to_int(summary.get('total')):,} parameters")
             if sizes:
-                parts.append("split " + " / ".join(f"{k} {_int(v):,}" for k, v in sizes.items()))
+                parts.append("split " + " / ".join(f"{k} {to_int(v):,}" for k, v in sizes.items()))
             if ev.get("loss"):
                 parts.append(f"loss {ev.get('loss')}")
             self.log_line("  " + ", ".join(parts), "dim")
@@ -403,7 +392,7 @@ class RunCharts(VerticalScroll):
         key = self.metric
         train = ev.get("train") if isinstance(ev.get("train"), dict) else {}
         val = ev.get("val") if isinstance(ev.get("val"), dict) else None
-        line = f"epoch {_int(ev['epoch'])}: loss {fmt_metric('loss', train.get('loss'))}"
+        line = f"epoch {to_int(ev['epoch'])}: loss {fmt_metric('loss', train.get('loss'))}"
         if key in train:
             line += f", {'acc' if key == 'acc' else key} {fmt_metric(key, train.get(key))}"
         if val is not None:

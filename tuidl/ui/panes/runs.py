@@ -49,9 +49,10 @@ from textual.worker import Worker, WorkerState
 from tuidl.core.preset.schema import ConfigError
 from tuidl.core.run.rundir import RunDir, check_tag, runs_root, tags_of
 from tuidl.core.run.runfilter import Filter, FilterError, parse
-from tuidl.core.run.runlist import (RESUMABLE, RunRow, SweepGroup, delete_run, group_rows, params_short, run_row,
+from tuidl.core.run.runlist import (RESUMABLE, RunRow, SweepGroup, delete_run, group_rows, run_row,
                                 scan_runs, trial_number, when)
 from tuidl.core.sweep.queue import Entry
+from tuidl.core.sweep.text import params_short
 from tuidl.core.serve.formats import FORMATS, ONNX_INSTALL, missing_onnx
 from tuidl.ui.command import problem, run_tuidl
 from tuidl.ui.visible import closing, shown
@@ -90,7 +91,7 @@ def row_cells(row: RunRow, marked: bool) -> dict[str, Text]:
         preset.append(" " + " ".join(f"#{t}" for t in tags), style="magenta")
     if row.sweep:
         preset = Text.assemble(("└ ", "dim"), (f"#{trial_number(row)} ", "bold"),
-                               params_short(row.sweep.get("params") or {}, 30))
+                               params_short(row.sweep.get("params") or {}, width=30))
     return {
         "mark": Text("◆" if marked else " ", style="bold magenta"),
         "status": status,

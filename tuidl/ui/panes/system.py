@@ -17,7 +17,6 @@ numbers up and never raises out of a poll.
 
 from __future__ import annotations
 
-import math
 import socket
 import threading
 import time
@@ -32,6 +31,7 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
+from tuidl.core.numbers import finite
 from tuidl.core.run.runview import Applied, RunView, process_figures
 from tuidl.core.system.telemetry import (
     GpuSource,
@@ -47,15 +47,6 @@ HISTORY = 60  # samples kept per sparkline
 BAR = 20  # gauge width in cells
 
 
-def _num(value: Any) -> float | None:
-    """A reading as a finite float, or None (missing, "nan", junk)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def _level(frac: float | None, warn: float = 0.7, high: float = 0.9) -> str:
@@ -147,24 +138,24 @@ class GpuCard(Vertical):
         name = str(gpu.get("name") or "GPU")
         self.border_title = f"GPU {gpu.get('index', '?')} · {name}"
         self.set_class(stale, "stale")
-        util = _num(gpu.get("util"))
-        used, total = _num(gpu.get("mem_used")), _num(gpu.get("mem_total"))
+        util = finite(gpu.get("util"))
+        used, total = finite(gpu.get("mem_used")), finite(gpu.get("mem_total"))
         put(self.util_text, gauge("util", None if util is None else util / 100, _pct(util)))
         mem_frac = used / total if used is not None and total else None
         put(self.mem_text, gauge("mem", mem_frac, f"{format_bytes(used)} / {format_bytes(total)}"))
         set_spark(self.util_spark, util_hist)
         set_spark(self.mem_spark, mem_hist)
-        temp = _num(gpu.get("temp"))
-        power, limit = _num(gpu.get("power")), _num(gpu.get("power_limit"))
+        temp = finite(gpu.get("temp"))
+        power, limit = finite(gpu.get("power")), finite(gpu.get("power_limit"))
         parts: list[Any] = [
             ("temp ", "bold"),
             (_fixed(temp, " °C"), _level(None if temp is None else temp / 100, 0.75, 0.85)),
             ("  power ", "bold"),
             f"{_fixed(power, '')} / {_fixed(limit, ' W')}",
             ("  SM ", "bold"),
-            _fixed(_num(gpu.get("sm_clock")), " MHz"),
+            _fixed(finite(gpu.get("sm_clock")), " MHz"),
         ]
-        proc_mem = _num(gpu.get("proc_mem"))
+        proc_mem = finite(gpu.get("proc_mem"))
         if proc_mem is not None:
             parts += [("  trainer ", "bold"), format_bytes(proc_mem)]
         put(self.details, Content.assemble(*parts))
@@ -391,7 +382,7 @@ class SystemPane(Widget):
         self._run_ended = False
         self._run_pid = pid
         self._run_host = str(ev["host"]) if ev.get("host") else None
-        self._run_local = self._pid_is_local(self._run_pid, _num(ev.get("time")))
+        self._run_local = self._pid_is_local(self._run_pid, finite(ev.get("time")))
         device = ev.get("device")
         self._run_device = str(device) if device else None
         if isinstance(ev.get("torch_cuda"), (str, type(None))) and "torch_cuda" in ev:
@@ -405,7 +396,7 @@ class SystemPane(Widget):
 
     def _on_telemetry(self, ev: dict) -> None:
         self._saw_telemetry = True
-        when = _num(ev.get("time"))
+        when = finite(ev.get("time"))
         if "torch" in ev:
             fig = ev.get("torch")
             self._torch = fig if isinstance(fig, dict) else None
@@ -521,8 +512,8 @@ class SystemPane(Widget):
             self._gpus, self._gpus_time, self._stale = gpus, when, False
             for g in gpus:
                 key = self._key(g)
-                util = _num(g.get("util"))
-                used = _num(g.get("mem_used"))
+                util = finite(g.get("util"))
+                used = finite(g.get("mem_used"))
                 if util is not None:
                     self._util_hist.setdefault(key, deque(maxlen=HISTORY)).append(util)
                 if used is not None:
@@ -531,10 +522,10 @@ class SystemPane(Widget):
             self._stale = True  # keep the last readings and history, marked as old
         host = payload.get("host")
         self._host = host if isinstance(host, dict) else None
-        if self._host and _num(self._host.get("cpu")) is not None:
-            self._cpu_hist.append(_num(self._host["cpu"]))
+        if self._host and finite(self._host.get("cpu")) is not None:
+            self._cpu_hist.append(finite(self._host["cpu"]))
         self._proc = process_figures(payload)  # a trainer's proc, or a logged run's process
-        if self._proc and not self._proc.get("gone") and _num(self._proc.get("rss")):
+        if self._proc and not self._proc.get("gone") and finite(self._proc.get("rss")):
             self._last_proc = self._proc
         problem = payload.get("problem")
         self._problem = str(problem) if problem else None
@@ -644,9 +635,9 @@ class SystemPane(Widget):
             t = self._torch
             put(self._torch_text, Content.assemble(
                 ("PyTorch ", "bold"),
-                f"allocated {format_bytes(_num(t.get('allocated')))} · "
-                f"reserved {format_bytes(_num(t.get('reserved')))} · "
-                f"peak {format_bytes(_num(t.get('peak')))}",
+                f"allocated {format_bytes(finite(t.get('allocated')))} · "
+                f"reserved {format_bytes(finite(t.get('reserved')))} · "
+                f"peak {format_bytes(finite(t.get('peak')))}",
             ))
         else:
             put(self._torch_text, Content.assemble(
@@ -659,11 +650,11 @@ class SystemPane(Widget):
             put(self._driver_text, "")
             return
         want = cuda_index(self._run_device)
-        held = [g for g in self._gpus if _num(g.get("proc_mem")) is not None]
+        held = [g for g in self._gpus if finite(g.get("proc_mem")) is not None]
         held.sort(key=lambda g: 0 if want is not None and self._gpus.index(g) == want else 1)
         if held:
             shown = " · ".join(
-                f"{format_bytes(_num(g['proc_mem']))} on GPU {g.get('index')}" for g in held
+                f"{format_bytes(finite(g['proc_mem']))} on GPU {g.get('index')}" for g in held
             )
             put(self._driver_text, Content.assemble(
                 ("driver  ", "bold"), shown, ("  (NVML, includes the CUDA context)", "$text-muted")))
@@ -679,10 +670,10 @@ class SystemPane(Widget):
         host = self._host or {}
         name = host.get("name")
         self._host_card.border_title = "host" + (f" · {name}" if name else "")
-        cpu = _num(host.get("cpu"))
+        cpu = finite(host.get("cpu"))
         put(self._cpu_text, gauge("CPU", None if cpu is None else cpu / 100, _pct(cpu)))
         set_spark(self._cpu_spark, self._cpu_hist)
-        used, total = _num(host.get("ram_used")), _num(host.get("ram_total"))
+        used, total = finite(host.get("ram_used")), finite(host.get("ram_total"))
         frac = used / total if used is not None and total else None
         put(self._ram_text, gauge("RAM", frac, f"{format_bytes(used)} / {format_bytes(total)}"))
         proc = self._proc
@@ -691,13 +682,13 @@ class SystemPane(Widget):
                 ("trainer ", "bold"), ("— (no training process)", "$text-muted")))
         elif proc.get("gone"):
             last = self._last_proc if (self._last_proc or {}).get("pid") == proc.get("pid") else None
-            rss = f"; last RSS {format_bytes(_num(last.get('rss')))}" if last else ""
+            rss = f"; last RSS {format_bytes(finite(last.get('rss')))}" if last else ""
             put(self._trainer_text, Content.assemble(
                 ("trainer ", "bold"), (f"— (pid {proc.get('pid')} has ended{rss})", "$text-muted")))
         else:
             put(self._trainer_text, Content.assemble(
                 ("trainer ", "bold"),
-                f"CPU {_pct(_num(proc.get('cpu')))} · RSS {format_bytes(_num(proc.get('rss')))}",
+                f"CPU {_pct(finite(proc.get('cpu')))} · RSS {format_bytes(finite(proc.get('rss')))}",
             ))
 
     # -- for tests and screenshots -------------------------------------------------------

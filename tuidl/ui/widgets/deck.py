@@ -21,7 +21,7 @@ TAB_TITLES: tuple[dict[str, str], ...] = ({}, {"dataset": "Dataset"},
 
 
 class PaneDeck(TabbedContent):
-    """The four panes: tabs on narrow terminals, a grid (every pane shown) on wide ones.
+    """The dashboard's panes (Model, Data, Train, System, Runs): tabs on narrow terminals, a grid (every pane shown) on wide ones.
 
     In the grid the tab strip is hidden by the stylesheet and every pane is kept
     displayed, whichever is "active" (the one last focused).

@@ -15,7 +15,7 @@ Rich renderables from an event, so reports and tests use them without an app:
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 from rich.console import Group, RenderableType
@@ -26,7 +26,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tuidl.core import textplot
-from tuidl.core.run.events import number
+from tuidl.core.numbers import to_float
 from tuidl.ui import palette
 
 # low loss → high loss: dark blue … teal … yellow (a viridis-like ramp of xterm-256 colours)
@@ -36,11 +36,6 @@ HEALTH_METRICS = (("grad_norm", "gradient norm", True), ("update_ratio", "update
                   ("dead", "dead units", False), ("act_std", "activation std", False))
 
 
-def _num(value: Any) -> float:
-    try:
-        return number(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def _fmt(value: float) -> str:
@@ -93,7 +88,7 @@ def landscape_summary(event: dict) -> dict[str, float]:
     betas = np.array(event.get("betas", event.get("alphas")), dtype=np.float64)
     r, c = np.unravel_index(np.nanargmin(np.where(np.isfinite(grid), grid, np.inf)), grid.shape)
     return {"alpha": float(alphas[c]), "beta": float(betas[r]), "lowest": float(grid[r, c]),
-            "centre": _num(event.get("center_loss"))}
+            "centre": to_float(event.get("center_loss"))}
 
 
 def landscape_renderable(event: dict | None, width: int = 100) -> RenderableType:
@@ -106,10 +101,10 @@ def landscape_renderable(event: dict | None, width: int = 100) -> RenderableType
         where = landscape_summary(event)
     except (KeyError, TypeError, ValueError, IndexError) as e:
         return Text(f"landscape event not readable: {e}", style="yellow")
-    span = _num(event.get("span"))
+    span = to_float(event.get("span"))
     kept = f" ({event['checkpoint']} checkpoint)" if event.get("checkpoint") else ""
     head = Text.assemble(("Loss landscape", "bold"), f"  epoch {event.get('epoch', '?')}{kept} · "
-                         f"{int(_num(event.get('samples')) or 0):,} training samples · "
+                         f"{int(to_float(event.get('samples')) or 0):,} training samples · "
                          f"α, β ∈ [−{span:g}, {span:g}] along two filter-normalised random directions")
     where_text = Text.assemble(
         ("◆", "bold"), f" the weights now: loss {_fmt(where['centre'])}    ",
@@ -134,21 +129,21 @@ def landscape_renderable(event: dict | None, width: int = 100) -> RenderableType
 def adversarial_renderable(event: dict | None, width: int = 100) -> RenderableType:
     if not isinstance(event, dict):
         return Text("no adversarial test yet: press c to attack the test set (FGSM and PGD)", style="dim italic")
-    eps = [_num(e) for e in event.get("eps") or []]
-    fgsm = [_num(a) for a in event.get("fgsm") or []]
-    pgd = [_num(a) for a in event.get("pgd") or []]
+    eps = [to_float(e) for e in event.get("eps") or []]
+    fgsm = [to_float(a) for a in event.get("fgsm") or []]
+    pgd = [to_float(a) for a in event.get("pgd") or []]
     if not eps or len(fgsm) != len(eps) or len(pgd) != len(eps):
         return Text("adversarial event not readable: eps, fgsm and pgd must be lists of the same length",
                     style="yellow")
     table = Table(box=None, padding=(0, 2, 0, 0), header_style="bold")
     table.add_column("ε", justify="right")
     table.add_column("FGSM", justify="right")
-    table.add_column(f"PGD ({int(_num(event.get('pgd_steps')) or 0)} steps)", justify="right")
+    table.add_column(f"PGD ({int(to_float(event.get('pgd_steps')) or 0)} steps)", justify="right")
     for e, a, b in zip(eps, fgsm, pgd):
         table.add_row(f"{e:g}", f"{100 * a:.1f}%", f"{100 * b:.1f}%")
-    clean = _num(event.get("clean"))
+    clean = to_float(event.get("clean"))
     head = Text.assemble(("Adversarial test", "bold"),
-                         f"  clean test accuracy {100 * clean:.1f}% on {int(_num(event.get('samples')) or 0):,} "
+                         f"  clean test accuracy {100 * clean:.1f}% on {int(to_float(event.get('samples')) or 0):,} "
                          f"samples · ε in standard deviations of the normalised input")
     rows = textplot.line_chart([textplot.PlotLine(np.array(eps), 100 * np.array(fgsm), "FGSM", palette.TRAIN),
                                 textplot.PlotLine(np.array(eps), 100 * np.array(pgd), "PGD", palette.VAL)],
@@ -169,7 +164,7 @@ def adversarial_line(event: dict | None) -> Text | None:
     if not eps or len(eps) != len(pgd):
         return None
     text = Text("Adversarial (PGD)  ", style="bold")
-    text.append(" · ".join(f"ε {_num(e):g} {100 * _num(a):.0f}%" for e, a in zip(eps, pgd)))
+    text.append(" · ".join(f"ε {to_float(e):g} {100 * to_float(a):.0f}%" for e, a in zip(eps, pgd)))
     return text
 
 
@@ -210,7 +205,7 @@ def health_renderable(layers: dict[str, dict[str, list[float]]], warnings: Seque
     for name, series in layers.items():
         cells = []
         for key, _title, log in HEALTH_METRICS:
-            values = [_num(v) for v in series.get(key) or []]
+            values = [to_float(v) for v in series.get(key) or []]
             if not values or not any(math.isfinite(v) for v in values):
                 cells.append(Text("–", style="dim"))
                 continue

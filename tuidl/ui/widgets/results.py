@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tuidl.core.run.events import number
+from tuidl.core.numbers import to_float
 from tuidl.core.run.units import fmt_metric  # noqa: F401 - the one metric format (training.py takes it from here)
 from tuidl.ui import palette
 
@@ -26,11 +26,6 @@ FULL_MAX = 10  # up to this many classes the matrix is a table with counts
 SHADES = " ·░▒▓█"
 
 
-def _num(value: Any) -> float:
-    try:
-        return number(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 METRIC_NAMES = {"loss": "loss", "acc": "accuracy", "top5": "top-5 accuracy", "mae": "MAE"}
@@ -70,7 +65,7 @@ def _matrix(confusion: Any) -> list[list[int]] | None:
             return None
         out = []
         for v in row:
-            f = _num(v)
+            f = to_float(v)
             out.append(int(f) if math.isfinite(f) else 0)
         rows.append(out)
     return rows
@@ -148,9 +143,9 @@ def _confusion_compact(m: list[list[int]], names: list[str]) -> Group:
 
 def _label(value: Any, names: list[str] | None) -> str:
     if isinstance(value, (list, tuple)):
-        nums = [_num(v) for v in value]
+        nums = [to_float(v) for v in value]
         return ", ".join(f"{v:.3g}" for v in nums[:4]) + ("…" if len(nums) > 4 else "")
-    f = _num(value)
+    f = to_float(value)
     if names is not None and math.isfinite(f) and f.is_integer() and 0 <= int(f) < len(names):
         return names[int(f)]
     return f"{f:.4g}" if math.isfinite(f) and not f.is_integer() else str(value)
@@ -204,13 +199,13 @@ def samples_renderable(samples: Any, classes: Any = None, input_shape: Sequence[
             preview = Text(f"(no preview: {type(exc).__name__})", style="dim")
         caption = Text()
         if task == "regression" or isinstance(true, (list, tuple)):
-            t = [_num(v) for v in (true if isinstance(true, (list, tuple)) else [true])]
-            p = [_num(v) for v in (pred if isinstance(pred, (list, tuple)) else [pred])]
+            t = [to_float(v) for v in (true if isinstance(true, (list, tuple)) else [true])]
+            p = [to_float(v) for v in (pred if isinstance(pred, (list, tuple)) else [pred])]
             err = sum(abs(a - b) for a, b in zip(t, p)) / max(1, len(t))
             caption.append(f"true {_label(true, None)}\npred {_label(pred, None)}\n")
             caption.append(f"err {err:.3g}", style="yellow" if math.isfinite(err) else "red")
         else:
-            right = _num(true) == _num(pred)
+            right = to_float(true) == to_float(pred)
             caption.append(f"true {_label(true, names)}\n")
             caption.append(f"pred {_label(pred, names)} ", style="green" if right else "bold red")
             caption.append("✓" if right else "✗", style="green" if right else "bold red")
