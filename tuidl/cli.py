@@ -263,31 +263,16 @@ def cmd_control(args, command: str) -> int:
     return 0
 
 
-def flag_overrides(args) -> dict[str, str]:
-    """``--device`` / ``--precision`` / ``--epochs`` as ``--set`` assignments, each with the
-    flag as typed (what an error names)."""
-    out = {}
-    for flag, key in (("device", "train.device"), ("precision", "train.precision"), ("epochs", "train.epochs")):
-        value = getattr(args, flag, None)
-        if value is not None:
-            out[f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}"] = f"--{flag} {value}"
-    return out
+def flag_overrides(args) -> list[P.Override]:
+    """``--device`` / ``--precision`` / ``--epochs`` as typed overrides: their values set as
+    argparse read them, each named by the flag as typed (what an error names)."""
+    return [P.Override(key, value, f"--{flag} {value}")
+            for flag, key in (("device", "train.device"), ("precision", "train.precision"), ("epochs", "train.epochs"))
+            if (value := getattr(args, flag, None)) is not None]
 
 
 def load_preset(args) -> P.Preset:
-    flags = flag_overrides(args)
-    try:
-        return P.load(args.preset, list(args.overrides) + list(flags))
-    except ConfigError as e:
-        raise name_flags(e, flags) from None
-
-
-def name_flags(error: ConfigError, flags: dict[str, str]) -> ConfigError:
-    """A problem blamed on ``--set train.device='tpu'`` is named ``--device tpu``, as typed."""
-    from dataclasses import replace
-
-    by_source = {f"--set {assignment}": flag for assignment, flag in flags.items()}
-    return ConfigError([replace(p, source=by_source.get(p.source, p.source)) for p in error.problems])
+    return P.load(args.preset, [*args.overrides, *flag_overrides(args)])
 
 
 def cmd_presets(args) -> int:
@@ -379,13 +364,9 @@ def resumable(args, check: bool = True):
     preset = P.load(run.require_preset("tuidl train --resume"))
     st = run.status()
     state = st.get("status")
-    flags = flag_overrides(args)
-    overrides = list(args.overrides) + list(flags)
+    overrides = [*args.overrides, *flag_overrides(args)]
     if overrides:
-        try:
-            preset = P.resume_overrides(preset, overrides, int(st.get("epoch") or 0))
-        except ConfigError as e:
-            raise name_flags(e, flags) from None
+        preset = P.resume_overrides(preset, overrides, int(st.get("epoch") or 0))
     if check:
         if state in R.LIVE:
             raise ConfigError(f"run {run.id} is still running (pid {st.get('pid')})")
@@ -606,7 +587,8 @@ def cmd_sweep(args) -> int:
     from tuidl.core.run import rundir as R
     from tuidl.core.sweep import spec as S
     from tuidl.core.sweep import text as T
-    from tuidl.core.sweep.driver import Driver, SweepDir, gpu_slots, start_detached
+    from tuidl.core.sweep.driver import Driver, gpu_slots, start_detached
+    from tuidl.core.sweep.sweepdir import SweepDir
     from tuidl.core.sweep.study import sweep_summary
 
     if args.show or args.stop:

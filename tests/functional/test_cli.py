@@ -54,6 +54,22 @@ def test_bad_input_exits_2_without_traceback(args, needle):
         assert "spiral.toml" not in out.stderr
 
 
+def test_typed_flags_go_straight_to_the_preset():
+    """``--device`` is set as typed, not written back as ``--set`` text and read again (a
+    backslash in a TOML literal string would have read as two); the error names the flag."""
+    from argparse import Namespace
+
+    from tuidl.cli import load_preset
+
+    preset = load_preset(Namespace(preset="spiral", overrides=["train.optimizer.lr=0.5"], device="cpu",
+                                   precision=None, epochs=7))
+    assert (preset.train.device, preset.train.epochs, preset.train.optimizer.lr) == ("cpu", 7, 0.5)
+    assert [o.source for o in preset.overrides if isinstance(o, P.Override)] == ["--device cpu", "--epochs 7"]
+    out = run_cli("train", "spiral", "--device", "cu\\da")
+    assert out.returncode == 2 and "error: --device cu\\da: expected auto, cpu" in out.stderr
+    assert "got 'cu\\\\da'" in out.stderr  # the value itself, one backslash (repr doubles it)
+
+
 def test_bad_toml_names_the_file(tmp_path):
     path = tmp_path / "broken.toml"
     path.write_text("name = 'x'\n[train\nepochs = 3\n")

@@ -11,7 +11,7 @@ from tuidl.core.preset import preset as P
 from tuidl.core.run import rundir as R
 from tuidl.core.sweep import spec as S
 from tuidl.core.sweep import study as ST
-from tuidl.core.sweep.driver import SweepDir
+from tuidl.core.sweep.sweepdir import SweepDir
 
 
 @pytest.mark.parametrize("args,needle", [

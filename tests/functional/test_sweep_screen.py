@@ -14,7 +14,7 @@ from tuidl.core.run.events import read_events
 from tuidl.core.run.runview import RunView
 from tuidl.core.sweep import spec as S
 from tuidl.core.sweep import study as ST
-from tuidl.core.sweep.driver import SweepDir
+from tuidl.core.sweep.sweepdir import SweepDir
 from tuidl.core.sweep.text import short_keys
 from tuidl.ui.screens.sweep import SweepScreen
 

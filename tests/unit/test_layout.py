@@ -126,3 +126,13 @@ def test_the_cycle_check_finds_a_cycle():
     graph = {"a": {"b": 1}, "b": {"c": 2}, "c": {"a": 3}, "d": {"a": 4}}
     assert cycles(graph) == [["a", "b", "c"]]
     assert cycles({"a": {"b": 1}, "b": {}}) == []
+
+
+def test_no_core_class_is_over_400_lines():
+    """A class longer than a screenful of screenfuls does too much (the UI's come later)."""
+    long = {}
+    for path in sorted((ROOT / "tuidl" / "core").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > 400:
+                long[f"{path.relative_to(ROOT)}:{node.name}"] = node.end_lineno - node.lineno + 1
+    assert long == {}

@@ -247,3 +247,17 @@ def test_a_run_switched_to_a_users_file_or_folder_names_it(tmp_path):
     assert P.run_name(P.from_dict(data)) == "spiral-pics"
     data["name"] = "my-pics"
     assert P.run_name(P.from_dict(data)) == "my-pics"
+
+
+@pytest.mark.parametrize("text,value", [("yes", True), ("On", True), ("true", True), ("TRUE", True),
+                                        ("no", False), ("off", False), ("False", False)])
+def test_set_and_the_form_read_booleans_alike(text, value):
+    """One value grammar (tuidl.core.preset.values): what a form's switch field takes as
+    text, --set takes too."""
+    from tuidl.core.preset.values import parse_scalar, parse_value
+
+    assert parse_scalar(text, bool) is value and parse_value(text) is value
+    assert P.load("spiral", [f"train.compile={text}"]).train.compile is value
+    assert parse_value('"yes"') == "yes" and parse_value("1") == 1  # quoted: text; a number stays one
+    with pytest.raises(ValueError, match="true or false"):
+        parse_scalar("1", bool)

@@ -19,7 +19,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 try:
     import tomllib
@@ -220,7 +220,7 @@ class Preset:
     # Filled by resolve(): not part of the TOML.
     source: str = dataclasses.field(default="", init=False, compare=False)
     # The --set overrides applied to the file (their problems are reported against them).
-    overrides: tuple[str, ...] = dataclasses.field(default=(), init=False, compare=False)
+    overrides: tuple[str | Override, ...] = dataclasses.field(default=(), init=False, compare=False)
 
 
 # ---------------------------------------------------------------------------
@@ -276,16 +276,12 @@ def _resolve(preset: Preset) -> Resolved:
         raise ConfigError([Problem("model.layers", "the layer list is empty; add at least one layer", src)])
     try:
         info = catalog.info(preset.data.dataset, preset.data.params)
-        if preset.model.custom:  # its shapes are known only once the code runs (train.custom.custom_model)
-            summary = Summary(preset.name, info.input_shape, [])
-        else:
-            summary = check_stack(preset.model.layers, info.input_shape)
     except ConfigError as e:
         raise e.with_source(src) from None
-    summary.name = preset.name
+    resolved = with_data(preset, info)
+    summary, loss = resolved.summary, resolved.loss
     out = summary.output_shape if not preset.model.custom else (
         (info.num_classes,) if info.task == "classification" else (info.targets,))
-    loss = pick_loss(info, out, preset.train.loss)
     problem = output_problem(info, out, loss)
     if problem:
         raise ConfigError([Problem(f"model.layers[{len(summary.rows) - 1}]", problem, src)])
@@ -297,7 +293,25 @@ def _resolve(preset: Preset) -> Resolved:
     if preset.data.split.val <= 0 and (es.enabled or preset.train.schedule.name == "plateau"):
         raise ConfigError([Problem("data.split.val", "early stopping and the plateau schedule need a "
                                                      "validation split > 0", src)])
-    return Resolved(preset, info, summary, loss)
+    return resolved
+
+
+def with_data(preset: Preset, info: catalog.DataInfo) -> Resolved:
+    """The parts of an already resolved preset that depend on its data, from the data's
+    ``info`` (a run's loaded data): the model summary and the loss ``auto`` stands for.
+    The trainer takes a run's ``preset.toml`` (the form :func:`resolve` checked before the
+    run was made) this way: no file is peeked at and nothing checked again."""
+    try:
+        if preset.model.custom:  # its shapes are known only once the code runs (train.custom.custom_model)
+            summary = Summary(preset.name, info.input_shape, [])
+        else:
+            summary = check_stack(preset.model.layers, info.input_shape)
+    except ConfigError as e:
+        raise e.with_source(preset.source) from None
+    summary.name = preset.name
+    out = summary.output_shape if not preset.model.custom else (
+        (info.num_classes,) if info.task == "classification" else (info.targets,))
+    return Resolved(preset, info, summary, pick_loss(info, out, preset.train.loss))
 
 
 def data_label(preset: Preset) -> str:
@@ -343,7 +357,7 @@ def check_code(preset: Preset, allow_code: tuple[str, ...] | list[str] = ()) -> 
 RESUME_KEYS = ("train.epochs",)
 
 
-def resume_overrides(preset: Preset, overrides: list[str] | tuple[str, ...], trained: int) -> Preset:
+def resume_overrides(preset: Preset, overrides: Sequence[str | Override], trained: int) -> Preset:
     """The preset of a run resumed with ``--set`` overrides, or ConfigError naming the
     override that cannot apply: only ``train.epochs`` may change, to more than the
     ``trained`` epochs the run has done. Anything else would make the run a different one
@@ -353,14 +367,16 @@ def resume_overrides(preset: Preset, overrides: list[str] | tuple[str, ...], tra
         if key is None or keypath.format(key) not in RESUME_KEYS:
             raise ConfigError([Problem("", f"a resumed run keeps its own preset; only {', '.join(RESUME_KEYS)} "
                                            "can change (to train longer). Start a new run to change anything "
-                                           "else", f"--set {assignment}")])
+                                           "else", _source(assignment))])
     data = to_data(preset)
     for assignment in overrides:
         apply_override(data, assignment)
     new = _overridden(data, preset.source, overrides)
     if new.train.epochs <= trained:
+        last = overrides[-1]  # every override sets train.epochs (above): the last one counts
         raise ConfigError([Problem("", f"the run has trained {trained} epoch{'s' if trained != 1 else ''} "
                                        f"already: give more than {trained} to train longer",
+                                   last.source if isinstance(last, Override) else
                                    f"--set train.epochs={new.train.epochs}")])
     return new
 
@@ -368,30 +384,57 @@ def resume_overrides(preset: Preset, overrides: list[str] | tuple[str, ...], tra
 # ---------------------------------------------------------------------------
 # Reading and writing
 
-def apply_override(data: dict, assignment: str) -> None:
-    """Apply one ``--set path.to.key=value`` to ``data`` (a preset as read from TOML).
-    A list item is ``layers.0`` or ``layers[0]`` (:mod:`tuidl.core.preset.keypath`)."""
-    where = f"--set {assignment}"  # problems name the override, not the file it overrides
-    if "=" not in assignment:
+@dataclass(frozen=True)
+class Override:
+    """A typed value for a key path, from a typed command-line flag (``--epochs 5`` is
+    ``Override("train.epochs", 5, "--epochs 5")``): set as it is, no text parsed; a
+    problem it causes is named by ``source``, the flag as typed. ``--set`` overrides are
+    text (``"train.epochs=5"``), read with the value grammar
+    (:mod:`tuidl.core.preset.values`)."""
+
+    key: str
+    value: Any
+    source: str
+
+
+def _source(override: str | Override) -> str:
+    """What a problem an override caused names: ``--set key=value`` or the typed flag."""
+    return override.source if isinstance(override, Override) else f"--set {override}"
+
+
+def apply_override(data: dict, assignment: str | Override) -> None:
+    """Apply one ``--set path.to.key=value`` (or a typed :class:`Override`) to ``data`` (a
+    preset as read from TOML). A list item is ``layers.0`` or ``layers[0]``
+    (:mod:`tuidl.core.preset.keypath`)."""
+    where = _source(assignment)  # problems name the override, not the file it overrides
+    if isinstance(assignment, Override):
+        key, value = assignment.key, assignment.value
+    elif "=" not in assignment:
         raise ConfigError([Problem("", "expected path.to.key=value", where)])
-    key, _, text = assignment.partition("=")
+    else:
+        key, _, text = assignment.partition("=")
+        value = parse_value(text)
     try:
-        keypath.set(data, key.strip(), parse_value(text))
+        keypath.set(data, key.strip(), value)
     except KeyPathError as e:
         raise ConfigError([Problem("", str(e), where)]) from None
 
 
-def _override_key(assignment: str) -> keypath.Parts | None:
+def _override_key(assignment: str | Override) -> keypath.Parts | None:
     """The key path an override sets (``None`` for one that is not ``path=value``)."""
-    if "=" not in assignment:
+    if isinstance(assignment, Override):
+        text = assignment.key
+    elif "=" not in assignment:
         return None
+    else:
+        text = assignment.partition("=")[0]
     try:
-        return keypath.parse(assignment.partition("=")[0].strip())
+        return keypath.parse(text.strip())
     except KeyPathError:
         return None
 
 
-def blame_overrides(error: ConfigError, overrides: list[str] | tuple[str, ...]) -> ConfigError:
+def blame_overrides(error: ConfigError, overrides: Sequence[str | Override]) -> ConfigError:
     """Report each problem an override caused against that override (``--set key=value``)
     instead of the preset file: the key it set, a key inside it, the table it lies in, and
     what a new kind brings (a layer's keys after ``layers.N.type``, the parameters after
@@ -414,13 +457,13 @@ def blame_overrides(error: ConfigError, overrides: list[str] | tuple[str, ...]) 
             at = ()
         for key, assignment in reversed(keys):  # the last override of a key is the one that counts
             if at and caused(at, key):
-                p = dataclasses.replace(p, source=f"--set {assignment}", path="" if at == key else p.path)
+                p = dataclasses.replace(p, source=_source(assignment), path="" if at == key else p.path)
                 break
         problems.append(p)
     return ConfigError(problems)
 
 
-def _overridden(data: dict, source: str, overrides: list[str] | tuple[str, ...]) -> Preset:
+def _overridden(data: dict, source: str, overrides: Sequence[str | Override]) -> Preset:
     """The preset read from ``data`` (a file's, with ``overrides`` applied)."""
     try:
         preset = read(Preset, data)
@@ -489,7 +532,7 @@ def edit(preset: Preset, edits: Mapping[str, Any] | Iterable[tuple[str, Any]] = 
     return Edit(new, [], data)
 
 
-def load_text(text: str, source: str = "<text>", overrides: list[str] | tuple[str, ...] = (),
+def load_text(text: str, source: str = "<text>", overrides: Sequence[str | Override] = (),
               base: Path | str | None = None) -> Preset:
     """A preset read from TOML ``text``. Its relative data paths (``data.params.path``,
     ``data.params.root``) are taken from ``base``, the folder of the file it was read from
@@ -506,7 +549,7 @@ def load_text(text: str, source: str = "<text>", overrides: list[str] | tuple[st
     return _overridden(data, source, overrides)
 
 
-def load(name_or_path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Preset:
+def load(name_or_path: str | Path, overrides: Sequence[str | Override] = ()) -> Preset:
     path = find(name_or_path)
     try:
         raw = path.read_bytes()
@@ -604,6 +647,11 @@ def reference_markdown() -> str:
            "is taken from the working directory; `~` is your home. A run saves the path absolute in its "
            "`preset.toml`, so `tuidl predict`, `export-model`, `adversarial` and `train --resume` on the run "
            "find the data from anywhere.", "",
+           "Values typed as text, with `--set` or in the dashboard's fields, read the same way: booleans "
+           "are `true` / `false`, `yes` / `no` or `on` / `off` in any case; numbers as TOML and Python "
+           "write them (`16`, `1e-3`, `1_000`; an integer key takes `1e3`); anything else is text (quote "
+           "it, `--set 'name=\"yes\"'`, to keep one of the words above as text). `--epochs`, `--device` "
+           "and `--precision` set their keys directly, as typed.", "",
            "## Top level, data and training", "", "| key | default | allowed | meaning |", "|---|---|---|---|"]
     out += _field_rows(Preset, "")
     out += ["", "## Sweeps (`[sweep]`)", "",

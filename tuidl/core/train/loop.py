@@ -1,7 +1,8 @@
 """The training loop, top to bottom: set-up, fit (the epochs), one epoch, evaluate, and
 the run's start and end.
 
-``Trainer(preset, run).run()`` trains a resolved preset, writing everything it does into
+``Trainer(preset, run).run()`` trains a resolved preset (a run's ``preset.toml``: it is
+not resolved again, its summary and loss come from the loaded data), writing everything it does into
 the run directory's event stream (``docs/events.md``), checkpoints and status file.
 Listeners (the console printer of ``tuidl train``) get the same events. The loop owns
 the run's training state (``self.state``, a ``tuidl.core.train.state.TrainState``:
@@ -97,7 +98,6 @@ class Trainer:
         from tuidl.core.data import data as D
 
         p = self.preset
-        self.resolved = P.resolve(p)
         if self.dist is None:
             self.device = pick_device(self.device_request)
         else:  # this rank's GPU (NCCL) or the CPU (gloo); every rank checks it trains the same preset
@@ -105,6 +105,8 @@ class Trainer:
         seed_everything(p.seed, p.train.deterministic, self.device)
         self.data = D.load(p, self.device)
         info = self.data.info
+        # the preset was resolved before its run was made (launch, tuidl train): its summary and loss from the data
+        self.resolved = P.with_data(p, info)
         self.task, self.loss_kind = info.task, self.resolved.loss
         self.top5 = self.task == "classification" and info.num_classes > 5
         if p.model.custom:

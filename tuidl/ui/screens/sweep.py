@@ -340,7 +340,7 @@ class SweepScreen(Screen["str | None"]):
         """Ask the sweep to stop, as ``tuidl sweep --stop`` does: its trials checkpoint and
         end as stopped, its driver ends."""
         from tuidl.core.preset.schema import ConfigError
-        from tuidl.core.sweep.driver import SweepDir
+        from tuidl.core.sweep.sweepdir import SweepDir
 
         try:
             SweepDir.open(self.runs_root, self.sweep_id).request_stop()

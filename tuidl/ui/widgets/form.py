@@ -6,7 +6,8 @@
 :class:`~textual.widgets.Input`. It reads the help line and the checks (``min``, ``max``,
 ``gt``, ``lt``, ``choices``) from the field metadata. A bad value shows inline under the
 field, in red, and is not applied; a good one posts :class:`FieldEditor.Changed` with the
-field's key path (:mod:`tuidl.core.preset.keypath`). Text inputs apply on Enter or when focus leaves them; switches
+field's key path (:mod:`tuidl.core.preset.keypath`). Text is read with the value grammar
+``--set`` uses too (:mod:`tuidl.core.preset.values`). Text inputs apply on Enter or when focus leaves them; switches
 and selects apply at once. Escape drops what was typed but not applied and leaves the
 field: focus goes back to the pane's own place (its ``focus_default``), so the app's
 keys (``1``-``5``, ``s``, ``q``, ``?``) work again.
@@ -21,7 +22,6 @@ keys (``1``-``5``, ``s``, ``q``, ``?``) work again.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import types
 import typing
@@ -42,6 +42,7 @@ from tuidl.core.preset import keypath
 from tuidl.core.preset.keypath import join
 from tuidl.core.preset.preset import Edit, Preset, edit
 from tuidl.core.preset.schema import Problem, checks_of, help_of, violations
+from tuidl.core.preset.values import parse_scalar
 
 _SCALARS = (bool, int, float, str)
 
@@ -114,46 +115,6 @@ def check_value(value: Any, checks: dict) -> str:
     return found[0].message if found else ""
 
 
-def parse_int(text: str) -> int:
-    text = text.strip()
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        number = float(text)
-    except ValueError:
-        raise ValueError("expected a whole number") from None
-    if not math.isfinite(number) or not number.is_integer():
-        raise ValueError("expected a whole number")
-    return int(number)
-
-
-def parse_float(text: str) -> float:
-    try:
-        number = float(text.strip())
-    except ValueError:
-        raise ValueError("expected a number") from None
-    if not math.isfinite(number):
-        raise ValueError("expected a finite number")
-    return number
-
-
-def _parse_scalar(text: str, tp: Any) -> Any:
-    if tp is int:
-        return parse_int(text)
-    if tp is float:
-        return parse_float(text)
-    if tp is bool:
-        low = text.strip().lower()
-        if low in ("true", "yes", "on", "1"):
-            return True
-        if low in ("false", "no", "off", "0"):
-            return False
-        raise ValueError("expected true or false")
-    return text.strip()
-
-
 def format_value(value: Any) -> str:
     """A value as an Input shows it."""
     if value is None:
@@ -187,7 +148,7 @@ def parse_text(text: str, tp: Any, checks: dict, required: bool = False) -> Any:
             value = MISSING
             for arm in sorted(rest, key=lambda a: {int: 0, float: 1, bool: 2, str: 3}.get(a, 4)):
                 try:
-                    value = _parse_scalar(text, arm)
+                    value = parse_scalar(text, arm)
                     break
                 except ValueError:
                     continue
@@ -201,11 +162,11 @@ def parse_text(text: str, tp: Any, checks: dict, required: bool = False) -> Any:
         if len(parts) == 1 and not parts[0].strip():
             parts = []
         try:
-            value = [_parse_scalar(p, inner) for p in parts]
+            value = [parse_scalar(p, inner) for p in parts]
         except ValueError as e:
             raise ValueError(f"expected a comma-separated list; {e}") from None
     else:
-        value = _parse_scalar(text, tp)
+        value = parse_scalar(text, tp)
     problem = check_value(value, checks)
     if problem:
         raise ValueError(problem)
