@@ -15,27 +15,7 @@ from tuidl.core.model.layers import render_summary
 from tuidl.core.run.rundir import RunDir
 from tuidl.core.run.runview import RunView
 from tuidl.core.run.runview import load as load_view
-from tuidl.core.numbers import finite, number
-
-def run_times(status: dict, now: float | None = None) -> tuple[float | None, float | None]:
-    """(start time, duration) of a run from its status file; a live run's duration runs
-    up to ``now``. What ``tuidl runs`` and the Runs pane show."""
-    from tuidl.core.run.rundir import LIVE
-
-    now = time.time() if now is None else now
-    started = finite(status.get("started")) or finite(status.get("created"))
-    ended = finite(status.get("ended")) or (now if status.get("status") in LIVE else finite(status.get("updated")))
-    return started, ((ended - started) if started and ended else None)
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """42s, 3m07s, 1h05m; — when unknown."""
-    if seconds is None:
-        return "—"
-    seconds = int(seconds)
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+from tuidl.core.numbers import number
 
 
 def load_history(run: RunDir) -> RunView:

@@ -15,9 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuidl.core.run.report import run_times
 from tuidl.core.run.rundir import LIVE, RunDir, is_run_dir, list_runs, runs_root
-from tuidl.core.run.units import fmt_best, fmt_duration, higher_is_better, run_duration
+from tuidl.core.run.units import fmt_best, fmt_duration, higher_is_better, run_duration, run_times
 
 RESUMABLE = ("stopped", "pruned", "interrupted", "failed", "diverged")
 _NEW_ID = re.compile(r"^(\d{8})-(\d{2})(\d{2})(\d{2})-(.+)-([0-9a-f]{4})$")

@@ -15,13 +15,29 @@ import math
 import time
 from typing import Any
 
-from tuidl.core.run.report import fmt_duration, run_times
+from tuidl.core.numbers import finite, to_float
 from tuidl.core.run.rundir import LIVE
-from tuidl.core.numbers import to_float
 
-__all__ = ["fmt_best", "fmt_duration", "fmt_metric", "higher_is_better", "run_duration"]
+__all__ = ["fmt_best", "fmt_duration", "fmt_metric", "higher_is_better", "run_duration", "run_times"]
 
 
+def run_times(status: dict, now: float | None = None) -> tuple[float | None, float | None]:
+    """(start time, duration) of a run from its status file; a live run's duration runs
+    up to ``now``. What ``tuidl runs`` and the Runs pane show."""
+    now = time.time() if now is None else now
+    started = finite(status.get("started")) or finite(status.get("created"))
+    ended = finite(status.get("ended")) or (now if status.get("status") in LIVE else finite(status.get("updated")))
+    return started, ((ended - started) if started and ended else None)
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """42s, 3m07s, 1h05m; — when unknown."""
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
 
 
 def higher_is_better(name: str) -> bool:
