@@ -582,3 +582,23 @@ async def test_overfitting_is_marked_on_the_loss_chart_and_explained(tmp_path):
         await pilot.press("e")
         chart.redraw()
         assert chart.marks_shown and chart.marks_shown[0].x == 4.0
+
+
+async def test_a_batch_that_arrives_while_the_dashboard_closes_is_dropped():
+    """The follower can deliver a batch after the dashboard began to close (a run that
+    ended just before ``q``, or a test leaving ``run_test``): its test event used to reach
+    a Results view already taken down (NoMatches '#test-metrics', the app's exit code 1).
+    It is dropped, and the follower is still told it was taken."""
+    from tuidl.ui.messages import RunEvents
+
+    run = fixture_run("spiral-demo")
+    test = next(e for e in read_events(run.events_path) if e["type"] == "test")
+    app = make_app(P.load(run.preset_path), replay=run, low_bandwidth=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await replayed(pilot, app)
+        run_id = app.session.run.id
+        results = app.training.query_one(ResultsView)
+        results.test_event = None
+    taken = []
+    app.on_run_events(RunEvents(run_id, [test], taken=lambda: taken.append(True)))  # after the shutdown
+    assert taken == [True] and results.test_event is None

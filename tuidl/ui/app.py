@@ -715,6 +715,8 @@ class TuidlApp(App[int]):
                 message.taken()  # the follower may post the next batch
 
     def _take_events(self, message: RunEvents) -> None:
+        if self.closing or not self.is_running:
+            return  # the dashboard is closing: its panes are being taken down (a batch the follower sent late)
         session = self.session
         run = session.run
         if run is None or message.run_id != run.id:
