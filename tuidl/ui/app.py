@@ -42,7 +42,7 @@ from textual.widgets import Footer, Header, Input, TabPane, TextArea
 
 from tuidl.core.preset.preset import Preset, dumps
 from tuidl.core.preset.preset import edit as edit_preset
-from tuidl.core.run.rundir import RunDir
+from tuidl.core.run.rundir import RunDir, tail_lines
 from tuidl.core.run.runview import RunView
 from tuidl.core.preset.schema import ConfigError
 from tuidl.ui.follow import Follower, follow
@@ -788,7 +788,7 @@ class TuidlApp(App[int]):
                             severity="error", timeout=10)
                 self.training.log_line(f"the trainer ended without a word: {message.status}"
                                        + (f": {message.message}" if message.message else ""), "bold red")
-                for line in _tail_lines(run.path / "trainer.err", 8):
+                for line in tail_lines(run.path / "trainer.err", 8):
                     self.training.log_line("  " + line, "red")
                 self.title = f"tuidl: {message.status}: {run.id}"
                 self.bell()
@@ -1231,18 +1231,6 @@ class TuidlApp(App[int]):
         yield SystemCommand("Learning-rate finder", "Sweep the learning rate, see the loss, apply the "
                             "suggestion (r)", self.action_lr_find)
         yield SystemCommand("Help", "Keys, panes and deep-learning basics (?)", self.action_help)
-
-
-def _tail_lines(path: Path, n: int) -> list[str]:
-    """The last ``n`` non-empty lines of a (small) text file, or none."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 8192))
-            text = f.read().decode("utf-8", "replace")
-    except OSError:
-        return []
-    return [line for line in text.splitlines() if line.strip()][-n:]
 
 
 def run(

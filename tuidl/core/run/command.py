@@ -228,15 +228,8 @@ class Supervisor:
 
 def last_line(path: Path, limit: int = 200) -> str:
     """The last non-empty line of a log (its end only is read)."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 8192))
-            tail = f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    lines = [line.strip() for line in tail.splitlines() if line.strip()]
-    return lines[-1][:limit] if lines else ""
+    lines = R.tail_lines(path, 1)
+    return lines[0].strip()[:limit] if lines else ""
 
 
 def supervise(run_path: str, command: list[str]) -> int:

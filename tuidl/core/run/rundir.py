@@ -397,3 +397,15 @@ def list_runs(root: str | os.PathLike | None = None) -> list[RunDir]:
     runs = [RunDir(p) for p in base.iterdir()
             if p.is_dir() and not p.name.startswith(".") and is_run_dir(p)]
     return sorted(runs, key=lambda r: r.id)
+
+
+def tail_lines(path: str | os.PathLike, n: int) -> list[str]:
+    """The last ``n`` non-empty lines of a log file (only its last 8 KiB are read), or none."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 8192))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return [line for line in text.splitlines() if line.strip()][-n:]
