@@ -34,6 +34,7 @@ examples:
   tuidl queue add spiral xor | list | cancel ID | work   runs waiting for a free GPU or CPU slot
   tuidl attach [RUN]                      reattach the dashboard to a live run
   tuidl run [--name N] -- python train.py  any command as a detached run (its output, exit status, figures)
+  tuidl run --again RUN                   a logged run's command or script again, where it ran
   tuidl stop|pause|resume|checkpoint RUN  control a live run (a trainer's, a script's, a command's)
   tuidl serve [PRESET] [--port 8000]      the dashboard in a web browser (127.0.0.1; ssh -L to reach it)
   tuidl replay RUN [--speed N] [--headless]  play a finished run's events
@@ -224,6 +225,8 @@ def parser_for(command: str) -> Parser:
         p.add_argument("--name", help="the run's name (default: the script's or the command's)")
         p.add_argument("--project", help="a project to file the run under")
         p.add_argument("--runs-dir", help="runs root")
+        p.add_argument("--again", metavar="RUN", help="run a logged run's command or script again (a new run, in "
+                                                       "the directory it ran in, under its name and project)")
         p.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
     elif command in CONTROL_COMMANDS:
         p.add_argument("run", help="run id or directory")
@@ -242,9 +245,20 @@ def cmd_run(args) -> int:
     from tuidl.core.run import command as C
 
     cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not cmd:
+    if args.again:
+        if cmd:
+            raise UsageError("tuidl run: --again RUN runs that run's own command: give no other command")
+        from tuidl.core.run import rundir as R
+
+        try:
+            cmd, cwd, name, project = C.again_of(R.open_run(args.again, args.runs_dir))
+        except ValueError as e:
+            raise UsageError(f"tuidl run --again: {e}") from None
+        run = C.start(cmd, name=args.name or name, project=args.project or project, runs_root=args.runs_dir, cwd=cwd)
+    elif not cmd:
         raise UsageError("tuidl run: no command given (tuidl run [--name N] -- COMMAND ...)")
-    run = C.start(cmd, name=args.name, project=args.project, runs_root=args.runs_dir)
+    else:
+        run = C.start(cmd, name=args.name, project=args.project, runs_root=args.runs_dir)
     print(f"run {run.id} started: {' '.join(cmd)} (supervisor pid {run.process.pid})")
     print(f"  follow it:  tuidl attach {run.id}")
     print(f"  its output: {run.output_path}")

@@ -104,6 +104,14 @@ def number(value: Any) -> float | int | None:
     return None
 
 
+def _cwd() -> str | None:
+    """The working directory (what ``tuidl run --again`` runs the script in), None if gone."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
 def _what(value: Any) -> str:
     """How a value that is not a number is named in a warning."""
     shape = getattr(value, "shape", None)
@@ -381,7 +389,7 @@ class Run:
         else:
             self._emit("run_started", schema=E.SCHEMA_VERSION, source="script", run_id=self.run_dir.id,
                        name=self.name, project=self.project, config=config, host=socket.gethostname(),
-                       pid=os.getpid(), argv=list(sys.argv))
+                       pid=os.getpid(), argv=list(sys.argv), executable=sys.executable, cwd=_cwd())
         self._control = Control(self.run_dir, self._emit)
         self._control.start_session(False)
         self._flush()

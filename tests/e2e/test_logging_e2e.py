@@ -223,3 +223,39 @@ def test_tuidl_run_stops_a_command_and_a_script_inside_joins_the_run(tmp_path):
     assert st["status"] == "stopped" and st["script_status"] == "stopped"
     assert "left the loop" in second.output_path.read_text()
     assert len(metrics(second)) >= 20
+
+
+WRITES_HERE = "import os, pathlib; n = len(list(pathlib.Path('.').glob('out*'))); pathlib.Path(f'out{n}').write_text(os.getcwd())"
+
+
+def test_tuidl_run_again_runs_a_command_and_a_script_where_they_ran(tmp_path):
+    env = {"PYTHONPATH": str(ROOT)}
+    work = tmp_path / "work"
+    work.mkdir()
+    first = tuidl("run", "--name", "job", "--project", "p", "--", sys.executable, "-c", WRITES_HERE, cwd=work, env=env)
+    assert first.returncode == 0, first.stderr
+    job = only_run()
+    wait_until(lambda: not job.is_live(), timeout=60, what="the command", run=job)
+    assert (work / "out0").read_text() == str(work.resolve())
+
+    again = tuidl("run", "--again", job.id, env=env)  # from another directory (ROOT): it runs in work/ again
+    assert again.returncode == 0, again.stderr
+    second = next(r for r in R.list_runs() if r.id != job.id)
+    wait_until(lambda: not second.is_live(), timeout=60, what="the command again", run=second)
+    st = second.status()
+    assert st["status"] == "completed" and st["command"] == job.status()["command"]
+    assert st["name"] == "job" and st["project"] == "p" and st["cwd"] == str(work.resolve())
+    assert (work / "out1").read_text() == str(work.resolve())
+
+    # a script that logged by itself (no tuidl run): its interpreter, argv and directory
+    path = script(work, 'import tuidl\nrun = tuidl.init(name="solo")\nrun.log({"x": 1.0})\nrun.finish()\n')
+    proc = start(path, cwd=work)
+    assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    solo = next(r for r in R.list_runs() if "-solo-" in r.id)
+    again = tuidl("run", "--again", solo.id, env=env)
+    assert again.returncode == 0, again.stderr
+    third = next(r for r in R.list_runs() if r.id not in (job.id, second.id, solo.id))
+    wait_until(lambda: not third.is_live(), timeout=60, what="the script again", run=third)
+    assert third.status()["status"] == "completed" and third.status()["command"] == [sys.executable, str(path)]
+    assert [m["values"] for m in metrics(third)] == [{"x": 1.0}]  # the script joined the new run
+    assert "-solo-" in third.id

@@ -63,3 +63,28 @@ async def test_resume_a_stopped_run_and_run_a_preset_again(tmp_path, monkeypatch
         again.process.wait(timeout=30)
         await wait_for(pilot, lambda: not app.run_live, timeout=20, what="the dashboard to notice")
         assert again.status()["status"] in ("interrupted", "stopped")
+
+
+@pytest.mark.e2e
+async def test_r_runs_a_command_run_again_where_it_ran(tmp_path):
+    """r on a ``tuidl run`` run starts its command again (a new run, in the directory the
+    command ran in) and the dashboard follows the new run."""
+    import sys
+
+    from tuidl.core.run import command as C
+
+    root, work = tmp_path / "runs", tmp_path / "work"
+    work.mkdir()
+    writes = "import pathlib; n = len(list(pathlib.Path('.').glob('out*'))); pathlib.Path(f'out{n}').write_text('x')"
+    first = C.start([sys.executable, "-c", writes], name="job", runs_root=root, cwd=work)
+    assert first.process.wait(timeout=60) == 0 and first.status()["status"] == "completed"
+    app = make_app(root, runs_interval=None)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await runs_shown(pilot, app)
+        assert pane.select(first.id)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.run_dir is not None and app.run_dir.id != first.id, timeout=60,
+                       what="the command's new run")
+        again = app.run_dir
+        await wait_for(pilot, lambda: again.status().get("status") == "completed", timeout=60, what="the command")
+        assert (work / "out1").is_file() and again.status()["command"] == first.status()["command"]

@@ -278,3 +278,25 @@ def test_a_second_init_finishes_the_first_run():
     assert first.finished and first.run_dir.status()["status"] == "completed"
     second.finish()
     assert len(R.list_runs()) == 2
+
+
+def test_run_again_says_why_a_run_cannot_be_run_again(tmp_path):
+    from tuidl.core.run import command as C
+
+    root = tmp_path / "runs"
+    preset_run = R.create(root, "spiral", 'name = "spiral"\n')
+    with pytest.raises(ValueError, match=r"trained from a preset: re-run its preset"):
+        C.again_of(preset_run)
+    imported = R.create_logged(root, "tb", {}, status={"source": "tensorboard"})
+    with pytest.raises(ValueError, match=r"does not say what command or script made it"):
+        C.again_of(imported)
+    old = R.create_logged(root, "old", {}, status={"source": "command", "command": ["python", "x.py"]})
+    with pytest.raises(ValueError, match=r"which directory it ran in .* run it again by hand: python x.py"):
+        C.again_of(old)
+    gone = R.create_logged(root, "gone", {}, status={"source": "command", "command": ["python", "x.py"],
+                                                     "cwd": str(tmp_path / "nowhere")})
+    with pytest.raises(ValueError, match=r"ran in .*nowhere, which is gone"):
+        C.again_of(gone)
+    there = R.create_logged(root, "ok", {}, status={"source": "command", "command": ["python", "x.py"],
+                                                    "cwd": str(tmp_path), "project": "p"})
+    assert C.again_of(there) == (["python", "x.py"], str(tmp_path), "ok", "p")

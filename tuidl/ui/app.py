@@ -869,6 +869,9 @@ class TuidlApp(App[int]):
         if self.session.live or self.session.launching:
             self.notify("A run is already training: stop it first (x).", severity="warning")
             return
+        if message.run.logged:
+            self._run_again(message.run)
+            return
         try:
             preset = P.load(message.run.require_preset("re-run"))
         except (ConfigError, OSError) as e:
@@ -880,6 +883,28 @@ class TuidlApp(App[int]):
         self.action_show_pane("training")
         self.action_start()
 
+    def _run_again(self, run: RunDir) -> None:
+        """A logged run's command or script, again (``tuidl run --again``): a new detached
+        run, attached to as it starts."""
+        from tuidl.core.run import command
+
+        try:
+            command.again_of(run)
+        except ValueError as e:
+            self.notify(str(e), title="Cannot re-run", severity="warning", timeout=10)
+            return
+
+        def start() -> None:
+            try:
+                new = command.again(run, runs_root=self.runs_root)
+            except (OSError, ValueError) as e:
+                self.call_from_thread(self.notify, f"{run.id}: {e}", title="Cannot re-run", severity="error", timeout=10)
+                return
+            self.call_from_thread(self.notify, f"{new.id}: {' '.join(command.again_of(run)[0])}", title="Running again")
+            self.call_from_thread(self.start_attach, new)
+
+        self.run_worker(start, name="again", group="launch", thread=True, exit_on_error=False)
+
     def on_runs_pane_resume_run(self, message: RunsPane.ResumeRun) -> None:
         """Continue a stopped / interrupted / failed run from its last checkpoint (a
         trainer process of its own, like any run), then attach to it."""
@@ -889,7 +914,7 @@ class TuidlApp(App[int]):
             return
         if run.logged:
             self.notify(f"{run.id} is a logged run (tuidl.init / tuidl run): it has no preset or checkpoint "
-                        "of tuidl's to resume from; run its script again", title="Cannot resume",
+                        "of tuidl's to resume from; r runs its command or script again", title="Cannot resume",
                         severity="warning", timeout=8)
             return
         self.session.launching = True

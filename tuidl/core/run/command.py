@@ -51,23 +51,74 @@ def default_name(command: list[str]) -> str:
 
 
 def start(command: list[str], name: str | None = None, project: str | None = None,
-          runs_root=None) -> R.RunDir:
-    """Create the run and start its supervisor (which starts the command); returns at once."""
+          runs_root=None, cwd: str | os.PathLike | None = None) -> R.RunDir:
+    """Create the run and start its supervisor (which starts the command, in ``cwd``:
+    default the current directory, recorded so that :func:`again` can run it there again);
+    returns at once."""
     if not command:
         raise ValueError("no command to run")
+    cwd = str(Path(cwd if cwd is not None else os.getcwd()).resolve())
+    if not Path(cwd).is_dir():
+        raise ValueError(f"working directory not found: {cwd}")
     name = name or default_name(command)
     run = R.create_logged(R.runs_root(runs_root), name, {},
-                          status={"source": "command", "project": project, "command": list(command)})
+                          status={"source": "command", "project": project, "command": list(command), "cwd": cwd})
     out = open(run.output_path, "ab")
     try:
         proc = subprocess.Popen([sys.executable, "-m", "tuidl.core.run.command", str(run.path), "--", *command],
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
-                                close_fds=True, cwd=os.getcwd())
+                                close_fds=True, cwd=cwd)
     finally:
         out.close()
     run.write_status(status="starting", pid=proc.pid, host=socket.gethostname(), message="", launched=time.time())
     run.process = proc
     return run
+
+
+def again_of(run: R.RunDir) -> tuple[list[str], str, str, str | None]:
+    """What :func:`again` would start for ``run``: ``(command, cwd, name, project)``.
+
+    A ``tuidl run`` run: its command, in the directory it ran in. A script that logged
+    through ``tuidl.init`` by itself: its interpreter and ``sys.argv``, as its
+    ``run_started`` recorded them. ValueError (one line naming the run) where the run
+    does not say enough: a preset run (re-run its preset instead), or a run logged by a
+    tuidl that did not record its working directory."""
+    status = run.status()
+    name, project = str(status.get("name") or run.id), status.get("project")
+    command, cwd = status.get("command"), status.get("cwd")
+    if not command:
+        started = _first_started(run)
+        argv, exe = started.get("argv"), started.get("executable")
+        if isinstance(argv, list) and argv and exe:
+            command, cwd = [str(exe), *map(str, argv)], started.get("cwd")
+    if not run.logged:
+        raise ValueError(f"run {run.id} was trained from a preset: re-run its preset (tuidl train RUN/preset.toml)")
+    if not isinstance(command, list) or not command:
+        raise ValueError(f"run {run.id} does not say what command or script made it (a run logged by another "
+                         "program, or imported): nothing to run again")
+    if not cwd:
+        raise ValueError(f"run {run.id} does not say which directory it ran in (made by an older tuidl): "
+                         f"run it again by hand: {' '.join(map(str, command))}")
+    if not Path(cwd).is_dir():
+        raise ValueError(f"run {run.id} ran in {cwd}, which is gone: nothing to run again there")
+    return [str(c) for c in command], str(cwd), name, project if isinstance(project, str) else None
+
+
+def again(run: R.RunDir, runs_root=None) -> R.RunDir:
+    """Run ``run``'s command (or logged script) again as a new detached run, in the
+    directory it ran in, under the same name and project (see :func:`again_of`)."""
+    command, cwd, name, project = again_of(run)
+    return start(command, name=name, project=project, runs_root=runs_root, cwd=cwd)
+
+
+def _first_started(run: R.RunDir) -> dict:
+    """The run's first ``run_started`` event (among its first events: only the file's
+    start is read)."""
+    try:
+        events = E.EventTail(run.events_path).poll(64 << 10)
+    except OSError:
+        return {}
+    return next((ev for ev in events if isinstance(ev, dict) and ev.get("type") == E.RUN_STARTED), {})
 
 
 class Supervisor:

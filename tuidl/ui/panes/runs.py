@@ -882,7 +882,7 @@ class RunsPane(Vertical):
             self.notify(f"{row.id} is still {row.status}: enter attaches to it", severity="warning")
         elif row.logged is not None:
             self.notify(f"{row.id} is a logged run (tuidl.init / tuidl run): nothing of tuidl's to resume; "
-                        "run its script again", severity="warning")
+                        "r runs its command or script again", severity="warning")
         elif row.status == "completed":
             self.notify(f"{row.id} already completed; r runs its preset again", severity="warning")
         elif row.status not in RESUMABLE:
