@@ -207,6 +207,33 @@ async def test_new_points_redraw_only_the_charts_in_view(tmp_path):
         assert all(c.redraws > b for c, b in zip(charts, before) if c in now_in_view)  # once in view
 
 
+async def test_pgdn_and_pgup_scroll_the_chart_grid_by_whole_rows(tmp_path):
+    """More charts than the pane shows: PgDn / PgUp scroll them from the keyboard (no
+    mouse over SSH), a whole row of charts at a time; the modes line says which rows."""
+    names = [f"{split}/m{i}" for i in range(10) for split in ("train", "val")]
+    run = helpers.logged_run(tmp_path, "many", steps=5, metrics=names)
+    app = make_app(runs_root=tmp_path, replay=run)
+    async with app.run_test(size=SIZE) as pilot:
+        await replayed(pilot, app)
+        view = app.training.logged_view
+        grid = view.grid
+        assert len(view.charts) == 10 and grid.max_scroll_y > 0
+        await pilot.press("3")
+        assert grid.scroll_offset.y == 0 and "rows 1–" in text_of(view.modes)
+        await pilot.press("pagedown")
+        await pilot.pause()
+        first = grid.scroll_offset.y
+        assert first > 0 and first % 12 == 0  # whole chart rows (CHART_ROWS)
+        await pilot.press("pagedown", "pagedown", "pagedown")
+        await pilot.pause()
+        assert grid.scroll_offset.y == grid.max_scroll_y
+        rows = -(-10 // int(grid.styles.grid_size_columns))
+        assert f"of {rows} [PgUp/PgDn]" in text_of(view.modes) and f"–{rows} of" in text_of(view.modes)
+        await pilot.press("pageup", "pageup", "pageup", "pageup")
+        await pilot.pause()
+        assert grid.scroll_offset.y == 0
+
+
 async def test_the_side_panel_lays_the_screen_out_only_when_its_height_changes(tmp_path):
     run = helpers.logged_run(tmp_path, "live", steps=5, metrics=["loss", "val_loss"], status="running")
     app = make_app(runs_root=tmp_path, attach=run)

@@ -328,6 +328,7 @@ class LoggedView(Horizontal):
         columns = 3 if charts_width >= 150 else 2 if charts_width >= 56 else 1
         if self.grid.styles.grid_size_columns != columns:
             self.grid.styles.grid_size_columns = columns
+        self.call_after_refresh(self._show_modes)
 
     # -- the run -----------------------------------------------------------------------
     def show_run(self, view: RunView, run_path: Path | None = None) -> None:
@@ -399,6 +400,20 @@ class LoggedView(Horizontal):
         if self.output.display:
             self.output.read_more()
 
+    def scroll_charts(self, pages: int) -> bool:
+        """Scroll the chart grid by ``pages`` screens of whole chart rows (PgDn / PgUp in
+        the Training pane: the grid is not focusable, and a mouse may be far away over
+        SSH). False when it is already at that end."""
+        grid = self.grid
+        page = max(1, grid.size.height // CHART_ROWS) * CHART_ROWS
+        top = (int(grid.scroll_offset.y) // CHART_ROWS) * CHART_ROWS + pages * page
+        top = max(0, min(int(grid.max_scroll_y), top))
+        if top == grid.scroll_offset.y:
+            return False
+        grid.scroll_to(y=top, animate=False, immediate=True)
+        self._show_modes()
+        return True
+
     def _charts_in_view(self) -> list[MetricChart]:
         """The charts the grid shows now: those of the rows its scroll offset and height
         take in (rows are CHART_ROWS high). New points redraw only these; the others
@@ -456,6 +471,7 @@ class LoggedView(Horizontal):
             self.empty.update("no chart chosen: g opens the checklist")
             self.empty.display = True
         self._show_modes()
+        self.call_after_refresh(self._show_modes)  # once laid out: whether the grid overflows
 
     def _line(self, name: str) -> Series:
         entry = self._series.get((name, self.x_axis))
@@ -507,6 +523,14 @@ class LoggedView(Horizontal):
             shown = len(self.shown_groups())
             text.append(f"x: {self.x_axis}s [e] · log y: {'on' if self.log_y else 'off'} [l] · smoothing: "
                         f"{self.smooth:g} [m] · charts: {shown} of {len(self.groups)} [g]")
+            grid = self.grid
+            if grid.max_scroll_y > 0:  # more charts than the grid shows: say where they are
+                columns = max(1, int(grid.styles.grid_size_columns or 1))
+                rows = -(-shown // columns)
+                top = int(grid.scroll_offset.y)
+                first = top // CHART_ROWS + 1
+                last = min(rows, -(-(top + grid.size.height) // CHART_ROWS))
+                text.append(f" · rows {first}–{last} of {rows} [PgUp/PgDn]")
         self.modes.update(text, layout=False)  # one line: its size never changes
 
     def _restyle(self) -> None:

@@ -267,6 +267,8 @@ class TrainingPane(Vertical):
         Binding("g", "app.hyperparameters", "Fields"),  # for a logged run (no fields): its charts
         Binding("g", "app.choose_charts", "Charts"),
         Binding("o", "app.next_fit_mark", "Marks"),
+        Binding("pagedown", "scroll_charts(1)", "More charts", show=False),  # a logged run's chart grid
+        Binding("pageup", "scroll_charts(-1)", "More charts", show=False),
     ]
 
     def __init__(self, preset: Preset, *, low_bandwidth: bool = False, id: str | None = None,
@@ -523,6 +525,10 @@ class TrainingPane(Vertical):
     def on_run_controls_toggle_settings(self, message: RunControls.ToggleSettings) -> None:
         message.stop()
         self.toggle_settings()
+
+    def action_scroll_charts(self, pages: int) -> None:
+        if self.logged:
+            self.logged_view.scroll_charts(pages)
 
     # -- layout ------------------------------------------------------------------------
     def focus_default(self) -> None:
