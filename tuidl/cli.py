@@ -987,8 +987,8 @@ def serve_parser() -> Parser:
     add_dashboard_args(p)
     p.add_argument("--host", default=S.DEFAULT_HOST,
                    help="address to listen on (default 127.0.0.1: this machine only; reach it through an SSH "
-                        "tunnel). Any other address lets anyone who reaches the port use the dashboard: "
-                        "textual-serve has no authentication")
+                        "tunnel). On any other address the page needs a random token in its URL, printed once "
+                        "at start (a request without it gets 403): textual-serve has no authentication")
     p.add_argument("--port", type=S.parse_port, default=S.DEFAULT_PORT, help="TCP port (default 8000)")
     p.add_argument("--public-url", metavar="URL",
                    help="the URL browsers open, if not http://HOST:PORT (a reverse proxy, another forwarded port)")
