@@ -252,3 +252,26 @@ def test_monitor_tells_of_a_run_whose_process_vanished(tmp_path):
     got = mon.poll()
     assert [(a.kind, a.extra.get("status")) for a in got] == [("ended", "interrupted")]
     assert mon.poll() == []
+
+
+def test_the_config_file_holds_the_rules(tmp_path, monkeypatch):
+    from tuidl.core import config as C
+    from tuidl.core.preset.schema import ConfigError
+
+    path = tmp_path / "config.toml"
+    assert C.config_path() == path  # $TUIDL_CONFIG (conftest)
+    assert C.alert_rules() == AlertRules()  # no file: the defaults
+    path.write_text('[other]\nkeep = 1\n\n[alerts]\nstall_minutes = 3\nthresholds = ["val_acc > 0.9"]\n')
+    rules = C.alert_rules()
+    assert rules.stall_minutes == 3 and [str(t) for t in rules.thresholds] == ["val_acc > 0.9"]
+    C.save_alert_rules(AlertRules(nan=False))
+    assert C.load()["other"] == {"keep": 1} and C.alert_rules() == AlertRules(nan=False)
+    path.write_text("[alerts]\nnan = 3\n")
+    with pytest.raises(ConfigError, match=f"^{path}: alerts.nan must be true or false"):
+        C.alert_rules()
+    path.write_text("[alerts\n")
+    with pytest.raises(ConfigError, match=f"^{path}: not valid TOML"):
+        C.alert_rules()
+    monkeypatch.delenv("TUIDL_CONFIG")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert C.config_path() == tmp_path / "xdg" / "tuidl" / "config.toml"
