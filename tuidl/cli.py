@@ -947,6 +947,21 @@ def add_dashboard_args(p: argparse.ArgumentParser) -> None:
                         "resident; without it Start waits seconds for PyTorch to load); also TUIDL_WARM_TRAINER=0")
     p.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS",
                    help="allow Start to run the preset's model.custom class (presets never run code on their own)")
+    p.add_argument("--notify", action="append", default=[], metavar="URL",
+                   help="also send alerts to this webhook (repeatable): ntfy, Slack or Discord, by its host or "
+                        "by ntfy+https://, slack+https://, discord+https:// (docs/alerts.md)")
+
+
+def alert_rules(notify: list[str]):
+    """The config file's alert rules, with ``--notify`` URLs checked (one line if bad)."""
+    from tuidl.core import config as C
+    from tuidl.core.alerts.webhooks import check_url
+
+    for url in notify:
+        problem = check_url(url)
+        if problem:
+            raise UsageError(f"--notify: {problem}")
+    return C.alert_rules()
 
 
 def dashboard_argv(args) -> list[str]:
@@ -963,6 +978,8 @@ def dashboard_argv(args) -> list[str]:
         argv.append("--no-warm-trainer")
     for name in args.allow_code:
         argv += ["--allow-code", name]
+    for url in args.notify:
+        argv += ["--notify", url]
     return argv
 
 
@@ -973,10 +990,12 @@ def cmd_dashboard(argv: list[str]) -> int:
     args = p.parse_args(argv)
     preset = P.load(args.preset or "spiral", args.overrides)
     P.resolve(preset)
+    rules = alert_rules(args.notify)
     from tuidl.ui.app import run
 
     return run(preset, runs_root=args.runs_dir, low_bandwidth=args.low_bandwidth,
-               warm_trainer=not args.no_warm_trainer, allow_code=tuple(args.allow_code)) or 0
+               warm_trainer=not args.no_warm_trainer, allow_code=tuple(args.allow_code), alerts=rules,
+               notify=tuple(args.notify)) or 0
 
 
 def serve_parser() -> Parser:
@@ -1001,6 +1020,7 @@ def serve_plan(argv: list[str]):
 
     args = serve_parser().parse_args(argv)
     P.resolve(P.load(args.preset or "spiral", args.overrides))  # a bad preset fails here, not in each tab
+    alert_rules(args.notify)  # ... and so do bad alert rules or --notify URLs
     try:
         return S.plan(dashboard_argv(args), host=args.host, port=args.port, public_url=args.public_url)
     except S.ServeError as e:

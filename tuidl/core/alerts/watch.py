@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -270,7 +271,9 @@ class AlertMonitor:
             status = run.status() if changed or watched is not None else {}
             live = status.get("status") in LIVE
             if watched is None:
-                watched = self.watches[path] = (RunAlerts(self.rules, run.id, str(status.get("host") or "")),
+                host = str(status.get("host") or "")
+                host = "" if host == socket.gethostname() else host  # named only when it is another machine
+                watched = self.watches[path] = (RunAlerts(self.rules, run.id, host),
                                                 E.EventTail(run.events_path))
             watch, tail = watched
             watch.seen_live = watch.seen_live or live
