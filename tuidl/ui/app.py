@@ -1227,6 +1227,8 @@ class TuidlApp(App[int]):
         yield SystemCommand("Clear comparison", "Remove the compared runs from the charts",
                             self.training.clear_overlays)
         yield SystemCommand("Save preset", "Save the current preset as TOML (ctrl+s)", self.action_save_preset)
+        yield SystemCommand("Alerts", "Rules that tell you of NaN, stalls, ends, thresholds, idle GPUs (A)",
+                            self.action_alerts)
         yield SystemCommand("Open preset", "Switch to a built-in preset or a TOML file (ctrl+o)",
                             self.action_open_preset)
         yield SystemCommand("Fit the model to the data", "First layer's input, last layer's outputs and loss "

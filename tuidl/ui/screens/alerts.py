@@ -128,7 +128,7 @@ class AlertsScreen(ModalScreen[AlertRules | None]):
     def _recent_text(self) -> str:
         if not self.recent:
             return "no alert yet in this dashboard"
-        return "\n".join(f"{a.level.upper():5} {a.headline}: {a.text}"[:74] for a in self.recent[-3:][::-1])
+        return "\n".join(f"{a.level.upper():5} {a.headline}: {a.text}"[:66] for a in self.recent[-3:][::-1])
 
     def on_mount(self) -> None:
         self.query_one("#nan", Checkbox).focus()
