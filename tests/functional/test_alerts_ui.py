@@ -170,3 +170,20 @@ async def test_without_a_center_the_key_says_so():
         await settle(pilot)
         assert not isinstance(app.screen, AlertsScreen)
         assert any("alerts are off" in n.message for n in app.notes)
+
+
+def test_bad_rules_or_a_bad_notify_url_are_one_line_before_the_dashboard(tmp_path, capsys):
+    from tuidl import cli
+
+    assert cli.main(["--notify", "ftp://example.org/x"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --notify: 'ftp://example.org/x' is not an http(s) URL") and err.count("\n") == 1
+    C.config_path().write_text("[alerts]\nstall_minutes = 'ten'\n")
+    assert cli.main([]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {C.config_path()}: alerts.stall_minutes must be a number >= 0, got 'ten'\n"
+    assert cli.main(["serve", "--host", "0.0.0.0"]) == 2  # tuidl serve checks them before it serves
+    assert "alerts.stall_minutes" in capsys.readouterr().err
+    C.config_path().unlink()
+    plan = cli.serve_plan(["--notify", "https://ntfy.sh/t", "--notify", "https://hooks.slack.com/x"])
+    assert plan.command[-4:] == ["--notify", "https://ntfy.sh/t", "--notify", "https://hooks.slack.com/x"]
