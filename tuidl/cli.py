@@ -36,6 +36,7 @@ examples:
   tuidl run [--name N] -- python train.py  any command as a detached run (its output, exit status, figures)
   tuidl stop|pause|resume|checkpoint RUN  control a live run (a trainer's, a script's, a command's)
   tuidl serve [PRESET] [--port 8000]      the dashboard in a web browser (127.0.0.1; ssh -L to reach it)
+  tuidl alerts [--notify URL] [--test]    alerts on every run without a dashboard (NaN, stalls, ends...)
   tuidl replay RUN [--speed N] [--headless]  play a finished run's events
   tuidl export RUN                        metrics as CSV and a Markdown report
   tuidl export RUN --format tensorboard   the run as TensorBoard event files (tensorboard --logdir OUT)
@@ -227,6 +228,11 @@ def parser_for(command: str) -> Parser:
         p.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
     elif command in CONTROL_COMMANDS:
         p.add_argument("run", help="run id or directory")
+        p.add_argument("--runs-dir", help="runs root")
+    elif command == "alerts":
+        p.add_argument("--notify", action="append", default=[], metavar="URL",
+                       help="also send alerts to this webhook (repeatable): ntfy, Slack or Discord (docs/alerts.md)")
+        p.add_argument("--test", action="store_true", help="send one test alert by every way, say which worked")
         p.add_argument("--runs-dir", help="runs root")
     elif command == "attach":
         p.add_argument("run", nargs="?", help="run id or directory (default: the newest live run)")
@@ -729,6 +735,23 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_alerts(args) -> int:
+    from tuidl.core.alerts import headless as H
+    from tuidl.core.run import rundir as R
+
+    rules = alert_rules(args.notify).with_notify(args.notify)
+    deliver = H.Deliver(rules)
+    if args.test:
+        return H.test(rules, deliver)
+    root = R.runs_root(args.runs_dir)
+    print(f"watching the runs in {root} (Ctrl+C stops)", flush=True)
+    try:
+        H.watch(rules, [root], deliver)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def cmd_tensorboard(args) -> int:
     from tuidl.core.run import rundir as R
     from tuidl.core.run import tbimport
@@ -1045,7 +1068,7 @@ HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "t
             "runs": cmd_runs, "tag": cmd_tag, "diff": cmd_diff, "note": cmd_note, "sweep": cmd_sweep, "queue": cmd_queue, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach,
             "lr-find": cmd_lr_find, "landscape": lambda args: cmd_lab(args, "landscape"),
             "adversarial": lambda args: cmd_lab(args, "adversarial"), "export-model": cmd_export_model,
-            "predict": cmd_predict, "run": cmd_run, "import": cmd_import, "tensorboard": cmd_tensorboard,
+            "predict": cmd_predict, "run": cmd_run, "alerts": cmd_alerts, "import": cmd_import, "tensorboard": cmd_tensorboard,
             **{c: (lambda args, c=c: cmd_control(args, c)) for c in CONTROL_COMMANDS}}
 
 
