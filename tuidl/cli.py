@@ -957,7 +957,8 @@ def cmd_attach(args) -> int:
     from tuidl.ui.app import run as run_app
 
     preset = run_preset(run)
-    return run_app(preset, runs_root=args.runs_dir, attach=run, low_bandwidth=args.low_bandwidth) or 0
+    return run_app(preset, runs_root=args.runs_dir, attach=run, low_bandwidth=args.low_bandwidth,
+                   alerts=alert_rules([])) or 0
 
 
 def add_dashboard_args(p: argparse.ArgumentParser) -> None:

@@ -225,7 +225,7 @@ def test_monitor_watches_every_root_and_skips_old_runs(tmp_path):
     run = live_run(mirror)
     append(run, started(t=990), step(1, 1, 1, t=995))  # before the monitor started: history
     assert mon.poll() == []
-    assert list(mon.watches) == [run.path]  # the old, untouched run is not read
+    assert list(mon.watches) == [str(run.path)]  # the old, untouched run is not read
     clock.t += 30
     append(run, step(1, 2, 2, loss="nan", t=1030))
     got = mon.poll()
@@ -237,7 +237,7 @@ def test_monitor_watches_every_root_and_skips_old_runs(tmp_path):
     run.write_status(status="failed")
     assert [a.title for a in mon.poll()] == ["Run failed"]
     mon.poll()
-    assert run.path not in mon.watches  # ended and quiet: dropped
+    assert str(run.path) not in mon.watches  # ended and quiet: dropped
 
 
 def test_monitor_tells_of_a_run_whose_process_vanished(tmp_path):
@@ -275,3 +275,21 @@ def test_the_config_file_holds_the_rules(tmp_path, monkeypatch):
     monkeypatch.delenv("TUIDL_CONFIG")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     assert C.config_path() == tmp_path / "xdg" / "tuidl" / "config.toml"
+
+
+def test_monitor_reads_an_end_written_after_the_status(tmp_path):
+    """The status file may say the run ended before its run_ended event is read: the
+    watcher keeps the run until a look brings nothing new."""
+    clock = Clock(1000.0)
+    mon = AlertMonitor(AlertRules(), [tmp_path], clock=clock)
+    run = live_run(tmp_path)
+    append(run, started(t=1001))
+    mon.poll()
+    append(run, step(1, 1, 1, t=1002))
+    run.write_status(status="completed")
+    assert mon.poll() == [] and str(run.path) in mon.watches
+    append(run, ended("completed", t=1003))
+    assert [a.title for a in mon.poll()] == ["Run completed"]
+    assert mon.poll() == [] and str(run.path) not in mon.watches
+    run.write_status(status="completed", note="x")  # a later status change of an ended run: nothing new
+    assert mon.poll() == []

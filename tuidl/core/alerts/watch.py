@@ -51,12 +51,19 @@ class RunAlerts:
         self._seen: dict[str, int] = {}  # metric -> its values already looked at
         self._idle_since: dict[Any, float] = {}  # GPU -> telemetry time it went idle
         self.seen_live = False  # the monitor saw its status live (an interruption after that is news)
+        self.last_time = -math.inf  # the latest event time taken
+        self.since = -math.inf  # the monitor's: events before it are history
 
     # -- events ---------------------------------------------------------------------
     def feed(self, events: Iterable[Any], now: float, since: float = -math.inf) -> list[Alert]:
         """Take a batch of events; the alerts they raise. Events written before ``since``
         are history: they set the conditions and fire nothing."""
         events = list(events)
+        for ev in reversed(events):
+            t = to_float(ev.get("time")) if isinstance(ev, dict) else math.nan
+            if math.isfinite(t):
+                self.last_time = max(self.last_time, t)
+                break
         k = 0
         while k < len(events) and isinstance(events[k], dict) and to_float(events[k].get("time"), math.inf) < since:
             k += 1
@@ -223,8 +230,9 @@ class RunAlerts:
 
 class AlertMonitor:
     """The rules on every run directory under ``roots`` (see the module docstring).
-    :meth:`poll` reads what changed (a stat per run; events only of runs that are live
-    or whose files changed) and returns the alerts. Not thread-safe: one caller."""
+    :meth:`poll` returns the alerts of what changed since the last look: one ``stat`` of
+    each run's status file (written at every change of status), the events of live runs
+    only. Not thread-safe: one caller."""
 
     def __init__(self, rules: AlertRules, roots: Iterable[str | os.PathLike], *,
                  clock: Callable[[], float] = time.time, since: float | None = None) -> None:
@@ -232,8 +240,9 @@ class AlertMonitor:
         self.roots = [Path(r) for r in roots]
         self.clock = clock
         self.since = clock() if since is None else since
-        self.watches: dict[Path, tuple[RunAlerts, E.EventTail]] = {}
-        self._stamps: dict[Path, tuple] = {}
+        self.watches: dict[str, tuple[RunAlerts, E.EventTail]] = {}  # a run folder's path -> its rules, reader
+        self._stamps: dict[str, int] = {}  # a run folder not watched -> its status file's mtime
+        self._read_until: dict[str, float] = {}  # a run folder watched before -> after its last event read
 
     def set_rules(self, rules: AlertRules) -> None:
         """New rules: conditions already met stay met (nothing fires again for them)."""
@@ -245,54 +254,64 @@ class AlertMonitor:
         if Path(root) not in self.roots:
             self.roots.append(Path(root))
 
-    def _run_dirs(self) -> Iterable[Path]:
+    def poll(self) -> list[Alert]:
+        now = self.clock()
+        out: list[Alert] = []
+        present: set[str] = set()
         for root in self.roots:
             try:
                 entries = list(os.scandir(root))
             except OSError:
                 continue
             for entry in entries:
-                if entry.is_dir() and not entry.name.startswith(".") and is_run_dir(Path(entry.path)):
-                    yield Path(entry.path)
-
-    def poll(self) -> list[Alert]:
-        now = self.clock()
-        out: list[Alert] = []
-        present = set()
-        for path in self._run_dirs():
-            present.add(path)
-            run = RunDir(path)
-            stamp = tuple(_mtime(p) for p in (run.events_path, run.status_path))
-            changed = stamp != self._stamps.get(path)
-            self._stamps[path] = stamp
-            watched = self.watches.get(path)
-            if watched is None and not (changed and max(stamp) / 1e9 >= self.since - 1):
-                continue  # an old run, untouched since: nothing to tell
-            status = run.status() if changed or watched is not None else {}
-            live = status.get("status") in LIVE
-            if watched is None:
-                host = str(status.get("host") or "")
-                host = "" if host == socket.gethostname() else host  # named only when it is another machine
-                watched = self.watches[path] = (RunAlerts(self.rules, run.id, host),
-                                                E.EventTail(run.events_path))
-            watch, tail = watched
-            watch.seen_live = watch.seen_live or live
-            while True:
-                batch = tail.poll()
-                if not batch:
-                    break
-                out += watch.feed(batch, now, self.since)
-            out += watch.tick(now)
-            if status.get("status") == "interrupted":
-                out += watch.interrupted(status)
-            if not live and not changed:
-                del self.watches[path]  # ended and quiet: its memory goes
+                if entry.name.startswith("."):
+                    continue
+                key = entry.path
+                stamp = _mtime(key + "/status.json")  # one stat per run and look: written at each change
+                present.add(key)
+                watched = self.watches.get(key)
+                if watched is None:
+                    if stamp == self._stamps.get(key):
+                        continue  # not watched, its status unchanged: nothing to tell
+                    self._stamps[key] = stamp
+                    if not is_run_dir(Path(key)):
+                        continue
+                run = RunDir(Path(key))
+                status = run.status()
+                live = status.get("status") in LIVE
+                if watched is None:
+                    recent = max(stamp, _mtime(key + "/events.jsonl")) / 1e9 >= self.since - 1
+                    if not (live or recent):
+                        continue  # an old run that ended before we looked: history
+                    host = str(status.get("host") or "")
+                    host = "" if host == socket.gethostname() else host  # named only when it is another machine
+                    watch = RunAlerts(self.rules, run.id, host)
+                    # a run watched before (ended, then its status changed: a tag, a note): what
+                    # was read then is history
+                    watch.since = max(self.since, self._read_until.pop(key, -math.inf))
+                    watched = self.watches[key] = (watch, E.EventTail(run.events_path))
+                watch, tail = watched
+                watch.seen_live = watch.seen_live or live
+                took = False
+                while True:
+                    batch = tail.poll()
+                    if not batch:
+                        break
+                    took = True
+                    out += watch.feed(batch, now, watch.since)
+                out += watch.tick(now)
+                if status.get("status") == "interrupted":
+                    out += watch.interrupted(status)
+                if not live and not took:
+                    del self.watches[key]  # ended and quiet (its last events read): its memory goes
+                    self._stamps[key] = stamp
+                    self._read_until[key] = math.nextafter(watch.last_time, math.inf)
         for path in [p for p in self.watches if p not in present]:
             del self.watches[path]
         return out
 
 
-def _mtime(path: Path) -> int:
+def _mtime(path: str) -> int:
     try:
         return os.stat(path).st_mtime_ns
     except OSError:
