@@ -65,8 +65,10 @@ class AlertCenter:
 
     # -- watching -----------------------------------------------------------------------
     def start(self) -> None:
-        """Poll in a worker thread until the app ends."""
+        """Poll in a worker thread until the app ends; at exit, webhooks still queued get
+        up to 3 s (an end seen just before quitting is still sent)."""
         self.app.run_worker(self._watch, thread=True, group="alerts", exclusive=True, name="alerts")
+        atexit.register(lambda: self.sender.wait(3.0))
 
     def _watch(self) -> None:
         worker = get_current_worker()
