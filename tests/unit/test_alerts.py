@@ -293,3 +293,27 @@ def test_monitor_reads_an_end_written_after_the_status(tmp_path):
     assert mon.poll() == [] and str(run.path) not in mon.watches
     run.write_status(status="completed", note="x")  # a later status change of an ended run: nothing new
     assert mon.poll() == []
+
+
+def test_gpu_idle_on_the_samplers_own_payloads():
+    """Telemetry as the real sampler writes it (a recorded 2×H100: a trainer on GPU 0,
+    GPU 1 idle), a tick a minute: a run on cuda:1 trains on an idle GPU, a run on cuda:0
+    does not."""
+    from recorded_gpu import RecordedSource
+
+    from tuidl.core.system.telemetry import Sampler
+
+    def payloads():
+        sampler = Sampler(RecordedSource(FIXTURES / "nvml" / "h100x2.json", pids={4242: os.getpid()}), env={})
+        return [{"type": "telemetry", "time": 60.0 * (i + 1), **sampler.sample(os.getpid())} for i in range(8)]
+
+    fired = {}
+    for device in ("cuda:0", "cuda:1"):
+        w = RunAlerts(AlertRules(gpu_idle_minutes=2, gpu_idle_util=5))
+        w.feed([started(device=device, t=0.0)], now=0)
+        fired[device] = [(a.title, a.text) for a in w.feed(payloads(), now=500)]
+    assert fired["cuda:0"] == []
+    assert fired["cuda:1"] == [("GPU 1 idle", "NVIDIA H100 80GB HBM3 at 0% for 2 min while the run trains")]
+    w = RunAlerts(AlertRules(gpu_idle_minutes=2))  # a logged run: the GPU its process holds memory on (GPU 0)
+    w.feed([{"type": "run_started", "time": 0.0, "run_id": "s", "source": "script"}], now=0)
+    assert w.feed(payloads(), now=500) == []
