@@ -58,6 +58,14 @@ def test_stall_with_a_fake_clock_fires_once_then_rearms_after_progress():
     assert kinds(w.tick(5000 + 11 * 60)) == ["stall"]
 
 
+def test_stall_of_a_logged_run_counts_once_it_logged():
+    w = RunAlerts(AlertRules(stall_minutes=1))
+    w.feed([{"type": "run_started", "time": 0.0, "run_id": "c", "source": "command"}], now=0)
+    assert w.tick(3600) == []  # tuidl run -- CMD whose command logs nothing: no progress to miss
+    w.feed([{"type": "metrics", "time": 1.0, "step": 0, "values": {"loss": 1.0}}], now=3600)
+    assert w.tick(3630) == [] and kinds(w.tick(3661)) == ["stall"]
+
+
 def test_no_stall_while_paused_or_after_the_end():
     w = RunAlerts(AlertRules(stall_minutes=1))
     w.feed([started(), step(1, 1, 1), {"type": "control", "time": 102, "action": "paused"}], now=0)

@@ -220,6 +220,8 @@ class RunAlerts:
         minutes = self.rules.stall_minutes
         if minutes <= 0 or self.last_progress is None or not self._training():
             return []
+        if self.view.logged and not self.view.scalars.events:
+            return []  # a script or command that logs no metrics (tuidl run -- CMD) shows no progress to miss
         idle = now - self.last_progress
         if idle < minutes * 60 or "stall" in self.active:
             return []
