@@ -33,6 +33,7 @@ def _isolated_dirs(tmp_path, monkeypatch):
     """Every test gets its own runs root; the dataset cache is shared per session so
     generated data (mnist1d) is built once."""
     monkeypatch.setenv("TUIDL_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("TUIDL_CONFIG", str(tmp_path / "config.toml"))  # never the user's own settings
     # checkpoint at every epoch end, so tests that count writes don't depend on timing
     monkeypatch.setenv("TUIDL_CHECKPOINT_INTERVAL", "0")
     monkeypatch.setenv("TUIDL_DATA", os.environ["TUIDL_TEST_DATA"])

@@ -37,6 +37,7 @@ examples:
   tuidl run --again RUN                   a logged run's command or script again, where it ran
   tuidl stop|pause|resume|checkpoint RUN  control a live run (a trainer's, a script's, a command's)
   tuidl serve [PRESET] [--port 8000]      the dashboard in a web browser (127.0.0.1; ssh -L to reach it)
+  tuidl alerts [--notify URL] [--test]    alerts on every run without a dashboard (NaN, stalls, ends...)
   tuidl replay RUN [--speed N] [--headless]  play a finished run's events
   tuidl export RUN                        metrics as CSV and a Markdown report
   tuidl export RUN --format tensorboard   the run as TensorBoard event files (tensorboard --logdir OUT)
@@ -230,6 +231,11 @@ def parser_for(command: str) -> Parser:
         p.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
     elif command in CONTROL_COMMANDS:
         p.add_argument("run", help="run id or directory")
+        p.add_argument("--runs-dir", help="runs root")
+    elif command == "alerts":
+        p.add_argument("--notify", action="append", default=[], metavar="URL",
+                       help="also send alerts to this webhook (repeatable): ntfy, Slack or Discord (docs/alerts.md)")
+        p.add_argument("--test", action="store_true", help="send one test alert by every way, say which worked")
         p.add_argument("--runs-dir", help="runs root")
     elif command == "attach":
         p.add_argument("run", nargs="?", help="run id or directory (default: the newest live run)")
@@ -743,6 +749,23 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_alerts(args) -> int:
+    from tuidl.core.alerts import headless as H
+    from tuidl.core.run import rundir as R
+
+    rules = alert_rules(args.notify).with_notify(args.notify)
+    deliver = H.Deliver(rules)
+    if args.test:
+        return H.test(rules, deliver)
+    root = R.runs_root(args.runs_dir)
+    print(f"watching the runs in {root} (Ctrl+C stops)", flush=True)
+    try:
+        H.watch(rules, [root], deliver)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def cmd_tensorboard(args) -> int:
     from tuidl.core.run import rundir as R
     from tuidl.core.run import tbimport
@@ -948,7 +971,8 @@ def cmd_attach(args) -> int:
     from tuidl.ui.app import run as run_app
 
     preset = run_preset(run)
-    return run_app(preset, runs_root=args.runs_dir, attach=run, low_bandwidth=args.low_bandwidth) or 0
+    return run_app(preset, runs_root=args.runs_dir, attach=run, low_bandwidth=args.low_bandwidth,
+                   alerts=alert_rules([])) or 0
 
 
 def add_dashboard_args(p: argparse.ArgumentParser) -> None:
@@ -961,6 +985,21 @@ def add_dashboard_args(p: argparse.ArgumentParser) -> None:
                         "resident; without it Start waits seconds for PyTorch to load); also TUIDL_WARM_TRAINER=0")
     p.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS",
                    help="allow Start to run the preset's model.custom class (presets never run code on their own)")
+    p.add_argument("--notify", action="append", default=[], metavar="URL",
+                   help="also send alerts to this webhook (repeatable): ntfy, Slack or Discord, by its host or "
+                        "by ntfy+https://, slack+https://, discord+https:// (docs/alerts.md)")
+
+
+def alert_rules(notify: list[str]):
+    """The config file's alert rules, with ``--notify`` URLs checked (one line if bad)."""
+    from tuidl.core import config as C
+    from tuidl.core.alerts.webhooks import check_url
+
+    for url in notify:
+        problem = check_url(url)
+        if problem:
+            raise UsageError(f"--notify: {problem}")
+    return C.alert_rules()
 
 
 def dashboard_argv(args) -> list[str]:
@@ -977,6 +1016,8 @@ def dashboard_argv(args) -> list[str]:
         argv.append("--no-warm-trainer")
     for name in args.allow_code:
         argv += ["--allow-code", name]
+    for url in args.notify:
+        argv += ["--notify", url]
     return argv
 
 
@@ -987,10 +1028,12 @@ def cmd_dashboard(argv: list[str]) -> int:
     args = p.parse_args(argv)
     preset = P.load(args.preset or "spiral", args.overrides)
     P.resolve(preset)
+    rules = alert_rules(args.notify)
     from tuidl.ui.app import run
 
     return run(preset, runs_root=args.runs_dir, low_bandwidth=args.low_bandwidth,
-               warm_trainer=not args.no_warm_trainer, allow_code=tuple(args.allow_code)) or 0
+               warm_trainer=not args.no_warm_trainer, allow_code=tuple(args.allow_code), alerts=rules,
+               notify=tuple(args.notify)) or 0
 
 
 def serve_parser() -> Parser:
@@ -1001,8 +1044,8 @@ def serve_parser() -> Parser:
     add_dashboard_args(p)
     p.add_argument("--host", default=S.DEFAULT_HOST,
                    help="address to listen on (default 127.0.0.1: this machine only; reach it through an SSH "
-                        "tunnel). Any other address lets anyone who reaches the port use the dashboard: "
-                        "textual-serve has no authentication")
+                        "tunnel). On any other address the page needs a random token in its URL, printed once "
+                        "at start (a request without it gets 403): textual-serve has no authentication")
     p.add_argument("--port", type=S.parse_port, default=S.DEFAULT_PORT, help="TCP port (default 8000)")
     p.add_argument("--public-url", metavar="URL",
                    help="the URL browsers open, if not http://HOST:PORT (a reverse proxy, another forwarded port)")
@@ -1015,6 +1058,7 @@ def serve_plan(argv: list[str]):
 
     args = serve_parser().parse_args(argv)
     P.resolve(P.load(args.preset or "spiral", args.overrides))  # a bad preset fails here, not in each tab
+    alert_rules(args.notify)  # ... and so do bad alert rules or --notify URLs
     try:
         return S.plan(dashboard_argv(args), host=args.host, port=args.port, public_url=args.public_url)
     except S.ServeError as e:
@@ -1039,7 +1083,7 @@ HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "t
             "runs": cmd_runs, "tag": cmd_tag, "diff": cmd_diff, "note": cmd_note, "sweep": cmd_sweep, "queue": cmd_queue, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach,
             "lr-find": cmd_lr_find, "landscape": lambda args: cmd_lab(args, "landscape"),
             "adversarial": lambda args: cmd_lab(args, "adversarial"), "export-model": cmd_export_model,
-            "predict": cmd_predict, "run": cmd_run, "import": cmd_import, "tensorboard": cmd_tensorboard,
+            "predict": cmd_predict, "run": cmd_run, "alerts": cmd_alerts, "import": cmd_import, "tensorboard": cmd_tensorboard,
             **{c: (lambda args, c=c: cmd_control(args, c)) for c in CONTROL_COMMANDS}}
 
 

@@ -274,6 +274,25 @@ class Run:
             warn("log-call", f"run.log({type(metrics).__name__}, step={step!r}) was not logged: {err} "
                              "(log takes a dict of names to numbers and an int step)")
 
+    def alert(self, title: str, text: str | None = None, level: Any = "WARN", webhook_url: str | None = None) -> None:
+        """An ``alert`` event (trackio's call shape): the dashboard delivers it as it does
+        its own alerts (bell, desktop notification, webhooks; docs/alerts.md). ``level``:
+        ``AlertLevel.INFO``, ``WARN`` (default) or ``ERROR``, or the same as a string.
+        ``webhook_url``: also POST it there (in a thread; a failure is one warning).
+        Also one line on stderr. Returns at once; never raises."""
+        try:
+            lvl = _level(level)
+            ev = self._emit("alert", title=str(title), text="" if text is None else str(text), level=lvl)
+            print(f"tuidl alert [{lvl.upper()}] {ev['title']}" + (f": {ev['text']}" if ev["text"] else ""),
+                  file=sys.stderr, flush=True)
+            if webhook_url:
+                from tuidl.core.alerts.webhooks import send_in_thread
+
+                send_in_thread(webhook_url, ev["title"], ev["text"], lvl, run_id=self.id or "",
+                               failed=lambda problem: warn(f"webhook:{webhook_url}", problem))
+        except Exception as err:  # noqa: BLE001 - never into the user's loop
+            warn("alert-call", f"tuidl.alert({title!r}) was not recorded: {err}")
+
     @property
     def should_stop(self) -> bool:
         """True once a stop was asked for (the dashboard, ``RunDir.send("stop")``, SIGTERM):
@@ -652,6 +671,29 @@ def log(metrics: Mapping[str, Any], step: int | None = None, commit: bool | None
         warn("no-run", "tuidl.log() before tuidl.init(): not logged")
         return
     run.log(metrics, step, commit)
+
+
+class AlertLevel:
+    """The levels of :func:`alert`, by trackio's names (their values are what the
+    ``alert`` event holds)."""
+
+    INFO = "info"
+    WARN = "warn"
+    ERROR = "error"
+
+
+def _level(level: Any) -> str:
+    text = str(getattr(level, "value", level) or "").strip().lower()
+    return "warn" if text.startswith("warn") else text if text in ("info", "error") else "warn"
+
+
+def alert(title: str, text: str | None = None, level: Any = AlertLevel.WARN, webhook_url: str | None = None) -> None:
+    """``run.alert`` on the run of :func:`init` (trackio's ``alert``)."""
+    run = _active
+    if run is None:
+        warn("no-run-alert", "tuidl.alert() before tuidl.init(): not recorded")
+        return
+    run.alert(title, text, level, webhook_url)
 
 
 def finish(exit_code: int | None = None) -> None:

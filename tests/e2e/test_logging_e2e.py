@@ -63,6 +63,7 @@ def test_import_tuidl_to_log_loads_no_torch_textual_plotext_or_framework(tmp_pat
         import sys, tuidl
         run = tuidl.init(project="p")
         run.log({"x": 1.0})
+        tuidl.alert("light", "an alert loads nothing more", level=tuidl.AlertLevel.INFO)
         run.finish()
         print(sorted(m for m in ("torch", "textual", "plotext", "rich", "numpy", "lightning", "transformers",
                                  "keras", "tensorboard", "tuidl.integrations") if m in sys.modules))
@@ -72,6 +73,7 @@ def test_import_tuidl_to_log_loads_no_torch_textual_plotext_or_framework(tmp_pat
     assert proc.returncode == 0, err
     assert out.strip() == "[]"
     assert only_run().status()["status"] == "completed"
+    assert [ev["title"] for ev in E.read_events(only_run().events_path) if ev["type"] == "alert"] == ["light"]
 
 
 def test_a_sigkilled_script_loses_at_most_its_last_second(tmp_path):

@@ -41,17 +41,22 @@ def test_the_port_is_the_one_in_the_url_and_the_tunnel():
     assert S.plan([], host="localhost", hostname="gpu1", user="ada").ssh_line() == "ssh -L 8000:127.0.0.1:8000 ada@gpu1"
 
 
-def test_any_other_address_warns_that_there_is_no_authentication():
+def test_any_other_address_needs_a_token_and_warns():
     plan = cli.serve_plan(["--host", "0.0.0.0", "--port", "9000"])
-    assert plan.exposed
+    assert plan.exposed and len(plan.token) >= 32
     assert plan.public_url == f"http://{socket.gethostname()}:9000"  # what a browser elsewhere can open
+    assert plan.page_url == f"http://{socket.gethostname()}:9000/?token={plan.token}"
     warning = plan.warning()
     assert warning.startswith("warning: --host 0.0.0.0 serves the dashboard beyond this machine")
-    assert "textual-serve has no authentication" in warning
-    assert "anyone who can reach port 9000 can start training and read every run" in warning
+    assert "textual-serve has no authentication, so the token in the URL above is the only key" in warning
     lines = plan.banner()
+    assert lines[0] == f"tuidl dashboard in the browser: {plan.page_url}"  # the token, printed once
+    assert sum(plan.token in line for line in lines) == 1
     assert warning in lines and not any("ssh -L" in line for line in lines)
     assert S.plan([], host="192.168.1.5").exposed and not S.plan([], host="127.0.0.2").exposed
+    assert S.plan([], host="::1").token and S.plan([], host="localhost").token  # all but 127.0.0.1
+    assert cli.serve_plan([]).token is None and cli.serve_plan([]).page_url == "http://127.0.0.1:8000"
+    assert S.plan([], host="0.0.0.0").token != S.plan([], host="0.0.0.0").token  # new each start
 
 
 def test_each_tab_runs_the_same_dashboard_with_the_same_preset_and_flags(tmp_path, monkeypatch):
@@ -111,6 +116,7 @@ def test_help_says_where_it_listens_and_that_nobody_is_asked_who_they_are():
     assert out.returncode == 0
     text = " ".join(out.stdout.split())
     assert "--host HOST" in text and "default 127.0.0.1" in text and "no authentication" in text
+    assert "a random token in its URL" in text
     assert "--runs-dir" in text and "--set KEY=VALUE" in text
     assert "tuidl serve" in run_cli("--help").stdout
 
@@ -157,3 +163,83 @@ def test_the_page_asks_only_its_own_server_with_relative_urls(tmp_path):
     assert 'data-font-size="14"' in html
     # the websocket is "ws" beside the page, on whatever host and port the browser used
     assert 'new URL("ws", window.location.href)' in html
+
+
+async def _client(plan):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    client = TestClient(TestServer(await S.dashboard_server(plan)._make_app()))
+    await client.start_server()
+    return client
+
+
+def test_with_a_token_a_request_without_it_gets_403_and_no_dashboard():
+    """textual-serve's routes behind the token check (aiohttp's test server, in this
+    process): the page, the websocket that would start a dashboard, static files."""
+    import asyncio
+
+    plan = S.plan(["xor"], host="0.0.0.0", port=8124, hostname="gpu1", user="ada")
+    assert plan.token
+
+    async def go():
+        client = await _client(plan)
+        try:
+            out = {}
+            for path in ("/", "/?token=wrong", "/ws", "/static/js/textual.js", "/download/x",
+                         f"/?token={plan.token[:-1]}"):
+                r = await client.get(path)
+                out[path] = (r.status, await r.text())
+            ws = await client.get("/ws", headers={"Upgrade": "websocket", "Connection": "Upgrade",
+                                                 "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "x3JJHMbDL1EzLkh9GBhXDw=="})
+            out["ws-upgrade"] = (ws.status, "")
+            return out
+        finally:
+            await client.close()
+
+    got = asyncio.run(go())
+    for path, (status, body) in got.items():
+        assert status == 403, path
+        assert "<html" not in body.lower() and "textual" not in body.lower(), path
+    assert "needs the token in its URL" in got["/"][1]
+
+
+def test_with_the_token_the_page_and_its_files_are_served_and_a_cookie_carries_it():
+    import asyncio
+    import re
+
+    plan = S.plan(["xor"], host="0.0.0.0", port=8125, hostname="gpu1", user="ada")
+
+    async def go():
+        client = await _client(plan)
+        try:
+            page = await client.get(f"/?token={plan.token}&fontsize=14")
+            html = await page.text()
+            cookie = page.cookies.get(plan.cookie)
+            links = re.findall(r'(?:href|src)="(static/[^"]+)"', html)
+            with_cookie = [(await client.get("/" + link)).status for link in links]  # the jar sends it
+            client.session.cookie_jar.clear()
+            without = (await client.get("/" + links[0])).status
+            return page.status, html, cookie, with_cookie, without
+        finally:
+            await client.close()
+
+    status, html, cookie, with_cookie, without = asyncio.run(go())
+    assert status == 200 and 'new URL("ws", window.location.href)' in html and 'data-font-size="14"' in html
+    assert cookie is not None and cookie.value == plan.token and cookie["httponly"] and cookie["samesite"] == "Strict"
+    assert with_cookie and all(code == 200 for code in with_cookie)
+    assert without == 403
+
+
+def test_on_127_0_0_1_no_token_is_asked():
+    import asyncio
+
+    plan = S.plan(["xor"], port=8126, hostname="gpu1", user="ada")
+
+    async def go():
+        client = await _client(plan)
+        try:
+            return (await client.get("/")).status
+        finally:
+            await client.close()
+
+    assert plan.token is None and asyncio.run(go()) == 200

@@ -300,3 +300,32 @@ def test_run_again_says_why_a_run_cannot_be_run_again(tmp_path):
     there = R.create_logged(root, "ok", {}, status={"source": "command", "command": ["python", "x.py"],
                                                     "cwd": str(tmp_path), "project": "p"})
     assert C.again_of(there) == (["python", "x.py"], str(tmp_path), "ok", "p")
+
+
+def test_alert_is_an_event_the_dashboard_reads_back(capsys):
+    """tuidl.alert(title, text, level), trackio's call shape: an ``alert`` event in the
+    run's stream, which RunView and the alert rules read back."""
+    from tuidl.core.alerts.rules import AlertRules
+    from tuidl.core.alerts.watch import RunAlerts
+    from tuidl.core.run.runview import RunView
+
+    run = tuidl.init(name="alerting")
+    tuidl.alert("val acc low", "0.31 after 200 steps", level=tuidl.AlertLevel.ERROR)
+    run.alert("checkpoint saved", level="INFO")
+    run.alert("no text")
+    run.finish()
+    got = [ev for ev in events(run) if ev["type"] == "alert"]
+    assert [(ev["title"], ev["text"], ev["level"]) for ev in got] == [
+        ("val acc low", "0.31 after 200 steps", "error"), ("checkpoint saved", "", "info"), ("no text", "", "warn")]
+    assert all(isinstance(ev["time"], float) for ev in got)
+    assert "tuidl alert [ERROR] val acc low: 0.31 after 200 steps" in capsys.readouterr().err
+    assert RunView(events(run)).alerts == got
+    fired = RunAlerts(AlertRules(ended=())).feed(events(run), now=time.time())
+    assert [(a.kind, a.title, a.level) for a in fired] == [("script", "val acc low", "error"),
+                                                          ("script", "checkpoint saved", "info"),
+                                                          ("script", "no text", "warn")]
+
+
+def test_alert_before_init_warns_and_does_not_raise(capsys):
+    tuidl.alert("nothing to attach it to")
+    assert "before tuidl.init()" in capsys.readouterr().err

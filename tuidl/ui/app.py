@@ -42,7 +42,7 @@ from textual.widgets import Footer, Header, Input, TabPane, TextArea
 
 from tuidl.core.preset.preset import Preset, dumps
 from tuidl.core.preset.preset import edit as edit_preset
-from tuidl.core.run.rundir import RunDir, tail_lines
+from tuidl.core.run.rundir import RunDir, runs_root as runs_root_of, tail_lines
 from tuidl.core.run.runview import RunView
 from tuidl.core.preset.schema import ConfigError
 from tuidl.ui.follow import Follower, follow
@@ -139,6 +139,7 @@ class TuidlApp(App[int]):
         Binding("ctrl+o", "open_preset", "Presets"),
         Binding("f", "fit_model", "Fit model", show=False),
         Binding("question_mark", "help", "Help", key_display="?", show=False),
+        Binding("A", "alerts", "Alerts", show=False),  # the alert rules (tuidl.ui.alerting)
         Binding("q", "quit", "Quit", show=False),
     ]
 
@@ -247,7 +248,11 @@ class TuidlApp(App[int]):
             self._heap_frozen = True
             gc.freeze()
 
+    alert_center: Any = None  # tuidl.ui.alerting.AlertCenter: alerts on every run (the `tuidl` command)
+
     def on_mount(self) -> None:
+        if self.alert_center is not None:
+            self.alert_center.start()
         for n, (pane_id, title, _) in enumerate(PANES, 1):
             self.query_one(f"#{pane_id}", TabPane).border_title = f"{title} [{n}]"
         self.sub_title = self.preset.name
@@ -766,7 +771,7 @@ class TuidlApp(App[int]):
             recent = time.time() - float(ev.get("time", 0)) < 60
         except (TypeError, ValueError):
             recent = False
-        if self.session.mode == Mode.LIVE and recent:
+        if self.session.mode == Mode.LIVE and recent and self.alert_center is None:  # (else the center rings)
             self.bell()
 
     def on_follow_ended(self, message: FollowEnded) -> None:
@@ -1059,6 +1064,12 @@ class TuidlApp(App[int]):
         shown = self.training.toggle_settings()
         self.notify("hyperparameters shown" if shown else "hyperparameters hidden", timeout=1.5)
 
+    def action_alerts(self) -> None:
+        if self.alert_center is None:
+            self.notify("alerts are off in this dashboard (the `tuidl` command watches runs)", timeout=3)
+        else:
+            self.alert_center.open_dialog()
+
     def action_help(self) -> None:
         from tuidl.ui.screens.help import HelpScreen  # on first use: it brings a Markdown parser (~0.1 s of imports)
 
@@ -1241,6 +1252,8 @@ class TuidlApp(App[int]):
         yield SystemCommand("Clear comparison", "Remove the compared runs from the charts",
                             self.training.clear_overlays)
         yield SystemCommand("Save preset", "Save the current preset as TOML (ctrl+s)", self.action_save_preset)
+        yield SystemCommand("Alerts", "Rules that tell you of NaN, stalls, ends, thresholds, idle GPUs (A)",
+                            self.action_alerts)
         yield SystemCommand("Open preset", "Switch to a built-in preset or a TOML file (ctrl+o)",
                             self.action_open_preset)
         yield SystemCommand("Fit the model to the data", "First layer's input, last layer's outputs and loss "
@@ -1268,6 +1281,8 @@ def run(
     low_bandwidth: bool = False,
     warm_trainer: bool = False,
     allow_code: tuple[str, ...] = (),
+    alerts: Any = None,
+    notify: tuple[str, ...] = (),
 ) -> int:
     """Run the dashboard until the user quits; the exit status for the CLI.
     ``warm_trainer``: keep a trainer process warm for Start (not with
@@ -1276,6 +1291,9 @@ def run(
     app = TuidlApp(preset, runs_root=runs_root, attach=attach, replay=replay, replay_speed=replay_speed,
                    low_bandwidth=low_bandwidth, warm_trainer=warm_trainer, defer_panes=True,
                    allow_code=tuple(allow_code))
+    if alerts is not None:  # AlertRules from the config file: watch every run of the root
+        from tuidl.ui.alerting import AlertCenter
+        app.alert_center = AlertCenter(app, alerts, [runs_root_of(runs_root)], notify=notify)
     try:
         code = app.run()
     finally:

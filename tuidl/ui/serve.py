@@ -7,14 +7,19 @@ with the same preset and flags), whose screen it sends to xterm.js in the page.
 What is decided before anything starts (the command, the address, the URL, the lines
 printed, whether the port is free) is plain functions, so the CLI's handling can be
 tested without a server. textual-serve has no authentication: whoever reaches the port
-can start training and read every run, hence 127.0.0.1 by default and a warning for any
-other address."""
+can start training and read every run, hence 127.0.0.1 by default. On any other
+``--host`` the page needs a random token (``secrets.token_urlsafe``) in its URL, printed
+once at start: an aiohttp middleware in front of every route of textual-serve's (the page,
+its websocket, downloads, static files) answers 403 without it. The first request with
+the token sets a cookie (HttpOnly, SameSite=Strict, named for the port), which the
+page's own requests (its scripts, its websocket) then carry."""
 
 from __future__ import annotations
 
 import errno
 import getpass
 import ipaddress
+import secrets
 import shlex
 import socket
 import sys
@@ -67,6 +72,18 @@ class ServePlan:
     public_url: str  # what the banner prints (the page itself uses relative URLs)
     hostname: str  # this machine's name, for the ssh line
     user: str
+    token: str | None = None  # the page's key in its URL (any --host but 127.0.0.1), None: none needed
+
+    @property
+    def page_url(self) -> str:
+        """The URL to open: :attr:`public_url`, with the token when one is needed."""
+        return f"{self.public_url}/?token={self.token}" if self.token else self.public_url
+
+    @property
+    def cookie(self) -> str:
+        """The cookie that carries the token after the first request (one per port: two
+        servers on one host keep theirs)."""
+        return f"tuidl_token_{self.port}"
 
     @property
     def exposed(self) -> bool:
@@ -84,13 +101,14 @@ class ServePlan:
         return f"ssh -L {self.port}:{target}:{self.port} {self.user}@{self.hostname}"
 
     def warning(self) -> str:
-        return (f"warning: --host {self.host} serves the dashboard beyond this machine, and textual-serve has no "
-                f"authentication: anyone who can reach port {self.port} can start training and read every run. "
-                f"Bind 127.0.0.1 (the default) and use an SSH tunnel unless this network is yours alone.")
+        return (f"warning: --host {self.host} serves the dashboard beyond this machine; textual-serve has no "
+                f"authentication, so the token in the URL above is the only key: whoever has the URL can start "
+                f"training and read every run (over plain http it crosses the network in clear). Bind 127.0.0.1 "
+                f"(the default) and use an SSH tunnel unless this network is yours alone.")
 
     def banner(self) -> list[str]:
-        """What ``tuidl serve`` prints before it serves."""
-        lines = [f"tuidl dashboard in the browser: {self.public_url}",
+        """What ``tuidl serve`` prints before it serves (the only place the token is shown)."""
+        lines = [f"tuidl dashboard in the browser: {self.page_url}",
                  "each browser tab runs its own dashboard: " + self.shell_command]
         if self.exposed:
             lines.append(self.warning())
@@ -104,7 +122,8 @@ class ServePlan:
 def plan(dashboard_args: list[str], host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
          public_url: str | None = None, hostname: str | None = None, user: str | None = None) -> ServePlan:
     """Decide everything about a ``tuidl serve`` without starting it. ``dashboard_args``:
-    the ``tuidl`` dashboard's own arguments (preset, ``--set``, ``--runs-dir``...)."""
+    the ``tuidl`` dashboard's own arguments (preset, ``--set``, ``--runs-dir``...). Any
+    ``host`` but 127.0.0.1 gets a new random token."""
     hostname = hostname or socket.gethostname()
     if public_url is None:
         shown = hostname if host in WILDCARDS else url_host(host)
@@ -116,8 +135,37 @@ def plan(dashboard_args: list[str], host: str = DEFAULT_HOST, port: int = DEFAUL
             user = getpass.getuser()
         except Exception:  # noqa: BLE001 - no name for this uid: the ssh line says "user"
             user = "user"
+    token = None if host == DEFAULT_HOST else secrets.token_urlsafe(24)
     return ServePlan(command=[sys.executable, "-m", "tuidl", *dashboard_args], host=host, port=port,
-                     public_url=public_url.rstrip("/"), hostname=hostname, user=user)
+                     public_url=public_url.rstrip("/"), hostname=hostname, user=user, token=token)
+
+
+FORBIDDEN = ("403: this tuidl serve needs the token in its URL (printed by tuidl serve when it started: "
+             "http://HOST:PORT/?token=...)\n")
+
+
+def token_middleware(token: str, cookie: str):
+    """An aiohttp middleware in front of every route: a request passes with ``?token=``
+    or the cookie equal to ``token`` (compared in constant time), else 403 and nothing of
+    the dashboard. A request that brought the token in its URL gets the cookie."""
+    from aiohttp import web
+
+    expected = token.encode()
+
+    def matches(value: str | None) -> bool:
+        return value is not None and secrets.compare_digest(value.encode(), expected)
+
+    @web.middleware
+    async def check_token(request, handler):
+        in_url = matches(request.query.get("token"))
+        if not (in_url or matches(request.cookies.get(cookie))):
+            raise web.HTTPForbidden(text=FORBIDDEN)
+        response = await handler(request)
+        if in_url and isinstance(response, web.StreamResponse) and not response.prepared:
+            response.set_cookie(cookie, token, httponly=True, samesite="Strict", path="/")
+        return response
+
+    return check_token
 
 
 def check_port(host: str, port: int) -> None:
@@ -159,7 +207,8 @@ PAGE = Path(__file__).with_name("serve_page")  # tuidl's page (index.html) in pl
 
 
 def dashboard_server(the_plan: ServePlan):
-    """textual-serve's ``Server`` for ``the_plan``, with four changes: tuidl's own page
+    """textual-serve's ``Server`` for ``the_plan``, with five changes: the token check
+    (:func:`token_middleware`) when the plan has a token, tuidl's own page
     (every URL in it relative, the font and scripts served from here: see
     ``serve_page/index.html``), no logo (the CLI printed its lines), a line per browser
     tab instead of a log line per HTTP request, and on shutdown each tab's dashboard is
@@ -188,6 +237,8 @@ def dashboard_server(the_plan: ServePlan):
 
         async def on_startup(self, app) -> None:
             self.tabs = set()
+            if the_plan.token:  # (on_startup runs before aiohttp freezes the app's middlewares)
+                app.middlewares.append(token_middleware(the_plan.token, the_plan.cookie))
 
         async def handle_websocket(self, request):
             task = asyncio.current_task()

@@ -42,6 +42,7 @@ RUN_ENDED = "run_ended"  # status + message (+ test metrics)
 METRICS = "metrics"  # one log call: step and {name: value}, any names
 CONFIG = "config"  # config keys set after init (merged)
 SUMMARY = "summary"  # keys the user set in run.summary
+ALERT = "alert"  # tuidl.alert(title, text, level) from a script: the dashboard delivers it
 
 # how a run can end; "pruned": a sweep stopped a bad trial early (docs/sweeps.md)
 END_STATUSES = ("completed", "stopped", "pruned", "diverged", "failed")

@@ -201,8 +201,8 @@ class Taken(NamedTuple):
 
 class Change(NamedTuple):
     """A change in the run's state: ``what`` is ``started`` (a trainer started: the run
-    is new or resumed), ``paused``, ``resumed``, ``diverged`` (a divergence note) or
-    ``ended`` (``run_ended``); ``ev`` the event that made it."""
+    is new or resumed), ``paused``, ``resumed``, ``diverged`` (a divergence note),
+    ``alert`` (an ``alert`` event: ``tuidl.alert`` from a script) or ``ended`` (``run_ended``); ``ev`` the event that made it."""
 
     what: str
     ev: dict
@@ -246,6 +246,7 @@ class RunView:
         self.test: dict | None = None
         self.ended: dict | None = None  # the last run_ended, unless a trainer started since
         self.notes: list[dict] = []
+        self.alerts: list[dict] = []  # alert events (tuidl.alert from a script), in order
         self.checkpoints = 0
         self.boundary: dict | None = None  # the latest boundary event
         self.landscape: dict | None = None  # the latest landscape event (the lab)
@@ -568,6 +569,12 @@ class RunView:
         if ev.get("kind") == "divergence":
             applied.changes.append(Change("diverged", ev))
 
+    def _alert(self, ev: dict, applied: Applied) -> None:
+        if not isinstance(ev["title"], str):
+            raise Malformed("title is not a string")
+        self.alerts.append(ev)
+        applied.changes.append(Change("alert", ev))
+
     def _telemetry(self, ev: dict, applied: Applied) -> None:
         self.telemetry = ev
         if "torch" in ev:
@@ -623,6 +630,7 @@ _TAKE = {
     E.RUN_ENDED: RunView._run_ended,
     E.CONFIG: RunView._config,
     E.SUMMARY: RunView._summary,
+    E.ALERT: RunView._alert,
 }
 
 

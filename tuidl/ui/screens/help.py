@@ -32,6 +32,7 @@ KEYS: list[tuple[str, str]] = [
     ("Runs pane", "enter/o open (attach or replay) · space mark · v compare marked · C clear · "
                   "r re-run · u resume · e export CSV + Markdown · m export the model (safetensors, "
                   "ONNX, TorchScript) · d delete · a sweep's row: enter shows its trials ranked"),
+    ("A", "alert rules: NaN loss, stalls, ends, thresholds, idle GPUs; bell, desktop, webhooks (docs/alerts.md)"),
     ("ctrl+s", "save the preset as TOML"),
     ("ctrl+o", "open another preset: a built-in one or a TOML file (as `tuidl NAME`)"),
     ("f", "fit the model to the data: first layer's input, last layer's outputs, the loss"),
