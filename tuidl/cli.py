@@ -36,6 +36,8 @@ examples:
   tuidl run [--name N] -- python train.py  any command as a detached run (its output, exit status, figures)
   tuidl run --again RUN                   a logged run's command or script again, where it ran
   tuidl stop|pause|resume|checkpoint RUN  control a live run (a trainer's, a script's, a command's)
+  tuidl --remote gpu1 --remote user@gpu2  the runs and GPUs of other machines too, over ssh (docs/remote.md)
+  tuidl stream                            the remote side of --remote (ssh HOST tuidl stream): JSON lines
   tuidl serve [PRESET] [--port 8000]      the dashboard in a web browser (127.0.0.1; ssh -L to reach it)
   tuidl replay RUN [--speed N] [--headless]  play a finished run's events
   tuidl export RUN                        metrics as CSV and a Markdown report
@@ -231,6 +233,10 @@ def parser_for(command: str) -> Parser:
     elif command in CONTROL_COMMANDS:
         p.add_argument("run", help="run id or directory")
         p.add_argument("--runs-dir", help="runs root")
+    elif command == "stream":
+        p.description = ("The remote side of `tuidl --remote HOST`: JSON lines on stdout (the runs, their new "
+                         "events, this machine's telemetry), commands on stdin; ends when stdin closes.")
+        p.add_argument("--runs-dir", help="runs root")
     elif command == "attach":
         p.add_argument("run", nargs="?", help="run id or directory (default: the newest live run)")
         p.add_argument("--runs-dir", help="runs root")
@@ -264,6 +270,12 @@ def cmd_run(args) -> int:
     print(f"  its output: {run.output_path}")
     print(f"  stop it:    tuidl stop {run.id}")
     return 0
+
+
+def cmd_stream(args) -> int:
+    from tuidl.core.remote import stream
+
+    return stream.main(args.runs_dir)
 
 
 def cmd_control(args, command: str) -> int:
@@ -961,6 +973,12 @@ def add_dashboard_args(p: argparse.ArgumentParser) -> None:
                         "resident; without it Start waits seconds for PyTorch to load); also TUIDL_WARM_TRAINER=0")
     p.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS",
                    help="allow Start to run the preset's model.custom class (presets never run code on their own)")
+    p.add_argument("--remote", action="append", default=[], metavar="HOST",
+                   help="also show the runs and GPUs of HOST (as ssh takes it: user@gpu1, an alias of "
+                        "~/.ssh/config), through `ssh HOST tuidl stream`; repeat for more hosts")
+    p.add_argument("--remote-cmd", metavar="CMD",
+                   help="the tuidl command on the remote hosts (default: $TUIDL_REMOTE_CMD, else tuidl), "
+                        "e.g. ~/venv/bin/tuidl")
 
 
 def dashboard_argv(args) -> list[str]:
@@ -975,6 +993,10 @@ def dashboard_argv(args) -> list[str]:
         argv.append("--low-bandwidth")
     if args.no_warm_trainer:
         argv.append("--no-warm-trainer")
+    for host in args.remote:
+        argv += ["--remote", host]
+    if args.remote_cmd:
+        argv += ["--remote-cmd", args.remote_cmd]
     for name in args.allow_code:
         argv += ["--allow-code", name]
     return argv
@@ -989,8 +1011,16 @@ def cmd_dashboard(argv: list[str]) -> int:
     P.resolve(preset)
     from tuidl.ui.app import run
 
-    return run(preset, runs_root=args.runs_dir, low_bandwidth=args.low_bandwidth,
-               warm_trainer=not args.no_warm_trainer, allow_code=tuple(args.allow_code)) or 0
+    if args.remote:
+        from tuidl.core.remote import client
+
+        client.connect(args.remote, remote_cmd=args.remote_cmd)
+    try:
+        return run(preset, runs_root=args.runs_dir, low_bandwidth=args.low_bandwidth,
+                   warm_trainer=not args.no_warm_trainer, allow_code=tuple(args.allow_code)) or 0
+    finally:
+        if args.remote:
+            client.disconnect()
 
 
 def serve_parser() -> Parser:
@@ -1039,7 +1069,7 @@ HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "t
             "runs": cmd_runs, "tag": cmd_tag, "diff": cmd_diff, "note": cmd_note, "sweep": cmd_sweep, "queue": cmd_queue, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach,
             "lr-find": cmd_lr_find, "landscape": lambda args: cmd_lab(args, "landscape"),
             "adversarial": lambda args: cmd_lab(args, "adversarial"), "export-model": cmd_export_model,
-            "predict": cmd_predict, "run": cmd_run, "import": cmd_import, "tensorboard": cmd_tensorboard,
+            "predict": cmd_predict, "run": cmd_run, "import": cmd_import, "tensorboard": cmd_tensorboard, "stream": cmd_stream,
             **{c: (lambda args, c=c: cmd_control(args, c)) for c in CONTROL_COMMANDS}}
 
 
