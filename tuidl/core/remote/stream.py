@@ -31,7 +31,7 @@ class _Run:
     def __init__(self, run: R.RunDir, offset: int) -> None:
         self.run = run
         self.offset = offset
-        self.stamp: tuple[int, int] | None = None  # the status file's (size, mtime) when last read
+        self.stamp: tuple | None = None  # the status file's (size, mtime), and a checkpoint's being, when last read
         self.sent: dict[str, Any] | None = None  # the last run message's fields
         self.hot_until = 0.0  # polled every tick until then (it grew lately, or it is live)
 
@@ -97,7 +97,7 @@ class Stream:
             new = st is None
             if new:
                 st = self.runs[run.id] = _Run(run, self.client_offsets.get(run.id, 0))
-            stamp = _stamp(run.status_path)
+            stamp = (*_stamp(run.status_path), run.checkpoint("last").is_file())
             live = (st.sent or {}).get("status", {}).get("status") in R.LIVE
             if new or stamp != st.stamp or live:  # a live one: its trainer may have died since
                 st.stamp = stamp
