@@ -58,6 +58,19 @@ class Sshd:
                 self.proc.wait()
 
 
+def remote_tuidl(folder: Path, root: Path) -> str:
+    """A remote tuidl command whose runs root is ``root`` (a wrapper script in ``folder``):
+    sshd passes no environment, so the script sets it."""
+    root.mkdir(parents=True, exist_ok=True)
+    wrapper = folder / "remote-tuidl"
+    wrapper.write_text("#!/bin/sh\n"
+                       f"export TUIDL_RUNS='{root}' PYTHONPATH='{REPO}' OMP_NUM_THREADS=1 "
+                       f"TUIDL_DATA='{os.environ.get('TUIDL_DATA', '')}'\n"
+                       f"exec '{sys.executable}' -m tuidl \"$@\"\n")
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
 def start(base: Path) -> Sshd:
     """Start sshd for the tests under ``base``; RuntimeError saying why it could not."""
     sshd = find_sshd()
@@ -75,13 +88,7 @@ def start(base: Path) -> Sshd:
     if os.getuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation folder
     remote_root = base / "remote-runs"
-    remote_root.mkdir()
-    wrapper = base / "remote-tuidl"
-    wrapper.write_text("#!/bin/sh\n"
-                       f"export TUIDL_RUNS='{remote_root}' PYTHONPATH='{REPO}' OMP_NUM_THREADS=1 "
-                       f"TUIDL_DATA='{os.environ.get('TUIDL_DATA', '')}'\n"
-                       f"exec '{sys.executable}' -m tuidl \"$@\"\n")
-    wrapper.chmod(0o755)
+    wrapper = remote_tuidl(base, remote_root)
     for _ in range(5):
         port = free_port()
         config = base / "sshd_config"

@@ -636,8 +636,8 @@ class RunsPane(Vertical):
             self.hint.update(Text(error, style="bold red"))
             return
         if not self.all_rows:
-            self.hint.update(Text.assemble(("No runs yet in ", "dim"), (str(self.root), "bold"),
-                                           (". Start one with s (or tuidl train PRESET).", "dim")))
+            self._hint(Text.assemble(("No runs yet in ", "dim"), (str(self.root), "bold"),
+                                     (". Start one with s (or tuidl train PRESET).", "dim")))
             return
         live = [r for r in self.rows if r.live]
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -661,6 +661,9 @@ class RunsPane(Vertical):
             text.append(": v compares them")
         elif not self.filter:
             text.append(" · space marks runs to compare · / filters", style="dim")
+        self._hint(text)
+
+    def _hint(self, text: Text) -> None:
         hosts = hosts_line()  # a remote host that is not linked: why, one line each
         self.hint.update(Text.assemble(hosts, "\n", text) if hosts else text)
 
