@@ -211,3 +211,39 @@ async def test_a_host_without_tuidl_or_with_another_version_gets_one_line(remote
         pane = await runs_shown(pilot, app)
         await wait_for(pilot, lambda: "no tuidl there" in str(pane.hint.visual), what="the hint")
         assert "speaks stream protocol 99" in str(pane.hint.visual)
+
+
+@pytest.mark.e2e
+async def test_resume_a_stopped_remote_run_on_its_machine(remote, tmp_path, monkeypatch):
+    """u on a stopped remote run continues it from its checkpoint there (a trainer of
+    that machine), and the dashboard follows it to the end."""
+    from tuidl.core.preset import preset as P
+    from tuidl.core.train import Trainer
+
+    preset = P.load("xor", ["train.epochs=3", "data.params.n_samples=200", "train.device='cpu'"])
+    P.resolve(preset)
+    run = R.create(remote.root, preset.name, P.dumps(preset))
+    monkeypatch.setenv("TUIDL_FAULT", "stop@12")  # as if stopped during epoch 2
+    assert Trainer(preset, run, handle_signals=False).run() == "stopped"
+    monkeypatch.delenv("TUIDL_FAULT")
+    remote.connect()
+    copy = remote.copy(run)
+    wait_until(lambda: same_bytes(run, copy), timeout=60, what="the copy")
+    assert not copy.checkpoint("last").exists()  # checkpoints stay there
+
+    app = make_app(tmp_path / "runs", runs_interval=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await runs_shown(pilot, app)
+        await wait_for(pilot, lambda: run.id in {r.id for r in pane.rows}, what="the remote run listed")
+        assert pane.select(run.id)
+        assert "u resumes it" in str(pane.detail.content)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: R.RunDir(run.path).status()["status"] == "completed", timeout=120,
+                       what="the run to complete there", run=run)
+        await wait_for(pilot, lambda: copy.read_status().get("status") == "completed" and same_bytes(run, copy),
+                       timeout=30, what="the copy to complete")
+        await wait_for(pilot, lambda: app.session.run is not None and app.session.run.id == run.id
+                       and app.session.ended is not None and app.session.ended.get("status") == "completed",
+                       timeout=30, what="the dashboard to follow the resumed run to its end")
+    events = read_events(copy.events_path)
+    assert [e["resumed_from"] for e in events if e["type"] == "run_started"][1] >= 1

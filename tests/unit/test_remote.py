@@ -160,6 +160,10 @@ def test_commands_given_to_a_copy_reach_the_remote_run(tmp_path):
     requests = link.mirror.take_requests()
     assert requests == [(run.id, "pause"), (run.id, "stop")]
     assert link.mirror.take_requests() == []  # taken once
+    later = logged_run(root, "later", steps=5, status="running")  # a run that appears after the first look
+    link.pump()
+    copy_of(link.mirror, later).send("checkpoint")
+    assert link.mirror.take_requests() == [(later.id, "checkpoint")]
     for run_id, command in requests:
         link.stream.command({"cmd": "control", "id": run_id, "command": command})
     assert run.take_commands() == ["pause", "stop"]  # as `tuidl pause` / `tuidl stop` there

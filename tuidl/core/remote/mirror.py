@@ -82,6 +82,7 @@ class Mirror:
         self.duplicates = 0  # event messages dropped as already here (a reconnect's overlap)
         self.lines = 0  # event lines taken
         self.bytes = 0
+        self._controls: dict[str, int] | None = None  # copy id -> its control folder's mtime when last listed
 
     # -- what the copy has -------------------------------------------------------------
     def runs(self) -> list[R.RunDir]:
@@ -97,9 +98,22 @@ class Mirror:
         return out
 
     def take_requests(self) -> list[tuple[str, str]]:
-        """The commands given to the copies (``(run id, command)``, oldest first), taken."""
+        """The commands given to the copies (``(run id, command)``, oldest first), taken.
+        A copy's control folder is listed only when it changed (one ``stat`` a copy,
+        five times a second, for a host with a thousand runs)."""
+        if self._controls is None:
+            self._controls = {run.id: -1 for run in self.runs()}
         out = []
-        for run in self.runs():
+        recent = time.time_ns() - 2_000_000_000  # a folder changed lately is listed anyway: mtimes are coarse
+        for run_id, seen in list(self._controls.items()):
+            run = R.RunDir(self.root / run_id)
+            try:
+                stamp = os.stat(run.control_dir).st_mtime_ns
+            except OSError:
+                continue
+            if stamp == seen and stamp < recent:
+                continue
+            self._controls[run_id] = stamp
             try:
                 names = sorted(os.listdir(run.control_dir))
             except OSError:
@@ -164,6 +178,8 @@ class Mirror:
             (tmp / "events.jsonl").touch()
             R.write_json(tmp / "status.json", status, durable=False)
             os.rename(tmp, path)
+            if self._controls is not None:
+                self._controls[path.name] = -1
             return
         R.write_json(path / "status.json", status, durable=False)
 
@@ -198,3 +214,5 @@ class Mirror:
         for run in self.runs():
             if run.id not in keep:
                 shutil.rmtree(run.path, ignore_errors=True)
+                if self._controls is not None:
+                    self._controls.pop(run.id, None)
