@@ -96,9 +96,12 @@ class RemoteHost:
             if got_hello:
                 delay = self.backoff[0]
                 self.dropped_at = time.monotonic()
-            if self.state != "failed":
+            if got_hello:
                 self.state = "reconnecting"
                 self.line = f"{self.host}: link dropped; reconnecting in {delay:.1f} s"
+            elif self.state != "failed":  # ssh itself failed: its reason, and when it is tried again
+                self.state = "reconnecting"
+                self.line = f"{self.line.split(' (trying again')[0]} (trying again in {delay:.0f} s)"
             self._stop.wait(delay)
             delay = min(delay * 2, self.backoff[1])
 

@@ -31,7 +31,7 @@ def host_content(host: client.RemoteHost, now: float | None = None) -> tuple[str
     title = host.host + (f" · {name}" if name and name != host.host else "")
     parts: list[Any] = []
     if host.state != "connected":
-        parts.append((host.line + "\n", "$warning bold"))
+        parts.append((host.line + ("\n" if sample or host.state == "connected" else ""), "$warning bold"))
     for gpu in sample.get("gpus") or []:
         util = finite(gpu.get("util"))
         used, total = finite(gpu.get("mem_used")), finite(gpu.get("mem_total"))
