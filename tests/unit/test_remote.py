@@ -228,3 +228,28 @@ def test_event_bytes_that_are_not_utf8_arrive_exactly():
     raw = b'{"type":"note","text":"\xff\xfe"}\n'
     line = W.encode({"t": "events", "data": W.data_text(raw)})
     assert W.data_bytes(W.decode(line)["data"]) == raw
+
+
+def test_tuidl_stream_says_hello_and_ends_with_its_stdin(tmp_path, monkeypatch):
+    import sys
+
+    from tuidl import cli
+
+    out = io.TextIOWrapper(io.BytesIO())
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    monkeypatch.setattr(sys, "stdout", out)
+    assert cli.main(["stream", "--runs-dir", str(tmp_path / "there")]) == 0
+    lines = out.buffer.getvalue().splitlines()
+    assert len(lines) == 1
+    hello = W.decode(lines[0])
+    assert hello["t"] == "hello" and hello["protocol"] == W.PROTOCOL and hello["root"] == str(tmp_path / "there")
+
+
+def test_remote_flags_parse_and_reach_every_tab_of_tuidl_serve():
+    from tuidl import cli
+
+    plan = cli.serve_plan(["--remote", "gpu1", "--remote", "me@gpu2", "--remote-cmd", "~/venv/bin/tuidl"])
+    assert plan.command[3:] == ["--remote", "gpu1", "--remote", "me@gpu2", "--remote-cmd", "~/venv/bin/tuidl"]
+    host = client.RemoteHost("me@gpu2", remote_cmd="~/venv/bin/tuidl")
+    argv = host.argv()
+    assert argv[0] == "ssh" and "BatchMode=yes" in argv and argv[-2:] == ["me@gpu2", "~/venv/bin/tuidl stream"]
