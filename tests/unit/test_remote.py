@@ -253,3 +253,20 @@ def test_remote_flags_parse_and_reach_every_tab_of_tuidl_serve():
     host = client.RemoteHost("me@gpu2", remote_cmd="~/venv/bin/tuidl")
     argv = host.argv()
     assert argv[0] == "ssh" and "BatchMode=yes" in argv and argv[-2:] == ["me@gpu2", "~/venv/bin/tuidl stream"]
+
+
+def test_a_command_not_acknowledged_when_the_link_dropped_is_sent_again(tmp_path):
+    from types import SimpleNamespace
+
+    host = client.RemoteHost("gpu1", mirror_root=tmp_path / "copies")
+    host._pending = {7: {"cmd": "control", "id": "r1", "command": "stop", "seq": 7}}
+    stdin = io.BytesIO()
+    host._proc = SimpleNamespace(stdin=stdin, poll=lambda: None)
+    host._stop.set()  # only the resend, not the loop
+    host._forward(host._proc)
+    assert W.decode(stdin.getvalue()) == {"cmd": "control", "id": "r1", "command": "stop", "seq": 7}
+    host._acked({"t": "ack", "cmd": "control", "id": "r1", "seq": 7, "ok": True, "command": "stop"})
+    assert host._pending == {} and host.recent_problem() is None
+    host._acked({"t": "ack", "cmd": "relaunch", "id": "r2", "seq": 8, "ok": False,
+                 "error": "run r2 is still running"})
+    assert host.recent_problem() == "gpu1: relaunch r2: run r2 is still running"

@@ -28,6 +28,8 @@ def host_cell(item: object) -> Text:
 
 
 def hosts_line() -> Text | None:
-    """One line per linked host that is not connected (why), for the Runs pane's hint."""
+    """One line per linked host that is not connected (why), and per command a host
+    refused in the last minute, for the Runs pane's hint."""
     lines = [h.line for h in client.hosts() if h.state != "connected"]
+    lines += [p for p in (h.recent_problem() for h in client.hosts()) if p]
     return Text("\n".join(lines), style="yellow") if lines else None

@@ -51,6 +51,9 @@ class RemoteHost:
         self.hello: dict[str, Any] | None = None
         self.telemetry: dict[str, Any] | None = None  # the last telemetry message
         self.acks: collections.deque = collections.deque(maxlen=50)
+        self.problem: tuple[float, str] | None = None  # (when, what) the host refused a command lately
+        self._pending: dict[int, dict[str, Any]] = {}  # commands sent and not acknowledged yet, by seq
+        self._seq = 0
         self.connects = 0  # links that got as far as the hello
         self.connected_at: float | None = None
         self.dropped_at: float | None = None
@@ -152,7 +155,7 @@ class RemoteHost:
                 if kind == "telemetry":
                     self.telemetry = msg
                 elif kind == "ack":
-                    self.acks.append(msg)
+                    self._acked(msg)
                 else:
                     self.mirror.apply(msg)
         except Gap as gap:
@@ -185,6 +188,19 @@ class RemoteHost:
         else:
             self.line = f"{self.host}: `{self.remote_cmd} stream` failed: {last} (another tuidl version?)"
 
+    def _acked(self, msg: dict[str, Any]) -> None:
+        self.acks.append(msg)
+        with self._lock:
+            self._pending.pop(msg.get("seq"), None)
+        if not msg.get("ok"):
+            what = msg.get("command") or msg.get("cmd")
+            self.problem = (time.monotonic(), f"{self.host}: {what} {msg.get('id')}: {msg.get('error')}")
+
+    def recent_problem(self, within: float = 60.0) -> str | None:
+        """What the host refused lately (a resume that could not start there, say), or None."""
+        problem = self.problem
+        return problem[1] if problem and time.monotonic() - problem[0] < within else None
+
     def _write(self, msg: dict[str, Any]) -> None:
         proc = self._proc
         if proc is None or proc.stdin is None:
@@ -194,19 +210,30 @@ class RemoteHost:
 
     def _forward(self, proc: subprocess.Popen) -> None:
         """Carry the commands given to the copies to the host while this link lasts; a
-        command given while the link is down waits in the copy's folder for the next one."""
+        command given while the link is down waits in the copy's folder for the next one,
+        and one sent but not acknowledged when a link dropped is sent again on the next."""
+        with self._lock:
+            again = list(self._pending.values())
+        for msg in again:
+            try:
+                self._write(msg)
+            except (OSError, ValueError):
+                return
         while proc.poll() is None and not self._stop.is_set():
             try:
                 requests = self.mirror.take_requests()
             except OSError:
                 requests = []
             for run_id, command in requests:
-                msg = {"cmd": "relaunch", "id": run_id} if command == "relaunch" else \
-                    {"cmd": "control", "id": run_id, "command": command}
+                with self._lock:
+                    self._seq += 1
+                    msg = {"cmd": "relaunch", "id": run_id} if command == "relaunch" else \
+                        {"cmd": "control", "id": run_id, "command": command}
+                    msg["seq"] = self._seq
+                    self._pending[self._seq] = msg
                 try:
                     self._write(msg)
-                except (OSError, ValueError):  # the link went meanwhile: it waits for the next one
-                    self.mirror.request(run_id, command)
+                except (OSError, ValueError):  # the link went meanwhile: sent again on the next one
                     return
             self._stop.wait(self.forward_every)
 

@@ -130,12 +130,6 @@ class Mirror:
                     out.append((run.id, command))
         return out
 
-    def request(self, run_id: str, command: str) -> None:
-        """Give a command to a copy again (it waits there for the next link)."""
-        path = self._path(run_id)
-        if path is not None and path.is_dir():
-            _request(R.RunDir(path), command)
-
     # -- taking messages ---------------------------------------------------------------
     def apply(self, msg: dict[str, Any]) -> None:
         kind = msg.get("t")

@@ -173,7 +173,7 @@ class Stream:
             offsets = msg.get("offsets") or {}
             self.client_offsets = {str(k): int(v) for k, v in offsets.items() if isinstance(v, int) and v >= 0}
             return
-        ack: dict[str, Any] = {"t": "ack", "cmd": cmd, "id": msg.get("id"), "ok": True}
+        ack: dict[str, Any] = {"t": "ack", "cmd": cmd, "id": msg.get("id"), "seq": msg.get("seq"), "ok": True}
         try:
             if cmd == "control":
                 command = msg.get("command")

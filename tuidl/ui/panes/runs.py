@@ -690,9 +690,14 @@ class RunsPane(Vertical):
         if not row.live:  # the id in full: the table's Run column is cut off at 80 columns
             text.append(row.id, style="bold")
             text.append(" · ")
+        if row.host:  # a remote run's copy (tuidl --remote)
+            text.append(f"on {row.host}", style="bold cyan")
+            text.append(" · ")
         if row.live:
-            text.append(f"tuidl attach {row.id}", style="bold")
-            text.append(" · enter attaches here")
+            if not row.host:  # (`tuidl attach` here would not find a remote one)
+                text.append(f"tuidl attach {row.id}", style="bold")
+                text.append(" · ")
+            text.append("enter attaches here")
         elif row.logged is not None:
             text.append(f"logged run ({row.logged.source}): enter replays it · v compares it · e exports it")
         elif row.resumable:
