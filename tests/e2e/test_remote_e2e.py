@@ -199,11 +199,15 @@ def test_a_killed_ssh_client_reconnects_with_no_event_lost_or_doubled(remote):
 
 @pytest.mark.e2e
 async def test_a_host_without_tuidl_or_with_another_version_gets_one_line(remote, tmp_path):
+    """...and a login script's greeting before the hello does not count as either."""
     missing = client.connect([S.ALIAS], remote_cmd="/nonexistent/tuidl", ssh_options=remote.server.ssh_options,
                              mirror_root=tmp_path / "a")[0]
     other = client.connect([S.ALIAS], remote_cmd="""printf '%s\\n' '{"t":"hello","tuidl":"9.9","protocol":99}' #""",
                            ssh_options=remote.server.ssh_options, mirror_root=tmp_path / "b")[0]
+    chatty = client.connect([S.ALIAS], remote_cmd=f"echo 'Welcome to gpu1'; {remote.cmd}",
+                            ssh_options=remote.server.ssh_options, mirror_root=tmp_path / "c")[0]
     wait_until(lambda: missing.state == "failed" and other.state == "failed", timeout=60, what="both to fail")
+    wait_until(lambda: chatty.state == "connected", timeout=60, what="a banner before the hello passed over")
     assert missing.line.startswith(f"{S.ALIAS}: no tuidl there (`/nonexistent/tuidl`")
     assert f"{S.ALIAS}: tuidl 9.9 there speaks stream protocol 99" in other.line
     app = make_app(tmp_path / "runs", runs_interval=0.5)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 
 import pytest
 
@@ -72,9 +73,6 @@ def test_runs_are_copied_as_run_directories_byte_for_byte(tmp_path):
     assert rows[live.id].live  # the remote status, as the remote machine reads it
     assert rows[done.id].logged.step == 299  # the figures come from the copied events
     # the listing says which runs exist: a run deleted there goes from the copies
-    R.RunDir(done.path)
-    import shutil
-
     shutil.rmtree(done.path)
     link.pump()
     assert not (link.mirror.root / done.id).exists() and (link.mirror.root / live.id).exists()

@@ -126,6 +126,10 @@ class RemoteHost:
         got_hello = False
         try:
             first = proc.stdout.readline()
+            for _ in range(50):  # what a login script prints before it (a banner, an echo) is passed over
+                if not first or W.decode(first) is not None:
+                    break
+                first = proc.stdout.readline()
             if not first:
                 proc.wait()
                 err_thread.join(2)

@@ -1,7 +1,8 @@
-"""The Runs pane: every run in the runs root, newest first, and what can be done with one.
+"""The Runs pane: every run in the runs root (and of the ``tuidl --remote`` hosts, with a
+Host column), newest first, and what can be done with one.
 
 The list (status in colour, preset, best validation metric, epochs, duration, start
-time, id) is read off the UI thread every couple of seconds (:func:`scan_runs`, the
+time, id) is read off the UI thread every couple of seconds (:func:`scan_roots`, the
 same figures as ``tuidl runs``) and only the cells that changed are redrawn.
 
 Actions, each with a key and a button:
@@ -50,7 +51,7 @@ from tuidl.core.preset.schema import ConfigError
 from tuidl.core.run.rundir import RunDir, check_tag, runs_root, tags_of
 from tuidl.core.run.runfilter import Filter, FilterError, parse
 from tuidl.core.run.runlist import (RESUMABLE, RunRow, SweepGroup, delete_run, group_rows, run_row, scan_roots,
-                                scan_runs, trial_number, when)
+                                trial_number, when)
 from tuidl.core.sweep.queue import Entry
 from tuidl.core.sweep.text import params_short
 from tuidl.core.serve.formats import FORMATS, ONNX_INSTALL, missing_onnx
