@@ -72,6 +72,11 @@ def test_runs_are_copied_as_run_directories_byte_for_byte(tmp_path):
     assert rows[done.id].host == "gpu1" and rows[done.id].status == "completed"
     assert rows[live.id].live  # the remote status, as the remote machine reads it
     assert rows[done.id].logged.step == 299  # the figures come from the copied events
+    # one host under two names: each run listed once (the Runs pane keys its rows by id)
+    again = Link(root, tmp_path / "copies-again")
+    again.pump()
+    both = scan_roots(tmp_path / "local", [link.mirror.root, again.mirror.root])
+    assert sorted(r.id for r in both) == sorted([done.id, live.id])
     # the listing says which runs exist: a run deleted there goes from the copies
     shutil.rmtree(done.path)
     link.pump()

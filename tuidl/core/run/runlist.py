@@ -215,11 +215,16 @@ def scan_runs(root: str | os.PathLike | None = None) -> list[RunRow]:
 
 def scan_roots(root: str | os.PathLike | None = None, more: "list | tuple" = ()) -> list[RunRow]:
     """:func:`scan_runs` of the runs root and of ``more`` roots (the copies of remote
-    hosts' runs), together, newest first."""
+    hosts' runs), together, newest first. A run id listed twice (one host under two
+    names, a runs folder copied between machines) is listed once: the first root's."""
     rows = scan_runs(root)
     if more:
+        seen = {r.id for r in rows}
         for other in more:
-            rows += scan_runs(other)
+            for row in scan_runs(other):
+                if row.id not in seen:
+                    seen.add(row.id)
+                    rows.append(row)
         rows.sort(key=lambda r: (r.started or 0.0, r.id), reverse=True)
     return rows
 
