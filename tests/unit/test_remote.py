@@ -71,6 +71,12 @@ def test_runs_are_copied_as_run_directories_byte_for_byte(tmp_path):
     rows = {r.id: r for r in scan_roots(tmp_path / "local", [link.mirror.root])}
     assert rows[done.id].host == "gpu1" and rows[done.id].status == "completed"
     assert rows[live.id].live  # the remote status, as the remote machine reads it
+    # even where this machine has the remote one's name and no process of that pid
+    copy = copy_of(link.mirror, live)
+    status = copy.read_status()
+    R.write_json(copy.status_path, {**status, "pid": 999_999_999, "host": __import__("socket").gethostname()})
+    assert copy.status()["status"] == "running"
+    R.write_json(copy.status_path, status)
     assert rows[done.id].logged.step == 299  # the figures come from the copied events
     # one host under two names: each run listed once (the Runs pane keys its rows by id)
     again = Link(root, tmp_path / "copies-again")
