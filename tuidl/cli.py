@@ -976,9 +976,9 @@ def add_dashboard_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--remote", action="append", default=[], metavar="HOST",
                    help="also show the runs and GPUs of HOST (as ssh takes it: user@gpu1, an alias of "
                         "~/.ssh/config), through `ssh HOST tuidl stream`; repeat for more hosts")
-    p.add_argument("--remote-cmd", metavar="CMD",
+    p.add_argument("--remote-cmd", metavar="[HOST=]CMD", action="append", default=[],
                    help="the tuidl command on the remote hosts (default: $TUIDL_REMOTE_CMD, else tuidl), "
-                        "e.g. ~/venv/bin/tuidl")
+                        "e.g. ~/venv/bin/tuidl; HOST=CMD for one host")
 
 
 def dashboard_argv(args) -> list[str]:
@@ -995,8 +995,8 @@ def dashboard_argv(args) -> list[str]:
         argv.append("--no-warm-trainer")
     for host in args.remote:
         argv += ["--remote", host]
-    if args.remote_cmd:
-        argv += ["--remote-cmd", args.remote_cmd]
+    for cmd in args.remote_cmd:
+        argv += ["--remote-cmd", cmd]
     for name in args.allow_code:
         argv += ["--allow-code", name]
     return argv
@@ -1014,7 +1014,12 @@ def cmd_dashboard(argv: list[str]) -> int:
     if args.remote:
         from tuidl.core.remote import client
 
-        client.connect(args.remote, remote_cmd=args.remote_cmd)
+        try:
+            commands = client.commands_for(args.remote, args.remote_cmd)
+        except ValueError as e:
+            raise UsageError(f"tuidl: {e}") from None
+        for host in args.remote:
+            client.connect([host], remote_cmd=commands.get(host))
     try:
         return run(preset, runs_root=args.runs_dir, low_bandwidth=args.low_bandwidth,
                    warm_trainer=not args.no_warm_trainer, allow_code=tuple(args.allow_code)) or 0

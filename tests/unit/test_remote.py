@@ -259,6 +259,14 @@ def test_remote_flags_parse_and_reach_every_tab_of_tuidl_serve():
 
     plan = cli.serve_plan(["--remote", "gpu1", "--remote", "me@gpu2", "--remote-cmd", "~/venv/bin/tuidl"])
     assert plan.command[3:] == ["--remote", "gpu1", "--remote", "me@gpu2", "--remote-cmd", "~/venv/bin/tuidl"]
+    hosts = ["gpu1", "me@gpu2", "gpu3"]
+    assert client.commands_for(hosts, ["~/venv/bin/tuidl", "me@gpu2=/opt/tuidl/bin/tuidl"]) == {
+        "gpu1": "~/venv/bin/tuidl", "me@gpu2": "/opt/tuidl/bin/tuidl", "gpu3": "~/venv/bin/tuidl"}
+    assert client.commands_for(hosts, ["gpu3=env TUIDL_RUNS=/data/runs tuidl"]) == {
+        "gpu3": "env TUIDL_RUNS=/data/runs tuidl"}
+    assert client.commands_for(hosts, ["env A=1 tuidl"]) == {h: "env A=1 tuidl" for h in hosts}  # no host named
+    with pytest.raises(ValueError, match="given 2 times for every host"):
+        client.commands_for(hosts, ["a", "b"])
     host = client.RemoteHost("me@gpu2", remote_cmd="~/venv/bin/tuidl")
     argv = host.argv()
     assert argv[0] == "ssh" and "BatchMode=yes" in argv and argv[-2:] == ["me@gpu2", "~/venv/bin/tuidl stream"]

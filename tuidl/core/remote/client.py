@@ -242,6 +242,27 @@ class RemoteHost:
             self._stop.wait(self.forward_every)
 
 
+def commands_for(hosts: list[str], values: list[str]) -> dict[str, str]:
+    """Each host's remote tuidl from ``--remote-cmd`` values: ``HOST=CMD`` for a host
+    named in ``hosts``, a plain ``CMD`` for every other one (at most one plain value).
+    Hosts with neither are left out (they get :func:`remote_cmd_default`)."""
+    per_host: dict[str, str] = {}
+    plain: list[str] = []
+    for value in values:
+        name, sep, cmd = value.partition("=")
+        if sep and name in hosts:
+            if not cmd.strip():
+                raise ValueError(f"--remote-cmd {value!r}: no command after {name}=")
+            per_host[name] = cmd
+        else:
+            plain.append(value)
+    if len(plain) > 1:
+        raise ValueError(f"--remote-cmd given {len(plain)} times for every host ({', '.join(map(repr, plain))}): "
+                         "give it once, or as HOST=CMD for one host")
+    default = plain[0] if plain else None
+    return {h: per_host.get(h) or default for h in hosts if h in per_host or default}
+
+
 _HOSTS: list[RemoteHost] = []
 
 
