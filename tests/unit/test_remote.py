@@ -37,8 +37,7 @@ class Link:
         self.now += 1.0
         if list_runs:
             self.stream.list_runs(self.now)
-        else:
-            self.stream.poll_events(self.now)
+        self.stream.poll_events(self.now, budget=1 << 30)
         if self.stream.telemetry_every:
             self.stream.telemetry(self.now)
         data = self.out.getvalue()
@@ -287,3 +286,22 @@ def test_a_command_not_acknowledged_when_the_link_dropped_is_sent_again(tmp_path
     host._acked({"t": "ack", "cmd": "relaunch", "id": "r2", "seq": 8, "ok": False,
                  "error": "run r2 is still running"})
     assert host.recent_problem() == "gpu1: relaunch r2: run r2 is still running"
+
+
+def test_live_runs_come_first_then_the_newest_history_within_a_budget(tmp_path):
+    root = tmp_path / "remote"
+    old = logged_run(root, "a-old", steps=15_000)
+    new = logged_run(root, "b-new", steps=15_000)
+    assert min(old.events_path.stat().st_size, new.events_path.stat().st_size) > CHUNK
+    live = logged_run(root, "c-live", steps=10, status="running")
+    out = io.BytesIO()
+    stream = Stream(root, out, telemetry_every=None)
+    stream.command({"cmd": "follow", "offsets": {}})
+    stream.list_runs(1000.0)
+    stream.poll_events(1000.0, budget=CHUNK)
+    msgs = [W.decode(line) for line in out.getvalue().splitlines()]
+    kinds = [m["t"] for m in msgs]
+    assert kinds.index("runs") < kinds.index("events")  # every run listed before any history
+    order = [m["id"] for m in msgs if m["t"] == "events"]
+    assert order == [live.id, new.id]  # the live run, then one chunk of the newest history
+    assert stream.runs[old.id].offset == 0  # its turn comes at the next rounds

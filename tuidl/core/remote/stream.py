@@ -22,15 +22,17 @@ from tuidl.core.remote import protocol as W
 from tuidl.core.run import rundir as R
 
 CHUNK = 1 << 20  # event bytes per message at most: one big history does not hold up the live runs
+BUDGET = 4 << 20  # history bytes per round at most: the live runs and the commands come between
 FILES = ("preset.toml", "config.json")
 
 
 class _Run:
-    __slots__ = ("run", "offset", "stamp", "sent", "hot_until")
+    __slots__ = ("run", "offset", "size", "stamp", "sent", "hot_until")
 
     def __init__(self, run: R.RunDir, offset: int) -> None:
         self.run = run
-        self.offset = offset
+        self.offset = offset  # the bytes of its events file the client has
+        self.size = -1  # the file's size at the last look (-1: not looked at yet)
         self.stamp: tuple | None = None  # the status file's (size, mtime), and a checkpoint's being, when last read
         self.sent: dict[str, Any] | None = None  # the last run message's fields
         self.hot_until = 0.0  # polled every tick until then (it grew lately, or it is live)
@@ -104,49 +106,65 @@ class Stream:
                 msg = self._run_message(st, with_files=new and run.id not in self.client_offsets)
                 if msg is not None:
                     self.send(msg)
-            if live:
+            size = _stamp(run.events_path)[0]
+            live = (st.sent or {}).get("status", {}).get("status") in R.LIVE  # as just sent
+            if live or (st.size >= 0 and size != st.size):  # live, or it grew since the last listing
                 st.hot_until = now + 10
-            self._events(st, now)
+            st.size = size
         for gone in set(self.runs) - set(ids):
             del self.runs[gone]
         if ids != self._ids:
             self._ids = ids
             self.send({"t": "runs", "ids": ids})
 
-    def _events(self, st: _Run, now: float) -> bool:
-        """Send what the run's events file has past the offset (whole lines). True if more waits."""
+    def _events(self, st: _Run) -> int:
+        """Send what the run's events file has past the offset (whole lines, one chunk
+        at most); the bytes sent."""
         path = st.run.events_path
-        size = _stamp(path)[0]
+        size = st.size = _stamp(path)[0]
         if size < st.offset:
             self.send({"t": "reset", "id": st.run.id})
             st.offset = 0
         if size <= st.offset:
-            return False
+            return 0
         try:
             with open(path, "rb") as f:
                 f.seek(st.offset)
                 data = f.read(min(size - st.offset, CHUNK))
         except OSError:
-            return False
+            return 0
         cut = data.rfind(b"\n") + 1
         if cut == 0:
             if len(data) >= CHUNK:  # a line longer than a chunk: send it as it is
                 cut = len(data)
             else:
-                return False
+                return 0
         data = data[:cut]
         self.send({"t": "events", "id": st.run.id, "offset": st.offset, "end": st.offset + len(data),
                    "data": W.data_text(data)})
         st.offset += len(data)
-        st.hot_until = now + 10
-        return st.offset < size
+        return len(data)
 
-    def poll_events(self, now: float) -> None:
-        """The new events of the runs that grew lately or are live (every tick); a run
-        whose file has more than a chunk left goes on at the next tick."""
+    def poll_events(self, now: float, budget: int = BUDGET) -> None:
+        """New events: first those of the runs that are live or grew lately (looked at
+        every round), then the history the client lacks, newest run first, about
+        ``budget`` bytes a round (the rest at the next rounds)."""
+        sent = 0
         for st in list(self.runs.values()):
             if st.hot_until >= now:
-                self._events(st, now)
+                sent += self._events(st)
+        if sent >= budget:
+            return
+        behind = [st for st in self.runs.values() if st.hot_until < now and st.size > st.offset]
+        behind.sort(key=lambda st: st.run.id, reverse=True)  # ids begin with the time the run was made
+        for st in behind:
+            while sent < budget and st.size > st.offset:
+                got = self._events(st)
+                if not got:
+                    break
+                sent += got
+            if sent >= budget:
+                return
 
     # -- telemetry -------------------------------------------------------------------------
     def telemetry(self, now: float) -> None:
@@ -196,8 +214,7 @@ class Stream:
         now = time.monotonic() if now is None else now
         if now - self._listed_at >= self.list_every:
             self.list_runs(now)
-        else:
-            self.poll_events(now)
+        self.poll_events(now)
         if self.telemetry_every and now - self._telemetry_at >= self.telemetry_every:
             self.telemetry(now)
         self.flush()
