@@ -305,3 +305,4 @@ def test_live_runs_come_first_then_the_newest_history_within_a_budget(tmp_path):
     order = [m["id"] for m in msgs if m["t"] == "events"]
     assert order == [live.id, new.id]  # the live run, then one chunk of the newest history
     assert stream.runs[old.id].offset == 0  # its turn comes at the next rounds
+

@@ -99,7 +99,6 @@ class RemoteHost:
             if got_hello:
                 delay = self.backoff[0]
                 self.dropped_at = time.monotonic()
-            if got_hello:
                 self.state = "reconnecting"
                 self.line = f"{self.host}: link dropped; reconnecting in {delay:.1f} s"
             elif self.state != "failed":  # ssh itself failed: its reason, and when it is tried again
@@ -164,8 +163,8 @@ class RemoteHost:
                     self.mirror.apply(msg)
         except Gap as gap:
             self.line = f"{self.host}: {gap}; starting the link over"
-        except (OSError, ValueError) as err:
-            self.line = f"{self.host}: {err}"
+        except Exception as err:  # noqa: BLE001 - a bad message or a full disk: the link starts over, never dies
+            self.line = f"{self.host}: {type(err).__name__}: {err}"
         finally:
             if proc.poll() is None:
                 proc.kill()
