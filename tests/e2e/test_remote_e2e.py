@@ -212,7 +212,8 @@ async def test_a_host_without_tuidl_or_with_another_version_gets_one_line(remote
     broken = client.connect([S.ALIAS], remote_cmd="""printf '%s\n' '{"t":"hello","tuidl":"0.1.0","protocol":1}' """
                             """'{"t":"run","id":"r1","status":{}}' '{"t":"events","id":"r1","offset":null}' #""",
                             ssh_options=remote.server.ssh_options, mirror_root=tmp_path / "d", backoff=(0.1, 0.2))[0]
-    wait_until(lambda: broken.connects >= 2, timeout=60, what="the link started over")
+    wait_until(lambda: broken.connects >= 2 and "link dropped (TypeError" in broken.line, timeout=60,
+               what="the link started over, saying why")
     assert broken._thread.is_alive()
     assert missing.line.startswith(f"{S.ALIAS}: no tuidl there (`/nonexistent/tuidl`")
     assert f"{S.ALIAS}: tuidl 9.9 there speaks stream protocol 99" in other.line

@@ -62,6 +62,7 @@ class RemoteHost:
         self._proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._why = ""  # why the last link ended, when it was not just closed
 
     # -- life ------------------------------------------------------------------------------
     def argv(self) -> list[str]:
@@ -100,7 +101,8 @@ class RemoteHost:
                 delay = self.backoff[0]
                 self.dropped_at = time.monotonic()
                 self.state = "reconnecting"
-                self.line = f"{self.host}: link dropped; reconnecting in {delay:.1f} s"
+                why = f" ({self._why})" if self._why else ""
+                self.line = f"{self.host}: link dropped{why}; reconnecting in {delay:.1f} s"
             elif self.state != "failed":  # ssh itself failed: its reason, and when it is tried again
                 self.state = "reconnecting"
                 self.line = f"{self.line.split(' (trying again')[0]} (trying again in {delay:.0f} s)"
@@ -123,6 +125,7 @@ class RemoteHost:
             line.decode("utf-8", "replace").rstrip() for line in proc.stderr), daemon=True)
         err_thread.start()
         got_hello = False
+        self._why = ""
         try:
             first = proc.stdout.readline()
             for _ in range(50):  # what a login script prints before it (a banner, an echo) is passed over
@@ -162,9 +165,9 @@ class RemoteHost:
                 else:
                     self.mirror.apply(msg)
         except Gap as gap:
-            self.line = f"{self.host}: {gap}; starting the link over"
+            self._why = str(gap)
         except Exception as err:  # noqa: BLE001 - a bad message or a full disk: the link starts over, never dies
-            self.line = f"{self.host}: {type(err).__name__}: {err}"
+            self._why = f"{type(err).__name__}: {err}"
         finally:
             if proc.poll() is None:
                 proc.kill()
