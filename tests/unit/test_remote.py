@@ -306,3 +306,16 @@ def test_live_runs_come_first_then_the_newest_history_within_a_budget(tmp_path):
     assert order == [live.id, new.id]  # the live run, then one chunk of the newest history
     assert stream.runs[old.id].offset == 0  # its turn comes at the next rounds
 
+
+
+def test_a_remote_logged_run_is_not_run_again_here(tmp_path):
+    from tuidl.core.run import command
+
+    root = tmp_path / "remote"
+    run = logged_run(root, "script", steps=5)
+    R.write_json(run.status_path, {**run.read_status(), "command": ["python", "train.py"], "cwd": str(tmp_path)})
+    assert command.again_of(run)[:2] == (["python", "train.py"], str(tmp_path))  # here: it would run
+    link = Link(root, tmp_path / "copies")
+    link.pump()
+    with pytest.raises(ValueError, match=f"run {run.id} ran on gpu1: run it again there"):
+        command.again_of(copy_of(link.mirror, run))
