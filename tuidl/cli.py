@@ -36,6 +36,8 @@ examples:
   tuidl run [--name N] -- python train.py  any command as a detached run (its output, exit status, figures)
   tuidl run --again RUN                   a logged run's command or script again, where it ran
   tuidl stop|pause|resume|checkpoint RUN  control a live run (a trainer's, a script's, a command's)
+  tuidl --remote gpu1 --remote user@gpu2  the runs and GPUs of other machines too, over ssh (docs/remote.md)
+  tuidl stream                            the remote side of --remote (ssh HOST tuidl stream): JSON lines
   tuidl serve [PRESET] [--port 8000]      the dashboard in a web browser (127.0.0.1; ssh -L to reach it)
   tuidl alerts [--notify URL] [--test]    alerts on every run without a dashboard (NaN, stalls, ends...)
   tuidl replay RUN [--speed N] [--headless]  play a finished run's events
@@ -236,6 +238,9 @@ def parser_for(command: str) -> Parser:
         p.add_argument("--notify", action="append", default=[], metavar="URL",
                        help="also send alerts to this webhook (repeatable): ntfy, Slack or Discord (docs/alerts.md)")
         p.add_argument("--test", action="store_true", help="send one test alert by every way, say which worked")
+    elif command == "stream":
+        p.description = ("The remote side of `tuidl --remote HOST`: JSON lines on stdout (the runs, their new "
+                         "events, this machine's telemetry), commands on stdin; ends when stdin closes.")
         p.add_argument("--runs-dir", help="runs root")
     elif command == "attach":
         p.add_argument("run", nargs="?", help="run id or directory (default: the newest live run)")
@@ -270,6 +275,12 @@ def cmd_run(args) -> int:
     print(f"  its output: {run.output_path}")
     print(f"  stop it:    tuidl stop {run.id}")
     return 0
+
+
+def cmd_stream(args) -> int:
+    from tuidl.core.remote import stream
+
+    return stream.main(args.runs_dir)
 
 
 def cmd_control(args, command: str) -> int:
@@ -985,6 +996,12 @@ def add_dashboard_args(p: argparse.ArgumentParser) -> None:
                         "resident; without it Start waits seconds for PyTorch to load); also TUIDL_WARM_TRAINER=0")
     p.add_argument("--allow-code", action="append", default=[], metavar="MODULE:CLASS",
                    help="allow Start to run the preset's model.custom class (presets never run code on their own)")
+    p.add_argument("--remote", action="append", default=[], metavar="HOST",
+                   help="also show the runs and GPUs of HOST (as ssh takes it: user@gpu1, an alias of "
+                        "~/.ssh/config), through `ssh HOST tuidl stream`; repeat for more hosts")
+    p.add_argument("--remote-cmd", metavar="[HOST=]CMD", action="append", default=[],
+                   help="the tuidl command on the remote hosts (default: $TUIDL_REMOTE_CMD, else tuidl), "
+                        "e.g. ~/venv/bin/tuidl; HOST=CMD for one host")
     p.add_argument("--notify", action="append", default=[], metavar="URL",
                    help="also send alerts to this webhook (repeatable): ntfy, Slack or Discord, by its host or "
                         "by ntfy+https://, slack+https://, discord+https:// (docs/alerts.md)")
@@ -1014,6 +1031,10 @@ def dashboard_argv(args) -> list[str]:
         argv.append("--low-bandwidth")
     if args.no_warm_trainer:
         argv.append("--no-warm-trainer")
+    for host in args.remote:
+        argv += ["--remote", host]
+    for cmd in args.remote_cmd:
+        argv += ["--remote-cmd", cmd]
     for name in args.allow_code:
         argv += ["--allow-code", name]
     for url in args.notify:
@@ -1031,9 +1052,22 @@ def cmd_dashboard(argv: list[str]) -> int:
     rules = alert_rules(args.notify)
     from tuidl.ui.app import run
 
-    return run(preset, runs_root=args.runs_dir, low_bandwidth=args.low_bandwidth,
-               warm_trainer=not args.no_warm_trainer, allow_code=tuple(args.allow_code), alerts=rules,
-               notify=tuple(args.notify)) or 0
+    if args.remote:
+        from tuidl.core.remote import client
+
+        try:
+            commands = client.commands_for(args.remote, args.remote_cmd)
+        except ValueError as e:
+            raise UsageError(f"tuidl: {e}") from None
+        for host in args.remote:
+            client.connect([host], remote_cmd=commands.get(host))
+    try:
+        return run(preset, runs_root=args.runs_dir, low_bandwidth=args.low_bandwidth,
+                   warm_trainer=not args.no_warm_trainer, allow_code=tuple(args.allow_code), alerts=rules,
+                   notify=tuple(args.notify)) or 0
+    finally:
+        if args.remote:
+            client.disconnect()
 
 
 def serve_parser() -> Parser:
@@ -1083,7 +1117,7 @@ HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "t
             "runs": cmd_runs, "tag": cmd_tag, "diff": cmd_diff, "note": cmd_note, "sweep": cmd_sweep, "queue": cmd_queue, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach,
             "lr-find": cmd_lr_find, "landscape": lambda args: cmd_lab(args, "landscape"),
             "adversarial": lambda args: cmd_lab(args, "adversarial"), "export-model": cmd_export_model,
-            "predict": cmd_predict, "run": cmd_run, "alerts": cmd_alerts, "import": cmd_import, "tensorboard": cmd_tensorboard,
+            "predict": cmd_predict, "run": cmd_run, "alerts": cmd_alerts, "import": cmd_import, "tensorboard": cmd_tensorboard, "stream": cmd_stream,
             **{c: (lambda args, c=c: cmd_control(args, c)) for c in CONTROL_COMMANDS}}
 
 

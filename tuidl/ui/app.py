@@ -1293,7 +1293,10 @@ def run(
                    allow_code=tuple(allow_code))
     if alerts is not None:  # AlertRules from the config file: watch every run of the root
         from tuidl.ui.alerting import AlertCenter
-        app.alert_center = AlertCenter(app, alerts, [runs_root_of(runs_root)], notify=notify)
+        from tuidl.core.remote import client as remote
+
+        roots = [runs_root_of(runs_root), *(host.mirror.root for host in remote.hosts())]  # --remote hosts' runs too
+        app.alert_center = AlertCenter(app, alerts, roots, notify=notify)
     try:
         code = app.run()
     finally:

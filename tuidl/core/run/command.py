@@ -83,6 +83,11 @@ def again_of(run: R.RunDir) -> tuple[list[str], str, str, str | None]:
     ``run_started`` recorded them. ValueError (one line naming the run) where the run
     does not say enough: a preset run (re-run its preset instead), or a run logged by a
     tuidl that did not record its working directory."""
+    from tuidl.core.remote import mirror
+
+    if mirror.is_copy(run):  # tuidl --remote: its command and folder are another machine's
+        raise ValueError(f"run {run.id} ran on {mirror.host_of(run)}: run it again there "
+                         f"(tuidl run --again {run.id})")
     status = run.status()
     name, project = str(status.get("name") or run.id), status.get("project")
     command, cwd = status.get("command"), status.get("cwd")

@@ -213,9 +213,18 @@ def resume(run: R.RunDir, telemetry: bool = True, nproc: int = 1, allow_code: tu
     """Continue a stopped, interrupted or failed run from its last checkpoint (on any
     number of processes, whatever it ran on before). A ``standby`` trainer, if given and
     alive, trains a single-process resume (it is used up either way, once the run is
-    found resumable)."""
+    found resumable). A remote run's copy is resumed on its own machine, through the link."""
     if run.is_live():
         raise RuntimeError(f"run {run.id} is still running")
+    from tuidl.core.remote import mirror
+
+    if mirror.is_copy(run):  # a remote run's copy: its machine resumes it (docs/remote.md)
+        if not run.read_status().get("remote", {}).get("checkpoint"):
+            raise RuntimeError(f"run {run.id} has no checkpoint on {mirror.host_of(run)} to resume from")
+        mirror.request_relaunch(run)
+        if standby is not None:
+            standby.close()  # used up, as for any resume (its caller drops it)
+        return run
     if not run.checkpoint("last").is_file():
         raise RuntimeError(f"run {run.id} has no checkpoint to resume from")
     if nproc > 1:

@@ -284,7 +284,8 @@ class RunDir:
         data = self.read_status()
         state = data.get("status", "unknown")
         if state in LIVE:
-            same_host = data.get("host") in (None, socket.gethostname())
+            # a remote run's copy (tuidl --remote) holds the status as its own machine read it
+            same_host = data.get("host") in (None, socket.gethostname()) and "remote" not in data
             if same_host and not pid_alive(int(data.get("pid", 0) or 0)):
                 data = {**data, "status": "interrupted",
                         "message": data.get("message") or "the trainer process is gone"}

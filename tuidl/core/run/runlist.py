@@ -48,6 +48,12 @@ class RunRow:
         return self.status in LIVE
 
     @property
+    def host(self) -> str:
+        """The host of a remote run's copy (``tuidl --remote``); "" for a run of this machine."""
+        remote = self.status_data.get("remote")
+        return str(remote.get("host") or "") if isinstance(remote, dict) else ""
+
+    @property
     def resumable(self) -> bool:
         return self.status in RESUMABLE and self.has_checkpoint and self.logged is None
 
@@ -100,8 +106,14 @@ def run_row(run: RunDir, now: float | None = None) -> RunRow:
         best = logged.best
     return RunRow(run=run, status=state, preset=str(name), epoch=st.get("epoch", 0),
                   epochs=st.get("epochs", "?"), best=best, started=started, duration=duration,
-                  message=str(st.get("message") or ""), has_checkpoint=run.checkpoint("last").is_file(),
+                  message=str(st.get("message") or ""), has_checkpoint=has_checkpoint(run, st),
                   status_data=st, logged=logged)
+
+
+def has_checkpoint(run: RunDir, status: dict) -> bool:
+    """A checkpoint to resume from: here, or (a remote run's copy) on its machine."""
+    remote = status.get("remote")
+    return run.checkpoint("last").is_file() or (isinstance(remote, dict) and bool(remote.get("checkpoint")))
 
 
 @dataclass(frozen=True)
@@ -198,6 +210,22 @@ def scan_runs(root: str | os.PathLike | None = None) -> list[RunRow]:
     for path in [p for p in _ROWS if p not in seen and os.path.dirname(p) == str(runs_root(root))]:
         del _ROWS[path]
     rows.sort(key=lambda r: (r.started or 0.0, r.id), reverse=True)
+    return rows
+
+
+def scan_roots(root: str | os.PathLike | None = None, more: "list | tuple" = ()) -> list[RunRow]:
+    """:func:`scan_runs` of the runs root and of ``more`` roots (the copies of remote
+    hosts' runs), together, newest first. A run id listed twice (one host under two
+    names, a runs folder copied between machines) is listed once: the first root's."""
+    rows = scan_runs(root)
+    if more:
+        seen = {r.id for r in rows}
+        for other in more:
+            for row in scan_runs(other):
+                if row.id not in seen:
+                    seen.add(row.id)
+                    rows.append(row)
+        rows.sort(key=lambda r: (r.started or 0.0, r.id), reverse=True)
     return rows
 
 

@@ -1,7 +1,8 @@
-"""The Runs pane: every run in the runs root, newest first, and what can be done with one.
+"""The Runs pane: every run in the runs root (and of the ``tuidl --remote`` hosts, with a
+Host column), newest first, and what can be done with one.
 
 The list (status in colour, preset, best validation metric, epochs, duration, start
-time, id) is read off the UI thread every couple of seconds (:func:`scan_runs`, the
+time, id) is read off the UI thread every couple of seconds (:func:`scan_roots`, the
 same figures as ``tuidl runs``) and only the cells that changed are redrawn.
 
 Actions, each with a key and a button:
@@ -49,12 +50,14 @@ from textual.worker import Worker, WorkerState
 from tuidl.core.preset.schema import ConfigError
 from tuidl.core.run.rundir import RunDir, check_tag, runs_root, tags_of
 from tuidl.core.run.runfilter import Filter, FilterError, parse
-from tuidl.core.run.runlist import (RESUMABLE, RunRow, SweepGroup, delete_run, group_rows, run_row,
-                                scan_runs, trial_number, when)
+from tuidl.core.run.runlist import (RESUMABLE, RunRow, SweepGroup, delete_run, group_rows, run_row, scan_roots,
+                                trial_number, when)
 from tuidl.core.sweep.queue import Entry
 from tuidl.core.sweep.text import params_short
 from tuidl.core.serve.formats import FORMATS, ONNX_INSTALL, missing_onnx
 from tuidl.ui.command import problem, run_tuidl
+from tuidl.core.remote.client import roots as remote_roots
+from tuidl.ui.remote import host_cell, hosts_line, runs_columns
 from tuidl.ui.visible import closing, shown
 
 REFRESH_S = 2.0
@@ -327,7 +330,7 @@ class RunsPane(Vertical):
         height: 1fr;
     }
     RunsPane #runs-hint {
-        height: 1;
+        height: auto;
         color: $text-muted;
     }
     RunsPane #runs-table {
@@ -437,6 +440,7 @@ class RunsPane(Vertical):
         super().__init__(id=id, classes=classes)
         self.runs_root = runs_root
         self.interval = interval
+        self.columns = runs_columns(COLUMNS)  # with a Host column under tuidl --remote
         self.rows: list[RunRow] = []
         self.groups: dict[str, SweepGroup] = {}  # the sweeps shown, by their row's key
         self.queued: dict[str, Entry] = {}  # the queue's waiting entries, by their row's key
@@ -475,7 +479,7 @@ class RunsPane(Vertical):
     def on_mount(self) -> None:
         if closing(self):
             return
-        for key, label in COLUMNS:
+        for key, label in self.columns:
             self.table.add_column(label, key=key)
         self.hint.update(Text("Looking for runs…", style="dim"))
         self.refresh_runs()
@@ -519,7 +523,7 @@ class RunsPane(Vertical):
         a pane not mounted yet does not have: that listing was lost and ``_scanning`` stayed
         set, so the pane never listed anything."""
         try:
-            rows = scan_runs(self.runs_root)
+            rows = scan_roots(self.runs_root, remote_roots())
             queued = waiting_in_queue(self.runs_root)
             found = self.filter
             if found:
@@ -591,7 +595,7 @@ class RunsPane(Vertical):
             for item in listed:
                 key = self._key(item)
                 cells = self._cells(item)
-                table.add_row(*(cells[k] for k, _ in COLUMNS), key=key)
+                table.add_row(*(cells.get(k, Text("")) for k, _ in self.columns), key=key)
                 self._shown_cells[key] = {k: c.plain for k, c in cells.items()}
             self._shown_ids = ids
             if self._want in ids:
@@ -613,8 +617,12 @@ class RunsPane(Vertical):
 
     def _cells(self, item: RunRow | SweepGroup | Entry) -> dict[str, Text]:
         if isinstance(item, Entry):
-            return queue_cells(item, list(self.queued).index(self._key(item)) + 1)
-        return group_cells(item) if isinstance(item, SweepGroup) else row_cells(item, item.id in self.marked)
+            cells = queue_cells(item, list(self.queued).index(self._key(item)) + 1)
+        else:
+            cells = group_cells(item) if isinstance(item, SweepGroup) else row_cells(item, item.id in self.marked)
+        if len(self.columns) > len(COLUMNS):
+            cells["host"] = host_cell(item)
+        return cells
 
     def _update_row(self, item: RunRow | SweepGroup | Entry) -> None:
         row_key = self._key(item)
@@ -629,8 +637,8 @@ class RunsPane(Vertical):
             self.hint.update(Text(error, style="bold red"))
             return
         if not self.all_rows:
-            self.hint.update(Text.assemble(("No runs yet in ", "dim"), (str(self.root), "bold"),
-                                           (". Start one with s (or tuidl train PRESET).", "dim")))
+            self._hint(Text.assemble(("No runs yet in ", "dim"), (str(self.root), "bold"),
+                                     (". Start one with s (or tuidl train PRESET).", "dim")))
             return
         live = [r for r in self.rows if r.live]
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -654,7 +662,11 @@ class RunsPane(Vertical):
             text.append(": v compares them")
         elif not self.filter:
             text.append(" · space marks runs to compare · / filters", style="dim")
-        self.hint.update(text)
+        self._hint(text)
+
+    def _hint(self, text: Text) -> None:
+        hosts = hosts_line()  # a remote host that is not linked: why, one line each
+        self.hint.update(Text.assemble(hosts, "\n", text) if hosts else text)
 
     def _show_detail(self) -> None:
         entry = self.selected_entry()
@@ -679,9 +691,14 @@ class RunsPane(Vertical):
         if not row.live:  # the id in full: the table's Run column is cut off at 80 columns
             text.append(row.id, style="bold")
             text.append(" · ")
+        if row.host:  # a remote run's copy (tuidl --remote)
+            text.append(f"on {row.host}", style="bold cyan")
+            text.append(" · ")
         if row.live:
-            text.append(f"tuidl attach {row.id}", style="bold")
-            text.append(" · enter attaches here")
+            if not row.host:  # (`tuidl attach` here would not find a remote one)
+                text.append(f"tuidl attach {row.id}", style="bold")
+                text.append(" · ")
+            text.append("enter attaches here")
         elif row.logged is not None:
             text.append(f"logged run ({row.logged.source}): enter replays it · v compares it · e exports it")
         elif row.resumable:
@@ -947,6 +964,10 @@ class RunsPane(Vertical):
         if row.live:
             self.notify(f"{row.id} is still {row.status}: stop it before deleting it", title="Not deleted",
                         severity="error", timeout=6)
+            return
+        if row.host:
+            self.notify(f"{row.id} is a run of {row.host}: delete it there (this is its copy)", title="Not deleted",
+                        severity="warning", timeout=6)
             return
         self.app.push_screen(ConfirmDeleteScreen(row), lambda yes: self._delete(row, bool(yes)))
 

@@ -32,6 +32,7 @@ from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
 from tuidl.core.numbers import finite
+from tuidl.core.remote.client import hosts as remote_hosts
 from tuidl.core.run.runview import Applied, RunView, process_figures
 from tuidl.core.system.telemetry import (
     GpuSource,
@@ -42,36 +43,12 @@ from tuidl.core.system.telemetry import (
     torch_cuda_build,
 )
 from tuidl.ui.visible import closing, shown
+from tuidl.ui.widgets.gauge import BAR, _level, _pct, gauge
+from tuidl.ui.widgets.remote_hosts import RemoteHosts
 
 HISTORY = 60  # samples kept per sparkline
-BAR = 20  # gauge width in cells
 
 
-
-
-def _level(frac: float | None, warn: float = 0.7, high: float = 0.9) -> str:
-    if frac is None:
-        return "$text-muted"
-    return "$error" if frac >= high else "$warning" if frac >= warn else "$success"
-
-
-def gauge(label: str, frac: float | None, text: str, width: int = BAR) -> Content:
-    """``label ██████░░░░ text``; an unknown fraction is an empty grey bar."""
-    if frac is None:
-        fill = 0
-    else:
-        fill = int(round(max(0.0, min(1.0, frac)) * width))
-    return Content.assemble(
-        (f"{label:<5}", "bold"),
-        ("█" * fill, _level(frac)),
-        ("░" * (width - fill), "$text-muted"),
-        " ",
-        text,
-    )
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0f}%"
 
 
 def _fixed(value: float | None, unit: str, fmt: str = "{:.0f}") -> str:
@@ -289,6 +266,8 @@ class SystemPane(Widget):
                     yield self._cpu_spark
                 yield self._ram_text
                 yield self._trainer_text
+            if remote_hosts():  # tuidl --remote: each host's GPUs and figures
+                yield RemoteHosts()
 
     def on_mount(self) -> None:
         if closing(self):
