@@ -71,11 +71,16 @@ def test_the_latent_map_has_a_code_per_test_sample_and_the_reconstructions_show_
     assert view.latent is latent[-1] and view.reconstructions is recon[-1]
 
 
-def test_the_trained_encoders_probe_beats_a_random_encoders(digits_ae):
-    from tuidl.core.lab.probe import probe_run
+def test_the_trained_encoders_probe_beats_a_random_encoders(digits_ae, capsys):
+    import json
+
+    from tuidl.cli import main
+    from tuidl.core.lab import kept
 
     _trainer, run, _events = digits_ae
-    result = probe_run(run)
+    assert main(["probe", str(run.path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert kept.saved(run, "probe") == result and result["checkpoint"] == "best"
     assert result["layer"] == "code_1" and result["dim"] == 2 and result["test_samples"] == 270
     probe, ari = result["probe"], result["ari"]
     assert probe["trained"] > probe["random"] + 0.1, probe
@@ -127,3 +132,14 @@ def test_one_code_layer_marks_the_bottleneck():
     with pytest.raises(ConfigError) as e:
         P.resolve(edit.preset)
     assert e.value.problems[0].path == "model.layers[4]" and "one code layer" in str(e.value)
+
+
+def test_probe_text_names_each_figure():
+    from tuidl.core.lab.probe import probe_text
+
+    text = probe_text({"dim": 2, "layer": "code_1", "train_samples": 1257, "test_samples": 270, "split": "test",
+                       "probe": {"trained": 0.563, "random": 0.315, "raw": 0.952},
+                       "ari": {"trained": 0.35, "random": 0.113, "raw": 0.52}})
+    lines = text.splitlines()
+    assert "2-D codes of code_1" in lines[0] and "1,257 training samples, 270 test" in lines[0]
+    assert lines[2].split()[-2:] == ["56.3%", "0.350"] and "random encoder" in lines[3] and "raw inputs" in lines[4]
