@@ -1,0 +1,70 @@
+"""The learning lab's Representation tab (tuidl.ui.widgets.latent): reconstructions beside
+their inputs and the latent map, from events built here."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tuidl.ui.screens.lab import LabScreen
+from tuidl.ui.widgets.latent import NOTHING, representation_renderable
+
+from helpers import SIZE, make_app, screen_text, wait_for
+
+
+def events(kind: str = "image", objective: str = "denoise", n: int = 270) -> list[dict]:
+    rng = np.random.default_rng(0)
+    shape = (1, 8, 8) if kind == "image" else (1, 40)
+    imgs = rng.random((8, *shape)).round(2).tolist()
+    labels = [i % 10 for i in range(n)]
+    centres = rng.normal(scale=5, size=(10, 2))
+    points = (centres[labels] + rng.normal(size=(n, 2))).round(3).tolist()
+    return [
+        {"type": "reconstructions", "time": 1.0, "epoch": 3, "step": 90, "kind": kind, "objective": objective,
+         "inputs": imgs, "targets": imgs, "outputs": imgs, "labels": labels[:8]},
+        {"type": "latent", "time": 1.1, "epoch": 3, "step": 90, "layer": "code_1", "dim": 16, "method": "pca",
+         "explained": [0.31, 0.2], "points": points, "labels": labels, "classes": [str(i) for i in range(10)],
+         "split": "test", "of": n, "seconds": 0.01},
+    ]
+
+
+def plain(renderable, width=110) -> str:
+    from rich.console import Console
+
+    console = Console(width=width, record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_the_tab_shows_given_clean_and_output_rows_then_the_map_with_every_class():
+    recon, latent = events()
+    text = plain(representation_renderable(recon, latent, 110, 36))
+    lines = text.splitlines()
+    assert "Reconstructions at epoch 3: given · clean · output (denoise)" in lines[0]
+    assert [line.strip() for line in lines if line.strip() in ("given", "clean", "output")] == ["given", "clean",
+                                                                                              "output"]
+    assert text.count("▀") >= 3 * 8 * 8 * 4  # three rows of 8×8 images, four lines of half blocks each
+    words = " ".join(text.split())
+    assert "the 16-D codes of code_1 for 270 test samples" in words and "(31% + 20% of the variance)" in words
+    assert "never shown to the model" in words
+    for k in range(10):
+        assert f"{k} (27)" in text  # the legend: each class and its count
+
+
+def test_a_plain_autoencoder_shows_two_rows_and_signals_as_line_plots():
+    recon, latent = events("sequence", "reconstruct")
+    text = plain(representation_renderable(recon, latent, 110, 36))
+    assert "given · output (reconstruct)" in text and "\nclean" not in text
+    assert any("\u2800" < ch <= "\u28ff" for ch in text)  # braille line plots
+    assert plain(representation_renderable(None, None, 110, 20)).split() == NOTHING.split()
+
+
+async def test_the_lab_draws_the_representation_of_the_run_shown():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.session.view.apply(events())
+        app.push_screen(LabScreen("lab-latent"))
+        await wait_for(pilot, lambda: "Latent map at epoch 3" in screen_text(app), what="the latent map")
+        text = screen_text(app)
+        assert "Reconstructions at epoch 3" in text and "Representation" in text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, LabScreen), what="the lab to close")
