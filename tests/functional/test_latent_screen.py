@@ -68,3 +68,11 @@ async def test_the_lab_draws_the_representation_of_the_run_shown():
         assert "Reconstructions at epoch 3" in text and "Representation" in text
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, LabScreen), what="the lab to close")
+
+
+def test_the_help_explains_each_idea_in_the_courses_words():
+    from tuidl.ui.screens.help import HELP_MD
+
+    for word in ("Autoencoder", "Bottleneck", "Self-supervised", "Linear probe", "Representation"):
+        assert f"**{word}**" in HELP_MD, word
+    assert "*supervised*" in HELP_MD and "*unsupervised*" in HELP_MD and "*reinforcement*" in HELP_MD
