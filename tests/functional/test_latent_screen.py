@@ -39,7 +39,8 @@ def test_the_tab_shows_given_clean_and_output_rows_then_the_map_with_every_class
     recon, latent = events()
     text = plain(representation_renderable(recon, latent, 110, 36))
     lines = text.splitlines()
-    assert "Reconstructions at epoch 3: given · clean · output (denoise)" in lines[0]
+    assert lines[0].startswith("c: the linear probe")
+    assert "Reconstructions at epoch 3: given · clean · output (denoise)" in lines[1]
     assert [line.strip() for line in lines if line.strip() in ("given", "clean", "output")] == ["given", "clean",
                                                                                               "output"]
     assert text.count("▀") >= 3 * 8 * 8 * 4  # three rows of 8×8 images, four lines of half blocks each
@@ -55,7 +56,11 @@ def test_a_plain_autoencoder_shows_two_rows_and_signals_as_line_plots():
     text = plain(representation_renderable(recon, latent, 110, 36))
     assert "given · output (reconstruct)" in text and "\nclean" not in text
     assert any("\u2800" < ch <= "\u28ff" for ch in text)  # braille line plots
-    assert plain(representation_renderable(None, None, 110, 20)).split() == NOTHING.split()
+    assert NOTHING.split()[:6] == plain(representation_renderable(None, None, 110, 20)).split("\n", 1)[1].split()[:6]
+    probe = {"probe": {"trained": 0.667, "random": 0.315, "raw": 0.952}, "ari": {"trained": 0.45, "random": 0.11,
+             "raw": 0.52}, "checkpoint": "best", "epoch": 30}
+    line = " ".join(plain(representation_renderable(recon, latent, 110, 36, probe=probe)).split())
+    assert "Linear probe (best checkpoint, epoch 30): trained encoder 66.7% (ARI 0.45) random encoder 31.5%" in line
 
 
 async def test_the_lab_draws_the_representation_of_the_run_shown():

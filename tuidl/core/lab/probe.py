@@ -112,7 +112,7 @@ def probe_run(run: Any, which: str | None = None, device: str | None = "cpu",
     with prepared(preset, device=device, allow_code=allow_code) as trainer:
         at = load_weights(trainer, state)
         result = probe(trainer.model, preset.model.layers, trainer.data, preset.seed)
-    return {**result, **at, "checkpoint": kind}
+    return {**result, **at, "checkpoint": kind, "time": time.time()}
 
 
 def probe_text(result: dict[str, Any]) -> str:

@@ -57,9 +57,10 @@ TABS = (
      "Generalization under attack: test accuracy when each input is nudged by ε towards a mistake. (c: compute)"),
     ("lab-latent", "Representation", "latent",
      "What the network learnt to represent: its reconstructions of the same test inputs, and the test set's codes "
-     "in 2-D, coloured by class. Without labels, do the classes still form clusters?"),
+     "in 2-D, coloured by class. Without labels, do the classes still form clusters? (c: the linear probe)"),
 )
 HEALTH_NOTES = ("vanishing_gradients", "exploding_gradients", "dead_units")
+COMMANDS = {"latent": "probe"}  # what c runs from a checkpoint on a tab, where it is not the tab's own name
 LIVE = ("neurons", "health", "latent")  # instruments a live trainer computes while their tab is shown
 
 
@@ -151,7 +152,8 @@ class LabScreen(Screen[None]):
             "landscape": self._latest("landscape", view.landscape),
             "adversarial": self._latest("adversarial", view.adversarial),
             "health": (id(view.last_health), len(view.notes)),
-            "latent": (id(view.latent), id(view.reconstructions), self.size.width, self.size.height),
+            "latent": (id(view.latent), id(view.reconstructions), self.size.width, self.size.height,
+                       (self._latest("probe", None) or {}).get("time")),
         }
         current = sources[key]
         if key == "neurons":
@@ -166,7 +168,8 @@ class LabScreen(Screen[None]):
             self.panels[key].show(landscape_renderable(current, width))
         elif key == "latent":
             self.panels[key].show(representation_renderable(view.reconstructions, view.latent, width,
-                                                            max(12, self.size.height - 8)))
+                                                            max(12, self.size.height - 8),
+                                                            probe=self._latest("probe", None)))
         elif key == "adversarial":
             self.panels[key].show(adversarial_renderable(current, width))
         else:
@@ -220,8 +223,9 @@ class LabScreen(Screen[None]):
 
     def action_compute(self) -> None:
         key = self._tab()[2]
-        if key not in ("landscape", "adversarial"):
-            self.notify("c computes the loss landscape or the adversarial test: open one of their tabs", timeout=3)
+        if key not in ("landscape", "adversarial", "latent"):
+            self.notify("c computes the loss landscape, the adversarial test or the linear probe: open one of their "
+                        "tabs", timeout=3)
             return
         session = self.app.session
         if session.run is None:
@@ -229,7 +233,7 @@ class LabScreen(Screen[None]):
             return
         if key in self.computing:
             return
-        if session.live_run() is not None:
+        if session.live_run() is not None and key != "latent":  # the probe reads a checkpoint, live or not
             session.live_run().send(key)
             self.notify(f"asked the trainer: it computes the {key} at its next step", timeout=3)
             return
@@ -239,11 +243,11 @@ class LabScreen(Screen[None]):
 
     @work(exclusive=False, group="lab-compute")
     async def compute_from_checkpoint(self, key: str, run_path: str) -> None:
-        code, out, err = await run_tuidl_async([key, run_path, "--json"])
+        code, out, err = await run_tuidl_async([COMMANDS.get(key, key), run_path, "--json"])
         self.computing.discard(key)
         if code == 0:
             try:
-                self.results[key] = json.loads(out)
+                self.results[COMMANDS.get(key, key)] = json.loads(out)
             except ValueError:
                 self.notify(f"the {key} came back unreadable", severity="error")
         else:

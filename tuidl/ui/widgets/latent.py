@@ -77,14 +77,32 @@ def latent_renderable(event: dict | None, width: int, height: int, self_supervis
     return Group(title, plot)
 
 
-def representation_renderable(recon: dict | None, latent: dict | None, width: int, height: int) -> RenderableType:
-    """The whole tab: the reconstructions (self-supervised runs), then the latent map."""
+def probe_line(probe: dict | None) -> Text:
+    """The linear probe's figures on one line (``tuidl probe RUN``'s result), or how to get them."""
+    if not probe:
+        return Text("c: the linear probe (a logistic regression on the codes, vs raw inputs and a random encoder)",
+                    style="dim", overflow="ellipsis", no_wrap=True)
+    p, a = probe.get("probe") or {}, probe.get("ari") or {}
+    text = Text.assemble(("Linear probe", "bold"), f" ({probe.get('checkpoint', '?')} checkpoint, epoch "
+                         f"{probe.get('epoch', '?')}): ")
+    for key, label in (("trained", "trained encoder"), ("random", "random encoder"), ("raw", "raw inputs")):
+        if key in p:
+            text.append(f"{label} {100 * p[key]:.1f}%", style="bold" if key == "trained" else "")
+            text.append(f" (ARI {a.get(key, float('nan')):.2f})  ")
+    return text
+
+
+def representation_renderable(recon: dict | None, latent: dict | None, width: int, height: int,
+                              probe: dict | None = None) -> RenderableType:
+    """The whole tab: the probe's line, the reconstructions (self-supervised runs), then
+    the latent map."""
     classes = (latent or {}).get("classes") or []
     top = reconstructions_renderable(recon, classes, width)
     if top is None:
-        return latent_renderable(latent, width, height - 2)
+        return Group(probe_line(probe), latent_renderable(latent, width, height - 3))
     images = (recon or {}).get("kind") == "image"
     rows = 2 if recon and recon.get("objective") == "reconstruct" else 3
     sample = np.asarray((recon.get("inputs") or [[[0]]])[0]) if recon else np.zeros((1, 1))
     used = 1 + rows * ((-(-sample.shape[-2] // 2) if images and sample.ndim == 3 else PLOT_H) + 2)
-    return Group(top, Text(""), latent_renderable(latent, width, max(8, height - used - 3), self_supervised=True))
+    return Group(probe_line(probe), top, Text(""),
+                 latent_renderable(latent, width, max(8, height - used - 4), self_supervised=True))
