@@ -148,8 +148,9 @@ async def shoot_sweep(out: Path, size: tuple[int, int], runs_root: Path) -> list
 
 
 async def shoot_latent(out: Path, size: tuple[int, int], runs_root: Path) -> list[Path]:
-    """Train the denoising autoencoder on the digits (under a minute), replay it, and show
-    the lab's Representation tab: reconstructions and the latent map."""
+    """Train the denoising autoencoder on the digits (under a minute on a laptop), probe it,
+    replay it, and show the lab's Representation tab: the probe, reconstructions and the
+    latent map."""
     import subprocess
 
     from tuidl.ui.screens.lab import LabScreen
@@ -158,6 +159,8 @@ async def shoot_latent(out: Path, size: tuple[int, int], runs_root: Path) -> lis
     subprocess.run([sys.executable, "-m", "tuidl", "train", "digits-denoise", "--runs-dir", str(runs_root),
                     "--quiet"], check=True)
     run_path = next(p for p in runs_root.iterdir() if p not in before)
+    subprocess.run([sys.executable, "-m", "tuidl", "probe", str(run_path)], check=True,  # its figures head the tab
+                   stdout=subprocess.DEVNULL)
     app = replay_app(run_path, runs_root)
     async with app.run_test(size=size) as pilot:
         until = waiter(pilot)
