@@ -81,3 +81,34 @@ def test_the_help_explains_each_idea_in_the_courses_words():
     for word in ("Autoencoder", "Bottleneck", "Self-supervised", "Linear probe", "Representation"):
         assert f"**{word}**" in HELP_MD, word
     assert "*supervised*" in HELP_MD and "*unsupervised*" in HELP_MD and "*reinforcement*" in HELP_MD
+
+
+async def test_c_on_the_representation_tab_runs_the_probe_on_the_runs_checkpoint(monkeypatch):
+    """``c`` runs ``tuidl probe RUN --json`` (a process of its own; faked here) and the
+    figures head the tab."""
+    import json
+
+    from tuidl.core.preset import preset as P
+    from tuidl.core.run.rundir import RunDir
+    from tuidl.ui.screens import lab
+
+    from helpers import FIXTURES
+
+    asked: list[list[str]] = []
+    result = {"probe": {"trained": 0.926, "random": 0.826, "raw": 0.952}, "ari": {"trained": 0.56, "random": 0.37,
+              "raw": 0.52}, "checkpoint": "best", "epoch": 7, "time": 2e9}
+
+    async def fake(args):
+        asked.append(args)
+        return 0, json.dumps(result), ""
+
+    monkeypatch.setattr(lab, "run_tuidl_async", fake)
+    run = RunDir(FIXTURES / "lab-runs" / "spiral-lab")
+    app = make_app(P.load(run.preset_path), replay=run, low_bandwidth=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay")
+        app.push_screen(LabScreen("lab-latent"))
+        await wait_for(pilot, lambda: "c: the linear probe" in screen_text(app), what="the tab")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: "trained encoder 92.6%" in screen_text(app), what="the probe's figures")
+        assert asked == [["probe", str(run.path), "--json"]]
