@@ -193,7 +193,8 @@ def markdown(rows: list[dict], where: str) -> str:
             continue
         found = claim(P.load(name).description)
         out.append(f"| {name} | {fmt(*found) if found else '—'} | {figure} | {source} |")
-    return "\n".join(out) + "\n"
+    probe = BENCH / "probe.md"  # the self-supervised presets' section, written by bench/probe.py
+    return "\n".join(out) + "\n" + ("\n" + probe.read_text() if probe.is_file() else "")
 
 
 def read_table(path: Path) -> dict[str, dict[str, str]]:
@@ -227,7 +228,9 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    names = args.presets.split(",") if args.presets else [n for n in P.builtin_names() if offline(n)]
+    # (the self-supervised presets are measured by bench/probe.py, whose section ends the file)
+    names = args.presets.split(",") if args.presets else [n for n in P.builtin_names()
+                                                          if offline(n) and P.load(n).train.objective == "supervised"]
     rows = []
     earlier = json.loads(Path(args.from_json).read_text()) if args.from_json else None
     where = earlier["machine"] if earlier else machine(args.threads)

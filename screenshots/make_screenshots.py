@@ -9,8 +9,10 @@ the learning lab (i) on a run that recorded every instrument (``--lab-run``):
 lab-neurons.svg, lab-health.svg, lab-landscape.svg, lab-adversarial.svg; then "try the model"
 (t) on a digits MLP trained here for the shot, with a test digit on the pad: try-digits.svg;
 then the view of a 2×3 sweep on xor run here for the shot: sweep.svg; then a logged run
-(tuidl.init / run.log, tests/fixtures/runs/logged-demo) on the Training pane: logged.svg.
-``--only logged`` (or panes, lab, try, sweep; several with commas) writes only those.
+(tuidl.init / run.log, tests/fixtures/runs/logged-demo) on the Training pane: logged.svg;
+then the lab's Representation tab on the denoising autoencoder digits-denoise, trained here
+for the shot: lab-latent.svg.
+``--only logged`` (or panes, lab, try, sweep, latent; several with commas) writes only those.
 """
 
 from __future__ import annotations
@@ -145,6 +147,33 @@ async def shoot_sweep(out: Path, size: tuple[int, int], runs_root: Path) -> list
     return [out / name]
 
 
+async def shoot_latent(out: Path, size: tuple[int, int], runs_root: Path) -> list[Path]:
+    """Train the denoising autoencoder on the digits (under a minute on a laptop), probe it,
+    replay it, and show the lab's Representation tab: the probe, reconstructions and the
+    latent map."""
+    import subprocess
+
+    from tuidl.ui.screens.lab import LabScreen
+
+    before = set(runs_root.iterdir())
+    subprocess.run([sys.executable, "-m", "tuidl", "train", "digits-denoise", "--runs-dir", str(runs_root),
+                    "--quiet"], check=True)
+    run_path = next(p for p in runs_root.iterdir() if p not in before)
+    subprocess.run([sys.executable, "-m", "tuidl", "probe", str(run_path)], check=True,  # its figures head the tab
+                   stdout=subprocess.DEVNULL)
+    app = replay_app(run_path, runs_root)
+    async with app.run_test(size=size) as pilot:
+        until = waiter(pilot)
+        await until(lambda: app.training.run_state == "ended" and app.session.view.latent, "the replay")
+        app.push_screen(LabScreen(initial="lab-latent"))
+        await pilot.pause(0.4)
+        app.screen.refresh_view()
+        await pilot.pause(0.3)
+        name = "lab-latent.svg"
+        app.save_screenshot(name, str(out))
+    return [out / name]
+
+
 DEFAULT_LOGGED_RUN = ROOT / "tests" / "fixtures" / "runs" / "logged-demo"
 
 
@@ -172,8 +201,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="run directory with the learning lab's events to replay")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for the SVG files")
     parser.add_argument("--size", default="120x40", help="terminal size, COLUMNSxROWS")
-    parser.add_argument("--only", default="panes,lab,try,sweep,logged",
-                        help="which shots, with commas: panes, lab, try, sweep, logged")
+    parser.add_argument("--only", default="panes,lab,try,sweep,logged,latent",
+                        help="which shots, with commas: panes, lab, try, sweep, logged, latent")
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
     try:
@@ -196,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                  ("lab", lambda: shoot_lab(args.lab_run, args.out, (cols, rows), root)),
                  ("try", lambda: shoot_try(args.out, (cols, rows), root)),
                  ("sweep", lambda: shoot_sweep(args.out, (cols, rows), root)),
-                 ("logged", lambda: shoot_logged(args.out, (cols, rows), root))]
+                 ("logged", lambda: shoot_logged(args.out, (cols, rows), root)),
+                 ("latent", lambda: shoot_latent(args.out, (cols, rows), root))]
         for name, shot in shots:
             if name in only:
                 for path in asyncio.run(shot()):

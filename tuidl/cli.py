@@ -48,6 +48,7 @@ examples:
   tuidl lr-find digits-mlp                the learning-rate range test: loss by lr, a suggested lr
   tuidl landscape RUN                     the loss around a run's weights (two random directions)
   tuidl adversarial RUN --eps 0,0.1,0.3   a run's test accuracy under FGSM / PGD attacks
+  tuidl probe RUN                         what a run's codes are worth: a linear probe and k-means vs raw / random
   tuidl export-model RUN --format onnx    the model as safetensors, ONNX or TorchScript, checked, with a card
   tuidl predict RUN images/ [--top 3]     the model on new inputs (.npz, .csv, images), the run's normalisation
 """
@@ -224,6 +225,15 @@ def parser_for(command: str) -> Parser:
         p.add_argument("--json", action="store_true", help="print the result as one JSON object (the event)")
         p.add_argument("--runs-dir", help="runs root")
         add_lab_args(p)
+    elif command == "probe":
+        p.add_argument("run", help="run id or directory")
+        which = p.add_mutually_exclusive_group()
+        which.add_argument("--best", dest="which", action="store_const", const="best",
+                           help="the best epoch's weights (the default, when written)")
+        which.add_argument("--last", dest="which", action="store_const", const="last", help="the last weights")
+        p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+        p.add_argument("--runs-dir", help="runs root")
+        p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or mps")
     elif command == "run":
         p.add_argument("--name", help="the run's name (default: the script's or the command's)")
         p.add_argument("--project", help="a project to file the run under")
@@ -440,6 +450,8 @@ def cmd_train(args) -> int:
     trainer = Trainer(preset, run, resume=bool(args.resume), listeners=listeners, telemetry=args.telemetry,
                       allow_code=tuple(args.allow_code))
     status = trainer.run()
+    if status == "completed" and preset.train.objective != "supervised" and not args.quiet:
+        print_probe(run)
     print(f"Run directory: {run.path}")
     if status == "stopped":
         print(f"Resume with: tuidl train --resume {run.path}")
@@ -899,6 +911,39 @@ def cmd_lab(args, name: str) -> int:
     return 0
 
 
+def cmd_probe(args) -> int:
+    """``tuidl probe RUN``: the linear probe and k-means on the run's codes, printed and
+    kept as RUN/lab/probe.json."""
+    from tuidl.core.lab import kept
+    from tuidl.core.lab.probe import probe_run, probe_text
+    from tuidl.core.run import events as E
+    from tuidl.core.run import rundir as R
+
+    run = R.open_run(args.run, args.runs_dir)
+    result = probe_run(run, args.which, args.device)
+    kept.save(run, "probe", result)
+    if args.json:
+        print(E.dumps(result))
+        return 0
+    print(probe_text(result))
+    print(f"From the {result['checkpoint']} checkpoint; kept in {kept.path(run, 'probe')}")
+    return 0
+
+
+def print_probe(run) -> None:
+    """After a self-supervised run of ``tuidl train``: what its codes are worth."""
+    from tuidl.core.lab import kept
+    from tuidl.core.lab.probe import probe_run, probe_text
+
+    try:
+        result = probe_run(run)
+    except ConfigError as e:
+        print(f"No linear probe: {e}")
+        return
+    kept.save(run, "probe", result)
+    print(probe_text(result))
+
+
 def cmd_export_model(args) -> int:
     import json
 
@@ -1117,7 +1162,7 @@ HANDLERS = {"presets": cmd_presets, "show": cmd_show, "summary": cmd_summary, "t
             "runs": cmd_runs, "tag": cmd_tag, "diff": cmd_diff, "note": cmd_note, "sweep": cmd_sweep, "queue": cmd_queue, "export": cmd_export, "replay": cmd_replay, "attach": cmd_attach,
             "lr-find": cmd_lr_find, "landscape": lambda args: cmd_lab(args, "landscape"),
             "adversarial": lambda args: cmd_lab(args, "adversarial"), "export-model": cmd_export_model,
-            "predict": cmd_predict, "run": cmd_run, "alerts": cmd_alerts, "import": cmd_import, "tensorboard": cmd_tensorboard, "stream": cmd_stream,
+            "predict": cmd_predict, "probe": cmd_probe, "run": cmd_run, "alerts": cmd_alerts, "import": cmd_import, "tensorboard": cmd_tensorboard, "stream": cmd_stream,
             **{c: (lambda args, c=c: cmd_control(args, c)) for c in CONTROL_COMMANDS}}
 
 

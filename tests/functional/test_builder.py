@@ -70,6 +70,9 @@ def test_display_rows_match_infer_and_short_settings():
     conv = layers.Conv2d(filters=16, stride=2, padding="valid")
     assert short_settings(conv) == "16, k=3, s=2, pad=valid"
     assert default_layer("residual", (10,))["layers"] == [{"type": "dense", "units": 10, "activation": "relu"}]
+    # a new reshape fits where it is added; the code layer marks the split
+    assert default_layer("reshape", (64,))["shape"] == [1, 64] and default_layer("reshape", (2, 4, 4))["shape"] == [32]
+    assert short_settings(layers.Code()) == "▲ encoder · decoder ▼"
 
 
 def test_form_parsing_and_paths():

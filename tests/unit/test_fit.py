@@ -58,6 +58,9 @@ def test_what_cannot_be_fitted_says_why():
     missing = switched("spiral", "data.dataset='csv'", "data.params={path='nope.csv'}")
     assert model_problem(missing) == ""  # the data is the problem, not the model
     assert data_signature(missing) is None
+    autoencoder = switched("digits-ae", "data.dataset='mnist1d'", "data.params={n_samples=1000}")
+    fitted = fit_to_data(autoencoder)
+    assert fitted.preset is None and fitted.changes == [] and "outputs its input" in fitted.problem
 
 
 def test_early_stopping_follows_the_task():

@@ -37,6 +37,16 @@ STACKS = {
     "residual": ((4, 10), [{"type": "residual", "layers": [{"type": "conv1d", "filters": 4},
                                                            {"type": "batch_norm"}, {"type": "relu"}]},
                            {"type": "flatten"}, {"type": "residual", "layers": [{"type": "dense", "units": 40}]}]),
+    # an autoencoder's way back: a code marker, then reshape, upsample and transposed convolutions
+    "decoder1d": ((12,), [{"type": "code"}, {"type": "reshape", "shape": [3, 4]},
+                          {"type": "conv_transpose1d", "filters": 5, "kernel_size": 4, "stride": 2, "padding": 1},
+                          {"type": "upsample", "factor": 3},
+                          {"type": "conv_transpose1d", "filters": 1, "kernel_size": 3, "stride": 2,
+                           "output_padding": 1, "activation": "sigmoid"}]),
+    "decoder2d": ((2, 3, 3), [{"type": "reshape", "shape": [18]}, {"type": "dense", "units": 32},
+                              {"type": "reshape", "shape": [2, 4, 4]}, {"type": "upsample"},
+                              {"type": "conv_transpose2d", "filters": 3, "kernel_size": 3, "stride": 2,
+                               "padding": 1, "output_padding": 1, "bias": False}]),
 }
 
 
@@ -143,3 +153,24 @@ def test_random_stacks_infer_or_fail_cleanly(items, shape):
     out = model(torch.randn(2, *shape))
     assert tuple(out.shape[1:]) == summary.output_shape
     assert count_params(model) == (summary.trainable, summary.frozen)
+
+
+def test_transposed_convolutions_undo_strided_ones_and_misfits_are_named():
+    specs = parse([{"type": "conv1d", "filters": 4, "kernel_size": 4, "stride": 2, "padding": 1},
+                   {"type": "conv_transpose1d", "filters": 1, "kernel_size": 4, "stride": 2, "padding": 1}])
+    assert [r.output_shape for r in L.infer(specs, (1, 40)).rows] == [(4, 20), (1, 40)]
+    bad = L.infer(parse([{"type": "reshape", "shape": [3, 5]}]), (16,)).rows[0]
+    assert "15 values for (3, 5), got (16,)" in bad.error
+    flat = L.infer(parse([{"type": "conv_transpose2d", "filters": 2}]), (16,)).rows[0]
+    assert "add a reshape layer" in flat.error
+    problems: list[Problem] = []
+    L.parse_layers([{"type": "conv_transpose1d", "filters": 2, "stride": 2, "output_padding": 2},
+                    {"type": "reshape", "shape": []}], "model.layers", problems)
+    assert [p.path for p in problems] == ["model.layers[0].output_padding", "model.layers[1].shape"]
+
+
+def test_the_summary_marks_the_code_between_encoder_and_decoder():
+    specs = parse([{"type": "dense", "units": 2}, {"type": "code"}, {"type": "dense", "units": 5}])
+    lines = L.infer(specs, (5,)).render().splitlines()
+    at = next(i for i, line in enumerate(lines) if "(code)" in line)
+    assert "encoder" in lines[at + 1] and "decoder" in lines[at + 1] and "dense_2" in lines[at + 2]

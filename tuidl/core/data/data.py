@@ -231,7 +231,8 @@ class Loaded:
             if p is None or self.info.task != "classification":
                 balance[k] = []
             else:
-                counts = torch.bincount(p.y.detach().cpu().long(), minlength=self.info.num_classes)
+                labels = p.y if getattr(p, "labels", None) is None else p.labels  # a self-supervised split's
+                counts = torch.bincount(labels.detach().cpu().long(), minlength=self.info.num_classes)
                 balance[k] = [int(c) for c in counts.tolist()]
         return {
             "dataset": self.info.dataset,

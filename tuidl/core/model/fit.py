@@ -170,6 +170,9 @@ def fit_to_data(preset: Preset) -> Fitted:
         return Fitted(preset, [], "")
     if preset.model.custom:
         return Fitted(None, [], before, "a custom model class is not fitted here: change it in its code")
+    if preset.train.objective != "supervised":  # the decoder must draw the new input: the builder's work
+        return Fitted(None, [], before, f"a {preset.train.objective} model outputs its input: change the "
+                                        "decoder's last layers (and the reshape) in the builder for this data")
     try:
         info = catalog.info(preset.data.dataset, preset.data.params)
     except (ConfigError, OSError, ValueError) as e:

@@ -332,10 +332,97 @@ class Residual(Layer):
         return (train, frozen)
 
 
+@dataclass
+class Code(Layer):
+    kind: ClassVar[str] = "code"
+    doc: ClassVar[str] = ("Marks the code (the bottleneck): the layers up to here are the encoder, the rest the "
+                          "decoder. Passes its input on unchanged; the latent map and the probe read it.")
+
+    def output(self, shape, index):
+        return shape
+
+
+@dataclass
+class Reshape(Layer):
+    kind: ClassVar[str] = "reshape"
+    doc: ClassVar[str] = "Rearranges the values into a new shape with as many values, e.g. (64,) into (1, 8, 8)."
+    shape: list[int] = opt(factory=list, help="the new shape, channel-first, e.g. [16, 4, 4]")
+
+    def validate(self, path, problems):
+        if not 1 <= len(self.shape) <= 3:
+            problems.append(Problem(f"{path}.shape", f"expected 1 to 3 sizes, got {self.shape!r}"))
+        elif any(n < 1 or n > MAX_UNITS for n in self.shape):
+            problems.append(Problem(f"{path}.shape", f"every size must be between 1 and {MAX_UNITS:,}, "
+                                                     f"got {self.shape!r}"))
+
+    def output(self, shape, index):
+        want = tuple(self.shape)
+        if math.prod(want) != math.prod(shape):
+            raise ShapeError(index, self.kind, shape, f"{math.prod(want):,} values for {fmt_shape(want)}")
+        return want
+
+
+@dataclass
+class Upsample(Layer):
+    kind: ClassVar[str] = "upsample"
+    doc: ClassVar[str] = "Repeats each value (nearest neighbour): a sequence or image grows by the factor."
+    factor: int = opt(2, help="how many times longer (and wider) the output is", min=1, max=64)
+
+    def output(self, shape, index):
+        _need_rank(self, shape, index, (2, 3), "a sequence (C, L) or an image (C, H, W)")
+        return (shape[0], *(n * self.factor for n in shape[1:]))
+
+
+@dataclass
+class _ConvTranspose(Layer):
+    dims: ClassVar[int] = 1
+    filters: int = opt(help="output channels", min=1, max=MAX_UNITS)
+    kernel_size: int = opt(3, help="window size", min=1, max=1024)
+    stride: int = opt(2, help="how many times longer the output is, about", min=1, max=1024)
+    padding: int = opt(0, help="zeros taken off each side of the output", min=0, max=1024)
+    output_padding: int = opt(0, help="extra size on one side (to hit an exact size)", min=0, max=1024)
+    activation: str = opt("none", help="activation applied after", choices=ACTIVATIONS)
+    bias: bool = opt(True, help="learn an additive bias")
+
+    def validate(self, path, problems):
+        if self.output_padding >= self.stride:
+            problems.append(Problem(f"{path}.output_padding", f"must be smaller than the stride ({self.stride}), "
+                                                              f"got {self.output_padding}"))
+
+    def output(self, shape, index):
+        names = "(channels, length)" if self.dims == 1 else "(channels, height, width)"
+        _need_rank(self, shape, index, (self.dims + 1,), f"an input {names}",
+                   "add a reshape layer before it" if len(shape) == 1 else "")
+        spatial = [(n - 1) * self.stride - 2 * self.padding + self.kernel_size + self.output_padding
+                   for n in shape[1:]]
+        if min(spatial) < 1:
+            raise ShapeError(index, self.kind, shape, "a larger input or less padding")
+        return (self.filters, *spatial)
+
+    def params(self, shape):
+        weights = shape[0] * self.filters * self.kernel_size**self.dims
+        return (weights + (self.filters if self.bias else 0), 0)
+
+
+@dataclass
+class ConvTranspose1d(_ConvTranspose):
+    kind: ClassVar[str] = "conv_transpose1d"
+    doc: ClassVar[str] = "Transposed 1-D convolution: the way back of a strided conv1d, the sequence grows."
+    dims: ClassVar[int] = 1
+
+
+@dataclass
+class ConvTranspose2d(_ConvTranspose):
+    kind: ClassVar[str] = "conv_transpose2d"
+    doc: ClassVar[str] = "Transposed 2-D convolution: the way back of a strided conv2d, the image grows."
+    dims: ClassVar[int] = 2
+
+
 LAYER_TYPES: dict[str, type[Layer]] = {
     cls.kind: cls
     for cls in (Dense, Conv1d, Conv2d, MaxPool, AvgPool, GlobalAvgPool, Flatten, Dropout, BatchNorm,
-                LayerNorm, ReLU, GELU, Tanh, Sigmoid, LeakyReLU, SiLU, LSTM, GRU, Residual)
+                LayerNorm, ReLU, GELU, Tanh, Sigmoid, LeakyReLU, SiLU, LSTM, GRU, Residual, Code, Reshape,
+                Upsample, ConvTranspose1d, ConvTranspose2d)
 }
 
 
@@ -476,6 +563,9 @@ def render_summary(summary: dict[str, Any], width: int = 80) -> str:
         out.append(f" {label[:c1]:<{c1}} {shape:<{c2}} {r['params']:>{c3},}")
         if r.get("error"):
             out.append(f"   ✗ {r['error']}")
+        if r["type"] == "code":
+            mark = " ▲ encoder · the code (bottleneck) · decoder ▼ "
+            out.append(f"{mark:┄^{width}}")
     out.append(line)
     total, train, frozen = summary["total"], summary["trainable"], summary["non_trainable"]
     out += [f" Total params: {total:,} ({human_bytes(total * 4)})",

@@ -49,6 +49,17 @@ class GlobalAvgPool(nn.Module):
         return x.flatten(2).mean(dim=2)
 
 
+class Reshape(nn.Module):
+    """Each sample's values in a new shape (the batch axis kept)."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+
 def _with_activation(module: nn.Module, activation: str) -> nn.Module:
     if activation == "none":
         return module
@@ -85,6 +96,17 @@ def make_layer(spec: L.Layer, shape: L.Shape) -> nn.Module:
         return _ACT[kind]()
     if kind in ("lstm", "gru"):
         return Recurrent(spec, shape[0])
+    if kind == "code":
+        return nn.Identity()
+    if kind == "reshape":
+        return nn.Unflatten(1, tuple(spec.shape)) if len(shape) == 1 else Reshape(tuple(spec.shape))
+    if kind == "upsample":
+        return nn.Upsample(scale_factor=spec.factor, mode="nearest")
+    if kind in ("conv_transpose1d", "conv_transpose2d"):
+        cls = nn.ConvTranspose1d if kind == "conv_transpose1d" else nn.ConvTranspose2d
+        conv = cls(shape[0], spec.filters, spec.kernel_size, stride=spec.stride, padding=spec.padding,
+                   output_padding=spec.output_padding, bias=spec.bias)
+        return _with_activation(conv, spec.activation)
     if kind == "residual":
         return ResidualBlock(build_sequential(spec.inner, shape))
     raise ValueError(f"no module for layer type {kind!r}")

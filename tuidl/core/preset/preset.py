@@ -46,6 +46,9 @@ SCHEDULES = ("constant", "step", "cosine", "onecycle", "plateau")
 PRECISIONS = ("fp32", "bf16", "fp16")
 NORMALIZE = ("none", "standard", "minmax")
 MONITORS = ("val_loss", "val_acc", "val_mae")
+#: What the model learns to output: the labels (supervised), or its own input
+#: (self-supervised: as it is, with noise added, or with a random part hidden).
+OBJECTIVES = ("supervised", "reconstruct", "denoise", "mask")
 
 
 @dataclass
@@ -144,6 +147,8 @@ class Instruments:
     health: bool = opt(False, help="layer health: gradient / weight norms, update ratio, dead units, activations")
     neurons: bool = opt(False, help="2-D datasets: every hidden unit's output over the input plane")
     adversarial: bool = opt(False, help="at the end: test accuracy under FGSM and PGD attacks")
+    latent: bool = opt(False, help="the latent map: the test set's codes (a classifier's penultimate layer) in 2-D; "
+                                   "always on for a self-supervised train.objective")
     adversarial_eps: list[float] = opt(factory=lambda: [0.0, 0.05, 0.1, 0.2, 0.3],
                                        help="attack sizes ε, in standard deviations of the normalised input")
 
@@ -167,6 +172,13 @@ class Train:
     checkpoint_every: int = opt(1, help="save 'last' every N epochs", min=1, max=1_000_000)
     deterministic: bool = opt(True, help="deterministic algorithms where PyTorch has them")
     instruments: Instruments = opt(factory=Instruments)
+    objective: str = opt("supervised", help="supervised: predict the labels; reconstruct: output the input "
+                                            "(an autoencoder); denoise: the clean input from a noisy one; "
+                                            "mask: the whole input from one with a random part hidden",
+                         choices=OBJECTIVES)
+    noise: float = opt(0.3, help="denoise: standard deviation of the Gaussian noise added to the (normalised) input",
+                       min=0.0, max=100.0)
+    mask: float = opt(0.5, help="mask: fraction of the input's values hidden (set to 0)", min=0.0, lt=1.0)
 
     def validate(self, path, problems):
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
@@ -234,7 +246,14 @@ class Resolved:
     loss: str
 
 
-def output_problem(info: catalog.DataInfo, out: tuple[int, ...], loss: str) -> str:
+def output_problem(info: catalog.DataInfo, out: tuple[int, ...], loss: str, objective: str = "supervised") -> str:
+    if objective != "supervised":  # the target is the input itself
+        if loss not in ("mse", "bce"):
+            return f"loss {loss!r} cannot compare an output with the input; use 'mse' or 'bce' for {objective}"
+        if tuple(out) != tuple(info.input_shape):
+            return (f"the last layer must output the input's shape {tuple(info.input_shape)} for {objective}, "
+                    f"got {tuple(out)}")
+        return ""
     if info.task == "classification":
         k = info.num_classes
         if loss == "bce":
@@ -253,10 +272,16 @@ def output_problem(info: catalog.DataInfo, out: tuple[int, ...], loss: str) -> s
     return ""
 
 
-def pick_loss(info: catalog.DataInfo, out: tuple[int, ...] | None, loss: str) -> str:
+def task_of(preset: Preset, info: catalog.DataInfo) -> str:
+    """What the trainer's metrics measure: the data's task, or ``regression`` for a
+    self-supervised objective (the output is compared with the input, value by value)."""
+    return info.task if preset.train.objective == "supervised" else "regression"
+
+
+def pick_loss(info: catalog.DataInfo, out: tuple[int, ...] | None, loss: str, objective: str = "supervised") -> str:
     if loss != "auto":
         return loss
-    if info.task == "regression":
+    if info.task == "regression" or objective != "supervised":
         return "mse"
     return "bce" if out == (1,) and info.num_classes == 2 else "cce"
 
@@ -282,13 +307,22 @@ def _resolve(preset: Preset) -> Resolved:
     summary, loss = resolved.summary, resolved.loss
     out = summary.output_shape if not preset.model.custom else (
         (info.num_classes,) if info.task == "classification" else (info.targets,))
-    problem = output_problem(info, out, loss)
+    objective = preset.train.objective
+    problem = output_problem(info, out, loss, objective)
     if problem:
         raise ConfigError([Problem(f"model.layers[{len(summary.rows) - 1}]", problem, src)])
+    if objective != "supervised" and preset.model.custom:
+        raise ConfigError([Problem("train.objective", f"{objective} needs a layer stack (model.layers), "
+                                                      "not a custom model", src)])
+    codes = [r.index for r in summary.rows if r.kind == "code"]
+    if len(codes) > 1:
+        raise ConfigError([Problem(f"model.layers[{codes[1]}]", "one code layer marks the bottleneck; "
+                                                               f"found {len(codes)}", src)])
+    task = task_of(preset, info)
     es = preset.train.early_stopping
-    if es.enabled and es.monitor == "val_acc" and info.task != "classification":
+    if es.enabled and es.monitor == "val_acc" and task != "classification":
         raise ConfigError([Problem("train.early_stopping.monitor", "val_acc needs a classification task", src)])
-    if es.enabled and es.monitor == "val_mae" and info.task != "regression":
+    if es.enabled and es.monitor == "val_mae" and task != "regression":
         raise ConfigError([Problem("train.early_stopping.monitor", "val_mae needs a regression task", src)])
     if preset.data.split.val <= 0 and (es.enabled or preset.train.schedule.name == "plateau"):
         raise ConfigError([Problem("data.split.val", "early stopping and the plateau schedule need a "
@@ -311,7 +345,7 @@ def with_data(preset: Preset, info: catalog.DataInfo) -> Resolved:
     summary.name = preset.name
     out = summary.output_shape if not preset.model.custom else (
         (info.num_classes,) if info.task == "classification" else (info.targets,))
-    return Resolved(preset, info, summary, pick_loss(info, out, preset.train.loss))
+    return Resolved(preset, info, summary, pick_loss(info, out, preset.train.loss, preset.train.objective))
 
 
 def data_label(preset: Preset) -> str:

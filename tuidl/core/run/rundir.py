@@ -43,7 +43,7 @@ ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # control commands (docs/events.md, "Control"); a name has no "-" (it ends the file name)
 COMMANDS = ("pause", "resume", "stop", "checkpoint",
             "prune",  # a sweep gives up on this trial: checkpoint, end as ``pruned``
-            "watch_health", "watch_neurons",  # a dashboard looks at an instrument: compute it for a while
+            "watch_health", "watch_neurons", "watch_latent",  # a dashboard looks at an instrument: compute it for a while
             "landscape", "adversarial")  # compute this once, now
 LIVE = ("starting", "running", "paused")
 TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/@+=-]{0,63}$")

@@ -19,7 +19,8 @@ raises) and keeps what every reader needs:
 * the learning lab's live instruments: **layer health** as series per layer
   (``health``: layer name → :class:`LayerHealth`, arrays of the step and of each
   measured figure, NaN where a figure was null) and the latest ``health`` event
-  (``last_health``); the latest **neuron view** (``neurons``: the ``neurons`` event);
+  (``last_health``); the latest **neuron view** (``neurons``: the ``neurons`` event); the
+  latest **latent map** and **reconstructions** (``latent``, ``reconstructions``: their events);
 * a compared run's curves (:meth:`RunView.compare_curves`: its validation curves, or
   its training curves when it had no validation split).
 
@@ -255,6 +256,8 @@ class RunView:
         self.health: dict[str, LayerHealth] = {}  # layer name -> its health figures over the run
         self.last_health: dict | None = None  # the latest health event
         self.neurons: dict | None = None  # the latest neurons event
+        self.latent: dict | None = None  # the latest latent event (the test set's codes in 2-D)
+        self.reconstructions: dict | None = None  # the latest reconstructions event (self-supervised)
         self.torch: dict | None = None  # the latest telemetry's PyTorch memory figures (CUDA)
         self.torch_cuda: bool | None = None  # the trainer's PyTorch has CUDA, as telemetry says (None: not said)
         self.scalars = Scalars()  # a logged run's metrics by name, its config and summary (metrics events)
@@ -547,6 +550,17 @@ class RunView:
             raise Malformed("a neurons event needs layers and output")
         self.neurons = ev
 
+    def _latent(self, ev: dict, applied: Applied) -> None:
+        if not (isinstance(ev["points"], list) and isinstance(ev["labels"], list)
+                and len(ev["points"]) == len(ev["labels"])):
+            raise Malformed("a latent event needs as many points as labels")
+        self.latent = ev
+
+    def _reconstructions(self, ev: dict, applied: Applied) -> None:
+        if not all(isinstance(ev[k], list) for k in ("inputs", "outputs")) or len(ev["inputs"]) != len(ev["outputs"]):
+            raise Malformed("a reconstructions event needs as many outputs as inputs")
+        self.reconstructions = ev
+
     def _checkpoint(self, ev: dict, applied: Applied) -> None:
         self.checkpoints += 1
 
@@ -624,6 +638,8 @@ _TAKE = {
     E.TELEMETRY: RunView._telemetry,
     E.HEALTH: RunView._health,
     E.NEURONS: RunView._neurons,
+    E.LATENT: RunView._latent,
+    E.RECONSTRUCTIONS: RunView._reconstructions,
     E.TEST: RunView._test,
     E.LANDSCAPE: RunView._landscape,
     E.ADVERSARIAL: RunView._adversarial,

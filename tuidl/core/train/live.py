@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from tuidl.core.train.health import Health
+from tuidl.core.train.latent import Latent, code_index
 from tuidl.core.train.neurons import Neurons, groups_of
 from tuidl.core.train.state import Subject, TrainState
 
@@ -39,12 +40,18 @@ class LiveInstruments:
                  distributed: bool = False, neurons: bool = True):
         self.state, self.watching = state, watching
         flags = preset.train.instruments
-        self.flags = {"health": flags.health, "neurons": flags.neurons}
+        self.flags = {"health": flags.health, "neurons": flags.neurons,
+                      "latent": flags.latent or preset.train.objective != "supervised"}
         self.armed = False  # a health measurement is under way (the next step is measured)
         self.health: Optional[Health] = None
         self.neurons: Optional[Neurons] = None
+        self.latent: Optional[Latent] = None
         if distributed:
             return
+        index = None if preset.model.custom else code_index(preset.model.layers)
+        if index is not None:
+            self.latent = Latent(state.model, preset.model.layers, index, subject.data, subject.loss_kind,
+                                 preset.train.objective, emit)
 
         self.health = Health(state.model, rows, emit, note, state.schedule.lr)
         groups = None if preset.model.custom or not neurons else groups_of(state.model, preset.model.layers, rows)
@@ -63,6 +70,8 @@ class LiveInstruments:
             self.armed = self.health.armed
         if self.neurons is not None and self.neurons.cadence.due(now) and self.wanted("neurons"):
             self.neurons(now, self.state.progress.epoch, self.state.progress.step)
+        if self.latent is not None and self.latent.cadence.due(now) and self.wanted("latent"):
+            self.latent(now, self.state.progress.epoch, self.state.progress.step)
 
     def measure(self, now: float, epoch: int) -> None:
         """After the armed step (``epoch``: the epoch in progress)."""
@@ -75,4 +84,6 @@ class LiveInstruments:
         one the trained model's neuron view."""
         if final and self.neurons is not None and self.wanted("neurons"):
             self.neurons.cadence.next = now  # due now
+        if final and self.latent is not None:
+            self.latent.cadence.next = now
         self.tick(now)

@@ -45,6 +45,7 @@ from tuidl.core.train.checkpoints import Checkpoints
 from tuidl.core.train.control import Control, StopRun
 from tuidl.core.train.custom import custom_model
 from tuidl.core.train.live import LiveInstruments
+from tuidl.core.train import objective
 from tuidl.core.train.meter import Meter
 from tuidl.core.train.monitor import Monitor
 from tuidl.core.train.optim import Schedule, make_optimizer
@@ -103,11 +104,11 @@ class Trainer:
         else:  # this rank's GPU (NCCL) or the CPU (gloo); every rank checks it trains the same preset
             self.device = self.dist.start(self.device_request, p, self.resume)
         seed_everything(p.seed, p.train.deterministic, self.device)
-        self.data = D.load(p, self.device)
+        self.data = objective.wrap(D.load(p, self.device), p.train)  # a self-supervised split: input = target
         info = self.data.info
         # the preset was resolved before its run was made (launch, tuidl train): its summary and loss from the data
         self.resolved = P.with_data(p, info)
-        self.task, self.loss_kind = info.task, self.resolved.loss
+        self.task, self.loss_kind = P.task_of(p, info), self.resolved.loss
         self.top5 = self.task == "classification" and info.num_classes > 5
         if p.model.custom:
             model = custom_model(p.model.custom, self.allow_code, info, self.resolved).to(self.device)
@@ -304,7 +305,10 @@ class Trainer:
         if part is None or len(part) == 0:
             return None
         metrics, out = self.evaluate(part, collect=True)
-        self.emit(E.TEST, **test_results(part, out, metrics, self.task, self.loss_kind, self.data.info.num_classes))
+        fields = test_results(part, out, metrics, self.task, self.loss_kind, self.data.info.num_classes)
+        if self.preset.train.objective != "supervised":  # its samples are the reconstructions events'
+            fields["samples"] = []
+        self.emit(E.TEST, **fields)
         return metrics
 
     # -- the run ------------------------------------------------------------------------
@@ -352,6 +356,7 @@ class Trainer:
                   resumed_from=self.state.progress.epoch, epochs=p.train.epochs, steps_per_epoch=self.steps_per_epoch,
                   batch_size=p.data.batch_size, task=self.task, loss=self.loss_kind, metrics=metrics,
                   summary=self.resolved.summary.to_dict(), data=self.data.describe(), device=str(self.device),
+                  objective=p.train.objective,
                   device_name=device_name(self.device), precision=self.precision, pid=os.getpid(),
                   host=socket.gethostname(), world_size=1 if self.dist is None else self.dist.world_size,
                   torch_cuda=torch.version.cuda is not None, **({"sweep": sweep} if sweep else {}))

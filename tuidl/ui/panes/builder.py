@@ -19,6 +19,7 @@ schema rejects are shown inline and not applied. Shapes come from :func:`tuidl.c
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +106,8 @@ def short_settings(layer: Layer) -> str:
     if layer.kind == "residual":
         n = len(getattr(layer, "inner", []))
         return f"{n} inner layer{'s' if n != 1 else ''}"
+    if layer.kind == "code":
+        return "▲ encoder · decoder ▼"
     cls = type(layer)
     parts: list[str] = []
     for f in dataclasses.fields(cls):
@@ -180,6 +183,8 @@ def default_layer(kind: str, shape: tuple[int, ...] | None) -> dict[str, Any]:
         if f.init and f.name not in out and is_required(cls, f.name):
             tp = field_type(cls, f.name)
             out[f.name] = 32 if tp is int else ""
+    if kind == "reshape" and shape is not None:  # a flat input as one channel, anything else flat
+        out["shape"] = [1, shape[0]] if len(shape) == 1 else [math.prod(shape)]
     if kind == "residual":
         if shape is not None and len(shape) == 1:
             inner = {"type": "dense", "units": shape[0], "activation": "relu"}

@@ -151,6 +151,48 @@ mistake (FGSM: one step; PGD: several) and measures the accuracy again. A model 
 falls apart at tiny ε has learned fragile features. The test split is the honest
 score on *this* data, not a guarantee on slightly different data.
 
+# Beyond labels: unsupervised and self-supervised learning
+
+The course names four kinds of machine learning: *supervised* (learn from labelled
+examples), *unsupervised* (find structure in data without labels), *self-supervised*
+(make the labels from the data itself) and *reinforcement* learning (learn from rewards).
+The presets `digits-ae`, `digits-denoise`, `digits-masked` and `mnist1d-conv-ae` show the
+middle two (`train.objective` in a preset).
+
+**Autoencoder** (*unsupervised*): a network trained to output its own input. The
+*encoder* (the layers before the `code` layer) squeezes each input into a few numbers,
+the *code*; the *decoder* (the layers after it) rebuilds the input from the code. The
+loss is the reconstruction error (mean squared error, or binary cross-entropy for inputs
+in 0..1). No label is used anywhere.
+
+**Bottleneck**: the code is much smaller than the input (2 or 16 numbers for 64 pixels),
+so the network cannot copy the input through: it must find what the inputs have in
+common and keep only what tells them apart. A code as wide as the input could learn the
+identity and nothing else. The `code` layer marks it; the model summary draws the line
+between encoder and decoder there.
+
+**Self-supervised**: the data supply their own targets. A *denoising* autoencoder gets the
+input with noise added and must output the clean input; a *masked* one gets the input
+with a random part hidden and must fill it in. Both are harder than copying, so the code
+must capture what the data look like. Large language and vision models are pre-trained
+this way (predict the hidden word, the hidden patch), then put to work with few labels.
+
+**Representation** (i, then the *Representation* tab): the reconstructions of the same
+test inputs (what the model is given, the clean input, its output) sharpen as it
+trains; the *latent map* draws the test set's codes (the first two principal components
+when the code is wider than 2), coloured by the class the model never saw. When the
+digits form separate clusters, the encoder has discovered them on its own. A
+classifier's penultimate layer has a latent map too: its classes pull apart as it learns.
+
+**Linear probe** (`tuidl probe RUN`): what a representation is worth. Freeze the encoder,
+compute the codes, and fit the simplest classifier, a logistic regression (a straight
+line between classes), on the codes and the labels. Its test accuracy is the figure
+self-supervised papers report. It is compared with the same probe on the raw inputs and
+on a *randomly initialised* encoder of the same shape: a random network already mixes the
+inputs, so the learning is what the trained encoder adds. *k-means* on the codes, scored
+against the true classes by the adjusted Rand index (0: chance, 1: the classes exactly),
+asks the same without any label at all.
+
 **Sweeps** (w, *hyperparameters*): the learning rate, the width, the dropout are not
 learned by gradient descent: they are chosen by training several times and keeping what
 does best on the *validation* split (never the test split, which would then stop being

@@ -1,11 +1,14 @@
 """The learning lab (``i``): inside the network of the run shown (docs/instruments.md).
 
-Four tabs, each an instrument with one line on what it teaches:
+Five tabs, each an instrument with one line on what it teaches:
 
 * **Neurons** (2-D Playground datasets): every unit's output over the input plane,
   the weights between them, the selected unit large (:class:`NeuronView`);
 * **Layer health**: per-layer gradient norm, update ratio, dead units, activation
   spread over time, and the trainer's warnings;
+* **Representation**: an autoencoder's reconstructions of the same test inputs, and the
+  latent map (the test set's codes in 2-D, coloured by class; a classifier's penultimate
+  layer while shown);
 * **Loss landscape**: the loss around the current weights (``c`` computes it);
 * **Adversarial**: test accuracy under FGSM / PGD attacks against ε (``c``).
 
@@ -36,6 +39,7 @@ from tuidl.core.lab import kept
 from tuidl.core.run.runview import HEALTH_FIGURES
 from tuidl.ui.command import run_tuidl_async
 from tuidl.ui.widgets.lab import LabPanel, adversarial_renderable, health_renderable, landscape_renderable
+from tuidl.ui.widgets.latent import representation_renderable
 from tuidl.ui.widgets.neurons import MESSAGE as NEURONS_SUPPORTED, NeuronView
 
 REFRESH_S = 1.0  # the screen reads the run view this often
@@ -51,8 +55,13 @@ TABS = (
      "(c: compute)"),
     ("lab-adversarial", "Adversarial", "adversarial",
      "Generalization under attack: test accuracy when each input is nudged by ε towards a mistake. (c: compute)"),
+    ("lab-latent", "Representation", "latent",
+     "What the network learnt to represent: its reconstructions of the same test inputs, and the test set's codes "
+     "in 2-D, coloured by class. Without labels, do the classes still form clusters? (c: the linear probe)"),
 )
 HEALTH_NOTES = ("vanishing_gradients", "exploding_gradients", "dead_units")
+COMMANDS = {"latent": "probe"}  # what c runs from a checkpoint on a tab, where it is not the tab's own name
+LIVE = ("neurons", "health", "latent")  # instruments a live trainer computes while their tab is shown
 
 
 class LabScreen(Screen[None]):
@@ -89,7 +98,7 @@ class LabScreen(Screen[None]):
         self.initial = initial
         self.neurons = NeuronView(id="neuron-view")
         self.panels = {"health": LabPanel(id="health-panel"), "landscape": LabPanel(id="landscape-panel"),
-                       "adversarial": LabPanel(id="adversarial-panel")}
+                       "adversarial": LabPanel(id="adversarial-panel"), "latent": LabPanel(id="latent-panel")}
         self.computing: set[str] = set()
         self.results: dict[str, dict] = {}  # computed here from a checkpoint (an ended run)
         self._shown: dict[str, Any] = {}
@@ -143,11 +152,13 @@ class LabScreen(Screen[None]):
             "landscape": self._latest("landscape", view.landscape),
             "adversarial": self._latest("adversarial", view.adversarial),
             "health": (id(view.last_health), len(view.notes)),
+            "latent": (id(view.latent), id(view.reconstructions), self.size.width, self.size.height,
+                       (self._latest("probe", None) or {}).get("time")),
         }
         current = sources[key]
         if key == "neurons":
             self.neurons.set_empty(self._no_neurons())
-        if self._shown.get(key) is current or (key == "health" and self._shown.get(key) == current):
+        if self._shown.get(key) is current or (key in ("health", "latent") and self._shown.get(key) == current):
             self._status(key)
             return
         self._shown[key] = current
@@ -155,6 +166,10 @@ class LabScreen(Screen[None]):
             self.neurons.show(current)
         elif key == "landscape":
             self.panels[key].show(landscape_renderable(current, width))
+        elif key == "latent":
+            self.panels[key].show(representation_renderable(view.reconstructions, view.latent, width,
+                                                            max(12, self.size.height - 8),
+                                                            probe=self._latest("probe", None)))
         elif key == "adversarial":
             self.panels[key].show(adversarial_renderable(current, width))
         else:
@@ -187,7 +202,7 @@ class LabScreen(Screen[None]):
             text = Text("no run yet: start one (s) or open one from the Runs pane (5), then come back (i)", "dim")
         elif key in self.computing:
             text = Text(f"computing the {key} …", "yellow")
-        elif session.live and key in ("neurons", "health"):
+        elif session.live and key in LIVE:
             text = Text(f"live: the trainer measures the {key} while this tab is open", "green")
         else:
             text = Text(f"run {session.run.id} · {session.view.status}", "dim")
@@ -198,7 +213,7 @@ class LabScreen(Screen[None]):
         """While a live instrument's tab is shown on a live run: keep it on."""
         key = self._tab()[2]
         run = self.app.session.live_run()
-        if run is None or key not in ("neurons", "health") or not self.is_current:
+        if run is None or key not in LIVE or not self.is_current:
             return
         try:
             run.send(f"watch_{key}")
@@ -208,8 +223,9 @@ class LabScreen(Screen[None]):
 
     def action_compute(self) -> None:
         key = self._tab()[2]
-        if key not in ("landscape", "adversarial"):
-            self.notify("c computes the loss landscape or the adversarial test: open one of their tabs", timeout=3)
+        if key not in ("landscape", "adversarial", "latent"):
+            self.notify("c computes the loss landscape, the adversarial test or the linear probe: open one of their "
+                        "tabs", timeout=3)
             return
         session = self.app.session
         if session.run is None:
@@ -217,7 +233,7 @@ class LabScreen(Screen[None]):
             return
         if key in self.computing:
             return
-        if session.live_run() is not None:
+        if session.live_run() is not None and key != "latent":  # the probe reads a checkpoint, live or not
             session.live_run().send(key)
             self.notify(f"asked the trainer: it computes the {key} at its next step", timeout=3)
             return
@@ -227,11 +243,11 @@ class LabScreen(Screen[None]):
 
     @work(exclusive=False, group="lab-compute")
     async def compute_from_checkpoint(self, key: str, run_path: str) -> None:
-        code, out, err = await run_tuidl_async([key, run_path, "--json"])
+        code, out, err = await run_tuidl_async([COMMANDS.get(key, key), run_path, "--json"])
         self.computing.discard(key)
         if code == 0:
             try:
-                self.results[key] = json.loads(out)
+                self.results[COMMANDS.get(key, key)] = json.loads(out)
             except ValueError:
                 self.notify(f"the {key} came back unreadable", severity="error")
         else:
