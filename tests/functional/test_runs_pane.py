@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
 
 from tuidl import cli
 from tuidl.core.preset import preset as P
@@ -113,7 +112,7 @@ async def test_the_list_matches_tuidl_runs_and_live_runs_are_announced(runs_root
         assert [r.status for r in pane.rows] == ["running", "interrupted", "stopped", "completed", "completed",
                                                  "completed"]
         # the table shows the same, status in colour
-        table = pane.query_one(DataTable)
+        table = pane.table
         assert table.row_count == 6
         cell = table.get_cell("20260105-100000-spiral-eeee", "status")
         assert cell.plain.strip() == "interrupted" and "red" in str(cell.style)
@@ -245,7 +244,7 @@ async def test_open_export_and_compare(runs_root):
         assert pane.select(digits)
         await pilot.press("space")
         assert pane.marked == {older, digits}
-        assert pane.query_one(DataTable).get_cell(older, "mark").plain == "◆"
+        assert pane.table.get_cell(older, "mark").plain == "◆"
         await pilot.press("v")
         await wait_for(pilot, lambda: len(training.overlays) == 2, what="two compared runs")
         assert app.query_one("PaneDeck").active == "training"

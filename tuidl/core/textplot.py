@@ -287,6 +287,7 @@ class PlotLine:
     ys: Sequence[float]
     label: str
     color: int = 6
+    legend: bool = True  # False: not named in the legend (a smoothed line's raw points, drawn faint behind it)
 
 
 def _log10(values) -> list[float]:
@@ -331,6 +332,8 @@ def line_chart(
     drawn = [ln for ln in lines if len(ln.xs)]
     legend = []
     for i, ln in enumerate(drawn):
+        if not ln.legend:
+            continue
         key = "━━" if color and marks != "dots" else ("•" if color else PLAIN_MARKERS[i % len(PLAIN_MARKERS)])
         legend.append((ln.label, ln.color, key))
     if len(legend) == 1 and legend[0][0] == title:
@@ -351,7 +354,7 @@ def line_chart(
     if log_x:  # drawn on log10(x), labelled with x
         xt = log_ticks(x_lo, x_hi, max(2, plot_w // 10)) if x_lo > 0 else None
         xt = ([math.log10(t) for t in xt[0]], xt[1]) if xt else None
-        drawn = [PlotLine(_log10(ln.xs), ln.ys, ln.label, ln.color) for ln in drawn]
+        drawn = [PlotLine(_log10(ln.xs), ln.ys, ln.label, ln.color, ln.legend) for ln in drawn]
         vlines = [(math.log10(x), c) for x, c in vlines if x > 0]
         x_lo, x_hi = _log10([x_lo, x_hi])
     else:

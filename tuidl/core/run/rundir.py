@@ -151,7 +151,8 @@ class RunDir:
     process: Optional["subprocess.Popen"] = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
-        self.path = Path(self.path)
+        if not isinstance(self.path, Path):  # (a listing of 10,000 runs makes each Path once)
+            self.path = Path(self.path)
 
     @property
     def id(self) -> str:

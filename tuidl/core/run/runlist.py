@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from pathlib import Path
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuidl.core.run.rundir import LIVE, RunDir, is_run_dir, list_runs, runs_root
+from tuidl.core.run.rundir import LIVE, RunDir, is_run_dir, runs_root
+from tuidl.core.run.runindex import Stamp, index_of, stamp_of
 from tuidl.core.run.units import fmt_best, fmt_duration, higher_is_better, run_duration, run_times
 
 RESUMABLE = ("stopped", "pruned", "interrupted", "failed", "diverged")
@@ -38,6 +40,9 @@ class RunRow:
     has_checkpoint: bool = False
     status_data: dict = field(default_factory=dict, repr=False)
     logged: "LoggedFigures | None" = None  # a logged run's figures (tuidl.init / tuidl run), else None
+    #: what finding runs worked out of this row (config and summary values by key: runfilter),
+    #: kept with the row: a row is made again when its run's status file changes
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -92,21 +97,32 @@ def when(t: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) if t else "—"
 
 
-def run_row(run: RunDir, now: float | None = None) -> RunRow:
+def run_row(run: RunDir, now: float | None = None, figures: bool = True) -> RunRow:
     """The list's row for a run, from its status file (``interrupted`` when the
     process of a live status is gone); a logged run's figures also from its events
-    (:func:`logged_figures`)."""
+    (:func:`logged_figures`; ``figures=False``: not read, the row is ``pending``)."""
     st = run.status()
+    if not run.logged:
+        logged = None
+    elif figures:
+        logged = logged_figures(run, st)
+    else:
+        logged = pending_figures(st)
+    return row_of(run, st, logged, has_checkpoint(run, st), now)
+
+
+def row_of(run: RunDir, st: dict, logged: "LoggedFigures | None", checkpoint: bool,
+           now: float | None = None) -> RunRow:
+    """A run's row from its status (as :meth:`RunDir.status` gives it) and figures."""
     state = str(st.get("status", "unknown"))
     started, duration = run_times(st, now)[0], run_duration(st, now)
     best = st.get("best") if isinstance(st.get("best"), dict) else None
-    logged = logged_figures(run, st) if run.logged else None
     name = st.get("preset") or (st.get("name") if logged is not None else None) or "?"
     if logged is not None and best is None:
         best = logged.best
     return RunRow(run=run, status=state, preset=str(name), epoch=st.get("epoch", 0),
                   epochs=st.get("epochs", "?"), best=best, started=started, duration=duration,
-                  message=str(st.get("message") or ""), has_checkpoint=has_checkpoint(run, st),
+                  message=str(st.get("message") or ""), has_checkpoint=checkpoint,
                   status_data=st, logged=logged)
 
 
@@ -128,11 +144,26 @@ class LoggedFigures:
     metrics: int
     best: dict | None
     summary: dict = field(default_factory=dict, compare=False)  # metric -> last value, or what run.summary set
+    pending: bool = False  # from the status file only: the events are not read yet
 
     @property
     def text(self) -> str:
         step = "—" if self.step is None else f"{self.step:,}"
+        if self.pending:
+            return f"step {step} · …"
         return f"step {step} · {self.metrics} metric{'s' if self.metrics != 1 else ''}"
+
+    def as_dict(self) -> dict:
+        return {"source": self.source, "step": self.step, "metrics": self.metrics, "best": self.best,
+                "summary": self.summary}
+
+
+def pending_figures(status: dict) -> LoggedFigures:
+    """A logged run's figures as its status file tells them (its source and last step),
+    until its events are read."""
+    step = status.get("step")
+    return LoggedFigures(str(status.get("source") or "script"), step if isinstance(step, int) else None, 0, None,
+                         pending=True)
 
 
 _FIGURES: dict[str, tuple[tuple[int, int], LoggedFigures]] = {}  # run path -> (events file size, mtime), figures
@@ -178,55 +209,104 @@ def logged_figures(run: RunDir, status: dict | None = None) -> LoggedFigures:
     return figures
 
 
-_ROWS: dict[str, tuple[tuple[int, int], RunRow]] = {}  # run path -> (status file's size, mtime), row
+_ROWS: dict[str, tuple[tuple, RunRow]] = {}  # run path -> (status and events stamps), row
 
 
-def scan_runs(root: str | os.PathLike | None = None) -> list[RunRow]:
+def scan_runs(root: str | os.PathLike | None = None, figures: bool = True, limit: int | None = None) -> list[RunRow]:
     """Every run in the runs root, newest first. Runs whose files vanish while they
-    are read (deleted meanwhile) are left out. The row of a run that is not live is
-    kept while its status file stays the same (a second listing of 10,000 finished runs
-    stats their status files and parses none)."""
+    are read (deleted meanwhile) are left out.
+
+    A finished run's row is read once: this process keeps it while its status file (and
+    a logged run's events file) stay the same, and the runs root's index
+    (:mod:`tuidl.core.run.runindex`) keeps it for the next process, so a listing of
+    10,000 finished runs stats their status files and parses none. ``figures=False``
+    reads no event log: a logged run not in the index gets a ``pending`` row (its status
+    file's figures), to be completed by a listing with ``figures=True``. ``limit``: only
+    the runs of the last ``limit`` directory names (run ids begin with their start time:
+    the newest), for a first screen of a long list."""
     now = time.time()
+    base = runs_root(root)
+    try:
+        names = sorted(e.name for e in os.scandir(base) if not e.name.startswith(".") and e.is_dir())
+    except OSError:
+        return []
+    if limit is not None:
+        names = names[-limit:]
+    index = index_of(base)
     rows = []
     seen = set()
-    for run in list_runs(root):
-        path = str(run.path)
-        seen.add(path)
-        try:
-            info = os.stat(run.status_path)
-            stamp = (info.st_size, info.st_mtime_ns)
-        except OSError:
-            stamp = (0, 0)
-        cached = _ROWS.get(path)
-        if cached is not None and cached[0] == stamp and stamp != (0, 0) and not cached[1].live:
-            rows.append(cached[1])
-            continue
-        try:
-            row = run_row(run, now)
-        except OSError:
-            continue
-        _ROWS[path] = (stamp, row)
-        rows.append(row)
-    for path in [p for p in _ROWS if p not in seen and os.path.dirname(p) == str(runs_root(root))]:
-        del _ROWS[path]
+    with index.lock:
+        base_s = str(base)
+        for n, name in enumerate(names):
+            if n % 16 == 15:  # let another thread (the dashboard's UI) have the GIL: a thread that
+                time.sleep(0)  # never lets go makes the UI wait 5 ms at each of its many turns
+            key = f"{base_s}/{name}"  # strings, not Paths: 10,000 Paths cost more than the stats
+            status_stamp = stamp_of(f"{key}/status.json")
+            known = index.entries.get(name)  # a preset run's events need no look (its row reads none)
+            events_stamp = stamp_of(f"{key}/events.jsonl") if known is None or known.get("f") else None
+            stamps = (status_stamp, events_stamp)
+            cached = _ROWS.get(key)
+            if cached is not None and cached[0] == stamps and status_stamp is not None and not cached[1].live:
+                rows.append(cached[1])
+                seen.add(name)
+                continue
+            entry = index.get(name, status_stamp, events_stamp)
+            path = Path(key)
+            if entry is not None:
+                row = _row_of_entry(RunDir(path), entry, now)
+            else:
+                if not is_run_dir(path):
+                    continue
+                try:
+                    row = run_row(RunDir(path), now, figures)
+                except OSError:
+                    continue
+                if not row.live and status_stamp is not None and not (row.logged and row.logged.pending):
+                    index.put(name, _entry_of(row, status_stamp, events_stamp))
+            seen.add(name)
+            if not (row.logged and row.logged.pending):
+                _ROWS[key] = (stamps, row)
+            rows.append(row)
+        if limit is None:
+            for path in [p for p in _ROWS if os.path.dirname(p) == base_s and os.path.basename(p) not in seen]:
+                del _ROWS[path]
+            index.keep_only(seen)
+        index.save()
     rows.sort(key=lambda r: (r.started or 0.0, r.id), reverse=True)
     return rows
 
 
-def scan_roots(root: str | os.PathLike | None = None, more: "list | tuple" = ()) -> list[RunRow]:
+def scan_roots(root: str | os.PathLike | None = None, more: "list | tuple" = (), figures: bool = True,
+               limit: int | None = None) -> list[RunRow]:
     """:func:`scan_runs` of the runs root and of ``more`` roots (the copies of remote
     hosts' runs), together, newest first. A run id listed twice (one host under two
-    names, a runs folder copied between machines) is listed once: the first root's."""
-    rows = scan_runs(root)
+    names, a runs folder copied between machines) is listed once: the first root's.
+    ``figures`` and ``limit`` as for :func:`scan_runs` (``limit``: of each root)."""
+    rows = scan_runs(root, figures, limit)
     if more:
         seen = {r.id for r in rows}
         for other in more:
-            for row in scan_runs(other):
+            for row in scan_runs(other, figures, limit):
                 if row.id not in seen:
                     seen.add(row.id)
                     rows.append(row)
         rows.sort(key=lambda r: (r.started or 0.0, r.id), reverse=True)
     return rows
+
+
+def _entry_of(row: RunRow, status: Stamp, events: Stamp | None) -> dict:
+    entry = {"s": list(status), "k": row.has_checkpoint, "st": row.status_data,
+             "f": row.logged.as_dict() if row.logged is not None else None}
+    if row.logged is not None:
+        entry["e"] = list(events) if events else None
+    return entry
+
+
+def _row_of_entry(run: RunDir, entry: dict, now: float) -> RunRow:
+    f = entry.get("f")
+    logged = LoggedFigures(str(f.get("source")), f.get("step"), int(f.get("metrics") or 0), f.get("best"),
+                           f.get("summary") or {}) if isinstance(f, dict) else None
+    return row_of(run, entry.get("st") or {}, logged, bool(entry.get("k")), now)
 
 
 @dataclass

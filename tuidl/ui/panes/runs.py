@@ -44,13 +44,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from tuidl.core.preset.schema import ConfigError
 from tuidl.core.run.rundir import RunDir, check_tag, runs_root, tags_of
 from tuidl.core.run.runfilter import Filter, FilterError, parse
-from tuidl.core.run.runlist import (RESUMABLE, RunRow, SweepGroup, delete_run, group_rows, run_row, scan_roots,
+from tuidl.core.run.runlist import (RESUMABLE, RunRow, SweepGroup, delete_run, run_row, scan_roots,
                                 trial_number, when)
 from tuidl.core.sweep.queue import Entry
 from tuidl.core.sweep.text import params_short
@@ -59,10 +59,15 @@ from tuidl.ui.command import problem, run_tuidl
 from tuidl.core.remote.client import roots as remote_roots
 from tuidl.ui.remote import host_cell, hosts_line, runs_columns
 from tuidl.ui.visible import closing, shown
+from tuidl.ui.widgets.lazytable import LazyTable
+from tuidl.ui.panes import runs_shape
+from tuidl.ui.panes.runs_compare import CompareActions
+from tuidl.ui.panes.runs_shape import GroupRow, Shape, ShapeActions, ShapeField
 
 REFRESH_S = 2.0
 SCAN_GROUP = "runs-scan"  # the listing's thread worker
 FILTER_GROUP = "runs-filter"  # a new filter applied to the listing, in a thread
+FIRST_SCREEN = 200  # the first listing reads the newest runs only, then all, then logged runs' figures
 EXPORT_TIMEOUT_S = 600.0  # a model export (a process of its own) that takes longer is ended
 FORMAT_LABELS = {"safetensors": ("safetensors [s]", "s", "weights only: rebuild the model from preset.toml"),
                  "onnx": ("ONNX [o]", "o", "for onnxruntime and other runtimes; dynamic batch"),
@@ -79,8 +84,6 @@ STATUS_STYLE = {
     "diverged": "bold red",
     "created": "dim",
 }
-COLUMNS = (("mark", " "), ("status", "Status"), ("preset", "Preset"), ("best", "Best val"),
-           ("epochs", "Epochs"), ("duration", "Duration"), ("started", "Started"), ("id", "Run"))
 
 
 def row_cells(row: RunRow, marked: bool) -> dict[str, Text]:
@@ -322,7 +325,7 @@ def queue_cells(entry: Entry, place: int) -> dict[str, Text]:
     }
 
 
-class RunsPane(Vertical):
+class RunsPane(ShapeActions, CompareActions, Vertical):
     """The list of runs and the actions on them."""
 
     DEFAULT_CSS = """
@@ -344,6 +347,12 @@ class RunsPane(Vertical):
     }
     RunsPane.-filtering #runs-filter {
         display: block;
+    }
+    RunsPane #runs-shape {
+        height: 1;
+        border: none;
+        padding: 0 1;
+        display: none;
     }
     RunsPane #runs-detail {
         height: 1;
@@ -373,6 +382,10 @@ class RunsPane(Vertical):
         Binding("d,delete", "delete", "Delete"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("t", "tags", "Tags/note"),
+        Binding("S", "sort", "Sort"),
+        Binding("g", "group", "Group"),
+        Binding("a", "columns", "Columns"),
+        Binding("D", "diff", "Diff"),
     ]
 
     # -- messages to the app -------------------------------------------------------
@@ -426,9 +439,10 @@ class RunsPane(Vertical):
         on the UI thread once the thread ended (``on_worker_state_changed``)."""
 
         def __init__(self, rows: list[RunRow], error: str = "", queued: list[Entry] | None = None,
-                     matched: list[RunRow] | None = None, by: Filter | None = None) -> None:
+                     matched: list[RunRow] | None = None, by: Filter | None = None, then: str | None = None) -> None:
             super().__init__()
             self.rows = rows
+            self.then = then  # the next phase of this listing ("all", "figures"), or None: it is complete
             self.error = error
             self.queued = queued or []  # entries of the queue waiting for a slot, in order
             self.matched = matched  # the rows that match ``by`` (the filter when the scan began), or None
@@ -440,7 +454,6 @@ class RunsPane(Vertical):
         super().__init__(id=id, classes=classes)
         self.runs_root = runs_root
         self.interval = interval
-        self.columns = runs_columns(COLUMNS)  # with a Host column under tuidl --remote
         self.rows: list[RunRow] = []
         self.groups: dict[str, SweepGroup] = {}  # the sweeps shown, by their row's key
         self.queued: dict[str, Entry] = {}  # the queue's waiting entries, by their row's key
@@ -454,17 +467,21 @@ class RunsPane(Vertical):
         self._stale = False  # a scan was skipped while the pane was hidden
         self._rescan = False
         self._shown_ids: list[str] = []
-        self._shown_cells: dict[str, dict[str, str]] = {}
+        self._listed: dict[str, RunRow | SweepGroup | Entry] = {}  # what each row of the table shows
         self._want: str | None = None  # a run to put the cursor on once a listing shows it
+        # columns, sort, group (runs_shape); with a Host column under tuidl --remote
+        self.shape = Shape(columns=tuple(k for k, _ in runs_columns(runs_shape.TABLE_COLUMNS)[1:]))
 
     def compose(self) -> ComposeResult:
         self.hint = Static("", id="runs-hint")
         self.filter_input = Input(placeholder="filter: lr>=0.001 status:completed tag:baseline (esc clears)",
                                   id="runs-filter", compact=True)
-        self.table: DataTable = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        self.table = LazyTable(id="runs-table", zebra_stripes=True)
         self.detail = Static("", id="runs-detail")
         yield self.hint
         yield self.filter_input
+        yield (shape_field := ShapeField(id="runs-shape"))
+        self.shape_field = shape_field
         yield self.table
         yield self.detail
         with Horizontal(id="runs-buttons"):
@@ -479,8 +496,7 @@ class RunsPane(Vertical):
     def on_mount(self) -> None:
         if closing(self):
             return
-        for key, label in self.columns:
-            self.table.add_column(label, key=key)
+        self.table.set_columns(self.shape.table_columns(), runs_shape.MAX_WIDTHS)
         self.hint.update(Text("Looking for runs…", style="dim"))
         self.refresh_runs()
         if self.interval:
@@ -514,25 +530,35 @@ class RunsPane(Vertical):
             self._rescan = True
             return
         self._scanning = True
-        self.run_worker(self._scan, name="scan runs", group=SCAN_GROUP, thread=True, exit_on_error=False)
+        self._start_scan("head" if not self.scans and not self.all_rows else "all")
 
-    def _scan(self) -> "RunsPane.Scanned":
+    def _start_scan(self, phase: str) -> None:
+        self.run_worker(lambda: self._scan(phase), name=f"scan runs ({phase})", group=SCAN_GROUP, thread=True,
+                        exit_on_error=False)
+
+    def _scan(self, phase: str = "all") -> "RunsPane.Scanned":
         """The listing, in the worker's thread. Returned, not posted from here: the pane
         takes it when the worker's state changes, on the UI thread (``on_worker_state_changed``).
         A message posted from a thread looks the app up through the pane's parents, which
         a pane not mounted yet does not have: that listing was lost and ``_scanning`` stayed
         set, so the pane never listed anything."""
         try:
-            rows = scan_roots(self.runs_root, remote_roots())
+            rows = scan_roots(self.runs_root, remote_roots(), figures=phase == "figures",
+                              limit=FIRST_SCREEN if phase == "head" else None)
+            then = None
+            if phase == "head" and len(rows) >= FIRST_SCREEN:
+                then = "all"
+            elif phase != "figures" and any(r.logged is not None and r.logged.pending for r in rows):
+                then = "figures"
             queued = waiting_in_queue(self.runs_root)
             found = self.filter
             if found:
-                return self.Scanned(rows, queued=queued, matched=found.apply(rows), by=found)
+                return self.Scanned(rows, queued=queued, matched=found.apply(rows), by=found, then=then)
         except OSError as e:
             return self.Scanned([], f"cannot read {self.root}: {e.strerror or e}")
         except Exception as e:  # noqa: BLE001 - a listing problem must never take the pane down
             return self.Scanned([], f"{type(e).__name__}: {e}")
-        return self.Scanned(rows, queued=queued)
+        return self.Scanned(rows, queued=queued, then=then)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A scan ended (whatever way it did): its listing is shown and the next scan may start."""
@@ -559,7 +585,10 @@ class RunsPane(Vertical):
         message.stop()
         first = self.scans == 0
         matched = message.matched if message.by is self.filter else None
-        self.show_rows(message.rows, message.error, message.queued, matched=matched)
+        self.show_rows(message.rows, message.error, message.queued, matched=matched, count=message.then is None)
+        if message.then is not None:  # the same listing goes on: all runs, then logged runs' figures
+            self._start_scan(message.then)
+            return
         if first:
             live = [r for r in message.rows if r.live]
             if live:
@@ -580,57 +609,52 @@ class RunsPane(Vertical):
             queued = []
         self.rows = rows
         self.queued = {f"queue:{e.id}": e for e in queued or []}
-        listed: list[RunRow | SweepGroup | Entry] = list(queued or [])
-        for item in group_rows(rows):  # a sweep's row, then its trials
-            listed.append(item)
-            if isinstance(item, SweepGroup):
-                listed += item.trials
+        listed: list[RunRow | SweepGroup | GroupRow | Entry] = list(queued or []) + self.shape.arrange(rows)
         self.groups = {g.key: g for g in listed if isinstance(g, SweepGroup)}
         ids = [self._key(item) for item in listed]
         table = self.table
         current = self.selected_id()
+        self._listed = dict(zip(ids, listed))
+        table.set_rows(ids, self._cells_of)  # cells are made for the rows drawn, when drawn
         if ids != self._shown_ids:
-            table.clear()
-            self._shown_cells = {}
-            for item in listed:
-                key = self._key(item)
-                cells = self._cells(item)
-                table.add_row(*(cells.get(k, Text("")) for k, _ in self.columns), key=key)
-                self._shown_cells[key] = {k: c.plain for k, c in cells.items()}
             self._shown_ids = ids
-            if self._want in ids:
-                table.move_cursor(row=ids.index(self._want), animate=False)
+            index = table.row_index(self._want) if self._want else None
+            if index is not None:
+                table.move_cursor(row=index, animate=False)
                 self._want = None
-            elif current in ids:
-                table.move_cursor(row=ids.index(current), animate=False)
-        else:
-            for item in listed:
-                self._update_row(item)
+            elif current is not None and table.row_index(current) is not None:
+                table.move_cursor(row=table.row_index(current), animate=False)
         self._show_hint(error)
         self._show_detail()
 
+    def relist(self) -> None:
+        """Show the last listing again (a new sort, group or columns)."""
+        self.show_rows(self.all_rows, self._error, self._queued_list, count=False)
+
     @staticmethod
-    def _key(item: RunRow | SweepGroup | Entry) -> str:
+    def _key(item: RunRow | SweepGroup | GroupRow | Entry) -> str:
         if isinstance(item, Entry):
             return f"queue:{item.id}"
-        return item.key if isinstance(item, SweepGroup) else item.id
+        return item.key if isinstance(item, (SweepGroup, GroupRow)) else item.id
+
+    def _cells_of(self, key: str) -> dict[str, Text]:
+        item = self._listed.get(key)
+        return self._cells(item) if item is not None else {}
 
     def _cells(self, item: RunRow | SweepGroup | Entry) -> dict[str, Text]:
         if isinstance(item, Entry):
             cells = queue_cells(item, list(self.queued).index(self._key(item)) + 1)
+        elif isinstance(item, GroupRow):
+            return runs_shape.group_cells(self.shape, item)
+        elif isinstance(item, SweepGroup):
+            cells = group_cells(item)
         else:
-            cells = group_cells(item) if isinstance(item, SweepGroup) else row_cells(item, item.id in self.marked)
-        if len(self.columns) > len(COLUMNS):
-            cells["host"] = host_cell(item)
-        return cells
+            cells = row_cells(item, item.id in self.marked)
+        cells["host"] = host_cell(item)  # the remote host of a run's copy, "local" (tuidl --remote)
+        return runs_shape.cells(self.shape, item, cells) if isinstance(item, RunRow) else cells
 
     def _update_row(self, item: RunRow | SweepGroup | Entry) -> None:
-        row_key = self._key(item)
-        shown = self._shown_cells.setdefault(row_key, {})
-        for key, cell in self._cells(item).items():
-            if shown.get(key) != cell.plain:
-                self.table.update_cell(row_key, key, cell, update_width=True)
-                shown[key] = cell.plain
+        self.table.refresh_row(self._key(item))
 
     def _show_hint(self, error: str = "") -> None:
         if error:
@@ -649,6 +673,8 @@ class RunsPane(Vertical):
             text.append(f"{len(self.rows)} run{'s' if len(self.rows) != 1 else ''}")
         if self.groups:
             text.append(f" ({len(self.groups)} sweep{'s' if len(self.groups) != 1 else ''})", style="cyan")
+        if self.shape.described():
+            text.append(f" · {self.shape.described()}", style="cyan")
         if self.queued:
             text.append(" · ")
             text.append(f"{len(self.queued)} queued", style="bold yellow")
@@ -712,34 +738,28 @@ class RunsPane(Vertical):
             text.append(f" · note: {note}", style="italic")
         self.detail.update(text)
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_lazy_table_row_highlighted(self, event: LazyTable.RowHighlighted) -> None:
         event.stop()
         self._show_detail()
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_lazy_table_row_selected(self, event: LazyTable.RowSelected) -> None:
         event.stop()
         self.action_open()
 
     # -- selection ------------------------------------------------------------------------
     def selected_id(self) -> str | None:
-        table = self.table
-        if not table.row_count:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:  # noqa: BLE001 - no row under the cursor
-            return None
-        return None if key is None or key.value is None else str(key.value)
+        return self.table.cursor_key
 
     def selected(self) -> RunRow | None:
-        run_id = self.selected_id()
-        return next((r for r in self.rows if r.id == run_id), None)
+        item = self._listed.get(self.selected_id() or "")
+        return item if isinstance(item, RunRow) else None
 
     def select(self, run_id: str) -> bool:
         """Put the cursor on a run (tests, the app)."""
-        if run_id not in self._shown_ids:
+        index = self.table.row_index(run_id)
+        if index is None:
             return False
-        self.table.move_cursor(row=self._shown_ids.index(run_id), animate=False)
+        self.table.move_cursor(row=index, animate=False)
         self._show_detail()
         return True
 
@@ -765,6 +785,9 @@ class RunsPane(Vertical):
         if row is None and self.selected_entry() is not None:
             self.notify(f"{what}: this row waits in the queue; it becomes a run when a slot is free (d takes it "
                         "out of the queue)", severity="warning", timeout=4)
+        elif row is None and isinstance(self._listed.get(self.selected_id() or ""), GroupRow):
+            self.notify(f"{what}: this row is a group; its runs are the rows under it", severity="warning",
+                        timeout=4)
         elif row is None and self.selected_group() is not None:
             self.notify(f"{what}: this row is a sweep; its trials are the rows under it (enter opens the sweep)",
                         severity="warning", timeout=4)
@@ -789,8 +812,8 @@ class RunsPane(Vertical):
         self.marked.symmetric_difference_update({row.id})
         self._update_row(row)
         self._show_hint()
-        index = self._shown_ids.index(row.id)
-        if index + 1 < len(self._shown_ids):
+        index = self.table.row_index(row.id)
+        if index is not None and index + 1 < self.table.row_count:
             self.table.move_cursor(row=index + 1, animate=False)
 
     def marked_runs(self) -> list[RunDir]:

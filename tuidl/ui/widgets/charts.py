@@ -52,6 +52,10 @@ def _color(color, index: int) -> int:
 # -- the widget ----------------------------------------------------------------
 
 
+RAW_COLOR = 240  # a dark grey: the raw points behind a smoothed line
+RAW_LINES_MAX = 3
+
+
 @dataclass(frozen=True)
 class ChartMark:
     """A vertical line at ``x`` with what it means (``text``, one line): the chart's
@@ -102,6 +106,11 @@ class MetricChart(Widget):
     ``$TUIDL_CHART_MARKS`` (braille on a UTF-8 terminal)."""
 
     log_y: reactive[bool] = reactive(False)
+    log_x: reactive[bool] = reactive(False)
+    raw_behind: bool = True
+    """With smoothing on, each line's raw points are drawn faint behind its smoothed curve
+    (charts of at most :data:`RAW_LINES_MAX` lines: an overlay of many runs draws the
+    smoothed curves only)."""
     smooth: reactive[float] = reactive(0.0)
     x_label: reactive[str] = reactive("")
     x_range: reactive[tuple | None] = reactive(None)
@@ -210,6 +219,9 @@ class MetricChart(Widget):
     # -- Textual --------------------------------------------------------------
 
     def watch_log_y(self, _old, _new) -> None:
+        self.mark_dirty()
+
+    def watch_log_x(self, _old, _new) -> None:
         self.mark_dirty()
 
     def validate_smooth(self, value) -> float:
@@ -335,7 +347,15 @@ class MetricChart(Widget):
         # at most about two points per dot column (each bucket's minimum and maximum):
         # the cost of a redraw does not depend on the length of the run
         columns = max(1, (width - 8) * textplot.MARK_COLUMNS[marks])
+        if len(self._lines) > 3:  # an overlay of many runs: fewer buckets a line (one per character
+            # column at least), so ten lines cost about what three do
+            columns = max(1, width - 8, columns * 3 // len(self._lines))
         lines = []
+        if smooth > 0 and self.raw_behind and len(self._lines) <= RAW_LINES_MAX:
+            for line in self._lines.values():  # first: under the smoothed ones
+                xs, ys = line.series.view(columns, x_range=self.x_range, log_y=log_y)
+                if xs.size:
+                    lines.append(textplot.PlotLine(xs, ys, "", RAW_COLOR, legend=False))
         for line in self._lines.values():
             xs, ys = line.series.view(columns, x_range=self.x_range, smooth=smooth, log_y=log_y)
             if xs.size:
@@ -347,7 +367,7 @@ class MetricChart(Widget):
             by_x[float(mark.x)] = by_x.get(float(mark.x), ()) + (mark,)
         vlines = [(x, _color(group[0].color, 0)) for x, group in sorted(by_x.items())]
         rows = textplot.line_chart(lines, width, height, title=self.title, x_label=self.x_label,
-                                   log_y=log_y, marks=marks, vlines=vlines)
+                                   log_y=log_y, marks=marks, vlines=vlines, log_x=bool(self.log_x))
         columns = textplot.vline_columns(rows) if vlines else []
         groups = [group for _x, group in sorted(by_x.items())]
         # the lines outside the x range are not drawn: the columns are those of the first ones

@@ -1,0 +1,137 @@
+"""Listing many runs (issue 28, scale): the runs root's persistent index, the status-only
+first listing and the compiled filter."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+import helpers
+from tuidl.core.preset import preset as P
+from tuidl.core.run import rundir as R
+from tuidl.core.run import runindex, runlist
+from tuidl.core.run.runfilter import _term_matches, parse
+from tuidl.core.run.runlist import scan_runs
+
+
+def preset_run(root, lr=0.01, status="completed", best=0.3, started=None, **more):
+    preset = P.load("xor", [f"train.optimizer.lr={lr}"])
+    run = R.create(root, P.run_name(preset), P.dumps(preset), preset=preset.name)
+    t = started or time.time()
+    run.write_status(status=status, best={"monitor": "val_loss", "value": best, "epoch": 2}, host="gpu1",
+                     started=t, ended=t + 5, epoch=2, epochs=2, test={"acc": 0.9}, **more)
+    return run
+
+
+def new_process() -> None:
+    """Forget what this process keeps, as a new process would know nothing."""
+    runlist._ROWS.clear()
+    runlist._FIGURES.clear()
+    runindex._INDEXES.clear()
+
+
+@pytest.fixture
+def runs(tmp_path):
+    root = tmp_path / "runs"
+    a = preset_run(root, lr=0.01, best=0.2, started=1_000_000.0, tags=["baseline"])
+    b = preset_run(root, lr=0.1, best=0.5, status="stopped", started=1_000_100.0)
+    c = helpers.logged_run(root, "script", metrics=("train/loss", "val/acc"), steps=20, t0=1_000_200.0,
+                           summary={"best_acc": 0.97})
+    new_process()
+    return root, a, b, c
+
+
+def figures(rows):
+    return [(r.id, r.status, r.preset, r.best_text, r.epochs_text, r.duration_text, r.has_checkpoint,
+             r.status_data.get("tags")) for r in rows]
+
+
+def test_a_new_process_lists_from_the_index_without_reading_a_run(runs, monkeypatch):
+    root, a, b, c = runs
+    first = scan_runs(root)
+    assert (root / runindex.INDEX_NAME).is_file()
+    assert len(first) == 3 and first[0].id == c.id and first[0].logged.metrics == 2
+    new_process()
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("a run was read again")
+
+    monkeypatch.setattr(runlist, "run_row", no_reading)
+    monkeypatch.setattr(runlist, "logged_figures", no_reading)
+    again = scan_runs(root)
+    assert figures(again) == figures(first)
+    assert again[0].logged.summary == first[0].logged.summary
+
+
+def test_a_changed_status_file_is_read_again(runs):
+    root, a, b, c = runs
+    scan_runs(root)
+    new_process()
+    a.tag(["best"], [])
+    row = next(r for r in scan_runs(root) if r.id == a.id)
+    assert R.tags_of(row.status_data) == ["baseline", "best"]
+    entry = json.loads((root / runindex.INDEX_NAME).read_text())["runs"][a.id]
+    assert entry["st"]["tags"] == ["baseline", "best"]
+
+
+def test_a_deleted_run_leaves_the_index(runs):
+    root, a, b, c = runs
+    scan_runs(root)
+    runlist.delete_run(b)
+    assert [r.id for r in scan_runs(root)] == [c.id, a.id]
+    assert b.id not in json.loads((root / runindex.INDEX_NAME).read_text())["runs"]
+
+
+@pytest.mark.parametrize("content", [b"{torn", b"[]", b'{"version": 99, "runs": {}}', b"\xff\xfe"])
+def test_a_bad_index_is_an_empty_one(runs, content):
+    root, a, b, c = runs
+    want = figures(scan_runs(root))
+    new_process()
+    (root / runindex.INDEX_NAME).write_bytes(content)
+    assert figures(scan_runs(root)) == want
+    assert json.loads((root / runindex.INDEX_NAME).read_text())["version"] == runindex.VERSION
+
+
+def test_live_runs_are_not_indexed(tmp_path):
+    root = tmp_path / "runs"
+    live = helpers.logged_run(root, "live", status="running", steps=5)
+    done = preset_run(root)
+    scan_runs(root)
+    kept = json.loads((root / runindex.INDEX_NAME).read_text())["runs"]
+    assert set(kept) == {done.id} and live.id not in kept
+
+
+def test_status_only_listing_then_figures(runs):
+    root, a, b, c = runs
+    rows = scan_runs(root, figures=False)
+    logged = next(r for r in rows if r.id == c.id)
+    assert logged.logged.pending and logged.epochs_text.endswith("· …")
+    assert c.id not in json.loads((root / runindex.INDEX_NAME).read_text())["runs"]  # pending: not kept
+    full = next(r for r in scan_runs(root) if r.id == c.id)
+    assert not full.logged.pending and full.logged.metrics == 2 and full.best is not None
+
+
+def test_limit_lists_the_newest_directories_and_forgets_nothing(runs):
+    root, a, b, c = runs
+    scan_runs(root)
+    newest = max((a.id, b.id, c.id))
+    assert [r.id for r in scan_runs(root, limit=1)] == [newest]
+    assert len(json.loads((root / runindex.INDEX_NAME).read_text())["runs"]) == 3
+
+
+EXPRESSIONS = ["status:completed", "status!=completed", "-status:stopped", "tag:baseline", "-tag:baseline",
+               "lr>=0.01", "lr<0.05", "lr=0.1", "lr!=0.1", "val_loss<0.3", "best_acc>0.9", "kind:logged",
+               "host:gpu1", "host!=gpu1", "preset~xo", "id!~script", "script", "epoch:2", "status:completed,stopped",
+               "train.optimizer.lr:0.01", "nokey=1", "-nokey=1", "after:1970-01-01", "batch_size=32"]
+
+
+@pytest.mark.parametrize("expr", EXPRESSIONS)
+def test_the_compiled_filter_says_what_each_term_says(runs, expr):
+    root, a, b, c = runs
+    rows = scan_runs(root)
+    f = parse(expr)
+    slow = [r.id for r in rows if all(_term_matches(t, r) != t.negate for t in f.terms)]
+    assert [r.id for r in f.apply(rows)] == slow
+    assert [r.id for r in rows if f.match(r)] == slow

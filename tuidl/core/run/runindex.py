@@ -1,0 +1,127 @@
+"""A persistent index of the runs in a runs root, so that listing 10,000 runs reads no
+status file and no event log that it read before (issue 28).
+
+The index is one JSON file in the runs root, ``.tuidl-index.json`` (a dot name: no run
+directory, :func:`~tuidl.core.run.rundir.list_runs` passes it by). It holds, for each
+finished run, what its row in the list needs: its status file as it was read, the file's
+size and mtime, whether it has a checkpoint and, for a logged run, the figures read from
+its events (with the events file's size and mtime). An entry is used only while the
+stamps it was made with are those of the files now; anything else is read again. Live
+runs are never kept (their status changes every few seconds), nor is anything the index
+cannot be sure of.
+
+It is a cache: a missing, torn, foreign or old-version file is an empty index, and two
+processes writing it at once lose one's additions at worst. Written atomically
+(temp file + rename) and only when something in it changed. No UI here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+INDEX_NAME = ".tuidl-index.json"
+VERSION = 1
+
+Stamp = tuple[int, int]  # (size, mtime_ns)
+
+
+def stamp_of(path: str | os.PathLike) -> Stamp | None:
+    """A file's (size, mtime in ns), or None when it is missing."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns)
+
+
+class RunIndex:
+    """The index of one runs root: ``get`` an entry whose stamps still hold, ``put`` one,
+    ``keep_only`` the runs still there, ``save`` when changed."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self.path = self.root / INDEX_NAME
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.dirty = False
+        self._file_stamp: Stamp | None = None
+        self.lock = threading.Lock()
+
+    def load(self) -> None:
+        """Read the file again if it changed since it was read (another process wrote it)."""
+        stamp = stamp_of(self.path)
+        if stamp == self._file_stamp:
+            return
+        self._file_stamp = stamp
+        entries: dict[str, dict[str, Any]] = {}
+        if stamp is not None:
+            try:
+                data = json.loads(self.path.read_bytes())
+                if isinstance(data, dict) and data.get("version") == VERSION and isinstance(data.get("runs"), dict):
+                    entries = {k: v for k, v in data["runs"].items() if isinstance(v, dict)}
+            except (OSError, ValueError, UnicodeDecodeError):
+                entries = {}
+        # what this process found and has not saved yet stays
+        if self.dirty:
+            entries.update(self.entries)
+        self.entries = entries
+
+    def get(self, run_id: str, status: Stamp | None, events: Stamp | None = None) -> dict[str, Any] | None:
+        """The entry of a run if the status file (and, for a logged run, the events file)
+        are still as they were when it was made."""
+        entry = self.entries.get(run_id)
+        if entry is None or status is None or entry.get("s") != list(status):
+            return None
+        if entry.get("f") is not None and entry.get("e") != (list(events) if events else None):
+            return None
+        return entry
+
+    def put(self, run_id: str, entry: dict[str, Any]) -> None:
+        if self.entries.get(run_id) != entry:
+            self.entries[run_id] = entry
+            self.dirty = True
+
+    def drop(self, run_id: str) -> None:
+        if self.entries.pop(run_id, None) is not None:
+            self.dirty = True
+
+    def keep_only(self, run_ids: set[str]) -> None:
+        """Forget the runs that are gone."""
+        for run_id in [k for k in self.entries if k not in run_ids]:
+            del self.entries[run_id]
+            self.dirty = True
+
+    def save(self) -> bool:
+        """Write the index if it changed (atomically; a runs root that cannot be written
+        keeps no index, and the listing works as without one). True if written."""
+        if not self.dirty:
+            return False
+        from tuidl.core.run.rundir import write_atomic
+
+        data = json.dumps({"version": VERSION, "runs": self.entries}, separators=(",", ":")).encode()
+        try:
+            write_atomic(self.path, data, durable=False)
+        except OSError:
+            return False
+        self.dirty = False
+        self._file_stamp = stamp_of(self.path)
+        return True
+
+
+_INDEXES: dict[str, RunIndex] = {}
+_LOCK = threading.Lock()
+
+
+def index_of(root: str | os.PathLike) -> RunIndex:
+    """The index of a runs root (one object per root and process), read again if its file
+    changed."""
+    key = str(root)
+    with _LOCK:
+        index = _INDEXES.get(key)
+        if index is None:
+            index = _INDEXES[key] = RunIndex(root)
+    index.load()
+    return index
