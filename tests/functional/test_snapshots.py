@@ -53,7 +53,7 @@ async def settle(pilot, key: str) -> None:
     if key == "5":
         runs = app.panes["runs"]
         shown = len([d for d in RUN.parent.iterdir() if d.is_dir()])  # preset and logged runs alike
-        await until(lambda: len(runs.rows) == shown)
+        await until(lambda: runs.scans > 0 and len(runs.rows) == shown)  # the listing complete (figures read)
     await pilot.pause(0.3)
     app.training.redraw_now()
     app.set_focus(None)

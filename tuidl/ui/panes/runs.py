@@ -25,6 +25,13 @@ Actions, each with a key and a button:
   you type, a bad expression is named in the hint line; ``enter`` goes back to the list with
   the filter kept, ``escape`` clears it;
 * tags and note (``t``): a dialog edits the run's tags and note (``tuidl tag`` / ``tuidl note``).
+* sort (``S``, or a click on a column's header), group (``g``) and columns (``a``): a one-line
+  field (:mod:`tuidl.ui.panes.runs_shape`); any config key or summary metric can be one;
+* config diff and overlaid curves of the marked runs (``D``: :mod:`tuidl.ui.panes.runs_compare`).
+
+The table builds only the rows on screen (:class:`~tuidl.ui.widgets.lazytable.LazyTable`), and
+the first listing shows the newest runs first, then every run, then logged runs' figures
+(docs/runs.md, "Many runs").
 
 The pane does the file work itself (listing, export, model export, delete) in thread workers and
 posts messages for what concerns the app's run (open, compare, re-run, resume).
@@ -687,7 +694,7 @@ class RunsPane(ShapeActions, CompareActions, Vertical):
             text.append(f"{len(self.marked)} marked", style="bold magenta")
             text.append(": v compares them")
         elif not self.filter:
-            text.append(" · space marks runs to compare · / filters", style="dim")
+            text.append(" · space marks · D compares · / filter · S sort · g group · a columns", style="dim")
         self._hint(text)
 
     def _hint(self, text: Text) -> None:

@@ -13,6 +13,7 @@ smoothing (the raw points stay faint behind the smoothed line), ``escape`` close
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -177,15 +178,19 @@ class CompareScreen(Screen[None]):
         for key in self.chart.series_keys():
             self.chart.remove_series(key)
         drawn = 0
+        t0 = min((c.t0 for c in compared.curves if c.t0), default=0.0)  # wall time: from the earliest start
         for i, (label, curves) in enumerate(zip(compared.labels, compared.curves)):
             xs, ys = curves.curve(self.metric, self.x)
+            if self.x == "wall":
+                xs = xs - t0
             if xs.size:
                 order = np.argsort(xs, kind="stable")
                 self.chart.set_series(f"run{i}", Series(xs[order], ys[order]), label,
                                       palette.OVERLAYS[i % len(palette.OVERLAYS)])
                 drawn += 1
         self.chart.set_title(self.metric or "no metric")
-        self.chart.x_label = {"wall": "time (s since 1970)", "relative": "time since the start (s)"}.get(self.x, self.x)
+        self.chart.x_label = {"wall": f"wall time, s after {time.strftime('%Y-%m-%d %H:%M', time.localtime(t0))}",
+                              "relative": "time since each run's start (s)"}.get(self.x, self.x)
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{self.metric or '—'}", style="bold")
         text.append(f" by {self.x}")

@@ -102,7 +102,7 @@ def parse_entry(shape: Shape, mode: str, text: str) -> Shape:
         if not text or text.lower() in ("none", "-"):
             return replace(shape, group=None)
         if " " in text or "," in text:
-            raise ConfigError(f"group by {text!r}: one key (a config key, project, sweep, preset, status, host or tag)")
+            raise ConfigError(f"{text!r} is not one key (a config key, project, sweep, preset, status, host, tag)")
         return replace(shape, group=T.column_key(text) if text.lower() not in T.GROUP_FIELDS else text.lower())
     if mode == "columns":
         cols = T.parse_columns(text) if text else list(PANE_COLUMNS)
@@ -229,8 +229,7 @@ class ShapeActions:
 
     def on_shape_field_invalid(self, message: ShapeField.Invalid) -> None:
         message.stop()
-        self.hint.update(Text(f"{message.error} (enter again, esc leaves it as it was)", style="bold red",
-                              no_wrap=True, overflow="ellipsis"))
+        self.hint.update(Text(message.error, style="bold red", no_wrap=True, overflow="ellipsis"))
 
     def on_shape_field_closed(self, message: ShapeField.Closed) -> None:
         message.stop()

@@ -240,6 +240,12 @@ class LazyTable(ScrollView, can_focus=True):
                 self.move_cursor(row=row)
 
     # -- drawing -------------------------------------------------------------------------
+    def render_lines(self, crop):
+        top = int(self.scroll_offset.y)
+        for index in range(top, min(len(self.keys), top + self.size.height)):
+            self._row_cells(self.keys[index])  # the widths grow before any line of the frame is drawn
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         scroll_x, scroll_y = int(self.scroll_offset.x), int(self.scroll_offset.y)
