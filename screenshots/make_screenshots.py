@@ -108,7 +108,7 @@ async def shoot_try(out: Path, size: tuple[int, int], runs_root: Path) -> list[P
     before = set(runs_root.iterdir())
     subprocess.run([sys.executable, "-m", "tuidl", "train", "digits-mlp", "--set", "train.epochs=15",
                     "--runs-dir", str(runs_root), "--quiet"], check=True)
-    run_path = next(p for p in runs_root.iterdir() if p not in before)
+    run_path = next(p for p in runs_root.iterdir() if p not in before and p.is_dir())
     app = replay_app(run_path, runs_root)
     async with app.run_test(size=size) as pilot:
         until = waiter(pilot)
@@ -220,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:  # the Runs pane lists the recorded runs, not this machine's
         root = Path(tmp)
         for recorded in sorted((ROOT / "tests" / "fixtures" / "runs").iterdir()):
-            shutil.copytree(recorded, root / recorded.name)
+            if recorded.is_dir():  # (not the runs root's index, .tuidl-index.json, a test may leave)
+                shutil.copytree(recorded, root / recorded.name)
         shots = [("panes", lambda: shoot(args.run, args.out, (cols, rows), root)),
                  ("lab", lambda: shoot_lab(args.lab_run, args.out, (cols, rows), root)),
                  ("try", lambda: shoot_try(args.out, (cols, rows), root)),

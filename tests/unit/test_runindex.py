@@ -135,3 +135,41 @@ def test_the_compiled_filter_says_what_each_term_says(runs, expr):
     slow = [r.id for r in rows if all(_term_matches(t, r) != t.negate for t in f.terms)]
     assert [r.id for r in f.apply(rows)] == slow
     assert [r.id for r in rows if f.match(r)] == slow
+
+
+def test_a_config_filter_in_a_new_process_parses_no_config_again(runs, monkeypatch):
+    from tuidl.core.run import runfilter
+
+    root, a, b, c = runs
+    rows = scan_runs(root)
+    assert {r.id for r in parse("lr>=0.01").apply(rows)} == {a.id, b.id}  # c logs lr 0.001
+    assert (root / runindex.CONFIGS_NAME).is_file()
+    new_process()
+    runfilter._CONFIGS.clear()
+    runindex._STORES.clear()
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("a config was parsed again")
+
+    rows = scan_runs(root)
+    runindex.configs_of(root)  # the store read (the runs root's file), then no config file parsed
+    monkeypatch.setattr(runfilter.tomllib, "loads", no_parsing)
+    monkeypatch.setattr(runfilter.json, "loads", no_parsing)
+    assert {r.id for r in parse("lr>=0.01").apply(rows)} == {a.id, b.id}
+    assert {r.id for r in parse("batch_size=32").apply(rows)} == {c.id}
+
+
+def test_a_changed_config_is_parsed_again(runs):
+    from tuidl.core.run import runfilter
+
+    root, a, b, c = runs
+    rows = scan_runs(root)
+    parse("batch_size=32").apply(rows)
+    new_process()
+    runfilter._CONFIGS.clear()
+    runindex._STORES.clear()
+    R.write_json(c.path / "config.json", {"lr": 0.001, "batch_size": 64})
+    os_stamp = (c.path / "config.json").stat().st_mtime_ns
+    assert os_stamp
+    rows = scan_runs(root)
+    assert {r.id for r in parse("batch_size=64").apply(rows)} == {c.id}

@@ -39,6 +39,7 @@ from typing import Any, Callable, Iterable
 
 from tuidl.core.preset.schema import ConfigError
 from tuidl.core.run.rundir import tags_of
+from tuidl.core.run.runindex import configs_of, save_configs
 
 OPS = ("!=", "!~", ">=", "<=", ":", "=", "~", ">", "<")
 STATUSES = ("created", "starting", "running", "paused", "completed", "stopped", "pruned", "interrupted",
@@ -90,8 +91,12 @@ class Filter:
     def apply(self, rows: Iterable) -> list:
         tests = self._tests
         if len(tests) == 1:
-            return [r for r in rows if tests[0](r)]
-        return [r for r in rows if all(test(r) for test in tests)]
+            out = [r for r in rows if tests[0](r)]
+        else:
+            out = [r for r in rows if all(test(r) for test in tests)]
+        if self.needs_config:
+            save_configs()  # the configs read for it, for the next process
+        return out
 
 
 def parse(text: str) -> Filter:
@@ -247,12 +252,20 @@ def run_config(run, recheck: bool = True) -> dict[str, Any]:
     cached = _CONFIGS.get(key)
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    try:
-        raw = path.read_bytes()
-        data = json.loads(raw) if logged else tomllib.loads(raw.decode())
-    except (OSError, ValueError, UnicodeDecodeError):
-        data = {}
-    flat = {(k if k in _INTERN else _INTERN.setdefault(k, k)): v for k, v in flatten(data).items()}
+    store = configs_of(run.path.parent)  # kept in the runs root: a new process parses nothing twice
+    kept = store.get(run.id, stamp)
+    if kept is not None:
+        data = None
+    else:
+        try:
+            raw = path.read_bytes()
+            data = json.loads(raw) if logged else tomllib.loads(raw.decode())
+        except (OSError, ValueError, UnicodeDecodeError):
+            data = {}
+    flat = {(k if k in _INTERN else _INTERN.setdefault(k, k)): v
+            for k, v in (kept if kept is not None else flatten(data)).items()}
+    if kept is None and data:
+        store.put(run.id, stamp, flat)
     keys = tuple(flat)
     _CONFIGS[key] = (stamp, flat, _SHAPES.setdefault(keys, keys))
     return flat

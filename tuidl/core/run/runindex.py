@@ -125,3 +125,82 @@ def index_of(root: str | os.PathLike) -> RunIndex:
             index = _INDEXES[key] = RunIndex(root)
     index.load()
     return index
+
+
+CONFIGS_NAME = ".tuidl-configs.json"
+
+
+class ConfigStore:
+    """The runs' configs, flat (``runfilter.run_config``), kept in the runs root so that a
+    filter or a column on a config key in a new process parses no preset.toml it parsed
+    before: ``{"configs": {digest: flat}, "runs": {run id: [config file's mtime_ns, digest]}}``
+    (runs that share a config share one copy). A cache like the index."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.path = Path(root) / CONFIGS_NAME
+        self.configs: dict[str, dict[str, Any]] = {}
+        self.runs: dict[str, list] = {}
+        self.dirty = False
+        self.lock = threading.Lock()
+        try:
+            data = json.loads(self.path.read_bytes())
+            if isinstance(data, dict) and data.get("version") == VERSION:
+                self.configs = {k: v for k, v in (data.get("configs") or {}).items() if isinstance(v, dict)}
+                self.runs = {k: v for k, v in (data.get("runs") or {}).items()
+                             if isinstance(v, list) and len(v) == 2 and v[1] in self.configs}
+        except (OSError, ValueError, UnicodeDecodeError, AttributeError):
+            self.configs, self.runs = {}, {}
+
+    def get(self, run_id: str, mtime_ns: int) -> dict[str, Any] | None:
+        entry = self.runs.get(run_id)
+        if entry is None or entry[0] != mtime_ns:
+            return None
+        return self.configs.get(entry[1])
+
+    def put(self, run_id: str, mtime_ns: int, flat: dict[str, Any]) -> None:
+        import hashlib
+
+        try:
+            text = json.dumps(flat, sort_keys=True, default=str)
+        except (TypeError, ValueError):
+            return
+        digest = hashlib.sha1(text.encode()).hexdigest()[:16]
+        with self.lock:
+            self.configs.setdefault(digest, json.loads(text))
+            self.runs[run_id] = [mtime_ns, digest]
+            self.dirty = True
+
+    def save(self) -> bool:
+        with self.lock:
+            if not self.dirty:
+                return False
+            from tuidl.core.run.rundir import write_atomic
+
+            used = {d for _m, d in self.runs.values()}
+            data = {"version": VERSION, "configs": {d: c for d, c in self.configs.items() if d in used},
+                    "runs": self.runs}
+            try:
+                write_atomic(self.path, json.dumps(data, separators=(",", ":")).encode(), durable=False)
+            except OSError:
+                return False
+            self.dirty = False
+            return True
+
+
+_STORES: dict[str, ConfigStore] = {}
+
+
+def configs_of(root: str | os.PathLike) -> ConfigStore:
+    """The config store of a runs root (read once per process)."""
+    key = str(root)
+    with _LOCK:
+        store = _STORES.get(key)
+        if store is None:
+            store = _STORES[key] = ConfigStore(root)
+    return store
+
+
+def save_configs() -> None:
+    """Write every config store that took new configs."""
+    for store in list(_STORES.values()):
+        store.save()

@@ -42,6 +42,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 from rich.text import Text
@@ -74,6 +75,7 @@ from tuidl.ui.panes.runs_shape import GroupRow, Shape, ShapeActions, ShapeField
 REFRESH_S = 2.0
 SCAN_GROUP = "runs-scan"  # the listing's thread worker
 FILTER_GROUP = "runs-filter"  # a new filter applied to the listing, in a thread
+SCAN_SHARE = 10  # the timer's listings take at most a tenth of the time (a long list is listed less often)
 FIRST_SCREEN = 200  # the first listing reads the newest runs only, then all, then logged runs' figures
 EXPORT_TIMEOUT_S = 600.0  # a model export (a process of its own) that takes longer is ended
 FORMAT_LABELS = {"safetensors": ("safetensors [s]", "s", "weights only: rebuild the model from preset.toml"),
@@ -478,6 +480,9 @@ class RunsPane(ShapeActions, CompareActions, Vertical):
         self._want: str | None = None  # a run to put the cursor on once a listing shows it
         # columns, sort, group (runs_shape); with a Host column under tuidl --remote
         self.shape = Shape(columns=tuple(k for k, _ in runs_columns(runs_shape.TABLE_COLUMNS)[1:]))
+        self._announced = False  # live runs told to the app (the first listing)
+        self._scan_cost = 0.0  # seconds the last listing took (its thread)
+        self._scan_ended = 0.0  # when it ended (monotonic)
 
     def compose(self) -> ComposeResult:
         self.hint = Static("", id="runs-hint")
@@ -507,7 +512,7 @@ class RunsPane(ShapeActions, CompareActions, Vertical):
         self.hint.update(Text("Looking for runs…", style="dim"))
         self.refresh_runs()
         if self.interval:
-            self.set_interval(self.interval, self.refresh_runs, name="runs-refresh")
+            self.set_interval(self.interval, self._timed_refresh, name="runs-refresh")
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 100, "-narrow")
@@ -550,8 +555,10 @@ class RunsPane(ShapeActions, CompareActions, Vertical):
         a pane not mounted yet does not have: that listing was lost and ``_scanning`` stayed
         set, so the pane never listed anything."""
         try:
+            began = time.perf_counter()
             rows = scan_roots(self.runs_root, remote_roots(), figures=phase == "figures",
                               limit=FIRST_SCREEN if phase == "head" else None)
+            self._scan_cost = time.perf_counter() - began
             then = None
             if phase == "head" and len(rows) >= FIRST_SCREEN:
                 then = "all"
@@ -582,7 +589,14 @@ class RunsPane(ShapeActions, CompareActions, Vertical):
         else:  # cancelled (the app closes): nothing to show, but a scan asked for meanwhile may run
             self._scan_done()
 
+    def _timed_refresh(self) -> None:
+        """The timer's listing: skipped while the last one's cost is more than a tenth of the
+        time since it ended (10,000 runs are stat-ed in about 0.3 s: not every 2 s)."""
+        if time.monotonic() - self._scan_ended >= SCAN_SHARE * self._scan_cost:
+            self.refresh_runs()
+
     def _scan_done(self) -> None:
+        self._scan_ended = time.monotonic()
         self._scanning = False
         if self._rescan:
             self._rescan = False
@@ -593,14 +607,25 @@ class RunsPane(ShapeActions, CompareActions, Vertical):
         first = self.scans == 0
         matched = message.matched if message.by is self.filter else None
         self.show_rows(message.rows, message.error, message.queued, matched=matched, count=message.then is None)
+        if message.then == "all" and not shown(self):  # a long list while the pane is hidden: the
+            self._stale = True  # newest runs only, the rest when it is shown (the app starts unslowed)
+            self._announce(message.rows)
+            self._scan_done()
+            return
         if message.then is not None:  # the same listing goes on: all runs, then logged runs' figures
             self._start_scan(message.then)
             return
         if first:
-            live = [r for r in message.rows if r.live]
+            self._announce(message.rows)
+        self._scan_done()
+
+    def _announce(self, rows: list[RunRow]) -> None:
+        """Tell the app, once, of the runs found live at the first look."""
+        if not self._announced:
+            self._announced = True
+            live = [r for r in rows if r.live]
             if live:
                 self.post_message(self.LiveRuns(live))
-        self._scan_done()
 
     def show_rows(self, rows: list[RunRow], error: str = "", queued: list[Entry] | None = None,
                   matched: list[RunRow] | None = None, count: bool = True) -> None:

@@ -106,7 +106,6 @@ def parse_entry(shape: Shape, mode: str, text: str) -> Shape:
         return replace(shape, group=T.column_key(text) if text.lower() not in T.GROUP_FIELDS else text.lower())
     if mode == "columns":
         cols = T.parse_columns(text) if text else list(PANE_COLUMNS)
-        cols = ["preset" if c == "preset" else c for c in cols]
         return replace(shape, columns=tuple(dict.fromkeys(cols)))
     raise ValueError(mode)
 
