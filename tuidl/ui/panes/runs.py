@@ -520,7 +520,8 @@ class RunsPane(ShapeActions, CompareActions, Vertical):
     def on_show(self) -> None:
         if self._stale:
             self._stale = False
-            self.refresh_runs()
+            # once the pane is drawn: a listing thread started now would slow the first screen
+            self.call_after_refresh(self.refresh_runs)
 
     def focus_default(self) -> None:
         self.table.focus()
