@@ -200,6 +200,11 @@ class ShapeActions:
     the pane's own class stays small). The pane gives ``shape``, ``shape_field``, ``table``,
     ``hint`` and ``relist()``."""
 
+    @property
+    def columns(self) -> list[tuple[str, str]]:
+        """The table's columns, (key, label), the mark's first."""
+        return self.shape.table_columns()
+
     def table_rows(self) -> list[RunRow]:
         """The runs in the order the table lists them."""
         return [item for item in self._listed.values() if isinstance(item, RunRow)]
