@@ -67,7 +67,9 @@ async def test_the_lab_draws_the_representation_of_the_run_shown():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         app.session.view.apply(events())
-        app.push_screen(LabScreen("lab-latent"))
+        await pilot.press("i")  # a run with reconstructions opens the lab on its Representation tab
+        await wait_for(pilot, lambda: isinstance(app.screen, LabScreen), what="the lab")
+        assert app.screen.active == "lab-latent"
         await wait_for(pilot, lambda: "Latent map at epoch 3" in screen_text(app), what="the latent map")
         text = screen_text(app)
         assert "Reconstructions at epoch 3" in text and "Representation" in text

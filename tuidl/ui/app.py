@@ -1082,7 +1082,10 @@ class TuidlApp(App[int]):
         from tuidl.ui.screens.lab import LabScreen
 
         if not isinstance(self.screen, LabScreen):
-            self.push_screen(LabScreen())
+            view = self.session.view  # a self-supervised run opens on what it learnt to represent
+            objective = view.run_info.get("objective")
+            representation = view.reconstructions is not None or objective not in (None, "", "supervised")
+            self.push_screen(LabScreen("lab-latent") if representation else LabScreen())
 
     def action_try_model(self) -> None:
         """Draw a digit or move a point: what the run shown's model says (tuidl.ui.screens.trymodel)."""
