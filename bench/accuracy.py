@@ -35,11 +35,12 @@ import json
 import os
 import platform
 import re
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
@@ -49,8 +50,23 @@ sys.path.insert(0, str(BENCH))
 #: ratio (small losses vary by a large factor from seed to seed).
 TOLERANCE = {"acc": 1.0, "loss": 0.5}
 
-ACC_RE = re.compile(r"(\d+(?:\.\d+)?)\s?% test accuracy")
-LOSS_RE = re.compile(r"test loss (\d+\.\d+)")
+NUM = r"(\d+(?:\.\d+)?)"
+#: "67.1% test accuracy (5 seeds: 64.5–68.9%)"; the range is optional (the presets that
+#: download their data claim one figure).
+ACC_RE = re.compile(NUM + r"\s?% test accuracy(?: \((\d+) seeds: " + NUM + "–" + NUM + r"%\))?")
+#: "test loss 0.031 (5 seeds: 0.020–0.045)"
+LOSS_RE = re.compile(r"test loss (\d+\.\d+)(?: \((\d+) seeds: (\d+\.\d+)–(\d+\.\d+)\))?")
+
+
+class Claim(NamedTuple):
+    """What a description claims: the median over ``seeds`` seeds and their range (or one
+    figure: ``seeds`` 0)."""
+    kind: str  # "acc" (percent) or "loss" (Playground's scale)
+    value: float
+    seeds: int = 0
+    low: float | None = None
+    high: float | None = None
+
 
 #: Published figures the offline presets are held against.
 REFERENCES = {
@@ -77,14 +93,14 @@ EXPECTED = {
 }
 
 
-def claim(description: str) -> tuple[str, float] | None:
-    """The figure a description claims: ``("acc", percent)`` or ``("loss", value)``."""
-    m = LOSS_RE.search(description)
-    if m:
-        return "loss", float(m.group(1))
-    m = ACC_RE.search(description)
-    if m:
-        return "acc", float(m.group(1))
+def claim(description: str) -> Claim | None:
+    """The figure a description claims, with its seed range if it gives one."""
+    for kind, regex in (("loss", LOSS_RE), ("acc", ACC_RE)):
+        m = regex.search(description)
+        if m:
+            if m.group(2):
+                return Claim(kind, float(m.group(1)), int(m.group(2)), float(m.group(3)), float(m.group(4)))
+            return Claim(kind, float(m.group(1)))
     return None
 
 
@@ -92,10 +108,46 @@ def fmt(kind: str, value: float) -> str:
     return f"{value:.1f}%" if kind == "acc" else f"{value:.3f}"
 
 
+def fmt_range(kind: str, median: float, seeds: int, low: float, high: float) -> str:
+    """``67.1% (5 seeds: 64.5–68.9%)``, ``0.031 (5 seeds: 0.020–0.045)``."""
+    if kind == "acc":
+        return f"{median:.1f}% ({seeds} seeds: {low:.1f}–{high:.1f}%)"
+    return f"{median:.3f} ({seeds} seeds: {low:.3f}–{high:.3f})"
+
+
+def fmt_claim(c: Claim) -> str:
+    return fmt_range(c.kind, c.value, c.seeds, c.low, c.high) if c.seeds else fmt(c.kind, c.value)
+
+
+def description_claim(row: dict) -> str:
+    """How a description states a row's figures (what to paste after a new measurement)."""
+    if row["kind"] == "acc":
+        return (f"{row['measured']:.1f}% test accuracy ({row['seeds']} seeds: "
+                f"{row['min']:.1f}–{row['max']:.1f}%)")
+    return f"test loss {row['measured']:.3f} ({row['seeds']} seeds: {row['min']:.3f}–{row['max']:.3f})"
+
+
 def within(kind: str, claimed: float, measured: float) -> bool:
     if kind == "acc":
         return abs(measured - claimed) <= TOLERANCE["acc"]
     return abs(measured - claimed) <= TOLERANCE["loss"] * max(claimed, 0.005)
+
+
+def holds(c: Claim | None, row: dict) -> bool:
+    """A claim holds when it is of the row's kind, over as many seeds, and its median and
+    both ends of its range are within ``TOLERANCE`` of the measured ones."""
+    if c is None or c.kind != row["kind"] or c.seeds != row["seeds"]:
+        return False
+    return all(within(c.kind, a, b) for a, b in ((c.value, row["measured"]), (c.low, row["min"]),
+                                                  (c.high, row["max"])))
+
+
+def check(row: dict, description: str) -> dict:
+    """Set a row's ``claimed`` (as its description states it) and ``ok``."""
+    found = claim(description)
+    row["claimed"] = fmt_claim(found) if found else ""
+    row["ok"] = holds(found, row)
+    return row
 
 
 def offline(name: str) -> bool:
@@ -105,8 +157,9 @@ def offline(name: str) -> bool:
     return not catalog.DATASETS[P.load(name).data.dataset].downloads
 
 
-def train(name: str, root: Path) -> dict[str, Any]:
-    """Train one preset as shipped; what its test gave and how long it took."""
+def train(name: str, root: Path, seed: int | None = None) -> dict[str, Any]:
+    """Train one preset as shipped (with ``seed`` in place of its own, if given): what its
+    test gave and how long it took."""
     import torch
 
     from tuidl.core.data import playground as PG
@@ -116,7 +169,7 @@ def train(name: str, root: Path) -> dict[str, Any]:
 
     import playground_ref
 
-    preset = P.load(name)
+    preset = P.load(name, [f"seed={seed}"] if seed is not None else [])
     run = R.create(root, preset.name, P.dumps(preset))
     seen: dict[str, Any] = {}
 
@@ -131,26 +184,51 @@ def train(name: str, root: Path) -> dict[str, Any]:
     status = trainer.run()
     wall = time.perf_counter() - t0
     metrics = seen.get("test", {}).get("metrics", {})
-    row: dict[str, Any] = {"preset": name, "dataset": preset.data.dataset, "status": status,
-                           "epochs": seen.get("epochs", 0), "wall_s": round(wall, 1),
-                           "test": {k: round(float(v), 5) for k, v in metrics.items()}}
+    out: dict[str, Any] = {"seed": preset.seed, "status": status, "epochs": seen.get("epochs", 0),
+                           "wall_s": round(wall, 1), "test": {k: round(float(v), 5) for k, v in metrics.items()}}
     if preset.data.dataset in PG.GENERATORS:
         part = trainer.data.test
         trainer.model.eval()
         with torch.no_grad():
-            out = trainer.model(part.x)
-        row["kind"] = "loss"
-        row["measured"] = playground_ref.playground_loss(out, part.y, trainer.task)
-        ref = playground_ref.reference(playground_ref.setting_of(preset))
-        row["reference"] = f"Playground {ref['test_loss']:.3f} (5 seeds: {ref['min']:.3f}–{ref['max']:.3f})"
-        row["playground"] = ref
+            logits = trainer.model(part.x)
+        out["measured"] = playground_ref.playground_loss(logits, part.y, trainer.task)
     else:
-        row["kind"] = "acc"
-        row["measured"] = 100 * float(metrics.get("acc", float("nan")))
-        row["reference"] = REFERENCES.get(name, "")
-    found = claim(preset.description)
-    row["claimed"] = fmt(*found) if found else ""
-    row["ok"] = bool(found) and found[0] == row["kind"] and within(found[0], found[1], row["measured"])
+        out["measured"] = 100 * float(metrics.get("acc", float("nan")))
+    return out
+
+
+def measure(name: str, root: Path, seeds: int, log=print) -> dict[str, Any]:
+    """Train one preset over ``seeds`` seeds: its own seed and the next ``seeds - 1``
+    (the first run is the preset exactly as shipped). The row: every run, and the median
+    and range of the measured figure."""
+    from tuidl.core.data import playground as PG
+    from tuidl.core.preset import preset as P
+
+    import playground_ref
+
+    preset = P.load(name)
+    row: dict[str, Any] = {"preset": name, "dataset": preset.data.dataset}
+    if preset.data.dataset in PG.GENERATORS:
+        ref = playground_ref.reference(playground_ref.setting_of(preset))
+        row.update(kind="loss", playground=ref,
+                   reference=f"Playground {ref['test_loss']:.3f} (5 seeds: {ref['min']:.3f}–{ref['max']:.3f})")
+    else:
+        row.update(kind="acc", reference=REFERENCES.get(name, ""))
+    row["runs"] = []
+    for seed in range(preset.seed, preset.seed + seeds):
+        run = train(name, root, seed)
+        row["runs"].append(run)
+        log(f"  {name} seed {seed}: {fmt(row['kind'], run['measured'])} ({run['epochs']} epochs, "
+            f"{run['wall_s']:.1f} s)")
+    return summarise(row)
+
+
+def summarise(row: dict[str, Any]) -> dict[str, Any]:
+    """The median and range of a row's runs (and the median epochs and wall time)."""
+    figures = [r["measured"] for r in row["runs"]]
+    row.update(seeds=len(figures), measured=statistics.median(figures), min=min(figures), max=max(figures),
+               epochs=statistics.median(r["epochs"] for r in row["runs"]),
+               wall_s=statistics.median(r["wall_s"] for r in row["runs"]))
     return row
 
 
@@ -178,10 +256,12 @@ def markdown(rows: list[dict], where: str) -> str:
            "|---|---|---|---|---|---|---|"]
     for r in rows:
         extra = ""
-        if r["kind"] == "loss" and "acc" in r["test"]:
-            extra = f" (accuracy {100 * r['test']['acc']:.1f}%)"
+        accs = [100 * run["test"]["acc"] for run in r["runs"] if "acc" in run["test"]]
+        if r["kind"] == "loss" and accs:
+            extra = f" (accuracy {statistics.median(accs):.1f}%)"
         out.append(f"| {r['preset']} | {r['claimed'] or '—'} | {r['reference'] or '—'} | "
-                   f"{fmt(r['kind'], r['measured'])}{extra} | {r['epochs']} | {r['wall_s']:.0f} s | "
+                   f"{fmt_range(r['kind'], r['measured'], r['seeds'], r['min'], r['max'])}{extra} | "
+                   f"{r['epochs']:.0f} | {r['wall_s']:.0f} s | "
                    f"{'✓' if r['ok'] else '✗'} |")
     out += ["", "## Presets that download their data", "",
             "Not trained here (no network). What to expect, and where the figure comes from:", "",
@@ -192,9 +272,8 @@ def markdown(rows: list[dict], where: str) -> str:
         if name not in P.builtin_names():
             continue
         found = claim(P.load(name).description)
-        out.append(f"| {name} | {fmt(*found) if found else '—'} | {figure} | {source} |")
-    probe = BENCH / "probe.md"  # the self-supervised presets' section, written by bench/probe.py
-    return "\n".join(out) + "\n" + ("\n" + probe.read_text() if probe.is_file() else "")
+        out.append(f"| {name} | {fmt_claim(found) if found else '—'} | {figure} | {source} |")
+    return "\n".join(out) + "\n"
 
 
 def read_table(path: Path) -> dict[str, dict[str, str]]:
@@ -217,10 +296,16 @@ def main() -> int:
     from tuidl.core.preset import preset as P
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--presets", help="comma-separated (default: every built-in preset that works offline)")
+    ap.add_argument("--presets", help="comma-separated, trained in this order (default: every built-in preset "
+                                      "that works offline)")
+    ap.add_argument("--seeds", type=int, default=5,
+                    help="seeds per preset: its own and the next ones (default 5)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--out", default=str(BENCH / "accuracy.md"), help="the table ('-' = print only)")
-    ap.add_argument("--json", help="also write the rows here")
+    ap.add_argument("--json", help="also write the rows here (after each preset, so an interrupted run keeps "
+                                   "what it measured)")
+    ap.add_argument("--merge", action="store_true",
+                    help="with --json and --presets: keep the other presets' rows already in the --json file")
     ap.add_argument("--from-json", metavar="FILE",
                     help="train nothing: take the measurements from an earlier --json and check them against the "
                          "descriptions as they are now (after editing a description)")
@@ -228,32 +313,42 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    # (the self-supervised presets are measured by bench/probe.py, whose section ends the file)
-    names = args.presets.split(",") if args.presets else [n for n in P.builtin_names()
-                                                          if offline(n) and P.load(n).train.objective == "supervised"]
-    rows = []
+    names = args.presets.split(",") if args.presets else [n for n in P.builtin_names() if offline(n)]
     earlier = json.loads(Path(args.from_json).read_text()) if args.from_json else None
     where = earlier["machine"] if earlier else machine(args.threads)
+    kept = []
+    if args.merge and args.json and Path(args.json).is_file():
+        kept = [r for r in json.loads(Path(args.json).read_text())["rows"] if r["preset"] not in names]
+    rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="tuidl-accuracy-") as tmp:
         for name in names:
             if earlier:
                 row = next(r for r in earlier["rows"] if r["preset"] == name)
-                found = claim(P.load(name).description)
-                row["claimed"] = fmt(*found) if found else ""
-                row["ok"] = bool(found) and found[0] == row["kind"] and within(found[0], found[1], row["measured"])
             else:
-                row = train(name, Path(tmp))
-            rows.append(row)
-            print(f"{name:<22} claimed {row['claimed'] or '—':<8} measured {fmt(row['kind'], row['measured']):<8} "
+                row = measure(name, Path(tmp), args.seeds)
+            rows.append(check(row, P.load(name).description))
+            print(f"{name:<22} claimed {row['claimed'] or '—':<28} measured "
+                  f"{fmt_range(row['kind'], row['measured'], row['seeds'], row['min'], row['max']):<28} "
                   f"{row['epochs']:>4} epochs {row['wall_s']:>7.1f} s  {'ok' if row['ok'] else 'MISMATCH'}", flush=True)
+            if not row["ok"]:
+                print(f"{'':<22} the description would say: {description_claim(row)}", flush=True)
+            if args.json and not earlier:
+                write_json(Path(args.json), where, kept + rows)
+    rows = sorted(kept + rows, key=lambda r: r["preset"])
+    if args.json:
+        write_json(Path(args.json), where, rows)
     text = markdown(rows, where)
     if args.out == "-":
         print(text)
     else:
         Path(args.out).write_text(text)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"machine": where, "rows": rows}, indent=1))
     return 0 if all(r["ok"] for r in rows) else 1
+
+
+def write_json(path: Path, where: str, rows: list[dict]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({"machine": where, "rows": rows}, indent=1))
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":
