@@ -1,11 +1,14 @@
 """Reference results: what the built-in presets claim, and that they learn.
 
-The full figures are measured by ``bench/accuracy.py`` into ``bench/accuracy.md`` (minutes
-of training); here, every description's claim must be the one in that table, and a
-short run of each offline preset must do better than chance (seconds each)."""
+The full figures are measured by ``bench/accuracy.py`` into ``bench/accuracy.md`` and
+``bench/accuracy.json`` (each offline preset over 5 seeds: minutes of training); here,
+every description's claim must be the one in that table, the table and the dashboard's
+ranges (``presets/reference.json``) must be what the JSON gives, and a short run of each
+offline preset must do better than chance (seconds each)."""
 
 from __future__ import annotations
 
+import json
 import sys
 
 import numpy as np
@@ -21,13 +24,13 @@ import playground_ref  # noqa: E402
 from tuidl.core.data import catalog  # noqa: E402
 from tuidl.core.data import data as D  # noqa: E402
 from tuidl.core.preset import preset as P  # noqa: E402
+from tuidl.core.preset import reference  # noqa: E402
 from tuidl.core.run import rundir as R  # noqa: E402
 
 TABLE = ROOT / "bench" / "accuracy.md"
-#: Self-supervised presets claim no test accuracy: bench/probe.py measures what their codes are worth
-SELF = [n for n in P.builtin_names() if P.load(n).train.objective != "supervised"]
-OFFLINE = [n for n in P.builtin_names() if not catalog.DATASETS[P.load(n).data.dataset].downloads and n not in SELF]
-DOWNLOADS = [n for n in P.builtin_names() if n not in OFFLINE and n not in SELF]
+JSON = ROOT / "bench" / "accuracy.json"
+OFFLINE = [n for n in P.builtin_names() if not catalog.DATASETS[P.load(n).data.dataset].downloads]
+DOWNLOADS = [n for n in P.builtin_names() if n not in OFFLINE]
 
 #: A few seconds of training each: (overrides, what the test split must beat).
 SHORT = {
@@ -46,39 +49,60 @@ def short(name: str) -> list[str]:
 
 def test_every_preset_claims_a_figure_in_the_table():
     rows = accuracy.read_table(TABLE)
-    for name in OFFLINE + DOWNLOADS:
+    for name in P.builtin_names():
         found = accuracy.claim(P.load(name).description)
         assert found, f"{name}: the description states no '% test accuracy' or 'test loss' figure"
         assert name in rows, f"{name} is missing from bench/accuracy.md: run python bench/accuracy.py"
         row = rows[name]
-        assert row["claimed (description)"] == accuracy.fmt(*found), \
-            f"{name}: the description claims {accuracy.fmt(*found)}, bench/accuracy.md {row['claimed (description)']}"
+        assert row["claimed (description)"] == accuracy.fmt_claim(found), \
+            f"{name}: the description claims {accuracy.fmt_claim(found)}, bench/accuracy.md {row['claimed (description)']}"
         if name in OFFLINE:
+            assert found.seeds == 5, f"{name}: the description claims no 5-seed range ('… (5 seeds: LO–HI%)')"
             assert row[""] == "✓", f"{name}: measured {row['measured']} is not what the description claims"
             assert row["reference"] not in ("", "—"), f"{name}: no published figure to hold it against"
         else:
             assert row["source"], name
 
 
-def test_every_offline_self_supervised_preset_has_its_probe_over_five_seeds_in_the_table():
-    import probe
+def test_the_table_and_the_dashboards_ranges_are_reproduced_from_the_json():
+    """``--from-json``: bench/accuracy.md and presets/reference.json are what the committed
+    measurements give, checked against the descriptions as they are now."""
+    data = json.loads(JSON.read_text())
+    rows = [accuracy.check(r, P.load(r["preset"]).description) for r in data["rows"]]
+    assert sorted(r["preset"] for r in rows) == sorted(OFFLINE)
+    assert accuracy.markdown(rows, data["machine"], data["checks"]) == TABLE.read_text()
+    assert accuracy.reference_ranges(rows, data["machine"]) == json.loads(reference.FILE.read_text())
+    for r in rows:
+        assert len(r["runs"]) == r["seeds"] == 5 and r["runs"][0]["seed"] == P.load(r["preset"]).seed, r["preset"]
 
-    rows = probe.read_means(TABLE)
-    offline = [n for n in SELF if not catalog.DATASETS[P.load(n).data.dataset].downloads]
-    assert offline and sorted(rows) == sorted(offline), "run: python bench/probe.py"
-    for name in offline:
-        row = rows[name]
-        assert row["seeds"] == "5", name
-        trained, random = (float(row[f"probe: {k}"].split("%")[0]) for k in ("trained", "random encoder"))
-        assert trained > random, (name, row)  # the encoder learnt something a line can read
+
+def test_the_dashboards_range_is_the_one_the_description_claims():
+    for name in OFFLINE:
+        found = accuracy.claim(P.load(name).description)
+        ref = reference.of_name(name)
+        assert ref is not None and ref["seeds"] == found.seeds, name
+        if found.kind == "acc":  # the same figures (a Playground claim is on Playground's scale)
+            assert ref["metric"] == "acc"
+            assert [f"{100 * ref[k]:.1f}" for k in ("median", "low", "high")] == \
+                [f"{v:.1f}" for v in (found.value, found.low, found.high)], name
 
 
 def test_the_claims_parse():
-    assert accuracy.claim("the paper's CNN: 92.7% test accuracy (paper: 94%)") == ("acc", 92.7)
-    assert accuracy.claim("reaches ~98% test accuracy in seconds") == ("acc", 98.0)
-    assert accuracy.claim("Playground 0.021; tuidl test loss 0.012 in 3 s") == ("loss", 0.012)
+    C = accuracy.Claim
+    assert accuracy.claim("the paper's CNN: 92.7% test accuracy (paper: 94%)") == C("acc", 92.7)
+    assert accuracy.claim("reaches ~98% test accuracy in seconds") == C("acc", 98.0)
+    assert accuracy.claim("Playground 0.021; tuidl test loss 0.012 in 3 s") == C("loss", 0.012)
+    assert accuracy.claim("MLP: 67.1% test accuracy (5 seeds: 64.5–68.9%), paper 68%") == C("acc", 67.1, 5, 64.5, 68.9)
+    assert accuracy.claim("test loss 0.031 (5 seeds: 0.002–0.082) in 3 s") == C("loss", 0.031, 5, 0.002, 0.082)
+    assert accuracy.fmt_claim(C("acc", 67.14, 5, 64.5, 68.9)) == "67.1% (5 seeds: 64.5–68.9%)"
     assert accuracy.within("acc", 92.7, 93.5) and not accuracy.within("acc", 92.7, 91.0)
     assert accuracy.within("loss", 0.020, 0.026) and not accuracy.within("loss", 0.020, 0.040)
+    row = {"kind": "acc", "seeds": 5, "measured": 67.1, "min": 64.5, "max": 68.9}
+    assert accuracy.holds(C("acc", 67.1, 5, 64.5, 68.9), row)
+    assert not accuracy.holds(C("acc", 67.1), row)  # one figure is not a range
+    assert not accuracy.holds(C("acc", 67.1, 3, 64.5, 68.9), row)  # over other seeds
+    assert not accuracy.holds(C("acc", 67.1, 5, 62.0, 68.9), row)  # an end that is off
+    assert not accuracy.holds(C("loss", 67.1, 5, 64.5, 68.9), row)
 
 
 @pytest.mark.parametrize("name", OFFLINE)

@@ -225,6 +225,72 @@ async def test_hyperparameter_form(tmp_path):
 # -- replays ---------------------------------------------------------------------------
 
 
+def trained(tmp_path: Path, name: str, overrides: list[str] = ()) -> R.RunDir:
+    """A real run of a built-in preset by tuidl's trainer, in this process."""
+    from tuidl.core.train import Trainer
+
+    preset = P.load(name, list(overrides))
+    run = R.create(tmp_path / "runs", preset.name, P.dumps(preset))
+    assert Trainer(preset, run, handle_signals=False).run() == "completed"
+    return run
+
+
+async def test_a_builtin_preset_as_shipped_shows_its_test_figure_against_the_claimed_range(tmp_path):
+    """The trainer puts the preset's range (presets/reference.json) in run_started; the
+    results view says where the run's test figure falls. gauss as shipped trains in a
+    second or two."""
+    from tuidl.core.preset import reference
+    from tuidl.ui.widgets.results import WHERE_WORDS
+
+    run = trained(tmp_path, "gauss")
+    events = read_events(run.events_path)
+    ref = next(e for e in events if e["type"] == "run_started")["reference"]
+    assert ref == reference.of_name("gauss") and ref["metric"] == "acc"
+    acc = next(e for e in events if e["type"] == "test")["metrics"]["acc"]
+    where = reference.place(ref, {"acc": acc}).where
+    assert where == ("below" if acc < ref["low"] else "above" if acc > ref["high"] else "within")
+    app = make_app(P.load(run.preset_path), replay=run, low_bandwidth=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await replayed(pilot, app)
+        shown = text_of(app.training.query_one("#test-reference"))
+    assert "gauss as shipped: 5 seeds gave" in shown
+    assert f"{100 * ref['low']:.1f}%–{100 * ref['high']:.1f}% test accuracy" in shown
+    assert f"This run {100 * acc:.1f}%: {WHERE_WORDS[where]}" in shown
+    assert "●" in shown
+
+    # the preset changed: the range is not its, and the view says nothing of it
+    run = trained(tmp_path, "gauss", ["train.epochs=2"])
+    assert "reference" not in next(e for e in read_events(run.events_path) if e["type"] == "run_started")
+    app = make_app(P.load(run.preset_path), replay=run, low_bandwidth=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await replayed(pilot, app)
+        assert text_of(app.training.query_one("#test-metrics")).startswith("Test")
+        assert text_of(app.training.query_one("#test-reference")).strip() == ""
+
+
+def test_the_range_gauge_puts_the_figure_inside_the_bracket_only_when_it_is_in_the_range():
+    from tuidl.core.preset.reference import place
+    from tuidl.ui.widgets.results import gauge, reference_text
+
+    ref = {"metric": "acc", "median": 0.67, "low": 0.64, "high": 0.69, "seeds": 5}
+    for acc, where in ((0.66, "within"), (0.64, "within"), (0.60, "below"), (0.75, "above")):
+        line = gauge(place(ref, {"acc": acc})).plain
+        dot, left, right = line.index("●"), line.find("├"), line.find("┤")
+        assert line.count("●") == 1
+        if where == "within":  # the dot may sit on an end of the bracket
+            assert (left == -1 or left < dot) and (right == -1 or dot < right), line
+        elif where == "below":
+            assert dot < left, line
+        else:
+            assert right < dot, line
+    text = reference_text(place(ref, {"acc": 0.60}), "mnist1d-mlp").plain
+    assert "mnist1d-mlp as shipped: 5 seeds gave 64.0%–69.0% test accuracy (median 67.0%" in text
+    assert "This run 60.0%: below the range (worse than those seeds)" in text
+    loss = {"metric": "loss", "median": 0.02, "low": 0.01, "high": 0.03, "seeds": 5}
+    assert "below the range (better than those seeds)" in reference_text(place(loss, {"loss": 0.005})).plain
+    assert reference_text(None) == ""
+
+
 async def test_replay_fills_the_charts_and_shows_the_test_results():
     run = fixture_run("spiral-demo")
     events = read_events(run.events_path)

@@ -45,6 +45,7 @@ from typing import Any, Callable, Iterable, NamedTuple
 
 from tuidl.core.run import events as E
 from tuidl.core.numbers import to_float, to_int
+from tuidl.core.preset.reference import Placement, place
 from tuidl.core.run.scalars import Scalars
 
 __all__ = ["Applied", "Change", "Curve", "Curves", "LayerHealth", "RunProgress", "RunView", "Taken", "load"]
@@ -326,6 +327,13 @@ class RunView:
     def task(self) -> str | None:
         task = self.run_info.get("task")
         return task if task in ("classification", "regression") else None
+
+    @property
+    def test_placement(self) -> Placement | None:
+        """Where the test figure falls against the range its built-in preset claims (the
+        ``reference`` of ``run_started``: a built-in preset run as shipped); None without
+        either."""
+        return place(self.run_info.get("reference"), (self.test or {}).get("metrics"))
 
     def metric_key(self, default_task: str | None = None) -> str:
         """The metric a dashboard charts next to the loss: ``mae`` or ``acc``."""

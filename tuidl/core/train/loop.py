@@ -35,6 +35,7 @@ import torch
 
 from tuidl.core.run import events as E
 from tuidl.core.preset import preset as P
+from tuidl.core.preset import reference
 from tuidl.core.system.distributed import Dist, PeerLost
 from tuidl.core.train.faults import Faults
 from tuidl.core.lab.live import RunLab
@@ -359,7 +360,8 @@ class Trainer:
                   objective=p.train.objective,
                   device_name=device_name(self.device), precision=self.precision, pid=os.getpid(),
                   host=socket.gethostname(), world_size=1 if self.dist is None else self.dist.world_size,
-                  torch_cuda=torch.version.cuda is not None, **({"sweep": sweep} if sweep else {}))
+                  torch_cuda=torch.version.cuda is not None, **({"sweep": sweep} if sweep else {}),
+                  **({"reference": ref} if (ref := reference.for_preset(p)) else {}))
 
     def _train(self) -> tuple[str, str]:
         """The data's notes and the start checkpoint, then fit, and say truthfully how it

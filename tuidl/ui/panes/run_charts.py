@@ -325,7 +325,8 @@ class RunCharts(VerticalScroll):
         elif taken.kind == "test":
             info = view.run_info
             self.results.show_test(ev, classes=info.get("classes"), task=info.get("task") or task,
-                                   input_shape=info.get("input_shape"))
+                                   input_shape=info.get("input_shape"), placement=view.test_placement,
+                                   preset=str(info.get("preset") or ""))
             self.log_line(metrics_text(ev.get("metrics")).plain, palette.style(palette.TEST, bold=True), ev)
             self.tabs.active = "tab-results"
         elif taken.kind == "adversarial":

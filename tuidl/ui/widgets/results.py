@@ -19,6 +19,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tuidl.core.numbers import to_float
+from tuidl.core.preset.reference import Placement
 from tuidl.core.run.units import fmt_metric  # noqa: F401 - the one metric format (training.py takes it from here)
 from tuidl.ui import palette
 
@@ -45,6 +46,55 @@ def metrics_text(metrics: dict[str, Any] | None, title: str = "Test") -> Text:
             text.append(" · ", style="dim")
         text.append(f"{METRIC_NAMES.get(key, key)} ")
         text.append(fmt_metric(key, metrics[key]), style=palette.style(palette.TEST, bold=True))
+    return text
+
+
+GAUGE_WIDTH = 32
+WHERE_WORDS = {"within": "within the range", "below": "below the range", "above": "above the range"}
+
+
+def gauge(p: Placement, width: int = GAUGE_WIDTH) -> Text:
+    """The range as a bracket ``├──┼──┤`` (its median ``┼``) with half a range of room on
+    each side, and the run's figure as ``●``: inside the bracket when it is in the range."""
+    span = p.high - p.low
+    pad = span / 2 if span > 0 else max(abs(p.median) * 0.05, 1e-3)
+    lo, hi = min(p.low - pad, p.value), max(p.high + pad, p.value)
+
+    def at(v: float) -> int:
+        return min(width - 1, max(0, round((v - lo) / (hi - lo) * (width - 1))))
+
+    cells = ["─" if at(p.low) <= i <= at(p.high) else " " for i in range(width)]
+    cells[at(p.low)], cells[at(p.high)] = "├", "┤"
+    if at(p.low) < at(p.median) < at(p.high):
+        cells[at(p.median)] = "┼"
+    v = at(p.value)
+    text = Text()
+    for i, ch in enumerate(cells):
+        if i == v:
+            text.append("●", style="bold green" if p.where == "within" else "bold yellow")
+        else:
+            text.append(ch, style="dim")
+    return text
+
+
+def reference_text(p: Placement | None, preset: str = "") -> Text | str:
+    """``mnist1d-mlp as shipped: 5 seeds gave 64.5–68.9% test accuracy (median 67.1%)``,
+    then the run's figure, where it falls and the gauge; "" without a range."""
+    if p is None:
+        return ""
+    name = "accuracy" if p.metric == "acc" else "loss"
+    text = Text()
+    text.append(f"{preset or 'This preset'} as shipped: ", style="bold")
+    text.append(f"{p.seeds} seeds gave {fmt_metric(p.metric, p.low)}–{fmt_metric(p.metric, p.high)} test {name} "
+                f"(median {fmt_metric(p.metric, p.median)}; bench/accuracy.md)\n")
+    text.append("This run ")
+    text.append(fmt_metric(p.metric, p.value), style=palette.style(palette.TEST, bold=True))
+    word = WHERE_WORDS[p.where]
+    if p.where != "within":
+        better = (p.where == "above") == (p.metric == "acc")
+        word += " (better than those seeds)" if better else " (worse than those seeds)"
+    text.append(f": {word}  ", style="green" if p.where == "within" else "yellow")
+    text.append_text(gauge(p))
     return text
 
 
@@ -235,12 +285,14 @@ class ResultsView(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static(Text("No test results yet: they appear when a run with a test split ends.",
                           style="dim"), id="test-metrics")
+        yield Static("", id="test-reference")
         yield Static("", id="test-adversarial")
         yield Static("", id="test-confusion")
         yield Static("", id="test-samples")
 
     def clear(self) -> None:
         self.test_event = None
+        self.query_one("#test-reference", Static).update("")
         self.query_one("#test-adversarial", Static).update("")
         self.query_one("#test-metrics", Static).update(
             Text("No test results yet: they appear when a run with a test split ends.", style="dim"))
@@ -258,10 +310,13 @@ class ResultsView(VerticalScroll):
         self.query_one("#test-adversarial", Static).update(line or "")
 
     def show_test(self, event: dict[str, Any], *, classes: Any = None, task: str = "classification",
-                  input_shape: Sequence[int] | None = None) -> None:
-        """Show a ``test`` event."""
+                  input_shape: Sequence[int] | None = None, placement: Placement | None = None,
+                  preset: str = "") -> None:
+        """Show a ``test`` event (and, for a built-in preset run as shipped, where its
+        figure falls against the preset's range: ``RunView.test_placement``)."""
         self.test_event = event
         self.query_one("#test-metrics", Static).update(metrics_text(event.get("metrics")))
+        self.query_one("#test-reference", Static).update(reference_text(placement, preset))
         confusion = event.get("confusion")
         self.query_one("#test-confusion", Static).update(
             confusion_renderable(confusion, classes) if confusion is not None
