@@ -374,6 +374,8 @@ def main() -> int:
     ap.add_argument("--from-json", metavar="FILE",
                     help="train nothing: take the measurements from an earlier --json and check them against the "
                          "descriptions as they are now (after editing a description)")
+    ap.add_argument("--update-descriptions", action="store_true",
+                    help="with --from-json: write each row's figures into its preset's description, where the claim stands")
     ap.add_argument("--check", metavar="LABEL",
                     help="with --json: train --presets at their own seed (--seeds 1) under this process's settings "
                          "and add the figures to the --json file's checks under LABEL; the rows stay")
@@ -392,7 +394,12 @@ def main() -> int:
         names, args.from_json = [r["preset"] for r in earlier["rows"]], args.json
     if args.from_json:
         where = earlier["machine"]
-        rows = [check(r, P.load(r["preset"]).description) for r in earlier["rows"] if r["preset"] in names]
+        rows = [r for r in earlier["rows"] if r["preset"] in names]
+        if args.update_descriptions:
+            for r in rows:
+                if update_description(r):
+                    print(f"{r['preset']}: description now says {description_claim(r)}")
+        rows = [check(r, P.load(r["preset"]).description) for r in rows]
     else:
         where = machine(args.threads)
         kept = [r for r in earlier.get("rows", []) if r["preset"] not in names] if args.merge else []
@@ -421,6 +428,24 @@ def main() -> int:
     return 0 if all(r["ok"] for r in rows) else 1
 
 
+def update_description(row: dict) -> bool:
+    """``--update-descriptions``: put the row's figures in place of the claim in its
+    preset file's description (the rest of the text stays; figures elsewhere in it are
+    for a person to read again). Whether the file changed."""
+    from tuidl.core.preset import preset as P
+
+    path = P.find(row["preset"])
+    text = path.read_text()
+    for regex in (LOSS_RE, ACC_RE):
+        m = regex.search(P.load(row["preset"]).description)
+        if m:
+            new = description_claim(row)  # it starts where a claim's match starts
+            line = next(ln for ln in text.splitlines() if ln.startswith("description") and m.group(0) in ln)
+            path.write_text(text.replace(line, line.replace(m.group(0), new, 1), 1))
+            return m.group(0) != new
+    return False
+
+
 def check_run(names: list[str], args: argparse.Namespace) -> dict:
     """``--check``: each preset at its own seed (and the next --seeds − 1) under this
     process's threads and ``ATEN_CPU_CAPABILITY``."""
@@ -434,6 +459,7 @@ def check_run(names: list[str], args: argparse.Namespace) -> dict:
                         for run in row["runs"]]
     return {"label": args.check, "threads": torch.get_num_threads(),
             "aten_cpu_capability": os.environ.get("ATEN_CPU_CAPABILITY", ""),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "machine": machine(args.threads), "results": results}
 
 
