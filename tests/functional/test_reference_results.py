@@ -146,6 +146,21 @@ def test_the_shuffle_is_one_permutation_of_the_positions_for_train_and_test():
     assert perm == train_perm  # the same permutation for the test split
 
 
+def test_the_shuffle_is_the_paper_notebooks_permutation():
+    """mnist1d-classification.ipynb shuffles with ``np.random.seed(42);
+    np.random.permutation(40)``; the shuffled presets' data (seed 42) is that data."""
+    from tuidl.core.data.kinds.mnist1d import Mnist1dParams, arrays
+
+    plain, shuffled = arrays(Mnist1dParams(), 42), arrays(Mnist1dParams(shuffle_seq=True), 42)
+    np.random.seed(42)
+    order = np.random.permutation(40)
+    for x in ("x", "x_test"):
+        np.testing.assert_array_equal(plain[x][:, order], shuffled[x])
+    for name in ("mnist1d-cnn-shuffled", "mnist1d-mlp-shuffled"):
+        preset = P.load(name)
+        assert preset.seed == 42 and preset.data.params.shuffle_seq, name
+
+
 def test_the_playground_reference_trains_and_scores_like_playground():
     s = playground_ref.Setting("gauss", ["x1", "x2"], [2], noise=0.0)
     before = playground_ref.train(s, 0, seed=1)

@@ -19,9 +19,10 @@ from tuidl.core.preset.schema import opt
 class Mnist1dParams:
     n_samples: int = opt(5000, help="sequences generated (mnist1d's generator)", min=100, max=1_000_000)
     noise_scale: float = opt(0.25, help="correlated noise scale", min=0.0, max=10.0)
-    shuffle_seq: bool = opt(False, help="permute the 40 positions by one fixed permutation (drawn from the seed; "
-                                        "the same for train and test): the paper's 'shuffle' row, where "
-                                        "order no longer means anything")
+    shuffle_seq: bool = opt(False, help="permute the 40 positions by one fixed permutation (drawn from the seed as "
+                                        "the paper's notebook draws it: seed 42 gives its own; the same for "
+                                        "train and test): the paper's 'shuffle' row, where order no longer "
+                                        "means anything")
 
 
 def arrays(params: Mnist1dParams, seed: int) -> dict:
@@ -29,7 +30,7 @@ def arrays(params: Mnist1dParams, seed: int) -> dict:
     import numpy as np
 
     key = {"n": params.n_samples, "noise": params.noise_scale, "shuffle": params.shuffle_seq,
-           "seed": int(seed), "format": 1}
+           "seed": int(seed), "format": 2 if params.shuffle_seq else 1}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     path = cache_dir() / "mnist1d" / f"mnist1d-{params.n_samples}-{digest}.npz"
     names = ("x", "y", "x_test", "y_test")
@@ -45,7 +46,7 @@ def arrays(params: Mnist1dParams, seed: int) -> dict:
     args = get_dataset_args()
     args.num_samples = params.n_samples
     args.corr_noise_scale = params.noise_scale
-    args.shuffle_seq = params.shuffle_seq
+    args.shuffle_seq = False  # permuted below, as the paper's notebook does
     args.seed = int(seed)
     np_state, py_state = np.random.get_state(), random.getstate()
     try:  # make_dataset seeds the global generators; leave them as they were
@@ -56,6 +57,9 @@ def arrays(params: Mnist1dParams, seed: int) -> dict:
     out = {"x": np.asarray(made["x"], np.float32), "y": np.asarray(made["y"], np.int64),
            "x_test": np.asarray(made["x_test"], np.float32),
            "y_test": np.asarray(made["y_test"], np.int64)}
+    if params.shuffle_seq:  # the notebook (mnist1d-classification.ipynb): np.random.seed(42); permutation(40)
+        order = np.random.RandomState(int(seed) % 2**32).permutation(out["x"].shape[1])
+        out["x"], out["x_test"] = out["x"][:, order], out["x_test"][:, order]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
