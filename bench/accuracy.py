@@ -289,9 +289,9 @@ def machine(threads: int) -> str:
 def markdown(rows: list[dict], where: str, checks: list[dict] = ()) -> str:
     out = ["# Reference results", "",
            "Written by `python bench/accuracy.py` (see its docstring) from `bench/accuracy.json`: every built-in "
-           "preset that works offline, trained as shipped (`tuidl train NAME`) over 5 seeds, against the figure its "
-           "description claims. The first seed is the preset's own (what a user's run uses), the others the next "
-           "four; \"measured\" is the median and the min–max range. `tests/functional/test_reference_results.py` "
+           "preset that works offline, trained as shipped (`tuidl train NAME`) over 5 seeds (fewer where said below), "
+           "against the figure its description claims. The first seed is the preset's own (what a user's run "
+           "uses), the others the next ones; \"measured\" is the median and the min–max range. `tests/functional/test_reference_results.py` "
            "checks that the descriptions, this table and `presets/reference.json` (the ranges the dashboard shows "
            "a finished run against) agree.", "",
            f"Machine: {where}.", "",
@@ -300,17 +300,19 @@ def markdown(rows: list[dict], where: str, checks: list[dict] = ()) -> str:
            "Playground's own: the mean of 0.5 · (output − label)² "
            "over the test points, with a two-class model's output taken as P(+1) − P(−1) and labels ±1 "
            "(`bench/playground_ref.py`).", "",
+           f"Wall time: the median of one seed's, on this machine as it was {LOAD}.", "",
            "| preset | claimed (description) | reference | measured | epochs | wall time (one seed) | |",
            "|---|---|---|---|---|---|---|"]
     for r in rows:
         extra = ""
         accs = [100 * run["test"]["acc"] for run in r["runs"] if "acc" in run["test"]]
         if r["kind"] == "loss" and accs:
-            extra = f" (accuracy {statistics.median(accs):.1f}%)"
+            extra = f" (median accuracy {statistics.median(accs):.1f}%)"
         out.append(f"| {r['preset']} | {r['claimed'] or '—'} | {r['reference'] or '—'} | "
                    f"{fmt_range(r['kind'], r['measured'], r['seeds'], r['min'], r['max'])}{extra} | "
                    f"{r['epochs']:.0f} | {r['wall_s']:.0f} s | "
                    f"{'✓' if r['ok'] else '✗'} |")
+    out += fewer_seeds_section(rows)
     out += checks_section(rows, checks)
     out += paper_section(rows)
     out += ["", "## Presets that download their data", "",
@@ -331,6 +333,13 @@ def markdown(rows: list[dict], where: str, checks: list[dict] = ()) -> str:
 ELSEWHERE = [
     ("Intel Xeon, 2 cores, 1 or 2 threads (issue 30)", {"mnist1d-mlp": 64.8, "mnist1d-cnn": 95.6}),
 ]
+
+#: How loaded the machine was while the committed figures were measured (its wall times).
+LOAD = ("shared with other work (load average 10–13 on its 2 logical CPUs, this process at nice 15): several "
+        "times the unloaded times that the descriptions give")
+
+#: Rows over fewer than 5 seeds, and why (shown under the table).
+FEWER_SEEDS: dict[str, str] = {}
 
 #: Where a preset's median sits more than 2 points below its published reference: why
 #: (the paper's own notebook recipe compared with the preset).
@@ -361,6 +370,12 @@ def checks_section(rows: list[dict], checks: list[dict]) -> list[str]:
                    + " | ".join(fmt(r["kind"], v) if v is not None else "—" for v in figures)
                    + f" | {'✓' if inside else '✗'} |")
     return out
+
+
+def fewer_seeds_section(rows: list[dict]) -> list[str]:
+    notes = [f"* **{r['preset']}**: {r['seeds']} seed{'s' if r['seeds'] > 1 else ''}. {FEWER_SEEDS[r['preset']]}"
+             for r in rows if r["preset"] in FEWER_SEEDS]
+    return ["", "## Rows over fewer seeds", "", *notes] if notes else []
 
 
 def paper_section(rows: list[dict]) -> list[str]:

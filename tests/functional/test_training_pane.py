@@ -253,7 +253,7 @@ async def test_a_builtin_preset_as_shipped_shows_its_test_figure_against_the_cla
     async with app.run_test(size=SIZE) as pilot:
         await replayed(pilot, app)
         shown = text_of(app.training.query_one("#test-reference"))
-    assert "gauss as shipped: 5 seeds gave" in shown
+    assert "gauss as shipped, 5 seeds:" in shown
     assert f"{100 * ref['low']:.1f}%–{100 * ref['high']:.1f}% test accuracy" in shown
     assert f"This run {100 * acc:.1f}%: {WHERE_WORDS[where]}" in shown
     assert "●" in shown
@@ -284,7 +284,7 @@ def test_the_range_gauge_puts_the_figure_inside_the_bracket_only_when_it_is_in_t
         else:
             assert right < dot, line
     text = reference_text(place(ref, {"acc": 0.60}), "mnist1d-mlp").plain
-    assert "mnist1d-mlp as shipped: 5 seeds gave 64.0%–69.0% test accuracy (median 67.0%" in text
+    assert "mnist1d-mlp as shipped, 5 seeds: 64.0%–69.0% test accuracy (median 67.0%)" in text
     assert "This run 60.0%: below the range (worse than those seeds)" in text
     loss = {"metric": "loss", "median": 0.02, "low": 0.01, "high": 0.03, "seeds": 5}
     assert "below the range (better than those seeds)" in reference_text(place(loss, {"loss": 0.005})).plain

@@ -78,15 +78,15 @@ def gauge(p: Placement, width: int = GAUGE_WIDTH) -> Text:
 
 
 def reference_text(p: Placement | None, preset: str = "") -> Text | str:
-    """``mnist1d-mlp as shipped: 5 seeds gave 64.5–68.9% test accuracy (median 67.1%)``,
+    """``mnist1d-mlp as shipped, 5 seeds: 64.5%–68.9% test accuracy (median 67.1%)``,
     then the run's figure, where it falls and the gauge; "" without a range."""
     if p is None:
         return ""
     name = "accuracy" if p.metric == "acc" else "loss"
     text = Text()
-    text.append(f"{preset or 'This preset'} as shipped: ", style="bold")
-    text.append(f"{p.seeds} seeds gave {fmt_metric(p.metric, p.low)}–{fmt_metric(p.metric, p.high)} test {name} "
-                f"(median {fmt_metric(p.metric, p.median)}; bench/accuracy.md)\n")
+    text.append(f"{preset or 'This preset'} as shipped, {p.seeds} seed{'s' if p.seeds > 1 else ''}: ", style="bold")
+    text.append(f"{fmt_metric(p.metric, p.low)}–{fmt_metric(p.metric, p.high)} test {name} "
+                f"(median {fmt_metric(p.metric, p.median)})\n")
     text.append("This run ")
     text.append(fmt_metric(p.metric, p.value), style=palette.style(palette.TEST, bold=True))
     word = WHERE_WORDS[p.where]
