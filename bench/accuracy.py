@@ -328,7 +328,8 @@ def markdown(rows: list[dict], where: str, checks: list[dict] = ()) -> str:
             continue
         found = claim(P.load(name).description)
         out.append(f"| {name} | {fmt_claim(found) if found else '—'} | {figure} | {source} |")
-    return "\n".join(out) + "\n"
+    probe = BENCH / "probe.md"  # the self-supervised presets' section, written by bench/probe.py
+    return "\n".join(out) + "\n" + ("\n" + probe.read_text() if probe.is_file() else "")
 
 
 #: Figures of the presets as shipped measured elsewhere (not by this script): a label and
@@ -483,7 +484,9 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    names = args.presets.split(",") if args.presets else [n for n in P.builtin_names() if offline(n)]
+    # (the self-supervised presets are measured by bench/probe.py, whose section ends the file)
+    names = args.presets.split(",") if args.presets else [n for n in P.builtin_names()
+                                                          if offline(n) and P.load(n).train.objective == "supervised"]
     if args.playground_from:
         PLAYGROUND.update({r["preset"]: r["playground"] for r in json.loads(Path(args.playground_from).read_text())["rows"]
                            if "playground" in r})

@@ -29,8 +29,10 @@ from tuidl.core.run import rundir as R  # noqa: E402
 
 TABLE = ROOT / "bench" / "accuracy.md"
 JSON = ROOT / "bench" / "accuracy.json"
-OFFLINE = [n for n in P.builtin_names() if not catalog.DATASETS[P.load(n).data.dataset].downloads]
-DOWNLOADS = [n for n in P.builtin_names() if n not in OFFLINE]
+#: Self-supervised presets claim no test accuracy: bench/probe.py measures what their codes are worth
+SELF = [n for n in P.builtin_names() if P.load(n).train.objective != "supervised"]
+OFFLINE = [n for n in P.builtin_names() if not catalog.DATASETS[P.load(n).data.dataset].downloads and n not in SELF]
+DOWNLOADS = [n for n in P.builtin_names() if n not in OFFLINE and n not in SELF]
 
 #: A few seconds of training each: (overrides, what the test split must beat).
 SHORT = {
@@ -50,7 +52,7 @@ def short(name: str) -> list[str]:
 def test_every_preset_claims_a_figure_in_the_table():
     rows = accuracy.read_table(TABLE)
     measured = {r["preset"]: r for r in json.loads(JSON.read_text())["rows"]}
-    for name in P.builtin_names():
+    for name in OFFLINE + DOWNLOADS:
         found = accuracy.claim(P.load(name).description)
         assert found, f"{name}: the description states no '% test accuracy' or 'test loss' figure"
         assert name in rows, f"{name} is missing from bench/accuracy.md: run python bench/accuracy.py"
@@ -65,6 +67,19 @@ def test_every_preset_claims_a_figure_in_the_table():
             assert row["reference"] not in ("", "—"), f"{name}: no published figure to hold it against"
         else:
             assert row["source"], name
+
+
+def test_every_offline_self_supervised_preset_has_its_probe_over_five_seeds_in_the_table():
+    import probe
+
+    rows = probe.read_means(TABLE)
+    offline = [n for n in SELF if not catalog.DATASETS[P.load(n).data.dataset].downloads]
+    assert offline and sorted(rows) == sorted(offline), "run: python bench/probe.py"
+    for name in offline:
+        row = rows[name]
+        assert row["seeds"] == "5", name
+        trained, random = (float(row[f"probe: {k}"].split("%")[0]) for k in ("trained", "random encoder"))
+        assert trained > random, (name, row)  # the encoder learnt something a line can read
 
 
 def test_the_table_and_the_dashboards_ranges_are_reproduced_from_the_json():
