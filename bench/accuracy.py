@@ -438,7 +438,8 @@ def paper_section(rows: list[dict]) -> list[str]:
 
 
 def read_table(path: Path) -> dict[str, dict[str, str]]:
-    """The rows of an ``accuracy.md``: preset → its cells, by column name."""
+    """The rows of an ``accuracy.md``: preset → its cells, by column name, from the first
+    table that names it (the results table; the checks table comes after it)."""
     rows: dict[str, dict[str, str]] = {}
     header: list[str] = []
     for line in path.read_text().splitlines():
@@ -449,7 +450,7 @@ def read_table(path: Path) -> dict[str, dict[str, str]]:
             header = cells
             continue
         if header and cells[0] and not set(cells[0]) <= set("-"):
-            rows[cells[0]] = dict(zip(header, cells))
+            rows.setdefault(cells[0], dict(zip(header, cells)))  # the first table a preset is in
     return rows
 
 
