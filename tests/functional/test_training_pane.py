@@ -253,6 +253,7 @@ async def test_a_builtin_preset_as_shipped_shows_its_test_figure_against_the_cla
     async with app.run_test(size=SIZE) as pilot:
         await replayed(pilot, app)
         shown = text_of(app.training.query_one("#test-reference"))
+        assert app.training.query_one("#test-reference").display
     assert "gauss as shipped, 5 seeds:" in shown
     assert f"{100 * ref['low']:.1f}%–{100 * ref['high']:.1f}% test accuracy" in shown
     assert f"This run {100 * acc:.1f}%: {WHERE_WORDS[where]}" in shown
@@ -266,6 +267,7 @@ async def test_a_builtin_preset_as_shipped_shows_its_test_figure_against_the_cla
         await replayed(pilot, app)
         assert text_of(app.training.query_one("#test-metrics")).startswith("Test")
         assert text_of(app.training.query_one("#test-reference")).strip() == ""
+        assert not app.training.query_one("#test-reference").display  # no blank line in its place
 
 
 def test_the_range_gauge_puts_the_figure_inside_the_bracket_only_when_it_is_in_the_range():

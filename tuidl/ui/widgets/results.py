@@ -285,7 +285,9 @@ class ResultsView(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static(Text("No test results yet: they appear when a run with a test split ends.",
                           style="dim"), id="test-metrics")
-        yield Static("", id="test-reference")
+        reference = Static("", id="test-reference")
+        reference.display = False  # only a built-in preset run as shipped has a range: no blank line otherwise
+        yield reference
         yield Static("", id="test-adversarial")
         yield Static("", id="test-confusion")
         yield Static("", id="test-samples")
@@ -293,6 +295,7 @@ class ResultsView(VerticalScroll):
     def clear(self) -> None:
         self.test_event = None
         self.query_one("#test-reference", Static).update("")
+        self.query_one("#test-reference", Static).display = False
         self.query_one("#test-adversarial", Static).update("")
         self.query_one("#test-metrics", Static).update(
             Text("No test results yet: they appear when a run with a test split ends.", style="dim"))
@@ -316,7 +319,9 @@ class ResultsView(VerticalScroll):
         figure falls against the preset's range: ``RunView.test_placement``)."""
         self.test_event = event
         self.query_one("#test-metrics", Static).update(metrics_text(event.get("metrics")))
-        self.query_one("#test-reference", Static).update(reference_text(placement, preset))
+        reference = self.query_one("#test-reference", Static)
+        reference.update(reference_text(placement, preset))
+        reference.display = placement is not None
         confusion = event.get("confusion")
         self.query_one("#test-confusion", Static).update(
             confusion_renderable(confusion, classes) if confusion is not None
