@@ -100,14 +100,14 @@ def _fill(pane, n: int) -> None:
     """Give every step series of the Training pane ``n`` points (validation: one in 100)."""
     pane.reset()
     x, y = history(n)
-    steps = pane.curves.step
+    steps = pane.run_charts.curves.step
     steps["loss"].extend(x, y)
     steps["metric"].extend(x, 1.0 - y / (1.0 + y))
     steps["lr"].extend(x, 0.01 * (0.5 + 0.5 * np.cos(np.pi * x / max(1, n))))
     every = max(1, n // 100)
     steps["val_loss"].extend(x[::every], y[::every] * 1.05)
     steps["val_metric"].extend(x[::every], 1.0 - y[::every] / (1.0 + y[::every]))
-    for chart in pane.charts:
+    for chart in pane.run_charts.charts:
         chart.mark_dirty()
 
 
@@ -122,7 +122,7 @@ async def _pane_costs(sizes: list[int], reps: int) -> dict[int, dict]:
     async with app.run_test(headless=True, size=(WIDTH, HEIGHT)) as pilot:
         app.action_show_pane("training")
         await pilot.pause()
-        pane = app.training
+        pane = app.panes["training"]
         compositor = getattr(app.screen, "_compositor", None)
         for rep in range(reps + 1):  # the first round is a warm-up
             for n in (sizes if rep % 2 == 0 else sizes[::-1]):
@@ -138,8 +138,8 @@ async def _pane_costs(sizes: list[int], reps: int) -> dict[int, dict]:
                 if rep:
                     charts[n].append(t1 - t0)
                     frames[n].append(t2 - t0)
-                info[n] = {"chart_sizes": [list(c.size) for c in pane.charts],
-                           "points_per_series": len(pane.curves.step["loss"])}
+                info[n] = {"chart_sizes": [list(c.size) for c in pane.run_charts.charts],
+                           "points_per_series": len(pane.run_charts.curves.step["loss"])}
                 await pilot.pause()
     return {n: {"pane_charts_ms": round(1000 * statistics.median(charts[n]), 2),
                 "pane_frame_ms": round(1000 * statistics.median(frames[n]), 2) if compositor else None,

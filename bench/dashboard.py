@@ -401,7 +401,7 @@ def child_main(cfg_path: str) -> int:
         else:
             app.run()
     finally:
-        app._drop_standby()
+        app.runner.drop_standby()
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(cfg["profile"])
@@ -474,7 +474,7 @@ def _bench_app_class(TuidlApp):
             rec["cpu_follow_start"] = cpu_seconds()
             if self.profiler is not None:
                 self.profiler.enable()
-            self.start_replay(RunDir(self.cfg["run"]), float(self.cfg.get("speed", 0.0)))
+            self.runner.start_replay(RunDir(self.cfg["run"]), float(self.cfg.get("speed", 0.0)))
 
         def _bench_watch_torch(self) -> None:
             if "torch" in sys.modules and "t_torch_imported" not in self.rec:
@@ -484,7 +484,7 @@ def _bench_app_class(TuidlApp):
             rec = self.rec
             rec["t_press"] = time.time()
             rec["cpu_press"] = cpu_seconds()
-            standby = self.standby
+            standby = self.session.standby
             rec["standby_pid"] = standby.proc.pid if standby is not None and standby.alive() else None
             from tuidl.core.run import launch
 
@@ -530,9 +530,9 @@ def _bench_app_class(TuidlApp):
 
             try:
                 # the panes mounted late, the warm trainer up, the first runs scan done
-                await until(lambda: self.panes_mounted() and self.standby is not None and self.runs.scans > 0)
+                await until(lambda: self.deck.mounted() and self.session.standby is not None and self.panes["runs"].scans > 0)
                 await asyncio.sleep(float(cfg.get("settle", 3.0)))
-                standby = self.standby
+                standby = self.session.standby
                 rec["memory"]["warm_trainer"] = memory_of(standby.proc.pid if standby is not None else None)
                 rec["memory"]["dashboard_idle"] = memory_of(os.getpid())
                 await phase("idle")
@@ -541,16 +541,16 @@ def _bench_app_class(TuidlApp):
                 self.action_show_pane("training")
                 await asyncio.sleep(1.0)
                 await phase("training_shown")
-                run = self.run_dir
+                run = self.session.run
                 rec["run"] = str(run.path) if run is not None else None
                 rec["memory"]["trainer"] = memory_of(run.process.pid if run is not None and run.process else None)
                 self.action_show_pane("builder")
                 await asyncio.sleep(1.0)
                 await phase("training_hidden")
-                rec["events_at_end"] = self.events_received
+                rec["events_at_end"] = self.session.events_received
                 if run is not None:
                     run.send("stop")
-                await until(lambda: not self.run_live)
+                await until(lambda: not self.session.live)
                 await asyncio.sleep(1.0)
                 gc.collect()
                 rec["memory"]["dashboard_after_run"] = memory_of(os.getpid())
@@ -598,10 +598,10 @@ def _bench_app_class(TuidlApp):
                 if kind in ("run_started", "step", "epoch") and f"t_first_{kind}_seen" not in rec:
                     rec[f"t_first_{kind}_seen"] = now
                     rec[f"first_{kind}_time"] = ev.get("time")
-                    if kind == "step" and self.cfg.get("stop_after_first_step") and self.run_dir is not None:
-                        self.run_dir.send("stop")
-                    if kind == "epoch" and self.cfg.get("stop_after_first_step") and self.run_dir is not None:
-                        self.run_dir.send("stop")  # a preset whose epochs are too short for a step event
+                    if kind == "step" and self.cfg.get("stop_after_first_step") and self.session.run is not None:
+                        self.session.run.send("stop")
+                    if kind == "epoch" and self.cfg.get("stop_after_first_step") and self.session.run is not None:
+                        self.session.run.send("stop")  # a preset whose epochs are too short for a step event
 
         def on_follow_ended(self, message) -> None:
             rec = self.rec
@@ -611,7 +611,7 @@ def _bench_app_class(TuidlApp):
             self.call_after_refresh(self._bench_drawn)
 
         def _bench_drawn(self) -> None:
-            self.training.redraw_now()
+            self.panes["training"].redraw_now()
             self.call_after_refresh(self._bench_after_draw)
 
         def _bench_after_draw(self) -> None:
@@ -619,9 +619,9 @@ def _bench_app_class(TuidlApp):
             rec["t_drawn"] = time.time()
             rec["cpu_drawn"] = cpu_seconds()
             rec["rss_drawn"] = rss_bytes()
-            rec["events_received"] = self.events_received
-            rec["redraws"] = {c.id: c.redraws for c in self.training.charts}
-            rec["points"] = {k: len(s) for k, s in self.training.curves.step.items()}
+            rec["events_received"] = self.session.events_received
+            rec["redraws"] = {c.id: c.redraws for c in self.panes["training"].run_charts.charts}
+            rec["points"] = {k: len(s) for k, s in self.panes["training"].run_charts.curves.step.items()}
             if self.cfg["mode"] == "resources":  # _bench_resources goes on after the run
                 return
             settle = float(self.cfg.get("settle", 0.0))
@@ -647,8 +647,8 @@ def _bench_app_class(TuidlApp):
             self.rec["cpu_end"] = cpu_seconds()
             self.rec["rss_end"] = rss_bytes()
             self.rec["t_end"] = time.time()
-            if self.follower is not None:
-                self.follower.stop()
+            if self.session.follower is not None:
+                self.session.follower.stop()
             self.exit(0)
 
         def bell(self) -> None:  # nobody to ring for

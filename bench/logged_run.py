@@ -81,12 +81,12 @@ async def measure_open(run, steps: int) -> dict:
     app = make_app(runs_root=run.path.parent)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        while app.runs.scans < 1:  # the Runs pane's first listing (it reads the run once) is start-up's
+        while app.panes["runs"].scans < 1:  # the Runs pane's first listing (it reads the run once) is start-up's
             await asyncio.sleep(0.05)
         await asyncio.sleep(1.0)  # the panes settle before the clock starts
-        pane = app.training
+        pane = app.panes["training"]
         t, c = time.perf_counter(), cpu_seconds()
-        app.start_replay(run)
+        app.runner.start_replay(run)
 
         def drawn() -> bool:
             lv = pane.logged_view
@@ -125,7 +125,7 @@ async def measure_follow(root: Path, seconds: float, rate: float) -> dict:
 
     app = make_app(runs_root=root, attach=run)
     async with app.run_test(size=SIZE) as pilot:
-        lv = app.training.logged_view
+        lv = app.panes["training"].logged_view
         while len(lv.charts) != 10:
             await asyncio.sleep(0.05)
         await asyncio.sleep(2.0)

@@ -189,7 +189,7 @@ async def main():
     async with app.run_test(size=(120, 40)) as pilot:
         first = time.perf_counter()
         await pilot.press("5")
-        pane = app.runs
+        pane = app.panes["runs"]
         while pane.table.row_count == 0 and pane.scans == 0:  # (an empty root: its listing, no rows)
             await pilot.pause(0.01)
         await pilot.pause()

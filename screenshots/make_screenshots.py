@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from tuidl.core.preset import preset as P  # noqa: E402
 from tuidl.core.run.rundir import RunDir  # noqa: E402
-from tuidl.ui.app import PANES, TuidlApp  # noqa: E402
+from tuidl.ui.app import TuidlApp  # noqa: E402
+from tuidl.ui.panes.registry import INFOS  # noqa: E402
 
 DEFAULT_RUN = ROOT / "tests" / "fixtures" / "runs" / "spiral-demo"
 DEFAULT_LAB_RUN = ROOT / "tests" / "fixtures" / "lab-runs" / "spiral-lab"
@@ -61,13 +62,14 @@ async def shoot(run_path: Path, out: Path, size: tuple[int, int], runs_root: Pat
     async with app.run_test(size=size) as pilot:
         until = waiter(pilot)
         dataset = app.panes["dataset"]
-        await until(lambda: app.training.run_state == "ended", "the replay")
-        for n, (pane_id, _title, _widget) in enumerate(PANES, 1):
+        await until(lambda: app.panes["training"].controls.state == "ended", "the replay")
+        for n, info in enumerate(INFOS, 1):
+            pane_id = info.key
             await pilot.press(str(n))
             if pane_id == "dataset":  # it loads its data when first shown
                 await until(lambda: dataset.result is not None and not dataset.loading, "the data")
             await pilot.pause(0.3)
-            app.training.redraw_now()
+            app.panes["training"].redraw_now()
             app.set_focus(None)
             await pilot.pause(0.3)
             name = f"{pane_id}.svg"
@@ -82,7 +84,7 @@ async def shoot_lab(run_path: Path, out: Path, size: tuple[int, int], runs_root:
     app = replay_app(run_path, runs_root)
     written: list[Path] = []
     async with app.run_test(size=size) as pilot:
-        await waiter(pilot)(lambda: app.training.run_state == "ended" and app.session.view.neurons, "the replay")
+        await waiter(pilot)(lambda: app.panes["training"].controls.state == "ended" and app.session.view.neurons, "the replay")
         for tab in LAB_TABS:
             app.push_screen(LabScreen(initial=tab))
             await pilot.pause(0.4)
@@ -112,7 +114,7 @@ async def shoot_try(out: Path, size: tuple[int, int], runs_root: Path) -> list[P
     app = replay_app(run_path, runs_root)
     async with app.run_test(size=size) as pilot:
         until = waiter(pilot)
-        await until(lambda: app.training.run_state == "ended", "the replay")
+        await until(lambda: app.panes["training"].controls.state == "ended", "the replay")
         await pilot.press("t")
         await until(lambda: isinstance(app.screen, TryModelScreen), "the try screen")
         screen = app.screen
@@ -137,7 +139,7 @@ async def shoot_sweep(out: Path, size: tuple[int, int], runs_root: Path) -> list
     app = replay_app(DEFAULT_RUN, runs_root)
     async with app.run_test(size=size) as pilot:
         until = waiter(pilot)
-        await until(lambda: app.training.run_state == "ended", "the replay")
+        await until(lambda: app.panes["training"].controls.state == "ended", "the replay")
         screen = SweepScreen(runs_root, "xor-grid")
         app.push_screen(screen)
         await until(lambda: screen.loads and (screen.view is not None or screen.error), "the sweep")
@@ -164,7 +166,7 @@ async def shoot_latent(out: Path, size: tuple[int, int], runs_root: Path) -> lis
     app = replay_app(run_path, runs_root)
     async with app.run_test(size=size) as pilot:
         until = waiter(pilot)
-        await until(lambda: app.training.run_state == "ended" and app.session.view.latent, "the replay")
+        await until(lambda: app.panes["training"].controls.state == "ended" and app.session.view.latent, "the replay")
         app.push_screen(LabScreen(initial="lab-latent"))
         await pilot.pause(0.4)
         app.screen.refresh_view()
@@ -183,10 +185,10 @@ async def shoot_logged(out: Path, size: tuple[int, int], runs_root: Path) -> lis
     app = TuidlApp(P.load("spiral"), replay=run, system_interval=None, telemetry=False, runs_root=runs_root)
     async with app.run_test(size=size) as pilot:
         until = waiter(pilot)
-        await until(lambda: app.training.run_state == "ended" and app.training.logged, "the replay")
+        await until(lambda: app.panes["training"].controls.state == "ended" and app.panes["training"].logged, "the replay")
         await pilot.press("3")
         await pilot.pause(0.3)
-        app.training.redraw_now()
+        app.panes["training"].redraw_now()
         app.set_focus(None)
         await pilot.pause(0.3)
         name = "logged.svg"

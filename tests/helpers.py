@@ -207,7 +207,7 @@ def own_project(folder: Path) -> Path:
 async def runs_shown(pilot: Any, app: Any):
     """The Runs pane shown (5), listed once and holding the focus; the pane."""
     await pilot.press("5")
-    pane = app.runs
+    pane = app.panes["runs"]
     await wait_for(pilot, lambda: pane.scans > 0, what="the first listing")
     # the list takes the focus once it is shown; a key before that goes elsewhere, as it would for a user
     await wait_for(pilot, lambda: pane.table.has_focus, what="the list's focus")

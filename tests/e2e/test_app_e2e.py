@@ -24,11 +24,11 @@ async def test_end_to_end_with_the_real_trainer(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("3")
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.run_dir is not None, timeout=30, what="the launch")
-        run = app.run_dir
-        pane = app.training
-        await wait_for(pilot, lambda: pane.progress.step > 0, timeout=60, what="training steps")
-        assert app.run_live and pane.run_state == "live" and run.is_live()
+        await wait_for(pilot, lambda: app.session.run is not None, timeout=30, what="the launch")
+        run = app.session.run
+        pane = app.panes["training"]
+        await wait_for(pilot, lambda: pane.view.progress.step > 0, timeout=60, what="training steps")
+        assert app.session.live and pane.controls.state == "live" and run.is_live()
 
         # while it trains at full speed, keys are handled promptly
         toggle = pane.toggle_x_axis
@@ -40,7 +40,7 @@ async def test_end_to_end_with_the_real_trainer(tmp_path):
 
         pane.toggle_x_axis = timed_toggle
         for _ in range(4):
-            if not app.run_live:
+            if not app.session.live:
                 break
             t0 = time.monotonic()
             await pilot.press("e")
@@ -48,7 +48,7 @@ async def test_end_to_end_with_the_real_trainer(tmp_path):
         pane.toggle_x_axis = toggle
 
         await pilot.press("p")
-        await wait_for(pilot, lambda: pane.run_state == "paused", timeout=20, what="the pause")
+        await wait_for(pilot, lambda: pane.controls.state == "paused", timeout=20, what="the pause")
         await pilot.press("c")
         await wait_for(pilot, lambda: any(e.get("type") == "checkpoint" and e.get("reason") == "requested"
                                           for e in read_events(run.events_path)), timeout=20,

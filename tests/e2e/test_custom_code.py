@@ -111,17 +111,17 @@ async def test_the_dashboard_starts_a_custom_model_the_command_line_allowed(tmp_
     refused = make_app(preset, runs_root=tmp_path / "refused")
     async with refused.run_test(size=SIZE) as pilot:
         await pilot.press("s")
-        await wait_for(pilot, lambda: not refused.launching and refused.notes, what="the refusal")
+        await wait_for(pilot, lambda: not refused.session.launching and refused.notes, what="the refusal")
         note = list(refused.notes)[-1]
         assert note.title == "Cannot start" and "--allow-code mymodels:TwoLayer" in str(note.message)
-        assert refused.run_dir is None and not R.list_runs(tmp_path / "refused")
+        assert refused.session.run is None and not R.list_runs(tmp_path / "refused")
     app = make_app(preset, runs_root=tmp_path / "runs", allow_code=("mymodels:TwoLayer",))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.run_dir is not None, what="the run")
-        await wait_for(pilot, lambda: app.training.progress.status == "completed", timeout=120,
-                       what="the run's end", run=app.run_dir)
-    evs = E.read_events(app.run_dir.events_path)
+        await wait_for(pilot, lambda: app.session.run is not None, what="the run")
+        await wait_for(pilot, lambda: app.panes["training"].view.progress.status == "completed", timeout=120,
+                       what="the run's end", run=app.session.run)
+    evs = E.read_events(app.session.run.events_path)
     assert evs[0]["summary"]["rows"][0]["type"] == "Sequential" and evs[-1]["status"] == "completed"
 
 

@@ -83,24 +83,24 @@ async def test_sigkill_mid_epoch_then_resume_and_two_dashboards_control_it(tmp_p
         b = make_app(preset, runs_root=runs, attach=run)
         async with a.run_test(size=SIZE) as pa:
             await pa.press("5")
-            await wait_for(pa, lambda: a.runs.scans > 0, what="the list")
-            assert a.runs.select(run.id) and a.runs.selected().status == "interrupted"
+            await wait_for(pa, lambda: a.panes["runs"].scans > 0, what="the list")
+            assert a.panes["runs"].select(run.id) and a.panes["runs"].selected().status == "interrupted"
             await pa.press("u")
-            await wait_for(pa, lambda: a.run_dir is not None and a.run_dir.id == run.id and a.run_live,
+            await wait_for(pa, lambda: a.session.run is not None and a.session.run.id == run.id and a.session.live,
                            what="the resume", run=run)
-            resumed_pid = a.run_dir.process.pid
+            resumed_pid = a.session.run.process.pid
             # A pauses it at once: the command waits in control/ for the trainer, which
             # takes it at its first step (so the run cannot end before the checks below)
             await pa.press("p")
             async with b.run_test(size=SIZE) as pb:
                 # both show the resumed run, paused (from the trainer's control event)
                 for app, pilot in ((a, pa), (b, pb)):
-                    await wait_for(pilot, lambda: app.training.run_state == "paused"
+                    await wait_for(pilot, lambda: app.panes["training"].controls.state == "paused"
                                    and len(kinds(run, "run_started")) == 2
-                                   and app.training.progress.epochs_done >= len(epochs) - 1
-                                   and not app.training.progress.status, timeout=120,
+                                   and app.panes["training"].view.progress.epochs_done >= len(epochs) - 1
+                                   and not app.panes["training"].view.progress.status, timeout=120,
                                    what="the resumed trainer, paused, in both dashboards", run=run)
-                    assert str(app.training.buttons["pause"].label) == "Resume [p]"
+                    assert str(app.panes["training"].controls.buttons["pause"].label) == "Resume [p]"
                 await wait_for(pb, lambda: run.status()["status"] == "paused", what="the paused status", run=run)
                 # B asks for a checkpoint while paused, then resumes; A follows
                 await pb.press("c")
@@ -108,18 +108,18 @@ async def test_sigkill_mid_epoch_then_resume_and_two_dashboards_control_it(tmp_p
                                what="the requested checkpoint", run=run)
                 await pb.press("p")
                 for app, pilot in ((a, pa), (b, pb)):
-                    await wait_for(pilot, lambda: app.training.run_state in ("live", "ended"), what="resumed",
+                    await wait_for(pilot, lambda: app.panes["training"].controls.state in ("live", "ended"), what="resumed",
                                    run=run)
                 actions = [e["action"] for e in kinds(run, "control")]
                 assert actions[:3] == ["paused", "checkpoint_requested", "resumed"], actions
                 # both follow it to the end, with the whole history
                 for app, pilot in ((a, pa), (b, pb)):
-                    await wait_for(pilot, lambda: app.training.progress.status == "completed", timeout=150,
+                    await wait_for(pilot, lambda: app.panes["training"].view.progress.status == "completed", timeout=150,
                                    what="the run to complete", run=run)
-                    assert list(app.training.curves.epoch["loss"].xs) == [1.0, 2.0, 3.0, 4.0]
-                    assert app.training.run_state == "ended" and not app.run_live
+                    assert list(app.panes["training"].run_charts.curves.epoch["loss"].xs) == [1.0, 2.0, 3.0, 4.0]
+                    assert app.panes["training"].controls.state == "ended" and not app.session.live
                 assert pane_state(a)["curves"]["epoch.val_loss"] == pane_state(b)["curves"]["epoch.val_loss"]
-        assert a.run_dir.process.wait(timeout=30) == 0
+        assert a.session.run.process.wait(timeout=30) == 0
         assert run.status()["status"] == "completed"
         history = report.load_history(run)
         assert sorted(history.epochs) == [1, 2, 3, 4] and history.restarts == 1
@@ -182,12 +182,12 @@ async def test_sighup_ends_the_dashboard_not_the_run_and_a_new_one_reattaches(tm
     # a new dashboard reattaches: the whole history is in its charts
     app = make_app(P.load(run.preset_path), attach=run)
     async with app.run_test(size=SIZE) as pilot:
-        pane = app.training
-        await wait_for(pilot, lambda: pane.run_state == "ended" and pane.progress.status == "completed",
+        pane = app.panes["training"]
+        await wait_for(pilot, lambda: pane.controls.state == "ended" and pane.view.progress.status == "completed",
                        what="the history")
-        assert list(pane.curves.epoch["loss"].xs) == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
-        assert list(pane.curves.epoch["val_loss"].ys) == pytest.approx([e["val"]["loss"] for e in epochs])
-        assert pane.last_test is not None and pane.progress.fraction == 1.0
+        assert list(pane.run_charts.curves.epoch["loss"].xs) == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+        assert list(pane.run_charts.curves.epoch["val_loss"].ys) == pytest.approx([e["val"]["loss"] for e in epochs])
+        assert pane.view.test is not None and pane.view.progress.fraction == 1.0
 
 
 # -- headless runs ---------------------------------------------------------------------------
@@ -213,15 +213,15 @@ async def test_headless_train_is_attached_like_any_run_and_replays_the_same(tmp_
 
         live = make_app(P.load(run.preset_path), attach=run)
         async with live.run_test(size=SIZE) as pilot:
-            pane = live.training
-            await wait_for(pilot, lambda: live.run_live and pane.progress.epochs == 6, what="history", run=run)
-            assert pane.run_state == "live"
+            pane = live.panes["training"]
+            await wait_for(pilot, lambda: live.session.live and pane.view.progress.epochs == 6, what="history", run=run)
+            assert pane.controls.state == "live"
             await pilot.press("p")  # control works on a headless run too
             os.kill(proc.pid, signal.SIGCONT)
-            await wait_for(pilot, lambda: pane.run_state == "paused", what="paused", run=run)
+            await wait_for(pilot, lambda: pane.controls.state == "paused", what="paused", run=run)
             await pilot.press("p")
-            await wait_for(pilot, lambda: pane.run_state in ("live", "ended"), what="resumed")
-            await wait_for(pilot, lambda: pane.run_state == "ended" and pane.progress.status == "completed",
+            await wait_for(pilot, lambda: pane.controls.state in ("live", "ended"), what="resumed")
+            await wait_for(pilot, lambda: pane.controls.state == "ended" and pane.view.progress.status == "completed",
                            timeout=150, what="the run to complete")
             followed = pane_state(live)
         assert proc.wait(timeout=30) == 0
@@ -232,7 +232,7 @@ async def test_headless_train_is_attached_like_any_run_and_replays_the_same(tmp_
     # the same directory replayed afterwards: the same charts and results
     replay = make_app(P.load(run.preset_path), replay=run)
     async with replay.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay.training.run_state == "ended", what="the replay")
+        await wait_for(pilot, lambda: replay.panes["training"].controls.state == "ended", what="the replay")
         replayed = pane_state(replay)
     assert followed["curves"]["epoch.loss"][0] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
     assert followed == replayed

@@ -42,7 +42,7 @@ async def test_the_lab_computes_an_ended_runs_landscape_and_attack_from_its_chec
     run = R.RunDir(next(p for p in runs.iterdir() if p.is_dir()))
     app = make_app(P.load(run.preset_path), replay=run, runs_root=runs, low_bandwidth=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay")
+        await wait_for(pilot, lambda: app.panes["training"].controls.state == "ended", what="the replay")
         await pilot.press("i")
         await wait_for(pilot, lambda: isinstance(app.screen, LabScreen) and app.screen.neurons.is_mounted,
                        what="the lab")

@@ -22,7 +22,7 @@ async def test_replaying_a_headless_run_made_here_does_not_say_another_machine(t
     run = R.list_runs(runs)[0]
     app = make_app(P.load(run.preset_path), runs_root=runs, replay=run)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.training.progress.status == "completed", timeout=120, what="the replay")
+        await wait_for(pilot, lambda: app.panes["training"].view.progress.status == "completed", timeout=120, what="the replay")
         await pilot.press("4")
         system = app.panes["system"]
         await wait_for(pilot, lambda: system.is_mounted and "trainer" in system.text(), what="the system pane")

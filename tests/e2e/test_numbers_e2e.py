@@ -97,10 +97,10 @@ async def test_a_resumed_runs_duration_is_the_same_in_the_dashboard_and_tuidl_ru
     # the dashboard (a replay of it, and the Runs pane)
     app = make_app(P.load(run.preset_path), runs_root=runs, replay=run)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.training.progress.status == "completed", timeout=120, what="the replay")
+        await wait_for(pilot, lambda: app.panes["training"].view.progress.status == "completed", timeout=120, what="the replay")
         from tuidl.ui.panes.training import progress_text
 
-        assert f"completed in {fmt_duration(total)}" in progress_text(app.training.progress).plain
+        assert f"completed in {fmt_duration(total)}" in progress_text(app.panes["training"].view.progress).plain
         from tuidl.core.run.runlist import run_row
 
         assert run_row(run).duration_text == cells[5] and run_row(run).best_text == cells[4]

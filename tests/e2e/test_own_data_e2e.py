@@ -21,8 +21,8 @@ async def test_dashboard_start_of_a_preset_with_a_relative_image_folder(tmp_path
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("3")
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.run_dir is not None, timeout=30, what="the launch")
-        run = app.run_dir
+        await wait_for(pilot, lambda: app.session.run is not None, timeout=30, what="the launch")
+        run = app.session.run
         await wait_for(pilot, lambda: run.status().get("status") not in R.LIVE + ("created",), timeout=120,
                        what="the run's end", run=run)
     assert run.status()["status"] == "completed", (run.status(), (run.path / "trainer.err").read_text())

@@ -35,15 +35,15 @@ async def test_resume_a_stopped_run_and_run_a_preset_again(tmp_path, monkeypatch
         assert pane.select(run.id)
         assert "u resumes it" in str(pane.detail.content)
         await pilot.press("u")
-        await wait_for(pilot, lambda: app.run_dir is not None and app.run_dir.id == run.id, timeout=60,
+        await wait_for(pilot, lambda: app.session.run is not None and app.session.run.id == run.id, timeout=60,
                        what="the resume")
         assert app.preset.name == "xor"  # the run's own preset is shown
-        pane_t = app.training
-        await wait_for(pilot, lambda: pane_t.progress.status == "completed" and pane_t.run_state == "ended",
+        pane_t = app.panes["training"]
+        await wait_for(pilot, lambda: pane_t.view.progress.status == "completed" and pane_t.controls.state == "ended",
                        timeout=150, what="the resumed run to complete")
-        assert list(pane_t.curves.epoch["loss"].xs) == [1.0, 2.0, 3.0]
+        assert list(pane_t.run_charts.curves.epoch["loss"].xs) == [1.0, 2.0, 3.0]
         assert run.status()["status"] == "completed"
-        assert app.run_dir.process.wait(timeout=30) == 0  # the trainer this dashboard started
+        assert app.session.run.process.wait(timeout=30) == 0  # the trainer this dashboard started
         events = read_events(run.events_path)
         assert [e["resumed_from"] for e in events if e["type"] == "run_started"][1] >= 1
         assert events[-1]["type"] == "run_ended" and events[-1]["status"] == "completed"
@@ -54,14 +54,14 @@ async def test_resume_a_stopped_run_and_run_a_preset_again(tmp_path, monkeypatch
         await wait_for(pilot, lambda: pane.scans > 0 and run.id in [r.id for r in pane.rows], what="the list")
         assert pane.select(run.id)
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.run_dir is not None and app.run_dir.id != run.id, timeout=60,
+        await wait_for(pilot, lambda: app.session.run is not None and app.session.run.id != run.id, timeout=60,
                        what="the new run")
-        again = app.run_dir
-        assert app.preset.name == "xor" and app.run_live
+        again = app.session.run
+        assert app.preset.name == "xor" and app.session.live
         assert P.load(again.preset_path) == P.load(run.preset_path)
         again.process.terminate()  # (the stop key is tested with the real trainer in test_app)
         again.process.wait(timeout=30)
-        await wait_for(pilot, lambda: not app.run_live, timeout=20, what="the dashboard to notice")
+        await wait_for(pilot, lambda: not app.session.live, timeout=20, what="the dashboard to notice")
         assert again.status()["status"] in ("interrupted", "stopped")
 
 
@@ -83,8 +83,8 @@ async def test_r_runs_a_command_run_again_where_it_ran(tmp_path):
         pane = await runs_shown(pilot, app)
         assert pane.select(first.id)
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.run_dir is not None and app.run_dir.id != first.id, timeout=60,
+        await wait_for(pilot, lambda: app.session.run is not None and app.session.run.id != first.id, timeout=60,
                        what="the command's new run")
-        again = app.run_dir
+        again = app.session.run
         await wait_for(pilot, lambda: again.status().get("status") == "completed", timeout=60, what="the command")
         assert (work / "out1").is_file() and again.status()["command"] == first.status()["command"]

@@ -57,21 +57,21 @@ async def test_the_dashboard_keeps_a_trainer_warm_and_start_uses_it(tmp_path):
     pids = []
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: app.standby is not None, what="a standby")
-            warm = app.standby
+            await wait_for(pilot, lambda: app.session.standby is not None, what="a standby")
+            warm = app.session.standby
             pids.append(warm.proc.pid)
             await pilot.press("s")
-            await wait_for(pilot, lambda: app.run_dir is not None, what="the run")
-            run = app.run_dir
-            assert app.standby is None and run.process is warm.proc
-            await wait_for(pilot, lambda: app.training.progress.status == "completed", timeout=120,
+            await wait_for(pilot, lambda: app.session.run is not None, what="the run")
+            run = app.session.run
+            assert app.session.standby is None and run.process is warm.proc
+            await wait_for(pilot, lambda: app.panes["training"].view.progress.status == "completed", timeout=120,
                            what="the run's end", run=run)
             # the next Start is warm again
-            await wait_for(pilot, lambda: app.standby is not None and app.standby.alive(), what="a new standby")
-            pids.append(app.standby.proc.pid)
-            assert app.standby.proc.pid != warm.proc.pid
-            next_one = app.standby
-            app._drop_standby()
+            await wait_for(pilot, lambda: app.session.standby is not None and app.session.standby.alive(), what="a new standby")
+            pids.append(app.session.standby.proc.pid)
+            assert app.session.standby.proc.pid != warm.proc.pid
+            next_one = app.session.standby
+            app.runner.drop_standby()
         assert next_one.proc.wait(timeout=120) == 0  # closed with the app: it ends
         wait_until(lambda: warm.proc.poll() is not None, what="the trainer's end")
     finally:
@@ -133,17 +133,17 @@ async def test_refused_starts_keep_one_warm_trainer(tmp_path):
     seen: set[int] = set()
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: app.standby is not None and app.standby.alive(), what="a standby")
-            first = app.standby.proc.pid
+            await wait_for(pilot, lambda: app.session.standby is not None and app.session.standby.alive(), what="a standby")
+            first = app.session.standby.proc.pid
             for _ in range(4):
                 refusals = len([n for n in app.notes if n.title == "Cannot start"])
                 await pilot.press("s")
                 await wait_for(pilot, lambda: len([n for n in app.notes if n.title == "Cannot start"])
-                               > refusals and not app.launching, what="the refusal")
+                               > refusals and not app.session.launching, what="the refusal")
                 await pilot.pause(0.3)
                 seen.update(warm_trainers())
                 assert warm_trainers() == [first], "one warm trainer, the same one, after a refused Start"
-            assert app.standby.proc.pid == first and app.run_dir is None
+            assert app.session.standby.proc.pid == first and app.session.run is None
             assert not R.list_runs(tmp_path / "runs")
         wait_until(lambda: not warm_trainers(), timeout=30, what="the warm trainer to end with the app")
     finally:
@@ -158,17 +158,17 @@ async def test_no_warm_trainer_while_an_attached_run_trains(tmp_path):
     app = make_app(preset, runs_root=tmp_path / "runs", warm_trainer=True)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: app.standby is not None and app.standby.alive(), what="a standby")
-            warm = app.standby.proc
-            app.start_attach(run)
-            await wait_for(pilot, lambda: app.run_live, what="the attached run")
-            assert app.standby is None
+            await wait_for(pilot, lambda: app.session.standby is not None and app.session.standby.alive(), what="a standby")
+            warm = app.session.standby.proc
+            app.runner.start_attach(run)
+            await wait_for(pilot, lambda: app.session.live, what="the attached run")
+            assert app.session.standby is None
             wait_until(lambda: warm.poll() is not None, timeout=30, what="the warm trainer's end")
             assert not warm_trainers()
             run.send("stop")
-            await wait_for(pilot, lambda: not app.run_live, timeout=120, what="the run's end", run=run)
+            await wait_for(pilot, lambda: not app.session.live, timeout=120, what="the run's end", run=run)
             # the run ended: a trainer is kept warm again for the next Start
-            await wait_for(pilot, lambda: app.standby is not None and app.standby.alive(), what="a new standby")
+            await wait_for(pilot, lambda: app.session.standby is not None and app.session.standby.alive(), what="a new standby")
             assert len(warm_trainers()) == 1
     finally:
         end_process(run.process.pid)

@@ -13,6 +13,7 @@ from tuidl.core.preset import preset as P
 from tuidl.core.run import rundir as R
 from tuidl.core.run.events import EventWriter
 from tuidl.ui.app import PaneDeck, QuitScreen, SavePresetScreen, TuidlApp
+from tuidl.ui.panedeck import DeckKeeper
 from tuidl.ui.widgets.deck import WIDE_AT
 from tuidl.ui.screens.help import HelpScreen
 from helpers import make_app, settle, started, wait_for
@@ -96,7 +97,7 @@ async def test_quit_asks_while_a_run_is_live_and_bells_on_divergence(tmp_path):
                         pid=os.getpid()))
         app = make_app(preset, attach=run, telemetry=False)
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(pilot, lambda: app.training.progress.epochs == 3, what="run_started")
+            await wait_for(pilot, lambda: app.panes["training"].view.progress.epochs == 3, what="run_started")
             await pilot.press("q")
             assert isinstance(app.screen, QuitScreen)
             await pilot.press("escape")
@@ -124,16 +125,16 @@ async def test_a_runs_end_that_comes_while_the_dashboard_closes_is_no_crash(tmp_
     app = make_app(P.load("spiral"), runs_root=tmp_path / "runs")
     async with app.run_test(size=(120, 40)) as pilot:
         await app.query_one(EssentialKeys).remove()
-        app._set_state(RunState.ENDED, "replay of r1: completed")
+        app.runner.set_state(RunState.ENDED, "replay of r1: completed")
         await pilot.pause()
-        assert app.session.state == RunState.ENDED and app.training.run_state == "ended"
+        assert app.session.state == RunState.ENDED and app.panes["training"].controls.state == "ended"
 
 
 def held_start_up_focus(monkeypatch) -> list:
     """The start-up focus (asked for at the first frame) held back: the test runs it when
     it likes (what a loaded machine may do); the list gets the apps that asked."""
     asked: list = []
-    monkeypatch.setattr(TuidlApp, "_initial_focus", lambda self: asked.append(self))
+    monkeypatch.setattr(DeckKeeper, "initial_focus", lambda self: asked.append(self.app))
     return asked
 
 
@@ -142,7 +143,7 @@ async def test_a_pane_key_wins_over_the_start_up_focus_landing_after_it(tmp_path
     its way. The builder's focus landed after the key and TabbedContent showed its pane
     again: the Runs pane was hidden and its list lost the focus (an e2e test timed out
     waiting for the list's focus)."""
-    start_up_focus = TuidlApp._initial_focus
+    start_up_focus = DeckKeeper.initial_focus
     asked = held_start_up_focus(monkeypatch)
     app = make_app(runs_root=tmp_path / "runs")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -151,19 +152,19 @@ async def test_a_pane_key_wins_over_the_start_up_focus_landing_after_it(tmp_path
         # The first frame's callbacks run on the screen's task, meanwhile the app handles
         # the key: the focus on the builder is asked for, then 5's action shows the Runs
         # pane before that focus lands.
-        start_up_focus(app)
+        start_up_focus(app.deck)
         app.action_show_pane("runs")  # what 5 does
         await settle(pilot, 5)
-        assert deck.active == "runs" and app.runs.table.has_focus
+        assert deck.active == "runs" and app.panes["runs"].table.has_focus
 
         # the tab bar's start-up announcement of its first tab, landing after the key
         bar = deck.query_one(Tabs)
         bar.post_message(Tabs.TabActivated(bar, deck.get_tab("builder")))
         await settle(pilot, 5)
-        assert deck.active == "runs" and app.runs.table.has_focus
+        assert deck.active == "runs" and app.panes["runs"].table.has_focus
         # the focus moved on purpose still shows its pane
-        app.builder.focus_default()
-        await wait_for(pilot, lambda: deck.active == "builder" and app.builder.layer_list.has_focus,
+        app.panes["builder"].focus_default()
+        await wait_for(pilot, lambda: deck.active == "builder" and app.panes["builder"].layer_list.has_focus,
                        what="the builder shown with the focus")
 
 
@@ -173,7 +174,7 @@ async def test_the_start_up_focus_is_dropped_once_a_pane_is_chosen(tmp_path, mon
     import tuidl.ui.app as ui
 
     monkeypatch.setattr(ui, "DEFER_PANES_S", 3600.0)  # the Runs pane is mounted when asked for
-    start_up_focus = TuidlApp._initial_focus
+    start_up_focus = DeckKeeper.initial_focus
     asked = held_start_up_focus(monkeypatch)
     app = make_app(runs_root=tmp_path / "runs", defer_panes=True)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -181,12 +182,13 @@ async def test_the_start_up_focus_is_dropped_once_a_pane_is_chosen(tmp_path, mon
         focused: list = []
         app.watch(app.screen, "focused", lambda widget: focused.append(widget), init=False)
         app.action_show_pane("runs")  # what 5 does
-        assert not app.runs.is_mounted
-        start_up_focus(app)  # the first frame's focus, while the Runs pane is mounted
-        await wait_for(pilot, lambda: app.runs.is_mounted and app.runs.table.has_focus, what="the list's focus")
+        assert not app.panes["runs"].is_mounted
+        start_up_focus(app.deck)  # the first frame's focus, while the Runs pane is mounted
+        runs = app.panes["runs"]
+        await wait_for(pilot, lambda: runs.is_mounted and runs.table.has_focus, what="the list's focus")
         await settle(pilot, 5)
-        assert app.query_one(PaneDeck).active == "runs" and app.runs.table.has_focus
-        assert focused == [app.runs.table]  # the builder never took the focus
+        assert app.query_one(PaneDeck).active == "runs" and app.panes["runs"].table.has_focus
+        assert focused == [app.panes["runs"].table]  # the builder never took the focus
 
 
 async def test_panes_not_shown_first_are_mounted_after_the_first_frame(tmp_path, monkeypatch):
@@ -198,7 +200,7 @@ async def test_panes_not_shown_first_are_mounted_after_the_first_frame(tmp_path,
     app = make_app(P.load("spiral"), runs_root=tmp_path / "runs", defer_panes=True, runs_interval=None)
     async with app.run_test(size=(120, 40)) as pilot:
         assert app.panes["builder"].is_mounted
-        await wait_for(pilot, app.panes_mounted, what="the other panes")
+        await wait_for(pilot, app.deck.mounted, what="the other panes")
         assert app.query_one(PaneDeck).active == "builder"
 
     monkeypatch.setattr(ui, "DEFER_PANES_S", 3600.0)  # keep them back until asked for
@@ -211,8 +213,8 @@ async def test_panes_not_shown_first_are_mounted_after_the_first_frame(tmp_path,
         await pilot.press("5")  # a pane that is not mounted yet
         await wait_for(pilot, lambda: app.query_one(PaneDeck).active == "runs", what="the Runs pane")
         assert app.panes["runs"].is_mounted and not app.panes["dataset"].is_mounted
-        app._mount_deferred()
-        await wait_for(pilot, app.panes_mounted, what="the other panes")
+        app.deck.mount_deferred()
+        await wait_for(pilot, app.deck.mounted, what="the other panes")
         await wait_for(pilot, lambda: app.panes["dataset"].preset.data.dataset == "xor", what="the edit")
 
     monkeypatch.undo()
@@ -226,9 +228,9 @@ async def test_panes_not_shown_first_are_mounted_after_the_first_frame(tmp_path,
     run.write_status(status="completed")
     app = make_app(P.load("spiral"), runs_root=tmp_path / "runs", replay=run, defer_panes=True, runs_interval=None)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay")
-        assert len(app.training.curves.epoch["loss"]) == 1
-        await wait_for(pilot, app.panes_mounted, what="the other panes")
+        await wait_for(pilot, lambda: app.panes["training"].controls.state == "ended", what="the replay")
+        assert len(app.panes["training"].run_charts.curves.epoch["loss"]) == 1
+        await wait_for(pilot, app.deck.mounted, what="the other panes")
 
 
 async def test_keys_that_come_while_the_dashboard_closes_do_nothing(tmp_path):
@@ -267,7 +269,7 @@ async def test_a_new_start_clears_the_last_runs_message_from_the_title(tmp_path)
         app.post_message(TrainerStarted(first))
         with EventWriter(first.events_path) as w:
             w.write(started_event(run_id=first.id, t=time.time()))
-            await wait_for(pilot, lambda: app.training.progress.epochs == 4, what="run_started")
+            await wait_for(pilot, lambda: app.panes["training"].view.progress.epochs == 4, what="run_started")
             end = ended_event("stopped", epochs=2, t=time.time())
             end["message"] = "stop requested; stopped at epoch 2"
             w.write(end)

@@ -105,8 +105,8 @@ async def test_mount_shows_rows_and_totals_and_follows_load_preset():
         await settle(pilot)
         pane = app.query_one(ModelBuilderPane)
         summary = expected(preset)
-        assert [r.output_shape for r in pane.rows] == [r.output_shape for r in summary.rows]
-        assert [r.params for r in pane.rows] == [r.trainable + r.frozen for r in summary.rows]
+        assert [r.output_shape for r in pane.analysis.rows] == [r.output_shape for r in summary.rows]
+        assert [r.params for r in pane.analysis.rows] == [r.trainable + r.frozen for r in summary.rows]
         assert f"Total params: {summary.total:,}" in totals_of(pane)
         assert f"Trainable params: {summary.trainable:,}" in totals_of(pane)
         text = screen_text(app)
@@ -116,7 +116,7 @@ async def test_mount_shows_rows_and_totals_and_follows_load_preset():
         other = conv_preset()
         pane.load_preset(other)
         await settle(pilot)
-        assert [r.kind for r in pane.rows] == ["conv2d", "flatten", "dense"]
+        assert [r.kind for r in pane.analysis.rows] == ["conv2d", "flatten", "dense"]
         assert f"Total params: {expected(other).total:,}" in totals_of(pane)
         assert "input (1, 8, 8)" in screen_text(app)
         assert not app.edits
@@ -125,10 +125,10 @@ async def test_mount_shows_rows_and_totals_and_follows_load_preset():
         data["model"]["layers"] = [{"type": "dense", "units": 2}]
         pane.load_preset(from_dict(data))
         await settle(pilot)
-        assert [r.kind for r in pane.rows] == ["dense"]
+        assert [r.kind for r in pane.analysis.rows] == ["dense"]
         await pilot.press("d")
         await settle(pilot)
-        assert app.edits[-1].preset.model.layers == [] and pane.rows == []
+        assert app.edits[-1].preset.model.layers == [] and pane.analysis.rows == []
         text = screen_text(app)
         assert "the layer list is empty" in text and "No layers yet" in text
         assert await pane.add_layer("dense")
@@ -210,9 +210,9 @@ async def test_editing_units_updates_rows_and_bad_values_are_not_applied():
         new = app.edits[-1].preset
         assert new.model.layers[0].units == 16
         summary = expected(new)
-        assert pane.rows[0].output_shape == (16,)
-        assert pane.rows[0].params == len(new.data.params.features) * 16 + 16
-        assert pane.rows[1].params == 16 * 10 + 10 == summary.rows[1].trainable
+        assert pane.analysis.rows[0].output_shape == (16,)
+        assert pane.analysis.rows[0].params == len(new.data.params.features) * 16 + 16
+        assert pane.analysis.rows[1].params == 16 * 10 + 10 == summary.rows[1].trainable
         assert f"Total params: {summary.total:,}" in totals_of(pane)
         assert "(16,)" in screen_text(app)
         # bad values: shown inline in red, not applied, not even when focus leaves
@@ -248,7 +248,7 @@ async def test_shape_and_cross_field_errors_show_inline_and_the_app_keeps_runnin
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
         pane = app.query_one(ModelBuilderPane)
-        assert pane.rows[0].output_shape == (8, 8, 8)
+        assert pane.analysis.rows[0].output_shape == (8, 8, 8)
         # stride 2 with 'same' padding: the schema says no, on the padding field
         stride = pane.form.editor("model.layers[0].stride")
         stride.focus_control()
@@ -265,9 +265,9 @@ async def test_shape_and_cross_field_errors_show_inline_and_the_app_keeps_runnin
         assert kinds(new) == ["conv2d", "dense", "flatten", "dense"]
         summary = expected(new)
         assert summary.rows[1].error
-        row = pane.rows[1]
+        row = pane.analysis.rows[1]
         assert row.error == summary.rows[1].error and row.output_shape is None
-        assert [r.shape_text for r in pane.rows[2:]] == ["—", "—"]
+        assert [r.shape_text for r in pane.analysis.rows[2:]] == ["—", "—"]
         text = screen_text(app)
         assert "✗ layer 1 (dense) expects a flat input" in text
         assert "does not fit" in str(pane.query_one("#mb-status", Static).render())
@@ -275,7 +275,7 @@ async def test_shape_and_cross_field_errors_show_inline_and_the_app_keeps_runnin
         await pilot.press("delete")
         await settle(pilot)
         assert kinds(app.edits[-1].preset) == ["conv2d", "flatten", "dense"]
-        assert not any(r.error for r in pane.rows)
+        assert not any(r.error for r in pane.analysis.rows)
         assert "✓" in str(pane.query_one("#mb-status", Static).render())
 
 
@@ -287,8 +287,8 @@ async def test_residual_block_inner_layers_are_shown_and_editable():
         await add_layer(pilot, "resid")
         new = app.edits[-1].preset
         assert kinds(new) == ["dense", "residual", "dense", "dense"]
-        assert [r.addr for r in pane.rows] == [(0,), (1,), (1, 0), (2,), (3,)]
-        assert pane.rows[2].depth == 1 and pane.rows[2].output_shape == (10,)
+        assert [r.addr for r in pane.analysis.rows] == [(0,), (1,), (1, 0), (2,), (3,)]
+        assert pane.analysis.rows[2].depth == 1 and pane.analysis.rows[2].output_shape == (10,)
         assert "↳ dense" in screen_text(app)
         # select the inner layer and add a relu inside the block
         await pilot.press("down")
@@ -310,8 +310,8 @@ async def test_residual_block_inner_layers_are_shown_and_editable():
         await settle(pilot)
         block = app.edits[-1].preset.model.layers[1]
         assert block.inner[0].units == 7
-        assert pane.rows[1].error and "keep the shape" in pane.rows[1].error
-        assert pane.rows[2].output_shape == (7,)
+        assert pane.analysis.rows[1].error and "keep the shape" in pane.analysis.rows[1].error
+        assert pane.analysis.rows[2].output_shape == (7,)
         await pilot.press("escape", "u")
         await settle(pilot)
         assert app.edits[-1].preset.model.layers[1].inner[0].units == 10

@@ -99,7 +99,7 @@ async def test_builder_shows_the_built_modules_when_the_dashboard_allows_the_cod
     app.allow_code = (REF,)
     async with app.run_test(size=(120, 30)) as pilot:
         pane = app.query_one(ModelBuilderPane)
-        await wait_for(pilot, lambda: pane.summary is not None, timeout=60, what="the custom model's summary")
+        await wait_for(pilot, lambda: pane.analysis.summary is not None, timeout=60, what="the custom model's summary")
         await pilot.pause()
         title = text_of(pane.query_one("#mb-title", Static))
         assert "output (2,)" in title and "custom smallnet_mod:SmallNet, 7 modules" in title

@@ -32,10 +32,10 @@ async def test_dashboard_shows_what_happened_and_stays_up(tmp_path, monkeypatch,
     app = make_app(P.load(run.preset_path), replay=run)
     async with app.run_test(size=(120, 40)) as pilot:
         await replayed(pilot, app)
-        log = " ".join(" ".join(line.text for line in app.training.event_log.lines).split())  # unwrap
+        log = " ".join(" ".join(line.text for line in app.panes["training"].run_charts.event_log.lines).split())  # unwrap
         assert needle in log, log
         assert f"run ended: {status}" in log
-        assert app.training.progress.status == status
+        assert app.panes["training"].view.progress.status == status
         await pilot.press("1", "2", "3", "4")  # every pane still answers
         await pilot.pause()
         assert app.is_running

@@ -32,14 +32,14 @@ RUNS = FIXTURES / "runs"
 
 def pane_state(app: TuidlApp) -> dict:
     """What the Training pane shows of a run: every series, progress and test results."""
-    pane = app.training
+    pane = app.panes["training"]
     curves = {}
-    for axis, group in (("step", pane.curves.step), ("epoch", pane.curves.epoch)):
+    for axis, group in (("step", pane.run_charts.curves.step), ("epoch", pane.run_charts.curves.epoch)):
         for key, series in group.items():
             curves[f"{axis}.{key}"] = (list(series.xs), [round(float(y), 9) for y in series.ys])
-    p = pane.progress
-    return {"curves": curves, "test": (pane.last_test or {}).get("metrics"),
-            "confusion": (pane.last_test or {}).get("confusion"), "status": p.status,
+    p = pane.view.progress
+    return {"curves": curves, "test": (pane.view.test or {}).get("metrics"),
+            "confusion": (pane.view.test or {}).get("confusion"), "status": p.status,
             "epochs_done": p.epochs_done, "step": p.step, "epochs": p.epochs}
 
 
@@ -68,12 +68,12 @@ async def test_a_recorded_run_fed_live_and_replayed_shows_the_same(tmp_path):
                     w.write(ev)
                 await pilot.pause(0.02)
             run.write_status(status="completed")
-            await wait_for(pilot, lambda: live.training.progress.status == "completed"
-                           and live.training.run_state == "ended", what="the live run's end")
+            await wait_for(pilot, lambda: live.panes["training"].view.progress.status == "completed"
+                           and live.panes["training"].controls.state == "ended", what="the live run's end")
             followed = pane_state(live)
     replay = make_app(preset, replay=fixture)
     async with replay.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay.training.run_state == "ended", what="the replay")
+        await wait_for(pilot, lambda: replay.panes["training"].controls.state == "ended", what="the replay")
         replayed = pane_state(replay)
     assert followed == replayed
     assert len(followed["curves"]["epoch.val_loss"][0]) == 30
@@ -102,29 +102,29 @@ async def test_the_follower_follows_a_run_resumed_after_it_said_the_run_ended(tm
     w.write({**started, "time": time.time(), "resumed_from": 0})
     app = make_app(preset, attach=run)
     async with app.run_test(size=SIZE) as pilot:
-        pane = app.training
-        await wait_for(pilot, lambda: app.run_live and pane.run_state == "live", what="the live run")
-        follower = app.follower
+        pane = app.panes["training"]
+        await wait_for(pilot, lambda: app.session.live and pane.controls.state == "live", what="the live run")
+        follower = app.session.follower
         w.write(epoch(1))
         w.write(ended("stopped", 1))
         run.write_status(status="stopped")
-        await wait_for(pilot, lambda: pane.run_state == "ended" and follower.final_status == "stopped",
+        await wait_for(pilot, lambda: pane.controls.state == "ended" and follower.final_status == "stopped",
                        what="the end, said by the follower")
         await pilot.pause(1.5)  # the follower watches on (more slowly); nothing else happens
-        assert app.follower is follower and not app.run_live
+        assert app.session.follower is follower and not app.session.live
         # resumed later, from elsewhere: a new trainer of the same run
         run.write_status(status="starting", pid=os.getpid(), host=socket.gethostname())
         w.write({**started, "time": time.time(), "resumed_from": 1})
         run.write_status(status="running")
-        await wait_for(pilot, lambda: app.run_live and pane.run_state == "live", timeout=10,
+        await wait_for(pilot, lambda: app.session.live and pane.controls.state == "live", timeout=10,
                        what="the resumed run, followed")
         w.write(epoch(2))
         w.write(ended("completed", 2))
         run.write_status(status="completed")
-        await wait_for(pilot, lambda: pane.progress.status == "completed" and not app.run_live, timeout=10,
+        await wait_for(pilot, lambda: pane.view.progress.status == "completed" and not app.session.live, timeout=10,
                        what="its end")
-        assert app.follower is follower  # one follower throughout, no restart
-        assert list(pane.curves.epoch["loss"].xs) == [1.0, 2.0]
+        assert app.session.follower is follower  # one follower throughout, no restart
+        assert list(pane.run_charts.curves.epoch["loss"].xs) == [1.0, 2.0]
     w.close()
 
 
@@ -147,18 +147,18 @@ async def test_attach_to_a_run_resumed_after_it_ended_keeps_following(tmp_path):
     run.write_status(status="starting", pid=os.getpid(), host=socket.gethostname())
     app = make_app(preset, attach=run)
     async with app.run_test(size=SIZE) as pilot:
-        pane = app.training
-        await wait_for(pilot, lambda: len(pane.curves.epoch["loss"]) == 1, what="the history")
+        pane = app.panes["training"]
+        await wait_for(pilot, lambda: len(pane.run_charts.curves.epoch["loss"]) == 1, what="the history")
         await pilot.pause(0.8)  # longer than a follower needs to give up on an ended stream
-        assert app.run_live and pane.run_state == "live" and app.run_ended is None
+        assert app.session.live and pane.controls.state == "live" and app.session.ended is None
         w.write({**started, "time": time.time(), "resumed_from": 1})
         w.write(epoch(2))
-        await wait_for(pilot, lambda: len(pane.curves.epoch["loss"]) == 2, what="the resumed trainer's epoch")
-        assert not pane.progress.status and app.run_live
+        await wait_for(pilot, lambda: len(pane.run_charts.curves.epoch["loss"]) == 2, what="the resumed trainer's epoch")
+        assert not pane.view.progress.status and app.session.live
         w.write(epoch(3))
         w.write({"type": "run_ended", "time": time.time(), "status": "completed", "message": "trained 3 epochs",
                  "epochs_completed": 3, "best": None, "test": None, "duration": 2.0})
         run.write_status(status="completed")
-        await wait_for(pilot, lambda: pane.run_state == "ended" and not app.run_live, what="the end")
-        assert pane.progress.status == "completed" and list(pane.curves.epoch["loss"].xs) == [1.0, 2.0, 3.0]
+        await wait_for(pilot, lambda: pane.controls.state == "ended" and not app.session.live, what="the end")
+        assert pane.view.progress.status == "completed" and list(pane.run_charts.curves.epoch["loss"].xs) == [1.0, 2.0, 3.0]
     w.close()

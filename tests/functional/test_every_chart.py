@@ -86,8 +86,8 @@ async def test_training_pane_charts_draw_with_overlays_log_smoothing_and_epochs(
     other = R.RunDir(shutil.copytree(RUNS / "digits-demo", tmp_path / "digits-demo"))
     app = TuidlApp(P.load(run.preset_path), replay=run, system_interval=None, telemetry=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay to end")
-        pane = app.training
+        await wait_for(pilot, lambda: app.panes["training"].controls.state == "ended", what="the replay to end")
+        pane = app.panes["training"]
         charts = [pane.query_one(f"#{cid}", MetricChart) for cid in ("loss-chart", "metric-chart", "lr-chart")]
         for chart in charts:
             chart.mark_dirty()

@@ -29,7 +29,7 @@ async def test_bad_values_in_every_field_are_refused(tmp_path, pane_key, pane, s
         before = P.dumps(app.preset)
         tried = 0
         await pilot.press(pane_key)
-        root = app.training.open_section(section) if section else app.panes[pane]
+        root = app.panes["training"].open_section(section) if section else app.panes[pane]
         await pilot.pause(0.2)
         for editor in list(root.query(FieldEditor)):
             if editor.kind not in BAD or not editor.display or not isinstance(editor.control, Input):

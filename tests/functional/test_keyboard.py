@@ -52,7 +52,7 @@ async def test_escape_leaves_a_training_field(tmp_path):
         deck = app.query_one(PaneDeck)
         await wait_for(pilot, lambda: deck.active == "training", what="the Training pane")
         await pilot.press("h")  # a narrow pane: the hyperparameters take it over
-        pane = app.training
+        pane = app.panes["training"]
         epochs = next(e for e in pane.query(FieldEditor) if e.path == "train.epochs")
         epochs.focus_control()
         await pilot.pause()
@@ -109,7 +109,7 @@ async def test_essential_keys_follow_focus_and_run_state(tmp_path):
         await pilot.pause(0.1)
         assert not any(keys.hints[a].off for a in ("start", "help", "quit"))
         assert not keys.hints["pause"].display
-        app._set_state("paused", "a run")
+        app.runner.set_state("paused", "a run")
         await pilot.pause(0.1)
         assert keys.hints["start"].off and keys.hints["pause"].display and "Resume" in str(keys.hints["pause"].render())
         await pilot.click("#key-help")
@@ -135,8 +135,8 @@ async def test_small_things_during_a_run_at_80_columns(tmp_path):
                         data={"classes": ["negative", "positive"]}, pid=os.getpid()))
         app = make_app(preset, attach=run, runs_root=tmp_path / "runs")
         async with app.run_test(size=(80, 24)) as pilot:
-            pane = app.training
-            await wait_for(pilot, lambda: pane.progress.epochs == 3 and pane.run_state == "live", what="run_started")
+            pane = app.panes["training"]
+            await wait_for(pilot, lambda: pane.view.progress.epochs == 3 and pane.controls.state == "live", what="run_started")
             await pilot.pause(0.1)
             assert any(run.id in line for line in screen_lines(app)), "the run id is shown"
 
@@ -145,14 +145,14 @@ async def test_small_things_during_a_run_at_80_columns(tmp_path):
             assert any("already training" in n.message for n in app.notes)
 
             w.emit("control", action="paused")
-            await wait_for(pilot, lambda: pane.run_state == "paused", what="the pause")
+            await wait_for(pilot, lambda: pane.controls.state == "paused", what="the pause")
             await pilot.pause(0.1)
             assert any("Resume [p]" in line for line in screen_lines(app))
 
             w.emit("boundary", epoch=1, extent=[-1, 1, -1, 1], size=2, values=[[0.1, 0.9], [0.2, 0.8]],
                    points=[[-0.5, 0.5, 0], [0.5, -0.5, 1]])
-            await wait_for(pilot, lambda: pane.boundary.epoch == 1, what="the boundary")
-            legend = pane.boundary.plain_lines(60, 6)[0]
+            await wait_for(pilot, lambda: pane.run_charts.boundary.epoch == 1, what="the boundary")
+            legend = pane.run_charts.boundary.plain_lines(60, 6)[0]
             assert "negative" in legend and "positive" in legend and "class 0" not in legend
             await pilot.press("q")
             await pilot.press("l")  # leave it running
@@ -162,9 +162,9 @@ async def test_boundary_legend_names_the_preset_classes_before_a_run(tmp_path):
     app = make_app(P.load("xor"), runs_root=tmp_path / "runs")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("3")
-        await wait_for(pilot, lambda: app.training.is_mounted)
+        await wait_for(pilot, lambda: app.panes["training"].is_mounted)
         await pilot.pause(0.1)
-        assert app.training.boundary.class_names == ("negative", "positive")
+        assert app.panes["training"].run_charts.boundary.class_names == ("negative", "positive")
 
 
 async def test_unchecked_feature_boxes_look_unlike_checked_ones(tmp_path):
@@ -334,18 +334,18 @@ async def test_a_dialog_gives_the_focus_back_but_never_into_a_text_field(tmp_pat
 
         # a dialog closed over a widget that is still there: the focus goes back to it
         await pilot.press("5")
-        await wait_for(pilot, lambda: app.focused is app.runs.table, what="the runs list")
+        await wait_for(pilot, lambda: app.focused is app.panes["runs"].table, what="the runs list")
         await pilot.press("ctrl+o")
         await wait_for(pilot, lambda: isinstance(app.screen, PresetPickerScreen), what="the picker")
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, PresetPickerScreen))
         await pilot.pause()
-        assert app.focused is app.runs.table
+        assert app.focused is app.panes["runs"].table
 
         # a dialog opened from a training field: back on the pane's own place, keys work
         await pilot.press("3")
         await wait_for(pilot, lambda: app.query_one(PaneDeck).active == "training")
-        epochs = next(e for e in app.training.query(FieldEditor) if e.path == "train.epochs")
+        epochs = next(e for e in app.panes["training"].query(FieldEditor) if e.path == "train.epochs")
         epochs.focus_control()
         await pilot.pause()
         await pilot.press("ctrl+s")
@@ -353,7 +353,7 @@ async def test_a_dialog_gives_the_focus_back_but_never_into_a_text_field(tmp_pat
         await pilot.press("escape")
         await wait_for(pilot, lambda: type(app.screen).__name__ != "SavePresetScreen")
         await pilot.pause()
-        assert not isinstance(app.focused, Input) and app.focused is app.training.buttons["start"]
+        assert not isinstance(app.focused, Input) and app.focused is app.panes["training"].controls.buttons["start"]
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)])
@@ -387,8 +387,8 @@ async def test_g_reaches_epochs_and_tab_the_most_used_fields(tmp_path, size):
         # the hyperparameters hidden (h): g shows them again
         await pilot.press("h")
         await pilot.pause()
-        hidden = not app.training.settings_visible()
+        hidden = not app.panes["training"].settings_visible()
         if hidden:
             await pilot.press("g")
             await wait_for(pilot, lambda: isinstance(app.focused, Input), what="a field focused")
-            assert app.training.settings_visible() and editor_of(app.focused).path == "train.epochs"
+            assert app.panes["training"].settings_visible() and editor_of(app.focused).path == "train.epochs"

@@ -166,7 +166,7 @@ async def test_the_lr_finder_fits_the_screen_and_applies_a_rate_of_three_digits(
             assert text in shown, f"{text!r} is not on the {size} screen:\n{screen_text(app)}"
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.preset.train.optimizer.lr == 0.00201, what="the rate applied")
-        lr = next(e for e in app.training.query(FieldEditor) if e.path == "train.optimizer.lr")
+        lr = next(e for e in app.panes["training"].query(FieldEditor) if e.path == "train.optimizer.lr")
         assert lr.control.value == "0.00201"
 
 
@@ -197,8 +197,8 @@ async def test_a_replayed_run_shows_its_adversarial_test_in_the_results_and_the_
     run = RunDir(FIXTURES / "lab-runs" / "spiral-lab")
     app = make_app(P.load(run.preset_path), replay=run, low_bandwidth=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay")
-        line = text_of(app.training.query_one("#test-adversarial"))
+        await wait_for(pilot, lambda: app.panes["training"].controls.state == "ended", what="the replay")
+        line = text_of(app.panes["training"].query_one("#test-adversarial"))
         assert line.startswith("Adversarial (PGD)  ε 0 99% · ε 0.05 95%") and "ε 0.3 19%" in line
         view = app.session.view
         assert set(view.health) == {"dense_1", "dense_2", "dense_3"} and len(view.health["dense_1"]) == 4
@@ -255,7 +255,7 @@ async def test_a_finished_run_without_neuron_maps_says_why_and_how_to_record_the
     run = RunDir(FIXTURES / "runs" / "spiral-demo")  # recorded without the neuron view
     app = make_app(P.load(run.preset_path), replay=run, low_bandwidth=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay")
+        await wait_for(pilot, lambda: app.panes["training"].controls.state == "ended", what="the replay")
         await pilot.press("i")
         await wait_for(pilot, lambda: isinstance(app.screen, LabScreen) and app.screen.neurons.is_mounted,
                        what="the lab")

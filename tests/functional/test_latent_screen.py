@@ -108,7 +108,7 @@ async def test_c_on_the_representation_tab_runs_the_probe_on_the_runs_checkpoint
     run = RunDir(FIXTURES / "lab-runs" / "spiral-lab")
     app = make_app(P.load(run.preset_path), replay=run, low_bandwidth=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay")
+        await wait_for(pilot, lambda: app.panes["training"].controls.state == "ended", what="the replay")
         app.push_screen(LabScreen("lab-latent"))
         await wait_for(pilot, lambda: "c: the linear probe" in screen_text(app), what="the tab")
         await pilot.press("c")

@@ -27,7 +27,7 @@ def side_text(view) -> str:
 
 
 async def replayed(pilot, app) -> None:
-    await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay to end")
+    await wait_for(pilot, lambda: app.panes["training"].controls.state == "ended", what="the replay to end")
     await pilot.pause()
 
 
@@ -41,7 +41,7 @@ async def test_replay_draws_a_chart_per_metric_pair_with_summary_and_config(tmp_
     app = make_app(runs_root=tmp_path, replay=run)
     async with app.run_test(size=SIZE) as pilot:
         await replayed(pilot, app)
-        pane = app.training
+        pane = app.panes["training"]
         assert pane.logged and pane.logged_view.display
         assert not pane.run_charts.display and not pane.query_one("#train-settings").display
         view = pane.logged_view
@@ -86,7 +86,7 @@ async def test_a_command_run_shows_its_output(tmp_path):
     app = make_app(runs_root=tmp_path, replay=run)
     async with app.run_test(size=SIZE) as pilot:
         await replayed(pilot, app)
-        view = app.training.logged_view
+        view = app.panes["training"].logged_view
         assert [c.title for c in view.charts.values()] == ["loss"]  # loss & val_loss on one chart
         assert view.output.display
         assert view.output.lines[-1] == "done" and view.output.lines[-2].startswith("epoch 3 step 119")
@@ -98,10 +98,10 @@ async def test_attach_follows_a_live_logged_run_and_its_controls_reach_its_folde
                              source="command", output="starting\n")
     app = make_app(runs_root=tmp_path, attach=run)
     async with app.run_test(size=SIZE) as pilot:
-        view = app.training.logged_view
+        view = app.panes["training"].logged_view
         await wait_for(pilot, lambda: view.charts and len(series_of(next(iter(view.charts.values())))["train"]) == 5,
                        what="the history")
-        assert app.training.run_state == "live"
+        assert app.panes["training"].controls.state == "live"
         with EventWriter(run.events_path) as w:
             for i in range(5, 9):
                 w.write({"type": "metrics", "time": 1_000_001.0 + i, "step": i, "values": {"loss": 0.1, "val_loss": 0.2}})
@@ -113,7 +113,7 @@ async def test_attach_follows_a_live_logged_run_and_its_controls_reach_its_folde
         await wait_for(pilot, lambda: view.output.lines and view.output.lines[-1] == "step 8 done",
                        what="the output's new line")
         await pilot.press("3")
-        app.training.focus_default()
+        app.panes["training"].focus_default()
         await pilot.press("p")
         await pilot.press("c")
         await pilot.press("x")
@@ -134,9 +134,9 @@ async def test_the_runs_pane_lists_a_logged_run_and_compares_it(tmp_path):
         await pilot.press("u")  # resume: refused in one line
         assert any("is a logged run" in n.message for n in app.notes)
         await pilot.press("enter")  # replay it
-        await wait_for(pilot, lambda: app.training.run_state == "ended" and app.training.logged, what="its replay")
-        app.compare([other])
-        view = app.training.logged_view
+        await wait_for(pilot, lambda: app.panes["training"].controls.state == "ended" and app.panes["training"].logged, what="its replay")
+        app.comparer.compare([other])
+        view = app.panes["training"].logged_view
         loss = view.charts[view.group_key(view.groups[0])]
         await wait_for(pilot, lambda: any(k.startswith("overlay:") for k in loss.series_keys()), what="the overlay")
         overlay = series_of(loss)[next(k for k in loss.series_keys() if k.startswith("overlay:"))]
@@ -164,7 +164,7 @@ async def test_a_history_read_in_many_batches_is_drawn_once_with_all_of_it(tmp_p
     app = make_app(runs_root=tmp_path, replay=run)
     async with app.run_test(size=SIZE) as pilot:
         await replayed(pilot, app)
-        view = app.training.logged_view
+        view = app.panes["training"].logged_view
         await wait_for(pilot, lambda: all(c.redraws for c in view.charts.values()), what="the charts drawn")
         await pilot.pause()
         reading = [s for s in seen if s[0]]
@@ -184,7 +184,7 @@ async def test_new_points_redraw_only_the_charts_in_view(tmp_path):
     run = helpers.logged_run(tmp_path, "live", steps=5, metrics=names, status="running")
     app = make_app(runs_root=tmp_path, attach=run)
     async with app.run_test(size=SIZE) as pilot:
-        view = app.training.logged_view
+        view = app.panes["training"].logged_view
         await wait_for(pilot, lambda: len(view.charts) == 10 and all(c.redraws for c in view.charts.values()),
                        what="the charts")
         charts = list(view.charts.values())
@@ -215,7 +215,7 @@ async def test_pgdn_and_pgup_scroll_the_chart_grid_by_whole_rows(tmp_path):
     app = make_app(runs_root=tmp_path, replay=run)
     async with app.run_test(size=SIZE) as pilot:
         await replayed(pilot, app)
-        view = app.training.logged_view
+        view = app.panes["training"].logged_view
         grid = view.grid
         assert len(view.charts) == 10 and grid.max_scroll_y > 0
         await pilot.press("3")
@@ -238,7 +238,7 @@ async def test_the_side_panel_lays_the_screen_out_only_when_its_height_changes(t
     run = helpers.logged_run(tmp_path, "live", steps=5, metrics=["loss", "val_loss"], status="running")
     app = make_app(runs_root=tmp_path, attach=run)
     async with app.run_test(size=SIZE) as pilot:
-        lv = app.training.logged_view
+        lv = app.panes["training"].logged_view
         await wait_for(pilot, lambda: "val_loss" in text_of(lv.side.summary), what="the summary")
         layouts = []
         for part in (lv.side.about, lv.side.summary, lv.side.config):

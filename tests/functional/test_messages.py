@@ -39,13 +39,13 @@ async def test_a_dashboard_edit_is_reported_against_its_field_not_the_file(tmp_p
         builder.post_message(PresetEdited(edited, origin="builder"))
         await wait_for(pilot, lambda: app.preset is edited, what="the edit")
         await pilot.press("s")
-        await wait_for(pilot, lambda: not app.launching and app.notes, what="the refusal")
+        await wait_for(pilot, lambda: not app.session.launching and app.notes, what="the refusal")
         message = str(list(app.notes)[-1].message)
         assert "model.layers[2]: the last layer must output (2,)" in message and "spiral.toml" not in message
         app.action_show_pane("training")  # (the pane is made when first shown)
-        await wait_for(pilot, lambda: app.training.is_mounted and app.training.query("#train-settings-problem"),
+        await wait_for(pilot, lambda: app.panes["training"].is_mounted and app.panes["training"].query("#train-settings-problem"),
                        what="the training pane")
-        note = app.training.query_one("#train-settings-problem")
+        note = app.panes["training"].query_one("#train-settings-problem")
         assert "model.layers[2]" in str(note.visual) and "spiral.toml" not in str(note.visual)
 
 

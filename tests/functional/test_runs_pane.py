@@ -146,7 +146,7 @@ async def test_a_listing_asked_for_before_the_pane_is_mounted_is_shown(runs_root
     monkeypatch.setattr(ui, "DEFER_PANES_S", 3600.0)  # the panes not shown first stay back until asked for
     app = make_app(runs_root, defer_panes=True, runs_interval=None)
     async with app.run_test(size=SIZE) as pilot:
-        pane = app.runs
+        pane = app.panes["runs"]
         await pilot.pause(0.1)
         assert not pane.is_mounted
         pane.refresh_runs()  # what the app does after a sweep or a queued run starts
@@ -203,39 +203,39 @@ async def test_open_export_and_compare(runs_root):
     app = make_app(runs_root, runs_interval=None)
     async with app.run_test(size=SIZE) as pilot:
         pane = await runs_shown(pilot, app)
-        training = app.training
+        training = app.panes["training"]
         newer, older, digits = ("20260102-100000-spiral-bbbb", "20260101-100000-spiral-aaaa",
                                 "20260103-100000-digits-cnn-cccc")
         # open a finished run: replayed into the Training pane
         assert pane.select(newer)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: training.run_state == "ended" and training.progress.status == "completed",
+        await wait_for(pilot, lambda: training.controls.state == "ended" and training.view.progress.status == "completed",
                        what="the replay")
-        assert app.run_mode == "replay" and app.run_dir.id == newer
+        assert app.session.mode.value == "replay" and app.session.run.id == newer
         assert app.query_one("PaneDeck").active == "training"
-        assert len(training.curves.epoch["loss"]) == 30
+        assert len(training.run_charts.curves.epoch["loss"]) == 30
 
         # b: the earlier runs of this preset (not this one, not later ones, not other presets)
         await pilot.press("b")
-        await wait_for(pilot, lambda: training.overlays, what="the earlier runs")
-        assert list(training.overlays) == [run_label(older, "spiral")]
+        await wait_for(pilot, lambda: training.run_charts.overlays, what="the earlier runs")
+        assert list(training.run_charts.overlays) == [run_label(older, "spiral")]
         key = OVERLAY_PREFIX + run_label(older, "spiral")
-        assert training.overlay_keys() == [key] and key in training.metric_chart.series_keys()
+        assert training.overlay_keys() == [key] and key in training.run_charts.metric_chart.series_keys()
         val = [e["val"] for e in read_events(runs_root / older / "events.jsonl") if e["type"] == "epoch"]
-        line = training.loss_chart._lines[key]
+        line = training.run_charts.loss_chart._lines[key]
         assert list(line.series.ys) == pytest.approx([v["loss"] for v in val])
         test_loss = next(e for e in read_events(runs_root / older / "events.jsonl") if e["type"] == "test")
         assert line.label == f"spiral 10:00:00 #aaaa · test {test_loss['metrics']['loss']:.4g}"
-        assert list(training.metric_chart._lines[key].series.ys) == pytest.approx([v["acc"] for v in val])
+        assert list(training.run_charts.metric_chart._lines[key].series.ys) == pytest.approx([v["acc"] for v in val])
         # the x axis toggle takes the compared runs along
-        assert line.series is training.overlays[run_label(older, "spiral")].loss["step"]
+        assert line.series is training.run_charts.overlays[run_label(older, "spiral")].loss["step"]
         await pilot.press("e")
-        assert training.loss_chart._lines[key].series is training.overlays[run_label(older, "spiral")].loss["epoch"]
-        assert list(training.loss_chart._lines[key].series.xs) == list(range(1, 31))
+        assert training.run_charts.loss_chart._lines[key].series is training.run_charts.overlays[run_label(older, "spiral")].loss["epoch"]
+        assert list(training.run_charts.loss_chart._lines[key].series.xs) == list(range(1, 31))
         await pilot.press("e")
         await pilot.press("b")  # again: cleared
-        assert training.overlays == {} and training.overlay_keys() == []
-        assert training.loss_chart.series_keys() == ["train", "val"]
+        assert training.run_charts.overlays == {} and training.overlay_keys() == []
+        assert training.run_charts.loss_chart.series_keys() == ["train", "val"]
 
         # mark two runs (space) and compare them (v): one line each, own colours
         await pilot.press("5")
@@ -246,28 +246,28 @@ async def test_open_export_and_compare(runs_root):
         assert pane.marked == {older, digits}
         assert pane.table.get_cell(older, "mark").plain == "◆"
         await pilot.press("v")
-        await wait_for(pilot, lambda: len(training.overlays) == 2, what="two compared runs")
+        await wait_for(pilot, lambda: len(training.run_charts.overlays) == 2, what="two compared runs")
         assert app.query_one("PaneDeck").active == "training"
         keys = training.overlay_keys()
-        assert len(keys) == 2 and set(keys) <= set(training.metric_chart.series_keys())
-        colors = {training.loss_chart._lines[k].color for k in keys}
+        assert len(keys) == 2 and set(keys) <= set(training.run_charts.metric_chart.series_keys())
+        colors = {training.run_charts.loss_chart._lines[k].color for k in keys}
         assert len(colors) == 2 and not colors & {"cyan", "orange", "green"}
         digits_val = [e["val"]["loss"] for e in read_events(runs_root / digits / "events.jsonl")
                       if e["type"] == "epoch"]
-        assert list(training.loss_chart._lines[OVERLAY_PREFIX + run_label(digits, "digits-cnn")].series.ys) == \
+        assert list(training.run_charts.loss_chart._lines[OVERLAY_PREFIX + run_label(digits, "digits-cnn")].series.ys) == \
                pytest.approx(digits_val)
         training.redraw_now()
-        text = training.loss_chart.render_text(100, 20)
+        text = training.run_charts.loss_chart.render_text(100, 20)
         assert "#aaaa" in text and "#cccc" in text  # the legend names them
         # and gives each compared run's test figure, where the run was tested
         digits_key = OVERLAY_PREFIX + run_label(digits, "digits-cnn")
-        assert training.metric_chart._lines[digits_key].label.endswith("· test 97.8%")
-        assert training.loss_chart._lines[digits_key].label.endswith("· test 0.2138")
+        assert training.run_charts.metric_chart._lines[digits_key].label.endswith("· test 97.8%")
+        assert training.run_charts.loss_chart._lines[digits_key].label.endswith("· test 0.2138")
         # C clears the comparison and the marks
         await pilot.press("5")
         await pilot.press("C")
-        await wait_for(pilot, lambda: not training.overlays, what="the comparison cleared")
-        assert pane.marked == set() and training.loss_chart.series_keys() == ["train", "val"]
+        await wait_for(pilot, lambda: not training.run_charts.overlays, what="the comparison cleared")
+        assert pane.marked == set() and training.run_charts.loss_chart.series_keys() == ["train", "val"]
 
         # export: CSV + Markdown next to the run, the paths in a notification
         assert pane.select(newer)
@@ -284,14 +284,14 @@ async def test_open_export_and_compare(runs_root):
         await pilot.press("5")
         assert pane.select(live_id)
         await pilot.press("o")
-        await wait_for(pilot, lambda: app.run_dir is not None and app.run_dir.id == live_id and app.run_live,
+        await wait_for(pilot, lambda: app.session.run is not None and app.session.run.id == live_id and app.session.live,
                        what="the attach")
-        assert app.run_mode == "live" and training.run_state == "live"
-        await wait_for(pilot, lambda: training.progress.epochs == 5, what="its history")
+        assert app.session.mode.value == "live" and training.controls.state == "live"
+        await wait_for(pilot, lambda: training.view.progress.epochs == 5, what="its history")
         with EventWriter(runs_root / live_id / "events.jsonl") as w:
             w.emit("epoch", epoch=1, step=10, train={"loss": 0.7, "acc": 0.6}, val={"loss": 0.72, "acc": 0.55},
                    lr=0.03, samples_per_s=100.0, duration=1.0, best=True)
-        await wait_for(pilot, lambda: len(training.curves.epoch["val_loss"]) == 1, what="a live epoch")
+        await wait_for(pilot, lambda: len(training.run_charts.curves.epoch["val_loss"]) == 1, what="a live epoch")
         # resuming a live or a finished run is refused with a reason
         await pilot.press("5")
         await pilot.press("u")
@@ -299,7 +299,7 @@ async def test_open_export_and_compare(runs_root):
         assert pane.select(newer)
         await pilot.press("u")
         assert any("already completed" in n.message for n in app.notes)
-        assert not app.launching
+        assert not app.session.launching
 
 
 def test_scan_runs_and_labels(runs_root):

@@ -64,7 +64,7 @@ async def test_the_runs_pane_shows_a_sweep_as_a_group_and_enter_opens_it(tmp_pat
     app = make_app(runs_root=root)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("5")
-        pane = app.runs
+        pane = app.panes["runs"]
         await wait_for(pilot, lambda: pane.scans and pane.groups, what="the listing")
         keys = pane._shown_ids
         assert keys.index("sweep:sw1") + 1 == keys.index("t0") and keys[keys.index("t0"):][:3] == ["t0", "t1", "t2"]

@@ -46,7 +46,7 @@ async def settle(pilot, key: str) -> None:
                 raise AssertionError("the app did not settle")
             await pilot.pause(0.05)
 
-    await until(lambda: app.training.run_state == "ended")
+    await until(lambda: app.panes["training"].controls.state == "ended")
     await pilot.press(key)
     if key == "2":
         await until(lambda: dataset.result is not None and not dataset.loading)
@@ -55,7 +55,7 @@ async def settle(pilot, key: str) -> None:
         shown = len([d for d in RUN.parent.iterdir() if d.is_dir()])  # preset and logged runs alike
         await until(lambda: runs.scans > 0 and len(runs.rows) == shown)  # the listing complete (figures read)
     await pilot.pause(0.3)
-    app.training.redraw_now()
+    app.panes["training"].redraw_now()
     app.set_focus(None)
     await pilot.pause(0.2)
 
@@ -84,7 +84,7 @@ def test_lab_snapshot(snap_compare, tab):
 
     async def run_before(pilot) -> None:
         end = time.monotonic() + 30
-        while app.training.run_state != "ended" or not app.session.view.neurons:
+        while app.panes["training"].controls.state != "ended" or not app.session.view.neurons:
             assert time.monotonic() < end, "the replay did not end"
             await pilot.pause(0.05)
         app.push_screen(LabScreen(initial=tab))

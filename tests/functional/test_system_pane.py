@@ -135,7 +135,7 @@ async def test_nvml_failing_mid_run_keeps_history_and_host_updates():
         await ticks(pilot, pane, 2)
         cards = list(app.query(GpuCard))
         assert len(cards) == 2 and cards[0].util_spark.data == [0.0, 87.0]
-        cpu_before = len(pane._cpu_hist)
+        cpu_before = len(pane.readings.cpu_hist)
         await ticks(pilot, pane, 3)
         text = pane.text()
         status = text.splitlines()[0]
@@ -146,7 +146,7 @@ async def test_nvml_failing_mid_run_keeps_history_and_host_updates():
         assert all(c.has_class("stale") for c in cards)
         assert cards[0].util_spark.data == [0.0, 87.0]
         assert "87%" in text and "2.2 GiB / 79.6 GiB" in text
-        assert len(pane._cpu_hist) == cpu_before + 3, "host figures keep updating"
+        assert len(pane.readings.cpu_hist) == cpu_before + 3, "host figures keep updating"
         host_ok(text)
         assert "NVML failed during the run: GPU is lost" in screen_text(app)
 

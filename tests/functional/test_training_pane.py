@@ -59,7 +59,7 @@ def commands(run: R.RunDir) -> list[str]:
 
 
 async def replayed(pilot, app: TuidlApp) -> None:
-    await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay to end")
+    await wait_for(pilot, lambda: app.panes["training"].controls.state == "ended", what="the replay to end")
 
 
 # -- controls ------------------------------------------------------------------------
@@ -74,14 +74,14 @@ async def test_attach_follow_live_and_every_control(tmp_path):
                 lr=0.03, samples_per_s=100.0, duration=1.0, best=True)
     app = make_app(preset, attach=run, system_interval=None, telemetry=False)
     async with app.run_test(size=SIZE) as pilot:
-        pane = app.training
-        await wait_for(pilot, lambda: len(pane.curves.epoch["loss"]) == 1, what="the history")
-        assert pane.run_state == "live" and app.run_live
+        pane = app.panes["training"]
+        await wait_for(pilot, lambda: len(pane.run_charts.curves.epoch["loss"]) == 1, what="the history")
+        assert pane.controls.state == "live" and app.session.live
         assert pane.query_one("#btn-start", Button).disabled
         assert not pane.query_one("#btn-pause", Button).disabled
         assert pane.query_one("#train-settings").disabled  # no edits while a run trains
         writer.emit("step", epoch=2, step=15, epoch_step=5, loss=0.8, acc=0.6, lr=0.03, samples_per_s=120.0)
-        await wait_for(pilot, lambda: pane.progress.step == 15, what="a live step")
+        await wait_for(pilot, lambda: pane.view.progress.step == 15, what="a live step")
         # the progress line follows on the pane's clock (at most once a second)
         await wait_for(pilot, lambda: "epoch 2/5 · step 5/10" in text_of(pane.query_one("#train-progress")),
                        timeout=3, what="the progress line")
@@ -94,12 +94,12 @@ async def test_attach_follow_live_and_every_control(tmp_path):
 
         # the trainer confirms the pause: the button turns into Resume
         writer.emit("control", action="paused")
-        await wait_for(pilot, lambda: pane.run_state == "paused", what="paused state")
+        await wait_for(pilot, lambda: pane.controls.state == "paused", what="paused state")
         assert str(pane.query_one("#btn-pause", Button).label) == "Resume [p]"
         await pilot.click("#btn-pause")
         assert commands(run) == ["resume"]
         writer.emit("control", action="resumed")
-        await wait_for(pilot, lambda: pane.run_state == "live", what="resumed state")
+        await wait_for(pilot, lambda: pane.controls.state == "live", what="resumed state")
         assert str(pane.query_one("#btn-pause", Button).label) == "Pause [p]"
 
         await pilot.click("#btn-checkpoint")
@@ -112,7 +112,7 @@ async def test_attach_follow_live_and_every_control(tmp_path):
         writer.emit("checkpoint", epoch=1, kind="last", reason="stop", path="checkpoints/last.pt")
         writer.emit("run_ended", status="stopped", message="stop requested", epochs_completed=1, best=None,
                     test=None, duration=3.0)
-        await wait_for(pilot, lambda: pane.run_state == "ended", what="ended state")
+        await wait_for(pilot, lambda: pane.controls.state == "ended", what="ended state")
         assert app.bells == 1 and "stopped" in app.title
         assert not pane.query_one("#btn-start", Button).disabled
         assert pane.query_one("#btn-pause", Button).disabled
@@ -120,7 +120,7 @@ async def test_attach_follow_live_and_every_control(tmp_path):
         assert not pane.query_one("#train-settings").disabled
         log = "\n".join(line.text for line in pane.query_one("#event-log", RichLog).lines)
         assert "stop requested" in log and "run ended: stopped" in log and "checkpoint last saved" in log
-        assert not app.run_live
+        assert not app.session.live
         # nothing to control now: the keys are off (the footer greys them)
         await pilot.press("p")
         assert commands(run) == ["checkpoint", "resume", "stop", "stop"]
@@ -134,14 +134,14 @@ async def test_a_trainer_that_dies_silently_is_reported(tmp_path):
     writer.close()
     app = make_app(preset, attach=run, system_interval=None, telemetry=False)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.training.progress.epochs == 5, what="run_started")
-        assert app.run_live
+        await wait_for(pilot, lambda: app.panes["training"].view.progress.epochs == 5, what="run_started")
+        assert app.session.live
         (run.path / "trainer.err").write_text("Traceback (most recent call last):\nRuntimeError: boom\n")
         run.write_status(status="running", pid=99_999_999)  # no such process
-        await wait_for(pilot, lambda: not app.run_live, timeout=10, what="the follower to notice")
-        assert app.training.run_state == "ended" and app.bells == 1
+        await wait_for(pilot, lambda: not app.session.live, timeout=10, what="the follower to notice")
+        assert app.panes["training"].controls.state == "ended" and app.bells == 1
         assert any("gone" in n.message for n in app.notes)
-        log = "\n".join(line.text for line in app.training.event_log.lines)
+        log = "\n".join(line.text for line in app.panes["training"].run_charts.event_log.lines)
         assert "ended without a word: interrupted" in log and "RuntimeError: boom" in log
 
 
@@ -151,7 +151,7 @@ async def test_hyperparameter_form(tmp_path):
     app = make_app(runs_root=tmp_path / "runs")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("3")
-        pane = app.training
+        pane = app.panes["training"]
         original = app.preset
         lr = next(e for e in pane.query(FieldEditor) if e.path == "train.optimizer.lr")
         field = lr.query_one(Input)
@@ -216,9 +216,9 @@ async def test_hyperparameter_form(tmp_path):
         note = pane.query_one("#train-settings-problem")
         assert note.display and "cannot start yet" in text_of(note)
         await pilot.click("#btn-start")
-        await wait_for(pilot, lambda: not app.launching and app.notes, what="the error")
+        await wait_for(pilot, lambda: not app.session.launching and app.notes, what="the error")
         assert any("model.layers[2]" in n.message for n in app.notes)
-        assert app.run_dir is None and pane.run_state == "idle"
+        assert app.session.run is None and pane.controls.state == "idle"
         assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
@@ -252,8 +252,8 @@ async def test_a_builtin_preset_as_shipped_shows_its_test_figure_against_the_cla
     app = make_app(P.load(run.preset_path), replay=run, low_bandwidth=True)
     async with app.run_test(size=SIZE) as pilot:
         await replayed(pilot, app)
-        shown = text_of(app.training.query_one("#test-reference"))
-        assert app.training.query_one("#test-reference").display
+        shown = text_of(app.panes["training"].query_one("#test-reference"))
+        assert app.panes["training"].query_one("#test-reference").display
     assert "gauss as shipped, 5 seeds:" in shown
     assert f"{100 * ref['low']:.1f}%–{100 * ref['high']:.1f}% test accuracy" in shown
     assert f"This run {100 * acc:.1f}%: {WHERE_WORDS[where]}" in shown
@@ -265,9 +265,9 @@ async def test_a_builtin_preset_as_shipped_shows_its_test_figure_against_the_cla
     app = make_app(P.load(run.preset_path), replay=run, low_bandwidth=True)
     async with app.run_test(size=SIZE) as pilot:
         await replayed(pilot, app)
-        assert text_of(app.training.query_one("#test-metrics")).startswith("Test")
-        assert text_of(app.training.query_one("#test-reference")).strip() == ""
-        assert not app.training.query_one("#test-reference").display  # no blank line in its place
+        assert text_of(app.panes["training"].query_one("#test-metrics")).startswith("Test")
+        assert text_of(app.panes["training"].query_one("#test-reference")).strip() == ""
+        assert not app.panes["training"].query_one("#test-reference").display  # no blank line in its place
 
 
 def test_the_range_gauge_puts_the_figure_inside_the_bracket_only_when_it_is_in_the_range():
@@ -301,14 +301,14 @@ async def test_replay_fills_the_charts_and_shows_the_test_results():
     app = make_app(P.load(run.preset_path), replay=run, low_bandwidth=True)
     async with app.run_test(size=SIZE) as pilot:
         await replayed(pilot, app)
-        pane = app.training
-        c = pane.curves
+        pane = app.panes["training"]
+        c = pane.run_charts.curves
         assert len(c.epoch["loss"]) == len(epochs) == len(c.epoch["val_loss"]) == len(c.epoch["val_metric"])
         assert list(c.epoch["loss"].xs) == [float(e["epoch"]) for e in epochs]
         assert list(c.epoch["val_loss"].ys) == pytest.approx([e["val"]["loss"] for e in epochs])
         assert len(c.step["val_loss"]) == len(epochs)
         assert c.step["val_loss"].xs[-1] == epochs[-1]["step"]
-        assert pane.progress.status == "completed" and pane.progress.fraction == 1.0
+        assert pane.view.progress.status == "completed" and pane.view.progress.fraction == 1.0
         assert "100%" in text_of(pane.query_one("#train-progress"))
         # charts draw on their own timers
         await wait_for(pilot, lambda: pane.query_one("#loss-chart", MetricChart).redraws > 0, what="a redraw")
@@ -336,7 +336,7 @@ async def test_replay_fills_the_charts_and_shows_the_test_results():
         assert loss.fps == 1 and app.animation_level == "none"  # --low-bandwidth
         assert loss.x_label == "step"
         await pilot.press("e")
-        assert loss.x_label == "epoch" and pane.x_axis == "epoch"
+        assert loss.x_label == "epoch" and pane.run_charts.x_axis == "epoch"
         assert loss._lines["train"].series is c.epoch["loss"]
         await pilot.press("e", "l")
         assert loss._lines["train"].series is c.step["loss"]
@@ -362,7 +362,7 @@ async def test_replay_of_an_image_classifier_shows_a_10x10_matrix_and_images():
     app = make_app(P.load(run.preset_path), replay=run)
     async with app.run_test(size=SIZE) as pilot:
         await replayed(pilot, app)
-        pane = app.training
+        pane = app.panes["training"]
         assert pane.query_one("#metric-chart", MetricChart).title == "accuracy"
         assert not pane.query_one("BoundaryPlot").display  # not a 2-D dataset
         results = pane.query_one(ResultsView)
@@ -452,7 +452,7 @@ async def test_every_event_type_garbage_and_unknown_types(tmp_path):
     app = make_app(preset, replay=run)
     async with app.run_test(size=SIZE) as pilot:
         await replayed(pilot, app)
-        pane = app.training
+        pane = app.panes["training"]
         log = "\n".join(line.text for line in pane.query_one("#event-log", RichLog).lines)
         for expected in ("run started", "epoch 1: loss 0.6000", "checkpoint best saved", "paused", "resumed",
                          "checkpoint requested", "lr 0.1 → 0.01", "early stopping: done",
@@ -460,10 +460,10 @@ async def test_every_event_type_garbage_and_unknown_types(tmp_path):
                          "best val_acc 75.0%", "telemetry: no GPU here", "ignored a malformed step event"):
             assert expected in log, expected
         assert pane.bad_events == 1
-        assert len(pane.curves.step["loss"]) == 3  # two step events + the epoch mean
+        assert len(pane.run_charts.curves.step["loss"]) == 3  # two step events + the epoch mean
         assert pane.query_one("BoundaryPlot").epoch == 1
         assert pane.query_one(ResultsView).test_event is not None
-        assert pane.progress.status == "diverged"
+        assert pane.view.progress.status == "diverged"
         assert "+5s" in log  # times are relative to the run's start
 
 
@@ -608,9 +608,9 @@ async def test_overfitting_is_marked_on_the_loss_chart_and_explained(tmp_path):
     app = make_app(P.load("spiral"), replay=run, low_bandwidth=True)
     async with app.run_test(size=SIZE) as pilot:
         await replayed(pilot, app)
-        charts = app.training.run_charts
+        charts = app.panes["training"].run_charts
         assert [(m.kind, m.epoch, m.step) for m in charts.fit_marks] == [("kept", 4, 40.0), ("overfit", 4, 40.0)]
-        chart = app.training.query_one("#loss-chart", MetricChart)
+        chart = app.panes["training"].query_one("#loss-chart", MetricChart)
         chart.redraw()
         assert len(chart.mark_columns) == 1  # both marks are at step 40: one line
         column, marks = chart.mark_columns[0]
@@ -622,16 +622,16 @@ async def test_overfitting_is_marked_on_the_loss_chart_and_explained(tmp_path):
         assert "validation loss starts rising (0.55 → 0.9)" in str(chart.tooltip)
         # two marks: which they are, until o explains one (the first press explains the
         # first: it never swaps an explanation that was showing for another, issue 24)
-        note = text_of(app.training.query_one("#fit-note"))
+        note = text_of(app.panes["training"].query_one("#fit-note"))
         assert note.strip() == "┃ epoch 4: its weights kept  ┃ epoch 4: overfitting begins  (o explains each)", note
         await pilot.press("o")
-        note = text_of(app.training.query_one("#fit-note"))
+        note = text_of(app.panes["training"].query_one("#fit-note"))
         assert "early stopping kept" in note and "(1/2, o: next)" in note
         await pilot.press("o")
-        note = text_of(app.training.query_one("#fit-note"))
+        note = text_of(app.panes["training"].query_one("#fit-note"))
         assert "overfitting" in note and "(2/2, o: next)" in note
         await pilot.press("o")
-        assert "(1/2, o: next)" in text_of(app.training.query_one("#fit-note"))
+        assert "(1/2, o: next)" in text_of(app.panes["training"].query_one("#fit-note"))
         await pilot.press("o")
         # how the run ended comes first on the state line; a line too narrow cuts the run's id
         # (it read "○ ended  replay of" and "○ ended  RUN:", the rest wrapped out of sight)
@@ -665,7 +665,7 @@ async def test_a_batch_that_arrives_while_the_dashboard_closes_is_dropped():
     async with app.run_test(size=SIZE) as pilot:
         await replayed(pilot, app)
         run_id = app.session.run.id
-        results = app.training.query_one(ResultsView)
+        results = app.panes["training"].query_one(ResultsView)
         results.test_event = None
     taken = []
     app.on_run_events(RunEvents(run_id, [test], taken=lambda: taken.append(True)))  # after the shutdown

@@ -29,7 +29,7 @@ def replaying(tmp_path, name: str, epochs: int):
 
 
 async def open_try(pilot, app) -> TryModelScreen:
-    await wait_for(pilot, lambda: app.training.run_state == "ended", what="the replay")
+    await wait_for(pilot, lambda: app.panes["training"].controls.state == "ended", what="the replay")
     await pilot.press("t")
     await wait_for(pilot, lambda: isinstance(app.screen, TryModelScreen), what="the try screen")
     screen = app.screen

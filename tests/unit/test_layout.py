@@ -128,11 +128,56 @@ def test_the_cycle_check_finds_a_cycle():
     assert cycles({"a": {"b": 1}, "b": {}}) == []
 
 
-def test_no_core_class_is_over_400_lines():
-    """A class longer than a screenful of screenfuls does too much (the UI's come later)."""
+def long_classes(root, limit: int = 400) -> dict[str, int]:
+    """The classes under ``root`` longer than ``limit`` lines, as ``path:Name`` (relative to
+    ``root``) -> lines."""
     long = {}
-    for path in sorted((ROOT / "tuidl" / "core").rglob("*.py")):
+    for path in sorted(root.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > 400:
-                long[f"{path.relative_to(ROOT)}:{node.name}"] = node.end_lineno - node.lineno + 1
-    assert long == {}
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > limit:
+                long[f"{path.relative_to(root)}:{node.name}"] = node.end_lineno - node.lineno + 1
+    return long
+
+
+# Still over, with the length it may not grow past: RunsPane is being reworked by issue 28
+# (filter, group, sort, columns, diff); its split follows once that lands.
+NOT_YET = {"ui/panes/runs.py:RunsPane": 742}
+
+
+def test_no_class_is_over_400_lines():
+    """A class longer than a screenful of screenfuls does too much: none in tuidl/, core or UI."""
+    long = long_classes(ROOT / "tuidl")
+    assert {name: n for name, n in long.items() if n > NOT_YET.get(name, 400)} == {}
+
+
+def test_the_app_class_is_at_most_400_lines_and_hands_its_work_on():
+    """TuidlApp composes and hands each key and message on: the pane deck, the run
+    controller and the key actions live in modules of their own."""
+    path = ROOT / "tuidl" / "ui" / "app.py"
+    app = next(n for n in ast.parse(path.read_text()).body if isinstance(n, ast.ClassDef) and n.name == "TuidlApp")
+    assert app.end_lineno - app.lineno + 1 <= 400
+    imported = set(imports_of(path))
+    assert {"tuidl.ui.panedeck", "tuidl.ui.runcontrol", "tuidl.ui.actions"} <= imported
+
+
+def test_the_class_length_check_finds_a_long_class(tmp_path):
+    """The check itself: a class of 401 lines is found, one of 400 is not."""
+    (tmp_path / "m.py").write_text("class Long:\n" + "    x = 1\n" * 400 + "\n\nclass Short:\n" + "    y = 1\n" * 399)
+    assert long_classes(tmp_path) == {"m.py:Long": 401}
+
+
+def test_panes_come_from_one_registry():
+    """A pane is one module plus one registry entry: the app names no pane class, and
+    every registered pane declares its key, title and what it takes."""
+    from tuidl.ui.panes.registry import INFOS, PANES
+
+    app_text = (ROOT / "tuidl" / "ui" / "app.py").read_text()
+    for pane in PANES:
+        assert pane.__name__ not in app_text or pane.__name__ == "RunsPane"  # its messages' handlers name it
+        assert pane.PANE.key and pane.PANE.title and callable(pane.create)
+    assert [i.key for i in INFOS] == ["builder", "dataset", "training", "system", "runs"]
+    from tuidl.ui.app import TuidlApp
+
+    keys = [(b.key, b.action) for b in TuidlApp.BINDINGS[:len(INFOS)]]
+    assert keys == [(str(n), f"show_pane('{i.key}')") for n, i in enumerate(INFOS, 1)]  # 1-5, from the entries
+    assert "TabPane#training {\n    row-span: 2;" in TuidlApp.CSS  # the Training pane asks for two grid rows

@@ -24,6 +24,7 @@ from tuidl.core.run.runview import RunView
 from tuidl.ui.follow import resumed_since
 from tuidl.core.preset.schema import ConfigError
 from tuidl.ui.messages import TrainerFailed, TrainerStarted
+from tuidl.ui.resolved import resolved
 from tuidl.ui.series import Series
 
 if TYPE_CHECKING:  # no torch at import time
@@ -130,7 +131,7 @@ class RunSession:
         def start() -> RunDir:
             # The warm trainer is used up only once the preset is accepted: a refused Start
             # leaves it waiting (taking it first leaked one warm process per refusal).
-            run = launch.start(preset, standby=self.standby, **options)
+            run = launch.start(preset, standby=self.standby, resolved=resolved(preset), **options)
             self.standby = None  # it trains this run, or was closed for a cold start
             return run
 

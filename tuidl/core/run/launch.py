@@ -180,15 +180,18 @@ class TrialForks:
 
 def start(preset: P.Preset, runs_root=None, telemetry: bool = True, nproc: int = 1,
           allow_code: tuple[str, ...] = (), standby: Standby | None = None, env: dict[str, str] | None = None,
-          status: dict | None = None, forks: TrialForks | None = None) -> R.RunDir:
+          status: dict | None = None, forks: TrialForks | None = None,
+          resolved: P.Resolved | None = None) -> R.RunDir:
     """Validate, create the run directory (with the resolved preset) and start training,
     on ``nproc`` data-parallel processes of this machine (its GPUs, or the CPU). A
     ``standby`` trainer, if given and alive, trains a single-process run instead of a new
     process (it is used up either way); ``forks`` forks a single-process run's trainer from
     a warm server (a sweep's trials). ``env``: more environment for the trainer (a sweep
     or the queue gives each run its GPU, ``CUDA_VISIBLE_DEVICES``); ``status``: more fields
-    for the run's status file (a sweep's trial: ``sweep``)."""
-    P.resolve(preset)
+    for the run's status file (a sweep's trial: ``sweep``); ``resolved``: the preset's
+    resolution the caller holds (the dashboard's: it is not resolved again)."""
+    if resolved is None or resolved.preset is not preset:
+        P.resolve(preset)
     P.check_code(preset, allow_code)
     D.check_world(preset.data.batch_size, nproc)
     run = R.create(R.runs_root(runs_root), P.run_name(preset), P.dumps(preset), status=status, preset=preset.name)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -37,18 +36,17 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, ListItem, ListView, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tuidl.core.data import catalog
 from tuidl.core.preset import keypath
-from tuidl.core.model import layers
 from tuidl.core.preset.keypath import KeyPathError, join
-from tuidl.core.model.layers import LAYER_TYPES, Layer, Summary, fmt_shape, human_bytes
-from tuidl.core.preset.preset import Preset, resolve, to_data
-from tuidl.core.preset.schema import ConfigError
+from tuidl.core.model.layers import LAYER_TYPES, Layer, Summary, human_bytes
+from tuidl.core.preset.preset import Preset, to_data
 from tuidl.ui.widgets.form import DataclassForm, FieldEditor, apply_edits, field_type, is_required
 from tuidl.ui.messages import PresetEdited
 from tuidl.ui.visible import closing
+from tuidl.ui.panes.base import PaneInfo
+from tuidl.ui.panes.model_analysis import (Addr, DisplayRow, ModelAnalysis, allowed_code, display_rows, nearest,
+                                          short_settings, wrap_parts)
 
-Addr = tuple[int, ...]
 
 #: Settings a new layer starts with (required fields need a value).
 NEW_LAYER_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -58,120 +56,11 @@ NEW_LAYER_DEFAULTS: dict[str, dict[str, Any]] = {
     "lstm": {"units": 32},
     "gru": {"units": 32},
 }
-#: Settings always shown in the short form even when they keep their default.
-ALWAYS_SHOWN = {
-    "conv1d": ("kernel_size",),
-    "conv2d": ("kernel_size",),
-    "max_pool": ("pool_size",),
-    "avg_pool": ("pool_size",),
-    "dropout": ("rate",),
-}
-SHORT_NAMES = {"kernel_size": "k", "stride": "s", "pool_size": "size", "padding": "pad",
-               "num_layers": "layers", "return_sequences": "seq", "bidirectional": "bi",
-               "negative_slope": "slope"}
 MAX_UNDO = 100
 
 
 # ---------------------------------------------------------------------------
 # Pure helpers: rows of the table, short settings, new layers
-
-
-@dataclass
-class DisplayRow:
-    """One line of the layer table (a top-level layer or an inner layer of a residual)."""
-
-    addr: Addr
-    depth: int
-    number: str
-    name: str
-    kind: str
-    settings: str
-    input_shape: tuple[int, ...] | None
-    output_shape: tuple[int, ...] | None
-    params: int | None
-    error: str = ""
-
-    @property
-    def shape_text(self) -> str:
-        return "—" if self.output_shape is None else fmt_shape(self.output_shape)
-
-    @property
-    def params_text(self) -> str:
-        return "—" if self.params is None else f"{self.params:,}"
-
-
-def short_settings(layer: Layer) -> str:
-    """A layer's settings in a few characters: required values bare, a non-default
-    activation by name, other changed settings as ``name=value``."""
-    if layer.kind == "residual":
-        n = len(getattr(layer, "inner", []))
-        return f"{n} inner layer{'s' if n != 1 else ''}"
-    if layer.kind == "code":
-        return "▲ encoder · decoder ▼"
-    cls = type(layer)
-    parts: list[str] = []
-    for f in dataclasses.fields(cls):
-        if not f.init:
-            continue
-        value = getattr(layer, f.name)
-        default = f.default
-        required = is_required(cls, f.name)
-        short = SHORT_NAMES.get(f.name, f.name)
-        if required:
-            parts.append(str(value))
-        elif f.name == "activation":
-            if value != "none":
-                parts.append(str(value))
-        elif isinstance(value, bool):
-            if value != default:
-                parts.append(short if value else f"no {short}")
-        elif value != default or f.name in ALWAYS_SHOWN.get(layer.kind, ()):
-            parts.append(f"{short}={value}")
-    return ", ".join(parts)
-
-
-def _rows_for(items: list[Layer], summary: Summary | None, prefix: Addr, depth: int) -> list[DisplayRow]:
-    out: list[DisplayRow] = []
-    failed = False
-    for i, layer in enumerate(items):
-        addr = prefix + (i,)
-        row = summary.rows[i] if summary is not None and i < len(summary.rows) else None
-        number = ".".join(str(a) for a in addr)
-        name = row.name if (row is not None and depth == 0) else layer.kind
-        if row is None or failed:
-            display = DisplayRow(addr, depth, number, name, layer.kind, short_settings(layer),
-                                 None, None, None)
-        elif row.error:
-            failed = True
-            display = DisplayRow(addr, depth, number, name, layer.kind, short_settings(layer),
-                                 row.input_shape, None, None, row.error)
-        else:
-            display = DisplayRow(addr, depth, number, name, layer.kind, short_settings(layer),
-                                 row.input_shape, row.output_shape, row.trainable + row.frozen)
-        out.append(display)
-        if layer.kind == "residual":
-            inner = list(getattr(layer, "inner", []))
-            # Inner rows get shapes whenever the block itself got an input shape, so a
-            # block that does not fit shows where inside it the shapes go wrong.
-            inner_summary = layers.infer(inner, display.input_shape) if display.input_shape is not None else None
-            out.extend(_rows_for(inner, inner_summary, addr, depth + 1))
-    return out
-
-
-def custom_rows(summary: Summary | None) -> list[DisplayRow]:
-    """The table's rows for a custom model (``model.custom``): its modules as built
-    (:func:`tuidl.core.train.custom.summarize`, indented by depth); none before it is built."""
-    if summary is None:
-        return []
-    return [DisplayRow((i,), 0, str(i), row.name, row.kind, "", row.input_shape or None, row.output_shape,
-                       row.trainable + row.frozen) for i, row in enumerate(summary.rows)]
-
-
-def display_rows(stack: list[Layer], summary: Summary | None) -> list[DisplayRow]:
-    """The table's rows: every layer with its shape and parameters (``summary`` from
-    :func:`tuidl.core.model.layers.infer`; ``None`` when the input shape is unknown), inner
-    layers of residual blocks after their block, one level deeper."""
-    return _rows_for(list(stack), summary, (), 0)
 
 
 def default_layer(kind: str, shape: tuple[int, ...] | None) -> dict[str, Any]:
@@ -391,10 +280,8 @@ def totals_text(summary: Summary | None) -> Text:
     )
 
 
-class ModelBuilderPane(Widget):
-    """Edit the preset's layer stack; posts :class:`PresetEdited` (origin ``"builder"``)."""
-
-    DEFAULT_CSS = """
+# ModelBuilderPane's stylesheet (its DEFAULT_CSS), apart from its code
+BUILDER_CSS = """
     ModelBuilderPane {
         layout: vertical;
         height: 1fr;
@@ -477,7 +364,13 @@ class ModelBuilderPane(Widget):
     TabPane.-has-focus ModelBuilderPane #mb-head {
         background: $primary 30%;
     }
-    """
+"""
+
+
+class ModelBuilderPane(Widget):
+    """Edit the preset's layer stack; posts :class:`PresetEdited` (origin ``"builder"``)."""
+
+    DEFAULT_CSS = BUILDER_CSS
 
     BINDINGS = [
         Binding("a", "add", "Add layer", tooltip="Add a layer after the selected one"),
@@ -491,14 +384,17 @@ class ModelBuilderPane(Widget):
     LIST_ACTIONS = {"add", "remove", "move", "edit", "undo"}
     WIDE = 110
 
+    PANE = PaneInfo("builder", "Model builder", "Model", short=("Model builder", "Model"), takes_preset=True)
+
+    @classmethod
+    def create(cls, app: Any) -> "ModelBuilderPane":
+        """The pane, built from the dashboard's options."""
+        return cls(app.preset, id=cls.PANE.widget_id)
+
     def __init__(self, preset: Preset, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.preset = preset
-        self.rows: list[DisplayRow] = []
-        self.summary: Summary | None = None
-        self.info: catalog.DataInfo | None = None
-        self.problem = ""
-        self.loss = ""
+        self.analysis = ModelAnalysis()  # the model against its data: rows, summary, loss, problem
         self._cursor: Addr = (0,)
         self._undo: list[tuple[list[dict], Addr]] = []
         self._form_addr: Addr | None = None
@@ -506,11 +402,6 @@ class ModelBuilderPane(Widget):
         self._message = ""
         self._ready = False
         self._flash_timer: Any = None
-        # a custom model's summary, built in a thread (it imports PyTorch and runs the
-        # user's code): what it was built for (ref, input shape, loss), then (summary, error)
-        self._custom_key: tuple | None = None
-        self._custom: tuple[Summary | None, str] | None = None
-        self._custom_pending: tuple | None = None  # the build _analyse found wanted
         self._title_parts: list[str] = []
         self._analyse()
 
@@ -579,125 +470,25 @@ class ModelBuilderPane(Widget):
             self._build_custom()
             self.call_later(self._refresh_view)
 
-    # -- analysis ----------------------------------------------------------
+    # -- analysis (tuidl.ui.panes.model_analysis) ------------------------------------
 
     def _analyse(self) -> None:
-        preset = self.preset
-        self.problem = ""
-        self.loss = ""
-        self._custom_pending = None
-        try:
-            self.info = catalog.info(preset.data.dataset, preset.data.params)
-        except ConfigError as e:
-            self.info = None
-            self.problem = f"data: {e}"
-        except (OSError, ValueError) as e:
-            self.info = None
-            self.problem = f"data: {e}"
-        if self.info is not None and preset.model.custom:
-            self._analyse_custom()
-        elif self.info is not None:
-            self.summary = layers.infer(preset.model.layers, self.info.input_shape, preset.name)
-            if not self.summary.errors:
-                try:
-                    self.loss = resolve(preset).loss
-                except ConfigError as e:
-                    self.problem = "; ".join(f"{p.path}: {p.message}" if p.path else p.message
-                                             for p in e.problems)
-                except (OSError, ValueError) as e:
-                    self.problem = str(e)
-        else:
-            self.summary = None
-        self.rows = custom_rows(self.summary) if preset.model.custom else display_rows(preset.model.layers,
-                                                                                       self.summary)
-        addrs = [r.addr for r in self.rows]
+        self.analysis.analyse(self.preset, allowed_code(self))
+        addrs = [r.addr for r in self.analysis.rows]
         if self._cursor not in addrs:
-            self._cursor = self._nearest(self._cursor, addrs)
-
-    # -- a custom model (model.custom) -----------------------------------------
-
-    def _allowed(self) -> tuple[str, ...]:
-        """The classes the command line allows (``tuidl --allow-code``: the app's)."""
-        try:
-            return tuple(getattr(self.app, "allow_code", ()) or ())
-        except Exception:  # noqa: BLE001 - no app yet (made outside one): nothing is allowed
-            return ()
-
-    def _analyse_custom(self) -> None:
-        """A custom model's summary is known once the class is built, which the command
-        line must allow (``tuidl --allow-code module:Class``): until then the table is
-        empty and the status says why."""
-        preset, ref = self.preset, self.preset.model.custom
-        self.summary = None
-        try:
-            self.loss = resolve(preset).loss
-        except ConfigError as e:
-            self.problem = "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in e.problems)
-            return
-        if ref not in self._allowed():
-            self.problem = (f"custom model {ref}: its modules show once it is built, which runs your code; "
-                            f"start tuidl with --allow-code {ref} to build it (Start needs that too)")
-            return
-        key = self._custom_wanted()
-        if self._custom_key == key and self._custom is not None:
-            self.summary, self.problem = self._custom
-        else:
-            self.problem, self._custom_pending = f"building {ref}…", key
-
-    def _custom_wanted(self) -> tuple:
-        info = self.info
-        return (self.preset.model.custom, tuple(info.input_shape) if info else None, self.loss, self.preset.name)
+            self._cursor = nearest(self._cursor, addrs)
 
     def _build_custom(self) -> None:
         """Build the custom model in a thread when its summary is wanted and not known."""
-        key, ref = self._custom_pending, self.preset.model.custom
-        if key is None or key == self._custom_key:
-            return
-        self._custom_key, self._custom = key, None
-        preset, allowed = self.preset, self._allowed()
-
-        def build() -> None:
-            from tuidl.core.train.custom import real_summary
-
-            try:
-                result: tuple[Summary | None, str] = (real_summary(resolve(preset), allowed).summary, "")
-            except ConfigError as e:
-                result = (None, e.brief())
-            except Exception as e:  # noqa: BLE001 - the user's code: say what it raised
-                result = (None, f"model.custom: {ref}: {type(e).__name__}: {e}")
-            self.app.call_from_thread(self._custom_built, key, result)
-
-        self.run_worker(build, name="custom-summary", group="custom-summary", thread=True, exclusive=True,
-                        exit_on_error=False)
+        self.analysis.build_custom(self, self.preset, allowed_code(self), self._custom_built)
 
     def _custom_built(self, key: tuple, result: tuple[Summary | None, str]) -> None:
-        if key != self._custom_key or closing(self):
+        if closing(self) or not self.analysis.built(key, result):
             return  # the preset changed meanwhile: a newer build is on its way
-        self._custom = result
         self._analyse()
         self.call_later(self._refresh_view)
 
-    @staticmethod
-    def _nearest(addr: Addr, addrs: list[Addr]) -> Addr:
-        if not addrs:
-            return (0,)
-        trial = addr
-        while trial:
-            if trial in addrs:
-                return trial
-            if trial[-1] > 0:
-                trial = trial[:-1] + (trial[-1] - 1,)
-            else:
-                trial = trial[:-1]
-        return addrs[0]
-
     # -- view --------------------------------------------------------------
-
-    def _row_index(self, addr: Addr) -> int:
-        for i, row in enumerate(self.rows):
-            if row.addr == addr:
-                return i
-        return 0
 
     async def _refresh_view(self) -> None:
         if not self._ready:
@@ -705,19 +496,19 @@ class ModelBuilderPane(Widget):
         lv = self.layer_list
         items = list(lv.query_children(ListItem))
         # Reuse the rows already there: update their text, add or drop only the difference.
-        if len(items) > len(self.rows):
-            extra = items[len(self.rows):]
-            items = items[:len(self.rows)]
+        if len(items) > len(self.analysis.rows):
+            extra = items[len(self.analysis.rows):]
+            items = items[:len(self.analysis.rows)]
             with lv.prevent(ListView.Highlighted):
                 lv.index = 0 if items else None
             await lv.remove_children(extra)
-        for item, row in zip(items, self.rows):
+        for item, row in zip(items, self.analysis.rows):
             item.query_one(Static).update(row_renderable(row))
-        if len(items) < len(self.rows):
+        if len(items) < len(self.analysis.rows):
             await lv.extend([ListItem(Static(row_renderable(row), classes="mb-row"))
-                             for row in self.rows[len(items):]])
+                             for row in self.analysis.rows[len(items):]])
         with lv.prevent(ListView.Highlighted):
-            lv.index = self._row_index(self._cursor)
+            lv.index = self.analysis.row_index(self._cursor)
         self._update_texts()
         await self._sync_form()
 
@@ -725,50 +516,17 @@ class ModelBuilderPane(Widget):
         """The title on one line, or broken at its dots onto a second where the pane is too
         narrow (it was cut to "spiral: 2" at 120 columns), never inside a part."""
         title = self.query_one("#mb-title", Static)
-        width = title.content_size.width
-        lines: list[str] = []
-        for part in self._title_parts:
-            if lines and (not width or len(lines[-1]) + 3 + len(part) <= width):
-                lines[-1] += " · " + part
-            else:
-                lines.append(part)
-        title.update(Text("\n".join(lines)))
+        title.update(Text(wrap_parts(self._title_parts, title.content_size.width)))
 
     def _update_texts(self) -> None:
-        info, summary = self.info, self.summary
-        n = len(self.preset.model.layers)
-        custom = self.preset.model.custom
-        layers_text = f"{n} layer{'s' if n != 1 else ''}"
-        if custom:
-            modules = len(summary.rows) if summary is not None else 0
-            layers_text = f"custom {custom}" + (f", {modules} module{'s' if modules != 1 else ''}" if summary else "")
-        if info is not None and (summary is not None or custom):
-            out = summary.output_shape if summary is not None else None
-            target = f"{info.num_classes} classes" if info.task == "classification" else f"{info.targets} target(s)"
-            parts = [f'Model "{self.preset.name}"',
-                     f"input {fmt_shape(info.input_shape)} → output {'—' if out is None else fmt_shape(out)}",
-                     layers_text, f"{info.dataset}: {target}"]
-        else:
-            parts = [f'Model "{self.preset.name}"', f"{n} layers", "input shape unknown"]
-        self._title_parts = parts
+        self._title_parts = self.analysis.title_parts(self.preset)
         self._show_title()
-        self.query_one("#mb-totals", Static).update(totals_text(summary))
+        self.query_one("#mb-totals", Static).update(totals_text(self.analysis.summary))
         status = self.query_one("#mb-status", Static)
-        bad = bool(self.problem) or bool(summary and summary.errors)
         if self._message:
-            text = Text("! " + self._message, style="bold yellow")
-        elif summary is not None and summary.errors:
-            first = summary.errors[0]
-            text = Text(f"✗ layer {first.index} ({first.kind}) does not fit; see the row in red. "
-                        "The model cannot be trained until it fits (f fits it to the data).")
-        elif custom and summary is None and self.problem.startswith("building "):
-            text, bad = Text(self.problem, style="dim"), False
-        elif self.problem:
-            text = Text("✗ " + self.problem + ("" if self.preset.model.custom or self.problem.startswith("data:")
-                                               else " (f fits the model to the data)"))
+            text, bad = Text("! " + self._message, style="bold yellow"), False
         else:
-            loss = self.loss
-            text = Text(f"✓ the model fits the data{f' (loss: {loss})' if loss else ''}")
+            text, bad = self.analysis.status(self.preset)
         status.update(text)
         status.set_class(bad and not self._message, "-bad")
         status.set_class(not bad and not self._message, "-good")
@@ -806,7 +564,7 @@ class ModelBuilderPane(Widget):
             layer = layer_at(self.preset.model.layers, addr)
         except (IndexError, AttributeError):
             return
-        row = self.rows[self._row_index(addr)]
+        row = self.analysis.rows[self.analysis.row_index(addr)]
         title.update(Text.assemble(
             (f"Layer {row.number} · {layer.kind}", "bold"), " — ", (type(layer).doc, "italic"), "\n",
             ("e / Enter: edit · Tab: next field · Esc: back to the list", "dim"),
@@ -833,9 +591,9 @@ class ModelBuilderPane(Widget):
     async def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:
         event.stop()
         lv = self.layer_list
-        if lv.index is None or not (0 <= lv.index < len(self.rows)):
+        if lv.index is None or not (0 <= lv.index < len(self.analysis.rows)):
             return
-        addr = self.rows[lv.index].addr
+        addr = self.analysis.rows[lv.index].addr
         if addr != self._cursor:
             self._cursor = addr
             await self._sync_form()
@@ -903,10 +661,6 @@ class ModelBuilderPane(Widget):
             node = node.parent
         return False
 
-    def _shape_at(self, addr: Addr) -> tuple[int, ...] | None:
-        row = self.rows[self._row_index(addr)] if self.rows else None
-        return row.output_shape if row is not None else None
-
     def action_add(self) -> None:
         where = ""
         if len(self._cursor) > 1:
@@ -929,7 +683,7 @@ class ModelBuilderPane(Widget):
             container, index, parent = stack, 0, ()
         else:
             container, index, parent = _list_at(stack, after[:-1]), after[-1] + 1, after[:-1]
-        container.insert(index, default_layer(kind, self._shape_at(after) if stack else None))
+        container.insert(index, default_layer(kind, self.analysis.shape_at(after) if stack else None))
         return await self._apply(data, cursor=parent + (index,))
 
     async def action_remove(self) -> None:

@@ -40,6 +40,7 @@ from tuidl.ui.widgets import preview
 from tuidl.ui.widgets.form import DataclassForm, FieldEditor, apply_edits, field_type, is_required
 from tuidl.ui.messages import PresetEdited
 from tuidl.ui.visible import closing
+from tuidl.ui.panes.base import PaneInfo
 
 PREVIEW_SAMPLES = 40
 SCATTER_POINTS = 2_000
@@ -232,11 +233,38 @@ def shown_count(result: dict[str, Any], width: int) -> int:
 # The pane
 
 
-class DatasetPane(Widget):
-    """Choose and configure the dataset and the split; posts :class:`PresetEdited`
-    (origin ``"dataset"``)."""
+def about_text(p: Preset) -> Text:
+    """What to know of the preset's dataset before loading it: downloads, an official test set."""
+    kind = catalog.DATASETS[p.data.dataset]
+    about = Text()
+    if kind.downloads:
+        root = getattr(p.data.params, "root", "") or catalog.cache_dir()
+        about.append(f"↓ downloads on first use (needs network); offline, put the files in {root}",
+                     style="yellow")
+    if kind.official_test:
+        about.append(("\n" if about else "") + "has an official test set (see official test below)", style="dim")
+    return about
 
-    DEFAULT_CSS = """
+
+def info_text(info: catalog.DataInfo, samples: str) -> Text:
+    """The data in a line: samples, input shape, classes (or regression targets)."""
+    text = Text()
+    text.append("samples ", style="bold")
+    text.append(samples)
+    text.append(" · input ", style="bold")
+    text.append(fmt_shape(info.input_shape))
+    text.append(" · ", style="bold")
+    if info.task == "classification":
+        text.append(f"{info.num_classes} classes", style="bold")
+        text.append(": " + class_list(list(info.classes)))
+    else:
+        text.append("regression", style="bold")
+        text.append(f" ({info.targets} target{'s' if info.targets != 1 else ''})")
+    return text
+
+
+# DatasetPane's stylesheet (its DEFAULT_CSS), apart from its code
+DATASET_CSS = """
     DatasetPane {
         height: 1fr;
         width: 1fr;
@@ -318,13 +346,58 @@ class DatasetPane(Widget):
     DatasetPane #ds-notes {
         color: $text-warning;
     }
-    """
+"""
+
+
+def problem_lines(rest: list[Problem]) -> tuple[Text | str, Text | str]:
+    """The problems no field shows, said: the split's line and the other problems' line."""
+    split = {p.path: p.message for p in rest}.get("data.split")
+    others = [p for p in rest if p.path != "data.split"]
+    return (Text("✗ " + split + " (not applied)") if split else "",
+            Text("✗ not applied: " + "; ".join(f"{p.path}: {p.message}" if p.path else p.message
+                                               for p in others)) if others else "")
+
+
+def shown_edits(preset: Preset, name: Any, form: DataclassForm, editors: list[FieldEditor]) -> list[tuple[str, Any]]:
+    """The edits the pane's widgets show, as (key path, value): the dataset chosen
+    (``name``), its parameters (``form``) and the other fields (bad values left at the
+    preset's)."""
+    edits: list[tuple[str, Any]] = []
+    dataset = preset.data.dataset
+    if isinstance(name, str) and name != dataset:
+        edits.append(("data.dataset", name))
+        dataset = name
+        if catalog.DATASETS[name].params is not type(preset.data.params):
+            edits.append(("data.params", {}))
+    if form.cls is catalog.DATASETS[dataset].params:
+        edits += [(keypath.join("data.params", field), value) for field, value in form.values().items()]
+    for editor in editors:
+        if keypath.within(editor.path, "data.params"):
+            continue
+        ok, value = editor.parsed()
+        if ok:
+            edits.append((editor.path, value))
+    return edits
+
+
+class DatasetPane(Widget):
+    """Choose and configure the dataset and the split; posts :class:`PresetEdited`
+    (origin ``"dataset"``)."""
+
+    DEFAULT_CSS = DATASET_CSS
 
     BINDINGS = [
         Binding("r", "reload", "Reload data", tooltip="Load the data again (split counts, preview)"),
         Binding("n", "next_samples", "More samples", tooltip="Show other samples in the preview"),
     ]
     WIDE = 120
+
+    PANE = PaneInfo("dataset", "Dataset & split", "Data", short=("Dataset", "Data"), takes_preset=True)
+
+    @classmethod
+    def create(cls, app: Any) -> "DatasetPane":
+        """The pane, built from the dashboard's options."""
+        return cls(app.preset, id=cls.PANE.widget_id)
 
     def __init__(self, preset: Preset, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -482,13 +555,7 @@ class DatasetPane(Widget):
     def _show_preset_info(self) -> None:
         p = self.preset
         kind = catalog.DATASETS[p.data.dataset]
-        about = Text()
-        if kind.downloads:
-            root = getattr(p.data.params, "root", "") or catalog.cache_dir()
-            about.append(f"↓ downloads on first use (needs network); offline, put the files in {root}",
-                         style="yellow")
-        if kind.official_test:
-            about.append(("\n" if about else "") + "has an official test set (see official test below)", style="dim")
+        about = about_text(p)
         about_widget = self.query_one("#ds-about", Static)
         about_widget.update(about)
         about_widget.display = bool(about)
@@ -507,24 +574,11 @@ class DatasetPane(Widget):
             info_widget.add_class("-bad")
             return
         info_widget.remove_class("-bad")
-        info = self.info
         samples = expected_samples(p.data.dataset, p.data.params)
         if self.described and self.result and self.result.get("key") == data_key(p):
             total = sum(int(v) for v in self.described.get("sizes", {}).values())
             samples = f"{total:,}"
-        text = Text()
-        text.append("samples ", style="bold")
-        text.append(samples)
-        text.append(" · input ", style="bold")
-        text.append(fmt_shape(info.input_shape))
-        text.append(" · ", style="bold")
-        if info.task == "classification":
-            text.append(f"{info.num_classes} classes", style="bold")
-            text.append(": " + class_list(list(info.classes)))
-        else:
-            text.append("regression", style="bold")
-            text.append(f" ({info.targets} target{'s' if info.targets != 1 else ''})")
-        info_widget.update(text)
+        info_widget.update(info_text(self.info, samples))
 
     def _clear_problems(self) -> None:
         for editor in self.editors():
@@ -566,26 +620,8 @@ class DatasetPane(Widget):
         await self._apply()
 
     def _edits(self) -> list[tuple[str, Any]]:
-        """The edits the widgets show now, as (key path, value) (bad values left at the
-        preset's)."""
-        edits: list[tuple[str, Any]] = []
-        dataset = self.preset.data.dataset
-        name = self.query_one("#ds-dataset", Select).value
-        form = self.params_form
-        if isinstance(name, str) and name != dataset:
-            edits.append(("data.dataset", name))
-            dataset = name
-            if catalog.DATASETS[name].params is not type(self.preset.data.params):
-                edits.append(("data.params", {}))
-        if form.cls is catalog.DATASETS[dataset].params:
-            edits += [(keypath.join("data.params", field), value) for field, value in form.values().items()]
-        for editor in self.editors():
-            if keypath.within(editor.path, "data.params"):
-                continue
-            ok, value = editor.parsed()
-            if ok:
-                edits.append((editor.path, value))
-        return edits
+        """The edits the widgets show now (bad values left at the preset's)."""
+        return shown_edits(self.preset, self.query_one("#ds-dataset", Select).value, self.params_form, self.editors())
 
     async def _apply(self) -> bool:
         applied = apply_edits(self.preset, self._edits(), self.editors())
@@ -612,11 +648,9 @@ class DatasetPane(Widget):
             info.update(Text(f"✗ {name} is not applied yet: fill in the fields marked in red "
                              f"(still using {self.preset.data.dataset})"))
             info.add_class("-bad")
-        split = {p.path: p.message for p in rest}.get("data.split")
-        self._line("#ds-split-error", Text("✗ " + split + " (not applied)") if split else "")
-        rest = [p for p in rest if p.path != "data.split"]
-        self._line("#ds-problem", Text("✗ not applied: " + "; ".join(f"{p.path}: {p.message}" if p.path else p.message
-                                                                     for p in rest)) if rest else "")
+        split, others = problem_lines(rest)
+        self._line("#ds-split-error", split)
+        self._line("#ds-problem", others)
 
     def _clear_external_errors(self) -> None:
         """Clear the errors that came from validating the whole preset (keep the ones an
@@ -702,8 +736,7 @@ class DatasetPane(Widget):
 
     def _content_width(self) -> int:
         results = self.query_one("#ds-results", Vertical)
-        width = results.content_region.width or results.size.width
-        return max(30, width or 60)
+        return max(30, results.content_region.width or results.size.width or 60)
 
     def _show_preview(self) -> None:
         self._resize_timer = None

@@ -32,11 +32,12 @@ from tuidl.ui import palette
 from tuidl.ui.widgets.boundary import BoundaryPlot
 from tuidl.ui.widgets.charts import ChartMark, MetricChart
 from tuidl.ui.widgets.lab import adversarial_line
-from tuidl.ui.widgets.results import ResultsView, fmt_metric, metrics_text
-from tuidl.ui.panes.run_controls import END_STYLE, fmt_duration
+from tuidl.ui.widgets.results import ResultsView, metrics_text
+from tuidl.ui.panes.event_lines import LINES
+from tuidl.ui.panes.run_controls import fmt_duration
 from tuidl.ui.series import Series
 from tuidl.ui.throttle import Throttle
-from tuidl.core.numbers import to_float, to_int
+from tuidl.core.numbers import to_float
 
 SMOOTH_ON = 0.6
 LOG_EVERY_S = 1.0  # event log writes for a stream of events, at most once a second
@@ -45,7 +46,6 @@ OVERLAY_PREFIX = "overlay:"
 MARK_COLORS = {"overfit": "red", "kept": "green", "underfit": "yellow"}  # the loss chart's fit marks
 MARK_SYMBOL = "┃"
 MARK_NAMES = {"overfit": "overfitting begins", "kept": "its weights kept", "underfit": "still learning at the end"}
-LEVEL_STYLE = {"info": "", "warning": "yellow", "error": "bold red"}
 
 
 
@@ -302,21 +302,14 @@ class RunCharts(VerticalScroll):
 
     def _show(self, taken: Taken, view: RunView, task: str) -> None:
         ev = taken.ev
-        if taken.kind == "malformed":
+        if taken.kind in LINES:
+            for message, style, stamped in LINES[taken.kind](ev, self.metric):
+                self.log_line(message, style, ev if stamped else None)
+        elif taken.kind == "malformed":
             self._said_bad(ev, taken.problem)
-        elif taken.kind == "run_started":
-            self._log_started(ev)
-        elif taken.kind == "epoch":
-            self._log_epoch(ev)
         elif taken.kind == "boundary":
             self.boundary.display = True
             self.boundary.update_boundary(ev)
-        elif taken.kind == "checkpoint":
-            self._log_checkpoint(ev)
-        elif taken.kind == "control":
-            self._log_control(ev)
-        elif taken.kind == "note":
-            self._log_note(ev)
         elif taken.kind == "telemetry":
             problem = ev.get("problem")
             if problem and not self._telemetry_problem:
@@ -333,8 +326,6 @@ class RunCharts(VerticalScroll):
             self.results.show_adversarial(ev)
             line = adversarial_line(ev)
             self.log_line(line.plain if line is not None else "adversarial test", "", ev)
-        elif taken.kind == "run_ended":
-            self._log_ended(ev)
 
     # -- the log -----------------------------------------------------------------------
     def _said_bad(self, ev: Any, why: str) -> None:
@@ -367,84 +358,6 @@ class RunCharts(VerticalScroll):
         if self._log_pending:
             lines, self._log_pending = self._log_pending, []
             self.event_log.write(Text("\n").join(lines) if len(lines) > 1 else lines[0])
-
-    def _log_started(self, ev: dict[str, Any]) -> None:
-        data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
-        resumed = to_int(ev.get("resumed_from"))
-        device = ev.get("device_name") or ev.get("device") or "?"
-        where = f"{device} ({ev.get('device')}, {ev.get('precision', 'fp32')})" if ev.get("device_name") else device
-        head = f"resumed after epoch {resumed}" if resumed else "run started"
-        self.log_line(f"{head}: {ev.get('preset', '?')}, {to_int(ev.get('epochs'))} epochs × "
-                      f"{to_int(ev.get('steps_per_epoch'))} steps of {to_int(ev.get('batch_size'))}, on {where}",
-                      "bold", ev)
-        summary = ev.get("summary") if isinstance(ev.get("summary"), dict) else {}
-        sizes = data.get("sizes") if isinstance(data.get("sizes"), dict) else {}
-        if summary or sizes:
-            parts = []
-            if summary.get("total") is not None:
-                parts.append(f"{to_int(summary.get('total')):,} parameters")
-            if sizes:
-                parts.append("split " + " / ".join(f"{k} {to_int(v):,}" for k, v in sizes.items()))
-            if ev.get("loss"):
-                parts.append(f"loss {ev.get('loss')}")
-            self.log_line("  " + ", ".join(parts), "dim")
-
-    def _log_epoch(self, ev: dict[str, Any]) -> None:
-        key = self.metric
-        train = ev.get("train") if isinstance(ev.get("train"), dict) else {}
-        val = ev.get("val") if isinstance(ev.get("val"), dict) else None
-        line = f"epoch {to_int(ev['epoch'])}: loss {fmt_metric('loss', train.get('loss'))}"
-        if key in train:
-            line += f", {'acc' if key == 'acc' else key} {fmt_metric(key, train.get(key))}"
-        if val is not None:
-            line += f" | val loss {fmt_metric('loss', val.get('loss'))}"
-            if key in val:
-                line += f", {'acc' if key == 'acc' else key} {fmt_metric(key, val.get(key))}"
-        if ev.get("best"):
-            line += "  ★ best"
-        self.log_line(line, "green" if ev.get("best") else "dim", ev)
-
-    def _log_checkpoint(self, ev: dict[str, Any]) -> None:
-        reason, kind = ev.get("reason", ""), ev.get("kind", "last")
-        if reason in ("epoch", "start") and kind == "last":
-            return  # every epoch: too routine to log
-        path = ev.get("path", f"checkpoints/{kind}.pt")
-        why = {"epoch": "new best epoch", "requested": "as requested", "stop": "on stop",
-               "diverged": "before divergence", "error": "after an error"}.get(reason, reason)
-        self.log_line(f"checkpoint {kind} saved ({why}, epoch {ev.get('epoch', '?')}): {path}",
-                      "green" if kind == "best" else "", ev)
-
-    def _log_control(self, ev: dict[str, Any]) -> None:
-        action = ev.get("action", "")
-        text = {"paused": "paused", "resumed": "resumed", "stop_requested": "stop requested: finishing the step, "
-                "saving a checkpoint", "checkpoint_requested": "checkpoint requested"}.get(action, str(action))
-        self.log_line(text, "yellow" if action in ("paused", "stop_requested") else "", ev)
-
-    def _log_note(self, ev: dict[str, Any]) -> None:
-        level = ev.get("level", "info")
-        kind = ev.get("kind", "")
-        prefix = {"early_stop": "early stop: ", "lr_drop": "lr drop: ", "divergence": "DIVERGED: ",
-                  "oom": "out of memory: "}.get(kind, "")
-        message = str(ev.get("message", kind))
-        if prefix and message.lower().startswith(prefix.split(":")[0].lower()):
-            prefix = ""
-        style = LEVEL_STYLE.get(level, "")
-        if kind == "early_stop":
-            style = "bold yellow"
-        self.log_line(prefix + message, style, ev)
-
-    def _log_ended(self, ev: dict[str, Any]) -> None:
-        status = str(ev.get("status", "completed"))
-        message = str(ev.get("message", ""))
-        best = ev.get("best") if isinstance(ev.get("best"), dict) else None
-        line = f"run ended: {status}"
-        if message:
-            line += f": {message}"
-        if best:
-            monitor = str(best.get("monitor", ""))
-            line += f" (best {monitor} {fmt_metric(monitor.removeprefix('val_'), best.get('value'))} " \
-                    f"at epoch {best.get('epoch', '?')})"
-        self.log_line(line, END_STYLE.get(status, "bold"), ev)
 
     # -- how the charts are drawn ---------------------------------------------------------
     def _attach_series(self) -> None:

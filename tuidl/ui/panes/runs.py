@@ -44,6 +44,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -66,7 +67,9 @@ from tuidl.core.serve.formats import FORMATS, ONNX_INSTALL, missing_onnx
 from tuidl.ui.command import problem, run_tuidl
 from tuidl.core.remote.client import roots as remote_roots
 from tuidl.ui.remote import host_cell, hosts_line, runs_columns
+from tuidl.ui.screens.confirm import Choice, ConfirmationModal
 from tuidl.ui.visible import closing, shown
+from tuidl.ui.panes.base import PaneInfo
 from tuidl.ui.widgets.lazytable import LazyTable
 from tuidl.ui.panes import runs_shape
 from tuidl.ui.panes.runs_compare import CompareActions
@@ -136,46 +139,22 @@ def group_cells(group: SweepGroup) -> dict[str, Text]:
     }
 
 
-class ConfirmDeleteScreen(ModalScreen[bool]):
+class ConfirmDeleteScreen(ConfirmationModal):
     """Delete a run for good? Returns True to delete."""
 
     BINDINGS = [
-        Binding("escape,n", "answer(False)", "Cancel"),
-        Binding("y", "answer(True)", "Delete"),
+        Binding("escape,n", "choose(1)", "Cancel"),
+        Binding("y", "choose(0)", "Delete"),
     ]
 
-    DEFAULT_CSS = """
-    ConfirmDeleteScreen {
-        align: center middle;
-    }
-    """
-
     def __init__(self, row: RunRow) -> None:
-        super().__init__()
+        super().__init__("Delete this run?", Text.assemble(
+            ("Run ", ""), (row.id, "bold"), (f" ({row.preset}, {row.status}, {row.epochs_text} epochs) "
+                                             "and everything in its directory (events, checkpoints, "
+                                             "reports) are removed for good.", "")),
+            [Choice(Text("Delete [y]"), True, "delete-yes", "error"), Choice(Text("Cancel [n]"), False, "delete-no")],
+            focus=1, box_id="delete-box")
         self.row = row
-
-    def compose(self) -> ComposeResult:
-        row = self.row
-        with Vertical(id="delete-box", classes="dialog"):
-            yield Label("Delete this run?", classes="dialog-title")
-            yield Static(Text.assemble(
-                ("Run ", ""), (row.id, "bold"), (f" ({row.preset}, {row.status}, {row.epochs_text} epochs) "
-                                                 "and everything in its directory (events, checkpoints, "
-                                                 "reports) are removed for good.", "")),
-                classes="dialog-text")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button(Text("Delete [y]"), id="delete-yes", variant="error")
-                yield Button(Text("Cancel [n]"), id="delete-no")
-
-    def on_mount(self) -> None:
-        self.query_one("#delete-no", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(event.button.id == "delete-yes")
-
-    def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
 
 
 class TagsScreen(ModalScreen["tuple[list[str], str] | None"]):
@@ -458,6 +437,13 @@ class RunsPane(ShapeActions, CompareActions, Vertical):
             self.by = by
 
     # -- building ------------------------------------------------------------------------
+    PANE = PaneInfo("runs", "Runs", "Runs")
+
+    @classmethod
+    def create(cls, app: Any) -> "RunsPane":
+        """The pane, built from the dashboard's options."""
+        return cls(app.runs_root, interval=app.runs_interval, id=cls.PANE.widget_id)
+
     def __init__(self, runs_root: str | os.PathLike | None = None, *, interval: float | None = REFRESH_S,
                  id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)

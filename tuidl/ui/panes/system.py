@@ -26,124 +26,30 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.content import Content
+from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
 
 from tuidl.core.numbers import finite
 from tuidl.core.remote.client import hosts as remote_hosts
-from tuidl.core.run.runview import Applied, RunView, process_figures
+from tuidl.core.run.runview import Applied, RunView
 from tuidl.core.system.telemetry import (
     GpuSource,
     NvmlSource,
     Sampler,
     cuda_index,
-    format_bytes,
     torch_cuda_build,
 )
 from tuidl.ui.visible import closing, shown
-from tuidl.ui.widgets.gauge import BAR, _level, _pct, gauge
 from tuidl.ui.widgets.remote_hosts import RemoteHosts
+from tuidl.ui.panes.base import PaneInfo
+from tuidl.ui.panes.system_cards import HISTORY, GpuCard, HostCard, Readings, TrainingCard, clock, put
 
-HISTORY = 60  # samples kept per sparkline
-
-
-
-
-def _fixed(value: float | None, unit: str, fmt: str = "{:.0f}") -> str:
-    return "—" if value is None else fmt.format(value) + unit
+__all__ = ["HISTORY", "GpuCard", "SystemPane"]
 
 
-def put(static: Static, content: Content | str) -> None:
-    """``static.update`` that skips unchanged content and skips the screen-wide layout
-    when the new content still fits on the one line the widget has. A second's poll
-    then repaints a few lines instead of laying out the whole screen."""
-    if isinstance(content, str):
-        content = Content(content)
-    if getattr(static, "_tuidl_shown", None) == content:
-        return
-    static._tuidl_shown = content  # type: ignore[attr-defined]
-    region = static.content_region
-    fits = bool(region.width) and region.height == 1 and content.cell_length <= region.width
-    static.update(content, layout=not fits)
-
-
-def set_spark(spark: Sparkline, history: deque) -> None:
-    """Show ``history`` about one sample per cell while there is room (the widget grows
-    with the history, in steps of 10 cells so it is laid out again only every 10 s,
-    instead of stretching a few samples over the whole row); when the row is narrower
-    than the history, the sparkline takes the row and buckets samples."""
-    data = list(history)
-    row = spark.parent
-    room = HISTORY
-    if isinstance(row, Widget) and row.size.width:
-        gauge_width = sum(w.outer_size.width for w in row.children if w is not spark)
-        room = max(8, row.size.width - gauge_width - 1)
-    width = max(1, min(-(-len(data) // 10) * 10, room, HISTORY))
-    if spark.styles.width is None or spark.styles.width.value != width:
-        spark.styles.width = width
-    spark.data = data
-
-
-def _clock(t: float | None) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(t)) if t else "?"
-
-
-class GpuCard(Vertical):
-    """One GPU: util and memory gauges with sparklines, then temp, power, SM clock."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(classes="card gpu-card")
-        self.key = key
-        self.util_text = Static(classes="gauge")
-        self.util_spark = Sparkline([], classes="spark")
-        self.mem_text = Static(classes="gauge")
-        self.mem_spark = Sparkline([], classes="spark")
-        self.details = Static(classes="details")
-
-    def compose(self) -> ComposeResult:
-        with Horizontal(classes="row"):
-            yield self.util_text
-            yield self.util_spark
-        with Horizontal(classes="row"):
-            yield self.mem_text
-            yield self.mem_spark
-        yield self.details
-
-    def show(self, gpu: dict, util_hist: deque, mem_hist: deque, stale: bool) -> None:
-        name = str(gpu.get("name") or "GPU")
-        self.border_title = f"GPU {gpu.get('index', '?')} · {name}"
-        self.set_class(stale, "stale")
-        util = finite(gpu.get("util"))
-        used, total = finite(gpu.get("mem_used")), finite(gpu.get("mem_total"))
-        put(self.util_text, gauge("util", None if util is None else util / 100, _pct(util)))
-        mem_frac = used / total if used is not None and total else None
-        put(self.mem_text, gauge("mem", mem_frac, f"{format_bytes(used)} / {format_bytes(total)}"))
-        set_spark(self.util_spark, util_hist)
-        set_spark(self.mem_spark, mem_hist)
-        temp = finite(gpu.get("temp"))
-        power, limit = finite(gpu.get("power")), finite(gpu.get("power_limit"))
-        parts: list[Any] = [
-            ("temp ", "bold"),
-            (_fixed(temp, " °C"), _level(None if temp is None else temp / 100, 0.75, 0.85)),
-            ("  power ", "bold"),
-            f"{_fixed(power, '')} / {_fixed(limit, ' W')}",
-            ("  SM ", "bold"),
-            _fixed(finite(gpu.get("sm_clock")), " MHz"),
-        ]
-        proc_mem = finite(gpu.get("proc_mem"))
-        if proc_mem is not None:
-            parts += [("  trainer ", "bold"), format_bytes(proc_mem)]
-        put(self.details, Content.assemble(*parts))
-
-
-class SystemPane(Widget):
-    """GPU / training-process / host status. See the module docstring."""
-
-    BINDINGS = [Binding("r", "retry", "Retry NVML")]
-
-    DEFAULT_CSS = """
+# SystemPane's stylesheet (its DEFAULT_CSS), apart from its code
+SYSTEM_CSS = """
     SystemPane {
         height: 1fr;
         width: 1fr;
@@ -192,7 +98,22 @@ class SystemPane(Widget):
     TabPane.-has-focus SystemPane .card {
         border: round $accent;
     }
-    """
+"""
+
+
+class SystemPane(Widget):
+    """GPU / training-process / host status. See the module docstring."""
+
+    BINDINGS = [Binding("r", "retry", "Retry NVML")]
+
+    DEFAULT_CSS = SYSTEM_CSS
+
+    PANE = PaneInfo("system", "GPU / system", "System", short=("GPU / system", "System"), takes_events=True)
+
+    @classmethod
+    def create(cls, app: Any) -> "SystemPane":
+        """The pane, built from the dashboard's options."""
+        return cls(source_factory=app.system_source_factory, interval=app.system_interval, id=cls.PANE.widget_id)
 
     def __init__(
         self,
@@ -227,45 +148,21 @@ class SystemPane(Widget):
         self._saw_telemetry = False
         self._view = RunView()  # for events handed over as such (handle_events)
 
-        # what the cards show
-        self._gpus: list[dict] = []
-        self._gpus_time: float | None = None
-        self._stale = False
-        self._host: dict | None = None
-        self._proc: dict | None = None
-        self._last_proc: dict | None = None  # the trainer's last real reading (shown once it has ended)
-        self._problem: str | None = None
-        self._sample_time: float | None = None
-        self._util_hist: dict[str, deque] = {}
-        self._mem_hist: dict[str, deque] = {}
-        self._cpu_hist: deque = deque(maxlen=HISTORY)
+        self.readings = Readings()  # what the cards show
         self._cards: dict[str, GpuCard] = {}
 
         self._status = Static(id="sys-status")
         self._gpu_box = Vertical(id="gpu-cards")
-        self._train_card = Vertical(classes="card", id="train-card")
-        self._torch_text = Static(classes="details")
-        self._driver_text = Static(classes="details")
-        self._host_card = Vertical(classes="card", id="host-card")
-        self._cpu_text = Static(classes="gauge")
-        self._cpu_spark = Sparkline([], classes="spark")
-        self._ram_text = Static(classes="details")
-        self._trainer_text = Static(classes="details")
+        self._train_card = TrainingCard(classes="card", id="train-card")
+        self._host_card = HostCard(classes="card", id="host-card")
 
     # -- layout --------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield self._status
             yield self._gpu_box
-            with self._train_card:
-                yield self._torch_text
-                yield self._driver_text
-            with self._host_card:
-                with Horizontal(classes="row"):
-                    yield self._cpu_text
-                    yield self._cpu_spark
-                yield self._ram_text
-                yield self._trainer_text
+            yield self._train_card
+            yield self._host_card
             if remote_hosts():  # tuidl --remote: each host's GPUs and figures
                 yield RemoteHosts()
 
@@ -306,7 +203,7 @@ class SystemPane(Widget):
         self._explicit_pid = pid
         self._pid_set = pid is not None
         if was_events and not self.events_mode:
-            self._reset_readings()
+            self.readings.reset()
         self._render_all()
 
     def clear_run(self) -> None:
@@ -319,7 +216,7 @@ class SystemPane(Widget):
         self._torch = self._torch_time = None
         self._saw_telemetry = False
         if was_events:
-            self._reset_readings()
+            self.readings.reset()
         self._render_all()
 
     def handle_events(self, events: list[dict]) -> None:
@@ -327,9 +224,16 @@ class SystemPane(Widget):
         into a RunView of the pane's own, and show them."""
         self.take(self._view.apply(events))
 
-    def take(self, applied: Applied) -> None:
+    def take(self, applied: Applied, more: bool = False) -> None:
         """Show what a RunView took from a batch of the followed run's events: who the
-        trainer is (run_started), its telemetry, and its end."""
+        trainer is (run_started), its telemetry, and its end. Telemetry must never take
+        the run's view down: a failure here is logged, not raised."""
+        try:
+            self._take(applied)
+        except Exception as e:  # noqa: BLE001
+            self.log.error(f"system pane: {e}")
+
+    def _take(self, applied: Applied) -> None:
         changed = False
         for taken in applied.taken:
             if taken.kind == "run_started":
@@ -371,7 +275,7 @@ class SystemPane(Widget):
         else:
             self._run_torch_cuda = None
         if was_events or self.events_mode:
-            self._reset_readings()
+            self.readings.reset()
 
     def _on_telemetry(self, ev: dict) -> None:
         self._saw_telemetry = True
@@ -383,7 +287,7 @@ class SystemPane(Widget):
         if "torch_cuda" in ev:
             self._run_torch_cuda = ev.get("torch_cuda") is not None
         if self.events_mode:
-            self._ingest(ev, when)
+            self.readings.ingest(ev, when)
 
     @staticmethod
     def _pid_is_local(pid: int | None, started: float | None) -> bool:
@@ -461,7 +365,7 @@ class SystemPane(Widget):
         if self.events_mode:
             return
         self.polls += 1
-        self._ingest(payload, payload.get("time"))
+        self.readings.ingest(payload, payload.get("time"))
         self._render_all()
 
     def action_retry(self) -> None:
@@ -472,50 +376,12 @@ class SystemPane(Widget):
             self.run_worker(self._poll_thread, thread=True, group="system-poll",
                             exit_on_error=False)
 
-    # -- state -------------------------------------------------------------------------
-    def _reset_readings(self) -> None:
-        self._gpus, self._gpus_time, self._stale = [], None, False
-        self._host = self._proc = self._problem = None
-        self._sample_time = None
-        self._util_hist.clear()
-        self._mem_hist.clear()
-        self._cpu_hist.clear()
-
-    @staticmethod
-    def _key(gpu: dict) -> str:
-        return str(gpu.get("uuid") or gpu.get("index"))
-
-    def _ingest(self, payload: dict, when: float | None) -> None:
-        gpus = [g for g in payload.get("gpus") or [] if isinstance(g, dict)]
-        if gpus:
-            self._gpus, self._gpus_time, self._stale = gpus, when, False
-            for g in gpus:
-                key = self._key(g)
-                util = finite(g.get("util"))
-                used = finite(g.get("mem_used"))
-                if util is not None:
-                    self._util_hist.setdefault(key, deque(maxlen=HISTORY)).append(util)
-                if used is not None:
-                    self._mem_hist.setdefault(key, deque(maxlen=HISTORY)).append(used / (1 << 30))
-        elif self._gpus:
-            self._stale = True  # keep the last readings and history, marked as old
-        host = payload.get("host")
-        self._host = host if isinstance(host, dict) else None
-        if self._host and finite(self._host.get("cpu")) is not None:
-            self._cpu_hist.append(finite(self._host["cpu"]))
-        self._proc = process_figures(payload)  # a trainer's proc, or a logged run's process
-        if self._proc and not self._proc.get("gone") and finite(self._proc.get("rss")):
-            self._last_proc = self._proc
-        problem = payload.get("problem")
-        self._problem = str(problem) if problem else None
-        self._sample_time = when
-
     # -- rendering -------------------------------------------------------------------
     def problems(self) -> list[str]:
         """What is missing, one sentence each (also shown in the status line)."""
         out: list[str] = []
-        if self._problem:
-            out += [p.strip() for p in self._problem.split("; ") if p.strip()]
+        if self.readings.problem:
+            out += [p.strip() for p in self.readings.problem.split("; ") if p.strip()]
         torch_note = None
         if self._run_torch_cuda is False:
             torch_note = "PyTorch built without CUDA"
@@ -545,24 +411,24 @@ class SystemPane(Widget):
         parts: list[str] = []
         if problems:
             parts.append("; ".join(problems))
-            if self._stale and self._gpus:
-                parts.append(f"GPU figures are the last readings, from {_clock(self._gpus_time)}")
-            elif not self._gpus:
+            if self.readings.stale and self.readings.gpus:
+                parts.append(f"GPU figures are the last readings, from {clock(self.readings.gpus_time)}")
+            elif not self.readings.gpus:
                 parts.append("host figures only")
             if not self.events_mode and self._sampler is not None and self._sampler.state == "failed":
                 parts.append("r retries")
         else:
-            n = len(self._gpus)
-            if self._sample_time is None:
+            n = len(self.readings.gpus)
+            if self.readings.sample_time is None:
                 parts.append("waiting for the first sample")
             else:
                 parts.append(f"{n} GPU{'s' if n != 1 else ''}")
                 if not self.events_mode:
                     parts.append("NVML ok")
-        if self.events_mode and self._sample_time is not None:
-            machine = (self._host or {}).get("name")
+        if self.events_mode and self.readings.sample_time is not None:
+            machine = (self.readings.host or {}).get("name")
             parts.append(f"from the run's telemetry ({f'{machine}, ' if machine else ''}"
-                         f"{_clock(self._sample_time)})")
+                         f"{clock(self.readings.sample_time)})")
         return " · ".join(parts)
 
     def _render_all(self) -> None:
@@ -578,97 +444,31 @@ class SystemPane(Widget):
         self._render_host()
 
     def _render_gpus(self) -> None:
-        keys = [self._key(g) for g in self._gpus]
+        keys = [self.readings.key(g) for g in self.readings.gpus]
         if keys != list(self._cards):
             for card in self._cards.values():
                 card.remove()
             self._cards = {k: GpuCard(k) for k in keys}
             if self._cards:
                 self._gpu_box.mount_all(self._cards.values())
-        for g in self._gpus:
-            key = self._key(g)
+        for g in self.readings.gpus:
+            key = self.readings.key(g)
             self._cards[key].show(
                 g,
-                self._util_hist.get(key, deque()),
-                self._mem_hist.get(key, deque()),
-                self._stale,
+                self.readings.util_hist.get(key, deque()),
+                self.readings.mem_hist.get(key, deque()),
+                self.readings.stale,
             )
 
     def _render_training(self) -> None:
-        pid = self.trainer_pid if not self.events_mode else self._run_pid
-        title = "training process"
-        if pid:
-            title += f" · pid {pid}"
-        if self._run_device:
-            title += f" · {self._run_device}"
-        if self._run_ended:
-            title += " · ended"
-        self._train_card.border_title = title
-
-        if self._run_id is None and not self._pid_set:
-            put(self._torch_text, Content.styled("no run followed", "$text-muted"))
-        elif self._run_device is not None and cuda_index(self._run_device) is None:
-            put(self._torch_text, Content.styled(
-                f"the run trains on {self._run_device}: no CUDA memory to show", "$text-muted"))
-        elif self._torch:
-            t = self._torch
-            put(self._torch_text, Content.assemble(
-                ("PyTorch ", "bold"),
-                f"allocated {format_bytes(finite(t.get('allocated')))} · "
-                f"reserved {format_bytes(finite(t.get('reserved')))} · "
-                f"peak {format_bytes(finite(t.get('peak')))}",
-            ))
-        else:
-            put(self._torch_text, Content.assemble(
-                ("PyTorch ", "bold"),
-                ("— (no CUDA memory figures in the run's telemetry events yet)", "$text-muted"),
-            ))
-
-        self._driver_text.display = bool(pid)
-        if not pid:
-            put(self._driver_text, "")
-            return
-        want = cuda_index(self._run_device)
-        held = [g for g in self._gpus if finite(g.get("proc_mem")) is not None]
-        held.sort(key=lambda g: 0 if want is not None and self._gpus.index(g) == want else 1)
-        if held:
-            shown = " · ".join(
-                f"{format_bytes(finite(g['proc_mem']))} on GPU {g.get('index')}" for g in held
-            )
-            put(self._driver_text, Content.assemble(
-                ("driver  ", "bold"), shown, ("  (NVML, includes the CUDA context)", "$text-muted")))
-        elif self._gpus:
-            put(self._driver_text, Content.assemble(
-                ("driver  ", "bold"),
-                (f"— (NVML lists no memory for pid {pid} on the visible GPUs)", "$text-muted")))
-        else:
-            put(self._driver_text, Content.assemble(
-                ("driver  ", "bold"), ("— (no GPU readings)", "$text-muted")))
+        self._train_card.show(
+            pid=self.trainer_pid if not self.events_mode else self._run_pid, device=self._run_device,
+            ended=self._run_ended, followed=self._run_id is not None or self._pid_set, torch=self._torch,
+            gpus=self.readings.gpus)
 
     def _render_host(self) -> None:
-        host = self._host or {}
-        name = host.get("name")
-        self._host_card.border_title = "host" + (f" · {name}" if name else "")
-        cpu = finite(host.get("cpu"))
-        put(self._cpu_text, gauge("CPU", None if cpu is None else cpu / 100, _pct(cpu)))
-        set_spark(self._cpu_spark, self._cpu_hist)
-        used, total = finite(host.get("ram_used")), finite(host.get("ram_total"))
-        frac = used / total if used is not None and total else None
-        put(self._ram_text, gauge("RAM", frac, f"{format_bytes(used)} / {format_bytes(total)}"))
-        proc = self._proc
-        if not proc:
-            put(self._trainer_text, Content.assemble(
-                ("trainer ", "bold"), ("— (no training process)", "$text-muted")))
-        elif proc.get("gone"):
-            last = self._last_proc if (self._last_proc or {}).get("pid") == proc.get("pid") else None
-            rss = f"; last RSS {format_bytes(finite(last.get('rss')))}" if last else ""
-            put(self._trainer_text, Content.assemble(
-                ("trainer ", "bold"), (f"— (pid {proc.get('pid')} has ended{rss})", "$text-muted")))
-        else:
-            put(self._trainer_text, Content.assemble(
-                ("trainer ", "bold"),
-                f"CPU {_pct(finite(proc.get('cpu')))} · RSS {format_bytes(finite(proc.get('rss')))}",
-            ))
+        r = self.readings
+        self._host_card.show(r.host, r.cpu_hist, r.proc, r.last_proc)
 
     # -- for tests and screenshots -------------------------------------------------------
     def text(self) -> str:
@@ -678,8 +478,8 @@ class SystemPane(Widget):
             lines += [str(card.border_title), str(card.util_text.visual),
                       str(card.mem_text.visual), str(card.details.visual)]
         lines.append(str(self._train_card.border_title))
-        lines += [str(self._torch_text.visual), str(self._driver_text.visual)]
+        lines += [str(self._train_card.torch_text.visual), str(self._train_card.driver_text.visual)]
         lines.append(str(self._host_card.border_title))
-        lines += [str(self._cpu_text.visual), str(self._ram_text.visual),
-                  str(self._trainer_text.visual)]
+        lines += [str(self._host_card.cpu_text.visual), str(self._host_card.ram_text.visual),
+                  str(self._host_card.trainer_text.visual)]
         return "\n".join(lines)

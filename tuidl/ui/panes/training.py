@@ -17,27 +17,22 @@ import math
 import time
 from typing import Any
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual import events
-from textual.widgets import Collapsible, Static
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Collapsible
 
 from tuidl.core.data import catalog
-from tuidl.core.preset import keypath
-from tuidl.core.preset.keypath import KeyPathError
-from tuidl.core.preset.preset import Preset, resolve, to_data
+from tuidl.core.preset.preset import Preset
 from tuidl.core.run.rundir import RunDir
 from tuidl.core.run.runview import Applied, RunProgress, RunView
-from tuidl.core.preset.schema import ConfigError
-from tuidl.ui.widgets.form import DataclassForm, FieldEditor, apply_edits
-from tuidl.ui.messages import PresetEdited
+from tuidl.ui.panes.hyperparams import BASICS, SECTIONS, Hyperparameters
 from tuidl.ui.panes.logged import LoggedView
 from tuidl.ui.panes.run_charts import OVERLAY_PREFIX, ChartModes, Curves, EventLog, Overlay, RunCharts
 from tuidl.ui.panes.run_controls import ProgressLine, RunControls, fmt_duration, progress_text
 from tuidl.ui.session import RunState, new_view
 from tuidl.ui.visible import closing
+from tuidl.ui.panes.base import PaneInfo
 
 __all__ = ["BASICS", "OVERLAY_PREFIX", "SECTIONS", "Curves", "EventLog", "Overlay", "RunProgress", "TrainingPane",
            "fmt_duration", "progress_text"]
@@ -47,42 +42,8 @@ PROGRESS_EVERY_S = 1.0  # the progress line, at most once a second (with the cha
 FRAMES_PER_S = 4  # the pane's clock (1 with --low-bandwidth)
 
 
-# Hyperparameter sections: (title, open at first, [(attribute path in the preset,
-# key prefix, fields or None for all, fields left out)]). Folded sections keep the
-# pane light: their editors are not laid out until opened.
-# The first, open section: single fields with labels of their own.
-# The most used first, in the order Tab reaches them (g jumps to the first).
-BASICS: list[tuple[str, str, str]] = [  # (path, field, label)
-    ("train", "epochs", "epochs"),
-    ("train.optimizer", "lr", "learning rate"),
-    ("data", "batch_size", "batch size"),
-    ("train.optimizer", "name", "optimizer"),
-    ("train.schedule", "name", "lr schedule"),
-    ("train", "loss", "loss"),
-]
-# Folded sections: (title, [(attribute path in the preset = key prefix, fields or None
-# for all, fields left out)]). Folded editors are not laid out until opened, which
-# keeps the pane light.
-SECTIONS: list[tuple[str, list[tuple[str, list[str] | None, tuple[str, ...]]]]] = [
-    ("Optimizer details", [("train.optimizer", ["momentum", "nesterov", "beta1", "beta2", "rho", "eps"], ())]),
-    ("Learning-rate schedule", [("train.schedule", None, ("name",))]),
-    ("Regularization", [("train.optimizer", ["weight_decay"], ()),
-                        ("train", ["l1", "l2", "label_smoothing", "grad_clip"], ())]),
-    ("Early stopping", [("train.early_stopping", None, ())]),
-    ("Hardware", [("train", ["device", "precision", "channels_last", "compile", "deterministic",
-                             "checkpoint_every"], ())]),
-]
-
-
-def _get(obj: Any, path: str) -> Any:
-    """The preset's value at a key path (``train.optimizer.lr``)."""
-    return keypath.get(obj, path)
-
-
-class TrainingPane(Vertical):
-    """Hyperparameters, controls, progress, curves, log, boundary and test results."""
-
-    DEFAULT_CSS = """
+# TrainingPane's stylesheet (its DEFAULT_CSS), apart from its code
+TRAINING_CSS = """
     TrainingPane {
         height: 1fr;
     }
@@ -257,7 +218,13 @@ class TrainingPane(Vertical):
     TrainingPane #train-controls.-two-rows Button {
         margin: 0;
     }
-    """
+"""
+
+
+class TrainingPane(Vertical):
+    """Hyperparameters, controls, progress, curves, log, boundary and test results."""
+
+    DEFAULT_CSS = TRAINING_CSS
 
     Control = RunControls.Control  # what the buttons post
 
@@ -271,6 +238,13 @@ class TrainingPane(Vertical):
         Binding("pageup", "scroll_charts(-1)", "More charts", show=False),
     ]
 
+    PANE = PaneInfo("training", "Training", "Train", takes_preset=True, takes_events=True, rows=2)
+
+    @classmethod
+    def create(cls, app: Any) -> "TrainingPane":
+        """The pane, built from the dashboard's options."""
+        return cls(app.preset, low_bandwidth=app.low_bandwidth, id=cls.PANE.widget_id)
+
     def __init__(self, preset: Preset, *, low_bandwidth: bool = False, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -278,8 +252,6 @@ class TrainingPane(Vertical):
         self.low_bandwidth = low_bandwidth
         self.view = new_view()  # the run shown
         self._render_bad = 0  # events the view took that could not be shown
-        self._draft: dict[str, Any] = to_data(preset)
-        self._cross_errors: set[str] = set()
         self._progress_due = False
         self._progress_at = -math.inf
         self.controls = RunControls(id="train-controls")
@@ -293,26 +265,9 @@ class TrainingPane(Vertical):
 
     # -- composition -----------------------------------------------------------
     def compose(self) -> ComposeResult:
-        self.field_help = Static(Text("g: first field · Tab: next one. The focused field's help shows here.",
-                                      style="dim"), id="field-help")
-        self.problem_line = Static("", id="train-settings-problem")
-        self.settings = Vertical(id="train-settings")
+        self.settings = Hyperparameters(self.preset, on_edit=self._edited, id="train-settings")
         with Horizontal(id="train-body"):
-            with self.settings:
-                yield Static("Hyperparameters", classes="pane-heading")
-                yield self.problem_line
-                with VerticalScroll(id="train-form"):
-                    with Collapsible(title="Basics", collapsed=False, classes="form-section"):
-                        for attr, name, label in BASICS:
-                            obj = _get(self.preset, attr)
-                            yield FieldEditor(type(obj), name, getattr(obj, name), keypath.join(attr, name),
-                                              label=label, show_help=False, classes="basic-field")
-                    for i, (title, _forms) in enumerate(SECTIONS):
-                        # Folded sections get their editors when first opened.
-                        with Collapsible(title=title, collapsed=True, classes="form-section",
-                                         id=f"section-{i}"):
-                            yield Static(Text("…", style="dim"), classes="section-placeholder")
-                yield self.field_help
+            yield self.settings
             with Vertical(id="train-main"):
                 yield self.controls
                 yield self.progress_line
@@ -331,63 +286,11 @@ class TrainingPane(Vertical):
         self._update_for_preset()
         self.settings.disabled = self.controls.busy
 
-    # -- the parts, by name (tests, benchmarks and the app reach them here) -----------
-    @property
-    def run_state(self) -> RunState:
-        return self.controls.state
-
-    @property
-    def buttons(self) -> dict:
-        return self.controls.buttons
-
-    @property
-    def progress(self) -> RunProgress:
-        return self.view.progress
-
-    @property
-    def run_info(self) -> dict[str, Any]:
-        return self.view.run_info
-
-    @property
-    def last_test(self) -> dict[str, Any] | None:
-        return self.view.test
-
+    # -- the run shown: its state is the view's (``view``), its parts the charts' (``run_charts``)
     @property
     def bad_events(self) -> int:
         """Events that were malformed, or could not be shown."""
         return self.view.bad_events + self._render_bad
-
-    @property
-    def curves(self) -> Curves:
-        return self.run_charts.curves
-
-    @property
-    def charts(self) -> tuple:
-        return self.run_charts.charts
-
-    @property
-    def loss_chart(self):
-        return self.run_charts.loss_chart
-
-    @property
-    def metric_chart(self):
-        return self.run_charts.metric_chart
-
-    @property
-    def boundary(self):
-        return self.run_charts.boundary
-
-    @property
-    def event_log(self) -> EventLog:
-        return self.run_charts.event_log
-
-    @property
-    def overlays(self) -> dict[str, Overlay]:
-        return self.run_charts.overlays
-
-    @property
-    def x_axis(self) -> str:
-        return self.run_charts.x_axis
 
     # -- preset ------------------------------------------------------------------
     def _metric_key(self) -> str:
@@ -420,100 +323,33 @@ class TrainingPane(Vertical):
     def load_preset(self, preset: Preset) -> None:
         """Show another pane's edit (or a loaded preset) in the form."""
         self.preset = preset
-        self._draft = to_data(preset)
         if not self.is_mounted:
             return
-        for editor in self.query(FieldEditor):
-            try:
-                editor.set_value(_get(preset, editor.path))
-            except KeyPathError:
-                continue
+        self.settings.load_preset(preset)
+        self._update_for_preset()
+
+    def _edited(self, preset: Preset) -> None:
+        """A valid edit in the hyperparameters (posted on as PresetEdited)."""
+        self.preset = preset
         self._update_for_preset()
 
     def _update_for_preset(self) -> None:
-        if not self.run_info:
+        run_info, boundary = self.view.run_info, self.run_charts.boundary
+        if not run_info:
             self.run_charts.set_metric(self._metric_key())
-        show_boundary = self._is_playground() or self.boundary.epoch is not None
-        self.boundary.display = show_boundary
-        self.boundary.task_kind = self.run_info.get("task") or self._preset_task()
-        if not self.run_info and show_boundary:
-            self.boundary.class_names = self._preset_classes()
+        show_boundary = self._is_playground() or boundary.epoch is not None
+        boundary.display = show_boundary
+        boundary.task_kind = run_info.get("task") or self._preset_task()
+        if not run_info and show_boundary:
+            boundary.class_names = self._preset_classes()
         self._check_startable()
 
     def _check_startable(self) -> None:
-        """Show what would stop the preset from starting (model/data mismatches)."""
-        note = self.problem_line
-        try:
-            resolve(self.preset)
-        except ConfigError as e:
-            note.update(Text("⚠ cannot start yet: " + e.problems[0].brief, style="yellow"))
-            note.display = True
-        except Exception as e:  # a dataset that cannot be peeked at, say
-            note.update(Text(f"⚠ cannot start yet: {e}", style="yellow"))
-            note.display = True
-        else:
-            note.update("")
-            note.display = False
-
-    def on_field_editor_changed(self, message: FieldEditor.Changed) -> None:
-        message.stop()
-        try:  # the draft keeps values that are valid alone, for the next edit to complete
-            applied = apply_edits(self.preset, [(message.path, message.value)], self.query(FieldEditor),
-                                  base=self._draft)
-        except KeyPathError as e:
-            message.editor.set_error(f"cannot set {message.path}: {e}")
-            return
-        self._draft = applied.edit.data
-        new = applied.preset
-        if new is None:
-            shown = set(applied.shown)
-            if applied.rest:
-                message.editor.set_error("; ".join(p.brief for p in applied.rest))
-                shown.add(message.editor.path)
-            self._cross_errors = shown
-            return
-        # Errors that came from this check (not from text that does not parse) go.
-        for editor in self.query(FieldEditor):
-            if editor.path in self._cross_errors or editor is message.editor:
-                editor.set_error("")
-        self._cross_errors = set()
-        self.preset = new
-        self._update_for_preset()
-        self.post_message(PresetEdited(new, origin="training"))
+        self.settings.check_startable()
 
     def open_section(self, title: str) -> Collapsible:
         """Unfold a hyperparameter section by its title (its editors mount at once)."""
-        for i, (name, _forms) in enumerate(SECTIONS):
-            if name == title:
-                section = self.query_one(f"#section-{i}", Collapsible)
-                section.collapsed = False
-                self._populate(section)
-                return section
-        raise KeyError(title)
-
-    def on_collapsible_expanded(self, event: Collapsible.Expanded) -> None:
-        self._populate(event.collapsible)
-
-    def _populate(self, section: Collapsible) -> None:
-        if section.has_class("-populated") or not (section.id or "").startswith("section-"):
-            return
-        section.add_class("-populated")
-        _title, forms = SECTIONS[int(section.id.split("-")[1])]
-        contents = section.query_one(Collapsible.Contents)
-        contents.query(".section-placeholder").remove()
-        contents.mount(*[DataclassForm(_get(self.preset, attr), attr, fields=fields, exclude=exclude,
-                                       show_help=False, classes="train-form")
-                         for attr, fields, exclude in forms])
-
-    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        node = event.widget
-        while node is not None and node is not self and not isinstance(node, FieldEditor):
-            node = node.parent
-        if isinstance(node, FieldEditor):
-            text = Text(node.label, style="bold")
-            text.append(f" ({node.path}): ", style="dim")
-            text.append(node.help or "no help for this field")
-            self.field_help.update(text, layout=False)
+        return self.settings.open_section(title)
 
     # -- run state -----------------------------------------------------------------
     def set_run_state(self, state: RunState | str, detail: str = "") -> None:
@@ -552,7 +388,7 @@ class TrainingPane(Vertical):
             self.add_class("-settings-open")
         else:
             self.remove_class("-settings-closed")
-        first = next(iter(self.query(".basic-field").results(FieldEditor)), None)
+        first = self.settings.first_field()
         if first is None:
             return False
         self.call_after_refresh(first.focus_control)  # once shown: a hidden widget takes no focus

@@ -1,5 +1,5 @@
 """The app's own small dialogs: where to save the preset (ctrl+s), and what to do with a
-training run on quit."""
+training run on quit (a :class:`~tuidl.ui.screens.confirm.ConfirmationModal`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+
+from tuidl.ui.screens.confirm import Choice, ConfirmationModal
 
 
 class SavePresetScreen(ModalScreen[str | None]):
@@ -59,44 +61,22 @@ class SavePresetScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class QuitScreen(ModalScreen[str | None]):
+class QuitScreen(ConfirmationModal):
     """A run is training: stop it, leave it running, or stay. Returns "stop", "leave"
     or None."""
 
-    DEFAULT_CSS = """
-    QuitScreen {
-        align: center middle;
-    }
-    """
-
     BINDINGS = [
-        Binding("escape", "choose('')", "Cancel"),
-        Binding("s", "choose('stop')", "Stop the run"),
-        Binding("l", "choose('leave')", "Leave it running"),
+        Binding("escape", "choose(2)", "Cancel"),
+        Binding("s", "choose(0)", "Stop the run"),
+        Binding("l", "choose(1)", "Leave it running"),
     ]
 
     def __init__(self, run_id: str) -> None:
-        super().__init__()
+        super().__init__("A run is still training", Text.assemble(
+            ("Run ", ""), (run_id, "bold"), (" keeps training after the dashboard closes, unless you "
+                                             "stop it. Reattach later with ", ""),
+            (f"tuidl attach {run_id}", "bold"), (".", "")),
+            [Choice(Text("Stop run & quit [s]"), "stop", "quit-stop", "error"),
+             Choice(Text("Leave it running [l]"), "leave", "quit-leave", "primary"),
+             Choice("Cancel", None, "quit-cancel")], focus=1, box_id="quit-box")
         self.run_id = run_id
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="quit-box", classes="dialog"):
-            yield Label("A run is still training", classes="dialog-title")
-            yield Static(Text.assemble(
-                ("Run ", ""), (self.run_id, "bold"), (" keeps training after the dashboard closes, unless you "
-                                                      "stop it. Reattach later with ", ""),
-                (f"tuidl attach {self.run_id}", "bold"), (".", "")), classes="dialog-text")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button(Text("Stop run & quit [s]"), id="quit-stop", variant="error")
-                yield Button(Text("Leave it running [l]"), id="quit-leave", variant="primary")
-                yield Button("Cancel", id="quit-cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#quit-leave", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss({"quit-stop": "stop", "quit-leave": "leave"}.get(event.button.id or ""))
-
-    def action_choose(self, choice: str) -> None:
-        self.dismiss(choice or None)

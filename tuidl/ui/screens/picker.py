@@ -18,12 +18,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuidl.core.preset import preset as P
 from tuidl.core.model.fit import Fitted
 from tuidl.core.preset.schema import ConfigError
+from tuidl.ui.screens.confirm import Choice, ConfirmationModal
 
 
 def builtin_presets() -> list[tuple[str, str]]:
@@ -157,44 +158,23 @@ class PresetPickerScreen(ModalScreen[P.Preset | None]):
         self.dismiss(None)
 
 
-class FitModelScreen(ModalScreen[bool]):
+class FitModelScreen(ConfirmationModal):
     """The model no longer fits the data: fit it (True) or keep it as it is (False)."""
 
     BINDINGS = [
-        Binding("escape,n", "answer(False)", "Keep the model"),
-        Binding("y,f", "answer(True)", "Fit the model"),
+        Binding("escape,n", "choose(1)", "Keep the model"),
+        Binding("y,f", "choose(0)", "Fit the model"),
     ]
-    DEFAULT_CSS = """
-    FitModelScreen {
-        align: center middle;
-    }
-    """
 
     def __init__(self, fitted: Fitted, dataset: str) -> None:
-        super().__init__()
+        changes = Text("\n").join(Text.assemble(("• ", "bold"), change) for change in fitted.changes)
+        super().__init__(f"The model no longer fits {dataset}",
+                         Text.assemble(("Fit it to the data, as TensorFlow Playground does?\n", "bold"), changes),
+                         [Choice(Text("Fit the model [y]"), True, "fit-yes", "primary"),
+                          Choice(Text("Keep it as it is [n]"), False, "fit-no")],
+                         hint=Text(fitted.before), box_id="fit-box")
         self.fitted = fitted
         self.dataset = dataset
-
-    def compose(self) -> ComposeResult:
-        changes = Text("\n").join(Text.assemble(("• ", "bold"), change) for change in self.fitted.changes)
-        with Vertical(id="fit-box", classes="dialog"):
-            yield Label(f"The model no longer fits {self.dataset}", classes="dialog-title")
-            yield Static(Text(self.fitted.before), classes="dialog-hint")
-            yield Static(Text.assemble(("Fit it to the data, as TensorFlow Playground does?\n", "bold"), changes),
-                         classes="dialog-text")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button(Text("Fit the model [y]"), id="fit-yes", variant="primary")
-                yield Button(Text("Keep it as it is [n]"), id="fit-no")
-
-    def on_mount(self) -> None:
-        self.query_one("#fit-yes", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(event.button.id == "fit-yes")
-
-    def action_answer(self, fit: bool) -> None:
-        self.dismiss(fit)
 
 
 __all__ = ["PresetPickerScreen", "FitModelScreen", "builtin_presets"]

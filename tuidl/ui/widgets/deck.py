@@ -7,21 +7,13 @@ from typing import Any
 from textual import events
 from textual.widgets import TabbedContent, TabPane, Tabs
 
+from tuidl.ui.panes.base import PaneInfo
+
 WIDE_AT = 140  # columns from which the panes sit side by side
-PANES = (
-    ("builder", "Model builder", "builder-pane"),
-    ("dataset", "Dataset & split", "dataset-pane"),
-    ("training", "Training", "training-pane"),
-    ("system", "GPU / system", "system-pane"),
-    ("runs", "Runs", "runs-pane"),
-)
-# tab labels, longest first: the first set that fits the terminal's width is used
-TAB_TITLES: tuple[dict[str, str], ...] = ({}, {"dataset": "Dataset"},
-                                          {"builder": "Model", "dataset": "Data", "system": "System"})
 
 
 class PaneDeck(TabbedContent):
-    """The dashboard's panes (Model, Data, Train, System, Runs): tabs on narrow terminals, a grid (every pane shown) on wide ones.
+    """The dashboard's panes (:mod:`tuidl.ui.panes.registry`): tabs on narrow terminals, a grid (every pane shown) on wide ones.
 
     In the grid the tab strip is hidden by the stylesheet and every pane is kept
     displayed, whichever is "active" (the one last focused).
@@ -31,9 +23,10 @@ class PaneDeck(TabbedContent):
     subtree of a ``:focus-within`` pane at every focus move, ~0.25 s for a pane full
     of fields; the class changes only when the focus moves to another pane."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, panes: tuple[PaneInfo, ...] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.wide = False
+        self.infos = panes  # the panes it holds, in key order (tuidl.ui.panes.registry)
 
     def set_wide(self, wide: bool) -> None:
         self.wide = wide
@@ -95,13 +88,14 @@ class PaneDeck(TabbedContent):
     def fit_tab_labels(self, width: int) -> None:
         """Shorter tab labels where the full ones would not fit on one line (80
         columns clipped "Runs [5" and scrolled to "odel builder")."""
-        for titles in TAB_TITLES:
-            labels = [f"{titles.get(pane_id, title)} [{n}]" for n, (pane_id, title, _) in enumerate(PANES, 1)]
+        levels = max((len(info.short) for info in self.infos), default=0)
+        for level in range(levels + 1):  # longest first: the first set that fits is used
+            labels = [f"{info.tab_title(level)} [{n}]" for n, info in enumerate(self.infos, 1)]
             if sum(len(label) + 2 for label in labels) <= width:  # a tab pads its label by 1 each side
                 break
-        for (pane_id, _title, _), label in zip(PANES, labels):
+        for info, label in zip(self.infos, labels):
             try:
-                tab = self.get_tab(pane_id)
+                tab = self.get_tab(info.key)
             except Exception:  # noqa: BLE001 - not composed yet
                 return
             if tab.label.plain != label:
