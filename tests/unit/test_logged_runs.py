@@ -184,6 +184,30 @@ def test_the_runs_list_shows_a_logged_run(tmp_path):
     assert not run.path.exists()
 
 
+def test_a_live_logged_run_is_read_on_from_where_the_last_scan_stopped(tmp_path, monkeypatch):
+    """The Runs pane scans every 2 s: a live logged run's events are read once, each
+    scan only what was appended since (it re-read the whole file every scan)."""
+    from tuidl.core.run import events as E
+    from tuidl.core.run import runlist
+
+    run = helpers.logged_run(tmp_path, "live", steps=200, metrics=["loss"], status="running")
+    read: list[int] = []
+    poll = E.EventTail.poll
+    monkeypatch.setattr(E.EventTail, "poll", lambda self, *a, **k: (read.append(len(out := poll(self, *a, **k))), out)[1])
+    assert runlist.logged_figures(run).step == 199
+    first = sum(read)
+    assert first >= 200
+    with E.EventWriter(run.events_path) as w:
+        for step in range(200, 205):
+            w.write({"type": "metrics", "time": 1_000_100.0 + step, "step": step, "values": {"loss": 0.1}})
+    read.clear()
+    assert runlist.logged_figures(run).step == 204
+    assert sum(read) == 5  # only the new events
+    run.events_path.write_text(run.events_path.read_text().splitlines(keepends=True)[0])  # cut: read again from the start
+    read.clear()
+    assert runlist.logged_figures(run).step is None and sum(read) == 1
+
+
 def helpers_values(name, i, steps):
     return 2.0 * math.exp(-i / max(1, steps / 4)) + (0.1 if "val" in name else 0.0)
 

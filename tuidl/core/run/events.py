@@ -189,6 +189,11 @@ class EventTail:
         """The last :meth:`poll` stopped at its ``max_bytes``: more of the file waits
         (a reader catching up with a run's history can tell its last batch)."""
 
+    @property
+    def offset(self) -> int:
+        """Bytes of the file read so far (a torn last line included)."""
+        return self._offset
+
     def poll(self, max_bytes: int = 8 << 20) -> list[dict[str, Any]]:
         self.behind = False
         try:

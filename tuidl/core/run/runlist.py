@@ -182,8 +182,6 @@ def best_monitor(names: list[str]) -> str | None:
 def logged_figures(run: RunDir, status: dict | None = None) -> LoggedFigures:
     """A logged run's figures for the list, from its events (read again only when the
     file changed; :class:`~tuidl.core.run.runview.RunView` reads them)."""
-    from tuidl.core.run.runview import load
-
     try:
         info = os.stat(run.events_path)
         key = (info.st_size, info.st_mtime_ns)
@@ -193,7 +191,7 @@ def logged_figures(run: RunDir, status: dict | None = None) -> LoggedFigures:
     if cached is not None and cached[0] == key:
         return cached[1]
     st = status if status is not None else run.read_status()
-    view = load(run) if key != (0, 0) else None
+    view = _logged_view(run, live=st.get("status") in LIVE) if key != (0, 0) else None
     names = view.scalars.names if view is not None else []
     best = None
     monitor = best_monitor(names)
@@ -207,6 +205,31 @@ def logged_figures(run: RunDir, status: dict | None = None) -> LoggedFigures:
                             len(names), best, summary)
     _FIGURES[str(run.path)] = (key, figures)
     return figures
+
+
+_TAILS: dict[str, tuple[int, Any, Any]] = {}  # a live logged run's path -> (its events file's inode, EventTail, RunView)
+
+
+def _logged_view(run: RunDir, live: bool):
+    """A logged run's view for its figures. A live run's is kept between scans and read
+    on from where the last scan stopped (a run logging for hours is not read whole every
+    2 s); a finished run's is read once (its figures are kept, the view is not)."""
+    from tuidl.core.run.events import EventTail
+    from tuidl.core.run.runview import RunView
+
+    path = str(run.path)
+    try:
+        info = os.stat(run.events_path)
+    except OSError:
+        _TAILS.pop(path, None)
+        return None
+    kept = _TAILS.pop(path, None)
+    if kept is None or kept[0] != info.st_ino or kept[1].offset > info.st_size:  # new, replaced or cut
+        kept = (info.st_ino, EventTail(run.events_path), RunView())
+    kept[2].apply(kept[1])
+    if live:
+        _TAILS[path] = kept
+    return kept[2]
 
 
 _ROWS: dict[str, tuple[tuple, RunRow]] = {}  # run path -> (status and events stamps), row
