@@ -399,9 +399,7 @@ class _ConvTranspose(Layer):
             raise ShapeError(index, self.kind, shape, "a larger input or less padding")
         return (self.filters, *spatial)
 
-    def params(self, shape):
-        weights = shape[0] * self.filters * self.kernel_size**self.dims
-        return (weights + (self.filters if self.bias else 0), 0)
+    params = _Conv.params  # the same weights: in_channels × filters × kernel^dims, and a bias per filter
 
 
 @dataclass
