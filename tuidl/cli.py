@@ -248,6 +248,7 @@ def parser_for(command: str) -> Parser:
         p.add_argument("--notify", action="append", default=[], metavar="URL",
                        help="also send alerts to this webhook (repeatable): ntfy, Slack or Discord (docs/alerts.md)")
         p.add_argument("--test", action="store_true", help="send one test alert by every way, say which worked")
+        p.add_argument("--runs-dir", help="runs root")
     elif command == "stream":
         p.description = ("The remote side of `tuidl --remote HOST`: JSON lines on stdout (the runs, their new "
                          "events, this machine's telemetry), commands on stdin; ends when stdin closes.")

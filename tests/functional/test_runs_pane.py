@@ -340,3 +340,14 @@ async def test_the_run_that_just_ended_is_the_one_selected(runs_root):
             await wait_for(pilot, lambda: new.id in pane._shown_ids and not pane._scanning, what="the new run listed")
         assert pane.selected_id() == new.id
         assert new.id in str(pane.detail.content)
+
+
+def test_a_run_asked_for_before_the_pane_is_composed_is_selected_when_listed(tmp_path):
+    """The app puts the cursor on a run it began (select_when_listed) even while the Runs
+    pane, mounted after the first frame, is not composed yet: it waits for the listing
+    (it raised AttributeError: no table yet, and the dashboard ended with exit status 1)."""
+    from tuidl.ui.panes.runs import RunsPane
+
+    pane = RunsPane(tmp_path, interval=None)
+    pane.select_when_listed("20261207-180609-xor-7708")
+    assert pane._want == "20261207-180609-xor-7708"  # noqa: SLF001 - what the first listing will select

@@ -469,13 +469,15 @@ class RunsPane(ShapeActions, CompareActions, Vertical):
         self._announced = False  # live runs told to the app (the first listing)
         self._scan_cost = 0.0  # seconds the last listing took (its thread)
         self._scan_ended = 0.0  # when it ended (monotonic)
-
-    def compose(self) -> ComposeResult:
+        # made here, not in compose: the app may ask for a run's row (select_when_listed)
+        # before a pane mounted after the first frame is composed
         self.hint = Static("", id="runs-hint")
         self.filter_input = Input(placeholder="filter: lr>=0.001 status:completed tag:baseline (esc clears)",
                                   id="runs-filter", compact=True)
         self.table = LazyTable(id="runs-table", zebra_stripes=True)
         self.detail = Static("", id="runs-detail")
+
+    def compose(self) -> ComposeResult:
         yield self.hint
         yield self.filter_input
         yield (shape_field := ShapeField(id="runs-shape"))
