@@ -313,6 +313,9 @@ def queue_cells(entry: Entry, place: int) -> dict[str, Text]:
     }
 
 
+FILTER_HINT = "filter: lr>=0.001 status:completed tag:baseline (esc clears)"
+
+
 class RunsPane(ShapeActions, CompareActions, Vertical):
     """The list of runs and the actions on them."""
 
@@ -469,11 +472,9 @@ class RunsPane(ShapeActions, CompareActions, Vertical):
         self._announced = False  # live runs told to the app (the first listing)
         self._scan_cost = 0.0  # seconds the last listing took (its thread)
         self._scan_ended = 0.0  # when it ended (monotonic)
-        # made here, not in compose: the app may ask for a run's row (select_when_listed)
-        # before a pane mounted after the first frame is composed
+        # made here, not in compose: select_when_listed may come before a late pane is composed
         self.hint = Static("", id="runs-hint")
-        self.filter_input = Input(placeholder="filter: lr>=0.001 status:completed tag:baseline (esc clears)",
-                                  id="runs-filter", compact=True)
+        self.filter_input = Input(placeholder=FILTER_HINT, id="runs-filter", compact=True)
         self.table = LazyTable(id="runs-table", zebra_stripes=True)
         self.detail = Static("", id="runs-detail")
 
