@@ -433,3 +433,21 @@ def logged_run(root: Path, name: str = "my-script", *, steps: int = 100, metrics
     if not live:
         run.write_status(status=status, ended=t_end, step=steps - 1)
     return run
+
+
+def live_run(root, name: str = "live") -> R.RunDir:
+    """A run directory whose status says it trains in this process (alert tests feed its events)."""
+    import socket
+
+    run = R.create(root, name, "")
+    run.write_status(status="running", pid=os.getpid(), host=socket.gethostname())
+    return run
+
+
+def append(run: R.RunDir, *evs: dict) -> None:
+    """Append events to a run's events file, as its writer would."""
+    from tuidl.core.run.events import EventWriter
+
+    with EventWriter(run.events_path) as w:
+        for ev in evs:
+            w.write(ev)

@@ -5,16 +5,13 @@ a webhook that fails or hangs leaves the dashboard working; the rules dialog (A)
 
 import http.server
 import json
-import os
-import socket
 import threading
 import time
 
-from helpers import make_app, screen_text, settle, started, step
+from helpers import append, live_run, make_app, screen_text, settle, started, step
 
 from tuidl.core import config as C
 from tuidl.core.alerts.rules import AlertRules, parse_threshold
-from tuidl.core.run import events as E
 from tuidl.core.run import rundir as R
 from tuidl.ui.alerting import AlertCenter
 from tuidl.ui.screens.alerts import AlertsScreen
@@ -28,18 +25,6 @@ class Clock:
         return self.t
 
 
-def live_run(root):
-    run = R.create(root, "watched", "")
-    run.write_status(status="running", pid=os.getpid(), host=socket.gethostname())
-    return run
-
-
-def append(run, *evs):
-    with E.EventWriter(run.events_path) as w:
-        for ev in evs:
-            w.write(ev)
-
-
 def with_center(app, root, rules, clock, **kw):
     written = []
     app.alert_center = AlertCenter(app, rules, [root], write=written.append, clock=clock, poll_s=3600, **kw)
@@ -51,7 +36,7 @@ async def test_an_alert_is_delivered_once_by_every_way(tmp_path):
     clock = Clock(time.time())
     app = make_app()
     written = with_center(app, root, AlertRules(stall_minutes=1), clock)
-    run = live_run(root)
+    run = live_run(root, "watched")
     async with app.run_test(size=(120, 40)) as pilot:
         center = app.alert_center
         append(run, started(t=clock.t + 1), step(1, 1, 1, t=clock.t + 2))
@@ -103,7 +88,7 @@ async def test_a_failing_and_a_hanging_webhook_never_stop_the_dashboard(tmp_path
             f"slack+http://127.0.0.1:{ok.server_address[1]}/hook")
     with_center(app, root, AlertRules(), clock, notify=urls)
     app.alert_center.sender.timeout = 1.0
-    run = live_run(root)
+    run = live_run(root, "watched")
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             center = app.alert_center

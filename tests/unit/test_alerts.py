@@ -4,10 +4,9 @@ recorded and generated events; history fires nothing; the monitor finds runs in 
 import json
 import math
 import os
-import socket
 
 import pytest
-from helpers import FIXTURES, copy_fixture, ended, epoch, logged_run, started, step
+from helpers import append, live_run, FIXTURES, copy_fixture, ended, epoch, logged_run, started, step
 
 from tuidl.core.alerts.rules import AlertRules, RuleError, from_table, parse_threshold, to_table
 from tuidl.core.alerts.watch import AlertMonitor, RunAlerts
@@ -208,18 +207,6 @@ class Clock:
 
     def __call__(self):
         return self.t
-
-
-def live_run(root, name="live"):
-    run = R.create(root, name, "")
-    run.write_status(status="running", pid=os.getpid(), host=socket.gethostname())
-    return run
-
-
-def append(run, *evs):
-    with E.EventWriter(run.events_path) as w:
-        for ev in evs:
-            w.write(ev)
 
 
 def test_monitor_watches_every_root_and_skips_old_runs(tmp_path):
