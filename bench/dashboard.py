@@ -566,7 +566,7 @@ def _bench_app_class(TuidlApp):
                 gc.collect()
                 rec["memory"]["dashboard_after_lr_find"] = memory_of(os.getpid())
                 # a model export: `tuidl export-model` as its own process (the Runs pane's m)
-                from tuidl.ui.panes.runs import export_model_process
+                from tuidl.ui.panes.runs_ops import export_model_process
 
                 if run is not None:
                     code, _out, _err = await asyncio.to_thread(export_model_process, run, "safetensors")

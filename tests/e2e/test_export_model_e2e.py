@@ -47,7 +47,7 @@ def test_the_commands(tmp_path):
 async def test_runs_pane_exports_through_the_command(tmp_path):
     from test_runs_pane import make_app, runs_shown
 
-    from tuidl.ui.panes.runs import ModelFormatScreen
+    from tuidl.ui.panes.runs_ops import ModelFormatScreen
 
     root = tmp_path / "runs"
     run = xor_run(root)

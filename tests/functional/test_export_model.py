@@ -350,8 +350,8 @@ async def test_runs_pane_m_asks_the_format_then_exports(runs, tmp_path, monkeypa
     (Here the export runs in this process; the real `tuidl export-model` process is in
     tests/e2e/test_export_model_e2e.py.)"""
     from tuidl.core.serve.export import export_model
-    from tuidl.ui.panes import runs as runs_pane
-    from tuidl.ui.panes.runs import ModelFormatScreen
+    from tuidl.ui.panes import runs_ops as runs_pane
+    from tuidl.ui.panes.runs_ops import ModelFormatScreen
 
     root = tmp_path / "runs"
     shutil.copytree(runs["xor"].path, root / runs["xor"].id, ignore=shutil.ignore_patterns("export"))

@@ -12,7 +12,7 @@ import helpers
 from helpers import runs_shown, wait_for
 from tuidl.core.preset import preset as P
 from tuidl.core.run import rundir as R
-from tuidl.ui.panes.runs import TagsScreen
+from tuidl.ui.panes.runs_ops import TagsScreen
 
 SIZE = (80, 24)
 

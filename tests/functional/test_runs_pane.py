@@ -24,7 +24,7 @@ from tuidl.core.run import rundir as R
 from tuidl.core.run.events import EventWriter, read_events
 from tuidl.ui.app import TuidlApp
 from tuidl.core.run.runlist import run_label, scan_runs
-from tuidl.ui.panes.runs import ConfirmDeleteScreen
+from tuidl.ui.panes.runs_ops import ConfirmDeleteScreen
 from tuidl.ui.panes.training import OVERLAY_PREFIX
 
 import helpers

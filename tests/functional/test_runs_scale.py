@@ -10,7 +10,7 @@ import helpers
 from helpers import wait_for
 from tuidl.core.preset import preset as P
 from tuidl.core.run import rundir as R
-from tuidl.ui.panes import runs as runs_module
+from tuidl.ui.panes import runs_listing as runs_module
 
 
 async def test_a_long_list_shows_the_newest_first_and_the_rest_when_shown(tmp_path, monkeypatch):

@@ -34,15 +34,17 @@ the first listing shows the newest runs first, then every run, then logged runs'
 (docs/runs.md, "Many runs").
 
 The pane does the file work itself (listing, export, model export, delete) in thread workers and
-posts messages for what concerns the app's run (open, compare, re-run, resume).
+posts messages for what concerns the app's run (open, compare, re-run, resume). Its parts live
+beside it: the listing (:mod:`~tuidl.ui.panes.runs_listing`), the filter
+(:mod:`~tuidl.ui.panes.runs_filter`), the operations on one run and their dialogs
+(:mod:`~tuidl.ui.panes.runs_ops`), marks and comparisons (:mod:`~tuidl.ui.panes.runs_compare`),
+sort, group and columns (:mod:`~tuidl.ui.panes.runs_shape`), the hint and detail lines
+(:mod:`~tuidl.ui.panes.runs_text`).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -52,38 +54,27 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState
 
-from tuidl.core.preset.schema import ConfigError
-from tuidl.core.run.rundir import RunDir, check_tag, runs_root, tags_of
-from tuidl.core.run.runfilter import Filter, FilterError, parse
-from tuidl.core.run.runlist import (RESUMABLE, RunRow, SweepGroup, delete_run, run_row, scan_roots,
-                                trial_number, when)
+from tuidl.core.run.rundir import RunDir, runs_root, tags_of
+from tuidl.core.run.runfilter import Filter, parse
+from tuidl.core.run.runlist import RunRow, SweepGroup, trial_number, when
 from tuidl.core.sweep.queue import Entry
 from tuidl.core.sweep.text import params_short
-from tuidl.core.serve.formats import FORMATS, ONNX_INSTALL, missing_onnx
-from tuidl.ui.command import problem, run_tuidl
-from tuidl.core.remote.client import roots as remote_roots
 from tuidl.ui.remote import host_cell, hosts_line, runs_columns
-from tuidl.ui.screens.confirm import Choice, ConfirmationModal
-from tuidl.ui.visible import closing, shown
+from tuidl.ui.visible import closing
 from tuidl.ui.panes.base import PaneInfo
 from tuidl.ui.widgets.lazytable import LazyTable
 from tuidl.ui.panes import runs_shape
 from tuidl.ui.panes.runs_compare import CompareActions
+from tuidl.ui.panes.runs_filter import FILTER_GROUP, FILTER_HINT, FilterActions
+from tuidl.ui.panes.runs_listing import SCAN_GROUP, Listing
+from tuidl.ui.panes.runs_ops import RunOperations
 from tuidl.ui.panes.runs_shape import GroupRow, Shape, ShapeActions, ShapeField
+from tuidl.ui.panes.runs_text import detail_text, hint_text
 
 REFRESH_S = 2.0
-SCAN_GROUP = "runs-scan"  # the listing's thread worker
-FILTER_GROUP = "runs-filter"  # a new filter applied to the listing, in a thread
-SCAN_SHARE = 10  # the timer's listings take at most a tenth of the time (a long list is listed less often)
-FIRST_SCREEN = 200  # the first listing reads the newest runs only, then all, then logged runs' figures
-EXPORT_TIMEOUT_S = 600.0  # a model export (a process of its own) that takes longer is ended
-FORMAT_LABELS = {"safetensors": ("safetensors [s]", "s", "weights only: rebuild the model from preset.toml"),
-                 "onnx": ("ONNX [o]", "o", "for onnxruntime and other runtimes; dynamic batch"),
-                 "torchscript": ("TorchScript [t]", "t", "model.pt, loads with torch.jit.load, no tuidl needed")}
 STATUS_STYLE = {
     "starting": "green",
     "running": "bold green",
@@ -139,163 +130,10 @@ def group_cells(group: SweepGroup) -> dict[str, Text]:
     }
 
 
-class ConfirmDeleteScreen(ConfirmationModal):
-    """Delete a run for good? Returns True to delete."""
-
-    BINDINGS = [
-        Binding("escape,n", "choose(1)", "Cancel"),
-        Binding("y", "choose(0)", "Delete"),
-    ]
-
-    def __init__(self, row: RunRow) -> None:
-        super().__init__("Delete this run?", Text.assemble(
-            ("Run ", ""), (row.id, "bold"), (f" ({row.preset}, {row.status}, {row.epochs_text} epochs) "
-                                             "and everything in its directory (events, checkpoints, "
-                                             "reports) are removed for good.", "")),
-            [Choice(Text("Delete [y]"), True, "delete-yes", "error"), Choice(Text("Cancel [n]"), False, "delete-no")],
-            focus=1, box_id="delete-box")
-        self.row = row
 
 
-class TagsScreen(ModalScreen["tuple[list[str], str] | None"]):
-    """A run's tags (words, spaces between) and note. Returns (tags, note), or None."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    DEFAULT_CSS = """
-    TagsScreen {
-        align: center middle;
-    }
-    TagsScreen #tags-box {
-        width: 70;
-        max-width: 100%;
-        height: auto;
-    }
-    TagsScreen Input {
-        margin: 0 0 1 0;
-    }
-    TagsScreen #tags-error {
-        color: $error;
-        height: auto;
-    }
-    """
-
-    def __init__(self, row: RunRow) -> None:
-        super().__init__()
-        self.row = row
-
-    def compose(self) -> ComposeResult:
-        st = self.row.status_data
-        with Vertical(id="tags-box", classes="dialog"):
-            yield Label(f"Tags and note of {self.row.id}", classes="dialog-title")
-            yield Label("Tags (words, spaces between):")
-            yield Input(" ".join(tags_of(st)), id="tags-tags", compact=True)
-            yield Label("Note:")
-            yield Input(str(st.get("note") or ""), id="tags-note", compact=True)
-            yield Static("", id="tags-error")
-            yield Static(Text("enter saves · tab moves · esc cancels", style="dim"))
-
-    def on_mount(self) -> None:
-        self.query_one("#tags-tags", Input).focus()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        tags = self.query_one("#tags-tags", Input).value.split()
-        tags = [t[1:] if t.startswith("#") else t for t in tags]
-        try:
-            for t in tags:
-                check_tag(t)
-        except ConfigError as e:
-            self.query_one("#tags-error", Static).update(str(e))
-            return
-        self.dismiss((list(dict.fromkeys(tags)), self.query_one("#tags-note", Input).value.strip()))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
-class ModelFormatScreen(ModalScreen["str | None"]):
-    """Which format to export a run's model in? Returns the format, or None."""
-
-    BINDINGS = [Binding("escape,n", "choose(None)", "Cancel")] + [
-        Binding(key, f"choose('{fmt}')", label.split(" [")[0]) for fmt, (label, key, _) in FORMAT_LABELS.items()]
-
-    DEFAULT_CSS = """
-    ModelFormatScreen {
-        align: center middle;
-    }
-    """
-
-    def __init__(self, row: RunRow) -> None:
-        super().__init__()
-        self.row = row
-        self.missing = missing_onnx()
-
-    def compose(self) -> ComposeResult:
-        row = self.row
-        with Vertical(id="model-format-box", classes="dialog"):
-            yield Label("Export the model", classes="dialog-title")
-            lines = [f"Run {row.id} ({row.preset}): its best checkpoint (else the last) goes into "
-                     f"{row.run.path / 'export'}, with preset.toml and a card.", ""]
-            for fmt, (label, _key, what) in FORMAT_LABELS.items():
-                lines.append(f"{label.split(' [')[0]}: {what}")
-            if self.missing:
-                lines.append(f"ONNX needs {', '.join(self.missing)}: {ONNX_INSTALL}")
-            yield Static("\n".join(lines), classes="dialog-text")
-            with Horizontal(classes="dialog-buttons"):
-                for fmt, (label, _key, _what) in FORMAT_LABELS.items():
-                    yield Button(Text(label), id=f"format-{fmt}", variant="primary" if fmt == "safetensors" else
-                                 "default", disabled=fmt == "onnx" and bool(self.missing))
-                yield Button(Text("Cancel [esc]"), id="format-cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#format-safetensors", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        fmt = (event.button.id or "").removeprefix("format-")
-        self.dismiss(fmt if fmt in FORMATS else None)
-
-    def action_choose(self, fmt: str | None) -> None:
-        if fmt == "onnx" and self.missing:
-            self.notify(f"ONNX needs {', '.join(self.missing)}: {ONNX_INSTALL}", severity="warning", timeout=6)
-            return
-        self.dismiss(fmt)
-
-
-def export_model_process(run: RunDir, fmt: str) -> tuple[int, str, str]:
-    """``tuidl export-model RUN --format FMT --json`` as its own process: ``(exit status,
-    stdout, stderr)``."""
-    try:
-        done = run_tuidl(["export-model", str(run.path), "--format", fmt, "--json"], EXPORT_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        return 1, "", f"error: the export took more than {EXPORT_TIMEOUT_S:.0f} s and was ended"
-    return done.returncode, done.stdout, done.stderr
-
-
-def export_model_result(code: int, stdout: str, stderr: str) -> tuple[bool, str]:
-    """``(ok, message)`` for the notification, from what ``tuidl export-model --json`` said."""
-    if code == 0:
-        try:
-            result = json.loads(stdout.strip().splitlines()[-1])
-            return True, (f"{result['path']} ({result['bytes']:,} bytes)\nchecked with {result['runtime']} on "
-                          f"{result['samples']} samples: max abs difference {result['max_abs_diff']:.3g} "
-                          f"against PyTorch")
-        except (ValueError, IndexError, KeyError, TypeError):
-            pass
-    return False, problem(stderr or stdout, code)
-
-
-def waiting_in_queue(runs_root) -> list[Entry]:
-    """Entries of the runs root's queue still waiting for a slot, in order (none without
-    a queue)."""
-    from tuidl.core.preset.schema import ConfigError
-    from tuidl.core.sweep.queue import Queue
-
-    try:
-        return [e for e in Queue(runs_root).entries() if e.status == "waiting"]
-    except ConfigError:
-        return []
 
 
 def queue_cells(entry: Entry, place: int) -> dict[str, Text]:
@@ -313,10 +151,7 @@ def queue_cells(entry: Entry, place: int) -> dict[str, Text]:
     }
 
 
-FILTER_HINT = "filter: lr>=0.001 status:completed tag:baseline (esc clears)"
-
-
-class RunsPane(ShapeActions, CompareActions, Vertical):
+class RunsPane(Listing, FilterActions, RunOperations, ShapeActions, CompareActions, Vertical):
     """The list of runs and the actions on them."""
 
     DEFAULT_CSS = """
@@ -425,20 +260,6 @@ class RunsPane(ShapeActions, CompareActions, Vertical):
             super().__init__()
             self.rows = rows
 
-    class Scanned(Message):
-        """A fresh listing: what the scanning thread returned, posted by the pane to itself
-        on the UI thread once the thread ended (``on_worker_state_changed``)."""
-
-        def __init__(self, rows: list[RunRow], error: str = "", queued: list[Entry] | None = None,
-                     matched: list[RunRow] | None = None, by: Filter | None = None, then: str | None = None) -> None:
-            super().__init__()
-            self.rows = rows
-            self.then = then  # the next phase of this listing ("all", "figures"), or None: it is complete
-            self.error = error
-            self.queued = queued or []  # entries of the queue waiting for a slot, in order
-            self.matched = matched  # the rows that match ``by`` (the filter when the scan began), or None
-            self.by = by
-
     # -- building ------------------------------------------------------------------------
     PANE = PaneInfo("runs", "Runs", "Runs")
 
@@ -519,103 +340,14 @@ class RunsPane(ShapeActions, CompareActions, Vertical):
     def root(self) -> Path:
         return runs_root(self.runs_root)
 
-    # -- listing ----------------------------------------------------------------------------
-    def refresh_runs(self) -> None:
-        """Read the runs root again, in a thread (one scan at a time). While the pane is
-        hidden only the first scan runs (it announces live runs); the pane scans again
-        when it is shown. It may be called before the pane is mounted (the app asks for a
-        listing after a sweep or a queued run starts): the listing is then shown once it is."""
-        if self.scans and not shown(self):
-            self._stale = True
-            return
-        if self._scanning:
-            self._rescan = True
-            return
-        self._scanning = True
-        self._start_scan("head" if not self.scans and not self.all_rows else "all")
-
-    def _start_scan(self, phase: str) -> None:
-        self.run_worker(lambda: self._scan(phase), name=f"scan runs ({phase})", group=SCAN_GROUP, thread=True,
-                        exit_on_error=False)
-
-    def _scan(self, phase: str = "all") -> "RunsPane.Scanned":
-        """The listing, in the worker's thread. Returned, not posted from here: the pane
-        takes it when the worker's state changes, on the UI thread (``on_worker_state_changed``).
-        A message posted from a thread looks the app up through the pane's parents, which
-        a pane not mounted yet does not have: that listing was lost and ``_scanning`` stayed
-        set, so the pane never listed anything."""
-        try:
-            began = time.perf_counter()
-            rows = scan_roots(self.runs_root, remote_roots(), figures=phase == "figures",
-                              limit=FIRST_SCREEN if phase == "head" else None)
-            self._scan_cost = time.perf_counter() - began
-            then = None
-            if phase == "head" and len(rows) >= FIRST_SCREEN:
-                then = "all"
-            elif phase != "figures" and any(r.logged is not None and r.logged.pending for r in rows):
-                then = "figures"
-            queued = waiting_in_queue(self.runs_root)
-            found = self.filter
-            if found:
-                return self.Scanned(rows, queued=queued, matched=found.apply(rows), by=found, then=then)
-        except OSError as e:
-            return self.Scanned([], f"cannot read {self.root}: {e.strerror or e}")
-        except Exception as e:  # noqa: BLE001 - a listing problem must never take the pane down
-            return self.Scanned([], f"{type(e).__name__}: {e}")
-        return self.Scanned(rows, queued=queued, then=then)
-
+    # -- listing (runs_listing) ------------------------------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A scan ended (whatever way it did): its listing is shown and the next scan may start."""
+        """A listing's or a filter's thread ended: what it found is shown."""
         worker = event.worker
         if worker.group == FILTER_GROUP and worker.state == WorkerState.SUCCESS:
             self._filtered(*worker.result)
-            return
-        if worker.group != SCAN_GROUP or not worker.is_finished:
-            return
-        if worker.state == WorkerState.SUCCESS and isinstance(worker.result, self.Scanned):
-            self.post_message(worker.result)
-        elif worker.state == WorkerState.ERROR:
-            self.post_message(self.Scanned(self.rows, f"the listing failed: {worker.error!r}"))
-        else:  # cancelled (the app closes): nothing to show, but a scan asked for meanwhile may run
-            self._scan_done()
-
-    def _timed_refresh(self) -> None:
-        """The timer's listing: skipped while the last one's cost is more than a tenth of the
-        time since it ended (10,000 runs are stat-ed in about 0.3 s: not every 2 s)."""
-        if time.monotonic() - self._scan_ended >= SCAN_SHARE * self._scan_cost:
-            self.refresh_runs()
-
-    def _scan_done(self) -> None:
-        self._scan_ended = time.monotonic()
-        self._scanning = False
-        if self._rescan:
-            self._rescan = False
-            self.refresh_runs()
-
-    def on_runs_pane_scanned(self, message: "RunsPane.Scanned") -> None:
-        message.stop()
-        first = self.scans == 0
-        matched = message.matched if message.by is self.filter else None
-        self.show_rows(message.rows, message.error, message.queued, matched=matched, count=message.then is None)
-        if message.then == "all" and not shown(self):  # a long list while the pane is hidden: the
-            self._stale = True  # newest runs only, the rest when it is shown (the app starts unslowed)
-            self._announce(message.rows)
-            self._scan_done()
-            return
-        if message.then is not None:  # the same listing goes on: all runs, then logged runs' figures
-            self._start_scan(message.then)
-            return
-        if first:
-            self._announce(message.rows)
-        self._scan_done()
-
-    def _announce(self, rows: list[RunRow]) -> None:
-        """Tell the app, once, of the runs found live at the first look."""
-        if not self._announced:
-            self._announced = True
-            live = [r for r in rows if r.live]
-            if live:
-                self.post_message(self.LiveRuns(live))
+        elif worker.group == SCAN_GROUP and worker.is_finished:
+            self._scan_finished(worker)
 
     def show_rows(self, rows: list[RunRow], error: str = "", queued: list[Entry] | None = None,
                   matched: list[RunRow] | None = None, count: bool = True) -> None:
@@ -682,83 +414,13 @@ class RunsPane(ShapeActions, CompareActions, Vertical):
         if error:
             self.hint.update(Text(error, style="bold red"))
             return
-        if not self.all_rows:
-            self._hint(Text.assemble(("No runs yet in ", "dim"), (str(self.root), "bold"),
-                                     (". Start one with s (or tuidl train PRESET).", "dim")))
-            return
-        live = [r for r in self.rows if r.live]
-        text = Text(no_wrap=True, overflow="ellipsis")
-        if self.filter:
-            text.append(f"{len(self.rows)} of {len(self.all_rows)} runs match", style="bold")
-            text.append(" · esc clears · ", style="dim")
-        else:
-            text.append(f"{len(self.rows)} run{'s' if len(self.rows) != 1 else ''}")
-        if self.groups:
-            text.append(f" ({len(self.groups)} sweep{'s' if len(self.groups) != 1 else ''})", style="cyan")
-        if self.shape.described():
-            text.append(f" · {self.shape.described()}", style="cyan")
-        if self.queued:
-            text.append(" · ")
-            text.append(f"{len(self.queued)} queued", style="bold yellow")
-        if live:
-            text.append(" · ")
-            text.append(f"{len(live)} live", style="bold green")
-            text.append(": enter attaches", style="")
-        if self.marked:
-            text.append(" · ")
-            text.append(f"{len(self.marked)} marked", style="bold magenta")
-            text.append(": v compares them")
-        elif not self.filter:
-            text.append(" · space marks · D compares · / filter · S sort · g group · a columns", style="dim")
-        self._hint(text)
-
-    def _hint(self, text: Text) -> None:
+        text = hint_text(self.rows, self.all_rows, self.root, filtered=bool(self.filter), sweeps=len(self.groups),
+                         shape=self.shape.described(), queued=len(self.queued), marked=len(self.marked))
         hosts = hosts_line()  # a remote host that is not linked: why, one line each
         self.hint.update(Text.assemble(hosts, "\n", text) if hosts else text)
 
     def _show_detail(self) -> None:
-        entry = self.selected_entry()
-        if entry is not None:
-            what = f"a run of {entry.name}" if entry.kind == "run" else f"sweep {entry.name}"
-            self.detail.update(Text.assemble((f"queue {entry.id}", "bold"), f" · {what} waits for a free GPU or CPU "
-                                             "slot (tuidl queue list) · d takes it out of the queue",
-                                             no_wrap=True, overflow="ellipsis", style="dim"))
-            return
-        group = self.selected_group()
-        if group is not None:
-            counts = ", ".join(f"{n} {s}" for s, n in sorted(group.counts().items()))
-            self.detail.update(Text.assemble((f"sweep {group.id}", "bold"), f" · {len(group.trials)} trials ({counts})",
-                                             " · enter opens the sweep: trials ranked, best, importances, curves",
-                                             no_wrap=True, overflow="ellipsis", style="dim"))
-            return
-        row = self.selected()
-        if row is None:
-            self.detail.update("")
-            return
-        text = Text(no_wrap=True, overflow="ellipsis", style="dim")
-        if not row.live:  # the id in full: the table's Run column is cut off at 80 columns
-            text.append(row.id, style="bold")
-            text.append(" · ")
-        if row.host:  # a remote run's copy (tuidl --remote)
-            text.append(f"on {row.host}", style="bold cyan")
-            text.append(" · ")
-        if row.live:
-            if not row.host:  # (`tuidl attach` here would not find a remote one)
-                text.append(f"tuidl attach {row.id}", style="bold")
-                text.append(" · ")
-            text.append("enter attaches here")
-        elif row.logged is not None:
-            text.append(f"logged run ({row.logged.source}): enter replays it · v compares it · e exports it")
-        elif row.resumable:
-            text.append(f"{row.status}: u resumes it from its last checkpoint", style="yellow")
-        elif row.status == "completed":
-            text.append("enter replays it · v compares it · r runs its preset again")
-        if row.message:
-            text.append(f" · {row.message}")
-        note = row.status_data.get("note")
-        if note:
-            text.append(f" · note: {note}", style="italic")
-        self.detail.update(text)
+        self.detail.update(detail_text(self._listed.get(self.selected_id() or "")))
 
     def on_lazy_table_row_highlighted(self, event: LazyTable.RowHighlighted) -> None:
         event.stop()
@@ -827,41 +489,7 @@ class RunsPane(ShapeActions, CompareActions, Vertical):
         if row is not None:
             self.post_message(self.OpenRun(row.run))
 
-    def action_mark(self) -> None:
-        row = self._need_row("mark")
-        if row is None:
-            return
-        self.marked.symmetric_difference_update({row.id})
-        self._update_row(row)
-        self._show_hint()
-        index = self.table.row_index(row.id)
-        if index is not None and index + 1 < self.table.row_count:
-            self.table.move_cursor(row=index + 1, animate=False)
-
-    def marked_runs(self) -> list[RunDir]:
-        return [r.run for r in self.rows if r.id in self.marked]
-
-    def action_compare(self) -> None:
-        runs = self.marked_runs()
-        if not runs:
-            row = self._need_row("compare")
-            if row is None:
-                return
-            runs = [row.run]
-        self.post_message(self.CompareRuns(runs))
-
-    def action_clear_compare(self) -> None:
-        self.marked.clear()
-        for row in self.rows:
-            self._update_row(row)
-        self._show_hint()
-        self.post_message(self.CompareRuns([]))
-
-    # -- filter ----------------------------------------------------------------------------
-    def action_filter(self) -> None:
-        self.add_class("-filtering")
-        self.filter_input.focus()
-
+    # -- filter (runs_filter) ---------------------------------------------------------------
     @on(Input.Changed, "#runs-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -873,180 +501,6 @@ class RunsPane(ShapeActions, CompareActions, Vertical):
         if not self.filter:
             self.remove_class("-filtering")
         self.table.focus()
-
-    def on_key(self, event) -> None:
-        if event.key == "escape" and (self.filter or self.has_class("-filtering")):
-            event.stop()
-            event.prevent_default()
-            self.filter_input.value = ""
-            self.set_filter("")
-            self.remove_class("-filtering")
-            self.table.focus()
-
-    def set_filter(self, text: str) -> bool:
-        """Show only the runs that match ``text`` (applied off the UI thread); a bad
-        expression is named in the hint line and the list stays as it was. True if taken."""
-        try:
-            found = parse(text)
-        except FilterError as e:
-            self.hint.update(Text(f"{e} (the list shows the last good filter)", style="bold red",
-                                  no_wrap=True, overflow="ellipsis"))
-            return False
-        if found.terms == self.filter.terms:
-            return True
-        self.filter = found
-        if not found:
-            self.show_rows(self.all_rows, self._error, self._queued_list, count=False)
-            return True
-        rows = self.all_rows
-        self.run_worker(lambda: (found, found.apply(rows)), name="filter runs", group=FILTER_GROUP,
-                        thread=True, exclusive=True, exit_on_error=False)
-        return True
-
-    def _filtered(self, found: Filter, matched: list[RunRow]) -> None:
-        if found is self.filter:
-            self.show_rows(self.all_rows, self._error, self._queued_list, matched=matched, count=False)
-
-    # -- tags and note ---------------------------------------------------------------------
-    def action_tags(self) -> None:
-        row = self._need_row("tags")
-        if row is not None:
-            self.app.push_screen(TagsScreen(row), lambda result: self._save_tags(row, result))
-
-    def _save_tags(self, row: RunRow, result: "tuple[list[str], str] | None") -> None:
-        if result is None:
-            return
-        tags, note = result
-        old = tags_of(row.status_data)
-        try:
-            row.run.tag([t for t in tags if t not in old], [t for t in old if t not in tags])
-            if note != str(row.status_data.get("note") or ""):
-                row.run.set_note(note)
-        except (ConfigError, OSError) as e:
-            self.notify(f"tags of {row.id}: {e}", severity="error")
-            return
-        self.refresh_runs()
-
-    def action_compare_earlier(self) -> None:
-        self.post_message(self.CompareEarlier())
-
-    def action_rerun(self) -> None:
-        row = self._need_row("re-run")
-        if row is not None:
-            self.post_message(self.RerunRun(row.run))
-
-    def action_resume(self) -> None:
-        row = self._need_row("resume")
-        if row is None:
-            return
-        row = run_row(row.run)  # the status now, not at the last scan
-        if row.live:
-            self.notify(f"{row.id} is still {row.status}: enter attaches to it", severity="warning")
-        elif row.logged is not None:
-            self.notify(f"{row.id} is a logged run (tuidl.init / tuidl run): nothing of tuidl's to resume; "
-                        "r runs its command or script again", severity="warning")
-        elif row.status == "completed":
-            self.notify(f"{row.id} already completed; r runs its preset again", severity="warning")
-        elif row.status not in RESUMABLE:
-            self.notify(f"{row.id} is {row.status}: nothing to resume", severity="warning")
-        elif not row.has_checkpoint:
-            self.notify(f"{row.id} has no checkpoint to resume from", severity="error")
-        else:
-            self.post_message(self.ResumeRun(row.run))
-
-    def action_export(self) -> None:
-        row = self._need_row("export")
-        if row is None:
-            return
-        run = row.run
-
-        def work() -> None:
-            from tuidl.core.run import report
-
-            try:
-                done = report.export(run)
-            except Exception as e:  # noqa: BLE001 - whatever it is, the user hears of it
-                self.app.call_from_thread(self.notify, f"could not export {run.id}: {type(e).__name__}: {e}",
-                                          title="Export failed", severity="error", timeout=8)
-                return
-            self.app.call_from_thread(self.notify, done.message(), title=f"Exported {run.id}",
-                                      severity="warning" if done.problems else "information", timeout=10)
-
-        self.run_worker(work, name=f"export {run.id}", group="runs-export", thread=True, exit_on_error=False)
-
-    def action_export_model(self) -> None:
-        row = self._need_row("export model")
-        if row is None:
-            return
-        if not (row.run.checkpoint("best").is_file() or row.run.checkpoint("last").is_file()):
-            self.notify(f"{row.id} has no checkpoint yet: nothing to export", title="No model", severity="warning",
-                        timeout=5)
-            return
-        self.app.push_screen(ModelFormatScreen(row), lambda fmt: self._export_model(row, fmt))
-
-    def _export_model(self, row: RunRow, fmt: str | None) -> None:
-        if not fmt:
-            return
-        run = row.run
-        self.notify(f"exporting the model of {run.id} as {fmt}…", timeout=3)
-
-        def work() -> None:
-            ok, message = export_model_result(*export_model_process(run, fmt))
-            self.app.call_from_thread(self.notify, message, title=f"Model of {run.id}" if ok else "Model export failed",
-                                      severity="information" if ok else "error", timeout=12)
-
-        self.run_worker(work, name=f"export model {run.id}", group="runs-model", thread=True, exit_on_error=False)
-
-    def action_delete(self) -> None:
-        entry = self.selected_entry()
-        if entry is not None:  # a waiting entry: out of the queue (nothing of it exists yet)
-            self._cancel(entry)
-            return
-        row = self._need_row("delete")
-        if row is None:
-            return
-        row = run_row(row.run)
-        if row.live:
-            self.notify(f"{row.id} is still {row.status}: stop it before deleting it", title="Not deleted",
-                        severity="error", timeout=6)
-            return
-        if row.host:
-            self.notify(f"{row.id} is a run of {row.host}: delete it there (this is its copy)", title="Not deleted",
-                        severity="warning", timeout=6)
-            return
-        self.app.push_screen(ConfirmDeleteScreen(row), lambda yes: self._delete(row, bool(yes)))
-
-    def _cancel(self, entry: Entry) -> None:
-        from tuidl.core.preset.schema import ConfigError
-        from tuidl.core.sweep.queue import Queue
-
-        try:
-            Queue(self.root).cancel(entry.id)
-        except (ConfigError, OSError) as e:
-            self.notify(str(e), title="Not taken out of the queue", severity="error", timeout=6)
-        else:
-            self.notify(f"{entry.id} ({entry.name}) taken out of the queue", timeout=3)
-        self.refresh_runs()
-
-    def _delete(self, row: RunRow, yes: bool) -> None:
-        if not yes:
-            return
-        run = row.run
-
-        def work() -> None:
-            try:
-                delete_run(run)
-            except (RuntimeError, OSError) as e:
-                self.app.call_from_thread(self.notify, str(e), title="Not deleted", severity="error", timeout=6)
-                return
-            self.app.call_from_thread(self._deleted, run)
-
-        self.run_worker(work, name=f"delete {run.id}", group="runs-delete", thread=True, exit_on_error=False)
-
-    def _deleted(self, run: RunDir) -> None:
-        self.marked.discard(run.id)
-        self.notify(f"deleted {run.id}", timeout=3)
-        self.refresh_runs()
 
     @on(Button.Pressed)
     def _button(self, event: Button.Pressed) -> None:

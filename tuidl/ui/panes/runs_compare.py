@@ -27,6 +27,7 @@ from textual.widgets import Footer, Static
 
 from tuidl.core.run import runtable as T
 from tuidl.core.run.curves import AXES, Curves, run_curves
+from tuidl.core.run.rundir import RunDir
 from tuidl.core.run.runlist import RunRow, run_label
 from tuidl.ui import palette
 from tuidl.ui.series import Series
@@ -237,8 +238,12 @@ class CompareScreen(Screen[None]):
 
 
 class CompareActions:
-    """The Runs pane's ``D``: the marked runs (else the run under the cursor) compared
-    (a part of the pane, kept here so the pane's own class stays small)."""
+    """The Runs pane's marks and comparisons (a part of the pane, kept here so the pane's own
+    class stays small): ``space`` marks a run, ``v`` lays the marked runs (else the run under
+    the cursor) over the Training pane's charts, ``C`` clears that, ``b`` compares the run shown
+    with the earlier runs of its preset, ``D`` opens the marked runs side by side. The pane
+    gives ``rows``, ``marked``, ``table``, ``_need_row()``, ``_update_row()``, ``_show_hint()``
+    and the ``CompareRuns`` and ``CompareEarlier`` messages."""
 
     def action_diff(self) -> None:
         rows = [r for r in self.rows if r.id in self.marked]
@@ -248,3 +253,36 @@ class CompareActions:
                 return
             rows = [row]
         self.app.push_screen(CompareScreen(rows))
+
+    def action_mark(self) -> None:
+        row = self._need_row("mark")
+        if row is None:
+            return
+        self.marked.symmetric_difference_update({row.id})
+        self._update_row(row)
+        self._show_hint()
+        index = self.table.row_index(row.id)
+        if index is not None and index + 1 < self.table.row_count:
+            self.table.move_cursor(row=index + 1, animate=False)
+
+    def marked_runs(self) -> list[RunDir]:
+        return [r.run for r in self.rows if r.id in self.marked]
+
+    def action_compare(self) -> None:
+        runs = self.marked_runs()
+        if not runs:
+            row = self._need_row("compare")
+            if row is None:
+                return
+            runs = [row.run]
+        self.post_message(self.CompareRuns(runs))
+
+    def action_clear_compare(self) -> None:
+        self.marked.clear()
+        for row in self.rows:
+            self._update_row(row)
+        self._show_hint()
+        self.post_message(self.CompareRuns([]))
+
+    def action_compare_earlier(self) -> None:
+        self.post_message(self.CompareEarlier())
