@@ -25,6 +25,7 @@ async def test_replaying_a_headless_run_made_here_does_not_say_another_machine(t
         await wait_for(pilot, lambda: app.panes["training"].view.progress.status == "completed", timeout=120, what="the replay")
         await pilot.press("4")
         system = app.panes["system"]
+        assert system.view is app.session.view  # the pane shows the run's one view, not a view of its own
         await wait_for(pilot, lambda: system.is_mounted and "trainer" in system.text(), what="the system pane")
         status = system.text().splitlines()[0]
         assert "not on this machine" not in status

@@ -11,6 +11,7 @@ import psutil
 import pytest
 from textual.containers import VerticalScroll
 
+from tuidl.core.run.runview import RunView
 from tuidl.core.system.telemetry import format_bytes
 from tuidl.ui.panes.system import HISTORY, GpuCard, SystemPane
 
@@ -343,3 +344,23 @@ async def test_telemetry_before_run_started_is_kept():
         pane.handle_events([telemetry(time.time(), torch=TORCH, torch_cuda="12.4"), run_started(ME)])
         await ticks(pilot, pane, 1)
         assert "PyTorch allocated 20.0 GiB" in pane.text()
+
+
+async def test_the_pane_shows_the_view_it_is_given():
+    """The pane renders the RunView the app follows the run with (its trainer, its end), not
+    a reduction of the events of its own: what the view took before the pane was handed it
+    shows too."""
+    app = host(recorded("h100x2.json"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(SystemPane)
+        view = RunView([run_started(NO_SUCH_PID, device="cuda:1", host="gpu-node-9"),
+                        telemetry(time.time(), torch=TORCH, torch_cuda="12.4")])
+        pane.show_run(view)
+        await pilot.pause()
+        assert pane.view is view and pane.events_mode and pane.trainer_pid is None
+        text = pane.text()
+        assert f"training process · pid {NO_SUCH_PID} · cuda:1" in text
+        assert "PyTorch allocated 20.0 GiB · reserved 20.3 GiB · peak 21.0 GiB" in text
+        pane.take(view.apply([{"type": "run_ended", "time": time.time(), "status": "completed"}]))
+        await pilot.pause()
+        assert f"pid {NO_SUCH_PID} · cuda:1 · ended" in pane.text()

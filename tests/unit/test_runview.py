@@ -223,8 +223,40 @@ def test_telemetry_and_boundary_keep_the_latest():
                     {"type": "telemetry", "time": 6.0, "host": {"cpu": 5}},
                     {"type": "boundary", "time": 7.0, "epoch": 0, "values": []},
                     {"type": "boundary", "time": 8.0, "epoch": 1, "values": []}])
-    assert view.torch == {"allocated": 1} and view.torch_cuda is True
+    assert view.trainer.torch == {"allocated": 1} and view.trainer.torch_cuda is True
     assert view.telemetry["time"] == 6.0 and view.boundary["epoch"] == 1
+
+
+def test_the_trainer_is_the_latest_run_starteds():
+    """Who trains the run (the System pane's figures): pid, host, device and start time of the
+    latest run_started; a pid that is not a positive number is none."""
+    view = RunView([started(pid=4242, host="gpu-node-7", device="cuda:1", t=50.0)])
+    t = view.trainer
+    assert (t.pid, t.host, t.device, t.started) == (4242, "gpu-node-7", "cuda:1", 50.0)
+    view.apply([started(pid=5151, device="cpu", t=80.0, resumed_from=1)])  # resumed elsewhere, on the CPU
+    assert (t.pid, t.host, t.device, t.started) == (5151, None, "cpu", 80.0)
+    for pid in (0, -3, "4242", None, 1.5):
+        assert RunView([started(pid=pid)]).trainer.pid is None
+    assert RunView([started(time="x")]).trainer.started is None
+    assert RunView().trainer == runview.Trainer()  # no run_started: nothing said
+
+
+def test_whether_pytorch_has_cuda_is_the_latest_word_on_it():
+    """torch_cuda: the run_started's (a CUDA version or null), else its cuda device says yes,
+    else not said; a later telemetry event's word replaces it, and its CUDA memory figures stay
+    the latest that came, before the run_started too."""
+    assert RunView([started(torch_cuda="12.4", device="cpu")]).trainer.torch_cuda is True
+    assert RunView([started(torch_cuda=None, device="cuda:0")]).trainer.torch_cuda is False
+    assert RunView([started(device="cuda")]).trainer.torch_cuda is True
+    assert RunView([started(device="cpu")]).trainer.torch_cuda is None
+    assert RunView([started(torch_cuda=12, device="cpu")]).trainer.torch_cuda is None  # not a version: not said
+    torch = {"allocated": 1, "reserved": 2, "peak": 3}
+    view = RunView([{"type": "telemetry", "time": 1.0, "torch": torch, "torch_cuda": "12.4"}, started(device="cpu")])
+    assert view.trainer.torch == torch and view.trainer.torch_cuda is None  # the run_started said nothing of CUDA
+    view.apply([{"type": "telemetry", "time": 2.0, "torch_cuda": None}])
+    assert view.trainer.torch_cuda is False and view.trainer.torch == torch  # no torch key: the figures stay
+    view.apply([{"type": "telemetry", "time": 3.0, "torch": "junk"}])
+    assert view.trainer.torch is None
 
 
 def health_event(step_: int, grad: float, dead=None) -> dict:

@@ -88,7 +88,7 @@ class RunController:
         session = self.session
         view = session.begin(run, mode)
         self.training.show_run(view, run.path)
-        self.system.clear_run()  # figures of an earlier run do not describe this one
+        self.system.show_run(view)  # figures of an earlier run do not describe this one
         if session.mode == Mode.LIVE:
             standby = session.standby
             if standby is not None and run.process is not standby.proc and run.is_live():

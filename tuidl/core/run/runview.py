@@ -11,6 +11,8 @@ raises) and keeps what every reader needs:
   dashboard asks for them);
 * **best** (monitor, value, epoch), **test** results, **status** and its end, notes,
   checkpoints, restarts (resumes), the latest boundary and telemetry figures;
+* the **trainer** (:class:`Trainer`): its pid, host and device as the latest
+  ``run_started`` says, and its PyTorch's CUDA memory figures from telemetry;
 * the learning lab's latest results (docs/instruments.md): :attr:`RunView.landscape`
   (the latest ``landscape`` event: the loss over a grid around the weights) and
   :attr:`RunView.adversarial` (the latest ``adversarial`` event: accuracy under attack by
@@ -44,11 +46,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, NamedTuple
 
 from tuidl.core.run import events as E
-from tuidl.core.numbers import to_float, to_int
+from tuidl.core.numbers import finite, to_float, to_int
 from tuidl.core.preset.reference import Placement, place
 from tuidl.core.run.scalars import Scalars
+from tuidl.core.system.telemetry import cuda_index
 
-__all__ = ["Applied", "Change", "Curve", "Curves", "LayerHealth", "RunProgress", "RunView", "Taken", "load"]
+__all__ = ["Applied", "Change", "Curve", "Curves", "LayerHealth", "RunProgress", "RunView", "Taken", "Trainer", "load"]
 
 METRICS = ("loss", "acc", "top5", "mae")
 HEALTH_FIGURES = ("grad_norm", "weight_norm", "update_ratio", "dead", "act_mean", "act_std")
@@ -233,6 +236,40 @@ class Applied:
         return True
 
 
+@dataclass
+class Trainer:
+    """Who trains the run, as its latest ``run_started`` says: the trainer's ``pid``, the
+    ``host`` it runs on (newer runs), its ``device`` and when it started (``started``); and
+    its PyTorch: the CUDA memory figures of the latest ``telemetry`` that has them
+    (``torch``), and whether it has CUDA (``torch_cuda``: as the latest run_started or
+    telemetry says, a ``cuda`` device saying yes; None: not said). None where not said."""
+
+    pid: int | None = None
+    host: str | None = None
+    device: str | None = None
+    started: float | None = None
+    torch: dict | None = None
+    torch_cuda: bool | None = None
+
+    def run_started(self, ev: dict) -> None:
+        pid = ev.get("pid")
+        self.pid = pid if isinstance(pid, int) and pid > 0 else None
+        self.host = str(ev["host"]) if ev.get("host") else None
+        self.device = str(ev["device"]) if ev.get("device") else None
+        self.started = finite(ev.get("time"))
+        if "torch_cuda" in ev and isinstance(ev["torch_cuda"], (str, type(None))):
+            self.torch_cuda = ev["torch_cuda"] is not None
+        else:
+            self.torch_cuda = True if cuda_index(self.device) is not None else None
+
+    def telemetry(self, ev: dict) -> None:
+        if "torch" in ev:
+            figures = ev.get("torch")
+            self.torch = figures if isinstance(figures, dict) else None
+        if "torch_cuda" in ev:
+            self.torch_cuda = ev.get("torch_cuda") is not None
+
+
 class RunView:
     """The state of one run, from its events (see the module docstring)."""
 
@@ -259,8 +296,7 @@ class RunView:
         self.neurons: dict | None = None  # the latest neurons event
         self.latent: dict | None = None  # the latest latent event (the test set's codes in 2-D)
         self.reconstructions: dict | None = None  # the latest reconstructions event (self-supervised)
-        self.torch: dict | None = None  # the latest telemetry's PyTorch memory figures (CUDA)
-        self.torch_cuda: bool | None = None  # the trainer's PyTorch has CUDA, as telemetry says (None: not said)
+        self.trainer = Trainer()  # who trains it (the latest run_started) and its PyTorch's CUDA figures
         self.scalars = Scalars()  # a logged run's metrics by name, its config and summary (metrics events)
         self.events = 0  # events of a known type taken (malformed ones included)
         self.bad_events = 0
@@ -449,6 +485,7 @@ class RunView:
         else:
             self.restarts += 1
         self.ended = None  # a resumed run is live again
+        self.trainer.run_started(ev)
         self.run_info = {**ev, "classes": data.get("classes"), "input_shape": data.get("input_shape")}
         p = self.progress
         p.run_id = str(ev.get("run_id", ""))
@@ -599,11 +636,7 @@ class RunView:
 
     def _telemetry(self, ev: dict, applied: Applied) -> None:
         self.telemetry = ev
-        if "torch" in ev:
-            figures = ev.get("torch")
-            self.torch = figures if isinstance(figures, dict) else None
-        if "torch_cuda" in ev:
-            self.torch_cuda = ev.get("torch_cuda") is not None
+        self.trainer.telemetry(ev)
 
     def _config(self, ev: dict, applied: Applied) -> None:
         values = ev["values"]

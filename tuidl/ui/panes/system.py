@@ -6,7 +6,8 @@ Figures come from two places:
   thread worker runs about once a second while the pane is mounted and on screen;
   used when no run is followed or the followed run's trainer runs on this machine;
 * **the run's ``telemetry`` events** (as its :class:`~tuidl.core.run.runview.RunView` took
-  them: :meth:`SystemPane.take`) — always for PyTorch's allocator figures (the
+  them: :meth:`SystemPane.take`; who the trainer is, its device and PyTorch's figures are
+  the view's :class:`~tuidl.core.run.runview.Trainer`) — always for PyTorch's allocator figures (the
   dashboard holds no CUDA context and never imports ``torch.cuda``), and for the GPU and
   host cards when the run is a replay or lives on another machine (its trainer pid is
   not a process here).
@@ -37,7 +38,6 @@ from tuidl.core.system.telemetry import (
     GpuSource,
     NvmlSource,
     Sampler,
-    cuda_index,
     torch_cuda_build,
 )
 from tuidl.ui.visible import closing, shown
@@ -133,20 +133,11 @@ class SystemPane(Widget):
         self._local_torch: tuple[bool, str | None] | None = None
         self.polls = 0  # local samples applied
 
-        # the trainer
+        # the trainer: the followed run's (as its RunView says), unless the app names a local pid
         self._explicit_pid: int | None = None
         self._pid_set = False
-        self._run_id: str | None = None
-        self._run_pid: int | None = None
-        self._run_host: str | None = None  # the machine the run's run_started names (newer runs)
-        self._run_local = True
-        self._run_ended = False
-        self._run_device: str | None = None
-        self._run_torch_cuda: bool | None = None  # None: not known from the run
-        self._torch: dict | None = None
-        self._torch_time: float | None = None
-        self._saw_telemetry = False
-        self._view = RunView()  # for events handed over as such (handle_events)
+        self._run_local = True  # the run's trainer is a process of this machine (checked at each run_started)
+        self.view = RunView()  # the run followed: the app's view (show_run), or the pane's own (handle_events)
 
         self.readings = Readings()  # what the cards show
         self._cards: dict[str, GpuCard] = {}
@@ -188,14 +179,15 @@ class SystemPane(Widget):
         """The pid whose CPU, memory and GPU memory the pane measures locally."""
         if self._pid_set:
             return self._explicit_pid
-        if self._run_pid and self._run_local and not self._run_ended:
-            return self._run_pid
+        pid = self.view.trainer.pid
+        if pid and self._run_local and self.view.ended is None:
+            return pid
         return None
 
     @property
     def events_mode(self) -> bool:
         """True when the GPU/host cards come from the run's telemetry events."""
-        return not self._pid_set and self._run_id is not None and not self._run_local
+        return not self._pid_set and self.view.started is not None and not self._run_local
 
     def set_trainer_pid(self, pid: int | None) -> None:
         """Measure this local process (None: none); the cards come from local polling."""
@@ -206,26 +198,27 @@ class SystemPane(Widget):
             self.readings.reset()
         self._render_all()
 
-    def clear_run(self) -> None:
-        """Forget the followed run (the app follows none now): back to local figures."""
+    def show_run(self, view: RunView) -> None:
+        """Follow the run this view is of (the app's: it takes the run's events, and
+        :meth:`take` is handed what it took); figures of an earlier run are forgotten."""
         was_events = self.events_mode
-        self._view = RunView()
-        self._run_id = self._run_pid = self._run_device = self._run_host = None
-        self._run_local, self._run_ended = True, False
-        self._run_torch_cuda = None
-        self._torch = self._torch_time = None
-        self._saw_telemetry = False
-        if was_events:
+        self.view = view
+        self._run_local = self._trainer_is_local()
+        if was_events or self.events_mode:
             self.readings.reset()
         self._render_all()
 
+    def clear_run(self) -> None:
+        """Forget the followed run (the app follows none now): back to local figures."""
+        self.show_run(RunView())
+
     def handle_events(self, events: list[dict]) -> None:
         """Take a batch of the followed run's events (any types; unknown ones ignored)
-        into a RunView of the pane's own, and show them."""
-        self.take(self._view.apply(events))
+        into the pane's view, and show them."""
+        self.take(self.view.apply(events))
 
     def take(self, applied: Applied, more: bool = False) -> None:
-        """Show what a RunView took from a batch of the followed run's events: who the
+        """Show what the followed run's RunView took from a batch of its events: who the
         trainer is (run_started), its telemetry, and its end. Telemetry must never take
         the run's view down: a failure here is logged, not raised."""
         try:
@@ -237,57 +230,30 @@ class SystemPane(Widget):
         changed = False
         for taken in applied.taken:
             if taken.kind == "run_started":
-                self._on_run_started(taken.ev)
+                self._trainer_started()
             elif taken.kind == "telemetry":
-                self._on_telemetry(taken.ev)
-            elif taken.kind == "run_ended":
-                self._run_ended = True
-            else:
+                if self.events_mode:  # (the cards' history: one reading per event)
+                    self.readings.ingest(taken.ev, finite(taken.ev.get("time")))
+            elif taken.kind != "run_ended":
                 continue
             changed = True
         if changed:  # (a batch of metrics alone changes nothing here)
             self._render_all()
 
-    def _on_run_started(self, ev: dict) -> None:
-        run_id = str(ev["run_id"]) if ev.get("run_id") is not None else "?"
+    def _trainer_started(self) -> None:
+        """A trainer started (the run, or a resume of it): measured here when it is a
+        process of this machine, else shown from the run's telemetry."""
         was_events = self.events_mode
-        pid = ev.get("pid")
-        pid = pid if isinstance(pid, int) and pid > 0 else None
-        if self._run_id is not None and run_id != self._run_id:
-            # another run: forget the last one's figures (telemetry of this run that
-            # came before its run_started is kept)
-            self._torch = self._torch_time = None
-            self._saw_telemetry = False
-        if self._pid_set and pid != self._explicit_pid:
+        if self._pid_set and self.view.trainer.pid != self._explicit_pid:
             # a pid set for an earlier run does not describe this one
             self._explicit_pid, self._pid_set = None, False
-        self._run_id = run_id
-        self._run_ended = False
-        self._run_pid = pid
-        self._run_host = str(ev["host"]) if ev.get("host") else None
-        self._run_local = self._pid_is_local(self._run_pid, finite(ev.get("time")))
-        device = ev.get("device")
-        self._run_device = str(device) if device else None
-        if isinstance(ev.get("torch_cuda"), (str, type(None))) and "torch_cuda" in ev:
-            self._run_torch_cuda = ev["torch_cuda"] is not None
-        elif cuda_index(self._run_device) is not None:
-            self._run_torch_cuda = True
-        else:
-            self._run_torch_cuda = None
+        self._run_local = self._trainer_is_local()
         if was_events or self.events_mode:
             self.readings.reset()
 
-    def _on_telemetry(self, ev: dict) -> None:
-        self._saw_telemetry = True
-        when = finite(ev.get("time"))
-        if "torch" in ev:
-            fig = ev.get("torch")
-            self._torch = fig if isinstance(fig, dict) else None
-            self._torch_time = when
-        if "torch_cuda" in ev:
-            self._run_torch_cuda = ev.get("torch_cuda") is not None
-        if self.events_mode:
-            self.readings.ingest(ev, when)
+    def _trainer_is_local(self) -> bool:
+        trainer = self.view.trainer
+        return self.view.started is None or self._pid_is_local(trainer.pid, trainer.started)
 
     @staticmethod
     def _pid_is_local(pid: int | None, started: float | None) -> bool:
@@ -383,27 +349,29 @@ class SystemPane(Widget):
         if self.readings.problem:
             out += [p.strip() for p in self.readings.problem.split("; ") if p.strip()]
         torch_note = None
-        if self._run_torch_cuda is False:
+        torch_cuda = self.view.trainer.torch_cuda
+        if torch_cuda is False:
             torch_note = "PyTorch built without CUDA"
-        elif self._run_torch_cuda is None and (self._run_id is None or self._run_local):
+        elif torch_cuda is None and (self.view.started is None or self._run_local):
             if self._local_torch is not None:
                 installed, cuda = self._local_torch
                 torch_note = ("PyTorch is not installed" if not installed
                               else None if cuda else "PyTorch built without CUDA")
         if torch_note and torch_note not in out:
             out.append(torch_note)
-        if self.events_mode and not self._saw_telemetry:
+        if self.events_mode and self.view.telemetry is None:
             out.append(self._no_telemetry_reason())
         return out
 
     def _no_telemetry_reason(self) -> str:
         """Why there are no figures for a run whose trainer is not measured here."""
-        trainer = f"the run's trainer (pid {self._run_pid or '?'})"
+        pid, host = self.view.trainer.pid, self.view.trainer.host
+        trainer = f"the run's trainer (pid {pid or '?'})"
         hint = "its events carry no telemetry (train with --telemetry to record GPU and host figures)"
-        if self._run_host and self._run_host == socket.gethostname():
+        if host and host == socket.gethostname():
             return f"{trainer} ran on this machine and has ended; {hint}"
-        if self._run_host:
-            return f"{trainer} runs on {self._run_host}, not on this machine, and {hint}"
+        if host:
+            return f"{trainer} runs on {host}, not on this machine, and {hint}"
         return f"{trainer} is not running on this machine (it ended, or runs elsewhere), and {hint}"
 
     def status_text(self) -> str:
@@ -461,9 +429,10 @@ class SystemPane(Widget):
             )
 
     def _render_training(self) -> None:
+        view, trainer = self.view, self.view.trainer
         self._train_card.show(
-            pid=self.trainer_pid if not self.events_mode else self._run_pid, device=self._run_device,
-            ended=self._run_ended, followed=self._run_id is not None or self._pid_set, torch=self._torch,
+            pid=self.trainer_pid if not self.events_mode else trainer.pid, device=trainer.device,
+            ended=view.ended is not None, followed=view.started is not None or self._pid_set, torch=trainer.torch,
             gpus=self.readings.gpus)
 
     def _render_host(self) -> None:
