@@ -215,7 +215,8 @@ def run_in_pty(cmd: list[str], *, size: tuple[int, int] = SIZE, env: dict | None
     Returns ``t_spawn`` (``time.time()`` just before the process is created),
     ``seen`` (for each ``watch`` name, the wall time its bytes first arrived), ``bytes``
     written, ``rc``, ``cpu`` (the process's user + system seconds, from ``wait4``),
-    ``maxrss`` (bytes), ``timed_out`` and ``tail`` (its last output, for errors).
+    ``maxrss`` (bytes), ``t_exit`` (the wall time it was seen to end), ``timed_out`` and
+    ``tail`` (its last output, for errors).
     ``replies``: bytes to type (write to the terminal) once a ``watch`` marker is seen.
     The process gets its own session; on timeout that group is killed."""
     watch = dict(watch or {})
@@ -259,7 +260,7 @@ def run_in_pty(cmd: list[str], *, size: tuple[int, int] = SIZE, env: dict | None
             if not data:
                 pid, st, ru = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
-                    status, rusage = st, ru
+                    status, rusage, t_exit = st, ru, time.time()
                     break
                 if ready:  # EOF on the terminal: the process is ending
                     time.sleep(0.01)
@@ -272,6 +273,7 @@ def run_in_pty(cmd: list[str], *, size: tuple[int, int] = SIZE, env: dict | None
     finally:
         if status is None:
             _pid, status, rusage = os.wait4(proc.pid, 0)
+            t_exit = time.time()
         proc.returncode = os.waitstatus_to_exitcode(status)
         try:  # what it wrote last, after it ended
             while select.select([master], [], [], 0)[0]:
@@ -283,7 +285,7 @@ def run_in_pty(cmd: list[str], *, size: tuple[int, int] = SIZE, env: dict | None
         except OSError:
             pass
         os.close(master)
-    return {"t_spawn": t_spawn, "seen": seen, "bytes": total, "rc": proc.returncode,
+    return {"t_spawn": t_spawn, "seen": seen, "t_exit": t_exit, "bytes": total, "rc": proc.returncode,
             "cpu": rusage.ru_utime + rusage.ru_stime, "maxrss": rusage.ru_maxrss * 1024,
             "timed_out": timed_out, "tail": _plain(tail)}
 

@@ -8,7 +8,10 @@ are wall clock from just before the process is created:
 * ``first paint``: the first screen content arrives (a pane title);
 * ``full frame``: the footer's key bindings have arrived too; Textual fills the
   footer in a moment after the first paint, so this is the first frame with every
-  part of the dashboard on it. Then ctrl+q is typed and the dashboard quits.
+  part of the dashboard on it. Then ctrl+q is typed and the dashboard quits:
+* ``quit_restored``: from ctrl+q until the terminal is restored (the alternate screen
+  left), and ``quit_exit``: until the process has ended (target ≤ 1 s; the shell's
+  prompt comes back with the restored screen, not a second later).
 
 Measured twice: the installed ``tuidl`` command itself (what a user runs), and the
 dashboard child of bench/dashboard.py (the same ``TuidlApp`` with a recorder), which
@@ -69,6 +72,7 @@ from dashboard import (  # noqa: E402
 )
 
 CTRL_Q = b"\x11"
+RESTORED = b"\x1b[?1049l"  # the alternate screen left: the shell's screen is back
 
 
 def tuidl_command() -> tuple[list[str], str]:
@@ -87,12 +91,15 @@ def first_frame_cli(env: dict, timeout: float = 60.0) -> dict[str, Any]:
     """``tuidl`` (no arguments) on a terminal until its first full frame, then ctrl+q."""
     cmd, _ = tuidl_command()
     out = run_in_pty(cmd, size=SIZE, env=env, timeout=timeout,
-                     watch={"first_paint": FIRST_PAINT, "full_frame": FULL_FRAME}, replies={"full_frame": CTRL_Q})
+                     watch={"first_paint": FIRST_PAINT, "full_frame": FULL_FRAME, "restored": RESTORED},
+                     replies={"full_frame": CTRL_Q})
     if "full_frame" not in out["seen"]:
         raise RuntimeError(f"tuidl showed no full frame (exit status {out['rc']}):\n{out['tail']}")
     t0 = out["t_spawn"]
     return {"first_paint": out["seen"].get("first_paint", float("nan")) - t0,
             "full_frame": out["seen"]["full_frame"] - t0, "rc": out["rc"], "cpu": out["cpu"],
+            "quit_restored": out["seen"].get("restored", float("nan")) - out["seen"]["full_frame"],
+            "quit_exit": out["t_exit"] - out["seen"]["full_frame"],
             "maxrss_mb": round(out["maxrss"] / 2**20, 1)}
 
 
@@ -340,7 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "benchmark": "startup", "machine": info, "machine_after": machine(), "command": shown,
         "size": list(SIZE), "reps": args.reps, "preset": args.preset,
-        "first_frame_cli": {k: _med(cli, k) for k in ("first_paint", "full_frame", "cpu", "maxrss_mb")},
+        "first_frame_cli": {k: _med(cli, k) for k in ("first_paint", "full_frame", "cpu", "maxrss_mb",
+                                                        "quit_restored", "quit_exit")},
         "first_frame_child": {k: _med(child, k) for k in child[0] if isinstance(child[0][k], float)},
         "torch_at_first_frame": any(c["torch_at_first_frame"] for c in child),
         "torch_imported_within_2s_of_first_frame": [c["torch_imported_within_s"] for c in child],
@@ -358,12 +366,15 @@ def main(argv: list[str] | None = None) -> int:
     full = result["first_frame_cli"]["full_frame"]
     step = result["start_to_step"]["first_step"]
     result["targets"] = {"full_frame<=1.5s": full <= 1.5, "no_torch_at_first_frame": not result["torch_at_first_frame"],
-                         "start_to_step<=3s": step <= 3.0 and all(result["warm_trainer_used"])}
+                         "start_to_step<=3s": step <= 3.0 and all(result["warm_trainer_used"]),
+                         "quit_exit<=1s": result["first_frame_cli"]["quit_exit"] <= 1.0}
     c = result["first_frame_child"]
     print(f"first full frame: tuidl {full:.2f} s (first paint {result['first_frame_cli']['first_paint']:.2f} s); "
           f"child {c['full_frame']:.2f} s = interpreter {c['interpreter']:.2f} + import tuidl.ui.app "
           f"{c['import_ui']:.2f} + build {c['build_app']:.2f} + to mount {c['to_mount']:.2f} + to first refresh "
-          f"{c['mount_to_first_refresh']:.2f}; torch at first frame: {result['torch_at_first_frame']}")
+          f"{c['mount_to_first_refresh']:.2f}; torch at first frame: {result['torch_at_first_frame']}; ctrl+q → "
+          f"terminal restored {result['first_frame_cli']['quit_restored']:.2f} s, → process ended "
+          f"{result['first_frame_cli']['quit_exit']:.2f} s")
     s, p = result["start_to_step"], result["trainer_phases"]
     print(f"Start → first step {step:.2f} s with the warm trainer (launch.start returned {s['launch_return']:.2f} s, "
           f"run_started {s['run_started']:.2f} s); cold {result['start_to_step_cold']['first_step']:.2f} s; "
