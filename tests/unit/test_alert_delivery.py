@@ -88,7 +88,7 @@ def test_a_failing_or_hanging_webhook_is_logged_once_and_never_blocks(receiver):
     t0 = time.monotonic()
     for i in range(3):
         sender.send(f"alert {i}", "text", "warn", "r1")
-    assert time.monotonic() - t0 < 0.1  # the caller (the dashboard, a run) never waits
+    assert time.monotonic() - t0 < 0.45  # the caller (the dashboard, a run) never waits (0.5 s a send if it did)
     assert sender.wait(timeout=20)
     assert [json.loads(b)["title"] for _, _, b in good.got] == ["alert 0", "alert 1", "alert 2"]
     assert sender.sent == 3
