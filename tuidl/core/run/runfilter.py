@@ -234,41 +234,65 @@ def run_config(run, recheck: bool = True) -> dict[str, Any]:
     """A run's config, flat (dotted keys): the resolved preset of a preset run, the
     ``config.json`` of a logged run; ``{}`` when unreadable. Cached by the file's mtime;
     ``recheck=False`` (a run that is not live: its config no longer changes) takes the
-    cached one without looking at the file."""
-    key = str(run.path)
-    if not recheck and key in _CONFIGS:
-        return _CONFIGS[key][1]
-    path = run.preset_path
-    try:
-        stamp = os.stat(path).st_mtime_ns
-        logged = False
-    except OSError:
-        path = run.config_path
+    cached one without looking at the file. Runs whose configs the runs root's store
+    (:class:`~tuidl.core.run.runindex.ConfigStore`) holds as one share one dict: do not
+    change what this returns."""
+    return _config_of(run, recheck)[0]
+
+
+_NO_CONFIG: tuple[dict[str, Any], None] = ({}, None)
+
+
+def _config_of(run, recheck: bool = True, logged: bool = False) -> tuple[dict[str, Any], tuple[str, ...] | None]:
+    """:func:`run_config` and the config's keys (its shape). ``logged``: the run was listed
+    as a logged run (a config.json, no preset.toml): its config.json is looked for first."""
+    key = str(run.path)  # (strings, not Paths: a filter may ask for 10,000 runs' configs)
+    cached = _CONFIGS.get(key)
+    if not recheck and cached is not None:
+        return cached[1], cached[2]
+    names = ("/config.json", "/preset.toml") if logged else ("/preset.toml", "/config.json")
+    for name in names:
+        path = key + name
         try:
             stamp = os.stat(path).st_mtime_ns
+            break
         except OSError:
-            return {}
-        logged = True
-    cached = _CONFIGS.get(key)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    store = configs_of(run.path.parent)  # kept in the runs root: a new process parses nothing twice
-    kept = store.get(run.id, stamp)
-    if kept is not None:
-        data = None
+            continue
     else:
-        try:
-            raw = path.read_bytes()
-            data = json.loads(raw) if logged else tomllib.loads(raw.decode())
-        except (OSError, ValueError, UnicodeDecodeError):
-            data = {}
-    flat = {(k if k in _INTERN else _INTERN.setdefault(k, k)): v
-            for k, v in (kept if kept is not None else flatten(data)).items()}
-    if kept is None and data:
-        store.put(run.id, stamp, flat)
+        return _NO_CONFIG
+    if cached is not None and cached[0] == stamp:
+        return cached[1], cached[2]
+    root, _, run_id = key.rpartition("/")
+    store = configs_of(root)  # kept in the runs root: a new process parses nothing twice
+    kept = store.entry(run_id, stamp)
+    if kept is not None:
+        return _shared(key, *kept)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+        data = json.loads(raw) if name == "/config.json" else tomllib.loads(raw.decode())
+    except (OSError, ValueError, UnicodeDecodeError):
+        data = {}
+    flat = {(k if k in _INTERN else _INTERN.setdefault(k, k)): v for k, v in flatten(data).items()}
+    if data:
+        store.put(run_id, stamp, flat)
     keys = tuple(flat)
     _CONFIGS[key] = (stamp, flat, _SHAPES.setdefault(keys, keys))
-    return flat
+    return flat, _CONFIGS[key][2]
+
+
+_STORED: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {}  # a stored config's digest -> (flat, keys)
+
+
+def _shared(key: str, stamp: int, digest: str, config: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A run's config as the store keeps it: one flat dict for every run of that config."""
+    shared = _STORED.get(digest)
+    if shared is None:
+        flat = {(k if k in _INTERN else _INTERN.setdefault(k, k)): v for k, v in config.items()}
+        keys = tuple(flat)
+        shared = _STORED[digest] = (flat, _SHAPES.setdefault(keys, keys))
+    _CONFIGS[key] = (stamp, *shared)
+    return shared
 
 
 _INTERN: dict[str, str] = {}  # config keys are shared by thousands of runs: one string each
@@ -313,8 +337,8 @@ def _lookup(d: dict[str, Any], key: str, shape: tuple[str, ...] | None = None) -
 
 
 def _config_lookup(row, key: str) -> tuple[bool, Any]:
-    flat = run_config(row.run, recheck=row.live)
-    return _lookup(flat, key, _CONFIGS[str(row.run.path)][2] if flat else None)
+    flat, shape = _config_of(row.run, row.live, row.logged is not None)
+    return _lookup(flat, key, shape if flat else None)
 
 
 def row_value(row, key: str) -> tuple[bool, Any]:
