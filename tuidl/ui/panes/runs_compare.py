@@ -25,6 +25,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from tuidl.core import textplot
 from tuidl.core.run import runtable as T
 from tuidl.core.run.curves import AXES, Curves, run_curves
 from tuidl.core.run.rundir import RunDir
@@ -157,8 +158,12 @@ class CompareScreen(Screen[None]):
 
     def on_mount(self) -> None:
         rows = self.rows
-        self.run_worker(lambda: read_compared(rows), name="compare runs", group="compare-read", thread=True,
-                        exit_on_error=False)
+
+        def read() -> Compared:
+            textplot.preload()  # (the chart's first draw would import it, on the UI thread)
+            return read_compared(rows)
+
+        self.run_worker(read, name="compare runs", group="compare-read", thread=True, exit_on_error=False)
 
     def on_worker_state_changed(self, event) -> None:
         worker = event.worker
