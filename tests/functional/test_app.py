@@ -313,3 +313,25 @@ async def test_the_focused_pane_is_marked_and_a_hidden_one_is_not_restyled(tmp_p
         await pilot.resize_terminal(WIDE_AT + 10, 40)
         await settle(pilot)
         assert tab["builder"].has_class("-has-focus") and not tab["runs"].has_class("-has-focus")
+
+
+async def test_a_pane_asked_for_at_start_up_draws_before_the_others_are_mounted(tmp_path, monkeypatch):
+    """`tuidl` mounts the panes not shown first one a frame after the first. A key for one
+    of them (5 as the dashboard comes up) mounts it at once; the others wait
+    (HOLD_AFTER_KEY_S) so that it draws first: mounted meanwhile, they put the Runs pane's
+    first screen 4 s after its key on a 2-core machine. Then they are mounted."""
+    import tuidl.ui.panedeck as panedeck
+
+    monkeypatch.setattr(panedeck, "HOLD_AFTER_KEY_S", 3600.0)
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs", defer_panes=True, runs_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("5")
+        runs = app.panes["runs"]
+        await wait_for(pilot, lambda: app.query_one(PaneDeck).active == "runs" and runs.scans, what="the Runs pane")
+        await settle(pilot, 3)
+        waiting = [key for key in ("dataset", "training", "system") if not app.panes[key].is_mounted]
+        assert waiting and app.deck.deferred  # held back, not mounted one a frame meanwhile
+        monkeypatch.setattr(app.deck, "_hold_until", 0.0)  # the hold is over
+        app.deck.mount_deferred()
+        await wait_for(pilot, app.deck.mounted, what="the other panes")
+        assert app.query_one(PaneDeck).active == "runs" and runs.table.has_focus
