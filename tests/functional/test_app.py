@@ -281,3 +281,57 @@ async def test_a_new_start_clears_the_last_runs_message_from_the_title(tmp_path)
         await wait_for(pilot, lambda: app.session.run is second, what="the second run")
         assert second.id in app.title and "stopped" not in app.title
         assert "stopped at epoch 2" not in app.sub_title and app.sub_title == preset.name
+
+
+async def test_the_focused_pane_is_marked_and_a_hidden_one_is_not_restyled(tmp_path, monkeypatch):
+    """The pane with the focus carries -has-focus (its heading lights up). As tabs, a pane
+    hidden by a switch keeps its mark until it is shown again: unmarking it restyled its
+    whole subtree (the builder's form) at every switch, for a pane no one sees. Wide, every
+    pane is shown and only the focused one is marked."""
+    app = make_app(runs_root=tmp_path / "runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        deck = app.query_one(PaneDeck)
+        tab = {key: app.query_one(f"#{key}") for key in ("builder", "runs")}
+        await wait_for(pilot, lambda: tab["builder"].has_class("-has-focus"), what="the builder marked")
+        restyled: list[str] = []  # the panes whose mark changed
+        set_class = type(tab["builder"]).set_class
+
+        def recording(self, add, *names, **kw):
+            if "-has-focus" in names and self.has_class("-has-focus") != add:
+                restyled.append(self.id)
+            return set_class(self, add, *names, **kw)
+
+        monkeypatch.setattr(type(tab["builder"]), "set_class", recording)
+        await pilot.press("5")
+        await wait_for(pilot, lambda: app.panes["runs"].table.has_focus, what="the list's focus")
+        await settle(pilot)
+        assert tab["runs"].has_class("-has-focus") and restyled == ["runs"]  # the builder left alone
+        await pilot.press("1")
+        await wait_for(pilot, lambda: deck.active == "builder", what="the builder shown")
+        await settle(pilot)
+        assert tab["builder"].has_class("-has-focus") and restyled == ["runs"]  # still marked: nothing to do
+        await pilot.resize_terminal(WIDE_AT + 10, 40)
+        await settle(pilot)
+        assert tab["builder"].has_class("-has-focus") and not tab["runs"].has_class("-has-focus")
+
+
+async def test_a_pane_asked_for_at_start_up_draws_before_the_others_are_mounted(tmp_path, monkeypatch):
+    """`tuidl` mounts the panes not shown first one a frame after the first. A key for one
+    of them (5 as the dashboard comes up) mounts it at once; the others wait
+    (HOLD_AFTER_KEY_S) so that it draws first: mounted meanwhile, they put the Runs pane's
+    first screen 4 s after its key on a 2-core machine. Then they are mounted."""
+    import tuidl.ui.panedeck as panedeck
+
+    monkeypatch.setattr(panedeck, "HOLD_AFTER_KEY_S", 3600.0)
+    app = make_app(P.load("spiral"), runs_root=tmp_path / "runs", defer_panes=True, runs_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("5")
+        runs = app.panes["runs"]
+        await wait_for(pilot, lambda: app.query_one(PaneDeck).active == "runs" and runs.scans, what="the Runs pane")
+        await settle(pilot, 3)
+        waiting = [key for key in ("dataset", "training", "system") if not app.panes[key].is_mounted]
+        assert waiting and app.deck.deferred  # held back, not mounted one a frame meanwhile
+        monkeypatch.setattr(app.deck, "_hold_until", 0.0)  # the hold is over
+        app.deck.mount_deferred()
+        await wait_for(pilot, app.deck.mounted, what="the other panes")
+        assert app.query_one(PaneDeck).active == "runs" and runs.table.has_focus

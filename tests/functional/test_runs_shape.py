@@ -122,5 +122,8 @@ async def test_d_compares_marked_runs_config_diff_and_curves(root):
         await pilot.press("L", "l", "m")
         assert screen.chart.log_x and screen.chart.log_y and screen.chart.smooth > 0
         assert "log x" in str(screen.axes.content) and "raw faint" in str(screen.axes.content)
+        lines = dict(screen._lines)  # each run's line made once: a redraw keeps it (and its smoothing)
+        await pilot.press("l", "m", "m")
+        assert screen._lines == lines and all(screen._lines[k] is v for k, v in lines.items())
         await pilot.press("escape")
         assert not isinstance(app.screen, CompareScreen)

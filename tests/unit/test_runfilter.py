@@ -164,3 +164,31 @@ def test_diff_shows_only_the_keys_that_differ_side_by_side_with_summaries(runs, 
     assert ["val_loss", "0.2", "0.5"] in [line.split() for line in summary]
     assert cli.main(["diff", n["a"], "--runs-dir", str(root)]) == 2
     assert "give two runs or more" in capsys.readouterr().err
+
+
+_NAMES = st.sampled_from(["loss", "val_loss", "val/loss", "train/loss", "acc", "test_acc", "x.acc", "test_x.acc",
+                          "a.val_loss", "f1"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(logged=st.one_of(st.none(), st.dictionaries(_NAMES, st.floats(allow_nan=False), max_size=4)),
+       monitor=st.one_of(st.none(), st.just(""), _NAMES), test=st.one_of(st.none(), st.dictionaries(
+           st.sampled_from(["acc", "loss", "x.acc", "val_loss"]), st.floats(allow_nan=False), max_size=3)),
+       key=_NAMES)
+def test_a_metric_is_looked_up_as_in_the_runs_summary(logged, monitor, test, key):
+    """A filter on a metric looks it up without making each run's summary dict
+    (runfilter._summary_lookup): the same value as the summary (run_summary) gives, a
+    whole key first, else the first key ending in ``.key``, in the summary's order."""
+    from types import SimpleNamespace
+
+    from tuidl.core.run import runfilter as F
+    from tuidl.core.run.runlist import LoggedFigures
+
+    status = {}
+    if monitor is not None:
+        status["best"] = {"monitor": monitor, "value": 0.125}
+    if test is not None:
+        status["test"] = test
+    row = SimpleNamespace(status_data=status,
+                          logged=None if logged is None else LoggedFigures("script", 1, len(logged), None, logged))
+    assert F._summary_lookup(row, key) == F._lookup(F.run_summary(row), key)

@@ -173,3 +173,26 @@ def test_a_changed_config_is_parsed_again(runs):
     assert os_stamp
     rows = scan_runs(root)
     assert {r.id for r in parse("batch_size=64").apply(rows)} == {c.id}
+
+
+def test_runs_of_one_stored_config_share_one_dict_in_a_new_process(tmp_path):
+    """10,000 runs of a few configs: a new process makes one flat dict per stored config,
+    not one per run (it rebuilt each), and each run still reads its own values."""
+    from tuidl.core.run import runfilter
+
+    root = tmp_path / "runs"
+    same = [preset_run(root, lr=0.01, started=1_000_000.0 + i) for i in range(3)]
+    other = preset_run(root, lr=0.1, started=1_000_010.0)
+    logged = helpers.logged_run(root, "script", steps=3, t0=1_000_020.0, config={"lr": 0.5})
+    rows = scan_runs(root)
+    parse("lr>=0.01").apply(rows)  # every config read once, kept in the runs root
+    new_process()
+    runfilter._CONFIGS.clear()
+    runindex._STORES.clear()
+    runfilter._STORED.clear()
+    rows = {r.id: r for r in scan_runs(root)}
+    assert {r.id for r in parse("lr>0.05").apply(rows.values())} == {other.id, logged.id}
+    configs = [runfilter.run_config(run, recheck=False) for run in same]
+    assert configs[0] is configs[1] is configs[2] and configs[0]["train.optimizer.lr"] == 0.01
+    assert runfilter.run_config(other)["train.optimizer.lr"] == 0.1
+    assert runfilter.run_config(logged) == {"lr": 0.5}

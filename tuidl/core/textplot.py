@@ -43,6 +43,7 @@ __all__ = [
     "linear_ticks",
     "log_ticks",
     "plain",
+    "preload",
     "scatter_chart",
 ]
 
@@ -75,6 +76,13 @@ def _plotext():
                 "install plotext<6 (pip install -e . does)")
         _plt = plotext
     return _plt
+
+
+def preload() -> None:
+    """Import plotext now (some 0.05–0.1 s): a thread that reads what a first chart will
+    show can, so that the chart's first draw does not."""
+    with PLOT_LOCK:
+        _plotext()
 
 
 def default_marks() -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from textual.css.query import NoMatches
@@ -25,6 +26,13 @@ from tuidl.ui.widgets.deck import PaneDeck
 
 if TYPE_CHECKING:
     from textual.app import App, ComposeResult
+
+
+#: A pane asked for (its key) while it was still kept back is mounted at once; the others
+#: kept back wait this long after it, so that it draws first: mounted one a frame meanwhile,
+#: they (charts, forms: ~0.4 s of CPU each) put the Runs pane's first screen 4 s after
+#: its key on this 2-core machine, against 0.1 s once they were all there.
+HOLD_AFTER_KEY_S = 1.5
 
 
 async def until_mounted(widget: Any, mounting: Any = None) -> None:
@@ -47,6 +55,7 @@ class DeckKeeper:
         self.composed_with: Preset | None = None
         self.shown = False  # a pane was shown (a pane key, a run followed): the start-up focus is moot
         self._heap_frozen = False  # gc.freeze(): see mount_deferred
+        self._hold_until = 0.0  # the panes kept back wait until then (HOLD_AFTER_KEY_S)
         # a dialog or screen open: where the focus was before it ({screen: (under, widget, pane)})
         self.focus_before: dict[Screen, tuple[Screen, Widget | None, str | None]] = {}
 
@@ -89,16 +98,20 @@ class DeckKeeper:
         return not self.deferred and all(w.is_mounted for w in self.panes.values())
 
     def mount_deferred(self) -> None:
+        # What start-up made (the modules, the panes' widgets: some 200,000 objects) lives as
+        # long as the dashboard: out of the garbage collector's way, from the first frame on
+        # and again after each pane kept back is mounted. Each full pass walked all of it (a
+        # fifth of a second here): mounting the panes kept back set off several, as did
+        # reading a run's history (tens of thousands of events). Given back at unmount.
+        self._heap_frozen = True
+        gc.freeze()
         if self.deferred:
+            wait = self._hold_until - time.monotonic()
+            if wait > 0:  # a pane asked for draws first
+                self.app.set_timer(wait, self.mount_deferred)
+                return
             self.mount(self.deferred[0])
             self.app.call_after_refresh(self.mount_deferred)
-        elif not self._heap_frozen:
-            # What start-up made (the modules, the panes' widgets: some 200,000 objects) lives
-            # as long as the dashboard: out of the garbage collector's way. Each full pass
-            # walked all of it (a fifth of a second here), and reading a run's history
-            # (tens of thousands of events) set off several. Given back at unmount.
-            self._heap_frozen = True
-            gc.freeze()
 
     def unfreeze(self) -> None:
         if self._heap_frozen:  # its widgets may be collected again (tests run many apps in one process)
@@ -129,6 +142,8 @@ class DeckKeeper:
         """The pane ``key`` shown, with the focus in it (its own place, else its first
         widget that is not a text field)."""
         self.shown = True
+        if key in self.deferred:
+            self._hold_until = time.monotonic() + HOLD_AFTER_KEY_S
         if self.when_mounted(key, self.show, key):
             return
         deck = self.app.query_one(PaneDeck)

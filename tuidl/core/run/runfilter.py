@@ -234,41 +234,65 @@ def run_config(run, recheck: bool = True) -> dict[str, Any]:
     """A run's config, flat (dotted keys): the resolved preset of a preset run, the
     ``config.json`` of a logged run; ``{}`` when unreadable. Cached by the file's mtime;
     ``recheck=False`` (a run that is not live: its config no longer changes) takes the
-    cached one without looking at the file."""
-    key = str(run.path)
-    if not recheck and key in _CONFIGS:
-        return _CONFIGS[key][1]
-    path = run.preset_path
-    try:
-        stamp = os.stat(path).st_mtime_ns
-        logged = False
-    except OSError:
-        path = run.config_path
+    cached one without looking at the file. Runs whose configs the runs root's store
+    (:class:`~tuidl.core.run.runindex.ConfigStore`) holds as one share one dict: do not
+    change what this returns."""
+    return _config_of(run, recheck)[0]
+
+
+_NO_CONFIG: tuple[dict[str, Any], None] = ({}, None)
+
+
+def _config_of(run, recheck: bool = True, logged: bool = False) -> tuple[dict[str, Any], tuple[str, ...] | None]:
+    """:func:`run_config` and the config's keys (its shape). ``logged``: the run was listed
+    as a logged run (a config.json, no preset.toml): its config.json is looked for first."""
+    key = str(run.path)  # (strings, not Paths: a filter may ask for 10,000 runs' configs)
+    cached = _CONFIGS.get(key)
+    if not recheck and cached is not None:
+        return cached[1], cached[2]
+    names = ("/config.json", "/preset.toml") if logged else ("/preset.toml", "/config.json")
+    for name in names:
+        path = key + name
         try:
             stamp = os.stat(path).st_mtime_ns
+            break
         except OSError:
-            return {}
-        logged = True
-    cached = _CONFIGS.get(key)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    store = configs_of(run.path.parent)  # kept in the runs root: a new process parses nothing twice
-    kept = store.get(run.id, stamp)
-    if kept is not None:
-        data = None
+            continue
     else:
-        try:
-            raw = path.read_bytes()
-            data = json.loads(raw) if logged else tomllib.loads(raw.decode())
-        except (OSError, ValueError, UnicodeDecodeError):
-            data = {}
-    flat = {(k if k in _INTERN else _INTERN.setdefault(k, k)): v
-            for k, v in (kept if kept is not None else flatten(data)).items()}
-    if kept is None and data:
-        store.put(run.id, stamp, flat)
+        return _NO_CONFIG
+    if cached is not None and cached[0] == stamp:
+        return cached[1], cached[2]
+    root, _, run_id = key.rpartition("/")
+    store = configs_of(root)  # kept in the runs root: a new process parses nothing twice
+    kept = store.entry(run_id, stamp)
+    if kept is not None:
+        return _shared(key, *kept)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+        data = json.loads(raw) if name == "/config.json" else tomllib.loads(raw.decode())
+    except (OSError, ValueError, UnicodeDecodeError):
+        data = {}
+    flat = {(k if k in _INTERN else _INTERN.setdefault(k, k)): v for k, v in flatten(data).items()}
+    if data:
+        store.put(run_id, stamp, flat)
     keys = tuple(flat)
     _CONFIGS[key] = (stamp, flat, _SHAPES.setdefault(keys, keys))
-    return flat
+    return flat, _CONFIGS[key][2]
+
+
+_STORED: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {}  # a stored config's digest -> (flat, keys)
+
+
+def _shared(key: str, stamp: int, digest: str, config: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A run's config as the store keeps it: one flat dict for every run of that config."""
+    shared = _STORED.get(digest)
+    if shared is None:
+        flat = {(k if k in _INTERN else _INTERN.setdefault(k, k)): v for k, v in config.items()}
+        keys = tuple(flat)
+        shared = _STORED[digest] = (flat, _SHAPES.setdefault(keys, keys))
+    _CONFIGS[key] = (stamp, *shared)
+    return shared
 
 
 _INTERN: dict[str, str] = {}  # config keys are shared by thousands of runs: one string each
@@ -291,7 +315,36 @@ def run_summary(row) -> dict[str, Any]:
     return out
 
 
-_SUFFIX: dict[tuple[tuple[str, ...], str], str | None] = {}  # (a config's keys, short key) -> its full key
+def _summary_lookup(row, key: str) -> tuple[bool, Any]:
+    """``_lookup(run_summary(row), key)`` without making the dict (a filter on a metric
+    asks it of each of 10,000 runs): the same places looked at in the same order."""
+    logged = row.logged.summary if row.logged is not None else {}
+    st = row.status_data
+    best = st.get("best")
+    monitor = str(best["monitor"]) if isinstance(best, dict) and best.get("monitor") else None
+    test = st.get("test")
+    test = test if isinstance(test, dict) else {}
+    if key in logged:
+        return True, logged[key]
+    if key == monitor:
+        return True, best.get("value")
+    if key.startswith("test_") and key[5:] in test:
+        return True, test[key[5:]]
+    tail = "." + key
+    for k, v in logged.items():
+        if k.endswith(tail):
+            return True, v
+    if monitor is not None and monitor.endswith(tail):
+        return True, best.get("value")
+    for k, v in test.items():
+        if f"test_{k}".endswith(tail):
+            return True, v
+    return False, None
+
+
+# (id of a config's keys, short key) -> its full key: by id, as hashing a tuple of a preset's ~100
+# keys for each run cost more than the lookup (the tuples are _SHAPES', kept for the process's life)
+_SUFFIX: dict[tuple[int, str], str | None] = {}
 _SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per set of config keys
 
 
@@ -304,17 +357,17 @@ def _lookup(d: dict[str, Any], key: str, shape: tuple[str, ...] | None = None) -
     if shape is None:
         tail = "." + key
         return next(((True, v) for k, v in d.items() if k.endswith(tail)), (False, None))
-    full = _SUFFIX.get((shape, key), "")
+    full = _SUFFIX.get((id(shape), key), "")
     if full == "":
         tail = "." + key
         full = next((k for k in shape if k.endswith(tail)), None)
-        _SUFFIX[(shape, key)] = full
+        _SUFFIX[(id(shape), key)] = full
     return (True, d[full]) if full is not None else (False, None)
 
 
 def _config_lookup(row, key: str) -> tuple[bool, Any]:
-    flat = run_config(row.run, recheck=row.live)
-    return _lookup(flat, key, _CONFIGS[str(row.run.path)][2] if flat else None)
+    flat, shape = _config_of(row.run, row.live, row.logged is not None)
+    return _lookup(flat, key, shape if flat else None)
 
 
 def row_value(row, key: str) -> tuple[bool, Any]:
@@ -332,11 +385,11 @@ def row_value(row, key: str) -> tuple[bool, Any]:
 
 def _row_value(row, key: str) -> tuple[bool, Any]:
     if key.startswith("summary."):
-        return _lookup(run_summary(row), key[8:])
+        return _summary_lookup(row, key[8:])
     if key.startswith("config."):
         return _config_lookup(row, key[7:])
     found, value = _config_lookup(row, key)
-    return (found, value) if found else _lookup(run_summary(row), key)
+    return (found, value) if found else _summary_lookup(row, key)
 
 
 _FIELDS: dict[str, Callable[[Any], Any]] = {

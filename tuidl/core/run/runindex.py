@@ -152,10 +152,17 @@ class ConfigStore:
             self.configs, self.runs = {}, {}
 
     def get(self, run_id: str, mtime_ns: int) -> dict[str, Any] | None:
+        found = self.entry(run_id, mtime_ns)
+        return found[2] if found is not None else None
+
+    def entry(self, run_id: str, mtime_ns: int) -> tuple[int, str, dict[str, Any]] | None:
+        """``(mtime_ns, digest, config)`` of a run whose config file is as it was (runs that
+        share a config share its digest and its one dict)."""
         entry = self.runs.get(run_id)
         if entry is None or entry[0] != mtime_ns:
             return None
-        return self.configs.get(entry[1])
+        config = self.configs.get(entry[1])
+        return (entry[0], entry[1], config) if config is not None else None
 
     def put(self, run_id: str, mtime_ns: int, flat: dict[str, Any]) -> None:
         import hashlib
@@ -193,10 +200,12 @@ _STORES: dict[str, ConfigStore] = {}
 def configs_of(root: str | os.PathLike) -> ConfigStore:
     """The config store of a runs root (read once per process)."""
     key = str(root)
-    with _LOCK:
-        store = _STORES.get(key)
-        if store is None:
-            store = _STORES[key] = ConfigStore(root)
+    store = _STORES.get(key)  # (asked for each run a filter reads)
+    if store is None:
+        with _LOCK:
+            store = _STORES.get(key)
+            if store is None:
+                store = _STORES[key] = ConfigStore(root)
     return store
 
 

@@ -181,7 +181,8 @@ def best_monitor(names: list[str]) -> str | None:
 
 def logged_figures(run: RunDir, status: dict | None = None) -> LoggedFigures:
     """A logged run's figures for the list, from its events (read again only when the
-    file changed; :class:`~tuidl.core.run.runview.RunView` reads them)."""
+    file changed): a finished run's summary by :func:`~tuidl.core.run.logsummary.read_summary`,
+    a live run's from its :class:`~tuidl.core.run.runview.RunView`, read on at each scan."""
     try:
         info = os.stat(run.events_path)
         key = (info.st_size, info.st_mtime_ns)
@@ -191,15 +192,17 @@ def logged_figures(run: RunDir, status: dict | None = None) -> LoggedFigures:
     if cached is not None and cached[0] == key:
         return cached[1]
     st = status if status is not None else run.read_status()
-    view = _logged_view(run, live=st.get("status") in LIVE) if key != (0, 0) else None
-    names = view.scalars.names if view is not None else []
+    view = None
+    if key != (0, 0):  # a live run: its view, read on; a finished one: its summary only (logsummary)
+        view = _logged_view(run) if st.get("status") in LIVE else _logged_summary(run)
+    names = view.names if view is not None else []
     best = None
     monitor = best_monitor(names)
     full = view.summary() if view is not None else {}
     if monitor is not None:
         fig = full.get(monitor, {})
         best = {"monitor": monitor, "value": fig.get("best"), "step": fig.get("step")}
-    step = int(view.scalars.last_step) if view is not None and view.scalars.events else None
+    step = int(view.last_step) if view is not None and view.events else None
     summary = {name: fig.get("value", fig.get("last")) for name, fig in full.items()}
     figures = LoggedFigures(str(st.get("source") or (view.source if view else "") or "script"), step,
                             len(names), best, summary)
@@ -207,13 +210,33 @@ def logged_figures(run: RunDir, status: dict | None = None) -> LoggedFigures:
     return figures
 
 
+def _logged_summary(run: RunDir):
+    """A finished logged run's summary, straight from its events (no RunView)."""
+    from tuidl.core.run.logsummary import read_summary
+
+    _TAILS.pop(str(run.path), None)
+    return read_summary(run.events_path)
+
+
+class _ViewFigures:
+    """A live logged run's view as :func:`logged_figures` reads it (what
+    :class:`~tuidl.core.run.logsummary.LogSummary` also gives)."""
+
+    def __init__(self, view) -> None:
+        self.view = view
+        self.names = view.scalars.names
+        self.last_step = view.scalars.last_step
+        self.events = view.scalars.events
+        self.source = view.source
+        self.summary = view.summary
+
+
 _TAILS: dict[str, tuple[int, Any, Any]] = {}  # a live logged run's path -> (its events file's inode, EventTail, RunView)
 
 
-def _logged_view(run: RunDir, live: bool):
-    """A logged run's view for its figures. A live run's is kept between scans and read
-    on from where the last scan stopped (a run logging for hours is not read whole every
-    2 s); a finished run's is read once (its figures are kept, the view is not)."""
+def _logged_view(run: RunDir) -> "_ViewFigures | None":
+    """A live logged run's view for its figures, kept between scans and read on from where
+    the last scan stopped (a run logging for hours is not read whole every 2 s)."""
     from tuidl.core.run.events import EventTail
     from tuidl.core.run.runview import RunView
 
@@ -227,9 +250,8 @@ def _logged_view(run: RunDir, live: bool):
     if kept is None or kept[0] != info.st_ino or kept[1].offset > info.st_size:  # new, replaced or cut
         kept = (info.st_ino, EventTail(run.events_path), RunView())
     kept[2].apply(kept[1])
-    if live:
-        _TAILS[path] = kept
-    return kept[2]
+    _TAILS[path] = kept
+    return _ViewFigures(kept[2])
 
 
 _ROWS: dict[str, tuple[tuple, RunRow]] = {}  # run path -> (status and events stamps), row
@@ -274,7 +296,7 @@ def scan_runs(root: str | os.PathLike | None = None, figures: bool = True, limit
                 seen.add(name)
                 continue
             entry = index.get(name, status_stamp, events_stamp)
-            path = Path(key)
+            path = base / name  # (half the cost of Path(key): the root is parsed once)
             if entry is not None:
                 row = _row_of_entry(RunDir(path), entry, now)
             else:
@@ -291,7 +313,9 @@ def scan_runs(root: str | os.PathLike | None = None, figures: bool = True, limit
                 _ROWS[key] = (stamps, row)
             rows.append(row)
         if limit is None:
-            for path in [p for p in _ROWS if os.path.dirname(p) == base_s and os.path.basename(p) not in seen]:
+            prefix = base_s + "/"
+            for path in [p for p in _ROWS if p.startswith(prefix) and "/" not in p[len(prefix):]
+                         and p[len(prefix):] not in seen]:
                 del _ROWS[path]
             index.keep_only(seen)
         index.save()

@@ -12,6 +12,7 @@ validation lines of a trainer run do.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from itertools import chain
@@ -114,6 +115,7 @@ class Scalar:
         return self._best
 
 
+@functools.lru_cache(maxsize=4096)  # asked for each metric of each of thousands of logged runs (the runs list)
 def lower_is_better(name: str) -> bool:
     """A loss or an error (lower is better), not an accuracy-like rate (higher is better):
     the name's last part, after any ``train``/``val`` marks, read by

@@ -41,24 +41,31 @@ def ema_extend(x: np.ndarray, y: np.ndarray, w: float, unit: float,
     if w <= 0.0:
         return y.astype(np.float64, copy=True), (float(y[-1]), -math.inf, float(x[-1]))
     log_w = math.log(min(w, MAX_WEIGHT))
-    prev = np.empty(m)
-    prev[0] = last_x
-    prev[1:] = x[:-1]
-    gaps = np.where(np.isnan(prev), unit, np.maximum(x - prev, 0.0))
-    la = np.maximum(gaps / unit * log_w, -50.0)  # log alpha_i <= 0 (alpha below e**-50 is 0 to float64)
+    gaps = np.empty(m)
+    gaps[0] = unit if math.isnan(last_x) else max(float(x[0]) - last_x, 0.0)
+    np.maximum(np.subtract(x[1:], x[:-1], out=gaps[1:]), 0.0, out=gaps[1:])
+    la = np.maximum(gaps * (log_w / unit), -50.0)  # log alpha_i <= 0 (alpha below e**-50 is 0 to float64)
+    cum = np.cumsum(la)  # once for all blocks: a block's own is this less the block's start
+    neg = -cum  # non-decreasing
+    weighted = -np.expm1(la)
+    weighted *= y
     out = np.empty(m)
     i = 0
-    while i < m:
-        window = la[i:i + 4096]
-        cum = np.cumsum(window)
-        j = i + max(1, int(np.searchsorted(-cum, _BLOCK_LOG)))
-        c = cum[:j - i]
-        one_minus = -np.expm1(la[i:j])
-        out[i:j] = np.exp(c) * (e + np.cumsum(one_minus * y[i:j] * np.exp(-c)))
+    while i < m:  # blocks in which the cumulative log alpha stays above -_BLOCK_LOG
+        base = float(cum[i - 1]) if i else 0.0
+        j = max(i + 1, int(np.searchsorted(neg, _BLOCK_LOG - base, side="left")))
+        grow = np.exp(cum[i:j] - base)
+        out[i:j] = grow * (e + np.cumsum(weighted[i:j] / grow))
         e = float(out[j - 1])
         i = j
-    logs = log_prod + np.cumsum(la)
-    debiased = out / -np.expm1(logs)
+    logs = cum
+    if log_prod:
+        logs = logs + log_prod
+    # debiased: out / (1 - prod alpha); below e**-50 the product is 0 to float64 (nothing to divide)
+    k = int(np.searchsorted(-logs, 50.0, side="left"))
+    debiased = out
+    if k:
+        debiased[:k] /= -np.expm1(logs[:k])
     return debiased, (e, float(logs[-1]), float(x[-1]))
 
 

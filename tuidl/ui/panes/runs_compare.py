@@ -25,6 +25,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from tuidl.core import textplot
 from tuidl.core.run import runtable as T
 from tuidl.core.run.curves import AXES, Curves, run_curves
 from tuidl.core.run.rundir import RunDir
@@ -72,6 +73,18 @@ def read_compared(rows: list[RunRow]) -> Compared:
             problems.append(f"{row.id}: {e.strerror or e}")
             curves.append(Curves(0.0))
     return Compared(labels, curves, T.config_diff(rows), T.summary_rows(rows), problems)
+
+
+def line_of(curves: Curves, metric: str, x: str, t0: float = 0.0) -> Series | None:
+    """One run's line of ``metric`` on axis ``x`` (in x order; wall time from ``t0``), or
+    None when the run has no such points."""
+    xs, ys = curves.curve(metric, x)
+    if x == "wall":
+        xs = xs - t0
+    if not xs.size:
+        return None
+    order = np.argsort(xs, kind="stable")
+    return Series(xs[order], ys[order])
 
 
 def diff_table(compared: Compared) -> Table:
@@ -127,6 +140,9 @@ class CompareScreen(Screen[None]):
         self.compared: Compared | None = None
         self.metric = ""
         self.x = "step"
+        # each run's line by (run, metric, x axis), made once: a redraw (log scale, smoothing, a
+        # metric shown again) sorts no points again and keeps each line's smoothing (Series caches it)
+        self._lines: dict[tuple[int, str, str], Series | None] = {}
 
     def compose(self) -> ComposeResult:
         self.heading = Static(Text(f"Comparing {len(self.rows)} runs: reading…", style="bold"), id="compare-title")
@@ -142,8 +158,12 @@ class CompareScreen(Screen[None]):
 
     def on_mount(self) -> None:
         rows = self.rows
-        self.run_worker(lambda: read_compared(rows), name="compare runs", group="compare-read", thread=True,
-                        exit_on_error=False)
+
+        def read() -> Compared:
+            textplot.preload()  # (the chart's first draw would import it, on the UI thread)
+            return read_compared(rows)
+
+        self.run_worker(read, name="compare runs", group="compare-read", thread=True, exit_on_error=False)
 
     def on_worker_state_changed(self, event) -> None:
         worker = event.worker
@@ -156,6 +176,7 @@ class CompareScreen(Screen[None]):
 
     def show(self, compared: Compared) -> None:
         self.compared = compared
+        self._lines.clear()
         n = len(compared.labels)
         head = Text(f"Comparing {n} run{'s' if n != 1 else ''}", style="bold")
         head.append(f" · {len(compared.diff)} config key{'s' if len(compared.diff) != 1 else ''} differ"
@@ -181,13 +202,12 @@ class CompareScreen(Screen[None]):
         drawn = 0
         t0 = min((c.t0 for c in compared.curves if c.t0), default=0.0)  # wall time: from the earliest start
         for i, (label, curves) in enumerate(zip(compared.labels, compared.curves)):
-            xs, ys = curves.curve(self.metric, self.x)
-            if self.x == "wall":
-                xs = xs - t0
-            if xs.size:
-                order = np.argsort(xs, kind="stable")
-                self.chart.set_series(f"run{i}", Series(xs[order], ys[order]), label,
-                                      palette.OVERLAYS[i % len(palette.OVERLAYS)])
+            key = (i, self.metric, self.x)
+            if key not in self._lines:
+                self._lines[key] = line_of(curves, self.metric, self.x, t0)
+            series = self._lines[key]
+            if series is not None:
+                self.chart.set_series(f"run{i}", series, label, palette.OVERLAYS[i % len(palette.OVERLAYS)])
                 drawn += 1
         self.chart.set_title(self.metric or "no metric")
         self.chart.x_label = {"wall": f"wall time, s after {time.strftime('%Y-%m-%d %H:%M', time.localtime(t0))}",

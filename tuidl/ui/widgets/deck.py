@@ -32,6 +32,8 @@ class PaneDeck(TabbedContent):
         self.wide = wide
         self.set_class(wide, "-grid")
         self._show_panes()
+        if wide and self.is_mounted:  # every pane shown: none keeps a mark it kept while hidden
+            self._mark_focus(self.screen.focused)
 
     def _show_panes(self) -> None:
         if not self.is_mounted:
@@ -70,7 +72,11 @@ class PaneDeck(TabbedContent):
     def _mark_focus(self, focused: object) -> None:
         holder = self._holder(focused)
         for pane in self._tab_panes():
-            pane.set_class(pane is holder, "-has-focus")
+            # As tabs, a hidden pane keeps its mark until it is shown again: a class change
+            # restyles the pane's whole subtree (the Model builder's form: a tenth of a
+            # second), for a pane no one sees, at each switch; shown, it is marked again.
+            if self.wide or pane.id == self.active or pane is holder:
+                pane.set_class(pane is holder, "-has-focus")
 
     def _tab_panes(self) -> list[TabPane]:
         """The deck's own panes (not a TabPane somewhere inside one)."""
@@ -80,6 +86,9 @@ class PaneDeck(TabbedContent):
         # Runs after TabbedContent's own watcher (which shows only the active pane).
         if self.wide:
             self._show_panes()
+        elif self.is_mounted:  # the pane shown is marked once the focus has settled (a tab clicked:
+            # the focus stays on the tab bar, and the mark the pane kept while hidden goes)
+            self.call_after_refresh(lambda: self._mark_focus(self.screen.focused))
 
     def on_resize(self) -> None:
         self.set_wide(self.app.size.width >= WIDE_AT)
