@@ -670,3 +670,18 @@ async def test_a_batch_that_arrives_while_the_dashboard_closes_is_dropped():
     taken = []
     app.on_run_events(RunEvents(run_id, [test], taken=lambda: taken.append(True)))  # after the shutdown
     assert taken == [True] and results.test_event is None
+
+
+async def test_a_run_end_that_arrives_while_the_dashboard_closes_is_dropped():
+    """The same for the follower's last word: a trainer that ended just as the dashboard
+    closed (seen in the suite: ScreenStackError 'No screens on stack' from the run's end,
+    the app's exit code 1). Nothing is left to show it on; the run's folder has it."""
+    from tuidl.ui.messages import FollowEnded
+
+    run = fixture_run("spiral-demo")
+    app = make_app(P.load(run.preset_path), replay=run, low_bandwidth=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await replayed(pilot, app)
+        run_id = app.session.run.id
+    app.on_follow_ended(FollowEnded(run_id, "failed", "killed"))  # after the shutdown: no error
+    assert app.session.run.id == run_id

@@ -279,6 +279,8 @@ class RunController:
 
     def follow_ended(self, message: FollowEnded) -> None:
         app, session = self.app, self.session
+        if app.closing or not app.is_running or not app.screen_stack:
+            return  # the dashboard is closing (its screens gone): the run's end is in its folder
         run = session.run
         if run is None or message.run_id != run.id:
             return
