@@ -28,6 +28,7 @@ from textual.message_pump import MessagePump
 from textual.worker import Worker, get_current_worker
 
 from tuidl.core.numbers import number
+from tuidl.core.run import columns
 from tuidl.core.run.events import RUN_ENDED, RUN_STARTED, EventTail
 from tuidl.core.run.rundir import LIVE, RunDir
 from tuidl.ui.messages import FollowEnded, RunEvents
@@ -70,6 +71,7 @@ class Follower:
         # back-pressure: a replay reads far faster than a UI draws; without a bound,
         # batches would pile up in the message queue (memory that stays taken after)
         self._pending = threading.BoundedSemaphore(MAX_PENDING)
+        self._history: list[Any] | None = None  # the history as read so far, while it is kept for the cache
 
     # -- helpers ----------------------------------------------------------------
     def stop(self) -> None:
@@ -95,8 +97,13 @@ class Follower:
         except ValueError:  # acknowledged twice: harmless
             pass
 
-    def _post(self, events: list[dict[str, Any]], more: bool = False) -> None:
-        """Post ``events`` in batches; ``more``: more follow at once (the tail is behind)."""
+    def _post(self, events: list[Any], more: bool = False) -> None:
+        """Post ``events`` in batches; ``more``: more follow at once (the tail is behind).
+        Runs of plain metrics events travel as columns (:func:`columns.compact`: the UI
+        takes 50,000 of them in milliseconds)."""
+        events = columns.compact(events)
+        if self._history is not None:
+            self._history.extend(events)
         for i in range(0, len(events), MAX_BATCH):
             chunk = events[i:i + MAX_BATCH]
             while not self._pending.acquire(timeout=0.05):
@@ -104,8 +111,32 @@ class Follower:
                     return
             last = i + MAX_BATCH >= len(events)
             self.target.post_message(RunEvents(self.run.id, chunk, self._taken, more=more or not last))
-            self.posted += len(chunk)
+            self.posted += columns.count(chunk)
             self.batches += 1
+
+    def _read_history(self) -> list[dict[str, Any]]:
+        """At the start of a run's reading: its whole history at once from the events
+        file's columns cache (posted as one batch; the tail reads on from where the cache
+        ends), else the history is kept as it is read, to be written as the cache once it
+        is read whole (:meth:`_keep_history`). Returns the cached history's events but
+        its metrics (a follower looks for run_started and run_ended among them)."""
+        if self.tail.offset != 0:
+            return []
+        got = columns.cached(self.run.events_path)
+        if got is None:
+            self._history = []
+            return []
+        items, offset = got
+        self.tail.start_at(offset)
+        self._post(items)
+        return [ev for ev in items if type(ev) is dict]
+
+    def _keep_history(self) -> None:
+        """The history has been read whole: keep it as the columns cache (written only
+        for a big run that has ended: :func:`columns.save`)."""
+        history, self._history = self._history, None
+        if history is not None and not self.stopped():
+            columns.save(self.run.events_path, history, self.tail.complete_offset)
 
     def _end(self, status: str, message: str = "") -> str:
         self.final_status = status
@@ -130,6 +161,11 @@ class Follower:
         said_ended = False  # FollowEnded posted for the session that ended last
         last_status_check = 0.0
         quiet_polls = 0
+        for ev in self._read_history():
+            if ev.get("type") == RUN_ENDED:
+                ended = ev
+            elif ev.get("type") == RUN_STARTED:
+                ended = None
         while not self.stopped():
             batch = [ev for ev in self.tail.poll(READ_BYTES) if isinstance(ev, dict)]
             if batch:
@@ -140,6 +176,8 @@ class Follower:
                         ended = ev
                     elif ev.get("type") == RUN_STARTED:
                         ended, said_ended = None, False  # a resumed trainer: the same run goes on
+            if self._history is not None and not self.tail.behind:
+                self._keep_history()  # the history is read: a finished run's is kept as its cache
             elif not said_ended:
                 quiet_polls += 1
                 now = time.monotonic()
@@ -179,16 +217,18 @@ class Follower:
     def _replay(self) -> str:
         ended: dict[str, Any] | None = None
         if self.speed <= 0:
+            ended = _last_end(self._read_history())
             while not self.stopped():
                 batch = [ev for ev in self.tail.poll(READ_BYTES) if isinstance(ev, dict)]
                 if not batch:
                     break
-                self._post(batch, more=self.tail.behind)
                 ended = _last_end(batch) or ended
+                self._post(batch, more=self.tail.behind)
                 # the UI sets the pace (at most MAX_PENDING batches wait for it): no sleep
                 # between the chunks of a big file (64 of them made 0.64 s of a 50,000-step run's)
                 if self.stopped():
                     break
+            self._keep_history()
         else:
             pending: list[dict[str, Any]] = []
             start_wall = time.monotonic()

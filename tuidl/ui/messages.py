@@ -29,7 +29,9 @@ class PresetEdited(Message):
 
 @dataclass
 class RunEvents(Message):
-    """A batch of events read from the current run's events.jsonl."""
+    """A batch of events read from the current run's events.jsonl (runs of plain
+    metrics events as :class:`tuidl.core.run.columns.MetricsColumns`: RunView takes them
+    as the events themselves; :func:`tuidl.core.run.columns.count` counts them)."""
 
     run_id: str
     events: list[dict[str, Any]]

@@ -16,6 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from tuidl.core.preset.schema import ConfigError
+from tuidl.core.run import columns
 from tuidl.core.run.rundir import RunDir, tail_lines
 from tuidl.ui.follow import follow
 from tuidl.ui.messages import FollowEnded, RunEvents, TrainerFailed, TrainerStarted
@@ -231,7 +232,7 @@ class RunController:
         run = session.run
         if run is None or message.run_id != run.id:
             return  # a stale batch from a follower that was replaced
-        session.events_received += len(message.events)
+        session.events_received += columns.count(message.events)
         applied = session.view.apply(message.events)  # the one place events become state
         for pane in app.deck.event_panes():
             pane.take(applied, more=message.more)

@@ -194,6 +194,15 @@ class EventTail:
         """Bytes of the file read so far (a torn last line included)."""
         return self._offset
 
+    @property
+    def complete_offset(self) -> int:
+        """Bytes of the file read so far, up to the end of its last complete line."""
+        return self._offset - len(self._partial)
+
+    def start_at(self, offset: int) -> None:
+        """Read on from ``offset`` (the end of a line: what a columns cache covers)."""
+        self._offset, self._partial = offset, b""
+
     def poll(self, max_bytes: int = 8 << 20) -> list[dict[str, Any]]:
         self.behind = False
         try:

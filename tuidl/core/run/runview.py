@@ -48,6 +48,7 @@ from typing import Any, Callable, Iterable, NamedTuple
 from tuidl.core.run import events as E
 from tuidl.core.numbers import finite, to_float, to_int
 from tuidl.core.preset.reference import Placement, place
+from tuidl.core.run.columns import MetricsColumns, read as read_history
 from tuidl.core.run.scalars import Scalars
 from tuidl.core.system.telemetry import cuda_index
 
@@ -441,6 +442,9 @@ class RunView:
             if metrics:
                 self._metrics_events(metrics, applied)
                 metrics = []
+            if type(ev) is MetricsColumns:
+                self._metrics_columns(ev, applied)
+                continue
             if not isinstance(ev, dict):
                 self.bad_events += 1
                 applied.taken.append(Taken("malformed", ev, "not an object"))
@@ -470,6 +474,20 @@ class RunView:
         applied.metrics += len(evs) - len(errors)
         self.bad_events += len(errors)
         applied.taken.extend(Taken("malformed", evs[i], f"{type(e).__name__}: {e}") for i, e in errors)
+        step = self.scalars.last_step
+        if step > self.progress.step:
+            self.progress.step = int(step)
+
+    def _metrics_columns(self, cols: MetricsColumns, applied: Applied) -> None:
+        """Plain ``metrics`` events as columns (:func:`tuidl.core.run.columns.compact`):
+        what :meth:`_metrics_events` does with the same events (the run's first event
+        goes that way: it sets the time the others count from)."""
+        if self.scalars.t0 is None:
+            self._metrics_events(cols.events(), applied)
+            return
+        self.scalars.add_columns(cols)
+        self.events += cols.count
+        applied.metrics += cols.count
         step = self.scalars.last_step
         if step > self.progress.step:
             self.progress.step = int(step)
@@ -707,4 +725,4 @@ def load(path: Any) -> RunView:
     """The view of a run directory (a :class:`~tuidl.core.run.rundir.RunDir`) or of an
     ``events.jsonl`` file: every complete event in it (a torn last line is skipped)."""
     events_path = getattr(path, "events_path", path)
-    return RunView(E.EventTail(events_path))
+    return RunView(read_history(events_path)[0])  # (a finished big run's columns cache: columns.py)

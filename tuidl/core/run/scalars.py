@@ -212,7 +212,7 @@ class _Block:
     """The metrics events that logged the same names, as they came (a few lists; turned
     into arrays per name when a reader asks: :meth:`Scalars._flush`)."""
 
-    __slots__ = ("names", "seq", "steps", "times", "rows")
+    __slots__ = ("names", "seq", "steps", "times", "rows", "chunks")
 
     def __init__(self, names: tuple) -> None:
         self.names = names
@@ -220,6 +220,7 @@ class _Block:
         self.steps: list[float] = []
         self.times: list[float] = []
         self.rows: list[dict] = []  # each event's values (the same names, in the same order)
+        self.chunks: list[tuple[np.ndarray, ...]] = []  # events taken as columns: (seq, steps, times, values)
 
 
 def _rows_array(rows: list[dict], width: int) -> np.ndarray:
@@ -361,27 +362,51 @@ class Scalars:
             self._flush()
         return errors
 
+    def add_columns(self, cols: Any) -> None:
+        """Plain metrics events as columns (a :class:`tuidl.core.run.columns.MetricsColumns`):
+        what :meth:`add_events` does with the same events, without an object per event.
+        The run's first event (no ``t0`` yet) must come the ordinary way."""
+        if self.t0 is None:
+            raise ValueError("the run's first event comes as an event, not as columns")
+        base, t0 = self.events, self.t0
+        for names, seq, steps, times, values in cols.groups:
+            block = self._blocks.get(names)
+            if block is None:
+                block = self._blocks[names] = _Block(names)
+                for name in names:
+                    if name not in self._by_name:
+                        self._by_name[name] = Scalar(name)
+            block.chunks.append((seq + base, steps, times - t0, values))
+        if cols.max_step > self.last_step:
+            self.last_step = cols.max_step
+        self.events += cols.count
+        self._pending += cols.count
+        self.version += cols.count
+        if self._pending >= FLUSH_AT:
+            self._flush()
+
     def _flush(self) -> None:
         """Move what the blocks took since the last time into each name's arrays, in
         the order the events came."""
         parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
         for block in self._blocks.values():
-            if not block.rows:
-                continue
-            seq = np.array(block.seq, dtype=np.int64)
-            steps = np.array(block.steps, dtype=np.float64)
-            times = np.array(block.times, dtype=np.float64)
-            rows = _rows_array(block.rows, len(block.names))
-            block.seq, block.steps, block.times, block.rows = [], [], [], []
-            for j, name in enumerate(block.names):
-                parts.setdefault(name, []).append((seq, steps, times, rows[:, j]))
+            chunks, block.chunks = block.chunks, []
+            if block.rows:
+                chunks.append((np.array(block.seq, dtype=np.int64), np.array(block.steps, dtype=np.float64),
+                               np.array(block.times, dtype=np.float64), _rows_array(block.rows, len(block.names))))
+                block.seq, block.steps, block.times, block.rows = [], [], [], []
+            for seq, steps, times, rows in chunks:
+                for j, name in enumerate(block.names):
+                    parts.setdefault(name, []).append((seq, steps, times, rows[:, j]))
         for name, chunks in parts.items():
             if len(chunks) == 1:
                 _seq, steps, times, values = chunks[0]
             else:  # logged in events of different names: back in the order they came
                 seq = np.concatenate([c[0] for c in chunks])
-                order = np.argsort(seq, kind="stable")
-                steps, times, values = (np.concatenate([c[i] for c in chunks])[order] for i in (1, 2, 3))
+                steps, times, values = (np.concatenate([c[i] for c in chunks]) for i in (1, 2, 3))
+                if not (np.diff(seq) > 0).all():
+                    order = np.argsort(seq, kind="stable")
+                    steps, times, values = steps[order], times[order], values[order]
             self._by_name[name]._extend(steps, times, values)
         self._pending = 0
 
