@@ -122,7 +122,7 @@ def _columns(run: list[dict], groups: dict[tuple, list]) -> list[Any]:
         kinds = set(map(type, flat_values))
         if (not kinds <= _NUMBERS or not all(type(k) is str for k in keys)
                 or (int in kinds and not all(-_BIG < v < _BIG for v in flat_values if type(v) is int))):
-            return run
+            return _split(run, keys)
         n = len(evs)
         steps = np.fromiter(map(_STEP, evs), dtype=np.float64, count=n)
         times = np.fromiter(map(_TIME, evs), dtype=np.float64, count=n)
@@ -130,6 +130,28 @@ def _columns(run: list[dict], groups: dict[tuple, list]) -> list[Any]:
         out.append((keys, np.array(seq, dtype=np.int64), steps, times, values))
         max_step = max(max_step, float(steps.max()))
     return [MetricsColumns(len(run), out, max_step)]
+
+
+def _split(run: list[dict], keys: tuple) -> list[Any]:
+    """A run of metrics events some of which (of the names ``keys``) log a value that
+    is no plain number, or a name that is no string: those events as they are, in their
+    places, the others compacted."""
+    def plain(ev: dict) -> bool:
+        values = ev["values"]
+        return tuple(values) != keys or (all(type(k) is str for k in keys) and all(
+            type(v) is float or (type(v) is int and -_BIG < v < _BIG) for v in values.values()))
+
+    out: list[Any] = []
+    part: list[dict] = []
+    for ev in run:
+        if plain(ev):
+            part.append(ev)
+            continue
+        out.extend(compact(part))
+        out.append(ev)
+        part = []
+    out.extend(compact(part))
+    return out
 
 
 _VALUES, _STEP, _TIME = itemgetter("values"), itemgetter("step"), itemgetter("time")
