@@ -45,7 +45,9 @@ class Follower:
     """Reads one run's events and posts them to ``target`` in batches.
 
     ``tail`` may be an :class:`EventTail` left by an earlier follower of the same run
-    (a resumed run continues where the last follower stopped)."""
+    (a resumed run continues where the last follower stopped), or one the UI started
+    where the history it took from the run's columns cache ends; ``taken``: that
+    history's events (but its metrics)."""
 
     def __init__(
         self,
@@ -56,6 +58,7 @@ class Follower:
         speed: float = 0.0,
         poll_s: float = POLL_S,
         tail: EventTail | None = None,
+        taken: list[dict[str, Any]] | None = None,
     ) -> None:
         self.run = run
         self.target = target
@@ -72,6 +75,7 @@ class Follower:
         # batches would pile up in the message queue (memory that stays taken after)
         self._pending = threading.BoundedSemaphore(MAX_PENDING)
         self._history: list[Any] | None = None  # the history as read so far, while it is kept for the cache
+        self._taken_history = taken  # the history's events (but metrics) the UI took before the tail's offset
 
     # -- helpers ----------------------------------------------------------------
     def stop(self) -> None:
@@ -120,6 +124,8 @@ class Follower:
         ends), else the history is kept as it is read, to be written as the cache once it
         is read whole (:meth:`_keep_history`). Returns the cached history's events but
         its metrics (a follower looks for run_started and run_ended among them)."""
+        if self._taken_history is not None:
+            return self._taken_history
         if self.tail.offset != 0:
             return []
         got = columns.cached(self.run.events_path)
@@ -293,11 +299,12 @@ def follow(
     speed: float = 0.0,
     poll_s: float = POLL_S,
     tail: EventTail | None = None,
+    taken: list[dict[str, Any]] | None = None,
 ) -> tuple[Follower, Worker]:
     """Start a follower as a thread worker of ``node`` (the app or a widget); events go
     to ``target`` (default ``node``). Starting another follower cancels the previous
     one (the workers share the group ``follow``)."""
-    follower = Follower(run, target or node, replay=replay, speed=speed, poll_s=poll_s, tail=tail)
+    follower = Follower(run, target or node, replay=replay, speed=speed, poll_s=poll_s, tail=tail, taken=taken)
     worker = node.run_worker(
         follower,
         name=f"follow {run.id}",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuidl.core.preset.schema import ConfigError
 from tuidl.core.run import columns
+from tuidl.core.run.events import EventTail
 from tuidl.core.run.rundir import RunDir, tail_lines
 from tuidl.ui.follow import follow
 from tuidl.ui.messages import FollowEnded, RunEvents, TrainerFailed, TrainerStarted
@@ -100,12 +101,26 @@ class RunController:
             if pid:
                 self.system.set_trainer_pid(int(pid))
             self.set_state(RunState.LIVE, run.id)
-            session.follower, _ = follow(app, run)
         else:
             self.set_state(RunState.REPLAY, run.id)
-            session.follower, _ = follow(app, run, replay=True, speed=replay_speed)
+        # A finished big run's history from its columns cache (milliseconds): taken here,
+        # so the pane shows the whole run in the frame that switches to it (one layout of
+        # the screen, not one for the switch and one for the charts); the follower reads
+        # on from where the cache ends.
+        history = columns.cached(run.events_path) if session.mode == Mode.LIVE or replay_speed <= 0 else None
+        tail = None
+        if history is not None:
+            tail = EventTail(run.events_path)
+            tail.start_at(history[1])
+        taken = [ev for ev in history[0] if type(ev) is dict] if history is not None else None
+        if session.mode == Mode.LIVE:
+            session.follower, _ = follow(app, run, tail=tail, taken=taken)
+        else:
+            session.follower, _ = follow(app, run, replay=True, speed=replay_speed, tail=tail, taken=taken)
         app.title = f"tuidl: {run.id}"
         app.sub_title = app.preset.name  # an earlier run's news ("… stopped at epoch 2") is not this one's
+        if history is not None:
+            self.take(history[0])
         if session.mode == Mode.LIVE:  # a run started, resumed or attached here: the Runs pane's cursor follows
             self.runs.select_when_listed(run.id)
 
@@ -232,10 +247,15 @@ class RunController:
         run = session.run
         if run is None or message.run_id != run.id:
             return  # a stale batch from a follower that was replaced
-        session.events_received += columns.count(message.events)
-        applied = session.view.apply(message.events)  # the one place events become state
+        self.take(message.events, more=message.more)
+
+    def take(self, events: list[Any], more: bool = False) -> None:
+        """Take a batch of the run's events (``more``: more follow at once) and show it."""
+        app, session, run = self.app, self.session, self.session.run
+        session.events_received += columns.count(events)
+        applied = session.view.apply(events)  # the one place events become state
         for pane in app.deck.event_panes():
-            pane.take(applied, more=message.more)
+            pane.take(applied, more=more)
         live = session.mode == Mode.LIVE
         for change in applied.changes:
             ev = change.ev
