@@ -176,6 +176,54 @@ async def test_a_history_read_in_many_batches_is_drawn_once_with_all_of_it(tmp_p
         assert READING not in text_of(view.modes) and "charts: 3 of 3" in text_of(view.modes)
 
 
+async def test_a_finished_big_run_opens_from_its_columns_cache_in_one_go(tmp_path, monkeypatch):
+    """The first replay of a finished big run reads its events and keeps them as the
+    columns cache; the next opening takes the whole history from the cache as it begins
+    (one batch: the charts made and fed at once), and shows what the first one showed.
+    The header says the run's news (App.title no longer repaints the whole screen)."""
+    import numpy as np
+    from textual.widgets._header import HeaderTitle
+
+    from tuidl.core.run import columns
+    from tuidl.ui import follow
+    from tuidl.ui.panes.logged import LoggedView
+
+    monkeypatch.setattr(follow, "READ_BYTES", 32768)  # the first reading in many batches (the cache: one)
+    names = [f"{split}/m{i}" for i in range(2) for split in ("train", "val")]
+    run = helpers.logged_run(tmp_path, "big", steps=columns.CACHE_MIN + 100, metrics=names, every={"val/m1": 10})
+    n_events = len(read_events(run.events_path))
+    seen = []
+    take = LoggedView.take
+
+    def spy(self, ended=False, more=False):
+        take(self, ended=ended, more=more)
+        seen.append((more, len(self.charts)))
+
+    monkeypatch.setattr(LoggedView, "take", spy)
+    shown = []
+    for _ in range(2):
+        seen.clear()
+        app = make_app(runs_root=tmp_path / "elsewhere", replay=run)
+        async with app.run_test(size=SIZE) as pilot:
+            await replayed(pilot, app)
+            view = app.panes["training"].logged_view
+            await wait_for(pilot, lambda: all(c.redraws for c in view.charts.values()), what="the charts drawn")
+            await pilot.pause()
+            assert app.session.events_received == n_events
+            scalars = view.view.scalars
+            shown.append(({name: (scalars[name].steps.tolist(), scalars[name].values.tolist()) for name in names},
+                          {key: {k: (s.xs.tolist(), s.ys.tolist()) for k, s in series_of(chart).items()}
+                           for key, chart in view.charts.items()}, side_text(view), list(seen)))
+            assert f"completed: {run.id}" in str(app.query_one(HeaderTitle).render())
+        assert columns.cache_path(run.events_path).is_file()  # written by the first replay
+    (first_values, first_series, first_side, first_seen), (values, series, side, seen_cached) = shown
+    assert values == first_values and series == first_series and side == first_side
+    assert len(values["val/m1"][0]) == len(range(0, columns.CACHE_MIN + 100, 10))  # (logged every 10 steps)
+    assert len(first_seen) > 5  # batches as the follower read the file
+    assert seen_cached == [(False, 2)]  # the whole history at once, from the cache
+    assert np.isfinite(np.array(values["train/m0"][1])).all()
+
+
 async def test_new_points_redraw_only_the_charts_in_view(tmp_path):
     """A live run's new points redraw the charts the grid shows; those scrolled away are
     drawn when they come into view (redrawing one out of view made Textual place every
