@@ -81,6 +81,11 @@ def count(items: Iterable[Any]) -> int:
 def compact(events: list[Any]) -> list[Any]:
     """The events with each run of consecutive plain metrics events as one
     :class:`MetricsColumns` (see the module docstring); everything else as it was."""
+    with E.gc_paused:  # (the batch's objects all live on while it is compacted: see there)
+        return _compact(events)
+
+
+def _compact(events: list[Any]) -> list[Any]:
     out: list[Any] = []
     run: list[dict] = []  # the current run of plain-looking metrics events
     groups: dict[tuple, list] = {}  # its events by the names they logged: names -> [seq, events]
