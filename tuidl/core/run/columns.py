@@ -61,6 +61,9 @@ class MetricsColumns:
         self.groups = groups
         self.max_step = max_step
 
+    def __len__(self) -> int:
+        return self.count
+
     def __repr__(self) -> str:
         return f"MetricsColumns({self.count} events, {len(self.groups)} groups)"
 

@@ -342,13 +342,11 @@ class RunView:
 
     @property
     def process(self) -> dict | None:
-        """The latest telemetry's figures of the run's process (:func:`process_figures`);
-        None until one came."""
+        """The latest telemetry's figures of the run's process (:func:`process_figures`), or None."""
         return process_figures(self.telemetry or {})
 
     def summary(self) -> dict[str, dict[str, Any]]:
-        """A logged run's summary: last and best of each metric, overridden by what
-        ``summary`` events set (:meth:`tuidl.core.run.scalars.Scalars.summary`)."""
+        """Last and best of each metric, overridden by what ``summary`` events set (Scalars.summary)."""
         return self.scalars.summary()
 
     @property
@@ -368,8 +366,7 @@ class RunView:
     @property
     def test_placement(self) -> Placement | None:
         """Where the test figure falls against the range its built-in preset claims (the
-        ``reference`` of ``run_started``: a built-in preset run as shipped); None without
-        either."""
+        ``reference`` of ``run_started``: a built-in preset run as shipped), or None."""
         return place(self.run_info.get("reference"), (self.test or {}).get("metrics"))
 
     def metric_key(self, default_task: str | None = None) -> str:
@@ -442,8 +439,8 @@ class RunView:
             if metrics:
                 self._metrics_events(metrics, applied)
                 metrics = []
-            if type(ev) is MetricsColumns:
-                self._metrics_columns(ev, applied)
+            if type(ev) is MetricsColumns:  # (columns of metrics events: columns.py)
+                self._metrics_events(ev, applied)
                 continue
             if not isinstance(ev, dict):
                 self.bad_events += 1
@@ -466,28 +463,14 @@ class RunView:
             self._metrics_events(metrics, applied)
         return applied
 
-    def _metrics_events(self, evs: list[dict], applied: Applied) -> None:
-        """``metrics`` events in a row (a logged run writes little else): taken by the
-        scalars in one go, counted in ``applied.metrics`` (the malformed ones listed)."""
+    def _metrics_events(self, evs: list[dict] | MetricsColumns, applied: Applied) -> None:
+        """``metrics`` events in a row (a logged run writes little else), or columns of them:
+        taken by the scalars in one go, counted in ``applied.metrics`` (the malformed listed)."""
         errors = self.scalars.add_events(evs)
         self.events += len(evs)
         applied.metrics += len(evs) - len(errors)
         self.bad_events += len(errors)
         applied.taken.extend(Taken("malformed", evs[i], f"{type(e).__name__}: {e}") for i, e in errors)
-        step = self.scalars.last_step
-        if step > self.progress.step:
-            self.progress.step = int(step)
-
-    def _metrics_columns(self, cols: MetricsColumns, applied: Applied) -> None:
-        """Plain ``metrics`` events as columns (:func:`tuidl.core.run.columns.compact`):
-        what :meth:`_metrics_events` does with the same events (the run's first event
-        goes that way: it sets the time the others count from)."""
-        if self.scalars.t0 is None:
-            self._metrics_events(cols.events(), applied)
-            return
-        self.scalars.add_columns(cols)
-        self.events += cols.count
-        applied.metrics += cols.count
         step = self.scalars.last_step
         if step > self.progress.step:
             self.progress.step = int(step)

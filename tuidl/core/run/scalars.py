@@ -317,7 +317,13 @@ class Scalars:
         a fraction of its cost for the usual run (each event logs the same names as the
         one before, with a number for its step and time: a few list appends). Returns
         ``(index, error)`` of each event not taken (``values`` missing or not an object, a
-        step that is no finite number, a name that is no string)."""
+        step that is no finite number, a name that is no string). ``events`` may also be
+        a :class:`tuidl.core.run.columns.MetricsColumns` (see :meth:`add_columns`)."""
+        if not isinstance(events, list):
+            if self.t0 is not None:
+                self.add_columns(events)
+                return []
+            events = events.events()  # the run's first event: it sets the time the others count from
         errors: list[tuple[int, Exception]] = []
         names: tuple | None = None
         seq = steps = times = rows = None
