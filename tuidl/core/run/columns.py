@@ -28,6 +28,7 @@ import io
 import json
 import math
 import os
+import threading
 import zipfile
 from itertools import chain
 from operator import itemgetter
@@ -217,7 +218,7 @@ def save(events_path: str | os.PathLike, items: list[Any], offset: int) -> bool:
         for key, i in (("seq", 0), ("steps", 1), ("times", 2), ("values", 3)):
             arrays[f"{key}{g}"] = np.concatenate([p[i] for p in parts]) if len(parts) > 1 else parts[0][i]
     target = cache_path(events_path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # (readers in threads)
     try:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
