@@ -8,8 +8,8 @@ following a live one.
   the replay's start until every chart is drawn with every point (wall, and this
   process's CPU time). Also the parts alone: ``RunView`` reading the file, and one draw
   of every chart (``TrainingPane.redraw_now``).
-  Measured twice: **open** as a run listed by the Runs pane opens (its listing, or any
-  earlier reading, kept the run's columns cache next to its events: ``tuidl/core/run/columns.py``),
+  Measured twice: **open** as a run read before opens (its first opening, or any earlier
+  reading, kept the run's columns cache next to its events: ``tuidl/core/run/columns.py``),
   and **open_first_time** with the cache removed before each reading (every line parsed;
   the follower writes the cache as it ends).
 * **follow**: the same app attached to a live logged run while another process logs 20
@@ -72,8 +72,8 @@ print(step)
 
 
 async def measure_open(run, steps: int, cached: bool = True) -> dict:
-    """``cached``: the run's columns cache is there (as the Runs pane's listing, or any
-    earlier reading, leaves it); else it is removed before each reading (a run never
+    """``cached``: the run's columns cache is there (as its first opening, or any earlier
+    reading, leaves it); else it is removed before each reading (a run never
     read before: every line parsed)."""
     from tuidl.core.run import columns, runview
     from helpers import make_app

@@ -14,8 +14,8 @@ paths), for a fraction of the cost.
 file (``events.jsonl.columns.npz``: numpy arrays and a JSON header, read without
 pickle), so reading it again takes milliseconds, not the parse of every line
 (0.45 s of CPU for 50,000 events × 20 metrics). It is written by whoever reads a whole
-finished history (the dashboard's follower, :func:`tuidl.core.run.runview.load`, the
-Runs pane's figures) when the file ends with ``run_ended`` and holds at least
+finished history (the dashboard's follower as the run is opened,
+:func:`tuidl.core.run.runview.load`: ``tuidl export``, compared runs) when the file ends with ``run_ended`` and holds at least
 :data:`CACHE_MIN` metrics events, and it is used only while the events file has the
 size and modification time it was written for (a resumed run appends: the cache is
 passed over, and written again when the run ends again). A cache that cannot be written
