@@ -23,7 +23,7 @@ from typing import Any, Iterable
 
 from tuidl.core.numbers import to_float
 from tuidl.core.run import events as E
-from tuidl.core.run.scalars import lower_is_better
+from tuidl.core.run.scalars import lower_is_better, with_set_summary
 
 
 @dataclass
@@ -63,14 +63,8 @@ class LogSummary:
 
     def summary(self) -> dict[str, dict[str, Any]]:
         """As :meth:`Scalars.summary <tuidl.core.run.scalars.Scalars.summary>`."""
-        out: dict[str, dict[str, Any]] = {name: {"last": m.last, "best": m.best, "step": m.step}
-                                          for name, m in self.metrics.items()}
-        for key, value in self.set_summary.items():
-            if key in out:
-                out[key] = {**out[key], "last": value, "set": True}
-            else:
-                out[key] = {"value": value, "set": True}
-        return out
+        return with_set_summary({name: {"last": m.last, "best": m.best, "step": m.step}
+                                 for name, m in self.metrics.items()}, self.set_summary)
 
     def take(self, events: Iterable[Any]) -> None:
         """Read more events (in the order they were written)."""

@@ -432,9 +432,15 @@ class Scalars:
             steps = scalar.steps
             out[name] = {"last": scalar.last(), "best": scalar.best(),
                          "step": float(steps[-1]) if len(steps) else math.nan}
-        for key, value in self.set_summary.items():
-            if key in out:
-                out[key] = {**out[key], "last": value, "set": True}
-            else:
-                out[key] = {"value": value, "set": True}
-        return out
+        return with_set_summary(out, self.set_summary)
+
+
+def with_set_summary(out: dict[str, dict[str, Any]], set_summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``out`` (each metric's last, best and step) with the keys a ``summary`` event set
+    on top: a metric's key sets its ``last``, any other key gets ``{"value": v}``."""
+    for key, value in set_summary.items():
+        if key in out:
+            out[key] = {**out[key], "last": value, "set": True}
+        else:
+            out[key] = {"value": value, "set": True}
+    return out
