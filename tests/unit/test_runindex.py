@@ -196,3 +196,30 @@ def test_runs_of_one_stored_config_share_one_dict_in_a_new_process(tmp_path):
     assert configs[0] is configs[1] is configs[2] and configs[0]["train.optimizer.lr"] == 0.01
     assert runfilter.run_config(other)["train.optimizer.lr"] == 0.1
     assert runfilter.run_config(logged) == {"lr": 0.5}
+
+
+def test_a_second_thread_waits_for_the_index_being_read(runs, monkeypatch):
+    """The app reads the Runs pane's first screen ahead, in a thread; the pane's own listing,
+    asked for meanwhile, gets the index's entries, not an index taken as read and empty
+    (it then read every run again: 2 s for the first screen of 10,000)."""
+    import threading
+    from pathlib import Path
+
+    root = runs[0]
+    scan_runs(root)
+    new_process()
+    reading, slow = threading.Event(), Path.read_bytes
+
+    def read_bytes(self):
+        if self.name == runindex.INDEX_NAME:
+            reading.set()
+            time.sleep(0.3)
+        return slow(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    first = threading.Thread(target=runindex.index_of, args=(root,))
+    first.start()
+    assert reading.wait(5)
+    index = runindex.index_of(root)  # while the first thread still reads
+    assert len(index.entries) == 3
+    first.join()

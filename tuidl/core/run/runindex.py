@@ -51,23 +51,27 @@ class RunIndex:
         self.lock = threading.Lock()
 
     def load(self) -> None:
-        """Read the file again if it changed since it was read (another process wrote it)."""
-        stamp = stamp_of(self.path)
-        if stamp == self._file_stamp:
-            return
-        self._file_stamp = stamp
-        entries: dict[str, dict[str, Any]] = {}
-        if stamp is not None:
-            try:
-                data = json.loads(self.path.read_bytes())
-                if isinstance(data, dict) and data.get("version") == VERSION and isinstance(data.get("runs"), dict):
-                    entries = {k: v for k, v in data["runs"].items() if isinstance(v, dict)}
-            except (OSError, ValueError, UnicodeDecodeError):
-                entries = {}
-        # what this process found and has not saved yet stays
-        if self.dirty:
-            entries.update(self.entries)
-        self.entries = entries
+        """Read the file again if it changed since it was read (another process wrote it).
+        Under :attr:`lock`: a second thread (the Runs pane's listing while the app's read-ahead
+        parses the file) waits for the entries instead of taking the stamp as read and the
+        index as empty, and no listing walks the entries while they are replaced."""
+        with self.lock:
+            stamp = stamp_of(self.path)
+            if stamp == self._file_stamp:
+                return
+            entries: dict[str, dict[str, Any]] = {}
+            if stamp is not None:
+                try:
+                    data = json.loads(self.path.read_bytes())
+                    if isinstance(data, dict) and data.get("version") == VERSION and isinstance(data.get("runs"), dict):
+                        entries = {k: v for k, v in data["runs"].items() if isinstance(v, dict)}
+                except (OSError, ValueError, UnicodeDecodeError):
+                    entries = {}
+            # what this process found and has not saved yet stays
+            if self.dirty:
+                entries.update(self.entries)
+            self.entries = entries
+            self._file_stamp = stamp
 
     def get(self, run_id: str, status: Stamp | None, events: Stamp | None = None) -> dict[str, Any] | None:
         """The entry of a run if the status file (and, for a logged run, the events file)
