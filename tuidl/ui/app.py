@@ -58,7 +58,10 @@ from tuidl.ui.widgets.keybar import EssentialKeys, KeyHint
 __all__ = ["PaneDeck", "QuitScreen", "SavePresetScreen", "TuidlApp", "run"]
 
 STANDBY_AFTER_S = 1.0  # a trainer is kept warm from this long after start-up (warm_trainer)
-DEFER_PANES_S = 0.1  # the panes not shown first are mounted this long after start-up
+#: The panes not shown first are mounted this long after start-up: a pane key typed as the
+#: dashboard comes up (5 for the runs) is then not kept waiting behind one being mounted
+#: (0.1–0.4 s of CPU each, up to 1.5 s on a loaded 2-core machine; issue 28).
+DEFER_PANES_S = 0.6
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -164,7 +167,16 @@ class TuidlApp(App[int]):
         else:  # once the dashboard is up: the standby's imports would slow its first frames
             self.set_timer(STANDBY_AFTER_S, self.runner.keep_standby)
         self.call_after_refresh(self.deck.initial_focus)
+        self.call_after_refresh(self._read_runs_ahead)
         self.set_timer(DEFER_PANES_S, self.deck.mount_deferred)
+
+    def _read_runs_ahead(self) -> None:
+        """The Runs pane's first screen read in a thread from the first frame on, before any
+        key: 5 pressed as tuidl comes up finds the runs root's index read (issue 28)."""
+        from tuidl.ui.panes.runs_listing import read_ahead
+
+        self.run_worker(lambda: read_ahead(self.runs_root), name="read runs ahead", group="runs-read-ahead",
+                        thread=True, exit_on_error=False)
 
     def on_unmount(self) -> None:
         self.runner.drop_standby()  # the dashboard is closing: the warm trainer goes with it
