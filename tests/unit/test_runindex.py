@@ -223,3 +223,24 @@ def test_a_second_thread_waits_for_the_index_being_read(runs, monkeypatch):
     index = runindex.index_of(root)  # while the first thread still reads
     assert len(index.entries) == 3
     first.join()
+
+
+def test_a_first_screen_reads_no_index_the_process_has_not_read(runs, monkeypatch):
+    """The Runs pane's first listing (the newest runs only) reads their status files rather
+    than parse the runs root's index (4 MB for 10,000 runs, the larger part of the first
+    screen as tuidl starts), and writes none; the full listing then reads it."""
+    root, a, b, c = runs
+    scan_runs(root)
+    new_process()
+    written = (root / runindex.INDEX_NAME).stat().st_mtime_ns
+
+    def parsed() -> bool:
+        return any(index.loaded for index in runindex._INDEXES.values())
+
+    head = scan_runs(root, figures=False, limit=3)
+    assert [r.id for r in head] == [c.id, b.id, a.id] and not parsed()
+    assert (root / runindex.INDEX_NAME).stat().st_mtime_ns == written
+    assert head[0].logged is not None and head[0].logged.pending  # its figures: from the full listing
+    full = scan_runs(root, figures=False)
+    assert parsed() and len(full) == 3 and not full[0].logged.pending  # from the index, no events read
+    assert scan_runs(root, figures=False, limit=3)[0].logged.metrics == 2  # the index read: used

@@ -167,16 +167,7 @@ class TuidlApp(App[int]):
         else:  # once the dashboard is up: the standby's imports would slow its first frames
             self.set_timer(STANDBY_AFTER_S, self.runner.keep_standby)
         self.call_after_refresh(self.deck.initial_focus)
-        self.call_after_refresh(self._read_runs_ahead)
         self.set_timer(DEFER_PANES_S, self.deck.mount_deferred)
-
-    def _read_runs_ahead(self) -> None:
-        """The Runs pane's first screen read in a thread from the first frame on, before any
-        key: 5 pressed as tuidl comes up finds the runs root's index read (issue 28)."""
-        from tuidl.ui.panes.runs_listing import read_ahead
-
-        self.run_worker(lambda: read_ahead(self.runs_root), name="read runs ahead", group="runs-read-ahead",
-                        thread=True, exit_on_error=False)
 
     def on_unmount(self) -> None:
         self.runner.drop_standby()  # the dashboard is closing: the warm trainer goes with it

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuidl.core.run.rundir import LIVE, RunDir, is_run_dir, runs_root
-from tuidl.core.run.runindex import Stamp, index_of, stamp_of
+from tuidl.core.run.runindex import RunIndex, Stamp, index_if_read, index_of, stamp_of
 from tuidl.core.run.units import fmt_best, fmt_duration, higher_is_better, run_duration, run_times
 
 RESUMABLE = ("stopped", "pruned", "interrupted", "failed", "diverged")
@@ -268,7 +268,9 @@ def scan_runs(root: str | os.PathLike | None = None, figures: bool = True, limit
     reads no event log: a logged run not in the index gets a ``pending`` row (its status
     file's figures), to be completed by a listing with ``figures=True``. ``limit``: only
     the runs of the last ``limit`` directory names (run ids begin with their start time:
-    the newest), for a first screen of a long list."""
+    the newest), for a first screen of a long list: the index is used only if this process
+    has read it already (200 status files are read sooner than 10,000 runs' index is parsed),
+    and is not written."""
     now = time.time()
     base = runs_root(root)
     try:
@@ -277,7 +279,10 @@ def scan_runs(root: str | os.PathLike | None = None, figures: bool = True, limit
         return []
     if limit is not None:
         names = names[-limit:]
-    index = index_of(base)
+    index = index_of(base) if limit is None else index_if_read(base)
+    scratch = index is None  # a first screen before the index was read: none read, none written
+    if index is None:
+        index = RunIndex(base)
     rows = []
     seen = set()
     with index.lock:
@@ -318,7 +323,8 @@ def scan_runs(root: str | os.PathLike | None = None, figures: bool = True, limit
                          and p[len(prefix):] not in seen]:
                 del _ROWS[path]
             index.keep_only(seen)
-        index.save()
+        if not scratch:
+            index.save()
     rows.sort(key=lambda r: (r.started or 0.0, r.id), reverse=True)
     return rows
 

@@ -33,18 +33,6 @@ def waiting_in_queue(runs_root) -> list[Entry]:
         return []
 
 
-def read_ahead(runs_root) -> None:
-    """What the Runs pane's first screen reads (the newest runs' rows; the runs root's index,
-    4 MB for 10,000 runs, read and parsed), read now, in a thread the app starts after its
-    first frame: the listing keeps both (``runlist``, ``runindex``), so the pane's first
-    listing, when the pane is asked for, only stats the newest runs' files. Any problem is
-    left to that listing to show."""
-    try:
-        scan_roots(runs_root, remote_roots(), figures=False, limit=FIRST_SCREEN)
-    except Exception:  # noqa: BLE001 - a cache warmed or not; the pane's own listing says what is wrong
-        pass
-
-
 class Scanned(Message, namespace="runs_pane"):
     """A fresh listing: what the scanning thread returned, posted by the pane to itself
     on the UI thread once the thread ended (``on_worker_state_changed``). The pane's
@@ -144,8 +132,9 @@ class Listing:
             self._announce(message.rows)
             self._scan_done()
             return
-        if message.then is not None:  # the same listing goes on: all runs, then logged runs' figures
-            self._start_scan(message.then)
+        if message.then is not None:  # the same listing goes on: all runs, then logged runs' figures,
+            # once these rows are on screen (its thread would take the GIL from the drawing)
+            self.call_after_refresh(self._start_scan, message.then)
             return
         if first:
             self._announce(message.rows)
