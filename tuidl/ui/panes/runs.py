@@ -411,8 +411,8 @@ class RunsPane(Listing, FilterActions, RunOperations, ShapeActions, CompareActio
         self.table.refresh_row(self._key(item))
 
     def _show_hint(self, error: str = "") -> None:
-        if error:
-            self.hint.update(Text(error, style="bold red"))
+        if error or self.filter_error:  # a listing's error, else a bad filter's (kept over each new listing)
+            self.hint.update(Text(error or self.filter_error, style="bold red", no_wrap=True, overflow="ellipsis"))
             return
         text = hint_text(self.rows, self.all_rows, self.root, filtered=bool(self.filter), sweeps=len(self.groups),
                          shape=self.shape.described(), queued=len(self.queued), marked=len(self.marked))

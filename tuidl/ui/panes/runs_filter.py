@@ -20,6 +20,8 @@ class FilterActions:
     ``show_rows()`` and the last listing's ``_error`` and ``_queued_list``; its field's
     ``Input.Changed`` and ``Input.Submitted`` handlers call :meth:`set_filter`."""
 
+    filter_error = ""  # what is wrong with the expression in the field: the hint line says it until it is fixed
+
     def action_filter(self) -> None:
         self.add_class("-filtering")
         self.filter_input.focus()
@@ -39,9 +41,12 @@ class FilterActions:
         try:
             found = parse(text)
         except FilterError as e:
-            self.hint.update(Text(f"{e} (the list shows the last good filter)", style="bold red",
-                                  no_wrap=True, overflow="ellipsis"))
+            self.filter_error = f"{e} (the list shows the last good filter)"
+            self.hint.update(Text(self.filter_error, style="bold red", no_wrap=True, overflow="ellipsis"))
             return False
+        if self.filter_error:
+            self.filter_error = ""
+            self._show_hint()
         if found.terms == self.filter.terms:
             return True
         self.filter = found

@@ -24,7 +24,7 @@ def hint_text(rows: list[RunRow], all_rows: list[RunRow], root: Path, *, filtere
     text = Text(no_wrap=True, overflow="ellipsis")
     if filtered:
         text.append(f"{len(rows)} of {len(all_rows)} runs match", style="bold")
-        text.append(" · esc clears · ", style="dim")
+        text.append(" · esc clears", style="dim")
     else:
         text.append(f"{len(rows)} run{'s' if len(rows) != 1 else ''}")
     if sweeps:
