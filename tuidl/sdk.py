@@ -26,7 +26,9 @@ warning on stderr; nothing raises into the loop.
 
 This module imports only the standard library at import time (``import tuidl`` stays
 light: no PyTorch, Textual or plotext); tuidl's own run modules load at :func:`init`,
-psutil and NVML in the writer thread.
+psutil and NVML in the writer thread, numpy at the end of a run of at least 2,000
+metrics events (:meth:`Run._keep_columns`: the columns cache that makes its first opening
+in the dashboard fast).
 """
 
 from __future__ import annotations
@@ -248,6 +250,7 @@ class Run:
         self._thread: threading.Thread | None = None
         self._telemetry = telemetry
         self._stop_seen = False
+        self._metrics_events = 0  # metrics events encoded (the columns cache is written at the end for many)
         if enabled:
             self._open(root, run_dir)
 
@@ -358,6 +361,23 @@ class Run:
                                           steps=self._step, trained_s=duration)
         except OSError as err:
             warn("status", f"cannot write {self.run_dir.status_path}: {err}")
+        if not self.joined and not self._pending and self._metrics_events >= self._E.COLUMNS_CACHE_MIN:
+            self._keep_columns()
+
+    def _keep_columns(self) -> None:
+        """The finished history's columns cache (``events.jsonl.columns.npz``,
+        tuidl.core.run.columns), written now, after ``run_ended`` is on disk, so that the
+        run's first opening in the dashboard reads it instead of parsing every line. Only
+        for a run that logged at least ``COLUMNS_CACHE_MIN`` metrics events (numpy is
+        imported here, never for a small run); a run that joined ``tuidl run`` is ended by
+        its supervisor and gets none. Any failure: no cache (the dashboard parses the file
+        and writes it then), nothing said, nothing raised."""
+        try:
+            from tuidl.core.run import columns
+
+            columns.read(self.run_dir.events_path, keep=True)
+        except Exception:  # noqa: BLE001 - the cache is a convenience: never in the script's way
+            pass
 
     def __enter__(self) -> "Run":
         return self
@@ -456,6 +476,7 @@ class Run:
     def _encode(self, item: Any, out: bytearray) -> None:
         E = self._E
         if type(item) is tuple:
+            self._metrics_events += 1
             t, step, metrics = item
             for value in metrics.values():  # the common case: plain numbers, the dict is the log call's own copy
                 if type(value) is not float and type(value) is not int:

@@ -39,11 +39,11 @@ import numpy as np
 
 from tuidl.core.run import events as E
 
-__all__ = ["CACHE_MIN", "MetricsColumns", "cache_path", "cached", "compact", "count", "read", "save"]
+__all__ = ["CACHE_MIN", "MetricsColumns", "cache_path", "cached", "compact", "count", "read", "save", "save_parts"]
 
 FORMAT = 1
 CACHE_SUFFIX = ".columns.npz"
-CACHE_MIN = 2000  # metrics events: a smaller history reads fast enough without a cache
+CACHE_MIN = E.COLUMNS_CACHE_MIN  # metrics events: a smaller history reads fast enough without a cache
 _BIG = 2 ** 53  # an int beyond this is no exact float: such an event takes the ordinary path
 
 
@@ -197,16 +197,43 @@ def save(events_path: str | os.PathLike, items: list[Any], offset: int) -> bool:
     cols = [item for item in items if type(item) is MetricsColumns]
     if sum(c.count for c in cols) < CACHE_MIN:
         return False
-    groups: dict[tuple, list[tuple[np.ndarray, ...]]] = {}
+    parts: dict[tuple, list[tuple[np.ndarray, ...]]] = {}
     others: list[list[Any]] = []
     n = 0
     for item in items:
         if type(item) is MetricsColumns:
             for names, seq, steps, times, values in item.groups:
-                groups.setdefault(names, []).append((seq + n, steps, times, values))
+                parts.setdefault(names, []).append((seq + n, steps, times, values))
             n += item.count
         else:
             others.append([n, item])
+    groups = {names: tuple(np.concatenate([p[i] for p in ps]) if len(ps) > 1 else ps[0][i] for i in range(4))
+              for names, ps in parts.items()}
+    return _write(events_path, stamp, groups, others, n)
+
+
+def save_parts(events_path: str | os.PathLike, offset: int, groups: dict[tuple, tuple[np.ndarray, ...]],
+               others: list[list[Any]], count: int) -> bool:
+    """Keep a whole history as the events file's columns cache from its parts, as the
+    logging SDK gathers them while it writes the file (``tuidl/sdk.py``): ``groups``, the
+    plain metrics events by the names they logged, ``names -> (seq, steps, times,
+    values)`` (their places among the ``count`` plain ones, int64; float64 steps, times
+    and ``(k, len(names))`` values); ``others``, every other event as ``[the number of
+    plain ones before it, the event as read back]``, in order. The same conditions as
+    :func:`save` (the file ``offset`` bytes long, ending with ``run_ended``, at least
+    :data:`CACHE_MIN` plain metrics events). True when written."""
+    events_path = Path(events_path)
+    stamp = _stamp(events_path)
+    if stamp is None or stamp[0] != offset or count < CACHE_MIN:
+        return False
+    last = others[-1] if others else None
+    if last is None or last[0] != count or type(last[1]) is not dict or last[1].get("type") != E.RUN_ENDED:
+        return False
+    return _write(events_path, stamp, groups, others, count)
+
+
+def _write(events_path: Path, stamp: tuple[int, int], groups: dict[tuple, tuple[np.ndarray, ...]],
+           others: list[list[Any]], n: int) -> bool:
     header = {"format": FORMAT, "size": stamp[0], "mtime_ns": stamp[1], "count": n,
               "names": [list(names) for names in groups], "others": others}
     try:
@@ -214,9 +241,9 @@ def save(events_path: str | os.PathLike, items: list[Any], offset: int) -> bool:
     except (TypeError, ValueError):
         return False
     arrays: dict[str, np.ndarray] = {"header": np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
-    for g, parts in enumerate(groups.values()):
-        for key, i in (("seq", 0), ("steps", 1), ("times", 2), ("values", 3)):
-            arrays[f"{key}{g}"] = np.concatenate([p[i] for p in parts]) if len(parts) > 1 else parts[0][i]
+    for g, arrs in enumerate(groups.values()):
+        for key, arr in zip(("seq", "steps", "times", "values"), arrs):
+            arrays[f"{key}{g}"] = arr
     target = cache_path(events_path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # (readers in threads)
     try:
