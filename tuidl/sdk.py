@@ -221,6 +221,80 @@ class Summary(dict):
         self._changed()
 
 
+class _Columns:
+    """The events a run writes, gathered as its columns cache holds them
+    (tuidl.core.run.columns): each plain ``metrics`` event (finite numbers, string
+    names, an int step within 2**53) as numbers in ``array`` columns by the names it
+    logged, every other line as written (read back as JSON at the end). At the run's end
+    :meth:`save` writes the cache from them: no parse of the file just written. Pure
+    standard library while the run goes (numpy only in :meth:`save`). Beyond ``LIMIT``
+    values kept it stops (``full``): the end parses the file instead."""
+
+    LIMIT = 1 << 23  # values (8 bytes each: 64 MiB)
+    BIG = 2 ** 53
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple, list] = {}  # names -> [seq, steps, times, values] (array q, d, d, d)
+        self.others: list[list] = []  # [plain metrics events before it, its line]
+        self.count = 0  # plain metrics events
+        self.size = 0  # bytes encoded
+        self.kept = 0
+        self.full = False
+
+    def metrics(self, t: float, step: int, values: dict, line: bytes) -> None:
+        """A metrics event the fast path wrote (``values``: float and int only)."""
+        self.size += len(line)
+        if self.full:
+            return
+        big = self.BIG
+        group = self.groups.get(keys := tuple(values))
+        if group is None:
+            if not keys or not all(type(k) is str for k in keys):
+                self.others.append([self.count, line])
+                return
+            from array import array
+
+            group = self.groups[keys] = [array("q"), array("d"), array("d"), array("d")]
+        vals = values.values()
+        try:  # (sums and bounds in C: a loop over the values in Python would cost three times as much)
+            total = sum(vals)
+            plain = not total - total and -big < min(vals) and max(vals) < big and -big < step < big
+        except OverflowError:  # an int beyond any float
+            plain = False
+        if not plain:  # NaN or inf (written as strings, "nan", and read back as such), an int beyond 2**53
+            self.others.append([self.count, line])
+            return
+        group[0].append(self.count)
+        group[1].append(step)
+        group[2].append(t)
+        group[3].extend(vals)
+        self.count += 1
+        self.kept += len(keys)
+        if self.kept > self.LIMIT:
+            self.full = True
+            self.groups.clear()
+            self.others.clear()
+
+    def other(self, line: bytes) -> None:
+        self.size += len(line)
+        if not self.full:
+            self.others.append([self.count, line])
+
+    def save(self, events_path: Any) -> bool:
+        import json
+
+        import numpy as np
+
+        from tuidl.core.run import columns
+
+        groups = {names: (np.frombuffer(seq, dtype=np.int64), np.frombuffer(steps, dtype=np.float64),
+                          np.frombuffer(times, dtype=np.float64),
+                          np.frombuffer(values, dtype=np.float64).reshape(-1, len(names)))
+                  for names, (seq, steps, times, values) in self.groups.items()}
+        others = [[n, json.loads(line)] for n, line in self.others]
+        return columns.save_parts(events_path, self.size, groups, others, self.count)
+
+
 class Run:
     """One logged run. Made by :func:`init`; use it as a context manager or call
     :meth:`finish` (at exit it is called for you)."""
@@ -251,6 +325,7 @@ class Run:
         self._telemetry = telemetry
         self._stop_seen = False
         self._metrics_events = 0  # metrics events encoded (the columns cache is written at the end for many)
+        self._columns: _Columns | None = _Columns() if enabled else None  # the events as written, for that cache
         if enabled:
             self._open(root, run_dir)
 
@@ -375,7 +450,11 @@ class Run:
         try:
             from tuidl.core.run import columns
 
-            columns.read(self.run_dir.events_path, keep=True)
+            rec = self._columns
+            if rec is None or rec.full:  # a write failed, or too long a history to keep: parse the file
+                columns.read(self.run_dir.events_path, keep=True)
+            else:
+                rec.save(self.run_dir.events_path)
         except Exception:  # noqa: BLE001 - the cache is a convenience: never in the script's way
             pass
 
@@ -475,6 +554,7 @@ class Run:
 
     def _encode(self, item: Any, out: bytearray) -> None:
         E = self._E
+        rec = self._columns
         if type(item) is tuple:
             self._metrics_events += 1
             t, step, metrics = item
@@ -483,11 +563,16 @@ class Run:
                     break
             else:
                 if type(step) is int:
+                    t = round(t, 4)
                     try:
-                        out += E.encode({"type": "metrics", "time": round(t, 4), "step": step, "values": metrics})
-                        return
+                        line = E.encode({"type": "metrics", "time": t, "step": step, "values": metrics})
                     except TypeError:  # a key JSON cannot take (a tuple): the slow path names it as text
                         pass
+                    else:
+                        out += line
+                        if rec is not None:
+                            rec.metrics(t, step, metrics, line)
+                        return
             values = {}
             for key, value in _flatten(metrics):
                 n = number(value)
@@ -499,12 +584,15 @@ class Run:
             if type(step) is not int:
                 step = number(step)
                 step = int(step) if step is not None and step == step else self._step
-            out += E.encode({"type": "metrics", "time": round(t, 4), "step": step, "values": values})
+            line = E.encode({"type": "metrics", "time": round(t, 4), "step": step, "values": values})
         else:
             try:
-                out += E.encode(item)
+                line = E.encode(item)
             except (TypeError, ValueError):
-                out += E.encode(_jsonable(item))
+                line = E.encode(_jsonable(item))
+        out += line
+        if rec is not None:
+            rec.other(line)
 
     def _flush(self) -> None:
         """Encode what is queued and append it (and what the disk refused before)."""
@@ -525,6 +613,7 @@ class Run:
                 self._writer.append(data)
                 self._pending = bytearray()
             except OSError as err:
+                self._columns = None  # what reaches the file is no longer sure to be what was encoded
                 del data[:getattr(err, "written", 0)]
                 if len(data) > MAX_PENDING:  # drop the oldest whole lines
                     cut = data.find(b"\n", len(data) - MAX_PENDING)
