@@ -13,7 +13,9 @@ paths), for a fraction of the cost.
 **The columns cache.** A finished run's compacted history is kept next to its events
 file (``events.jsonl.columns.npz``: numpy arrays and a JSON header, read without
 pickle), so reading it again takes milliseconds, not the parse of every line
-(0.45 s of CPU for 50,000 events × 20 metrics). It is written by whoever reads a whole
+(0.45 s of CPU for 50,000 events × 20 metrics). The logging SDK writes it as a run
+finishes (:func:`save_parts`, from the columns its writer kept as it wrote: ``tuidl/sdk.py``),
+so a logged run's first opening reads it too; else it is written by whoever reads a whole
 finished history (the dashboard's follower as the run is opened,
 :func:`tuidl.core.run.runview.load`: ``tuidl export``, compared runs) when the file ends with ``run_ended`` and holds at least
 :data:`CACHE_MIN` metrics events, and it is used only while the events file has the
