@@ -27,7 +27,7 @@ warning on stderr; nothing raises into the loop.
 This module imports only the standard library at import time (``import tuidl`` stays
 light: no PyTorch, Textual or plotext); tuidl's own run modules load at :func:`init`,
 psutil and NVML in the writer thread, numpy at the end of a run of at least 2,000
-metrics events (:meth:`Run._keep_columns`: the columns cache that makes its first opening
+metrics events (:meth:`_Columns.keep`: the columns cache that makes its first opening
 in the dashboard fast).
 """
 
@@ -280,6 +280,25 @@ class _Columns:
         if not self.full:
             self.others.append([self.count, line])
 
+    @staticmethod
+    def keep(rec: "_Columns | None", events_path: Any) -> None:
+        """The finished history's columns cache (``events.jsonl.columns.npz``), written
+        at the end of :meth:`Run.finish` (``run_ended`` on disk) for a run of at least
+        ``COLUMNS_CACHE_MIN`` metrics events (numpy is imported here, never for a small
+        run), so that its first opening in the dashboard reads it instead of parsing
+        every line. From ``rec``; after a failed write (``rec`` None) or too long a
+        history (``full``), by parsing the file. Any failure: no cache, nothing said,
+        nothing raised."""
+        try:
+            if rec is None or rec.full:
+                from tuidl.core.run import columns
+
+                columns.read(events_path, keep=True)
+            else:
+                rec.save(events_path)
+        except Exception:  # noqa: BLE001 - the cache is a convenience: never in the script's way
+            pass
+
     def save(self, events_path: Any) -> bool:
         import json
 
@@ -437,26 +456,7 @@ class Run:
         except OSError as err:
             warn("status", f"cannot write {self.run_dir.status_path}: {err}")
         if not self.joined and not self._pending and self._metrics_events >= self._E.COLUMNS_CACHE_MIN:
-            self._keep_columns()
-
-    def _keep_columns(self) -> None:
-        """The finished history's columns cache (``events.jsonl.columns.npz``,
-        tuidl.core.run.columns), written now, after ``run_ended`` is on disk, so that the
-        run's first opening in the dashboard reads it instead of parsing every line. Only
-        for a run that logged at least ``COLUMNS_CACHE_MIN`` metrics events (numpy is
-        imported here, never for a small run); a run that joined ``tuidl run`` is ended by
-        its supervisor and gets none. Any failure: no cache (the dashboard parses the file
-        and writes it then), nothing said, nothing raised."""
-        try:
-            from tuidl.core.run import columns
-
-            rec = self._columns
-            if rec is None or rec.full:  # a write failed, or too long a history to keep: parse the file
-                columns.read(self.run_dir.events_path, keep=True)
-            else:
-                rec.save(self.run_dir.events_path)
-        except Exception:  # noqa: BLE001 - the cache is a convenience: never in the script's way
-            pass
+            _Columns.keep(self._columns, self.run_dir.events_path)
 
     def __enter__(self) -> "Run":
         return self
