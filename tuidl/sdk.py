@@ -26,9 +26,9 @@ warning on stderr; nothing raises into the loop.
 
 This module imports only the standard library at import time (``import tuidl`` stays
 light: no PyTorch, Textual or plotext); tuidl's own run modules load at :func:`init`,
-psutil and NVML in the writer thread, numpy at the end of a run of at least 2,000
-metrics events (:meth:`_Columns.keep`: the columns cache that makes its first opening
-in the dashboard fast).
+psutil and NVML in the writer thread. A run of at least 2,000 metrics events gets its
+columns cache as it finishes (:meth:`_Columns.keep`: its first opening in the dashboard
+reads arrays, not every line), written without numpy.
 """
 
 from __future__ import annotations
@@ -284,8 +284,8 @@ class _Columns:
     def keep(rec: "_Columns | None", events_path: Any) -> None:
         """The finished history's columns cache (``events.jsonl.columns.npz``), written
         at the end of :meth:`Run.finish` (``run_ended`` on disk) for a run of at least
-        ``COLUMNS_CACHE_MIN`` metrics events (numpy is imported here, never for a small
-        run), so that its first opening in the dashboard reads it instead of parsing
+        ``COLUMNS_CACHE_MIN`` metrics events (no numpy: ``columns_file``; numpy only
+        where the file must be parsed back), so that its first opening in the dashboard reads it instead of parsing
         every line. From ``rec``; after a failed write (``rec`` None) or too long a
         history (``full``), by parsing the file. Any failure: no cache, nothing said,
         nothing raised."""
@@ -302,16 +302,10 @@ class _Columns:
     def save(self, events_path: Any) -> bool:
         import json
 
-        import numpy as np
+        from tuidl.core.run import columns_file  # (no numpy: the cache written by hand)
 
-        from tuidl.core.run import columns
-
-        groups = {names: (np.frombuffer(seq, dtype=np.int64), np.frombuffer(steps, dtype=np.float64),
-                          np.frombuffer(times, dtype=np.float64),
-                          np.frombuffer(values, dtype=np.float64).reshape(-1, len(names)))
-                  for names, (seq, steps, times, values) in self.groups.items()}
         others = [[n, json.loads(line)] for n, line in self.others]
-        return columns.save_parts(events_path, self.size, groups, others, self.count)
+        return columns_file.save_parts(events_path, self.size, self.groups, others, self.count)
 
 
 class Run:

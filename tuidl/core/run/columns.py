@@ -30,7 +30,6 @@ import io
 import json
 import math
 import os
-import threading
 import zipfile
 from itertools import chain
 from operator import itemgetter
@@ -39,13 +38,16 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from tuidl.core.run import columns_file
 from tuidl.core.run import events as E
+from tuidl.core.run.columns_file import CACHE_MIN, CACHE_SUFFIX, FORMAT, cache_path, save_parts  # noqa: F401
+from tuidl.core.run.columns_file import stamp as _stamp
 
 __all__ = ["CACHE_MIN", "MetricsColumns", "cache_path", "cached", "compact", "count", "read", "save", "save_parts"]
 
-FORMAT = 1
-CACHE_SUFFIX = ".columns.npz"
-CACHE_MIN = E.COLUMNS_CACHE_MIN  # metrics events: a smaller history reads fast enough without a cache
+# CACHE_MIN (metrics events: a smaller history reads fast enough without a cache), the
+# file's name and format, and its writing: tuidl.core.run.columns_file (no numpy there,
+# for the logging SDK)
 _BIG = 2 ** 53  # an int beyond this is no exact float: such an event takes the ordinary path
 
 
@@ -170,19 +172,6 @@ _NUMBERS = {float, int}
 
 
 # -- the cache ------------------------------------------------------------------------------
-def cache_path(events_path: str | os.PathLike) -> Path:
-    p = Path(events_path)
-    return p.with_name(p.name + CACHE_SUFFIX)
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
-
-
 def save(events_path: str | os.PathLike, items: list[Any], offset: int) -> bool:
     """Keep a whole history read (``items``: events and :class:`MetricsColumns`, the
     file's first ``offset`` bytes) as the events file's columns cache, when the run has
@@ -214,54 +203,10 @@ def save(events_path: str | os.PathLike, items: list[Any], offset: int) -> bool:
     return _write(events_path, stamp, groups, others, n)
 
 
-def save_parts(events_path: str | os.PathLike, offset: int, groups: dict[tuple, tuple[np.ndarray, ...]],
-               others: list[list[Any]], count: int) -> bool:
-    """Keep a whole history as the events file's columns cache from its parts, as the
-    logging SDK gathers them while it writes the file (``tuidl/sdk.py``): ``groups``, the
-    plain metrics events by the names they logged, ``names -> (seq, steps, times,
-    values)`` (their places among the ``count`` plain ones, int64; float64 steps, times
-    and ``(k, len(names))`` values); ``others``, every other event as ``[the number of
-    plain ones before it, the event as read back]``, in order. The same conditions as
-    :func:`save` (the file ``offset`` bytes long, ending with ``run_ended``, at least
-    :data:`CACHE_MIN` plain metrics events). True when written."""
-    events_path = Path(events_path)
-    stamp = _stamp(events_path)
-    if stamp is None or stamp[0] != offset or count < CACHE_MIN:
-        return False
-    last = others[-1] if others else None
-    if last is None or last[0] != count or type(last[1]) is not dict or last[1].get("type") != E.RUN_ENDED:
-        return False
-    return _write(events_path, stamp, groups, others, count)
-
-
 def _write(events_path: Path, stamp: tuple[int, int], groups: dict[tuple, tuple[np.ndarray, ...]],
            others: list[list[Any]], n: int) -> bool:
-    header = {"format": FORMAT, "size": stamp[0], "mtime_ns": stamp[1], "count": n,
-              "names": [list(names) for names in groups], "others": others}
-    try:
-        text = json.dumps(header, allow_nan=True)
-    except (TypeError, ValueError):
-        return False
-    arrays: dict[str, np.ndarray] = {"header": np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
-    for g, arrs in enumerate(groups.values()):
-        for key, arr in zip(("seq", "steps", "times", "values"), arrs):
-            arrays[f"{key}{g}"] = arr
-    target = cache_path(events_path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # (readers in threads)
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        if _stamp(events_path) != stamp:  # written to meanwhile
-            os.unlink(tmp)
-            return False
-        os.replace(tmp, target)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        return False
-    return True
+    arrays = [tuple((a.dtype.str, a.shape, np.ascontiguousarray(a)) for a in arrs) for arrs in groups.values()]
+    return columns_file.write(events_path, stamp, list(groups), arrays, others, n)
 
 
 def cached(events_path: str | os.PathLike) -> tuple[list[Any], int] | None:
