@@ -226,9 +226,9 @@ class _Columns:
     (tuidl.core.run.columns): each plain ``metrics`` event (finite numbers, string
     names, an int step within 2**53) as numbers in ``array`` columns by the names it
     logged, every other line as written (read back as JSON at the end). At the run's end
-    :meth:`save` writes the cache from them: no parse of the file just written. Pure
-    standard library while the run goes (numpy only in :meth:`save`). Beyond ``LIMIT``
-    values kept it stops (``full``): the end parses the file instead."""
+    :meth:`save` writes the cache from them: no parse of the file just written, and no
+    numpy (``tuidl.core.run.columns_file``). Beyond ``LIMIT`` values kept (other lines
+    count by their bytes) it stops (``full``): the end parses the file instead."""
 
     LIMIT = 1 << 23  # values (8 bytes each: 64 MiB)
     BIG = 2 ** 53
@@ -250,7 +250,7 @@ class _Columns:
         group = self.groups.get(keys := tuple(values))
         if group is None:
             if not keys or not all(type(k) is str for k in keys):
-                self.others.append([self.count, line])
+                self.other(line, counted=True)
                 return
             from array import array
 
@@ -260,7 +260,7 @@ class _Columns:
         # names' and the four keys' and "metrics" (a name with an escaped quote in it is
         # kept as its line: the same in the end); an int beyond 2**53 is no exact float
         if line.count(b'"') != 10 + 2 * len(keys) or not (-big < min(vals) and max(vals) < big and -big < step < big):
-            self.others.append([self.count, line])
+            self.other(line, counted=True)
             return
         group[0].append(self.count)
         group[1].append(step)
@@ -269,23 +269,31 @@ class _Columns:
         self.count += 1
         self.kept += len(keys)
         if self.kept > self.LIMIT:
-            self.full = True
-            self.groups.clear()
-            self.others.clear()
+            self._drop()
 
-    def other(self, line: bytes) -> None:
-        self.size += len(line)
-        if not self.full:
-            self.others.append([self.count, line])
+    def other(self, line: bytes, counted: bool = False) -> None:
+        """Any other line written (``counted``: its bytes are in ``size`` already)."""
+        if not counted:
+            self.size += len(line)
+        if self.full:
+            return
+        self.others.append([self.count, line])
+        self.kept += len(line) >> 3
+        if self.kept > self.LIMIT:
+            self._drop()
+
+    def _drop(self) -> None:
+        self.full = True
+        self.groups.clear()
+        self.others.clear()
 
     @staticmethod
     def keep(rec: "_Columns | None", events_path: Any) -> None:
         """The finished history's columns cache (``events.jsonl.columns.npz``), written
         at the end of :meth:`Run.finish` (``run_ended`` on disk) for a run of at least
-        ``COLUMNS_CACHE_MIN`` metrics events (no numpy: ``columns_file``; numpy only
-        where the file must be parsed back), so that its first opening in the dashboard reads it instead of parsing
-        every line. From ``rec``; after a failed write (``rec`` None) or too long a
-        history (``full``), by parsing the file. Any failure: no cache, nothing said,
+        ``COLUMNS_CACHE_MIN`` metrics events, so that its first opening in the dashboard
+        reads it instead of parsing every line. From ``rec`` (no numpy); after a failed write (``rec`` None) or too long a
+        history (``full``), by parsing the file (numpy then). Any failure: no cache, nothing said,
         nothing raised."""
         try:
             if rec is None or rec.full:
@@ -474,6 +482,7 @@ class Run:
             if run_dir is not None:  # joined: ``tuidl run`` made it and owns its status and end
                 self.run_dir = R.RunDir(run_dir)
                 self.joined = True
+                self._columns = None  # the supervisor writes to the file too, and ends the run
                 if config:
                     try:
                         old = json_load(self.run_dir.config_path)
