@@ -11,7 +11,14 @@ following a live one.
   Measured twice: **open** as a run read before opens (its first opening, or any earlier
   reading, kept the run's columns cache next to its events: ``tuidl/core/run/columns.py``),
   and **open_first_time** with the cache removed before each reading (every line parsed;
-  the follower writes the cache as it ends).
+  the follower writes the cache as it ends). Both on a run written by hand
+  (``tests/helpers.logged_run``: the events file alone, as the logging contract says).
+* **open_after_sdk_finish**: the same 50,000 × 20 run logged for real, by a script of its
+  own (``tuidl.init`` / ``run.log`` / ``run.finish``, in a process of its own), then opened
+  as in **open**, never read before: ``run.finish()`` wrote the columns cache (the
+  bench checks it is there before anything reads the run). Also that script's
+  ``finish()`` (wall; it writes what is still queued, then the cache) and the
+  cache's size.
 * **follow**: the same app attached to a live logged run while another process logs 20
   metrics at 200 steps a second (written every 0.5 s, as the logging writer does) for
   ``--seconds``: this process's CPU time (the follower thread, RunView, the charts, the
@@ -20,7 +27,8 @@ following a live one.
 
     python bench/logged_run.py [--steps 50000] [--seconds 20] [--reps 3] [--json bench/logged_run.json]
 
-Targets (issue 26): every chart drawn within 1 s of opening; following a live run for at
+Targets (issue 26): every chart drawn within 1 s of opening (**open** and
+**open_after_sdk_finish**); following a live run for at
 most 5 % of a core. Exit status 0 when both hold, 1 when not.
 """
 
@@ -69,6 +77,40 @@ with open(path, "a") as f:
         f.flush()
 print(step)
 """
+
+
+SDK_SCRIPT = r"""
+import json, math, sys, time
+import tuidl
+steps, names = int(sys.argv[1]), json.loads(sys.argv[2])
+def value(name, i):
+    return 2.0 * math.exp(-i / 8000.0) + 0.05 * math.sin(i / 50.0) + (0.1 if name.startswith("val") else 0.0)
+run = tuidl.init(name="big-sdk", telemetry=False)
+for i in range(steps):
+    run.log({n: value(n, i) for n in names})
+t = time.perf_counter()
+run.finish()
+print(json.dumps({"dir": str(run.dir), "finish_s": round(time.perf_counter() - t, 3)}))
+"""
+
+
+def sdk_run(root: Path, steps: int) -> tuple:
+    """The 50,000 × 20 run logged through the SDK in a process of its own (its runs root:
+    ``root``): the run, and what the script measured (``finish_s``)."""
+    from tuidl.core.run import columns
+    from tuidl.core.run import rundir as R
+
+    env = {**os.environ, "TUIDL_RUNS": str(root)}
+    env.pop("TUIDL_RUN_DIR", None)
+    out = subprocess.run([sys.executable, "-c", SDK_SCRIPT, str(steps), json.dumps(NAMES)], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    run = R.RunDir(got.pop("dir"))
+    cache = columns.cache_path(run.events_path)
+    if not cache.is_file():
+        raise RuntimeError(f"run.finish() wrote no columns cache for {run.events_path}")
+    got["cache_mb"] = round(cache.stat().st_size / 1e6, 1)
+    return run, got
 
 
 async def measure_open(run, steps: int, cached: bool = True) -> dict:
@@ -187,16 +229,23 @@ def main() -> int:
         size = run.events_path.stat().st_size
         firsts = [asyncio.run(measure_open(run, args.steps, cached=False)) for _ in range(max(1, args.reps))]
         opens = [asyncio.run(measure_open(run, args.steps)) for _ in range(max(1, args.reps))]
+        afters = []
+        for i in range(max(1, args.reps)):  # a fresh run each time: its first opening
+            sdk, logged = sdk_run(root / f"sdk-{i}", args.steps)
+            afters.append({**logged, **asyncio.run(measure_open(sdk, args.steps))})
         follows = [asyncio.run(measure_follow(root / f"live-{i}", args.seconds, args.rate))
                    for i in range(max(1, args.reps))]
-    opened, first, followed = medians(opens), medians(firsts), medians(follows)
+    opened, first, after, followed = medians(opens), medians(firsts), medians(afters), medians(follows)
     opened["events_mb"] = first["events_mb"] = round(size / 1e6, 1)
-    result = {"machine": {**machine(), "loadavg_before": load_before}, "reps": max(1, args.reps),
-              "open": opened, "open_first_time": first, "follow": followed,
+    result = {"machine": {**machine(), "loadavg_before": load_before, "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
+              "reps": max(1, args.reps),
+              "open": opened, "open_first_time": first, "open_after_sdk_finish": after, "follow": followed,
               "targets": {"open_to_all_charts_drawn_s": 1.0, "cpu_share_of_a_core": 0.05}}
     if args.reps > 1:
-        result["repetitions"] = {"open": opens, "open_first_time": firsts, "follow": follows}
-    ok = opened["open_to_all_charts_drawn_s"] <= 1.0 and followed["cpu_share_of_a_core"] <= 0.05
+        result["repetitions"] = {"open": opens, "open_first_time": firsts, "open_after_sdk_finish": afters,
+                                 "follow": follows}
+    ok = (opened["open_to_all_charts_drawn_s"] <= 1.0 and after["open_to_all_charts_drawn_s"] <= 1.0
+          and followed["cpu_share_of_a_core"] <= 0.05)
     result["met"] = ok
     print(json.dumps(result, indent=1))
     if args.json:

@@ -26,7 +26,9 @@ warning on stderr; nothing raises into the loop.
 
 This module imports only the standard library at import time (``import tuidl`` stays
 light: no PyTorch, Textual or plotext); tuidl's own run modules load at :func:`init`,
-psutil and NVML in the writer thread.
+psutil and NVML in the writer thread. A run of at least 2,000 metrics events gets its
+columns cache as it finishes (:meth:`_Columns.keep`: its first opening in the dashboard
+reads arrays, not every line), written without numpy.
 """
 
 from __future__ import annotations
@@ -219,6 +221,99 @@ class Summary(dict):
         self._changed()
 
 
+class _Columns:
+    """The events a run writes, gathered as its columns cache holds them
+    (tuidl.core.run.columns): each plain ``metrics`` event (finite numbers, string
+    names, an int step within 2**53) as numbers in ``array`` columns by the names it
+    logged, every other line as written (read back as JSON at the end). At the run's end
+    :meth:`save` writes the cache from them: no parse of the file just written, and no
+    numpy (``tuidl.core.run.columns_file``). Beyond ``LIMIT`` values kept (other lines
+    count by their bytes) it stops (``full``): the end parses the file instead."""
+
+    LIMIT = 1 << 23  # values (8 bytes each: 64 MiB)
+    BIG = 2 ** 53
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple, list] = {}  # names -> [seq, steps, times, values] (array q, d, d, d)
+        self.others: list[list] = []  # [plain metrics events before it, its line]
+        self.count = 0  # plain metrics events
+        self.size = 0  # bytes encoded
+        self.kept = 0
+        self.full = False
+
+    def metrics(self, t: float, step: int, values: dict, line: bytes) -> None:
+        """A metrics event the fast path wrote (``values``: float and int only)."""
+        self.size += len(line)
+        if self.full:
+            return
+        big = self.BIG
+        group = self.groups.get(keys := tuple(values))
+        if group is None:
+            if not keys or not all(type(k) is str for k in keys):
+                self.other(line, counted=True)
+                return
+            from array import array
+
+            group = self.groups[keys] = [array("q"), array("d"), array("d"), array("d")]
+        vals = values.values()
+        # NaN and inf are written as strings ("nan"), read back as such: more quotes than the
+        # names' and the four keys' and "metrics" (a name with an escaped quote in it is
+        # kept as its line: the same in the end); an int beyond 2**53 is no exact float
+        if line.count(b'"') != 10 + 2 * len(keys) or not (-big < min(vals) and max(vals) < big and -big < step < big):
+            self.other(line, counted=True)
+            return
+        group[0].append(self.count)
+        group[1].append(step)
+        group[2].append(t)
+        group[3].extend(vals)
+        self.count += 1
+        self.kept += len(keys)
+        if self.kept > self.LIMIT:
+            self._drop()
+
+    def other(self, line: bytes, counted: bool = False) -> None:
+        """Any other line written (``counted``: its bytes are in ``size`` already)."""
+        if not counted:
+            self.size += len(line)
+        if self.full:
+            return
+        self.others.append([self.count, line])
+        self.kept += len(line) >> 3
+        if self.kept > self.LIMIT:
+            self._drop()
+
+    def _drop(self) -> None:
+        self.full = True
+        self.groups.clear()
+        self.others.clear()
+
+    @staticmethod
+    def keep(rec: "_Columns | None", events_path: Any) -> None:
+        """The finished history's columns cache (``events.jsonl.columns.npz``), written
+        at the end of :meth:`Run.finish` (``run_ended`` on disk) for a run of at least
+        ``COLUMNS_CACHE_MIN`` metrics events, so that its first opening in the dashboard
+        reads it instead of parsing every line. From ``rec`` (no numpy); after a failed write (``rec`` None) or too long a
+        history (``full``), by parsing the file (numpy then). Any failure: no cache, nothing said,
+        nothing raised."""
+        try:
+            if rec is None or rec.full:
+                from tuidl.core.run import columns
+
+                columns.read(events_path, keep=True)
+            else:
+                rec.save(events_path)
+        except Exception:  # noqa: BLE001 - the cache is a convenience: never in the script's way
+            pass
+
+    def save(self, events_path: Any) -> bool:
+        import json
+
+        from tuidl.core.run import columns_file  # (no numpy: the cache written by hand)
+
+        others = [[n, json.loads(line)] for n, line in self.others]
+        return columns_file.save_parts(events_path, self.size, self.groups, others, self.count)
+
+
 class Run:
     """One logged run. Made by :func:`init`; use it as a context manager or call
     :meth:`finish` (at exit it is called for you)."""
@@ -248,6 +343,8 @@ class Run:
         self._thread: threading.Thread | None = None
         self._telemetry = telemetry
         self._stop_seen = False
+        self._metrics_events = 0  # metrics events encoded (the columns cache is written at the end for many)
+        self._columns: _Columns | None = _Columns() if enabled else None  # the events as written, for that cache
         if enabled:
             self._open(root, run_dir)
 
@@ -358,6 +455,8 @@ class Run:
                                           steps=self._step, trained_s=duration)
         except OSError as err:
             warn("status", f"cannot write {self.run_dir.status_path}: {err}")
+        if not self.joined and not self._pending and self._metrics_events >= self._E.COLUMNS_CACHE_MIN:
+            _Columns.keep(self._columns, self.run_dir.events_path)
 
     def __enter__(self) -> "Run":
         return self
@@ -383,6 +482,7 @@ class Run:
             if run_dir is not None:  # joined: ``tuidl run`` made it and owns its status and end
                 self.run_dir = R.RunDir(run_dir)
                 self.joined = True
+                self._columns = None  # the supervisor writes to the file too, and ends the run
                 if config:
                     try:
                         old = json_load(self.run_dir.config_path)
@@ -455,18 +555,25 @@ class Run:
 
     def _encode(self, item: Any, out: bytearray) -> None:
         E = self._E
+        rec = self._columns
         if type(item) is tuple:
+            self._metrics_events += 1
             t, step, metrics = item
             for value in metrics.values():  # the common case: plain numbers, the dict is the log call's own copy
                 if type(value) is not float and type(value) is not int:
                     break
             else:
                 if type(step) is int:
+                    t = round(t, 4)
                     try:
-                        out += E.encode({"type": "metrics", "time": round(t, 4), "step": step, "values": metrics})
-                        return
+                        line = E.encode({"type": "metrics", "time": t, "step": step, "values": metrics})
                     except TypeError:  # a key JSON cannot take (a tuple): the slow path names it as text
                         pass
+                    else:
+                        out += line
+                        if rec is not None:
+                            rec.metrics(t, step, metrics, line)
+                        return
             values = {}
             for key, value in _flatten(metrics):
                 n = number(value)
@@ -478,12 +585,15 @@ class Run:
             if type(step) is not int:
                 step = number(step)
                 step = int(step) if step is not None and step == step else self._step
-            out += E.encode({"type": "metrics", "time": round(t, 4), "step": step, "values": values})
+            line = E.encode({"type": "metrics", "time": round(t, 4), "step": step, "values": values})
         else:
             try:
-                out += E.encode(item)
+                line = E.encode(item)
             except (TypeError, ValueError):
-                out += E.encode(_jsonable(item))
+                line = E.encode(_jsonable(item))
+        out += line
+        if rec is not None:
+            rec.other(line)
 
     def _flush(self) -> None:
         """Encode what is queued and append it (and what the disk refused before)."""
@@ -504,6 +614,7 @@ class Run:
                 self._writer.append(data)
                 self._pending = bytearray()
             except OSError as err:
+                self._columns = None  # what reaches the file is no longer sure to be what was encoded
                 del data[:getattr(err, "written", 0)]
                 if len(data) > MAX_PENDING:  # drop the oldest whole lines
                     cut = data.find(b"\n", len(data) - MAX_PENDING)

@@ -76,6 +76,34 @@ def test_import_tuidl_to_log_loads_no_torch_textual_plotext_or_framework(tmp_pat
     assert [ev["title"] for ev in E.read_events(only_run().events_path) if ev["type"] == "alert"] == ["light"]
 
 
+def test_a_big_run_has_its_columns_cache_when_the_script_ends_without_numpy(tmp_path):
+    """A run of more than 2,000 metrics events ended by the script's end (atexit): its
+    columns cache is there before anyone reads the run, written without importing numpy."""
+    path = script(tmp_path, """
+        import atexit, os, sys, tuidl
+        def check():
+            print("numpy" in sys.modules, os.path.exists(str(run.run_dir.events_path) + ".columns.npz"), flush=True)
+        atexit.register(check)  # registered before tuidl's finish: runs after it (last in, first out)
+        run = tuidl.init(project="p")
+        for i in range(2100):
+            run.log({"loss": 1.0 / (i + 1), "acc": i / 2100})
+        run.summary["best"] = 0.5
+    """)
+    proc = start(path)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.strip() == "False True"
+    run = only_run()
+    from tuidl.core.run import columns as C
+    from tuidl.core.run.runview import RunView, load
+
+    got = C.cached(run.events_path)
+    assert got is not None and run.status()["status"] == "completed"
+    view, parsed = RunView(got[0]), RunView(E.read_events(run.events_path))
+    assert view.scalars["loss"].values.tolist() == parsed.scalars["loss"].values.tolist()
+    assert len(view.scalars["acc"]) == 2100 and view.summary() == parsed.summary() == load(run).summary()
+
+
 def test_a_sigkilled_script_loses_at_most_its_last_second(tmp_path):
     proc = start(script(tmp_path, LOOP.format(control="")))
     try:

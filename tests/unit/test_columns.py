@@ -187,3 +187,98 @@ def test_a_history_that_starts_with_metrics(first):
     if first == "run_started":
         evs.insert(0, {"type": "run_started", "time": 3.0})
     assert state(RunView(C.compact(evs))) == state(one_by_one(evs))
+
+
+def sdk_run(tmp_path, monkeypatch, steps: int = C.CACHE_MIN + 500, disk_full_at: int | None = None):
+    """A run logged through tuidl.init / run.log / finish with everything a script may
+    log: NaN and inf, ints beyond 2**53, names that are no strings, nested dicts, values
+    that are no numbers, steps given and not, commit=False, config, summary, alerts."""
+    import tuidl
+    from tuidl import sdk
+
+    monkeypatch.setattr(sdk, "_hooks_installed", True)  # no excepthook / atexit / signals in the test process
+    monkeypatch.setattr(sdk, "_warned", set())  # (its warnings are once per process: not used up for test_sdk)
+    monkeypatch.delenv(sdk.ENV_RUN, raising=False)
+    run = tuidl.init(name="sdk", dir=tmp_path / "runs", config={"lr": 0.1}, telemetry=False)
+    for i in range(steps):
+        values = {"train/loss": 2.0 * math.exp(-i / 500), "acc": i / steps}
+        if i % 7 == 0:
+            values["val/loss"] = float("nan") if i == 14 else float("inf") if i == 21 else 2.5 - i / steps
+        if i >= 300:
+            values["λ rate (%)"] = -float("inf") if i == 301 else i
+        if i == 400:
+            values["big"] = 2 ** 60
+        if i == 401:
+            values[7] = 1.0  # written as "7"
+        if i == 402:
+            values["nested"] = {"a": 1.0, "b": {"c": 2}}
+        if i == 403:
+            values["text"] = "not a number"
+        if i == 404:
+            values["flag"] = True
+        if i == 405:
+            values = {}
+        if i == 900:
+            run.config.update({"batch": 32})
+        if i == 1000:
+            run.alert("half way", "a note", level="info")
+        if i == 1100:
+            run.summary["best"] = 0.5
+        run.log(values, step=i * 3 if i < 1500 else None, commit=i % 97 != 5)
+        if i == disk_full_at:  # one flush to a full device (what is refused is written later)
+            import os
+
+            run._flush()
+            fd = run._writer._fd
+            real, full = os.dup(fd), os.open("/dev/full", os.O_WRONLY)
+            os.dup2(full, fd)
+            try:
+                run.log({"train/loss": 0.25}, step=10 ** 6)
+                run._flush()
+            finally:
+                os.dup2(real, fd)
+                os.close(real)
+                os.close(full)
+    run.summary["final"] = float("nan")
+    run.finish()
+    return run
+
+
+def test_an_sdk_run_has_its_cache_when_it_finishes_with_the_state_of_its_events(tmp_path, monkeypatch, capsys):
+    parsed = []
+    monkeypatch.setattr(C, "read", lambda *a, **k: parsed.append(a) or (_ for _ in ()).throw(AssertionError))
+    run = sdk_run(tmp_path, monkeypatch)
+    path = run.run_dir.events_path
+    assert not parsed  # built from what the writer had, not by parsing the file back
+    got = C.cached(path)  # there before anyone opened the run, for the file as it is
+    assert got is not None and got[1] == path.stat().st_size
+    evs = E.read_events(path)
+    assert evs[-1]["type"] == "run_ended" and [ev["type"] for ev in evs].count("summary") >= 1
+    assert sum(c.count for c in got[0] if type(c) is C.MetricsColumns) > C.CACHE_MIN
+    expected = state(one_by_one(evs))
+    vals = one_by_one(evs).scalars["val/loss"].values.tolist()
+    assert math.isnan(vals[2]) and vals[3] == math.inf  # NaN and inf kept
+    assert state(RunView(got[0])) == expected
+    assert state(runview.load(path)) == expected
+    monkeypatch.undo()
+    C.cache_path(path).unlink()  # the cache the dashboard would write by parsing: the same state
+    assert state(RunView(C.read(path)[0])) == expected and C.cached(path) is not None
+
+
+@pytest.mark.parametrize("why", ["too long to keep", "a write failed"])
+def test_an_sdk_run_whose_columns_were_not_kept_parses_its_file_at_the_end(tmp_path, monkeypatch, why):
+    from tuidl import sdk
+
+    if why == "too long to keep":
+        monkeypatch.setattr(sdk._Columns, "LIMIT", 1000)
+    run = sdk_run(tmp_path, monkeypatch, disk_full_at=1200 if why == "a write failed" else None)
+    assert run._columns is None if why == "a write failed" else run._columns.full
+    path = run.run_dir.events_path
+    got = C.cached(path)
+    assert got is not None
+    assert state(RunView(got[0])) == state(one_by_one(E.read_events(path)))
+
+
+def test_a_small_sdk_run_gets_no_cache(tmp_path, monkeypatch):
+    run = sdk_run(tmp_path, monkeypatch, steps=C.CACHE_MIN - 100)
+    assert not C.cache_path(run.run_dir.events_path).exists()

@@ -13,7 +13,9 @@ paths), for a fraction of the cost.
 **The columns cache.** A finished run's compacted history is kept next to its events
 file (``events.jsonl.columns.npz``: numpy arrays and a JSON header, read without
 pickle), so reading it again takes milliseconds, not the parse of every line
-(0.45 s of CPU for 50,000 events × 20 metrics). It is written by whoever reads a whole
+(0.45 s of CPU for 50,000 events × 20 metrics). The logging SDK writes it as a run
+finishes (:func:`save_parts`, from the columns its writer kept as it wrote: ``tuidl/sdk.py``),
+so a logged run's first opening reads it too; else it is written by whoever reads a whole
 finished history (the dashboard's follower as the run is opened,
 :func:`tuidl.core.run.runview.load`: ``tuidl export``, compared runs) when the file ends with ``run_ended`` and holds at least
 :data:`CACHE_MIN` metrics events, and it is used only while the events file has the
@@ -28,7 +30,6 @@ import io
 import json
 import math
 import os
-import threading
 import zipfile
 from itertools import chain
 from operator import itemgetter
@@ -37,13 +38,16 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from tuidl.core.run import columns_file
 from tuidl.core.run import events as E
+from tuidl.core.run.columns_file import CACHE_MIN, CACHE_SUFFIX, FORMAT, cache_path, save_parts  # noqa: F401
+from tuidl.core.run.columns_file import stamp as _stamp
 
-__all__ = ["CACHE_MIN", "MetricsColumns", "cache_path", "cached", "compact", "count", "read", "save"]
+__all__ = ["CACHE_MIN", "MetricsColumns", "cache_path", "cached", "compact", "count", "read", "save", "save_parts"]
 
-FORMAT = 1
-CACHE_SUFFIX = ".columns.npz"
-CACHE_MIN = 2000  # metrics events: a smaller history reads fast enough without a cache
+# CACHE_MIN (metrics events: a smaller history reads fast enough without a cache), the
+# file's name and format, and its writing: tuidl.core.run.columns_file (no numpy there,
+# for the logging SDK)
 _BIG = 2 ** 53  # an int beyond this is no exact float: such an event takes the ordinary path
 
 
@@ -168,19 +172,6 @@ _NUMBERS = {float, int}
 
 
 # -- the cache ------------------------------------------------------------------------------
-def cache_path(events_path: str | os.PathLike) -> Path:
-    p = Path(events_path)
-    return p.with_name(p.name + CACHE_SUFFIX)
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
-
-
 def save(events_path: str | os.PathLike, items: list[Any], offset: int) -> bool:
     """Keep a whole history read (``items``: events and :class:`MetricsColumns`, the
     file's first ``offset`` bytes) as the events file's columns cache, when the run has
@@ -197,42 +188,25 @@ def save(events_path: str | os.PathLike, items: list[Any], offset: int) -> bool:
     cols = [item for item in items if type(item) is MetricsColumns]
     if sum(c.count for c in cols) < CACHE_MIN:
         return False
-    groups: dict[tuple, list[tuple[np.ndarray, ...]]] = {}
+    parts: dict[tuple, list[tuple[np.ndarray, ...]]] = {}
     others: list[list[Any]] = []
     n = 0
     for item in items:
         if type(item) is MetricsColumns:
             for names, seq, steps, times, values in item.groups:
-                groups.setdefault(names, []).append((seq + n, steps, times, values))
+                parts.setdefault(names, []).append((seq + n, steps, times, values))
             n += item.count
         else:
             others.append([n, item])
-    header = {"format": FORMAT, "size": stamp[0], "mtime_ns": stamp[1], "count": n,
-              "names": [list(names) for names in groups], "others": others}
-    try:
-        text = json.dumps(header, allow_nan=True)
-    except (TypeError, ValueError):
-        return False
-    arrays: dict[str, np.ndarray] = {"header": np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
-    for g, parts in enumerate(groups.values()):
-        for key, i in (("seq", 0), ("steps", 1), ("times", 2), ("values", 3)):
-            arrays[f"{key}{g}"] = np.concatenate([p[i] for p in parts]) if len(parts) > 1 else parts[0][i]
-    target = cache_path(events_path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # (readers in threads)
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        if _stamp(events_path) != stamp:  # written to meanwhile
-            os.unlink(tmp)
-            return False
-        os.replace(tmp, target)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        return False
-    return True
+    groups = {names: tuple(np.concatenate([p[i] for p in ps]) if len(ps) > 1 else ps[0][i] for i in range(4))
+              for names, ps in parts.items()}
+    return _write(events_path, stamp, groups, others, n)
+
+
+def _write(events_path: Path, stamp: tuple[int, int], groups: dict[tuple, tuple[np.ndarray, ...]],
+           others: list[list[Any]], n: int) -> bool:
+    arrays = [tuple((a.dtype.str, a.shape, np.ascontiguousarray(a)) for a in arrs) for arrs in groups.values()]
+    return columns_file.write(events_path, stamp, list(groups), arrays, others, n)
 
 
 def cached(events_path: str | os.PathLike) -> tuple[list[Any], int] | None:

@@ -48,6 +48,9 @@ ALERT = "alert"  # tuidl.alert(title, text, level) from a script: the dashboard 
 
 # how a run can end; "pruned": a sweep stopped a bad trial early (docs/sweeps.md)
 END_STATUSES = ("completed", "stopped", "pruned", "diverged", "failed")
+# metrics events a finished history holds before its columns cache is written
+# (tuidl.core.run.columns; here so that the logging SDK can tell without importing numpy)
+COLUMNS_CACHE_MIN = 2000
 
 
 def _clean(value: Any) -> Any:
