@@ -88,3 +88,21 @@ async def test_t_edits_tags_and_note_which_are_kept_shown_and_filterable(root):
         assert pane.select(target.id) and "note: too low" in str(pane.detail.content)
         assert pane.set_filter("tag:baseline")
         await wait_for(pilot, lambda: [r.id for r in pane.rows] == [target.id], what="the tagged run alone")
+
+
+async def test_the_configs_are_read_ahead_once_the_list_is_whole(root):
+    """A filter on a config key reads every run's config; the pane reads them ahead once it
+    has listed all runs, and keeps them in the runs root, so that first filter waits for none."""
+    import json
+
+    from tuidl.core.run.runindex import CONFIGS_NAME
+
+    assert not (root / CONFIGS_NAME).exists()
+    app = helpers.make_app(None, runs_root=root, runs_interval=None)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await runs_shown(pilot, app)
+        await wait_for(pilot, lambda: (root / CONFIGS_NAME).exists(), what="the configs kept in the runs root")
+        kept = json.loads((root / CONFIGS_NAME).read_text())
+        assert len(kept["runs"]) == 4 == len(pane.all_rows)
+        lrs = sorted(c.get("train.optimizer.lr", c.get("lr")) for c in kept["configs"].values())
+        assert lrs == [0.001, 0.01, 0.1, 0.5]

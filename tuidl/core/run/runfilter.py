@@ -365,6 +365,17 @@ def _lookup(d: dict[str, Any], key: str, shape: tuple[str, ...] | None = None) -
     return (True, d[full]) if full is not None else (False, None)
 
 
+def read_configs(rows: list) -> int:
+    """Read ahead the configs of listed runs (``RunRow``) that a filter on a config key
+    would read, and keep them in the runs root's store: the first such filter then reads
+    none (10,000 runs' preset files: about 10 s of parsing, done once per runs root). The
+    number of runs read."""
+    for row in rows:
+        _config_of(row.run, row.live, row.logged is not None)
+    save_configs()
+    return len(rows)
+
+
 def _config_lookup(row, key: str) -> tuple[bool, Any]:
     flat, shape = _config_of(row.run, row.live, row.logged is not None)
     return _lookup(flat, key, shape if flat else None)

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from tuidl.core.remote.client import roots as remote_roots
-from tuidl.core.run.runfilter import Filter
+from tuidl.core.run.runfilter import Filter, read_configs
 from tuidl.core.run.runlist import RunRow, scan_roots
 from tuidl.core.sweep.queue import Entry
 from tuidl.ui.visible import shown
@@ -55,6 +55,8 @@ class Listing:
     ``rows``, ``all_rows``, ``show_rows()``, the ``LiveRuns`` message, and the
     scan state its ``__init__`` sets (``scans``, ``_scanning``, ``_stale``, ``_rescan``,
     ``_announced``, ``_scan_cost``, ``_scan_ended``)."""
+
+    _configs_read = False  # the runs' configs were read ahead (once, after the first whole listing)
 
     def refresh_runs(self) -> None:
         """Read the runs root again, in a thread (one scan at a time). While the pane is
@@ -138,6 +140,13 @@ class Listing:
             return
         if first:
             self._announce(message.rows)
+        if not self._configs_read and message.rows and not message.error:
+            # the listing is whole: the configs a filter on a config key reads, read ahead
+            # and kept in the runs root, once (the first such filter then waits for none)
+            self._configs_read = True
+            rows = list(message.rows)
+            self.run_worker(lambda: read_configs(rows), name="read configs ahead", group="runs-configs",
+                            thread=True, exclusive=True, exit_on_error=False)
         self._scan_done()
 
     def _announce(self, rows: list[RunRow]) -> None:
