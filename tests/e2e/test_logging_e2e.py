@@ -230,6 +230,29 @@ def test_tuidl_run_outlives_the_process_that_started_it(tmp_path):
     assert evs[-1]["type"] == "run_ended" and evs[-1]["status"] == "failed"
 
 
+def test_a_big_script_run_under_tuidl_run_has_its_columns_cache_when_the_command_ends(tmp_path):
+    """A script that joined `tuidl run`'s run leaves the run's end to it; the run's end then
+    keeps the metrics as the columns cache, so its first opening reads no JSON either."""
+    path = script(tmp_path, """
+        import tuidl
+        with tuidl.init(project="p") as run:
+            for i in range(2100):
+                run.log({"loss": 1.0 / (i + 1), "acc": i / 2100})
+    """)
+    started = tuidl("run", "--", sys.executable, str(path), env={"PYTHONPATH": str(ROOT)})
+    assert started.returncode == 0, started.stderr
+    run = only_run()
+    wait_until(lambda: run.status().get("status") == "completed" and not run.is_live(), timeout=60,
+               what="the command's end", run=run)
+    from tuidl.core.run import columns as C
+    from tuidl.core.run.runview import RunView
+
+    wait_until(lambda: C.cached(run.events_path) is not None, timeout=30, what="the columns cache", run=run)
+    view, parsed = RunView(C.cached(run.events_path)[0]), RunView(E.read_events(run.events_path))
+    assert len(view.scalars["loss"]) == 2100 and view.summary() == parsed.summary()
+    assert view.scalars["acc"].values.tolist() == parsed.scalars["acc"].values.tolist()
+
+
 def test_tuidl_run_stops_a_command_and_a_script_inside_joins_the_run(tmp_path):
     plain = tuidl("run", "--", sys.executable, "-c", "import time\nwhile True: time.sleep(0.1)",
                   env={"PYTHONPATH": str(ROOT)})

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from tuidl.core.run import events as E
 from tuidl.core.run import rundir as R
+from tuidl.core.run.columns_file import CACHE_MIN
 
 POLL_S = 0.25
 TELEMETRY_S = 10.0
@@ -279,7 +280,22 @@ class Supervisor:
         self.writer.close()
         if self.sampler:
             self.sampler.close()
+        keep_columns(self.run)
         return rc if rc >= 0 else 128 - rc
+
+
+def keep_columns(run: R.RunDir) -> None:
+    """A big run's metrics kept as its columns cache once the run has ended (a script that
+    joined this run left that to the run's end): its first opening reads no JSON. Small
+    runs are passed over without importing numpy; a failure leaves only the cache out."""
+    try:
+        if run.events_path.stat().st_size < CACHE_MIN * 64:  # surely fewer than CACHE_MIN metrics events
+            return
+        from tuidl.core.run import columns
+
+        columns.read(run.events_path, keep=True)
+    except Exception:  # noqa: BLE001 - the run has ended as it did; the cache is only a speed-up
+        pass
 
 
 def last_line(path: Path, limit: int = 200) -> str:
