@@ -245,6 +245,9 @@ async def test_a_pane_key_at_the_first_frame_waits_for_no_other_pane(tmp_path, m
     mounted: list[str] = []
     mount = DeckKeeper.mount
     monkeypatch.setattr(DeckKeeper, "mount", lambda deck, key: (mounted.append(key), mount(deck, key))[1])
+    # the key comes before the panes kept back start to mount (on a busy machine the test's
+    # key came later than 0.6 s after the first frame: the Builder was mounted first)
+    monkeypatch.setattr("tuidl.ui.app.DEFER_PANES_S", 30.0)
     app = make_app(P.load("spiral"), runs_root=root, defer_panes=True, runs_interval=None)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("5")

@@ -43,7 +43,7 @@ def test_line_chart_text_unchanged(plt, seed, marks):
         lines.append(textplot.PlotLine(xs, _walk(rng, n, 100.0), f"r{i}", 1 + i))
     slow, fast = _both(plt, lambda: textplot.line_chart(lines, width, height, title="t", x_label="step",
                                                         marks=marks, vlines=[(5.0, 3)]))
-    assert fast == slow and len(fast) == 40 and any("⠀" < ch <= "⣿" for row in fast for ch in row)
+    assert fast == slow
     assert sum(ch != " " for row in textplot.plain("\n".join(fast)) for ch in row) > 20  # something was drawn
 
 
@@ -61,7 +61,7 @@ def test_edge_cases_unchanged(plt):
             return plt.build()
 
     slow, fast = _both(plt, nan_line)
-    assert fast == slow and len(fast) == 40 and any("⠀" < ch <= "⣿" for row in fast for ch in row)
+    assert fast == slow
     cases = [
         dict(lines=[textplot.PlotLine(x, np.abs(_walk(rng, 500)) + 1, "logx")], log_x=True, log_y=True),
         dict(lines=[textplot.PlotLine([1.0, 2.0, 3.0], [0.5, 0.2, 0.9], "few")]),  # fewer points than columns
@@ -79,7 +79,7 @@ def test_scatter_unchanged(plt):
     rng = np.random.default_rng(3)
     groups = [textplot.PointGroup(rng.normal(size=400), rng.normal(size=400), c) for c in (1, 2)]
     slow, fast = _both(plt, lambda: textplot.scatter_chart(groups, 70, 25))
-    assert fast == slow and len(fast) == 40 and any("⠀" < ch <= "⣿" for row in fast for ch in row)
+    assert fast == slow
 
 
 def test_functions_match_plotext_on_their_own(plt):
