@@ -273,12 +273,11 @@ def _config_of(run, recheck: bool = True, logged: bool = False) -> tuple[dict[st
         data = json.loads(raw) if name == "/config.json" else tomllib.loads(raw.decode())
     except (OSError, ValueError, UnicodeDecodeError):
         data = {}
-    flat = {(k if k in _INTERN else _INTERN.setdefault(k, k)): v for k, v in flatten(data).items()}
+    flat, shape = _interned(flatten(data))
     if data:
         store.put(run_id, stamp, flat)
-    keys = tuple(flat)
-    _CONFIGS[key] = (stamp, flat, _SHAPES.setdefault(keys, keys))
-    return flat, _CONFIGS[key][2]
+    _CONFIGS[key] = (stamp, flat, shape)
+    return flat, shape
 
 
 _STORED: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {}  # a stored config's digest -> (flat, keys)
@@ -288,11 +287,17 @@ def _shared(key: str, stamp: int, digest: str, config: dict[str, Any]) -> tuple[
     """A run's config as the store keeps it: one flat dict for every run of that config."""
     shared = _STORED.get(digest)
     if shared is None:
-        flat = {(k if k in _INTERN else _INTERN.setdefault(k, k)): v for k, v in config.items()}
-        keys = tuple(flat)
-        shared = _STORED[digest] = (flat, _SHAPES.setdefault(keys, keys))
+        shared = _STORED[digest] = _interned(config)
     _CONFIGS[key] = (stamp, *shared)
     return shared
+
+
+def _interned(config: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A flat config with its keys interned, and its shape (its keys, one tuple for every
+    config of those keys)."""
+    flat = {(k if k in _INTERN else _INTERN.setdefault(k, k)): v for k, v in config.items()}
+    keys = tuple(flat)
+    return flat, _SHAPES.setdefault(keys, keys)
 
 
 _INTERN: dict[str, str] = {}  # config keys are shared by thousands of runs: one string each
