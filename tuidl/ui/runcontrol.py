@@ -240,9 +240,15 @@ class RunController:
             self.app.notify("checkpoint requested", timeout=2)
 
     # -- the run's events -----------------------------------------------------------------
+    def closed(self) -> bool:
+        """The dashboard is closing (``exit`` was called, or its screens are gone): what the
+        follower sends late has nothing left to be shown on."""
+        app = self.app
+        return app.closing or not app.is_running or not app.screen_stack
+
     def take_events(self, message: RunEvents) -> None:
         app, session = self.app, self.session
-        if app.closing or not app.is_running:
+        if self.closed():
             return  # the dashboard is closing: its panes are being taken down (a batch the follower sent late)
         run = session.run
         if run is None or message.run_id != run.id:
@@ -300,7 +306,7 @@ class RunController:
 
     def follow_ended(self, message: FollowEnded) -> None:
         app, session = self.app, self.session
-        if app.closing or not app.is_running or not app.screen_stack:
+        if self.closed():
             return  # the dashboard is closing (its screens gone): the run's end is in its folder
         run = session.run
         if run is None or message.run_id != run.id:
