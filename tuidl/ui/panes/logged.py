@@ -33,6 +33,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Log, SelectionList, Static
 
@@ -263,6 +264,17 @@ class OutputTail(Log):
         return True
 
 
+class ChartGrid(Grid):
+    """The grid of charts. It says when its size or its content's size changes: whether it
+    overflows, and which rows it shows, are known only once it is laid out."""
+
+    class Resized(Message):
+        pass
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized())
+
+
 class LoggedView(Horizontal):
     """Charts, side panel and output of a logged run (see the module docstring)."""
 
@@ -300,7 +312,7 @@ class LoggedView(Horizontal):
         self._chart_names: dict[str, tuple[str, ...]] = {}  # chart key -> the metrics it draws
         self.overlays: dict[str, tuple[RunView, str]] = {}  # label -> (its view, its colour)
         self.modes = Static("", id="logged-modes")
-        self.grid = Grid(id="logged-charts")
+        self.grid = ChartGrid(id="logged-charts")
         self.empty = Static(WAITING, id="logged-empty")
         self.side = SidePanel(id="logged-side")
         self.output = OutputTail(id="logged-output")
@@ -328,7 +340,9 @@ class LoggedView(Horizontal):
         columns = 3 if charts_width >= 150 else 2 if charts_width >= 56 else 1
         if self.grid.styles.grid_size_columns != columns:
             self.grid.styles.grid_size_columns = columns
-        self.call_after_refresh(self._show_modes)
+
+    def on_chart_grid_resized(self) -> None:
+        self._show_modes()
 
     # -- the run -----------------------------------------------------------------------
     def show_run(self, view: RunView, run_path: Path | None = None) -> None:
@@ -470,8 +484,7 @@ class LoggedView(Horizontal):
         if self.groups and not shown:
             self.empty.update("no chart chosen: g opens the checklist")
             self.empty.display = True
-        self._show_modes()
-        self.call_after_refresh(self._show_modes)  # once laid out: whether the grid overflows
+        self._show_modes()  # (again once laid out: ChartGrid.Resized)
 
     def _line(self, name: str) -> Series:
         entry = self._series.get((name, self.x_axis))
