@@ -25,7 +25,7 @@ async def test_a_long_list_shows_the_newest_first_and_the_rest_when_shown(tmp_pa
                          epochs=1)
         ids.append(run.id)
     logged = helpers.logged_run(root, "script", metrics=("train/loss", "val/acc"), steps=10, t0=now)
-    app = helpers.make_app(None, runs_root=root, runs_interval=None)
+    app = helpers.make_app(None, runs_root=root, runs_interval=None, defer_panes=False)  # the Runs pane there, hidden
     async with app.run_test(size=(80, 24)) as pilot:
         pane = app.panes["runs"]
         await wait_for(pilot, lambda: pane.table.row_count == 2, what="the newest runs")

@@ -171,6 +171,7 @@ class TuidlApp(App[int]):
 
     def on_unmount(self) -> None:
         self.runner.drop_standby()  # the dashboard is closing: the warm trainer goes with it
+        self.session.stop_following()
         self.deck.unfreeze()
 
     def action_show_pane(self, pane: str) -> None:

@@ -114,6 +114,7 @@ class RunSession:
 
     def begin(self, run: RunDir, mode: Mode | str) -> RunView:
         """Show ``run`` from its first event on: a new view; followed live or replayed."""
+        self.stop_following()
         self.run = run
         self.mode = Mode(mode)
         self.ended = None
@@ -121,6 +122,13 @@ class RunSession:
         self.view = new_view()
         self.trains = self.mode == Mode.LIVE
         return self.view
+
+    def stop_following(self) -> None:
+        """The follower of the run shown ends now (another run is shown, or the dashboard
+        closes): its thread wakes at once instead of at its next look."""
+        if self.follower is not None:
+            self.follower.stop()
+            self.follower = None
 
     # -- starting a trainer (thread worker bodies: the outcome is posted to ``target``) ----
     def start_trainer(self, target: MessagePump, preset: Preset, **options: Any) -> None:
