@@ -135,8 +135,8 @@ async def measure_open(run, steps: int, cached: bool = True) -> dict:
     app = make_app(runs_root=run.path.parent)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        while app.panes["runs"].scans < 1:  # the Runs pane's first listing (it reads the run once) is start-up's
-            await asyncio.sleep(0.05)
+        while app.panes["runs"].scans < 1 or not app.deck.mounted():  # start-up's: the Runs pane's first listing
+            await asyncio.sleep(0.05)                                    # (it reads the run once), the panes kept back
         await asyncio.sleep(1.0)  # the panes settle before the clock starts
         pane = app.panes["training"]
         first_reading()
@@ -181,7 +181,7 @@ async def measure_follow(root: Path, seconds: float, rate: float) -> dict:
     app = make_app(runs_root=root, attach=run)
     async with app.run_test(size=SIZE) as pilot:
         lv = app.panes["training"].logged_view
-        while len(lv.charts) != 10:
+        while len(lv.charts) != 10 or not app.deck.mounted():  # (the panes kept back at start-up too)
             await asyncio.sleep(0.05)
         await asyncio.sleep(2.0)
         idle = await idle_cost(app)

@@ -70,14 +70,30 @@ def dumps(ev: dict[str, Any]) -> str:
     return json.dumps(_clean(ev), separators=(",", ":"), allow_nan=False)
 
 
+#: orjson leaves to the json module (a TypeError) what it would write otherwise than the json
+#: module does: dataclasses, datetimes, subclasses (numpy's float64 among them)
+_ORJSON = orjson.OPT_APPEND_NEWLINE | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | \
+    orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
 def encode(ev: dict[str, Any]) -> bytes:
     """One event as the line the stream holds (standard JSON, non-finite floats as
-    strings, ``\\n`` at the end), UTF-8."""
-    try:  # the common case: every number finite, no walk over the event needed
-        line = json.dumps(ev, separators=(",", ":"), allow_nan=False)
+    strings, ``\\n`` at the end), UTF-8. The common case by orjson (a metrics event of 20
+    numbers: ~3 µs against the json module's ~20–30 µs); orjson writes NaN and inf as
+    ``null`` and refuses ints beyond 64 bits, non-string keys and the types above: a line
+    with ``null`` in it, or an event orjson refuses, is written by the json module."""
+    try:
+        line = orjson.dumps(ev, option=_ORJSON)
+    except TypeError:
+        pass
+    else:
+        if b"null" not in line:
+            return line
+    try:  # every number finite: no walk over the event needed
+        text = json.dumps(ev, separators=(",", ":"), allow_nan=False)
     except ValueError:
-        line = json.dumps(_clean(ev), separators=(",", ":"), allow_nan=False)
-    return (line + "\n").encode("utf-8")
+        text = json.dumps(_clean(ev), separators=(",", ":"), allow_nan=False)
+    return (text + "\n").encode("utf-8")
 
 
 def event(type_: str, /, **fields: Any) -> dict[str, Any]:

@@ -45,11 +45,11 @@ from tuidl.ui.series import Series
 from tuidl.ui.widgets.charts import MetricChart
 
 SMOOTH_ON = 0.6
-SIDE_EVERY_S = 2.0  # the summary is worked out again at most every 2 s (as the charts follow new points)
+SIDE_EVERY_S = 3.0  # the summary is worked out again at most every 3 s (as the charts follow new points)
 OUTPUT_LINES = 500  # the output's last lines kept
 OUTPUT_READ = 64 << 10  # bytes of output.log read at most per frame (the first read: its end)
 OVERLAY_PREFIX = "overlay:"
-CPU_SHARE = 0.04  # of a core, at most, for redrawing the charts for new points (all of them together)
+CPU_SHARE = 0.03  # of a core, at most, for redrawing the charts for new points (all of them together)
 NARROW_BELOW = 80  # a view narrower than this leaves the side panel out
 CHART_ROWS = 12  # a chart's height in the grid (its grid-rows below)
 SIDE_TEXT_WIDTH = 30  # the side panel's text, before its width is known
