@@ -24,6 +24,37 @@ def test_events_round_trip_and_nan(tmp_path):
         json.loads(line)  # standard JSON, no NaN literals
 
 
+def test_a_line_is_the_same_json_whichever_encoder_wrote_it():
+    """orjson writes the common case; what it would write otherwise (NaN and inf as null,
+    big ints, int keys, numpy numbers, dataclasses) takes the json module's way. Every line
+    reads back as the json module's own line does, NaN and inf as strings."""
+    import dataclasses
+
+    import numpy as np
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+    def by_json(ev):
+        return json.loads(json.dumps(E._clean(ev), default=lambda o: (_ for _ in ()).throw(TypeError(o))))
+
+    events = [
+        {"type": "metrics", "time": 1.5, "step": 3, "values": {"loss": 0.1, "tiny": 1e-300, "n": 2, "ü": -0.0}},
+        {"type": "metrics", "time": 1.5, "step": 4, "values": {"loss": float("nan"), "up": float("inf"),
+                                                               "down": float("-inf")}},
+        {"type": "note", "message": None, "big": 2 ** 70, "pair": (1, 2), "null_rate": "null"},
+        {"type": "x", 1: "int key", "v": np.float64(0.25), "flag": True},
+    ]
+    for ev in events:
+        line = E.encode(ev)
+        assert line.endswith(b"\n") and line.count(b"\n") == 1
+        assert json.loads(line) == by_json(ev)
+    assert json.loads(E.encode(events[1]))["values"] == {"loss": "nan", "up": "inf", "down": "-inf"}
+    with pytest.raises(TypeError):  # as the json module: the SDK turns such a value into text itself
+        E.encode({"type": "x", "p": Point(1)})
+
+
 def test_tail_holds_back_a_torn_last_line(tmp_path):
     path = tmp_path / "events.jsonl"
     tail = E.EventTail(path)
