@@ -224,6 +224,32 @@ async def test_a_finished_big_run_opens_from_its_columns_cache_in_one_go(tmp_pat
     assert np.isfinite(np.array(values["train/m0"][1])).all()
 
 
+async def test_a_killed_big_run_keeps_its_cache_at_its_first_opening_a_live_one_does_not(tmp_path):
+    """A script killed before its end wrote neither run_ended nor the cache: its first
+    opening keeps the cache (its process is gone: it writes no more), so the next opening
+    is as quick as a finished run's. Reading a live run keeps none (its file still grows)."""
+    from tuidl.core.run import columns
+
+    names = ["train/loss", "val/loss"]
+    killed = helpers.logged_run(tmp_path, "killed", steps=columns.CACHE_MIN + 10, metrics=names, status="running")
+    killed.write_status(pid=999_999)  # the script's process is gone
+    live = helpers.logged_run(tmp_path, "live", steps=columns.CACHE_MIN + 10, metrics=names, status="running")
+    assert killed.status()["status"] == "interrupted" and live.status()["status"] == "running"
+    app = make_app(runs_root=tmp_path, replay=killed)
+    async with app.run_test(size=SIZE) as pilot:
+        await replayed(pilot, app)
+        assert columns.cache_path(killed.events_path).is_file()
+    items, offset = columns.cached(killed.events_path)
+    assert offset == killed.events_path.stat().st_size and len(items) > 1
+    app = make_app(runs_root=tmp_path, attach=live)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.panes["training"].logged_view
+        await wait_for(pilot, lambda: view.view is not None and view.view.scalars.events == columns.CACHE_MIN + 10,
+                       what="the live run's history")
+        await pilot.pause(0.3)
+        assert not columns.cache_path(live.events_path).exists()
+
+
 async def test_new_points_redraw_only_the_charts_in_view(tmp_path):
     """A live run's new points redraw the charts the grid shows; those scrolled away are
     drawn when they come into view (redrawing one out of view made Textual place every

@@ -143,10 +143,12 @@ class Follower:
 
     def _keep_history(self) -> None:
         """The history has been read whole: keep it as the columns cache (written only
-        for a big run that has ended: :func:`columns.save`)."""
+        for a big run that has ended, or whose process is gone (a script killed before
+        its end: its next opening is as quick as a finished run's): :func:`columns.save`)."""
         history, self._history = self._history, None
         if history is not None and not self.stopped():
-            columns.save(self.run.events_path, history, self.tail.complete_offset)
+            columns.save(self.run.events_path, history, self.tail.complete_offset,
+                         over=self.run.status().get("status") not in LIVE)
 
     def _end(self, status: str, message: str = "") -> str:
         self.final_status = status

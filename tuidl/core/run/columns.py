@@ -172,18 +172,20 @@ _NUMBERS = {float, int}
 
 
 # -- the cache ------------------------------------------------------------------------------
-def save(events_path: str | os.PathLike, items: list[Any], offset: int) -> bool:
+def save(events_path: str | os.PathLike, items: list[Any], offset: int, *, over: bool = False) -> bool:
     """Keep a whole history read (``items``: events and :class:`MetricsColumns`, the
     file's first ``offset`` bytes) as the events file's columns cache, when the run has
-    ended (its last event is ``run_ended``), the history holds at least
+    ended (its last event is ``run_ended``, or ``over``: the caller knows it writes no
+    more, a script killed before its end), the history holds at least
     :data:`CACHE_MIN` metrics events and the file is still ``offset`` bytes long.
-    True when written."""
+    True when written. (A run that writes again makes the cache stale, by the file's
+    size and mtime: ``over`` only spares the writes while a run is live.)"""
     events_path = Path(events_path)
     stamp = _stamp(events_path)
     if stamp is None or stamp[0] != offset:
         return False
     last = items[-1] if items else None
-    if type(last) is not dict or last.get("type") != E.RUN_ENDED:
+    if not over and (type(last) is not dict or last.get("type") != E.RUN_ENDED):
         return False
     cols = [item for item in items if type(item) is MetricsColumns]
     if sum(c.count for c in cols) < CACHE_MIN:
