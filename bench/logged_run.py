@@ -132,7 +132,7 @@ async def measure_open(run, steps: int, cached: bool = True) -> dict:
     load_wall, load_cpu = time.perf_counter() - t, cpu_seconds() - c
     assert len(view.scalars) == 20 and len(view.scalars[NAMES[0]]) == steps
 
-    app = make_app(runs_root=run.path.parent)
+    app = make_app(runs_root=run.path.parent, defer_panes=True)  # as `tuidl` starts: one pane first
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         while app.panes["runs"].scans < 1 or not app.deck.mounted():  # start-up's: the Runs pane's first listing
@@ -178,7 +178,7 @@ async def measure_follow(root: Path, seconds: float, rate: float) -> dict:
         await asyncio.sleep(seconds / 2)
         return (cpu_seconds() - c) / (time.perf_counter() - t)
 
-    app = make_app(runs_root=root, attach=run)
+    app = make_app(runs_root=root, attach=run, defer_panes=True)
     async with app.run_test(size=SIZE) as pilot:
         lv = app.panes["training"].logged_view
         while len(lv.charts) != 10 or not app.deck.mounted():  # (the panes kept back at start-up too)

@@ -47,8 +47,6 @@ def _isolated_dirs(tmp_path, monkeypatch):
     # checkpoint at every epoch end, so tests that count writes don't depend on timing
     monkeypatch.setenv("TUIDL_CHECKPOINT_INTERVAL", "0")
     monkeypatch.setenv("TUIDL_DATA", os.environ["TUIDL_TEST_DATA"])
-    # the panes kept back at start-up are mounted when asked for, not on a timer (helpers.make_app)
-    monkeypatch.setattr("tuidl.ui.app.DEFER_PANES_S", 3600.0)
     yield
 
 

@@ -55,11 +55,6 @@ def make_app(preset: P.Preset | str | None = None, **kwargs: Any):
     kwargs.setdefault("system_interval", None)
     kwargs.setdefault("runs_interval", None)
     kwargs.setdefault("telemetry", False)
-    # Only the pane shown first is composed; the others are mounted when a key or a run
-    # asks for them (the `tuidl` command's own way, DeckKeeper.when_mounted), never on the
-    # start-up timer (conftest sets DEFER_PANES_S far off). All five cost ~1 s of CPU more
-    # at each of the suite's ~350 app starts.
-    kwargs.setdefault("defer_panes", True)
     if preset is None or isinstance(preset, str):
         preset = P.load(preset or "spiral")
     return record(TuidlApp(preset, **kwargs))

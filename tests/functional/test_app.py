@@ -197,7 +197,6 @@ async def test_panes_not_shown_first_are_mounted_after_the_first_frame(tmp_path,
     starts on the Training pane, mounted first."""
     import tuidl.ui.app as ui
 
-    monkeypatch.setattr(ui, "DEFER_PANES_S", 0.6)  # as `tuidl` starts (the tests' default keeps them back)
     app = make_app(P.load("spiral"), runs_root=tmp_path / "runs", defer_panes=True, runs_interval=None)
     async with app.run_test(size=(120, 40)) as pilot:
         assert app.panes["builder"].is_mounted

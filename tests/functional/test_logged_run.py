@@ -335,10 +335,9 @@ async def test_the_side_panel_lays_the_screen_out_only_when_its_height_changes(t
         assert ("logged-summary", True) in layouts and "lr" in text_of(lv.side.summary)
 
 
-async def test_the_start_up_heap_is_frozen_while_the_dashboard_runs(tmp_path, monkeypatch):
+async def test_the_start_up_heap_is_frozen_while_the_dashboard_runs(tmp_path):
     import gc
 
-    monkeypatch.setattr("tuidl.ui.app.DEFER_PANES_S", 0.6)  # as `tuidl` starts: the panes kept back, then the heap frozen
     app = make_app(runs_root=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: gc.get_freeze_count() > 0, what="the heap frozen")
