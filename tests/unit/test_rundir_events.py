@@ -37,7 +37,7 @@ def test_a_line_is_the_same_json_whichever_encoder_wrote_it():
         x: int
 
     def by_json(ev):
-        return json.loads(json.dumps(E._clean(ev), default=lambda o: (_ for _ in ()).throw(TypeError(o))))
+        return json.loads(json.dumps(E._clean(ev)))
 
     events = [
         {"type": "metrics", "time": 1.5, "step": 3, "values": {"loss": 0.1, "tiny": 1e-300, "n": 2, "ü": -0.0}},

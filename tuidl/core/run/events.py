@@ -89,11 +89,7 @@ def encode(ev: dict[str, Any]) -> bytes:
     else:
         if b"null" not in line:
             return line
-    try:  # every number finite: no walk over the event needed
-        text = json.dumps(ev, separators=(",", ":"), allow_nan=False)
-    except ValueError:
-        text = json.dumps(_clean(ev), separators=(",", ":"), allow_nan=False)
-    return (text + "\n").encode("utf-8")
+    return (dumps(ev) + "\n").encode("utf-8")
 
 
 def event(type_: str, /, **fields: Any) -> dict[str, Any]:

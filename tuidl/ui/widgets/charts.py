@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from rich.text import Text
-from textual.reactive import reactive
 from textual.geometry import Region
+from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
