@@ -533,18 +533,29 @@ class LoggedView(Horizontal):
             scalars = self.view.scalars
             text.append(READING + (f" step {int(scalars.last_step):,}" if scalars.events else ""))
         else:
-            shown = len(self.shown_groups())
-            text.append(f"x: {self.x_axis}s [e] · log y: {'on' if self.log_y else 'off'} [l] · smoothing: "
-                        f"{self.smooth:g} [m] · charts: {shown} of {len(self.groups)} [g]")
-            grid = self.grid
-            if grid.max_scroll_y > 0:  # more charts than the grid shows: say where they are
-                columns = max(1, int(grid.styles.grid_size_columns or 1))
-                rows = -(-shown // columns)
-                top = int(grid.scroll_offset.y)
-                first = top // CHART_ROWS + 1
-                last = min(rows, -(-(top + grid.size.height) // CHART_ROWS))
-                text.append(f" · rows {first}–{last} of {rows} [PgUp/PgDn]")
+            text.append(self._modes_line(self.modes.size.width))
         self.modes.update(text, layout=False)  # one line: its size never changes
+
+    def _modes_line(self, width: int) -> str:
+        """The chart modes and their keys, in words where they fit in ``width`` (0: not
+        laid out yet), else in short, else only which charts and rows show (at 80 columns
+        the line has 48: the long form was cut before the rows, the part that changes)."""
+        shown = len(self.shown_groups())
+        parts = [(f"x: {self.x_axis}s [e]", f"x {self.x_axis}s[e]"),
+                 (f"log y: {'on' if self.log_y else 'off'} [l]", f"log {'on' if self.log_y else 'off'}[l]"),
+                 (f"smoothing: {self.smooth:g} [m]", f"smooth {self.smooth:g}[m]"),
+                 (f"charts: {shown} of {len(self.groups)} [g]", f"{shown}/{len(self.groups)} charts[g]")]
+        grid = self.grid
+        if grid.max_scroll_y > 0:  # more charts than the grid shows: say where they are
+            columns = max(1, int(grid.styles.grid_size_columns or 1))
+            rows = -(-shown // columns)
+            top = int(grid.scroll_offset.y)
+            first = top // CHART_ROWS + 1
+            last = min(rows, -(-(top + grid.size.height) // CHART_ROWS))
+            parts.append((f"rows {first}–{last} of {rows} [PgUp/PgDn]", f"rows {first}–{last}/{rows}[PgDn]"))
+        lines = [" · ".join(long for long, _short in parts), " · ".join(short for _long, short in parts),
+                 " · ".join(short for _long, short in parts[3:])]  # narrowest: the charts and rows only
+        return next((line for line in lines if not width or len(line) <= width), lines[-1])
 
     def _restyle(self) -> None:
         self._draw_all = True
