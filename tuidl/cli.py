@@ -558,7 +558,7 @@ def cmd_runs(args) -> int:
     if group is None:
         print("\n".join(columns([head] + [cells(r) for r in rows])))
         return 0
-    groups = T.group_rows_by(rows, group)
+    groups = T.group_rows_by(rows, group, sort)  # by the sort, the group of its first run first
     table = [head] + [cells(r) for g in groups for r in g.rows]
     lines = columns(table)
     print("  " + lines[0])

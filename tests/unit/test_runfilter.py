@@ -145,12 +145,21 @@ def test_sort_by_a_config_key_or_a_metric_and_group_with_count_and_best(runs, ca
     groups = T.group_rows_by(rows, "kind")
     assert [(g.value, len(g.rows)) for g in groups] == [("logged", 1), ("preset", 2)]
     assert groups[1].best.id == n["a"] and "2 runs · best val_loss=0.2" in groups[1].title
+    # sorted, the group of the run that sorts first leads (the logged run has no val_loss)
+    groups = T.group_rows_by(rows, "kind", ("val_loss", False))
+    assert [(g.value, [r.id for r in g.rows]) for g in groups] == [("preset", [n["a"], n["b"]]), ("logged", [n["c"]])]
+    groups = T.group_rows_by(rows, "kind", ("lr", True))
+    assert [(g.value, [r.id for r in g.rows]) for g in groups] == [("preset", [n["a"], n["b"]]), ("logged", [n["c"]])]
+    groups = T.group_rows_by(rows, "kind", ("lr", False))
+    assert [(g.value, [r.id for r in g.rows]) for g in groups] == [("preset", [n["b"], n["a"]]), ("logged", [n["c"]])]
     assert cli.main(["runs", "--group", "host", "--sort=-val_loss", "--columns", "id,lr,val_loss,test_acc",
                      "--runs-dir", str(root)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["ID", "lr", "val_loss", "test_acc"]
-    assert out[1].startswith("── host=gpu1 · 1 run · best val_loss=0.2")
-    assert out[2].split()[:3] == [n["a"], "0.01", "0.2"]
+    assert out[1].startswith("── host=gpu2 · 1 run · best val_loss=0.5")  # the highest val_loss leads
+    assert out[2].split()[:3] == [n["b"], "0.0001", "0.5"]
+    assert out[3].startswith("── host=gpu1 · 1 run · best val_loss=0.2")
+    assert out[4].split()[:3] == [n["a"], "0.01", "0.2"]
 
 
 def test_diff_shows_only_the_keys_that_differ_side_by_side_with_summaries(runs, capsys):

@@ -178,17 +178,23 @@ def group_value(row, key: str) -> list[str]:
 
 
 def group_rows_by(rows: list, key: str, sort: tuple[str, bool] | None = None) -> list[Group]:
-    """Groups in order of their value (numbers by value), each group's runs in the order
-    given (or sorted by ``sort``), runs without the key in a last ``—`` group."""
+    """Groups of the runs by their value of ``key``, runs without it in a last ``—`` group.
+    Unsorted, the groups come in order of their value (numbers by value) and each keeps
+    its runs in the order given. With ``sort`` (a column, descending), each group's runs
+    are sorted by it and the groups come in the order of their first runs: the group of
+    the run that sorts first leads (groups with no value in that column go after, by
+    value), as a sorted table's top row is the one sought."""
     groups: dict[str, Group] = {}
     for row in rows:
         for value in group_value(row, key):
             groups.setdefault(value, Group(key, value, [])).rows.append(row)
     out = sorted(groups.values(), key=lambda g: (g.value == "—", _key(g.value)))
-    if sort is not None:
-        for g in out:
-            g.rows = sort_rows(g.rows, *sort)
-    return out
+    if sort is None:
+        return out
+    for g in out:
+        g.rows = sort_rows(g.rows, *sort)
+    rank = {id(row): i for i, row in enumerate(sort_rows([r for r in rows if sort_value(r, sort[0])[0] < 2], *sort))}
+    return sorted(out, key=lambda g: (g.value == "—", rank.get(id(g.rows[0]), len(rank))))  # stable: else by value
 
 
 def config_diff(rows: list) -> list[tuple[str, list[str]]]:
