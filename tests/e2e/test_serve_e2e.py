@@ -250,3 +250,30 @@ def test_serve_in_a_real_browser_trains_and_stops(tmp_path):
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         end_process(trainer_pid)
+
+
+async def test_the_server_waits_for_a_closing_dashboard_and_ends_one_that_hangs():
+    """A dashboard whose output has ended may still be closing when the server stops: the
+    server's loop must take its exit before it closes (else, after `tuidl serve: stopped`,
+    asyncio printed a warning and a `RuntimeError: Event loop is closed` traceback; seen in
+    the browser test). One that hangs is ended."""
+    import asyncio
+
+    import psutil
+
+    from tuidl.ui.serve import end_dashboards
+
+    async def dashboard(code: str):
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "import os, sys, time; " + code,
+                                                    stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        assert await proc.stdout.read() == b""  # its output ended, as textual-serve sees a closing dashboard
+        return proc
+
+    closing = await dashboard("os.close(1); time.sleep(1.0)")
+    hanging = await dashboard("os.close(1); time.sleep(60)")
+    t0 = time.monotonic()
+    await end_dashboards([psutil.Process(closing.pid), psutil.Process(hanging.pid)], timeout=2.0)
+    waited = time.monotonic() - t0
+    # both exits reached the loop before end_dashboards returned: nothing is left for a closed loop
+    assert closing.returncode == 0 and hanging.returncode == -signal.SIGTERM, (closing.returncode, hanging.returncode)
+    assert waited >= 2.0, waited  # the hanging one was given the whole timeout first

@@ -16,6 +16,7 @@ page's own requests (its scripts, its websocket) then carry."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import getpass
 import ipaddress
@@ -257,6 +258,47 @@ def dashboard_server(the_plan: ServePlan):
                 task.cancel()  # textual-serve then sends the dashboard "quit" and waits for it
             if tabs:
                 await asyncio.wait(tabs, timeout=15)
+            await end_dashboards()
 
     return DashboardServer(the_plan.shell_command, host=the_plan.host, port=the_plan.port, title="tuidl",
                            public_url=the_plan.public_url, templates_path=PAGE)
+
+
+async def end_dashboards(children: list | None = None, timeout: float = 10.0) -> None:
+    """Wait for the dashboards' processes to end, while the event loop still runs.
+
+    textual-serve stops reading a tab's dashboard when its output ends, and it never waits
+    for the process itself. A dashboard still closing when the server's loop closed left
+    asyncio's child watcher a closed loop: a warning, and a traceback from the process's
+    transport when it was freed (``RuntimeError: Event loop is closed``) after ``tuidl
+    serve: stopped``. This waits for ``children`` (``psutil.Process`` objects; by default
+    this process's children: the dashboards, told to quit; their runs train in sessions
+    of their own and go on) without reaping them (the child watcher does, and hands each
+    exit to the loop), and ends those still there after ``timeout`` seconds."""
+    import asyncio
+
+    import psutil
+
+    if children is None:
+        children = psutil.Process().children()
+
+    def running() -> list[psutil.Process]:
+        alive = []
+        for child in children:
+            with contextlib.suppress(psutil.Error):
+                if child.is_running() and child.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(child)
+        return alive
+
+    loop = asyncio.get_running_loop()
+    for wait, end in ((timeout, False), (3.0, True)):
+        until = loop.time() + wait
+        while running() and loop.time() < until:
+            await asyncio.sleep(0.05)
+        if end:
+            break
+        for child in running():
+            with contextlib.suppress(psutil.Error):
+                child.terminate()
+    for _ in range(3):  # the exits the watcher reaped last reach their transports
+        await asyncio.sleep(0.05)
