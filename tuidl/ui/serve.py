@@ -290,15 +290,15 @@ async def end_dashboards(children: list | None = None, timeout: float = 10.0) ->
                     alive.append(child)
         return alive
 
-    loop = asyncio.get_running_loop()
-    for wait, end in ((timeout, False), (3.0, True)):
-        until = loop.time() + wait
-        while running() and loop.time() < until:
+    async def until_ended(seconds: float) -> None:
+        until = asyncio.get_running_loop().time() + seconds
+        while running() and asyncio.get_running_loop().time() < until:
             await asyncio.sleep(0.05)
-        if end:
-            break
-        for child in running():
-            with contextlib.suppress(psutil.Error):
-                child.terminate()
+
+    await until_ended(timeout)
+    for child in running():
+        with contextlib.suppress(psutil.Error):
+            child.terminate()
+    await until_ended(3.0)
     for _ in range(3):  # the exits the watcher reaped last reach their transports
         await asyncio.sleep(0.05)
