@@ -285,6 +285,18 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(["tuidl", *args], code, out.getvalue(), err.getvalue())
 
 
+def terminal_session() -> None:
+    """``preexec_fn`` for a dashboard started in a pseudo-terminal: the pty (its stdin) is
+    its controlling terminal, and SIGHUP does what it does to a program started in a
+    terminal. Not what the test runner was left with: under ``nohup pytest`` SIGHUP was
+    inherited ignored, and a dashboard sent one did not end."""
+    import fcntl
+    import termios
+
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 class PtyReader(threading.Thread):
     """Drains a pseudo-terminal's master side (else the app on the other side blocks
     writing), keeps what it read in ``data``, and notes in ``seen_at`` when ``watch``

@@ -23,7 +23,8 @@ from tuidl.core.preset import preset as P
 from tuidl.core.run import report
 from tuidl.core.run import rundir as R
 from tuidl.core.run.events import read_events
-from helpers import ROOT, SIZE, PtyReader, diagnosis, end_process, kinds, make_app, wait_for, wait_until
+from helpers import (ROOT, SIZE, PtyReader, diagnosis, end_process, kinds, make_app, terminal_session, wait_for,
+                     wait_until)
 from test_detach import pane_state
 
 
@@ -132,15 +133,6 @@ async def test_sigkill_mid_epoch_then_resume_and_two_dashboards_control_it(tmp_p
 # -- SIGHUP to the dashboard -------------------------------------------------------------------
 
 
-def _terminal_session() -> None:
-    """In the dashboard's process before it starts: the pty is its controlling terminal,
-    and SIGHUP does what it does to a program started in a terminal. Not what the test
-    runner was left with: under ``nohup pytest`` it was ignored, the dashboard did not end,
-    and this test waited out its timeout."""
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
-
-
 @pytest.mark.e2e
 async def test_sighup_ends_the_dashboard_not_the_run_and_a_new_one_reattaches(tmp_path):
     runs = tmp_path / "runs"
@@ -151,7 +143,7 @@ async def test_sighup_ends_the_dashboard_not_the_run_and_a_new_one_reattaches(tm
         [sys.executable, "-m", "tuidl", "spiral", "--runs-dir", str(runs), "--set", "train.epochs=6",
          "--set", "data.params.n_samples=8000", "--set", "train.device='cpu'"],
         stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, close_fds=True, start_new_session=True,
-        preexec_fn=_terminal_session)
+        preexec_fn=terminal_session)
     os.close(slave)
     reader = PtyReader(master)
     reader.start()

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from helpers import ROOT, PtyReader, end_process, wait_until
+from helpers import ROOT, PtyReader, end_process, terminal_session, wait_until
 
 RESTORE = b"\x1b[?1049l"  # leaves the alternate screen: the shell's screen is back
 
@@ -52,7 +52,7 @@ def quit_once(tmp_path, warm: bool) -> tuple[int, list[int]]:
         [sys.executable, "-m", "tuidl", "spiral", "--runs-dir", str(tmp_path / "runs"),
          *([] if warm else ["--no-warm-trainer"])],
         stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, close_fds=True, start_new_session=True,
-        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+        preexec_fn=terminal_session)
     os.close(slave)
     reader = PtyReader(master, watch=RESTORE)
     reader.start()
